@@ -1,0 +1,84 @@
+"""What a check gets to work with: the worker, the reference, the seed and the example budget."""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import strategies as st
+
+from grader._worker.client import StudentError, Worker
+from grader.checks import drivers, properties
+from grader.checks.failure import CheckFailed
+from grader.registry import Check, Exercise
+
+
+class NoReference(Exception):
+    """The reference solutions are not available (a student release)."""
+
+
+class Context:
+    """Passed to every check.  All student code runs through :meth:`drive` in the worker."""
+
+    def __init__(self, worker: Worker, exercise: Exercise, check: Check, *,
+                 reference: Callable[[str], ModuleType] | None, seed: int = 0, examples: int = 25,
+                 devices: tuple[str, ...] = ("cpu",), scale: int = 1) -> None:
+        self.worker = worker
+        self.exercise = exercise
+        self.check = check
+        self._reference = reference
+        self.seed = seed
+        self.examples = examples
+        self.devices = devices
+        self.scale = scale  # hidden checks: larger shapes / budgets
+        self._abort: StudentError | None = None
+
+    # ------------------------------------------------------------------ oracles
+    def reference(self, part: str | None = None) -> ModuleType:
+        """The reference module of ``part`` (default: this exercise's), imported in the grader."""
+        if self._reference is None:
+            raise NoReference("this check needs the reference solutions")
+        return self._reference(part or self.exercise.part)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+    # ------------------------------------------------------------------ student code
+    def drive(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """Run the worker-side ``fn(student, *args)`` (see ``grader.checks.drivers``)."""
+        if self._abort is not None:
+            raise self._abort
+        try:
+            return self.worker.drive(fn, *args, timeout=timeout or self.check.timeout)
+        except StudentError as exc:
+            if exc.fatal:
+                self._abort = exc  # no point drawing more examples
+            raise
+
+    def call(self, name: str, *args: Any, pick: int | None = None, **kwargs: Any) -> Any:
+        """``<part>.name(*args, **kwargs)`` in the worker; ``pick`` selects one item of a tuple result."""
+        return self.drive(drivers.call_function, self.exercise.part, name, list(args), kwargs, pick)["result"]
+
+    def call_checking_inputs(self, name: str, *args: Any, pick: int | None = None) -> tuple[Any, list[Any]]:
+        """Like :meth:`call`, also returning the arguments as the student's code left them."""
+        reply = self.drive(drivers.call_function, self.exercise.part, name, list(args), {}, pick)
+        return reply["result"], reply["args"]
+
+    def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[np.ndarray]]], list[Any]]:
+        """A forward that evaluates many argument lists in one round trip (for gradient checks)."""
+        return lambda arg_lists: self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick)
+
+    def forward_backward(self, fwd: str, bwd: str, args: list[Any], dout: Any) -> tuple[Any, tuple[Any, ...]]:
+        reply = self.drive(drivers.forward_backward, self.exercise.part, fwd, bwd, list(args), dout)
+        return reply["out"], tuple(reply["grads"])
+
+    # ------------------------------------------------------------------ properties
+    def for_all(self, strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *,
+                examples: int | None = None) -> None:
+        """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed)."""
+        properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
+                           abort=lambda: self._abort)
+
+    def fail(self, summary: str, **fields: Any) -> None:
+        raise CheckFailed(summary, **fields)

@@ -1,0 +1,41 @@
+"""Worker-side functions.  Each is sent to the worker as source text and runs *there*, next to the
+student's code, so each must be self-contained (imports inside) and return plain data only.
+
+The first argument is always ``student``: ``student("neuron")`` imports the student's ``neuron.py``
+(with reference prerequisites patched in).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+
+def call_function(student: Callable[[str], Any], part: str, name: str, args: list, kwargs: dict,
+                  pick: int | None) -> dict:
+    """Call ``part.name(*args, **kwargs)``; return the result and the arguments as they are afterwards."""
+    fn = getattr(student(part), name)
+    result = fn(*args, **kwargs)
+    if pick is not None:
+        result = result[pick]
+    return {"result": result, "args": list(args)}
+
+
+def call_many(student: Callable[[str], Any], part: str, name: str, arg_lists: list, pick: int | None) -> list:
+    """Evaluate ``part.name`` on several argument lists in one round trip (used by gradient checks)."""
+    fn = getattr(student(part), name)
+    out = []
+    for args in arg_lists:
+        result = fn(*args)
+        out.append(result[pick] if pick is not None else result)
+    return out
+
+
+def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
+                     dout: Any) -> dict:
+    """CS231n convention: ``out, cache = fwd(*args)``; ``grads = bwd(dout, cache)``."""
+    mod = student(part)
+    returned = getattr(mod, fwd)(*args)
+    if not (isinstance(returned, tuple) and len(returned) == 2):
+        raise TypeError(f"{fwd} must return (out, cache), got {type(returned).__name__}")
+    out, cache = returned
+    grads = getattr(mod, bwd)(dout, cache)
+    return {"out": out, "grads": grads if isinstance(grads, tuple) else (grads,)}

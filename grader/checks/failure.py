@@ -1,0 +1,79 @@
+"""What a failed check tells the student, and how inputs are written as copy-pasteable Python."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def python_literal(value: Any) -> str:
+    """Write ``value`` as Python a student can paste into a REPL (``import numpy as np`` assumed)."""
+    if isinstance(value, np.ndarray):
+        body = repr(value.tolist())
+        return f"np.array({body}, dtype=np.{value.dtype.name})"
+    if isinstance(value, np.generic):
+        return f"np.{value.dtype.name}({value.item()!r})"
+    if isinstance(value, tuple):
+        inner = ", ".join(python_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {python_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def call_literal(function: str, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any] | None = None) -> str:
+    """``function(arg, ...)`` with every argument written out in full."""
+    parts = [python_literal(a) for a in args] + [f"{k}={python_literal(v)}" for k, v in (kwargs or {}).items()]
+    return f"{function}({', '.join(parts)})"
+
+
+@dataclass
+class Details:
+    """The facts of one failure; every field is optional."""
+
+    input: str = ""            # copy-pasteable Python that reproduces it
+    expected: str = ""
+    got: str = ""
+    worst_index: str = ""
+    rel_error: float | None = None
+    tolerance: str = ""
+    hint: str = ""
+
+
+class CheckFailed(AssertionError):
+    """A check found the student's code wrong.  ``str()`` is the full report."""
+
+    def __init__(self, summary: str, details: Details | None = None, **fields: Any) -> None:
+        self.summary = summary
+        self.details = details or Details(**fields)
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        d = self.details
+        lines = [self.summary]
+        if d.input:
+            lines.append(f"input:       {d.input}")
+        if d.worst_index:
+            lines.append(f"worst index: {d.worst_index}")
+        if d.expected:
+            lines.append(f"expected:    {d.expected}")
+        if d.got:
+            lines.append(f"got:         {d.got}")
+        if d.rel_error is not None:
+            lines.append(f"rel. error:  {d.rel_error:.3g}  (tolerance {d.tolerance})")
+        if d.hint:
+            lines.append(f"hint:        {d.hint}")
+        return "\n".join(lines)
+
+    def with_input(self, literal: str) -> "CheckFailed":
+        if not self.details.input:
+            self.details.input = literal
+        return CheckFailed(self.summary, self.details)
+
+    def with_hint(self, hint: str) -> "CheckFailed":
+        if hint and not self.details.hint:
+            self.details.hint = hint
+        return CheckFailed(self.summary, self.details)

@@ -1,0 +1,64 @@
+"""Run a property over examples drawn by hypothesis, deterministically, and keep the shrunk failure."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+
+from grader._worker.client import StudentError
+from grader.checks.failure import CheckFailed, python_literal
+
+
+def _first(exc: BaseException) -> BaseException:
+    """Hypothesis may wrap the failure (FlakyFailure is an ExceptionGroup): dig out ours."""
+    if isinstance(exc, (CheckFailed, StudentError)):
+        return exc
+    for inner in getattr(exc, "exceptions", ()) or ():
+        found = _first(inner)
+        if isinstance(found, (CheckFailed, StudentError)):
+            return found
+    return exc
+
+
+def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, examples: int, seed_value: int,
+            abort: Callable[[], BaseException | None] = lambda: None) -> None:
+    """Check ``prop(example)`` on ``examples`` drawn examples; raise the minimal failure found.
+
+    The same ``seed_value`` always draws the same examples, so a submission always gets the same score.
+    ``abort()`` returns the error that ended the run early (a timeout, a missing function), if any.
+    """
+
+    @seed(seed_value)
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False, print_blob=False,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @given(strategy)
+    def run(example: Any) -> None:
+        stop = abort()
+        if stop is not None:
+            raise stop
+        try:
+            prop(example)
+        except CheckFailed as exc:
+            raise exc.with_input(f"example = {python_literal(example)}") from None
+        except StudentError as exc:
+            if exc.fatal or "\ninput:" in exc.message:
+                raise
+            raise StudentError(exc.kind, f"{exc.message}\ninput: example = {python_literal(example)}") from None
+
+    try:
+        run()
+    except (CheckFailed, StudentError):
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        found = _first(exc)
+        stop = abort()
+        if stop is not None:
+            raise stop from None
+        if found is not exc:
+            raise found from None
+        if isinstance(exc, HypothesisException):
+            raise CheckFailed(f"the check could not draw or replay examples: {type(exc).__name__}: {exc}") from None
+        raise

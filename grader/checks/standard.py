@@ -1,0 +1,204 @@
+"""The standard checks of a layer written in the cache-passing style, declared once and reused.
+
+A :class:`Layer` says which functions make the layer, which inputs it accepts (a hypothesis strategy of
+argument tuples), which arguments are differentiated, and how torch computes the same thing.  The
+factories below register the usual checks for it on an exercise:
+
+* forward against the reference (oracle ``reference``) and against torch (``torch``);
+* backward by the fast gradient check (``numerical``) and against torch autograd (``torch``);
+* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+
+from grader.checks import strategies as S
+from grader.checks.compare import assert_close
+from grader.checks.context import Context, NoReference
+from grader.checks.failure import CheckFailed, call_literal, python_literal
+from grader.checks.gradcheck import check_vjp
+from grader.registry import Exercise
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A forward/backward pair and its input domain."""
+
+    forward: str
+    backward: str | None
+    args: st.SearchStrategy[tuple[Any, ...]]        # valid argument tuples for ``forward``
+    grads: tuple[str, ...] = ("dx",)                # names of what ``backward`` returns, in order
+    diff: tuple[int, ...] = (0,)                    # which arguments those gradients belong to
+    torch: Callable[..., Any] | None = None         # torch version of the forward on float64 tensors
+    extreme: st.SearchStrategy[tuple[Any, ...]] | None = None  # inputs that overflow a naive formula
+    rtol: float = 1e-7
+    atol: float = 1e-9
+    grad_rtol: float = 1e-5
+    grad_atol: float = 1e-7
+    hint_forward: str = ""
+    hint_backward: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    label: str = ""                                 # tells apart checks of one function on several domains
+
+    def name(self, text: str) -> str:
+        return f"{text} ({self.label})" if self.label else text
+
+
+def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
+    return getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[0]
+
+
+def _student_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
+    return ctx.call(layer.forward, *args, pick=0, **layer.kwargs)
+
+
+def torch_forward(fn: Callable[..., Any], args: Sequence[Any], diff: Sequence[int] = ()) -> tuple[Any, list[Any]]:
+    """Run ``fn`` on float64 tensors; returns the output tensor and the tensors that require grad."""
+    import torch
+
+    tensors = []
+    for i, a in enumerate(args):
+        if isinstance(a, np.ndarray):
+            t = torch.tensor(a, dtype=torch.float64 if a.dtype.kind == "f" else None)
+            if i in diff:
+                t.requires_grad_(True)
+            tensors.append(t)
+        else:
+            tensors.append(a)
+    return fn(*tensors), [tensors[i] for i in diff]
+
+
+def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
+    """Forward against the reference and, where torch has the function, against torch."""
+
+    @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points)
+    def _(ctx: Context) -> None:
+        def prop(args: tuple[Any, ...]) -> None:
+            try:
+                assert_close(_student_forward(ctx, layer, args), _ref_forward(ctx, layer, args),
+                             what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
+                             hint=layer.hint_forward)
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+
+        ctx.for_all(layer.args, prop)
+
+    if layer.torch is not None:
+        @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points)
+        def _(ctx: Context) -> None:
+            def prop(args: tuple[Any, ...]) -> None:
+                expected, _ = torch_forward(layer.torch, args)  # type: ignore[arg-type]
+                try:
+                    assert_close(_student_forward(ctx, layer, args), expected.detach().numpy(),
+                                 what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
+                                 hint=layer.hint_forward)
+                except CheckFailed as exc:
+                    raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+
+            ctx.for_all(layer.args, prop)
+
+
+def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_grad: bool = False) -> None:
+    """Backward by central differences (fast mode, element-wise on failure), optionally against autograd."""
+    assert layer.backward is not None
+
+    def analytic(ctx: Context, args: tuple[Any, ...], seed: int) -> tuple[np.ndarray, tuple[Any, ...]]:
+        out = np.asarray(_student_forward(ctx, layer, args))
+        dout = S.upstream(out.shape, seed)
+        _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
+        if len(grads) != len(layer.grads):
+            raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
+                              f"({', '.join(layer.grads)}), got {len(grads)}")
+        return dout, grads
+
+    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points)
+    def _(ctx: Context) -> None:
+        batched = ctx.batched(layer.forward, pick=0)
+
+        def prop(case: tuple[tuple[Any, ...], int]) -> None:
+            args, seed = case
+            dout, grads = analytic(ctx, args, seed)
+
+            def forward(diff_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
+                full = []
+                for diff_args in diff_lists:
+                    a = list(args)
+                    for i, v in zip(layer.diff, diff_args):
+                        a[i] = v
+                    full.append(a)
+                return [np.asarray(o) for o in batched(full)]
+
+            try:
+                check_vjp(forward, [args[i] for i in layer.diff], dout, grads, layer.grads,
+                          rtol=layer.grad_rtol, atol=layer.grad_atol, seed=seed, hint=layer.hint_backward)
+            except CheckFailed as exc:
+                raise exc.with_input(f"{call_literal(layer.forward, args)}; dout = {python_literal(dout)}") from None
+
+        ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
+
+    if torch_grad and layer.torch is not None:
+        @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2)
+        def _(ctx: Context) -> None:
+            def prop(case: tuple[tuple[Any, ...], int]) -> None:
+                args, seed = case
+                dout, grads = analytic(ctx, args, seed)
+                import torch
+
+                out, leaves = torch_forward(layer.torch, args, layer.diff)  # type: ignore[arg-type]
+                out.backward(torch.tensor(dout))
+                for name, g, leaf in zip(layer.grads, grads, leaves):
+                    try:
+                        assert_close(g, leaf.grad.numpy(), what=f"the gradient {name}", rtol=layer.grad_rtol,
+                                     atol=layer.grad_atol, hint=layer.hint_backward)
+                    except CheckFailed as exc:
+                        raise exc.with_input(f"{call_literal(layer.forward, args)} with a random dout") from None
+
+            ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
+
+
+def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
+    """The inputs are left alone, and extreme inputs give finite outputs."""
+
+    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points)
+    def _(ctx: Context) -> None:
+        def prop(args: tuple[Any, ...]) -> None:
+            _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
+            for i, (before, now) in enumerate(zip(args, after)):
+                if isinstance(before, np.ndarray) and not np.array_equal(before, now):
+                    raise CheckFailed(f"{layer.forward} changed its argument #{i + 1} in place",
+                                      input=call_literal(layer.forward, args),
+                                      hint="work on a copy (x.copy(), or x = x - m rather than x -= m)")
+
+        ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
+
+    if layer.extreme is not None:
+        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points)
+        def _(ctx: Context) -> None:
+            def prop(args: tuple[Any, ...]) -> None:
+                got = np.asarray(_student_forward(ctx, layer, args))
+                if not np.all(np.isfinite(got)):
+                    raise CheckFailed(f"{layer.forward} returned inf or nan for large inputs",
+                                      input=call_literal(layer.forward, args),
+                                      got=np.array2string(got, threshold=8),
+                                      hint=layer.hint_forward or "use a numerically stable formula")
+                try:
+                    expected = _ref_forward(ctx, layer, args)
+                except NoReference:
+                    return  # a student release: finiteness is all this check can say
+                assert_close(got, expected, what=f"the output of {layer.forward}", rtol=1e-6, atol=1e-9,
+                             hint=layer.hint_forward)
+
+            ctx.for_all(layer.extreme, prop, examples=max(5, ctx.examples // 3))
+
+
+def layer_checks(ex: Exercise, layer: Layer, *, torch_grad: bool = True) -> Layer:
+    """All standard checks of a layer."""
+    forward_checks(ex, layer)
+    if layer.backward:
+        backward_checks(ex, layer, torch_grad=torch_grad)
+    invariant_checks(ex, layer)
+    return layer

@@ -1,0 +1,61 @@
+"""Input domains, MiniTorch-style: one place that says which inputs each kind of function accepts.
+
+Every strategy draws float64 data, keeps away from kinks (ReLU at 0) and overflow, and is reused by
+forward, gradient and invariant checks alike.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+FLOAT = np.float64
+
+
+def floats(lo: float = -4.0, hi: float = 4.0, *, away_from: Sequence[float] = (), margin: float = 1e-2):
+    """Finite float64 scalars in [lo, hi], at least ``margin`` from each point in ``away_from``."""
+    base = st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
+
+    def push(x: float) -> float:
+        for k in away_from:
+            if abs(x - k) < margin:
+                x = k + margin if x >= k else k - margin
+        return x
+
+    return base.map(push) if away_from else base
+
+
+def arrays(shape: st.SearchStrategy[tuple[int, ...]] | tuple[int, ...], *, lo: float = -4.0, hi: float = 4.0,
+           away_from: Sequence[float] = (), margin: float = 1e-2, unique: bool = False):
+    """float64 arrays of the given shape(s) with elements from :func:`floats`."""
+    return hnp.arrays(FLOAT, shape, elements=floats(lo, hi, away_from=away_from, margin=margin), unique=unique)
+
+
+def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 5):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def batch_sizes(lo: int = 1, hi: int = 6):
+    """Batch sizes, including 1 (the case that finds squeezed axes)."""
+    return st.integers(lo, hi)
+
+
+def seeds():
+    """A seed for the upstream gradient and other random data that need not shrink."""
+    return st.integers(0, 2**31 - 1)
+
+
+def matrix(rows: st.SearchStrategy[int], cols: st.SearchStrategy[int], **kw):
+    """A 2-D float64 array with independently drawn dimensions."""
+    return st.tuples(rows, cols).flatmap(lambda rc: arrays(rc, **kw))
+
+
+def labels(n: int, classes: int):
+    return hnp.arrays(np.int64, (n,), elements=st.integers(0, classes - 1))
+
+
+def upstream(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """A random upstream gradient ``dout`` of the given shape."""
+    return np.random.default_rng(seed).standard_normal(shape)

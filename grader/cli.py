@@ -1,0 +1,44 @@
+"""The ``deepgrade`` command.  Each sub-command lives in ``grader/commands/<name>.py`` and is found there."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import grader.commands as commands
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deepgrade", description="Grade deep-learning exercises safely.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    mods = [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)
+            if not m.name.startswith("_")]
+    for mod in sorted(mods, key=lambda m: getattr(m, "ORDER", 50)):
+        sp = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(sp)
+        sp.set_defaults(_run=mod.run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except UsageError as exc:
+        print(f"deepgrade: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:  # unknown exercise ids
+        print(f"deepgrade: error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deepgrade: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""deepgrade progress: what is done and what comes next, part by part (for the self-learner)."""
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from grader.commands._common import grade_with_progress, submission_dir
+from grader.registry import PARTS, all_exercises
+from grader.reporters.table import next_up
+
+NAME, HELP, ORDER = "progress", "summarise what is done and what comes next", 40
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--submission", default="assignments", metavar="DIR")
+    p.add_argument("--examples", type=int, default=10, help="hypothesis examples per property (default 10)")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = grade_with_progress(submission_dir(args.submission), all_exercises(), quiet=False,
+                                 examples=args.examples)
+    t = Table(title="your progress", title_justify="left")
+    for col in ("part", "done", "points", "exercises"):
+        t.add_column(col)
+    for part in PARTS:
+        mine = [e for e in result.exercises if e.part == part]
+        if not mine:
+            continue
+        done = sum(e.status == "passed" for e in mine)
+        marks = " ".join(("✓" if e.status == "passed" else "·" if e.status == "not_implemented" else "✗") + e.name
+                         for e in mine)
+        t.add_row(part, f"{done}/{len(mine)}", f"{sum(e.score for e in mine):.1f}/{sum(e.max_score for e in mine):g}",
+                  marks)
+    console = Console()
+    console.print(t)
+    console.print(next_up(result))
+    return 0

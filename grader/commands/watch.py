@@ -1,0 +1,44 @@
+"""deepgrade watch: re-check the exercises of whichever file you just saved (the edit-save loop)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.commands._common import submission_dir
+from grader.registry import PARTS, all_exercises
+from grader.reporters.table import print_report
+from grader.runner import grade
+
+NAME, HELP, ORDER = "watch", "re-check an exercise each time its file is saved", 50
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--submission", default="assignments", metavar="DIR")
+    p.add_argument("--examples", type=int, default=10)
+    p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # for tests: stop after one change
+
+
+def parts_changed(changes: set[tuple[object, str]]) -> list[str]:
+    """The curriculum parts whose ``<part>.py`` is among the changed paths, in curriculum order."""
+    names = {Path(path).stem for _, path in changes if path.endswith(".py")}
+    return [p for p in PARTS if p in names]
+
+
+def run(args: argparse.Namespace) -> int:
+    from watchfiles import watch
+
+    sub = submission_dir(args.submission)
+    console = Console()
+    console.print(f"watching {sub}/ — save a file to re-check its exercises (Ctrl-C to stop)")
+    for changes in watch(sub, debounce=300):
+        parts = parts_changed(changes)
+        if not parts:
+            continue
+        exercises = [e for e in all_exercises() if e.part in parts]
+        console.rule(f"{', '.join(parts)} changed")
+        print_report(grade(sub, exercises, examples=args.examples), console, failures=1)
+        if args.once:
+            return 0
+    return 0

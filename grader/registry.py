@@ -1,0 +1,173 @@
+"""The one registry of exercises.
+
+An exercise is declared once, in ``grader/exercises/<part>.py``, next to its checks::
+
+    SIGMOID = exercise("neuron.sigmoid", "Sigmoid and its backward", points=2,
+                       functions=["sigmoid_forward", "sigmoid_backward"], hint="...")
+
+    @SIGMOID.check("forward matches the reference", oracle="reference")
+    def _(ctx): ...
+
+Every module in ``grader/exercises`` is imported on first use and registers itself; the curriculum
+order is the order of ``PARTS`` and, inside a part, the order of declaration.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
+
+if TYPE_CHECKING:
+    from grader.checks.context import Context
+
+Oracle = Literal["reference", "torch", "numerical", "invariant", "known", "training"]
+ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "known", "training")
+
+#: The curriculum, in the order of the seed tutorial.  A part is one module of ``assignments/``.
+PARTS: tuple[str, ...] = ("neuron", "losses", "backprop", "autograd", "optim",
+                          "train", "cnn", "rnn", "gan", "pytorch", "keras")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded property of an exercise.  ``run(ctx)`` returns normally when it holds."""
+
+    name: str
+    run: Callable[["Context"], None]
+    oracle: Oracle
+    points: float = 1.0
+    hidden: bool = False
+    timeout: float = 10.0
+    devices: tuple[str, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "_" for c in self.name.lower()).strip("_")
+
+
+@dataclass
+class Exercise:
+    """An exercise: the functions a student writes and the checks that grade them."""
+
+    id: str
+    title: str
+    points: float
+    functions: tuple[str, ...]
+    prerequisites: tuple[str, ...] = ()
+    hint: str = ""
+    seed: str = ""
+    requires: tuple[str, ...] = ()  # optional Python packages the exercise needs (e.g. "keras")
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def part(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    def check(self, name: str, *, oracle: Oracle, points: float = 1.0, hidden: bool = False,
+              timeout: float = 10.0) -> Callable[[Callable[["Context"], None]], Callable[["Context"], None]]:
+        """Decorator: register ``fn(ctx)`` as a check of this exercise."""
+        if oracle not in ORACLES:
+            raise ValueError(f"unknown oracle {oracle!r}; use one of {', '.join(ORACLES)}")
+
+        def register(fn: Callable[["Context"], None]) -> Callable[["Context"], None]:
+            if any(c.name == name for c in self.checks):
+                raise ValueError(f"{self.id} already has a check named {name!r}")
+            self.checks.append(Check(name, fn, oracle, points, hidden, timeout))
+            return fn
+
+        return register
+
+    def add(self, check: Check) -> None:
+        if any(c.name == check.name for c in self.checks):
+            raise ValueError(f"{self.id} already has a check named {check.name!r}")
+        self.checks.append(check)
+
+    def check_points(self, check: Check) -> float:
+        """Points of one check: the exercise's points shared in proportion to the checks' weights."""
+        total = sum(c.points for c in self.checks)
+        return self.points * check.points / total if total else 0.0
+
+
+_EXERCISES: dict[str, Exercise] = {}
+_loaded = False
+
+
+def exercise(id: str, title: str, *, points: float, functions: Iterable[str], prerequisites: Iterable[str] = (),
+             hint: str = "", seed: str = "", requires: Iterable[str] = ()) -> Exercise:
+    """Declare an exercise (called at import time of its module in ``grader/exercises``)."""
+    part = id.split(".", 1)[0]
+    if "." not in id or part not in PARTS:
+        raise ValueError(f"exercise id {id!r} must be '<part>.<name>' with part in {PARTS}")
+    if id in _EXERCISES:
+        raise ValueError(f"exercise {id!r} is declared twice")
+    ex = Exercise(id, title, points, tuple(functions), tuple(prerequisites), hint, seed, tuple(requires))
+    _EXERCISES[id] = ex
+    return ex
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import grader.exercises as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def all_exercises() -> list[Exercise]:
+    """Every exercise, in curriculum order."""
+    _load()
+    order = {p: i for i, p in enumerate(PARTS)}
+    declared = list(_EXERCISES.values())
+    return sorted(declared, key=lambda e: (order[e.part], declared.index(e)))
+
+
+def get(id: str) -> Exercise:
+    _load()
+    try:
+        return _EXERCISES[id]
+    except KeyError:
+        raise KeyError(f"unknown exercise {id!r}; `deepgrade list` shows them all") from None
+
+
+def select(names: Iterable[str]) -> list[Exercise]:
+    """Exercises named by id or by part; all of them when ``names`` is empty.  Unknown names raise KeyError."""
+    names = list(names)
+    exercises = all_exercises()
+    if not names:
+        return exercises
+    chosen: list[str] = []
+    for name in names:
+        hits = [e.id for e in exercises if e.id == name or e.part == name]
+        if not hits:
+            raise KeyError(f"unknown exercise or part {name!r}; `deepgrade list` shows them all")
+        chosen += [h for h in hits if h not in chosen]
+    return [e for e in exercises if e.id in chosen]
+
+
+def owner_of(function: str, part: str) -> Exercise | None:
+    """The exercise whose student-written functions include ``function`` in ``part``."""
+    for e in all_exercises():
+        if e.part == part and function in e.functions:
+            return e
+    return None
+
+
+def prerequisite_closure(ex: Exercise) -> list[Exercise]:
+    """All exercises ``ex`` builds on, transitively, in curriculum order."""
+    seen: dict[str, Exercise] = {}
+    stack = list(ex.prerequisites)
+    while stack:
+        e = get(stack.pop())
+        if e.id not in seen:
+            seen[e.id] = e
+            stack.extend(e.prerequisites)
+    return [e for e in all_exercises() if e.id in seen]

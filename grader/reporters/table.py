@@ -1,0 +1,66 @@
+"""The terminal report: a rich table with progress, then each failing exercise's first failure."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import ExerciseResult, SubmissionResult
+
+STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "magenta",
+         "not_implemented": "yellow", "skipped": "dim"}
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-"}
+
+
+def _points(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def table(result: SubmissionResult) -> Table:
+    t = Table(title=f"deepgrade — {result.submission}", title_justify="left", expand=False)
+    t.add_column("exercise")
+    t.add_column("title")
+    t.add_column("status")
+    t.add_column("checks", justify="right")
+    t.add_column("points", justify="right")
+    for e in result.exercises:
+        passed = sum(c.status == "passed" for c in e.checks)
+        t.add_row(e.id, e.title, Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
+                  f"{passed}/{len(e.checks)}", f"{_points(e.score)}/{_points(e.max_score)}")
+    done = sum(e.status == "passed" for e in result.exercises)
+    t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
+                 f"{_points(result.score)}/{_points(result.max_score)} points")
+    return t
+
+
+def failure_panel(e: ExerciseResult) -> Panel | None:
+    first = e.first_failure()
+    if first is None:
+        return None
+    body = Text(f"{first.name}  [{first.status}, oracle: {first.oracle}]\n", style="bold")
+    body.append(first.message)
+    return Panel(body, title=f"{e.id} — {e.title}", title_align="left", border_style=STYLE[e.status])
+
+
+def next_up(result: SubmissionResult) -> str:
+    """What the student should work on next: the first exercise in curriculum order that is not done."""
+    todo = [e for e in result.exercises if e.status not in ("passed", "skipped")]
+    if not todo:
+        return "All selected exercises pass. Well done!"
+    e = todo[0]
+    return f"Next: {e.id} ({e.title}) — `deepgrade hint {e.id}` for a hint."
+
+
+def print_report(result: SubmissionResult, console: Console | None = None, *, failures: int = 99) -> None:
+    console = console or Console()
+    if result.error:
+        console.print(f"[red]error:[/red] {result.error}")
+    console.print(table(result))
+    shown = 0
+    for e in result.exercises:
+        panel = failure_panel(e) if e.status not in ("not_implemented", "skipped") else None
+        if panel is not None and shown < failures:
+            console.print(panel)
+            shown += 1
+    console.print(next_up(result))

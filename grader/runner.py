@@ -1,0 +1,102 @@
+"""The runner: grade one submission, exercise by exercise, check by check, in a worker process."""
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+from typing import Callable, Iterable
+
+from grader import reference
+from grader._worker.client import Launcher, StudentError, Worker, plain_launcher
+from grader.checks.context import Context, NoReference
+from grader.checks.failure import CheckFailed
+from grader.registry import Check, Exercise
+from grader.results import CheckResult, ExerciseResult, SubmissionResult
+
+#: Called after each exercise is graded (for progress bars).
+Progress = Callable[[ExerciseResult], None]
+
+
+def _missing_requirements(ex: Exercise) -> list[str]:
+    import importlib.util
+
+    return [r for r in ex.requires if importlib.util.find_spec(r) is None]
+
+
+def check_seed(ex: Exercise, check: Check, salt: int = 0) -> int:
+    """A fixed seed per (exercise, check): the same submission always gets the same score."""
+    return zlib.crc32(f"{ex.id}/{check.name}/{salt}".encode())
+
+
+def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
+              salt: int = 0) -> CheckResult:
+    """Run one check and turn whatever happens into a :class:`CheckResult`; never raises."""
+    points = ex.check_points(check)
+    ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
+                  seed=check_seed(ex, check, salt), examples=examples, scale=2 if check.hidden else 1)
+    started = time.perf_counter()
+
+    def result(status: str, score: float, message: str = "") -> CheckResult:
+        return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,  # type: ignore[arg-type]
+                           round(time.perf_counter() - started, 4))
+
+    try:
+        check.run(ctx)
+    except CheckFailed as exc:
+        return result("failed", 0.0, exc.with_hint(ex.hint.splitlines()[0] if ex.hint else "").report())
+    except StudentError as exc:
+        if exc.kind == "not_implemented":
+            return result("not_implemented", 0.0, f"not implemented yet: {exc.message}")
+        return result("timeout" if exc.kind == "timeout" else "error", 0.0, exc.message)
+    except NoReference as exc:
+        return result("skipped", 0.0, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the batch
+        return result("error", 0.0, f"internal grader error in this check: {type(exc).__name__}: {exc}")
+    return result("passed", points)
+
+
+def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
+                   use_reference: bool | None = None, salt: int = 0,
+                   only: Callable[[Check], bool] | None = None) -> ExerciseResult:
+    use_reference = reference.available() if use_reference is None else use_reference
+    out = ExerciseResult(ex.id, ex.title, ex.part)
+    checks = [c for c in ex.checks if (hidden or not c.hidden) and (use_reference or c.oracle != "reference")
+              and (only is None or only(c))]
+    missing = _missing_requirements(ex)
+    if missing:
+        out.checks = [CheckResult(c.name, 0.0, ex.check_points(c), "skipped",
+                                  f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')",
+                                  c.oracle, c.hidden) for c in checks]
+        return out
+    source, names = reference.prerequisites(ex) if use_reference else ("", {})
+    try:
+        worker.setup([ex.part], source, names)
+    except StudentError as exc:
+        status = "not_implemented" if exc.kind == "not_implemented" else \
+            "timeout" if exc.kind == "timeout" else "error"
+        message = f"{ex.part}.py could not be imported: {exc.message}"
+        out.checks = [CheckResult(c.name, 0.0, ex.check_points(c), status, message, c.oracle, c.hidden)  # type: ignore[arg-type]
+                      for c in checks]
+        return out
+    out.checks = [run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt)
+                  for c in checks]
+    return out
+
+
+def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = plain_launcher,
+          python: str | None = None, hidden: bool = False, examples: int = 25,
+          use_reference: bool | None = None, progress: Progress | None = None,
+          only: Callable[[Check], bool] | None = None) -> SubmissionResult:
+    """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``."""
+    submission = Path(submission)
+    started = time.perf_counter()
+    result = SubmissionResult(str(submission))
+    with Worker(submission, launcher=launcher, python=python) as worker:
+        for ex in exercises:
+            er = grade_exercise(worker, ex, hidden=hidden, examples=examples, use_reference=use_reference,
+                                only=only)
+            result.exercises.append(er)
+            if progress:
+                progress(er)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result

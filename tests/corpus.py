@@ -1,0 +1,93 @@
+"""The mutant corpus and the correct alternatives: submissions made by swapping one definition of the
+reference for another.  Each ``tests/mutants/<part>.py`` lists ``MUTANTS``; each
+``tests/alternatives/<part>.py`` lists ``ALTERNATIVES``."""
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A submission that differs from the reference in the top-level definitions given in ``source``."""
+
+    exercise: str        # the exercise it belongs to
+    name: str            # what is wrong (or what is different)
+    source: str          # replacement definitions (functions or classes), dedented
+    catches: str = ""    # mutants: a substring of the name of the check that must reject it
+    part: str = ""       # the file to patch; default: the exercise's part
+
+    @property
+    def file(self) -> str:
+        return (self.part or self.exercise.split(".")[0]) + ".py"
+
+    def write(self, dest: Path) -> Path:
+        """Copy the reference into ``dest`` and swap in this variant's definitions."""
+        shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        path = dest / self.file
+        path.write_text(replace_definitions(path.read_text(), textwrap.dedent(self.source)))
+        return dest
+
+
+def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "") -> Variant:  # noqa: N802
+    return Variant(exercise, name, source, catches, part)
+
+
+def Alternative(exercise: str, name: str, source: str, part: str = "") -> Variant:  # noqa: N802
+    return Variant(exercise, name, source, "", part)
+
+
+def replace_definitions(module_source: str, new_source: str) -> str:
+    """Replace (or append) the top-level definitions of ``new_source`` in ``module_source``."""
+    new_tree = ast.parse(new_source)
+    lines = module_source.splitlines(keepends=True)
+    tree = ast.parse(module_source)
+    spans = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
+            names = [node.name] if not isinstance(node, ast.Assign) else \
+                [t.id for t in node.targets if isinstance(t, ast.Name)]
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            for n in names:
+                spans[n] = (start - 1, node.end_lineno)
+    extra = []
+    for node in new_tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            extra.append(ast.get_source_segment(new_source, node) + "\n")
+            continue
+        name = node.name if hasattr(node, "name") else node.targets[0].id  # type: ignore[attr-defined]
+        text = ast.get_source_segment(new_source, node, padded=True) + "\n"
+        deco = getattr(node, "decorator_list", [])
+        if deco:
+            first = min(d.lineno for d in deco)
+            text = "".join(new_source.splitlines(keepends=True)[first - 1:node.end_lineno]) + "\n"
+        if name in spans:
+            a, b = spans[name]
+            lines[a:b] = [text] + [""] * (b - a - 1)
+        else:
+            lines.append("\n\n" + text)
+    return "".join(extra) + "".join(lines)
+
+
+def _collect(package: str, attr: str) -> list[Variant]:
+    pkg = importlib.import_module(package)
+    out: list[Variant] = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        out += getattr(importlib.import_module(f"{package}.{info.name}"), attr)
+    return out
+
+
+def mutants() -> list[Variant]:
+    return _collect("tests.mutants", "MUTANTS")
+
+
+def alternatives() -> list[Variant]:
+    return _collect("tests.alternatives", "ALTERNATIVES")
