@@ -18,9 +18,14 @@ class CheckResult:
     oracle: str = ""
     hidden: bool = False
     seconds: float = 0.0
+    #: series a reporter may plot, e.g. {"loss": [...], "reference loss": [...]} for a training check
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        if not self.curves:
+            doc.pop("curves")
+        return doc
 
 
 @dataclass

@@ -38,7 +38,7 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
 
     def result(status: str, score: float, message: str = "") -> CheckResult:
         return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,  # type: ignore[arg-type]
-                           round(time.perf_counter() - started, 4))
+                           round(time.perf_counter() - started, 4), ctx.curves)
 
     try:
         check.run(ctx)

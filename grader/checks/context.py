@@ -32,6 +32,7 @@ class Context:
         self.devices = devices
         self.scale = scale  # hidden checks: larger shapes / budgets
         self._abort: StudentError | None = None
+        self.curves: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ oracles
     def reference(self, part: str | None = None) -> ModuleType:
@@ -79,6 +80,10 @@ class Context:
         """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed)."""
         properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
                            abort=lambda: self._abort)
+
+    def record_curve(self, name: str, values: Any) -> None:
+        """Keep a series (a loss curve) with the check's result, for reports to plot."""
+        self.curves[name] = [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
 
     def fail(self, summary: str, **fields: Any) -> None:
         raise CheckFailed(summary, **fields)
