@@ -58,10 +58,14 @@ def replace_definitions(module_source: str, new_source: str) -> str:
             start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             for n in names:
                 spans[n] = (start - 1, node.end_lineno)
-    extra = []
+    extra, tail = [], []
     for node in new_tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             extra.append(ast.get_source_segment(new_source, node) + "\n")
+            continue
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not (
+                isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)):
+            tail.append("\n" + ast.get_source_segment(new_source, node) + "\n")  # e.g. a monkeypatch
             continue
         name = node.name if hasattr(node, "name") else node.targets[0].id  # type: ignore[attr-defined]
         text = ast.get_source_segment(new_source, node, padded=True) + "\n"
@@ -74,7 +78,7 @@ def replace_definitions(module_source: str, new_source: str) -> str:
             lines[a:b] = [text] + [""] * (b - a - 1)
         else:
             lines.append("\n\n" + text)
-    return "".join(extra) + "".join(lines)
+    return "".join(extra) + "".join(lines) + "".join(tail)
 
 
 def _collect(package: str, attr: str) -> list[Variant]:

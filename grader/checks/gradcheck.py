@@ -103,7 +103,7 @@ def _localize(forward: BatchedForward, inputs: Sequence[np.ndarray], i: int, dou
     sampled = "" if x.size <= max_entries else f" (checked {max_entries} of {x.size} entries)"
     raise CheckFailed(
         f"the gradient {name} does not match central differences{sampled}",
-        Details(worst_index=f"{name}{list(where)}", expected=f"{numeric[worst]!r} (numerical)",
-                got=f"{analytic[worst]!r} (your backward)",
+        Details(worst_index=f"{name}{list(where)}" if where else f"{name} (a scalar)",
+                expected=f"{float(numeric[worst])!r} (numerical)", got=f"{float(analytic[worst])!r} (your backward)",
                 rel_error=float(diff[worst] / max(abs(numeric[worst]), 1e-12)), tolerance=tolerance, hint=hint),
     )

@@ -1,0 +1,139 @@
+"""The worker boundary: plain data only, time limits, crashes, and what the worker imports."""
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+from grader import registry
+from grader._worker import child
+from grader._worker.client import StudentError, Worker
+from grader.runner import grade
+
+
+def _modules(student):
+    import sys
+
+    return sorted(sys.modules)
+
+
+def _spin(student):
+    while True:
+        pass
+
+
+def test_arrays_cross_as_npy_and_round_trip():
+    value = {"a": np.arange(6.0).reshape(2, 3), "t": (1, 2.5, "s", None, True), "n": float("nan"),
+             "s": np.float64(3.0), "l": [np.int64(2)]}
+    back = child.decode(child.encode(value))
+    assert np.array_equal(back["a"], value["a"]) and back["a"].dtype == np.float64
+    assert back["t"] == (1, 2.5, "s", None, True)
+    assert np.isnan(back["n"]) and back["s"] == 3.0 and back["l"] == [2]
+
+
+def test_decode_never_unpickles():
+    payload = io.BytesIO()
+    np.save(payload, np.array([object()], dtype=object), allow_pickle=True)
+    import base64
+
+    msg = {"__ndarray__": base64.b64encode(payload.getvalue()).decode()}
+    with pytest.raises(ValueError):
+        child.decode(msg)  # np.load(..., allow_pickle=False) refuses object arrays
+    with pytest.raises(child.ProtocolError):
+        child.decode({"__pickle__": base64.b64encode(pickle.dumps(1)).decode()})
+
+
+def test_encode_refuses_objects():
+    with pytest.raises(TypeError):
+        child.encode(object())
+    with pytest.raises(TypeError):
+        child.encode(np.array([None], dtype=object))
+
+
+def test_numpy_exercise_worker_does_not_import_torch():
+    from grader import reference
+
+    with Worker(reference.SOLUTIONS) as w:
+        w.setup(["neuron"])
+        assert "numpy" in w.drive(_modules)
+        assert "torch" not in w.drive(_modules)
+
+
+def test_timeout_restarts_the_worker_and_the_next_call_works():
+    from grader import reference
+
+    with Worker(reference.SOLUTIONS) as w:
+        with pytest.raises(StudentError) as info:
+            w.drive(_spin, timeout=0.5)
+        assert info.value.kind == "timeout"
+        assert w.restarts == 1
+        assert w.ping() == "pong"
+
+
+def test_timeout_and_crash_are_recorded_and_grading_goes_on(make_submission):
+    sub = make_submission("neuron.sigmoid", """
+        def sigmoid_forward(x):
+            while True:
+                pass
+        def relu_forward(x):
+            import os
+            os._exit(3)
+    """)
+    result = grade(sub, registry.select(["neuron.sigmoid", "neuron.relu", "neuron.tanh"]), examples=5)
+    by_id = {e.id: e for e in result.exercises}
+    assert by_id["neuron.sigmoid"].status == "timeout"
+    assert "no answer within" in by_id["neuron.sigmoid"].first_failure().message
+    assert by_id["neuron.relu"].status == "error"
+    assert "exited with code 3" in by_id["neuron.relu"].first_failure().message
+    assert by_id["neuron.tanh"].status == "passed"
+
+
+def test_syntax_error_is_that_parts_error_with_the_line(tmp_path):
+    from grader import reference
+    import shutil
+
+    shutil.copytree(reference.SOLUTIONS, tmp_path / "s")
+    path = tmp_path / "s" / "neuron.py"
+    path.write_text(path.read_text() + "\ndef broken(:\n")
+    result = grade(tmp_path / "s", registry.select(["neuron.relu"]), examples=3)
+    check = result.exercises[0].checks[0]
+    assert check.status == "error"
+    assert "SyntaxError in neuron.py line" in check.message
+
+
+def test_missing_function_and_missing_file_are_clear(tmp_path):
+    (tmp_path / "neuron.py").write_text("import numpy as np\n")
+    result = grade(tmp_path, registry.select(["neuron.relu"]), examples=3)
+    assert result.exercises[0].status == "error"
+    assert "relu_forward" in result.exercises[0].first_failure().message
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = grade(empty, registry.select(["neuron.relu"]), examples=3)
+    assert "neuron.py is missing" in result.exercises[0].first_failure().message
+
+
+def test_student_prints_do_not_break_the_protocol(make_submission):
+    sub = make_submission("neuron.relu", """
+        def relu_forward(x):
+            print("debug", x.shape)
+            import sys
+            sys.stdout.write("x" * 100000)
+            return np.maximum(x, 0.0), x
+    """)
+    result = grade(sub, registry.select(["neuron.relu"]), examples=5)
+    assert result.exercises[0].status == "passed"
+
+
+def test_monkeypatching_numpy_in_the_worker_cannot_pass_a_wrong_answer(make_submission):
+    sub = make_submission("neuron.tanh", """
+        np.allclose = lambda *a, **k: True
+        np.testing.assert_allclose = lambda *a, **k: None
+        def tanh_forward(x):
+            return np.zeros_like(x), x
+    """)
+    result = grade(sub, registry.select(["neuron.tanh"]), examples=5)
+    assert result.exercises[0].score == 0 or result.exercises[0].status == "failed"
+    assert any(c.status == "failed" for c in result.exercises[0].checks)
