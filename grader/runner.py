@@ -1,6 +1,9 @@
 """The runner: grade one submission, exercise by exercise, check by check, in a worker process."""
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -91,12 +94,21 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
     return out
 
 
+def _preload_oracles(exercises: list[Exercise]) -> None:
+    """Start importing torch (about 1 s) in the background while the worker starts, if a check needs it."""
+    if "torch" in sys.modules or not any(c.oracle == "torch" for e in exercises for c in e.checks):
+        return
+    threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
+
+
 def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = plain_launcher,
           python: str | None = None, hidden: bool = False, examples: int = 25,
           use_reference: bool | None = None, progress: Progress | None = None,
           only: Callable[[Check], bool] | None = None) -> SubmissionResult:
     """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``."""
     submission = Path(submission)
+    exercises = list(exercises)
+    _preload_oracles(exercises)
     started = time.perf_counter()
     result = SubmissionResult(str(submission))
     with Worker(submission, launcher=launcher, python=python) as worker:

@@ -63,7 +63,7 @@ class Context:
 
     def call_checking_inputs(self, name: str, *args: Any, pick: int | None = None) -> tuple[Any, list[Any]]:
         """Like :meth:`call`, also returning the arguments as the student's code left them."""
-        reply = self.drive(drivers.call_function, self.exercise.part, name, list(args), {}, pick)
+        reply = self.drive(drivers.call_function, self.exercise.part, name, list(args), {}, pick, True)
         return reply["result"], reply["args"]
 
     def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[np.ndarray]]], list[Any]]:

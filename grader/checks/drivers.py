@@ -10,13 +10,13 @@ from typing import Any, Callable
 
 
 def call_function(student: Callable[[str], Any], part: str, name: str, args: list, kwargs: dict,
-                  pick: int | None) -> dict:
-    """Call ``part.name(*args, **kwargs)``; return the result and the arguments as they are afterwards."""
+                  pick: int | None, return_args: bool = False) -> dict:
+    """Call ``part.name(*args, **kwargs)``; return the result (and, if asked, the arguments as they are after)."""
     fn = getattr(student(part), name)
     result = fn(*args, **kwargs)
     if pick is not None:
         result = result[pick]
-    return {"result": result, "args": list(args)}
+    return {"result": result, "args": list(args) if return_args else None}
 
 
 def call_many(student: Callable[[str], Any], part: str, name: str, arg_lists: list, pick: int | None) -> list:
