@@ -56,7 +56,7 @@ def strip_solutions(source: str, part: str, filename: str = "<solution>") -> str
         if not indent:
             continue  # a module-level block (a reference-only helper) disappears
         top, fn = _enclosing(tree, start + 1)
-        ex = owner_of(top, part)
+        ex = owner_of(f"{top}.{fn}", part) or owner_of(top, part)  # a method may be its own exercise
         ex_id = ex.id if ex else f"{part}.{top}"
         out.append(f"{indent}# YOUR CODE HERE ({ex_id})\n")
         out.append(f'{indent}raise NotImplementedError("{ex_id}: write {fn or top}")\n')

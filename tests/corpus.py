@@ -24,6 +24,7 @@ class Variant:
     source: str          # replacement definitions (functions or classes), dedented
     catches: str = ""    # mutants: a substring of the name of the check that must reject it
     part: str = ""       # the file to patch; default: the exercise's part
+    merge: bool = False  # a class in ``source`` replaces only the methods it defines, not the whole class
 
     @property
     def file(self) -> str:
@@ -33,20 +34,41 @@ class Variant:
         """Copy the reference into ``dest`` and swap in this variant's definitions."""
         shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
         path = dest / self.file
-        path.write_text(replace_definitions(path.read_text(), textwrap.dedent(self.source)))
+        path.write_text(replace_definitions(path.read_text(), textwrap.dedent(self.source), self.merge))
         return dest
 
 
-def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "") -> Variant:  # noqa: N802
-    return Variant(exercise, name, source, catches, part)
+def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "",  # noqa: N802
+           merge: bool = False) -> Variant:
+    return Variant(exercise, name, source, catches, part, merge)
 
 
-def Alternative(exercise: str, name: str, source: str, part: str = "") -> Variant:  # noqa: N802
-    return Variant(exercise, name, source, "", part)
+def Alternative(exercise: str, name: str, source: str, part: str = "", merge: bool = False) -> Variant:  # noqa: N802
+    return Variant(exercise, name, source, "", part, merge)
 
 
-def replace_definitions(module_source: str, new_source: str) -> str:
-    """Replace (or append) the top-level definitions of ``new_source`` in ``module_source``."""
+def _merge_class(old_text: str, new_text: str) -> str:
+    """``old_text`` (one class) with the definitions in the body of ``new_text`` (the same class) swapped in."""
+    old, new = ast.parse(old_text).body[0], ast.parse(new_text).body[0]
+    assert isinstance(old, ast.ClassDef) and isinstance(new, ast.ClassDef)
+
+    def body_start(cls: ast.ClassDef) -> int:
+        first = cls.body[0]
+        return min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
+
+    old_lines, new_lines = old_text.splitlines(keepends=True), new_text.splitlines(keepends=True)
+    head, a = old_lines[:body_start(old)], body_start(old)
+    indent = old_lines[a][:len(old_lines[a]) - len(old_lines[a].lstrip())]
+    merged = replace_definitions(textwrap.dedent("".join(old_lines[a:])),
+                                 textwrap.dedent("".join(new_lines[body_start(new):])))
+    return "".join(head) + textwrap.indent(merged, indent)
+
+
+def replace_definitions(module_source: str, new_source: str, merge: bool = False) -> str:
+    """Replace (or append) the top-level definitions of ``new_source`` in ``module_source``.
+
+    With ``merge``, a class that exists already keeps its other methods (see :func:`_merge_class`).
+    """
     new_tree = ast.parse(new_source)
     lines = module_source.splitlines(keepends=True)
     tree = ast.parse(module_source)
@@ -75,6 +97,8 @@ def replace_definitions(module_source: str, new_source: str) -> str:
             text = "".join(new_source.splitlines(keepends=True)[first - 1:node.end_lineno]) + "\n"
         if name in spans:
             a, b = spans[name]
+            if merge and isinstance(node, ast.ClassDef):
+                text = _merge_class("".join(lines[a:b]), text) + "\n"
             lines[a:b] = [text] + [""] * (b - a - 1)
         else:
             lines.append("\n\n" + text)
