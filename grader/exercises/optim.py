@@ -145,7 +145,8 @@ SGD = exercise(
     "optim.sgd_momentum", "Gradient descent with momentum", points=3, seed="3.3", functions=["SGD"],
     hint="Keep one velocity array per parameter (zeros at first). Each step: v = μ·v + g, then w −= lr·v, "
          "all in place.")
-optimizer_checks(SGD, "SGD", st.fixed_dictionaries({"lr": _lr, "momentum": st.one_of(st.just(0.0), st.floats(0.0, 0.99))}),
+_momentum = st.one_of(st.just(0.0), st.floats(0.0, 0.99))
+optimizer_checks(SGD, "SGD", st.fixed_dictionaries({"lr": _lr, "momentum": _momentum}),
                  "torch's convention: v ← μ·v + g (no (1 − μ) factor), w ← w − lr·v, velocity kept between steps")
 
 ADAM = exercise(
