@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from grader import registry
 from grader.cli import UsageError
+from grader.notebook import Extracted, extract_notebooks
 from grader.registry import Exercise
 from grader.results import SubmissionResult
 
@@ -28,6 +33,25 @@ def submission_dir(path: str) -> Path:
     if not p.is_dir():
         raise UsageError(f"submission {path} is not a folder")
     return p
+
+
+@contextlib.contextmanager
+def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
+    """The folder to grade: ``path`` itself, or, for notebooks (a .ipynb file or a folder holding some),
+    a temporary folder with their solution cells extracted into the modules of the assignments/ layout."""
+    p = Path(path)
+    if p.is_file() and p.suffix == ".ipynb":
+        notebooks, folder = [p], None
+    else:
+        folder = submission_dir(path)
+        notebooks = sorted(folder.glob("*.ipynb"))
+    if not notebooks:
+        yield p, Extracted()
+        return
+    with tempfile.TemporaryDirectory(prefix="deepgrade-nb-") as tmp:
+        for py in (folder.glob("*.py") if folder else ()):
+            shutil.copy(py, tmp)
+        yield Path(tmp), extract_notebooks(notebooks, tmp)
 
 
 def grade_with_progress(submission: Path, exercises: list[Exercise], *, quiet: bool, **kw) -> SubmissionResult:

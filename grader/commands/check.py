@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from grader.commands._common import add_selection, grade_with_progress, selected, submission_dir
+from grader.commands._common import add_selection, grade_with_progress, selected, submission_folder
+from grader.notebook import mark_missing
 from grader.reporters import report, report_json
 
 NAME, HELP, ORDER = "check", "check a submission (default ./assignments) and report", 20
@@ -11,15 +13,20 @@ NAME, HELP, ORDER = "check", "check a submission (default ./assignments) and rep
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_selection(p)
-    p.add_argument("--submission", default="assignments", metavar="DIR", help="folder to grade")
+    p.add_argument("--submission", default="assignments", metavar="DIR",
+                   help="folder to grade, or a .ipynb notebook (its solution cells are graded)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
 
 
 def run(args: argparse.Namespace) -> int:
     exercises = selected(args)
-    sub = submission_dir(args.submission)
-    result = grade_with_progress(sub, exercises, quiet=args.json, examples=args.examples)
+    with submission_folder(args.submission) as (sub, notebooks):
+        for message in notebooks.messages:
+            print(f"deepgrade: {message}", file=sys.stderr)
+        result = grade_with_progress(sub, exercises, quiet=args.json, examples=args.examples)
+    mark_missing(result, notebooks.missing)
+    result.submission = args.submission
     if args.json:
         print(report_json(result))
     else:

@@ -1,0 +1,175 @@
+"""Notebook submissions: the solution cells of deepgrade notebooks, found by nbgrader ``grade_id``.
+
+A part's notebook (written by :mod:`grader.nbcourse`) holds one read-only setup cell (``setup_<part>``:
+the imports) and one solution cell per exercise (``neuron.sigmoid`` → ``neuron_sigmoid``).  Joined in
+that order they are the part's module, exactly as ``assignments/<part>.py`` would be; :func:`extract`
+writes those modules into a folder that the worker grades like any other submission.
+:func:`assert_passes` is what a notebook's autograder cell calls.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from grader.registry import PARTS, Exercise, all_exercises
+
+#: Environment variable: hypothesis examples per property in autograder cells (default 25).
+EXAMPLES_ENV = "DEEPGRADE_EXAMPLES"
+#: Environment variable: the notebook an autograder cell grades (default: ``<part>.ipynb`` in the cwd).
+NOTEBOOK_ENV = "DEEPGRADE_NOTEBOOK"
+
+
+def solution_id(ex: Exercise) -> str:
+    """The nbgrader grade_id of an exercise's solution cell."""
+    return ex.id.replace(".", "_")
+
+
+def test_id(ex: Exercise) -> str:
+    """The grade_id of an exercise's autograder (test) cell."""
+    return "test_" + solution_id(ex)
+
+
+def setup_id(part: str) -> str:
+    """The grade_id of a part's read-only setup cell (its imports)."""
+    return f"setup_{part}"
+
+
+def missing_message(grade_id: str) -> str:
+    return f"the cell with grade_id {grade_id} is missing"
+
+
+@dataclass
+class Extracted:
+    """What :func:`extract_notebooks` found: modules written, and exercises whose cell is missing."""
+
+    parts: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)  # exercise id -> message
+    messages: list[str] = field(default_factory=list)
+
+
+def _cells_by_id(path: Path) -> dict[str, str]:
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    cells: dict[str, str] = {}
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and gid and gid not in cells:
+            cells[gid] = cell.source
+    return cells
+
+
+def _part_of(path: Path, cells: dict[str, str]) -> str | None:
+    """The curriculum part a notebook belongs to: by its grade_ids, else by its file name."""
+    for part in PARTS:
+        ids = {setup_id(part)} | {solution_id(e) for e in all_exercises() if e.part == part}
+        if ids & cells.keys():
+            return part
+    return path.stem if path.stem in PARTS else None
+
+
+def module_source(cells: dict[str, str], part: str) -> tuple[str, list[str]]:
+    """The module of ``part`` made of a notebook's cells (by grade_id), and the grade_ids it lacks."""
+    wanted = [setup_id(part)] + [solution_id(e) for e in all_exercises() if e.part == part]
+    lacking = [gid for gid in wanted if gid not in cells]
+    chunks = [cells[gid].strip("\n") for gid in wanted if gid in cells]
+    return "\n\n\n".join(chunks) + "\n", lacking
+
+
+def extract_notebooks(ipynb_paths: Iterable[Path | str], dest: Path | str) -> Extracted:
+    """Write ``dest/<part>.py`` for each notebook; exercises whose solution cell is gone are in ``missing``."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = Extracted()
+    for path in map(Path, ipynb_paths):
+        try:
+            cells = _cells_by_id(path)
+        except Exception as exc:  # noqa: BLE001 - a broken file is the student's, reported, not raised
+            out.messages.append(f"{path.name}: not a readable notebook ({type(exc).__name__}: {exc})")
+            continue
+        part = _part_of(path, cells)
+        if part is None:
+            out.messages.append(f"{path.name}: no deepgrade cells (grade_ids) and not named after a part")
+            continue
+        if part in out.parts:
+            out.messages.append(f"{path.name}: a second notebook for part {part!r}, ignored")
+            continue
+        source, lacking = module_source(cells, part)
+        (dest / f"{part}.py").write_text(source)
+        out.parts.append(part)
+        for gid in lacking:
+            out.messages.append(f"{path.name}: {missing_message(gid)}")
+        for e in all_exercises():
+            if e.part == part and solution_id(e) in lacking:
+                out.missing[e.id] = missing_message(solution_id(e))
+    return out
+
+
+def extract(ipynb_paths: Iterable[Path | str], dest: Path | str) -> list[str]:
+    """Write the modules of the ``assignments/`` layout from notebooks into ``dest``; returns the messages."""
+    return extract_notebooks(ipynb_paths, dest).messages
+
+
+def mark_missing(result, missing: dict[str, str]) -> None:
+    """Report the exercises whose solution cell is missing as errors that say so (in place)."""
+    for er in result.exercises:
+        if er.id in missing:
+            for c in er.checks:
+                c.status, c.score, c.message = "error", 0.0, missing[er.id]
+
+
+def _notebook(part: str) -> Path:
+    """The notebook an autograder cell grades: $DEEPGRADE_NOTEBOOK, Jupyter's session file, or ./<part>.ipynb."""
+    for candidate in (os.environ.get(NOTEBOOK_ENV), os.environ.get("JPY_SESSION_NAME"), f"{part}.ipynb"):
+        if candidate and candidate.endswith(".ipynb") and Path(candidate).is_file():
+            return Path(candidate)
+    raise AssertionError(f"cannot find {part}.ipynb in {os.getcwd()}: save the notebook (deepgrade grades "
+                         f"the saved file) or set {NOTEBOOK_ENV}")
+
+
+def _report(result) -> str:
+    lines = []
+    for er in result.exercises:
+        lines.append(f"{er.id} — {er.title}: {er.status}, {er.score:g}/{er.max_score:g} points")
+        for c in er.checks:
+            mark = "✓" if c.status == "passed" else "✗"
+            lines.append(f"  {mark} {c.name} [{c.status}]")
+            if c.status not in ("passed", "skipped") and c.message:
+                lines.extend("      " + line for line in c.message.splitlines())
+    return "\n".join(lines)
+
+
+def assert_passes(exercise: str, *, hidden: bool = False, notebook: str | None = None,
+                  examples: int | None = None) -> None:
+    """Autograder cell body: grade this notebook's solution cells for ``exercise`` in the worker.
+
+    Runs the public checks (or, with ``hidden``, only the hidden ones), prints the report and raises
+    AssertionError with it unless every check passes.  Nothing reaches the kernel's stderr (nbgrader
+    counts any stderr output as a failure): warnings are silenced and the worker's stderr stays in it.
+    """
+    import contextlib
+    import io
+    import tempfile
+    import warnings
+
+    from grader import registry
+    from grader.runner import grade
+
+    ex = registry.get(exercise)
+    examples = examples or int(os.environ.get(EXAMPLES_ENV, "25"))
+    path = Path(notebook) if notebook else _notebook(ex.part)
+    sink = io.StringIO()
+    with tempfile.TemporaryDirectory(prefix="deepgrade-nb-") as tmp, warnings.catch_warnings(), \
+            contextlib.redirect_stderr(sink):
+        warnings.simplefilter("ignore")
+        found = extract_notebooks([path], tmp)
+        if exercise in found.missing:
+            raise AssertionError(f"{exercise}: {found.missing[exercise]} in {path.name}")
+        result = grade(Path(tmp), [ex], examples=examples, hidden=hidden,
+                       only=lambda c: c.hidden == hidden)
+    report = _report(result)
+    if not all(er.status == "passed" for er in result.exercises):
+        raise AssertionError(report)
+    print(report)
