@@ -26,7 +26,7 @@ def solution_id(ex: Exercise) -> str:
     return ex.id.replace(".", "_")
 
 
-def test_id(ex: Exercise) -> str:
+def autograder_id(ex: Exercise) -> str:
     """The grade_id of an exercise's autograder (test) cell."""
     return "test_" + solution_id(ex)
 

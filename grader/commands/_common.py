@@ -48,6 +48,10 @@ def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
     if not notebooks:
         yield p, Extracted()
         return
+    import importlib.util
+
+    if importlib.util.find_spec("nbformat") is None:
+        raise UsageError("grading notebooks needs nbformat: pip install -e '.[nbgrader]'")
     with tempfile.TemporaryDirectory(prefix="deepgrade-nb-") as tmp:
         for py in (folder.glob("*.py") if folder else ()):
             shutil.copy(py, tmp)
