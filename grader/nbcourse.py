@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from grader.build import BEGIN, END
-from grader.notebook import setup_id, solution_id, autograder_id
+from grader.notebook import autograder_id, setup_id, solution_id
 from grader.registry import PARTS, Exercise, all_exercises, owner_of
 
 #: The tutorial's formulas (seed §4.1–4.3) in LaTeX, shown in the notebook of the parts that use them.
@@ -146,10 +146,11 @@ def notebook(part: str, source: str, exercises: list[Exercise] | None = None):
     cells = [v4.new_markdown_cell(_intro(part, doc), metadata=_meta(f"intro_{part}", locked=True)),
              v4.new_code_cell(setup, metadata=_meta(setup_id(part), locked=True))]
     for ex in exercises:
-        cells += [v4.new_markdown_cell(_exercise_text(ex), metadata=_meta(f"text_{solution_id(ex)}", locked=True)),
+        text = _meta(f"text_{solution_id(ex)}", locked=True)
+        test = _meta(autograder_id(ex), grade=True, locked=True, points=ex.points)
+        cells += [v4.new_markdown_cell(_exercise_text(ex), metadata=text),
                   v4.new_code_cell(code[ex.id], metadata=_meta(solution_id(ex), solution=True)),
-                  v4.new_code_cell(autograder_source(ex), metadata=_meta(autograder_id(ex), grade=True, locked=True,
-                                                                   points=ex.points))]
+                  v4.new_code_cell(autograder_source(ex), metadata=test)]
     nb = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})
