@@ -91,11 +91,13 @@ def test_module_level_solution_block_is_refused():
         split_solution(src, "neuron")
 
 
-def test_write_course(tmp_path):
-    written, skipped = write_course(tmp_path, SOLUTIONS, ["neuron"])
-    assert written == [tmp_path / "source" / "neuron" / "neuron.ipynb"] and skipped == []
+def test_cli_writes_a_course(tmp_path, capsys):
+    assert cli.main(["nbgrader", str(tmp_path), "--part", "neuron"]) == 0
+    nb = tmp_path / "source" / "neuron" / "neuron.ipynb"
+    assert str(nb) in capsys.readouterr().out
     assert "course_id = 'deepgrade'" in (tmp_path / "nbgrader_config.py").read_text()
-    nbformat.validate(nbformat.read(str(written[0]), as_version=4))
+    nbformat.validate(nbformat.read(str(nb), as_version=4))
+    assert sorted(p.name for p in (tmp_path / "source").iterdir()) == ["neuron"]
 
 
 def test_cli_nbgrader_refuses_a_file(tmp_path, capsys):
