@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 from grader.build import BEGIN, END
-from grader.notebook import autograder_id, setup_id, solution_id
-from grader.registry import PARTS, Exercise, all_exercises, owner_of
+from grader.notebook import autograder_id, cell_owner, setup_id, solution_id
+from grader.registry import PARTS, Exercise, all_exercises
 
 #: The tutorial's formulas (seed §4.1–4.3) in LaTeX, shown in the notebook of the parts that use them.
 FORMULAS: dict[str, list[tuple[str, str]]] = {
@@ -54,9 +54,9 @@ def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked:
 def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
     """(docstring, setup code, {exercise id: solution cell code}) of a solutions file.
 
-    Top-level statements belong to the exercise whose function they define; anything else (a constant,
-    a helper) goes with the next exercise, or the last one at the end; statements before the first
-    exercise form the setup cell.
+    Top-level statements belong to the first exercise that writes into the function or class they define
+    (see :func:`grader.notebook.cell_owner`); anything else (a constant, a helper) goes with the next
+    exercise, or the last one at the end; statements before the first exercise form the setup cell.
     """
     tree = ast.parse(source)
     lines = source.splitlines()
@@ -73,10 +73,12 @@ def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
     def start(node: ast.stmt) -> int:
         return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
 
+    mine = [e for e in all_exercises() if e.part == part]
     owners: list[str | None] = []
     for node in body:
-        ex = owner_of(node.name, part) if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None
-        owners.append(ex.id if ex else None)
+        name = getattr(node, "name", None)
+        ex = next((e for e in mine if name in {f.split(".", 1)[0] for f in e.functions}), None)
+        owners.append(cell_owner(ex).id if ex else None)
     # unowned statements join the next owned one; trailing ones join the last exercise
     assigned: list[str | None] = [None] * len(body)
     nxt: str | None = None
@@ -109,7 +111,9 @@ def _intro(part: str, doc: str) -> str:
 def _exercise_text(ex: Exercise) -> str:
     text = [f"## Exercise `{ex.id}` — {ex.title}", "",
             f"**{ex.points:g} points**" + (f" · tutorial § {ex.seed}" if ex.seed else ""), "",
-            "Write " + ", ".join(f"`{f}`" for f in ex.functions) + " in the cell below."]
+            "Write " + ", ".join(f"`{f}`" for f in ex.functions) + (
+                " in the cell below." if cell_owner(ex) is ex else
+                f" in the solution cell of `{cell_owner(ex).id}` above (one class, one cell).")]
     if ex.prerequisites:
         text += ["", "Builds on " + ", ".join(f"`{p}`" for p in ex.prerequisites)
                  + " (graded with the reference versions)."]
@@ -140,7 +144,7 @@ def notebook(part: str, source: str, exercises: list[Exercise] | None = None):
 
     exercises = [e for e in (exercises or all_exercises()) if e.part == part]
     doc, setup, code = split_solution(source, part)
-    lacking = [e.id for e in exercises if e.id not in code]
+    lacking = [e.id for e in exercises if cell_owner(e) is e and e.id not in code]
     if lacking:
         raise NotebookError(f"solutions/{part}.py does not define the functions of {', '.join(lacking)}")
     cells = [v4.new_markdown_cell(_intro(part, doc), metadata=_meta(f"intro_{part}", locked=True)),
@@ -148,9 +152,10 @@ def notebook(part: str, source: str, exercises: list[Exercise] | None = None):
     for ex in exercises:
         text = _meta(f"text_{solution_id(ex)}", locked=True)
         test = _meta(autograder_id(ex), grade=True, locked=True, points=ex.points)
-        cells += [v4.new_markdown_cell(_exercise_text(ex), metadata=text),
-                  v4.new_code_cell(code[ex.id], metadata=_meta(solution_id(ex), solution=True)),
-                  v4.new_code_cell(autograder_source(ex), metadata=test)]
+        cells.append(v4.new_markdown_cell(_exercise_text(ex), metadata=text))
+        if cell_owner(ex) is ex:
+            cells.append(v4.new_code_cell(code[ex.id], metadata=_meta(solution_id(ex), solution=True)))
+        cells.append(v4.new_code_cell(autograder_source(ex), metadata=test))
     nb = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})

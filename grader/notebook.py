@@ -26,6 +26,26 @@ def solution_id(ex: Exercise) -> str:
     return ex.id.replace(".", "_")
 
 
+def _tops(ex: Exercise) -> set[str]:
+    """The top-level names an exercise writes into (``Value.backward`` writes into ``Value``)."""
+    return {f.split(".", 1)[0] for f in ex.functions}
+
+
+def cell_owner(ex: Exercise) -> Exercise:
+    """The exercise whose solution cell holds ``ex``'s code: the first of its part that writes into the same
+    top-level function or class (methods of one class are one cell), usually ``ex`` itself."""
+    while True:
+        first = next(e for e in all_exercises() if e.part == ex.part and (_tops(e) & _tops(ex) or e is ex))
+        if first is ex:
+            return ex
+        ex = first  # follow the chain: A writes X, B writes X and Y, C writes Y — all in A's cell
+
+
+def cell_id(ex: Exercise) -> str:
+    """The grade_id of the solution cell holding ``ex``'s code."""
+    return solution_id(cell_owner(ex))
+
+
 def autograder_id(ex: Exercise) -> str:
     """The grade_id of an exercise's autograder (test) cell."""
     return "test_" + solution_id(ex)
@@ -64,7 +84,7 @@ def _cells_by_id(path: Path) -> dict[str, str]:
 def _part_of(path: Path, cells: dict[str, str]) -> str | None:
     """The curriculum part a notebook belongs to: by its grade_ids, else by its file name."""
     for part in PARTS:
-        ids = {setup_id(part)} | {solution_id(e) for e in all_exercises() if e.part == part}
+        ids = {setup_id(part)} | {cell_id(e) for e in all_exercises() if e.part == part}
         if ids & cells.keys():
             return part
     return path.stem if path.stem in PARTS else None
@@ -72,7 +92,7 @@ def _part_of(path: Path, cells: dict[str, str]) -> str | None:
 
 def module_source(cells: dict[str, str], part: str) -> tuple[str, list[str]]:
     """The module of ``part`` made of a notebook's cells (by grade_id), and the grade_ids it lacks."""
-    wanted = [setup_id(part)] + [solution_id(e) for e in all_exercises() if e.part == part]
+    wanted = [setup_id(part)] + list(dict.fromkeys(cell_id(e) for e in all_exercises() if e.part == part))
     lacking = [gid for gid in wanted if gid not in cells]
     chunks = [cells[gid].strip("\n") for gid in wanted if gid in cells]
     return "\n\n\n".join(chunks) + "\n", lacking
@@ -102,8 +122,8 @@ def extract_notebooks(ipynb_paths: Iterable[Path | str], dest: Path | str) -> Ex
         for gid in lacking:
             out.messages.append(f"{path.name}: {missing_message(gid)}")
         for e in all_exercises():
-            if e.part == part and solution_id(e) in lacking:
-                out.missing[e.id] = missing_message(solution_id(e))
+            if e.part == part and cell_id(e) in lacking:
+                out.missing[e.id] = missing_message(cell_id(e))
     return out
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 
 import pytest
 
 from grader import cli, registry
 from grader.build import strip_solutions
 from grader.nbcourse import FORMULAS, autograder_source, notebook, split_solution, write_course
-from grader.notebook import assert_passes, extract, extract_notebooks, module_source, solution_id, autograder_id
+from grader.notebook import (assert_passes, autograder_id, cell_id, extract, extract_notebooks, module_source,
+                             solution_id)
 from grader.reference import ASSIGNMENTS, SOLUTIONS
 from grader.registry import PARTS, Check, Exercise
 
@@ -56,23 +58,38 @@ def test_stripped_notebook_is_the_assignment(part):
     assert _lines(strip_solutions(code, part)) == _lines(_body(ASSIGNMENTS / f"{part}.py"))
 
 
-def test_neuron_notebook_cells_and_metadata(neuron_nb):
+def test_neuron_notebook_teaches_the_seed_formulas(neuron_nb):
     text = "\n".join(c.source for c in neuron_nb.cells if c.cell_type == "markdown")
     assert r"\sum_{i=1}^{n} w_i x_i + b" in text and r"\frac{\partial L}{\partial w_i}" in text
     assert len(FORMULAS["neuron"]) == text.count("$$") // 2
-    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in neuron_nb.cells}
-    for ex in (e for e in registry.all_exercises() if e.part == "neuron"):
-        sol, test = by_id[solution_id(ex)], by_id[autograder_id(ex)]
-        assert sol.metadata["nbgrader"] == {"grade": False, "grade_id": solution_id(ex), "locked": False,
+
+
+@pytest.mark.parametrize("part", BUILT)
+def test_notebook_cells_and_metadata(part):
+    nb = notebook(part, (SOLUTIONS / f"{part}.py").read_text())
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells}
+    exercises = [e for e in registry.all_exercises() if e.part == part]
+    for ex in exercises:
+        sol, test = by_id[cell_id(ex)], by_id[autograder_id(ex)]
+        assert sol.metadata["nbgrader"] == {"grade": False, "grade_id": cell_id(ex), "locked": False,
                                             "schema_version": 3, "solution": True}
         assert "### BEGIN SOLUTION" in sol.source and "### END SOLUTION" in sol.source
-        assert all(f"def {f}(" in sol.source for f in ex.functions)
+        for f in ex.functions:
+            assert re.search(rf"(def|class) {re.escape(f.split('.')[-1])}\b", sol.source), f
         meta = test.metadata["nbgrader"]
         assert (meta["grade"], meta["locked"], meta["solution"], meta["points"]) == (True, True, False, ex.points)
         assert f'assert_passes("{ex.id}")' in test.source
         assert ex.hint in text and ex.title in text
-    assert sum(c.metadata["nbgrader"].get("points", 0) for c in neuron_nb.cells) == \
-        sum(e.points for e in registry.all_exercises() if e.part == "neuron")
+    assert sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells) == sum(e.points for e in exercises)
+
+
+def test_methods_of_one_class_share_one_cell():
+    by_class = {}
+    for ex in registry.all_exercises():
+        for f in ex.functions:
+            by_class.setdefault((ex.part, f.split(".")[0]), set()).add(cell_id(ex))
+    assert all(len(ids) == 1 for ids in by_class.values()), by_class
 
 
 def test_hidden_checks_go_between_hidden_test_markers():
