@@ -7,6 +7,9 @@ factories below register the usual checks for it on an exercise:
 * forward against the reference (oracle ``reference``) and against torch (``torch``);
 * backward by the fast gradient check (``numerical``) and against torch autograd (``torch``);
 * invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``).
+
+A loss returns its gradient instead of having a backward (``f(*args) -> (loss, *grads)``, ``backward=None``):
+:func:`loss_checks` checks that gradient against the function's own value, torch autograd and extreme inputs.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ class Layer:
     """A forward/backward pair and its input domain."""
 
     forward: str
-    backward: str | None
+    backward: str | None                            # None: ``forward`` returns (value, *grads) (a loss)
     args: st.SearchStrategy[tuple[Any, ...]]        # valid argument tuples for ``forward``
     grads: tuple[str, ...] = ("dx",)                # names of what ``backward`` returns, in order
     diff: tuple[int, ...] = (0,)                    # which arguments those gradients belong to
@@ -102,6 +105,22 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
             ctx.for_all(layer.args, prop)
 
 
+def _differentiated(batched: Callable[[list[list[Any]]], list[Any]], args: Sequence[Any],
+                    diff: Sequence[int]) -> Callable[[list[list[np.ndarray]]], list[np.ndarray]]:
+    """The batched forward as a function of the differentiated arguments only (the others held fixed)."""
+
+    def forward(diff_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
+        full = []
+        for diff_args in diff_lists:
+            a = list(args)
+            for i, v in zip(diff, diff_args):
+                a[i] = v
+            full.append(a)
+        return [np.asarray(o) for o in batched(full)]
+
+    return forward
+
+
 def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_grad: bool = False) -> None:
     """Backward by central differences (fast mode, element-wise on failure), optionally against autograd."""
     assert layer.backward is not None
@@ -123,18 +142,9 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
             args, seed = case
             dout, grads = analytic(ctx, args, seed)
 
-            def forward(diff_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
-                full = []
-                for diff_args in diff_lists:
-                    a = list(args)
-                    for i, v in zip(layer.diff, diff_args):
-                        a[i] = v
-                    full.append(a)
-                return [np.asarray(o) for o in batched(full)]
-
             try:
-                check_vjp(forward, [args[i] for i in layer.diff], dout, grads, layer.grads,
-                          rtol=layer.grad_rtol, atol=layer.grad_atol, seed=seed, hint=layer.hint_backward)
+                check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff], dout, grads,
+                          layer.grads, rtol=layer.grad_rtol, atol=layer.grad_atol, seed=seed, hint=layer.hint_backward)
             except CheckFailed as exc:
                 raise exc.with_input(f"{call_literal(layer.forward, args)}; dout = {python_literal(dout)}") from None
 
@@ -193,6 +203,94 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                              hint=layer.hint_forward)
 
             ctx.for_all(layer.extreme, prop, examples=max(5, ctx.examples // 3))
+
+
+def _returned(ctx: Context, layer: Layer, args: Sequence[Any]) -> tuple[Any, tuple[Any, ...]]:
+    """The student's ``(value, *grads)`` for a function that returns its own gradients."""
+    result = ctx.call(layer.forward, *args, **layer.kwargs)
+    if not (isinstance(result, tuple) and len(result) == 1 + len(layer.grads)):
+        raise CheckFailed(f"{layer.forward} should return a tuple (loss, {', '.join(layer.grads)})",
+                          input=call_literal(layer.forward, args, layer.kwargs), got=repr(result)[:200])
+    return result[0], result[1:]
+
+
+def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0) -> None:
+    """Checks of a function that returns its value and its gradients, ``f(*args) -> (value, *grads)`` (a loss).
+
+    The gradients are checked as a VJP of the function's own value by central differences (``numerical``),
+    against torch autograd (``torch``), and on ``layer.extreme`` for being finite and still correct (torch,
+    else the reference).  The value is a scalar, so the upstream gradient is 1 and the VJP is the gradient
+    itself: what a failure reports is exactly what the student returned.
+    """
+
+    def torch_grads(args: tuple[Any, ...]) -> tuple[Any, list[np.ndarray]]:
+        out, leaves = torch_forward(layer.torch, args, layer.diff)  # type: ignore[arg-type]
+        out.backward()
+        return out.detach().numpy(), [leaf.grad.numpy() for leaf in leaves]
+
+    def compare(grads: Sequence[Any], expected: Sequence[np.ndarray], args: tuple[Any, ...],
+                rtol: float, atol: float) -> None:
+        for name, g, e in zip(layer.grads, grads, expected):
+            try:
+                assert_close(g, e, what=f"the gradient {name}", rtol=rtol, atol=atol, hint=layer.hint_backward)
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+
+    @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
+              points=points)
+    def _(ctx: Context) -> None:
+        batched = ctx.batched(layer.forward, pick=0)
+
+        def prop(args: tuple[Any, ...]) -> None:
+            value, grads = _returned(ctx, layer, args)
+            try:
+                check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff],
+                          np.ones(np.shape(value)), grads, layer.grads, rtol=layer.grad_rtol,
+                          atol=layer.grad_atol, seed=ctx.seed, hint=layer.hint_backward)
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+
+        ctx.for_all(layer.args, prop)
+
+    if layer.torch is not None:
+        @ex.check(layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch",
+                  points=points / 2)
+        def _(ctx: Context) -> None:
+            def prop(args: tuple[Any, ...]) -> None:
+                compare(_returned(ctx, layer, args)[1], torch_grads(args)[1], args, layer.grad_rtol,
+                        layer.grad_atol)
+
+            ctx.for_all(layer.args, prop)
+
+    if layer.extreme is not None:
+        oracle = "torch" if layer.torch is not None else "reference"
+
+        @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
+                  oracle=oracle, points=points / 4)  # type: ignore[arg-type]
+        def _(ctx: Context) -> None:
+            def prop(args: tuple[Any, ...]) -> None:
+                _, grads = _returned(ctx, layer, args)
+                for name, g in zip(layer.grads, grads):
+                    if not np.all(np.isfinite(np.asarray(g, dtype=np.float64))):
+                        raise CheckFailed(f"the gradient {name} contains inf or nan for large inputs",
+                                          input=call_literal(layer.forward, args, layer.kwargs),
+                                          got=np.array2string(np.asarray(g), threshold=8),
+                                          hint=layer.hint_forward or "use a numerically stable formula")
+                if layer.torch is not None:
+                    expected = torch_grads(args)[1]
+                else:
+                    expected = list(getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[1:])
+                compare(grads, expected, args, 1e-6, 1e-9)
+
+            ctx.for_all(layer.extreme, prop, examples=max(5, ctx.examples // 3))
+
+
+def loss_checks(ex: Exercise, layer: Layer) -> Layer:
+    """All standard checks of a loss ``f(*args) -> (loss, *grads)`` (``layer.backward`` is None)."""
+    forward_checks(ex, layer)
+    returned_gradient_checks(ex, layer)
+    invariant_checks(ex, layer)
+    return layer
 
 
 def layer_checks(ex: Exercise, layer: Layer, *, torch_grad: bool = True) -> Layer:

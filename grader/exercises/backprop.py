@@ -1,0 +1,203 @@
+"""Part 3 — backpropagation (seed 3.2, 2.3): affine layers, affine + activation layers, a two-layer MLP.
+
+The layers use the standard layer checks.  The MLP returns ``(loss, grads)`` with grads a dict, so its
+checks are written here: every parameter gradient against central differences of the MLP's own loss and
+against torch autograd.  It is graded with the reference versions of its prerequisites.
+"""
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from grader.checks import strategies as S
+from grader.checks.compare import assert_close
+from grader.checks.context import Context
+from grader.checks.failure import CheckFailed, call_literal
+from grader.checks.gradcheck import check_vjp
+from grader.checks.standard import Layer, backward_checks, forward_checks, layer_checks
+from grader.registry import exercise
+
+# ----------------------------------------------------------------------------- affine
+def _affine_args(kink_free: bool = False):
+    """x of shape (N, d1, ..., dk), w of shape (d1·…·dk, M), b of shape (M,)."""
+
+    def build(t: tuple[int, tuple[int, ...], int]):
+        n, feature_shape, m = t
+        return st.tuples(S.arrays((n, *feature_shape), lo=-2, hi=2), S.arrays((prod(feature_shape), m), lo=-2, hi=2),
+                         S.arrays((m,), lo=-1, hi=1))
+
+    args = st.tuples(S.batch_sizes(1, 5), S.shapes(1, 3, max_side=3), st.integers(1, 4)).flatmap(build)
+    if kink_free:  # keep the pre-activation away from the ReLU kink
+        args = args.filter(lambda a: (np.abs(a[0].reshape(len(a[0]), -1) @ a[1] + a[2]) > 1e-2).all())
+    return args
+
+
+def _torch_affine(x, w, b):
+    import torch.nn.functional as F
+
+    return F.linear(x.reshape(x.shape[0], -1), w.T, b)
+
+
+def _torch_affine_relu(x, w, b):
+    return _torch_affine(x, w, b).relu()
+
+
+def _torch_affine_sigmoid(x, w, b):
+    return _torch_affine(x, w, b).sigmoid()
+
+
+LINEAR = exercise(
+    "backprop.linear", "Affine (fully connected) layer", points=3, seed="3.2",
+    functions=["affine_forward", "affine_backward"],
+    hint="Reshape x to (N, D) with x.reshape(x.shape[0], -1). Backward: dx = dout @ w.T reshaped to x.shape, "
+         "dw = x̃.T @ dout, db = dout.sum(axis=0).")
+layer_checks(LINEAR, Layer(
+    "affine_forward", "affine_backward", _affine_args(), grads=("dx", "dw", "db"), diff=(0, 1, 2),
+    torch=_torch_affine, hint_forward="flatten every axis but the first: x.reshape(x.shape[0], -1) @ w + b",
+    hint_backward="db sums dout over the batch (axis=0); dx must have x's original shape"))
+
+ACTIVATION_LAYERS = exercise(
+    "backprop.activation_layers", "Affine + activation layers by the chain rule", points=3, seed="3.2",
+    functions=["affine_relu_forward", "affine_relu_backward", "affine_sigmoid_forward", "affine_sigmoid_backward"],
+    prerequisites=["backprop.linear", "neuron.relu", "neuron.sigmoid"],
+    hint="Forward: a, fc = affine_forward(x, w, b); out, act = relu_forward(a). Backward in reverse order: "
+         "da = relu_backward(dout, act); return affine_backward(da, fc).")
+layer_checks(ACTIVATION_LAYERS, Layer(
+    "affine_relu_forward", "affine_relu_backward", _affine_args(kink_free=True), grads=("dx", "dw", "db"),
+    diff=(0, 1, 2), torch=_torch_affine_relu, label="relu",
+    hint_forward="apply the ReLU after the affine layer",
+    hint_backward="go backwards: relu_backward first (with the ReLU's cache), then affine_backward"))
+_sigmoid_layer = Layer(
+    "affine_sigmoid_forward", "affine_sigmoid_backward", _affine_args(), grads=("dx", "dw", "db"),
+    diff=(0, 1, 2), torch=_torch_affine_sigmoid, label="sigmoid",
+    hint_forward="apply the sigmoid after the affine layer",
+    hint_backward="sigmoid_backward needs the sigmoid's cache (σ(a)), then affine_backward")
+forward_checks(ACTIVATION_LAYERS, _sigmoid_layer)
+backward_checks(ACTIVATION_LAYERS, _sigmoid_layer, torch_grad=False)
+
+# ----------------------------------------------------------------------------- two-layer MLP
+PARAMS = ("W1", "b1", "W2", "b2")
+
+
+def _mlp_args():
+    """(params, X, y) with hidden pre-activations away from the ReLU kink."""
+
+    def build(t: tuple[int, int, int, int]):
+        n, d, h, c = t
+        params = st.fixed_dictionaries({"W1": S.arrays((d, h), lo=-1, hi=1), "b1": S.arrays((h,), lo=-1, hi=1),
+                                        "W2": S.arrays((h, c), lo=-1, hi=1), "b2": S.arrays((c,), lo=-1, hi=1)})
+        return st.tuples(params, S.arrays((n, d), lo=-2, hi=2), S.labels(n, c))
+
+    args = st.tuples(S.batch_sizes(1, 5), st.integers(1, 4), st.integers(1, 5), st.integers(2, 4)).flatmap(build)
+    return args.filter(lambda a: (np.abs(a[1] @ a[0]["W1"] + a[0]["b1"]) > 1e-2).all())
+
+
+def _torch_mlp(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and parameter gradients of the same network by torch autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    t = {k: torch.tensor(params[k], dtype=torch.float64, requires_grad=True) for k in PARAMS}
+    h = torch.relu(torch.tensor(X) @ t["W1"] + t["b1"])
+    loss = F.cross_entropy(h @ t["W2"] + t["b2"], torch.tensor(y))
+    loss.backward()
+    return float(loss.detach()), {k: t[k].grad.numpy() for k in PARAMS}
+
+
+_CALL = "two_layer_loss"
+_HINT = ("backward in reverse order: dscores from softmax_cross_entropy, affine_backward for layer 2, "
+         "then affine_relu_backward for layer 1")
+
+
+def _student_grads(ctx: Context, args: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
+    result = ctx.call(_CALL, *args)
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+        raise CheckFailed(f"{_CALL} should return (loss, grads) with grads a dict", got=repr(result)[:200])
+    missing = [k for k in PARAMS if k not in result[1]]
+    if missing:
+        raise CheckFailed(f"grads lacks {', '.join(missing)}", expected=str(list(PARAMS)),
+                          got=str(sorted(result[1])), hint="return a gradient for every parameter")
+    return result[0], result[1]
+
+
+MLP = exercise(
+    "backprop.mlp", "Two-layer network: loss and gradients", points=5, seed="3.2, 2.3",
+    functions=[_CALL],
+    prerequisites=["backprop.linear", "backprop.activation_layers", "neuron.relu", "losses.softmax_cross_entropy"],
+    hint="Forward: h, c1 = affine_relu_forward(X, W1, b1); scores, c2 = affine_forward(h, W2, b2); "
+         "loss, dscores = softmax_cross_entropy(scores, y). Backward in reverse, one layer at a time.")
+
+
+@MLP.check("two_layer_loss: the loss matches the reference", oracle="reference")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[Any, ...]) -> None:
+        try:
+            assert_close(ctx.call(_CALL, *args, pick=0), ctx.reference().two_layer_loss(*args)[0],
+                         what="the loss", rtol=1e-7, atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal(_CALL, args)) from None
+
+    ctx.for_all(_mlp_args(), prop)
+
+
+@MLP.check("two_layer_loss: the loss matches torch", oracle="torch")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[Any, ...]) -> None:
+        try:
+            assert_close(ctx.call(_CALL, *args, pick=0), _torch_mlp(*args)[0], what="the loss", rtol=1e-7,
+                         atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal(_CALL, args)) from None
+
+    ctx.for_all(_mlp_args(), prop)
+
+
+@MLP.check("two_layer_loss: the gradients pass the gradient check", oracle="numerical", points=2)
+def _(ctx: Context) -> None:
+    batched = ctx.batched(_CALL, pick=0)
+
+    def prop(args: tuple[Any, ...]) -> None:
+        params, X, y = args
+        _, grads = _student_grads(ctx, args)
+
+        def forward(param_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
+            return [np.asarray(v) for v in batched([[dict(zip(PARAMS, p)), X, y] for p in param_lists])]
+
+        try:
+            check_vjp(forward, [params[k] for k in PARAMS], np.ones(()), [grads[k] for k in PARAMS],
+                      [f"grads[{k!r}]" for k in PARAMS], rtol=1e-5, atol=1e-7, seed=ctx.seed, hint=_HINT)
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal(_CALL, args)) from None
+
+    ctx.for_all(_mlp_args(), prop)
+
+
+@MLP.check("two_layer_loss: the gradients match torch autograd", oracle="torch", points=2)
+def _(ctx: Context) -> None:
+    def prop(args: tuple[Any, ...]) -> None:
+        _, grads = _student_grads(ctx, args)
+        _, expected = _torch_mlp(*args)
+        for k in PARAMS:
+            try:
+                assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(_CALL, args)) from None
+
+    ctx.for_all(_mlp_args(), prop)
+
+
+@MLP.check("two_layer_loss leaves its inputs unchanged", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    def prop(args: tuple[Any, ...]) -> None:
+        _, after = ctx.call_checking_inputs(_CALL, *args, pick=0)
+        params, X, y = args
+        changed = [f"params[{k!r}]" for k in PARAMS if not np.array_equal(params[k], after[0][k])]
+        changed += [n for n, a, b in (("X", X, after[1]), ("y", y, after[2])) if not np.array_equal(a, b)]
+        if changed:
+            raise CheckFailed(f"{_CALL} changed {', '.join(changed)} in place", input=call_literal(_CALL, args),
+                              hint="compute new arrays (W - x, not W -= x); never update params here")
+
+    ctx.for_all(_mlp_args(), prop, examples=max(5, ctx.examples // 3))
