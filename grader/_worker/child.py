@@ -44,7 +44,7 @@ def encode(value: Any) -> Any:
         return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            return {"__float__": repr(value)}
+            return {"__float__": repr(float(value))}  # np.float64 is a float: repr would say np.float64(inf)
         return value
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:

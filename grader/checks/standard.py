@@ -269,7 +269,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                   oracle=oracle, points=points / 4)  # type: ignore[arg-type]
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                _, grads = _returned(ctx, layer, args)
+                value, grads = _returned(ctx, layer, args)
                 for name, g in zip(layer.grads, grads):
                     if not np.all(np.isfinite(np.asarray(g, dtype=np.float64))):
                         raise CheckFailed(f"the gradient {name} contains inf or nan for large inputs",
@@ -277,7 +277,12 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                                           got=np.array2string(np.asarray(g), threshold=8),
                                           hint=layer.hint_forward or "use a numerically stable formula")
                 if layer.torch is not None:
-                    expected = torch_grads(args)[1]
+                    expected_value, expected = torch_grads(args)
+                    try:  # the value's finiteness and agreement with the reference are invariant_checks'
+                        assert_close(value, expected_value, what=f"the output of {layer.forward}", rtol=1e-6,
+                                     atol=1e-9, hint=layer.hint_forward)
+                    except CheckFailed as exc:
+                        raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
                 else:
                     expected = list(getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[1:])
                 compare(grads, expected, args, 1e-6, 1e-9)

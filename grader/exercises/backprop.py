@@ -82,13 +82,14 @@ backward_checks(ACTIVATION_LAYERS, _sigmoid_layer, torch_grad=False)
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-def _mlp_args():
-    """(params, X, y) with hidden pre-activations away from the ReLU kink."""
+def _mlp_args(scale: float = 1.0):
+    """(params, X, y) with hidden pre-activations away from the ReLU kink; weights in [-scale, scale]."""
 
     def build(t: tuple[int, int, int, int]):
         n, d, h, c = t
-        params = st.fixed_dictionaries({"W1": S.arrays((d, h), lo=-1, hi=1), "b1": S.arrays((h,), lo=-1, hi=1),
-                                        "W2": S.arrays((h, c), lo=-1, hi=1), "b2": S.arrays((c,), lo=-1, hi=1)})
+        w = {"lo": -scale, "hi": scale}
+        params = st.fixed_dictionaries({"W1": S.arrays((d, h), **w), "b1": S.arrays((h,), **w),
+                                        "W2": S.arrays((h, c), **w), "b2": S.arrays((c,), **w)})
         return st.tuples(params, S.arrays((n, d), lo=-2, hi=2), S.labels(n, c))
 
     args = st.tuples(S.batch_sizes(1, 5), st.integers(1, 4), st.integers(1, 5), st.integers(2, 4)).flatmap(build)
@@ -201,3 +202,19 @@ def _(ctx: Context) -> None:
                               hint="compute new arrays (W - x, not W -= x); never update params here")
 
     ctx.for_all(_mlp_args(), prop, examples=max(5, ctx.examples // 3))
+
+
+@MLP.check("two_layer_loss is finite and correct on extreme inputs", oracle="torch", points=0.5)
+def _(ctx: Context) -> None:
+    def prop(args: tuple[Any, ...]) -> None:
+        loss, grads = _student_grads(ctx, args)
+        expected_loss, expected = _torch_mlp(*args)
+        try:  # scores reach ±1e5 here: a softmax without the max subtracted overflows
+            assert_close(loss, expected_loss, what="the loss", rtol=1e-6, atol=1e-9,
+                         hint="use softmax_cross_entropy (stable) rather than your own exp of the scores")
+            for k in PARAMS:
+                assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal(_CALL, args)) from None
+
+    ctx.for_all(_mlp_args(scale=100.0), prop, examples=max(5, ctx.examples // 3))

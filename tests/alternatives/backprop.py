@@ -39,8 +39,9 @@ ALTERNATIVES = [
             h = np.maximum(z, 0)
             s = h @ W2 + b2
             s = s - s.max(axis=1, keepdims=True)
-            p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
-            loss = -np.log(p[np.arange(n), y]).mean()
+            log_p = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+            loss = -log_p[np.arange(n), y].mean()
+            p = np.exp(log_p)
             p[np.arange(n), y] -= 1
             ds = p / n
             dz = (ds @ W2.T) * (z > 0)

@@ -31,13 +31,12 @@ MUTANTS = [
             fc_cache, relu_cache = cache
             return affine_backward(dout, fc_cache)
     """, catches="affine_relu_backward passes the gradient check (relu)"),
-    Mutant("backprop.activation_layers", "ReLU mask taken from the layer's input x", """
+    Mutant("backprop.activation_layers", "ReLU mask applied after the affine backward, on the input x", """
         def affine_relu_backward(dout, cache):
             fc_cache, relu_cache = cache
             x, w = fc_cache
-            xf = x.reshape(x.shape[0], -1)
-            mask = (xf @ np.eye(xf.shape[1], dout.shape[1])) > 0
-            return affine_backward(dout * mask, fc_cache)
+            dx, dw, db = affine_backward(dout, fc_cache)
+            return relu_backward(dx, x), dw, db
     """, catches="affine_relu_backward matches torch autograd (relu)"),
     Mutant("backprop.activation_layers", "ReLU before the affine layer", """
         def affine_relu_forward(x, w, b):
@@ -102,4 +101,17 @@ MUTANTS = [
                 params[k] -= 0.1 * grads[k]
             return loss, grads
     """, catches="two_layer_loss leaves its inputs unchanged"),
+    Mutant("backprop.mlp", "own softmax without max-subtraction", """
+        def two_layer_loss(params, X, y):
+            h, cache1 = affine_relu_forward(X, params["W1"], params["b1"])
+            scores, cache2 = affine_forward(h, params["W2"], params["b2"])
+            n = X.shape[0]
+            e = np.exp(scores)
+            p = e / e.sum(axis=1, keepdims=True)
+            loss = -np.mean(np.log(p[np.arange(n), y]))
+            p[np.arange(n), y] -= 1
+            dh, dW2, db2 = affine_backward(p / n, cache2)
+            _, dW1, db1 = affine_relu_backward(dh, cache1)
+            return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    """, catches="two_layer_loss is finite and correct on extreme inputs"),
 ]
