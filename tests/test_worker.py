@@ -137,3 +137,21 @@ def test_monkeypatching_numpy_in_the_worker_cannot_pass_a_wrong_answer(make_subm
     result = grade(sub, registry.select(["neuron.tanh"]), examples=5)
     assert result.exercises[0].score == 0 or result.exercises[0].status == "failed"
     assert any(c.status == "failed" for c in result.exercises[0].checks)
+
+
+def test_drivers_with_the_same_name_in_two_modules_do_not_collide():
+    from grader import reference
+
+    def run(student):
+        return "first"
+
+    first = run
+
+    def run(student):  # noqa: F811 - the point of the test
+        return "second"
+
+    second = run
+    second.__qualname__ = "other.run"
+    with Worker(reference.SOLUTIONS) as w:
+        assert w.drive(first) == "first"
+        assert w.drive(second) == "second"

@@ -219,7 +219,7 @@ def _serve(session: _Session, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
             elif op == "define":
                 ns: dict[str, Any] = {"__name__": "_deepgrade_driver"}
                 exec(compile(request["source"], f"<driver {request['name']}>", "exec"), ns)
-                session.drivers[request["name"]] = ns[request["name"]]
+                session.drivers[request["name"]] = ns[request.get("function", request["name"])]
                 result = None
             elif op == "drive":
                 fn = session.drivers[request["name"]]

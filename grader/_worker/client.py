@@ -233,9 +233,10 @@ class Worker:
 
         ``fn`` is sent as source text: it must be a self-contained module-level function (imports inside).
         """
-        name = fn.__name__
+        name = f"{fn.__module__}.{fn.__qualname__}"  # two modules may each have a driver called `run`
         if name not in self._defined:
-            self._request({"op": "define", "name": name, "source": _function_source(fn)}, self.startup_timeout)
+            self._request({"op": "define", "name": name, "function": fn.__name__, "source": _function_source(fn)},
+                          self.startup_timeout)
             self._defined.add(name)
         return self._request({"op": "drive", "name": name, "args": encode(list(args))}, timeout)
 
