@@ -6,7 +6,11 @@ factories below register the usual checks for it on an exercise:
 
 * forward against the reference (oracle ``reference``) and against torch (``torch``);
 * backward by the fast gradient check (``numerical``) and against torch autograd (``torch``);
-* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``).
+* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``);
+* forward against the reference's answers recorded on fixed inputs (``known``, see ``grader.checks.known``),
+  which works without ``solutions/``.
+
+Every property check gets a hidden twin (``twin=True``, see :meth:`grader.registry.Exercise.check`).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
+from grader.checks import known
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context, NoReference
@@ -75,7 +80,7 @@ def torch_forward(fn: Callable[..., Any], args: Sequence[Any], diff: Sequence[in
 def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     """Forward against the reference and, where torch has the function, against torch."""
 
-    @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points)
+    @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points, twin=True)
     def _(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             try:
@@ -87,8 +92,23 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
         ctx.for_all(layer.args, prop)
 
+    known.register(ex, layer)
+
+    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points)
+    def _(ctx: Context) -> None:
+        try:
+            recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
+        except known.NoKnownAnswers as exc:
+            raise NoReference(str(exc)) from None
+        for args, expected in recorded:
+            try:
+                assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
+                             rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+
     if layer.torch is not None:
-        @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points)
+        @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 expected, _ = torch_forward(layer.torch, args)  # type: ignore[arg-type]
@@ -115,7 +135,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
                               f"({', '.join(layer.grads)}), got {len(grads)}")
         return dout, grads
 
-    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points)
+    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points, twin=True)
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
@@ -141,7 +161,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
         ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
 
     if torch_grad and layer.torch is not None:
-        @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2)
+        @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2, twin=True)
         def _(ctx: Context) -> None:
             def prop(case: tuple[tuple[Any, ...], int]) -> None:
                 args, seed = case
@@ -163,7 +183,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
-    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points)
+    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True)
     def _(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
@@ -176,7 +196,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
 
     if layer.extreme is not None:
-        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points)
+        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 got = np.asarray(_student_forward(ctx, layer, args))
