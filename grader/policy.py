@@ -71,31 +71,33 @@ def _allowed(module: str, allowed: Iterable[str]) -> bool:
 
 
 def violations(ex: Exercise, imports: Iterable[tuple[str, str]], how: str) -> list[str]:
-    """Notes for the imports (module, where) that ``ex``'s part forbids.
+    """Notes for the imports (module, where) that ``ex``'s part forbids: one per package and place.
 
     A parent package imported on the way to an allowed sub-module at the same place is not counted
     (``from sklearn.datasets import load_digits`` loads ``sklearn`` too).
     """
     forbidden, allowed = ex.forbidden
     imports = list(imports)
-    notes: list[str] = []
+    found: dict[tuple[str, str], str] = {}  # (package, where) -> the most specific module seen there
     for module, where in imports:
-        if module.split(".")[0] not in forbidden or _allowed(module, allowed):
+        top = module.split(".")[0]
+        if top not in forbidden or _allowed(module, allowed):
             continue
         if any(w == where and m.startswith(module + ".") and _allowed(m, allowed) for m, w in imports):
             continue
-        note = f"forbidden import ({how}): {where} imports {module}; {ex.part}.py must use numpy only"
-        if note not in notes:
-            notes.append(note)
-    return notes
+        if len(module) > len(found.get((top, where), "")):
+            found[(top, where)] = module
+    return [f"forbidden import ({how}): {where} imports {module}; {ex.part}.py must use numpy only"
+            for (_, where), module in found.items()]
 
 
 def check_submission(ex: Exercise, submission: Path, runtime: Iterable[tuple[str, str, str]]) -> list[str]:
-    """All policy notes for ``ex``: the static scan, then what the worker saw (part, module, where)."""
+    """All policy notes for ``ex``: the static scan, then what the worker saw (part, module, where) that the
+    scan did not."""
     if not ex.forbidden[0]:
         return []
-    static = violations(ex, static_imports(submission, ex.part), "static")
-    seen_static = {n.split(": ", 1)[1] for n in static}
-    dynamic = [n for n in violations(ex, [(m, w) for p, m, w in runtime if p == ex.part], "run time")
-               if n.split(": ", 1)[1] not in seen_static]
-    return static + dynamic
+    static_found = static_imports(submission, ex.part)
+    static = violations(ex, static_found, "static")
+    seen = {(m.split(".")[0], w) for m, w in static_found}
+    dynamic = [(m, w) for p, m, w in runtime if p == ex.part and (m.split(".")[0], w) not in seen]
+    return static + violations(ex, dynamic, "run time")

@@ -115,11 +115,11 @@ def stored_inputs(data: dict[str, np.ndarray], layer: "Layer") -> list[tuple[Any
     return cases
 
 
-def path(ex_id: str, root: Path = KNOWN) -> Path:
-    return root / f"{ex_id}.npz"
+def path(ex_id: str, root: Path | None = None) -> Path:
+    return (root or KNOWN) / f"{ex_id}.npz"
 
 
-def load(ex_id: str, root: Path = KNOWN) -> dict[str, np.ndarray]:
+def load(ex_id: str, root: Path | None = None) -> dict[str, np.ndarray]:
     p = path(ex_id, root)
     if not p.is_file():
         return {}
@@ -152,7 +152,7 @@ def same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     return a.keys() == b.keys() and all(_same_array(a[k], b[k]) for k in a)
 
 
-def build(reference_module: Callable[[str], Any], exercises: list["Exercise"], root: Path = KNOWN, *,
+def build(reference_module: Callable[[str], Any], exercises: list["Exercise"], root: Path | None = None, *,
           check: bool = False) -> list[str]:
     """Write (or, with ``check``, compare) ``<root>/<id>.npz`` for every exercise with recorded layers.
 
@@ -172,6 +172,6 @@ def build(reference_module: Callable[[str], Any], exercises: list["Exercise"], r
         if not same(old, new):
             stale.append(path(ex.id, root).name)
             if not check:
-                root.mkdir(parents=True, exist_ok=True)
+                path(ex.id, root).parent.mkdir(parents=True, exist_ok=True)
                 np.savez_compressed(path(ex.id, root), **new)
     return stale
