@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What a release holds, relative to the repository root.
 CONTENTS = ("assignments", "grader", "pyproject.toml")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
-MIN_LINE = 20  # shorter solution lines (``return dx``) are too common to prove a leak
+LONG_LINE = 48  # a solution line this long is evidence on its own; shorter ones (12+) count in consecutive pairs
 
 README = """\
 # Deep-learning exercises — student edition
@@ -42,22 +42,34 @@ instructor's grade gives such an exercise 0 points.
 """
 
 
-def solution_lines(solutions: Path, assignments: Path) -> set[str]:
-    """Distinctive lines of the reference: inside a ``### BEGIN/END SOLUTION`` block, at least
-    :data:`MIN_LINE` characters stripped, not a comment, and not also in the student stubs."""
-    stub_lines = {ln.strip() for p in assignments.glob("*.py") for ln in p.read_text().splitlines()}
-    found: set[str] = set()
+def _code(lines: list[str]) -> list[str]:
+    """Stripped lines that carry code: no blanks, no comments."""
+    return [t for t in (ln.strip() for ln in lines) if t and not t.startswith("#")]
+
+
+def solution_lines(solutions: Path, assignments: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    """Fingerprints of the reference: (long lines, pairs of consecutive lines) from the bodies inside
+    ``### BEGIN/END SOLUTION``, leaving out lines the student stubs also have.  Pairs rather than single
+    short lines, so that an idiom the grader's own drivers share (``out._backward = _backward``) is not
+    mistaken for a leak."""
+    stub_lines = {t for p in assignments.glob("*.py") for t in _code(p.read_text().splitlines())}
+    long: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
     for path in sorted(solutions.glob("*.py")):
-        inside = False
+        block: list[str] | None = None
         for line in path.read_text().splitlines():
             m = _MARKER.match(line)
-            if m:
-                inside = m.group(2) == "BEGIN"
-                continue
-            text = line.strip()
-            if inside and len(text) >= MIN_LINE and not text.startswith("#") and text not in stub_lines:
-                found.add(text)
-    return found
+            if m and m.group(2) == "BEGIN":
+                block = []
+            elif m and block is not None:
+                body = [t for t in _code(block) if t not in stub_lines]
+                long |= {t for t in body if len(t) >= LONG_LINE}
+                pairs |= {(x, y) for x, y in zip(body, body[1:])
+                          if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32}
+                block = None
+            elif block is not None:
+                block.append(line)
+    return long, pairs
 
 
 def _texts(path: Path) -> list[str]:
@@ -81,7 +93,7 @@ def _texts(path: Path) -> list[str]:
 
 def leaks(release: Path, solutions: Path, assignments: Path) -> list[str]:
     """Every place in ``release`` that holds reference code: "path: line" (empty when clean)."""
-    lines = solution_lines(solutions, assignments)
+    long, pairs = solution_lines(solutions, assignments)
     out = [f"{p.relative_to(release)}: a solutions/ folder" for p in release.rglob("solutions") if p.is_dir()]
     for path in sorted(p for p in release.rglob("*") if p.is_file()):
         if path.suffix == ".npz":
@@ -89,9 +101,9 @@ def leaks(release: Path, solutions: Path, assignments: Path) -> list[str]:
                 kinds = {npz[k].dtype.kind for k in npz.files}
             if not kinds <= set("biufU"):
                 out.append(f"{path.relative_to(release)}: holds arrays of kind {sorted(kinds)}, not numbers")
-        for text in _texts(path):
-            if text.strip() in lines:
-                out.append(f"{path.relative_to(release)}: {text.strip()}")
+        code = _code(_texts(path))
+        hits = [t for t in code if t in long] + [y for x, y in zip(code, code[1:]) if (x, y) in pairs]
+        out += [f"{path.relative_to(release)}: {t}" for t in dict.fromkeys(hits)]
     return out
 
 

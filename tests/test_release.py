@@ -12,22 +12,25 @@ import numpy as np
 import pytest
 
 from grader import reference
-from grader.build import _MARKER
 from grader.cli import main
 from grader.release import leaks
 
 
-def _solution_lines() -> set[str]:
-    """Every line of a reference body (inside the markers) worth searching for: 16+ characters."""
-    stubs = {ln.strip() for p in reference.ASSIGNMENTS.glob("*.py") for ln in p.read_text().splitlines()}
-    lines, inside = set(), False
+def _solution_fingerprints() -> list[str]:
+    """Each pair of consecutive code lines (12+ characters each) of a reference body, and each line of 48+,
+    as text to search for in a file's stripped code lines joined by newlines."""
+    def code(text: str) -> list[str]:
+        return [t for t in (ln.strip() for ln in text.splitlines()) if t and not t.startswith("#")]
+
+    stubs = {t for p in reference.ASSIGNMENTS.glob("*.py") for t in code(p.read_text())}
+    found = []
     for path in reference.SOLUTIONS.glob("*.py"):
-        for line in path.read_text().splitlines():
-            if _MARKER.match(line):
-                inside = "BEGIN" in line
-            elif inside and len(line.strip()) >= 16 and line.strip() not in stubs:
-                lines.add(line.strip())
-    return lines
+        for block in path.read_text().split("### BEGIN SOLUTION")[1:]:
+            body = [t for t in code(block.split("### END SOLUTION")[0]) if t not in stubs]
+            found += [f"{x}\n{y}" for x, y in zip(body, body[1:])
+                      if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32]
+            found += [t for t in body if len(t) >= 48]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,8 @@ def test_release_has_the_student_parts_and_no_reference_code(release):
     assert not {"solutions", "tests", "scripts"} & names
     assert list((release / "grader" / "known").glob("neuron.*.npz"))
     assert "python -m grader check" in (release / "README.md").read_text()
-    lines = _solution_lines()
-    assert len(lines) > 10
+    prints = _solution_fingerprints()
+    assert len(prints) > 50
     for path in release.rglob("*"):
         if not path.is_file():
             continue
@@ -61,7 +64,10 @@ def test_release_has_the_student_parts_and_no_reference_code(release):
                 text = " ".join(str(s) for k in npz.files if npz[k].dtype.kind == "U" for s in npz[k].ravel())
         else:
             text = path.read_bytes().decode("utf-8", "replace")
-        hits = [ln for ln in lines if ln in text]
+            if path.suffix == ".ipynb":
+                text += "\n" + "\n".join("".join(c.get("source", [])) for c in json.loads(text).get("cells", []))
+        text = "\n".join(t for t in (ln.strip() for ln in text.splitlines()) if t and not t.startswith("#"))
+        hits = [fp for fp in prints if fp in text]
         assert not hits, f"{path}: {hits[:3]}"
     assert leaks(release, reference.SOLUTIONS, reference.ASSIGNMENTS) == []
 
@@ -83,7 +89,7 @@ def test_check_works_inside_the_release(release, tmp_path):
 def test_leaks_are_found_in_code_notebooks_and_known_answer_files(release, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(release, copy)
-    line = sorted(_solution_lines(), key=len)[-1]
+    line = max((fp for fp in _solution_fingerprints() if "\n" not in fp), key=len)
     (copy / "assignments" / "extra.ipynb").write_text(json.dumps({"cells": [{"source": ["x = 1\n", line]}]}))
     np.savez(copy / "grader" / "known" / "bad.npz", a=np.asarray(line))
     (copy / "solutions").mkdir()
