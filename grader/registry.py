@@ -28,6 +28,19 @@ ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "kno
 PARTS: tuple[str, ...] = ("neuron", "losses", "backprop", "autograd", "optim",
                           "train", "cnn", "rnn", "gan", "pytorch", "keras")
 
+#: Libraries that would compute a numpy-only part's answer for the student (see ``grader.policy``).
+_NUMPY_ONLY: tuple[str, ...] = ("torch", "scipy", "sklearn", "tensorflow", "jax", "keras")
+#: Per part: (forbidden top-level packages, allowed sub-modules of them).  ``train`` may load its data set
+#: with ``sklearn.datasets.load_digits``; nothing else from sklearn.
+FORBIDDEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    **{part: (_NUMPY_ONLY, ()) for part in ("neuron", "losses", "backprop", "autograd", "optim", "cnn", "rnn")},
+    "train": (_NUMPY_ONLY, ("sklearn.datasets",)),
+}
+
+#: A hidden twin draws this many times the examples of its public check, on shapes this many times larger.
+HIDDEN_EXAMPLES, HIDDEN_SCALE = 3, 2
+HIDDEN_SUFFIX = " [hidden]"
+
 
 @dataclass(frozen=True)
 class Check:
@@ -68,16 +81,27 @@ class Exercise:
     def name(self) -> str:
         return self.id.split(".", 1)[1]
 
+    @property
+    def forbidden(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(packages the submission may not import, allowed sub-modules of them) for this exercise's part."""
+        return FORBIDDEN.get(self.part, ((), ()))
+
     def check(self, name: str, *, oracle: Oracle, points: float = 1.0, hidden: bool = False,
-              timeout: float = 10.0) -> Callable[[Callable[["Context"], None]], Callable[["Context"], None]]:
-        """Decorator: register ``fn(ctx)`` as a check of this exercise."""
+              timeout: float = 10.0, twin: bool = False
+              ) -> Callable[[Callable[["Context"], None]], Callable[["Context"], None]]:
+        """Decorator: register ``fn(ctx)`` as a check of this exercise.
+
+        ``twin=True`` also registers its hidden twin ``"<name> [hidden]"``: the same property run by
+        ``grade`` (never by ``check``) with another seed, :data:`HIDDEN_EXAMPLES` times the examples and
+        shapes scaled by :data:`HIDDEN_SCALE` (see :class:`grader.checks.context.Context`).
+        """
         if oracle not in ORACLES:
             raise ValueError(f"unknown oracle {oracle!r}; use one of {', '.join(ORACLES)}")
 
         def register(fn: Callable[["Context"], None]) -> Callable[["Context"], None]:
-            if any(c.name == name for c in self.checks):
-                raise ValueError(f"{self.id} already has a check named {name!r}")
-            self.checks.append(Check(name, fn, oracle, points, hidden, timeout))
+            self.add(Check(name, fn, oracle, points, hidden, timeout))
+            if twin and not hidden:
+                self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE))
             return fn
 
         return register
@@ -87,9 +111,11 @@ class Exercise:
             raise ValueError(f"{self.id} already has a check named {check.name!r}")
         self.checks.append(check)
 
-    def check_points(self, check: Check) -> float:
-        """Points of one check: the exercise's points shared in proportion to the checks' weights."""
-        total = sum(c.points for c in self.checks)
+    def check_points(self, check: Check, *, hidden: bool = True, reference: bool = True) -> float:
+        """Points of one check: the exercise's points shared in proportion to the weights of the checks that
+        run (without ``hidden``, the public ones; without ``reference``, those not needing solutions/)."""
+        total = sum(c.points for c in self.checks
+                    if (hidden or not c.hidden) and (reference or c.oracle != "reference"))
         return self.points * check.points / total if total else 0.0
 
 

@@ -1,11 +1,13 @@
 """Results: what the runner produces and every reporter reads.  Plain dataclasses, JSON both ways."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Status = Literal["passed", "failed", "error", "timeout", "not_implemented", "skipped"]
 STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_implemented", "skipped")
+#: What a student sees instead of a hidden check's message.
+WITHHELD = "details of hidden checks are not shown"
 
 
 @dataclass
@@ -27,6 +29,12 @@ class CheckResult:
             doc.pop("curves")
         return doc
 
+    def redacted(self) -> "CheckResult":
+        """This result as a student may see it: a hidden check keeps its status and points, not its details."""
+        if not self.hidden:
+            return self
+        return replace(self, message=WITHHELD if self.message else "", curves={})
+
 
 @dataclass
 class ExerciseResult:
@@ -34,10 +42,24 @@ class ExerciseResult:
     title: str
     part: str
     checks: list[CheckResult] = field(default_factory=list)
+    #: remarks for the instructor, e.g. a forbidden import (see ``grader.policy``)
+    notes: list[str] = field(default_factory=list)
+    #: fraction of the checks' points taken off (1.0: the exercise scores 0)
+    penalty: float = 0.0
 
     @property
     def score(self) -> float:
-        return round(sum(c.score for c in self.checks), 4)
+        return round(sum(c.score for c in self.checks) * (1.0 - self.penalty), 4)
+
+    @property
+    def hidden_passed(self) -> tuple[int, int]:
+        """(hidden checks passed, hidden checks run)."""
+        hidden = [c for c in self.checks if c.hidden]
+        return sum(c.status == "passed" for c in hidden), len(hidden)
+
+    def public_view(self) -> "ExerciseResult":
+        """The result with every hidden check's details withheld (see :meth:`CheckResult.redacted`)."""
+        return replace(self, checks=[c.redacted() for c in self.checks], notes=list(self.notes))
 
     @property
     def max_score(self) -> float:
@@ -58,13 +80,22 @@ class ExerciseResult:
                 return s  # type: ignore[return-value]
         return "failed"
 
-    def first_failure(self) -> CheckResult | None:
-        return next((c for c in self.checks if c.status not in ("passed", "skipped")), None)
+    def first_failure(self, *, hidden: bool = True) -> CheckResult | None:
+        return next((c for c in self.checks if c.status not in ("passed", "skipped") and (hidden or not c.hidden)),
+                    None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "part": self.part, "score": self.score,
-                "max_score": self.max_score, "status": self.status,
-                "checks": [c.to_json() for c in self.checks]}
+        doc = {"id": self.id, "title": self.title, "part": self.part, "score": self.score,
+               "max_score": self.max_score, "status": self.status,
+               "checks": [c.to_json() for c in self.checks]}
+        passed, total = self.hidden_passed
+        if total:
+            doc["hidden"] = {"passed": passed, "total": total}
+        if self.notes:
+            doc["notes"] = list(self.notes)
+        if self.penalty:
+            doc["penalty"] = self.penalty
+        return doc
 
 
 @dataclass
@@ -84,17 +115,33 @@ class SubmissionResult:
 
     @property
     def passed(self) -> bool:
-        return not self.error and all(e.status in ("passed", "skipped") for e in self.exercises)
+        return not self.error and all(e.status in ("passed", "skipped") and not e.penalty for e in self.exercises)
+
+    @property
+    def hidden_passed(self) -> tuple[int, int]:
+        """(hidden checks passed, hidden checks run) over all exercises."""
+        pairs = [e.hidden_passed for e in self.exercises]
+        return sum(p for p, _ in pairs), sum(t for _, t in pairs)
+
+    def redacted(self, publish: bool = False) -> "SubmissionResult":
+        """What a student may see: hidden checks' details withheld unless the instructor ``publish``es them."""
+        if publish:
+            return self
+        return replace(self, exercises=[e.public_view() for e in self.exercises])
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"score": self.score, "max_score": self.max_score,
                                "exercises": [e.to_json() for e in self.exercises]}
+        passed, total = self.hidden_passed
+        if total:
+            doc["hidden"] = {"passed": passed, "total": total}
         if self.error:
             doc["error"] = self.error
         return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], submission: str = "") -> "SubmissionResult":
-        exercises = [ExerciseResult(e["id"], e["title"], e["part"], [CheckResult(**c) for c in e["checks"]])
+        exercises = [ExerciseResult(e["id"], e["title"], e["part"], [CheckResult(**c) for c in e["checks"]],
+                                    list(e.get("notes", [])), float(e.get("penalty", 0.0)))
                      for e in doc.get("exercises", [])]
         return cls(submission, exercises, doc.get("error", ""))

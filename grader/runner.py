@@ -9,11 +9,11 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterable
 
-from grader import reference
+from grader import policy, reference
 from grader._worker.client import Launcher, StudentError, Worker, plain_launcher
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
-from grader.registry import Check, Exercise
+from grader.registry import HIDDEN_EXAMPLES, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
 #: Called after each exercise is graded (for progress bars).
@@ -32,11 +32,15 @@ def check_seed(ex: Exercise, check: Check, salt: int = 0) -> int:
 
 
 def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
-              salt: int = 0) -> CheckResult:
-    """Run one check and turn whatever happens into a :class:`CheckResult`; never raises."""
-    points = ex.check_points(check)
+              salt: int = 0, hidden: bool = True) -> CheckResult:
+    """Run one check and turn whatever happens into a :class:`CheckResult`; never raises.
+
+    A hidden check gets its own seed (its name differs), more examples and larger shapes.
+    """
+    points = ex.check_points(check, hidden=hidden, reference=use_reference)
     ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
-                  seed=check_seed(ex, check, salt), examples=examples, scale=2 if check.hidden else 1)
+                  seed=check_seed(ex, check, salt), examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
+                  scale=HIDDEN_SCALE if check.hidden else 1)
     started = time.perf_counter()
 
     def result(status: str, score: float, message: str = "") -> CheckResult:
@@ -60,14 +64,20 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
 
 def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
                    use_reference: bool | None = None, salt: int = 0,
-                   only: Callable[[Check], bool] | None = None) -> ExerciseResult:
+                   only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0) -> ExerciseResult:
+    """Grade one exercise.  A forbidden import (``grader.policy``) adds a note and takes off
+    ``forbidden_penalty`` of its points (0: a warning only)."""
     use_reference = reference.available() if use_reference is None else use_reference
     out = ExerciseResult(ex.id, ex.title, ex.part)
     checks = [c for c in ex.checks if (hidden or not c.hidden) and (use_reference or c.oracle != "reference")
               and (only is None or only(c))]
     missing = _missing_requirements(ex)
+
+    def points(c: Check) -> float:
+        return ex.check_points(c, hidden=hidden, reference=use_reference)
+
     if missing:
-        out.checks = [CheckResult(c.name, 0.0, ex.check_points(c), "skipped",
+        out.checks = [CheckResult(c.name, 0.0, points(c), "skipped",
                                   f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')",
                                   c.oracle, c.hidden) for c in checks]
         return out
@@ -78,19 +88,23 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
         status = "not_implemented" if exc.kind == "not_implemented" else \
             "timeout" if exc.kind == "timeout" else "error"
         message = f"{ex.part}.py could not be imported: {exc.message}"
-        out.checks = [CheckResult(c.name, 0.0, ex.check_points(c), status, message, c.oracle, c.hidden)  # type: ignore[arg-type]
+        out.checks = [CheckResult(c.name, 0.0, points(c), status, message, c.oracle, c.hidden)  # type: ignore[arg-type]
                       for c in checks]
-        return out
-    timed_out: CheckResult | None = None
-    for c in checks:
-        if timed_out is not None:  # the same code would hang again: do not wait out every check
-            out.checks.append(CheckResult(c.name, 0.0, ex.check_points(c), "timeout",
-                                          f"not run: {timed_out.name!r} timed out first ({timed_out.message})",
-                                          c.oracle, c.hidden))
-            continue
-        out.checks.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt))
-        if out.checks[-1].status == "timeout":
-            timed_out = out.checks[-1]
+    else:
+        timed_out: CheckResult | None = None
+        for c in checks:
+            if timed_out is not None:  # the same code would hang again: do not wait out every check
+                out.checks.append(CheckResult(c.name, 0.0, points(c), "timeout",
+                                              f"not run: {timed_out.name!r} timed out first ({timed_out.message})",
+                                              c.oracle, c.hidden))
+                continue
+            out.checks.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt,
+                                        hidden=hidden))
+            if out.checks[-1].status == "timeout":
+                timed_out = out.checks[-1]
+    out.notes = policy.check_submission(ex, worker.submission, worker.imports)
+    if out.notes:
+        out.penalty = max(0.0, min(1.0, forbidden_penalty))
     return out
 
 
@@ -104,8 +118,11 @@ def _preload_oracles(exercises: list[Exercise]) -> None:
 def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = plain_launcher,
           python: str | None = None, hidden: bool = False, examples: int = 25,
           use_reference: bool | None = None, progress: Progress | None = None,
-          only: Callable[[Check], bool] | None = None) -> SubmissionResult:
-    """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``."""
+          only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0) -> SubmissionResult:
+    """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``.
+
+    ``hidden`` adds the hidden checks (``deepgrade grade``); ``forbidden_penalty`` is the fraction of an
+    exercise's points a forbidden import costs (0 warns only, as ``check`` does)."""
     submission = Path(submission)
     exercises = list(exercises)
     _preload_oracles(exercises)
@@ -114,7 +131,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     with Worker(submission, launcher=launcher, python=python) as worker:
         for ex in exercises:
             er = grade_exercise(worker, ex, hidden=hidden, examples=examples, use_reference=use_reference,
-                                only=only)
+                                only=only, forbidden_penalty=forbidden_penalty)
             result.exercises.append(er)
             if progress:
                 progress(er)

@@ -132,6 +132,7 @@ class _Session:
         self.drivers: dict[str, types.FunctionType] = {}
         self.prereqs: dict[str, dict[str, Any]] = {}  # part -> {name: reference object}
         self.loaded: set[str] = set()
+        self.imports: list[list[str]] = []  # [part, module, "file:line"] seen since the last reply
 
     def reset(self, prereq_source: str, prereq_names: dict[str, list[str]]) -> None:
         for name in list(self.loaded):
@@ -201,6 +202,44 @@ def _describe(exc: BaseException, submission: str) -> str:
     return f"{type(exc).__name__}: {text}{where}"[:2000]
 
 
+def _audit_imports(session: _Session) -> None:
+    """Record the modules student code itself imports (an "import" audit event whose importer, past the
+    import machinery, is a submission file or code it exec'd); a library importing its own dependencies is
+    not recorded.  Modules already loaded raise no event: the grader's static scan covers those."""
+    prefix = session.submission + os.sep
+    machinery = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
+
+    def hook(event: str, args: tuple) -> None:
+        if event != "import":
+            return
+        try:
+            frame = sys._getframe(1)
+            while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
+                                         or frame.f_code.co_filename.startswith(machinery)):
+                frame = frame.f_back
+            if frame is None:
+                return
+            importer = frame.f_code.co_filename
+            if not (importer.startswith(prefix) or importer.startswith("<")):
+                return
+            part, where = "", ""
+            while frame is not None:
+                name = frame.f_code.co_filename
+                if name.startswith(prefix):
+                    stem = name[len(prefix):].rsplit(".", 1)[0]
+                    if not where:
+                        where = f"{name[len(prefix):]}:{frame.f_lineno}"
+                    if stem in session.loaded or not part:
+                        part = stem
+                frame = frame.f_back
+            if where and len(session.imports) < 1000:
+                session.imports.append([part, str(args[0]), where])
+        except Exception:  # noqa: BLE001 - an audit hook must never break the import
+            pass
+
+    sys.addaudithook(hook)
+
+
 def _serve(session: _Session, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
     while True:
         try:
@@ -237,6 +276,8 @@ def _serve(session: _Session, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
                 payload = {"error": "error", "message": f"the code called sys.exit({exc.code!r})"}
             else:
                 payload = {"error": _error_kind(exc), "message": _describe(exc, session.submission)}
+        if session.imports:
+            payload["imports"], session.imports = session.imports, []
         try:
             write_msg(proto_out, payload)
         except TypeError as exc:  # the result was not plain data
@@ -256,7 +297,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout = sys.stderr
     sys.path[0:0] = [os.path.abspath(submission)]
     sys.dont_write_bytecode = True
-    _serve(_Session(submission), proto_in, proto_out)
+    session = _Session(submission)
+    _audit_imports(session)
+    _serve(session, proto_in, proto_out)
 
 
 if __name__ == "__main__":

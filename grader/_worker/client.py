@@ -83,6 +83,8 @@ class Worker:
         self._setup: dict[str, Any] | None = None
         self.restarts = 0
         self.busy_seconds = 0.0
+        #: (part, module, "file:line") of the modules student code imported, as the worker reported them
+        self.imports: list[tuple[str, str, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -159,6 +161,7 @@ class Worker:
             self.busy_seconds += time.perf_counter() - started
         if not isinstance(reply, dict):
             raise self._protocol_broken("the worker sent a reply that is not an object")
+        self._note_imports(reply.get("imports"))
         if "error" in reply:
             kind = reply.get("error")
             if kind not in ("not_implemented", "error", "missing"):
@@ -170,6 +173,15 @@ class Worker:
             return decode(reply["ok"])
         except (ProtocolError, ValueError, TypeError) as exc:
             raise self._protocol_broken(f"the worker sent a malformed result: {exc}") from None
+
+    def _note_imports(self, records: Any) -> None:
+        """Keep the worker's import records (untrusted: only short strings are kept)."""
+        if not isinstance(records, list):
+            return
+        for rec in records[:1000]:
+            if isinstance(rec, list) and len(rec) == 3 and all(isinstance(x, str) for x in rec) \
+                    and len(self.imports) < 10000:
+                self.imports.append((rec[0][:200], rec[1][:200], rec[2][:300]))
 
     def _read(self, proc: subprocess.Popen[bytes], deadline: float, timeout: float) -> Any:
         fd = proc.stdout.fileno()  # type: ignore[union-attr]

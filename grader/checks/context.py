@@ -42,6 +42,10 @@ class Context:
         return self._reference(part or self.exercise.part)
 
     @property
+    def has_reference(self) -> bool:
+        return self._reference is not None
+
+    @property
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)
 
@@ -79,7 +83,7 @@ class Context:
                 examples: int | None = None) -> None:
         """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed)."""
         properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
-                           abort=lambda: self._abort)
+                           abort=lambda: self._abort, scale=self.scale)
 
     def record_curve(self, name: str, values: Any) -> None:
         """Keep a series (a loss curve) with the check's result, for reports to plot."""

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from grader._worker.client import StudentError
+from grader.checks.strategies import scaled
 from grader.checks.failure import CheckFailed, python_literal
 
 
@@ -23,11 +24,12 @@ def _first(exc: BaseException) -> BaseException:
 
 
 def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, examples: int, seed_value: int,
-            abort: Callable[[], BaseException | None] = lambda: None) -> None:
+            abort: Callable[[], BaseException | None] = lambda: None, scale: int = 1) -> None:
     """Check ``prop(example)`` on ``examples`` drawn examples; raise the minimal failure found.
 
     The same ``seed_value`` always draws the same examples, so a submission always gets the same score.
     ``abort()`` returns the error that ended the run early (a timeout, a missing function), if any.
+    ``scale`` enlarges the shapes drawn by :mod:`grader.checks.strategies` (hidden checks).
     """
 
     @seed(seed_value)
@@ -49,7 +51,8 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
             raise StudentError(exc.kind, f"{exc.message}\ninput: example = {python_literal(example)}") from None
 
     try:
-        run()
+        with scaled(scale):
+            run()
     except (CheckFailed, StudentError):
         raise
     except BaseException as exc:  # noqa: BLE001

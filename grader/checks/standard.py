@@ -6,10 +6,14 @@ factories below register the usual checks for it on an exercise:
 
 * forward against the reference (oracle ``reference``) and against torch (``torch``);
 * backward by the fast gradient check (``numerical``) and against torch autograd (``torch``);
-* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``).
+* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``);
+* forward against the reference's answers recorded on fixed inputs (``known``, see ``grader.checks.known``),
+  which works without ``solutions/``.
 
 A loss returns its gradient instead of having a backward (``f(*args) -> (loss, *grads)``, ``backward=None``):
 :func:`loss_checks` checks that gradient against the function's own value, torch autograd and extreme inputs.
+
+Every property check gets a hidden twin (``twin=True``, see :meth:`grader.registry.Exercise.check`).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
+from grader.checks import known
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context, NoReference
@@ -78,7 +83,7 @@ def torch_forward(fn: Callable[..., Any], args: Sequence[Any], diff: Sequence[in
 def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     """Forward against the reference and, where torch has the function, against torch."""
 
-    @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points)
+    @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points, twin=True)
     def _(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             try:
@@ -90,8 +95,23 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
         ctx.for_all(layer.args, prop)
 
+    known.register(ex, layer)
+
+    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points)
+    def _(ctx: Context) -> None:
+        try:
+            recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
+        except known.NoKnownAnswers as exc:
+            raise NoReference(str(exc)) from None
+        for args, expected in recorded:
+            try:
+                assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
+                             rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+
     if layer.torch is not None:
-        @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points)
+        @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 expected, _ = torch_forward(layer.torch, args)  # type: ignore[arg-type]
@@ -134,7 +154,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
                               f"({', '.join(layer.grads)}), got {len(grads)}")
         return dout, grads
 
-    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points)
+    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points, twin=True)
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
@@ -151,7 +171,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
         ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
 
     if torch_grad and layer.torch is not None:
-        @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2)
+        @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2, twin=True)
         def _(ctx: Context) -> None:
             def prop(case: tuple[tuple[Any, ...], int]) -> None:
                 args, seed = case
@@ -173,7 +193,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
-    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points)
+    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True)
     def _(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
@@ -186,7 +206,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
 
     if layer.extreme is not None:
-        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points)
+        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 got = np.asarray(_student_forward(ctx, layer, args))
@@ -237,7 +257,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                 raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
     @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
-              points=points)
+              points=points, twin=True)
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
@@ -254,7 +274,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
 
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch",
-                  points=points / 2)
+                  points=points / 2, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 compare(_returned(ctx, layer, args)[1], torch_grads(args)[1], args, layer.grad_rtol,
@@ -266,7 +286,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         oracle = "torch" if layer.torch is not None else "reference"
 
         @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
-                  oracle=oracle, points=points / 4)  # type: ignore[arg-type]
+                  oracle=oracle, points=points / 4, twin=True)  # type: ignore[arg-type]
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 value, grads = _returned(ctx, layer, args)

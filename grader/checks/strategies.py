@@ -5,13 +5,31 @@ forward, gradient and invariant checks alike.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 FLOAT = np.float64
+_SCALE = [1]
+
+
+@contextmanager
+def scaled(k: int) -> Iterator[None]:
+    """Within this block, :func:`shapes` and :func:`batch_sizes` draw sides up to ``k`` times larger
+    (hidden checks run with ``k = Context.scale``)."""
+    saved, _SCALE[0] = _SCALE[0], max(1, int(k))
+    try:
+        yield
+    finally:
+        _SCALE[0] = saved
+
+
+def scale() -> int:
+    """The size scale in force (1 for public checks)."""
+    return _SCALE[0]
 
 
 def floats(lo: float = -4.0, hi: float = 4.0, *, away_from: Sequence[float] = (), margin: float = 1e-2):
@@ -34,12 +52,14 @@ def arrays(shape: st.SearchStrategy[tuple[int, ...]] | tuple[int, ...], *, lo: f
 
 
 def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 5):
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    """Array shapes; the largest side grows with :func:`scale` (read when each example is drawn)."""
+    return st.just(None).flatmap(lambda _: hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
+                                                            min_side=min_side, max_side=max_side * scale()))
 
 
 def batch_sizes(lo: int = 1, hi: int = 6):
-    """Batch sizes, including 1 (the case that finds squeezed axes)."""
-    return st.integers(lo, hi)
+    """Batch sizes, including 1 (the case that finds squeezed axes); the largest grows with :func:`scale`."""
+    return st.just(None).flatmap(lambda _: st.integers(lo, hi * scale()))
 
 
 def seeds():

@@ -303,12 +303,12 @@ def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
     ctx.for_all(programs(), prop)
 
 
-@OPS.check("forward values match torch on random graphs", oracle="torch")
+@OPS.check("forward values match torch on random graphs", oracle="torch", twin=True)
 def _(ctx: Context) -> None:
     _graph_check(ctx, "ops", None)
 
 
-@OPS.check("gradients match torch autograd on random graphs", oracle="torch", points=2)
+@OPS.check("gradients match torch autograd on random graphs", oracle="torch", points=2, twin=True)
 def _(ctx: Context) -> None:
     _graph_check(ctx, "ops", "a wrong local derivative, or grad set with = instead of += "
                              "(a reused node loses a part)")
@@ -359,7 +359,7 @@ def _(ctx: Context) -> None:
                               "the same Value" if len(program) == 2 and program[1][0] == "bin" else "")
 
 
-@BACKWARD.check("backward matches torch autograd on random graphs", oracle="torch", points=2)
+@BACKWARD.check("backward matches torch autograd on random graphs", oracle="torch", points=2, twin=True)
 def _(ctx: Context) -> None:
     _graph_check(ctx, "engine", "call _backward in reverse topological order, each node once, after all its users")
 

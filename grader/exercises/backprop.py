@@ -132,7 +132,7 @@ MLP = exercise(
          "loss, dscores = softmax_cross_entropy(scores, y). Backward in reverse, one layer at a time.")
 
 
-@MLP.check("two_layer_loss: the loss matches the reference", oracle="reference")
+@MLP.check("two_layer_loss: the loss matches the reference", oracle="reference", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         try:
@@ -144,7 +144,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss: the loss matches torch", oracle="torch")
+@MLP.check("two_layer_loss: the loss matches torch", oracle="torch", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         try:
@@ -156,7 +156,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss: the gradients pass the gradient check", oracle="numerical", points=2)
+@MLP.check("two_layer_loss: the gradients pass the gradient check", oracle="numerical", points=2, twin=True)
 def _(ctx: Context) -> None:
     batched = ctx.batched(_CALL, pick=0)
 
@@ -176,7 +176,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss: the gradients match torch autograd", oracle="torch", points=2)
+@MLP.check("two_layer_loss: the gradients match torch autograd", oracle="torch", points=2, twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         _, grads = _student_grads(ctx, args)

@@ -96,7 +96,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         grads = gradients(case)
         return ctx.drive(run_optimizer, cls, case["params"], case["hyper"], grads), grads
 
-    @ex.check(f"{cls} matches torch.optim over several steps", oracle="torch", points=2)
+    @ex.check(f"{cls} matches torch.optim over several steps", oracle="torch", points=2, twin=True)
     def _(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             got, grads = run(ctx, case)
@@ -110,7 +110,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
 
         ctx.for_all(cases, prop)
 
-    @ex.check(f"{cls}.step leaves the gradients unchanged", oracle="invariant", points=0.5)
+    @ex.check(f"{cls}.step leaves the gradients unchanged", oracle="invariant", points=0.5, twin=True)
     def _(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             at = run(ctx, case)[0]["grads_changed_at"]

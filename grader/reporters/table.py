@@ -31,6 +31,9 @@ def table(result: SubmissionResult) -> Table:
     done = sum(e.status == "passed" for e in result.exercises)
     t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
                  f"{_points(result.score)}/{_points(result.max_score)} points")
+    passed, total = result.hidden_passed
+    if total:
+        t.caption += f" · hidden checks: {passed}/{total} passed"
     return t
 
 
@@ -57,6 +60,9 @@ def print_report(result: SubmissionResult, console: Console | None = None, *, fa
     if result.error:
         console.print(f"[red]error:[/red] {result.error}")
     console.print(table(result))
+    for e in result.exercises:
+        for note in e.notes:
+            console.print(f"[yellow]{e.id}:[/yellow] {note}" + (f" (−{e.penalty:.0%})" if e.penalty else ""))
     shown = 0
     for e in result.exercises:
         panel = failure_panel(e) if e.status not in ("not_implemented", "skipped") else None

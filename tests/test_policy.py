@@ -1,0 +1,100 @@
+"""The forbidden-import policy: numpy-only parts may not import torch/scipy/sklearn; found statically and
+by the worker's audit hook, reported as notes, and penalised as configured."""
+from __future__ import annotations
+
+import json
+
+from grader import registry
+from grader._worker.client import Worker
+from grader.cli import main
+from grader.policy import check_submission, imported_modules, violations
+from grader.registry import FORBIDDEN, Exercise
+from grader.runner import grade
+from tests.corpus import SOLUTIONS, Mutant
+
+TORCH_SIGMOID = Mutant("neuron.sigmoid", "torch computes the answer", """
+    import torch
+    def sigmoid_forward(x):
+        out = torch.sigmoid(torch.from_numpy(x)).numpy()
+        return out, out
+""", catches="")
+SCIPY_SIGMOID = Mutant("neuron.sigmoid", "scipy computes the answer", """
+    from scipy.special import expit
+    def sigmoid_forward(x):
+        out = expit(x)
+        return out, out
+""", catches="")
+HIDDEN_SCIPY = Mutant("neuron.tanh", "scipy behind a computed name", """
+    def tanh_forward(x):
+        special = __import__("sc" + "ipy.special", fromlist=["expit"])
+        out = 2 * special.expit(2 * x) - 1
+        return out, out
+""", catches="")
+
+
+def test_static_scan_sees_every_visible_form_of_import():
+    src = ("import numpy as np, torch.nn\nfrom scipy import special\nfrom . import local\n"
+           "import importlib\nm = importlib.import_module('sklearn.linear_model')\nt = __import__('torch')\n"
+           "def f():\n    from sklearn.datasets import load_digits\n")
+    assert sorted(imported_modules(src)) == sorted([
+        ("numpy", 1), ("torch.nn", 1), ("scipy.special", 2), ("importlib", 4), ("sklearn.linear_model", 5),
+        ("torch", 6), ("sklearn.datasets.load_digits", 8)])
+    assert imported_modules("def broken(:\n") == []
+
+
+def test_policy_table_and_allowed_submodules():
+    assert set(FORBIDDEN) == {"neuron", "losses", "backprop", "autograd", "optim", "cnn", "rnn", "train"}
+    train = Exercise("train.demo", "demo", 1, ("f",))
+    neuron = Exercise("neuron.demo", "demo", 1, ("f",))
+    pytorch = Exercise("pytorch.demo", "demo", 1, ("f",))
+    digits = [("sklearn", "train.py:1"), ("sklearn.datasets", "train.py:1")]
+    assert violations(train, digits, "run time") == []
+    assert violations(train, [("sklearn.datasets.load_digits", "train.py:2")], "static") == []
+    assert len(violations(train, [("sklearn.linear_model", "train.py:3")], "static")) == 1
+    assert len(violations(neuron, digits, "run time")) == 1  # sklearn.datasets is allowed in train only
+    assert violations(neuron, [("numpy.linalg", "neuron.py:1")], "static") == []
+    assert violations(pytorch, [("torch", "pytorch.py:1")], "static") == []
+
+
+def test_a_torch_import_is_noted_and_costs_the_configured_penalty(tmp_path):
+    sub = TORCH_SIGMOID.write(tmp_path / "sub")
+    ex = registry.get("neuron.sigmoid")
+    only = lambda c: c.oracle == "known"  # noqa: E731
+    graded = grade(sub, [ex], only=only, forbidden_penalty=1.0).exercises[0]
+    assert graded.checks[0].status == "passed"  # torch gets the right answer ...
+    assert graded.score == 0 and graded.max_score > 0 and graded.penalty == 1.0  # ... and it costs it all
+    assert graded.notes == ["forbidden import (static): neuron.py:1 imports torch; neuron.py must use numpy only"]
+    doc = graded.to_json()
+    assert doc["notes"] == graded.notes and doc["penalty"] == 1.0 and doc["score"] == 0
+    clean = grade(SOLUTIONS, [ex], only=only, forbidden_penalty=1.0).exercises[0]
+    assert clean.notes == [] and clean.score == clean.max_score
+
+
+def test_the_worker_sees_an_import_the_static_scan_cannot(tmp_path):
+    sub = HIDDEN_SCIPY.write(tmp_path / "sub")
+    ex = registry.get("neuron.tanh")
+    res = grade(sub, [ex], only=lambda c: c.oracle == "known", forbidden_penalty=0.5).exercises[0]
+    assert len(res.notes) == 1 and "(run time)" in res.notes[0] and "imports scipy" in res.notes[0]
+    assert res.penalty == 0.5 and res.score == round(res.max_score * 0.5, 4)
+
+
+def test_imports_made_by_a_library_are_not_blamed_on_the_student(tmp_path):
+    (tmp_path / "neuron.py").write_text("from sklearn.datasets import load_digits\n")
+    with Worker(tmp_path) as worker:
+        worker.setup(["neuron"])
+    modules = {m for _, m, _ in worker.imports}
+    assert {"sklearn", "sklearn.datasets"} <= modules
+    assert not any(m.startswith("scipy") for m in modules)  # sklearn's own dependency
+    assert {(p, w) for p, _, w in worker.imports} == {("neuron", "neuron.py:1")}
+    notes = check_submission(registry.get("neuron.sigmoid"), tmp_path, worker.imports)
+    assert len(notes) == 1 and "imports sklearn.datasets" in notes[0]
+
+
+def test_check_command_warns_and_rejects_a_bad_penalty(tmp_path, capsys):
+    sub = SCIPY_SIGMOID.write(tmp_path / "sub")
+    assert main(["check", "neuron.sigmoid", "--submission", str(sub), "--examples", "2",
+                 "--forbidden-penalty", "2"]) == 2
+    capsys.readouterr()
+    main(["check", "neuron.sigmoid", "--submission", str(sub), "--examples", "2", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["score"] == doc["max_score"] and "imports scipy.special" in doc["exercises"][0]["notes"][0]

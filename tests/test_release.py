@@ -1,0 +1,107 @@
+"""A student release holds no reference code, and grades there: known, numerical, torch and invariant
+checks run; the reference solutions score full marks, the stubs 0."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import reference
+from grader.cli import main
+from grader.release import leaks
+
+
+def _solution_fingerprints() -> list[str]:
+    """Each pair of consecutive code lines (12+ characters each) of a reference body, and each line of 48+,
+    as text to search for in a file's stripped code lines joined by newlines."""
+    def code(text: str) -> list[str]:
+        return [t for t in (ln.strip() for ln in text.splitlines()) if t and not t.startswith("#")]
+
+    stubs = {t for p in reference.ASSIGNMENTS.glob("*.py") for t in code(p.read_text())}
+    found = []
+    for path in reference.SOLUTIONS.glob("*.py"):
+        for block in path.read_text().split("### BEGIN SOLUTION")[1:]:
+            body = [t for t in code(block.split("### END SOLUTION")[0]) if t not in stubs]
+            found += [f"{x}\n{y}" for x, y in zip(body, body[1:])
+                      if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32]
+            found += [t for t in body if len(t) >= 48]
+    return found
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rel") / "student"
+    assert main(["release", "--out", str(out)]) == 0
+    return out
+
+
+def _check(release: Path, *extra: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "neuron", "--examples", "3", "--json", *extra],
+                          cwd=release, capture_output=True, text=True, timeout=300)
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_release_has_the_student_parts_and_no_reference_code(release):
+    names = {p.name for p in release.iterdir()}
+    assert {"assignments", "grader", "pyproject.toml", "README.md"} <= names
+    assert not {"solutions", "tests", "scripts"} & names
+    assert list((release / "grader" / "known").glob("neuron.*.npz"))
+    assert "python -m grader check" in (release / "README.md").read_text()
+    prints = _solution_fingerprints()
+    assert len(prints) > 50
+    for path in release.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as npz:
+                assert {npz[k].dtype.kind for k in npz.files} <= set("biufU"), path
+                text = " ".join(str(s) for k in npz.files if npz[k].dtype.kind == "U" for s in npz[k].ravel())
+        else:
+            text = path.read_bytes().decode("utf-8", "replace")
+            if path.suffix == ".ipynb":
+                text += "\n" + "\n".join("".join(c.get("source", [])) for c in json.loads(text).get("cells", []))
+        text = "\n".join(t for t in (ln.strip() for ln in text.splitlines()) if t and not t.startswith("#"))
+        hits = [fp for fp in prints if fp in text]
+        assert not hits, f"{path}: {hits[:3]}"
+    assert leaks(release, reference.SOLUTIONS, reference.ASSIGNMENTS) == []
+
+
+def test_check_works_inside_the_release(release, tmp_path):
+    stubs = _check(release)
+    checks = [c for e in stubs["exercises"] for c in e["checks"]]
+    assert stubs["score"] == 0 and {c["status"] for c in checks} == {"not_implemented"}
+    assert {c["oracle"] for c in checks} == {"known", "numerical", "torch", "invariant"}
+    assert not any(c["hidden"] for c in checks)
+    solved = tmp_path / "solved"
+    shutil.copytree(release / "assignments", solved)
+    shutil.copy(reference.SOLUTIONS / "neuron.py", solved / "neuron.py")
+    full = _check(release, "--submission", str(solved))
+    assert full["score"] == full["max_score"] == stubs["max_score"] > 0
+    assert {c["status"] for e in full["exercises"] for c in e["checks"]} == {"passed"}
+
+
+def test_leaks_are_found_in_code_notebooks_and_known_answer_files(release, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    line = max((fp for fp in _solution_fingerprints() if "\n" not in fp), key=len)
+    (copy / "assignments" / "extra.ipynb").write_text(json.dumps({"cells": [{"source": ["x = 1\n", line]}]}))
+    np.savez(copy / "grader" / "known" / "bad.npz", a=np.asarray(line))
+    (copy / "solutions").mkdir()
+    found = leaks(copy, reference.SOLUTIONS, reference.ASSIGNMENTS)
+    assert any(f.startswith("assignments/extra.ipynb") for f in found)
+    assert any(f.startswith("grader/known/bad.npz") for f in found)
+    assert "solutions: a solutions/ folder" in found
+
+
+def test_release_refuses_a_used_folder_and_the_student_side_refuses_to_release(release, capsys):
+    assert main(["release", "--out", str(release)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
+    proc = subprocess.run([sys.executable, "-m", "grader", "release", "--out", "again"], cwd=release,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no solutions/" in proc.stderr
