@@ -1,0 +1,83 @@
+"""Standard checks of a model's loss function ``loss_fn(params, X, y) -> (loss, grads)``.
+
+``params`` and ``grads`` are dicts of arrays with the same keys.  Two checks are registered: the loss and
+every gradient against the reference (oracle ``reference``), and every gradient against central differences
+of the student's own loss (oracle ``numerical``, the fast check of :mod:`grader.checks.gradcheck`).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import strategies as st
+
+from grader.checks import strategies as S
+from grader.checks.compare import assert_close
+from grader.checks.context import Context
+from grader.checks.failure import CheckFailed
+from grader.checks.gradcheck import check_vjp
+from grader.registry import Exercise
+
+#: seed -> (params, X, y): a small random problem for the model
+Case = Callable[[int], tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]
+
+
+def model_loss_and_grads(student: Any, part: str, name: str, params: dict, X: Any, y: Any) -> dict:
+    """Worker side: ``loss, grads = part.name(params, X, y)``."""
+    returned = getattr(student(part), name)(dict(params), X, y)
+    if not (isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict)):
+        raise TypeError(f"{name} must return (loss, grads) with grads a dict")
+    return {"loss": returned[0], "grads": returned[1]}
+
+
+def model_losses_at(student: Any, part: str, name: str, params: dict, X: Any, y: Any, keys: list,
+              value_lists: list) -> list:
+    """Worker side: the loss with ``params[keys[i]]`` replaced by each list of values in turn."""
+    fn = getattr(student(part), name)
+    out = []
+    for values in value_lists:
+        p = dict(params)
+        p.update(zip(keys, values))
+        out.append(fn(p, X, y)[0])
+    return out
+
+
+def _grads(reply: dict, keys: tuple[str, ...], name: str) -> dict[str, Any]:
+    grads = reply["grads"]
+    missing = [k for k in keys if k not in grads]
+    if missing:
+        raise CheckFailed(f"the grads returned by {name} lack {', '.join(missing)}", got=", ".join(map(str, grads)))
+    return grads
+
+
+def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...], *, hint: str = "",
+                      points: float = 1.0, examples: int = 5) -> None:
+    """Register the reference and gradient checks of ``name(params, X, y) -> (loss, grads)``."""
+
+    @ex.check(f"{name} matches the reference", oracle="reference", points=points)
+    def _(ctx: Context) -> None:
+        def prop(seed: int) -> None:
+            params, X, y = case(seed)
+            got = ctx.drive(model_loss_and_grads, ex.part, name, params, X, y)
+            loss, grads = getattr(ctx.reference(), name)(params, X, y)
+            assert_close(got["loss"], loss, what=f"the loss of {name}", rtol=1e-7, atol=1e-10, hint=hint)
+            mine = _grads(got, keys, name)
+            for k in keys:
+                assert_close(mine[k], grads[k], what=f"the gradient {k}", rtol=1e-6, atol=1e-9, hint=hint)
+
+        ctx.for_all(S.seeds(), prop, examples=examples)
+
+    @ex.check(f"{name} passes the gradient check", oracle="numerical", points=points)
+    def _(ctx: Context) -> None:
+        def prop(seed: int) -> None:
+            params, X, y = case(seed)
+            grads = _grads(ctx.drive(model_loss_and_grads, ex.part, name, params, X, y), keys, name)
+
+            def forward(value_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
+                return [np.asarray(v) for v in ctx.drive(model_losses_at, ex.part, name, params, X, y, list(keys),
+                                                         value_lists)]
+
+            check_vjp(forward, [params[k] for k in keys], np.asarray(1.0), [grads[k] for k in keys], keys,
+                      rtol=1e-5, atol=1e-8, seed=seed, hint=hint)
+
+        ctx.for_all(st.integers(0, 2**31 - 1), prop, examples=examples)
