@@ -1,0 +1,425 @@
+"""Part — the six steps of training (seed 2.3): data preparation, the training loop, evaluation, IDX files."""
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.checks import strategies as S
+from grader.checks import training as T
+from grader.checks.compare import assert_close
+from grader.checks.context import Context
+from grader.checks.failure import CheckFailed, call_literal, python_literal
+from grader.registry import exercise
+
+# ----------------------------------------------------------------------------- 1a. scaling
+SCALE = exercise(
+    "train.scale", "Standardize the features with the training statistics", points=2, seed="2.3",
+    functions=["standardize"],
+    hint="μ and σ come from X_train only (axis 0); σ = 1 for a constant feature; apply the same μ, σ to X_test.")
+
+
+@st.composite
+def _scale_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """Features on a grid of quarters: a feature is either constant or spread by at least 0.25."""
+    n, m, d = draw(st.integers(2, 8)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    grid = lambda shape: draw(hnp.arrays(np.int64, shape, elements=st.integers(-20, 20))) / 4.0  # noqa: E731
+    X = grid((n, d))
+    constant = draw(st.lists(st.booleans(), min_size=d, max_size=d))
+    X[:, constant] = X[0, constant]  # some features never vary
+    return X, grid((m, d))
+
+
+def _standardized(ctx: Context, X_train: np.ndarray, X_test: np.ndarray) -> tuple[Any, Any]:
+    out = ctx.call("standardize", X_train, X_test)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise CheckFailed("standardize should return (X_train_scaled, X_test_scaled)", got=type(out).__name__)
+    return out
+
+
+@SCALE.check("standardize matches the reference", oracle="reference")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
+        got, expected = _standardized(ctx, *args), ctx.reference().standardize(*args)
+        try:
+            for name, g, e in zip(("X_train", "X_test"), got, expected):
+                assert_close(g, e, what=f"the scaled {name}", rtol=1e-7, atol=1e-9,
+                             hint="(X − μ_train) / σ_train, with σ = 1 for constant features")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("standardize", args)) from None
+
+    ctx.for_all(_scale_args(), prop)
+
+
+@SCALE.check("scaled training features have mean 0 and std 1 (0 if constant)", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
+        X, _ = args
+        scaled = np.asarray(_standardized(ctx, *args)[0], dtype=np.float64)
+        constant = np.ptp(X, axis=0) == 0
+        expected_std = np.where(constant, 0.0, 1.0)
+        try:
+            assert_close(scaled.mean(axis=0), np.zeros(X.shape[1]), what="the mean of each scaled feature",
+                         rtol=0, atol=1e-9)
+            assert_close(scaled.std(axis=0), expected_std, what="the std of each scaled feature", rtol=1e-7,
+                         atol=1e-9, hint="divide by the standard deviation (not the variance); σ = 1 when it is 0")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("standardize", args)) from None
+
+    ctx.for_all(_scale_args(), prop)
+
+
+@SCALE.check("the test set is scaled with the training statistics", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
+        X, _ = args
+        train, test = _standardized(ctx, X, X[:1])  # the first training row, as a test set of one
+        try:
+            assert_close(test, np.asarray(train)[:1], what="the scaled test row", rtol=1e-9, atol=1e-12,
+                         hint="compute μ and σ on X_train only and reuse them for X_test")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("standardize", (X, X[:1]))) from None
+
+    ctx.for_all(_scale_args(), prop)
+
+
+@SCALE.check("standardize leaves its inputs unchanged", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
+        _, after = ctx.call_checking_inputs("standardize", *args)
+        for before, now in zip(args, after):
+            if not np.array_equal(before, now):
+                raise CheckFailed("standardize changed its input in place", input=call_literal("standardize", args),
+                                  hint="X = X - mu makes a new array; X -= mu overwrites the caller's data")
+
+    ctx.for_all(_scale_args(), prop, examples=max(5, ctx.examples // 3))
+
+
+# ----------------------------------------------------------------------------- 1b. stratified split
+SPLIT = exercise(
+    "train.split", "Stratified train/test split", points=3, seed="2.3",
+    functions=["stratified_split"],
+    hint="For each class, shuffle its indices with the seeded generator and send round(f·n_c) of them to test.")
+
+_FRACTIONS = st.sampled_from([0.2, 0.25, 0.3, 0.5])
+
+
+@st.composite
+def _split_args(draw: st.DrawFn) -> tuple[np.ndarray, float, int]:
+    classes = draw(st.integers(2, 4))
+    rng = np.random.default_rng(draw(S.seeds()))
+    sizes = rng.integers(4, 40, classes)  # unbalanced classes, each with a few members
+    y = rng.permutation(np.repeat(np.arange(classes), sizes)).astype(np.int64)
+    return y, draw(_FRACTIONS), draw(st.integers(0, 1000))
+
+
+def _split(ctx: Context, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    out = ctx.call("stratified_split", y, fraction, seed)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise CheckFailed("stratified_split should return (train_idx, test_idx)", got=type(out).__name__)
+    train, test = (np.asarray(a) for a in out)
+    for name, a in (("train_idx", train), ("test_idx", test)):
+        if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+            raise CheckFailed(f"{name} should be a 1-D array of integer indices", got=f"{a.dtype} {a.shape}")
+    return train, test
+
+
+@SPLIT.check("the split holds every index exactly once", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, float, int]) -> None:
+        train, test = _split(ctx, *args)
+        both = np.concatenate([train, test])
+        if not np.array_equal(np.sort(both), np.arange(len(args[0]))):
+            dup = np.intersect1d(train, test)
+            raise CheckFailed("train_idx and test_idx should together hold every index exactly once",
+                              input=call_literal("stratified_split", args),
+                              got=f"{len(both)} indices for {len(args[0])} examples"
+                                  + (f"; in both sets: {dup[:5].tolist()}" if dup.size else ""),
+                              hint="draw without replacement: a permutation, not random integers")
+
+    ctx.for_all(_split_args(), prop)
+
+
+@SPLIT.check("every class keeps its proportion in the test set", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, float, int]) -> None:
+        y, fraction, _ = args
+        _, test = _split(ctx, *args)
+        for c in np.unique(y):
+            n_c, got = int(np.sum(y == c)), int(np.sum(y[test] == c))
+            if abs(got - fraction * n_c) > 1:
+                raise CheckFailed(f"class {c} has {got} of its {n_c} examples in the test set",
+                                  input=call_literal("stratified_split", args),
+                                  expected=f"round({fraction} · {n_c}) = {round(fraction * n_c)}", got=str(got),
+                                  hint="split each class separately, then concatenate")
+
+    ctx.for_all(_split_args(), prop)
+
+
+@SPLIT.check("the split is random and reproducible", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, float, int]) -> None:
+        y, fraction, seed = args
+        first = _split(ctx, y, fraction, seed)[1]
+        if not np.array_equal(np.sort(first), np.sort(_split(ctx, y, fraction, seed)[1])):
+            raise CheckFailed("the same seed gave two different splits", input=call_literal("stratified_split", args),
+                              hint="use np.random.default_rng(seed), not the global np.random state")
+        others = [np.sort(_split(ctx, y, fraction, s)[1]) for s in range(seed + 1, seed + 4)]
+        if all(np.array_equal(np.sort(first), o) for o in others):
+            raise CheckFailed("four different seeds gave the same test set: the split is not random",
+                              input=call_literal("stratified_split", args),
+                              hint="shuffle each class's indices before taking the test examples")
+
+    ctx.for_all(_split_args(), prop, examples=max(5, ctx.examples // 3))
+
+
+# ----------------------------------------------------------------------------- 1c. one-hot
+ONE_HOT = exercise(
+    "train.one_hot", "One-hot labels", points=1, seed="2.3",
+    functions=["one_hot"],
+    hint="np.zeros((N, num_classes)), then a 1.0 at [n, y[n]] for every n.")
+
+
+@st.composite
+def _one_hot_args(draw: st.DrawFn) -> tuple[np.ndarray, int]:
+    classes = draw(st.integers(1, 6))
+    return draw(S.labels(draw(S.batch_sizes(1, 8)), classes)), classes
+
+
+@ONE_HOT.check("one_hot matches the reference", oracle="reference")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, int]) -> None:
+        try:
+            assert_close(ctx.call("one_hot", *args), ctx.reference().one_hot(*args), what="the one-hot matrix",
+                         rtol=0, atol=0, hint="shape (N, num_classes) even when some classes do not occur")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("one_hot", args)) from None
+
+    ctx.for_all(_one_hot_args(), prop)
+
+
+@ONE_HOT.check("one_hot matches torch", oracle="torch")
+def _(ctx: Context) -> None:
+    import torch
+
+    def prop(args: tuple[np.ndarray, int]) -> None:
+        y, classes = args
+        expected = torch.nn.functional.one_hot(torch.tensor(y), classes).double().numpy()
+        try:
+            assert_close(ctx.call("one_hot", *args), expected, what="the one-hot matrix", rtol=0, atol=0,
+                         hint="a float matrix with one row per label")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("one_hot", args)) from None
+
+    ctx.for_all(_one_hot_args(), prop)
+
+
+# ----------------------------------------------------------------------------- 1d. minibatches
+BATCHES = exercise(
+    "train.batches", "Shuffled minibatches", points=2, seed="2.3",
+    functions=["minibatches"],
+    hint="order = np.random.default_rng(seed).permutation(n); then order[i:i + batch_size] for i in "
+         "range(0, n, batch_size) — the last batch keeps the remainder.")
+_batch_args = st.tuples(st.integers(1, 60), st.integers(1, 16), st.integers(0, 1000))
+
+
+def _batches(ctx: Context, n: int, batch_size: int, seed: int) -> list[np.ndarray]:
+    out = ctx.call("minibatches", n, batch_size, seed)
+    if not isinstance(out, (list, tuple)) or not all(isinstance(b, np.ndarray) for b in out):
+        raise CheckFailed("minibatches should return a list of index arrays", got=type(out).__name__)
+    return list(out)
+
+
+@BATCHES.check("each epoch visits every index once, in batches of batch_size", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[int, int, int]) -> None:
+        n, batch_size, _ = args
+        batches = _batches(ctx, *args)
+        sizes = [len(b) for b in batches]
+        expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+        if sizes != expected:
+            raise CheckFailed("the minibatches have the wrong sizes", input=call_literal("minibatches", args),
+                              expected=str(expected), got=str(sizes),
+                              hint="full batches of batch_size, then one smaller batch with the rest (never dropped)")
+        everything = np.concatenate(batches) if batches else np.array([], dtype=np.int64)
+        if not np.array_equal(np.sort(everything), np.arange(n)):
+            raise CheckFailed("the minibatches should hold every index 0 … n−1 exactly once",
+                              input=call_literal("minibatches", args), got=python_literal(everything[:20]),
+                              hint="cut one permutation into pieces; do not sample with replacement")
+
+    ctx.for_all(_batch_args, prop)
+
+
+@BATCHES.check("the order is shuffled and reproducible", oracle="invariant")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[int, int, int]) -> None:
+        n, batch_size, seed = args
+        first = np.concatenate(_batches(ctx, *args))
+        again = np.concatenate(_batches(ctx, *args))
+        if not np.array_equal(first, again):
+            raise CheckFailed("the same seed gave two different orders", input=call_literal("minibatches", args),
+                              hint="use np.random.default_rng(seed), not the global np.random state")
+        other = np.concatenate(_batches(ctx, n, batch_size, seed + 1))
+        if np.array_equal(first, np.arange(n)) or np.array_equal(first, other):
+            raise CheckFailed("the indices are not shuffled (or the seed is ignored)",
+                              input=call_literal("minibatches", args), got=python_literal(first[:20]),
+                              hint="shuffle with np.random.default_rng(seed).permutation(n) every call")
+
+    ctx.for_all(st.tuples(st.integers(8, 60), st.integers(1, 16), st.integers(0, 1000)), prop)
+
+
+# ----------------------------------------------------------------------------- 2–5. the training loop
+LOOP = exercise(
+    "train.loop", "The training loop of a two-layer network", points=6, seed="2.3",
+    functions=["fit"], prerequisites=["backprop.mlp", "optim.sgd_momentum", "train.batches"],
+    hint="Create the optimizer once over the parameter arrays themselves (it updates them in place); for each "
+         "epoch and minibatch: loss, grads = two_layer_loss(...); optimizer.step(grads in the same order).")
+_MLP = {"W1": (64, 32), "b1": (32,), "W2": (32, 10), "b2": (10,)}
+#: budget of the training smoke test (the reference reaches ~97% in ~0.3 s)
+MLP_TRAINING = {"classes": 10, "hidden": 32, "epochs": 10, "lr": 0.1, "momentum": 0.9, "batch_size": 32, "seed": 0}
+
+
+@LOOP.check("fit records one loss per minibatch step", oracle="invariant")
+def _(ctx: Context) -> None:
+    rng = np.random.default_rng(ctx.seed)
+    X, y = rng.standard_normal((50, 4)), rng.integers(0, 3, 50)
+    kwargs = {"classes": 3, "hidden": 5, "epochs": 3, "lr": 0.05, "momentum": 0.0, "batch_size": 16, "seed": 1}
+    params, losses = T.expect_pair(ctx.call("fit", X, y, **kwargs), "fit")
+    T.expect_params(params, {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}, "fit")
+    curve = np.asarray(losses, dtype=np.float64).ravel()
+    if curve.size != 3 * 4:
+        raise CheckFailed("fit should return one loss per optimizer step", expected="12 (3 epochs × 4 minibatches "
+                          "of 50 examples by 16)", got=str(curve.size), input=f"fit(X (50, 4), y, **{kwargs})")
+
+
+@LOOP.check("the trained network classifies held-out digits (>= 90%)", oracle="training", points=3, timeout=60)
+def _(ctx: Context) -> None:
+    Xtr, ytr, Xte, yte = T.digits()
+    params, losses = T.expect_pair(ctx.call("fit", Xtr, ytr, **MLP_TRAINING), "fit")
+    ref = ctx.reference()
+    curve = T.expect_losses(losses, "fit")
+    T.record(ctx, curve, lambda: ref.fit(Xtr, ytr, **MLP_TRAINING)[1])
+    params = T.expect_params(params, _MLP, "fit")
+    T.assert_loss_goes_down(curve, "fit")
+    T.assert_accuracy(ctx, lambda X: ref.mlp_predict(params, X), Xte, yte, 0.9, "the trained network")
+
+
+# ----------------------------------------------------------------------------- 6. evaluation
+EVALUATE = exercise(
+    "train.evaluate", "Accuracy", points=1, seed="2.3",
+    functions=["accuracy"],
+    hint="np.mean(np.argmax(scores, axis=1) == y): the fraction of rows whose largest score is the label.")
+
+
+@st.composite
+def _accuracy_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    n, c = draw(S.batch_sizes(1, 8)), draw(st.integers(2, 5))
+    rng = np.random.default_rng(draw(S.seeds()))
+    scores = np.stack([rng.permutation(c) + rng.uniform(0, 0.5, c) for _ in range(n)]) - c / 2  # no ties
+    y = np.where(rng.random(n) < 0.6, scores.argmax(axis=1), rng.integers(0, c, n)).astype(np.int64)
+    return scores, y
+
+
+@EVALUATE.check("accuracy matches the reference", oracle="reference")
+def _(ctx: Context) -> None:
+    def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
+        try:
+            assert_close(ctx.call("accuracy", *args), ctx.reference().accuracy(*args), what="the accuracy",
+                         rtol=1e-12, atol=0, hint="a fraction in [0, 1], the argmax taken along each row")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("accuracy", args)) from None
+
+    ctx.for_all(_accuracy_args(), prop)
+
+
+@EVALUATE.check("accuracy matches torch", oracle="torch")
+def _(ctx: Context) -> None:
+    import torch
+
+    def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
+        scores, y = args
+        expected = (torch.tensor(scores).argmax(dim=1) == torch.tensor(y)).double().mean().item()
+        try:
+            assert_close(ctx.call("accuracy", *args), expected, what="the accuracy", rtol=1e-12, atol=0,
+                         hint="a fraction in [0, 1], the argmax taken along each row")
+        except CheckFailed as exc:
+            raise exc.with_input(call_literal("accuracy", args)) from None
+
+    ctx.for_all(_accuracy_args(), prop)
+
+
+# ----------------------------------------------------------------------------- IDX files (MNIST)
+IDX = exercise(
+    "train.idx", "Read IDX files (MNIST's format), gzip or not", points=2, seed="2.3",
+    functions=["load_idx"],
+    hint="Header: 0, 0, type byte, ndim byte, then ndim big-endian uint32 sizes; data big-endian. "
+         "Decompress first when the file starts with 1f 8b.")
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def idx_bytes(array: np.ndarray, code: int, compress: bool = False) -> bytes:
+    """The IDX encoding of ``array`` with type byte ``code`` (the test files the checks write)."""
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    raw = header + np.ascontiguousarray(array, dtype=_IDX_TYPES[code]).tobytes()
+    return gzip.compress(raw, mtime=0) if compress else raw
+
+
+def train_read_idx(student: Any, data: Any, name: str) -> Any:
+    """Worker side: write the bytes to ``name`` in a fresh folder and return ``load_idx(path)``."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, name)
+        with open(path, "wb") as fh:
+            fh.write(data.tobytes())
+        return student("train").load_idx(path)
+
+
+@st.composite
+def _idx_case(draw: st.DrawFn) -> tuple[np.ndarray, int]:
+    code = draw(st.sampled_from(sorted(_IDX_TYPES)))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    rng = np.random.default_rng(draw(S.seeds()))
+    dtype = np.dtype(_IDX_TYPES[code])
+    if dtype.kind == "f":
+        values = rng.standard_normal(shape) * 100
+    else:
+        info = np.iinfo(dtype)
+        values = rng.integers(info.min, int(info.max) + 1, shape)
+    return values.astype(dtype.newbyteorder("=")), code
+
+
+def _idx_check(ctx: Context, compress: bool) -> None:
+    def prop(case: tuple[np.ndarray, int]) -> None:
+        expected, code = case
+        name = "data-idx.gz" if compress else "data-idx"
+        blob = np.frombuffer(idx_bytes(expected, code, compress), dtype=np.uint8)
+        got = ctx.drive(train_read_idx, blob, name)
+        what = f"load_idx on a {'gzip-compressed ' if compress else ''}IDX file of {expected.dtype} {expected.shape}"
+        if not isinstance(got, np.ndarray) or got.shape != expected.shape or \
+                got.dtype.kind != expected.dtype.kind or got.dtype.itemsize != expected.dtype.itemsize:
+            raise CheckFailed(f"{what} returned the wrong shape or dtype",
+                              expected=f"{expected.dtype} {expected.shape}",
+                              got=f"{got.dtype} {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__,
+                              hint="the type byte (raw[2]) gives the dtype, raw[3] the number of dimensions")
+        if not np.array_equal(got, expected):
+            bad = tuple(int(i) for i in np.argwhere(got != expected)[0])
+            raise CheckFailed(f"{what} returned the wrong values", worst_index=str(bad),
+                              expected=repr(expected[bad]), got=repr(got[bad]),
+                              hint="IDX data is big-endian: read it with a '>' dtype")
+
+    ctx.for_all(_idx_case(), prop, examples=max(6, ctx.examples // 2))
+
+
+@IDX.check("load_idx reads IDX files of every type and rank", oracle="known")
+def _(ctx: Context) -> None:
+    _idx_check(ctx, compress=False)
+
+
+@IDX.check("load_idx reads gzip-compressed IDX files", oracle="known")
+def _(ctx: Context) -> None:
+    _idx_check(ctx, compress=True)
