@@ -73,3 +73,28 @@ def test_training_checks_record_both_loss_curves():
     assert set(check.curves) == {"loss", "reference loss"}
     loss = check.curves["loss"]
     assert len(loss) == len(check.curves["reference loss"]) > 10 and loss[-1] < loss[0]
+
+
+def test_the_mlp_trains_on_mnist_idx_files_when_the_user_points_at_them(tmp_path, monkeypatch, make_submission):
+    """A small MNIST look-alike (the digits as 8×8 uint8 images) written as gzip IDX files."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    images = (X * 15).astype(np.uint8).reshape(-1, 8, 8)
+    files = {"train-images-idx3-ubyte.gz": (images[:1400], 0x08), "train-labels-idx1-ubyte.gz": (y[:1400], 0x08),
+             "t10k-images-idx3-ubyte": (images[1400:], 0x08), "t10k-labels-idx1-ubyte": (y[1400:], 0x08)}
+    for name, (data, code) in files.items():
+        (tmp_path / name).write_bytes(idx_bytes(data, code, compress=name.endswith(".gz")))
+    monkeypatch.setenv(T.MNIST_ENV, str(tmp_path))
+    held_out = lambda c: "held-out" in c.name  # noqa: E731
+    check = grade(reference.SOLUTIONS, [registry.get("train.loop")], only=held_out).exercises[0].checks[0]
+    assert check.status == "passed", check.message
+    spy = make_submission("train.loop", """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            raise ValueError(f"saw {X.shape} examples")
+    """)
+    check = grade(spy, [registry.get("train.loop")], only=held_out).exercises[0].checks[0]
+    assert "saw (1400, 64) examples" in check.message
+    monkeypatch.setenv(T.MNIST_ENV, str(tmp_path / "nowhere"))
+    check = grade(reference.SOLUTIONS, [registry.get("train.loop")], only=held_out).exercises[0].checks[0]
+    assert check.status == "failed" and "train-images-idx3-ubyte[.gz] is missing" in check.message
