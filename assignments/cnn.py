@@ -14,6 +14,7 @@ Every layer follows the cache-passing convention: ``forward(...) -> (out, cache)
 import numpy as np
 
 from neuron import relu_backward, relu_forward, softmax_forward
+from optim import SGD
 
 
 def conv_forward(x, w, b, stride=1, pad=0):
@@ -106,11 +107,12 @@ def cnn_loss(params, X, y):
     raise NotImplementedError("cnn.model: write cnn_loss")
 
 
-def train_cnn(X, y, epochs=8, lr=0.1, batch_size=32, filters=8, seed=0):
-    """Exercise cnn.model — train the small CNN by minibatch gradient descent.
+def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
+    """Exercise cnn.model — train the small CNN by minibatch gradient descent with momentum (optim.SGD).
 
-    Initialise W1 ~ N(0, 2/9) (He), W2 ~ N(0, 2/(16·filters)), biases 0, with np.random.default_rng(seed);
-    each epoch, shuffle, then for each minibatch: loss, grads = cnn_loss(...); p ← p − lr·grad.
+    Initialise W1 ~ N(0, 2/9) (He), W2 ~ N(0, 1/(16·filters)), biases 0, with np.random.default_rng(seed);
+    optimizer = SGD([W1, b1, W2, b2], lr, momentum) over the parameter arrays themselves (it updates them in
+    place); each epoch, shuffle, then for each minibatch: loss, grads = cnn_loss(...); optimizer.step(...).
     Returns (params, losses) with one loss per minibatch step.
     """
     # YOUR CODE HERE (cnn.model)

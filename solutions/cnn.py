@@ -14,6 +14,7 @@ Every layer follows the cache-passing convention: ``forward(...) -> (out, cache)
 import numpy as np
 
 from neuron import relu_backward, relu_forward, softmax_forward
+from optim import SGD
 
 
 def conv_forward(x, w, b, stride=1, pad=0):
@@ -167,27 +168,29 @@ def cnn_loss(params, X, y):
     ### END SOLUTION
 
 
-def train_cnn(X, y, epochs=8, lr=0.1, batch_size=32, filters=8, seed=0):
-    """Exercise cnn.model — train the small CNN by minibatch gradient descent.
+def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
+    """Exercise cnn.model — train the small CNN by minibatch gradient descent with momentum (optim.SGD).
 
-    Initialise W1 ~ N(0, 2/9) (He), W2 ~ N(0, 2/(16·filters)), biases 0, with np.random.default_rng(seed);
-    each epoch, shuffle, then for each minibatch: loss, grads = cnn_loss(...); p ← p − lr·grad.
+    Initialise W1 ~ N(0, 2/9) (He), W2 ~ N(0, 1/(16·filters)), biases 0, with np.random.default_rng(seed);
+    optimizer = SGD([W1, b1, W2, b2], lr, momentum) over the parameter arrays themselves (it updates them in
+    place); each epoch, shuffle, then for each minibatch: loss, grads = cnn_loss(...); optimizer.step(...).
     Returns (params, losses) with one loss per minibatch step.
     """
     ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
     params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9),
               "b1": np.zeros(filters),
-              "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(2.0 / (filters * 16)),
+              "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(1.0 / (filters * 16)),
               "b2": np.zeros(10)}
+    keys = ("W1", "b1", "W2", "b2")
+    optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)
     losses = []
     for _ in range(epochs):
         order = rng.permutation(X.shape[0])
         for start in range(0, X.shape[0], batch_size):
             idx = order[start:start + batch_size]
             loss, grads = cnn_loss(params, X[idx], y[idx])
-            for k in params:
-                params[k] -= lr * grads[k]
+            optimizer.step([grads[k] for k in keys])
             losses.append(loss)
     return params, losses
     ### END SOLUTION

@@ -85,8 +85,8 @@ ALTERNATIVES = [
                             dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
             return dx
     """),
-    Alternative("cnn.model", "Adam-free momentum SGD with its own initialisation", """
-        def train_cnn(X, y, epochs=8, lr=0.1, batch_size=32, filters=8, seed=0):
+    Alternative("cnn.model", "its own momentum loop and initialisation, without optim.SGD", """
+        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed + 1)
             params = {"W1": rng.uniform(-0.5, 0.5, (filters, 1, 3, 3)), "b1": np.full(filters, 0.01),
                       "W2": rng.uniform(-0.1, 0.1, (filters * 16, 10)), "b2": np.zeros(10)}
@@ -98,7 +98,7 @@ ALTERNATIVES = [
                     idx = order[start:start + batch_size]
                     loss, grads = cnn_loss(params, X[idx], y[idx])
                     for k in params:
-                        velocity[k] = 0.5 * velocity[k] - lr * grads[k]
+                        velocity[k] = momentum * velocity[k] - lr * grads[k]
                         params[k] = params[k] + velocity[k]
                     losses.append(loss)
             return params, losses

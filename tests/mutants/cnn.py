@@ -144,7 +144,7 @@ MUTANTS = [
             return float(loss), grads
     """, catches="cnn_loss matches the reference"),
     Mutant("cnn.model", "gradient ascent (the update has the wrong sign)", """
-        def train_cnn(X, y, epochs=8, lr=0.1, batch_size=32, filters=8, seed=0):
+        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed)
             params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
                       "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(2.0 / (filters * 16)),
@@ -161,7 +161,7 @@ MUTANTS = [
             return params, losses
     """, catches="held-out digits"),
     Mutant("cnn.model", "only the last layer is trained", """
-        def train_cnn(X, y, epochs=8, lr=0.1, batch_size=32, filters=8, seed=0):
+        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed)
             params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * 0.01, "b1": np.zeros(filters),
                       "W2": rng.standard_normal((filters * 16, 10)) * 0.01, "b2": np.zeros(10)}
