@@ -54,7 +54,7 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
                       points: float = 1.0, examples: int = 5) -> None:
     """Register the reference and gradient checks of ``name(params, X, y) -> (loss, grads)``."""
 
-    @ex.check(f"{name} matches the reference", oracle="reference", points=points)
+    @ex.check(f"{name} matches the reference", oracle="reference", points=points, twin=True)
     def _(ctx: Context) -> None:
         def prop(seed: int) -> None:
             params, X, y = case(seed)
@@ -67,7 +67,7 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
 
         ctx.for_all(S.seeds(), prop, examples=examples)
 
-    @ex.check(f"{name} passes the gradient check", oracle="numerical", points=points)
+    @ex.check(f"{name} passes the gradient check", oracle="numerical", points=points, twin=True)
     def _(ctx: Context) -> None:
         def prop(seed: int) -> None:
             params, X, y = case(seed)

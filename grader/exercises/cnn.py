@@ -93,7 +93,8 @@ def _cnn_case(seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
 
 
 model_loss_checks(MODEL, "cnn_loss", _cnn_case, _KEYS,
-                  hint="dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; then flatten → pool → ReLU → conv backward")
+                  hint="dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; "
+                       "then flatten → pool → ReLU → conv backward")
 
 #: budget of the training smoke test (the reference reaches 97% in ~0.8 s)
 CNN_TRAINING = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "filters": 8, "seed": 0}

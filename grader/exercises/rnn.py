@@ -149,13 +149,13 @@ def _compare_hc(got: tuple[Any, Any], expected: tuple[Any, Any], args: tuple) ->
         raise exc.with_input(call_literal("lstm_step_forward", args)) from None
 
 
-@LSTM.check("lstm_step_forward matches the reference", oracle="reference")
+@LSTM.check("lstm_step_forward matches the reference", oracle="reference", twin=True)
 def _(ctx: Context) -> None:
     ctx.for_all(_step_args(4, True),
                 lambda args: _compare_hc(_lstm_hc(ctx, args), ctx.reference().lstm_step_forward(*args)[:2], args))
 
 
-@LSTM.check("lstm_step_forward matches torch LSTMCell", oracle="torch")
+@LSTM.check("lstm_step_forward matches torch LSTMCell", oracle="torch", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple) -> None:
         (h, c), _ = torch_forward(_torch_lstm, args)
@@ -174,7 +174,7 @@ def _lstm_grads(ctx: Context, args: tuple, seed: int) -> tuple[np.ndarray, np.nd
     return dh, dc, grads
 
 
-@LSTM.check("lstm_step_backward passes the gradient check", oracle="numerical", points=2)
+@LSTM.check("lstm_step_backward passes the gradient check", oracle="numerical", points=2, twin=True)
 def _(ctx: Context) -> None:
     def prop(case: tuple[tuple, int]) -> None:
         args, seed = case
@@ -189,7 +189,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
 
-@LSTM.check("lstm_step_backward matches torch autograd", oracle="torch")
+@LSTM.check("lstm_step_backward matches torch autograd", oracle="torch", twin=True)
 def _(ctx: Context) -> None:
     import torch
 

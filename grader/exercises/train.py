@@ -40,7 +40,7 @@ def _standardized(ctx: Context, X_train: np.ndarray, X_test: np.ndarray) -> tupl
     return out
 
 
-@SCALE.check("standardize matches the reference", oracle="reference")
+@SCALE.check("standardize matches the reference", oracle="reference", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         got, expected = _standardized(ctx, *args), ctx.reference().standardize(*args)
@@ -54,7 +54,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_scale_args(), prop)
 
 
-@SCALE.check("scaled training features have mean 0 and std 1 (0 if constant)", oracle="invariant")
+@SCALE.check("scaled training features have mean 0 and std 1 (0 if constant)", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
@@ -72,7 +72,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_scale_args(), prop)
 
 
-@SCALE.check("the test set is scaled with the training statistics", oracle="invariant")
+@SCALE.check("the test set is scaled with the training statistics", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
@@ -86,7 +86,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_scale_args(), prop)
 
 
-@SCALE.check("standardize leaves its inputs unchanged", oracle="invariant", points=0.5)
+@SCALE.check("standardize leaves its inputs unchanged", oracle="invariant", points=0.5, twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         _, after = ctx.call_checking_inputs("standardize", *args)
@@ -127,7 +127,7 @@ def _split(ctx: Context, y: np.ndarray, fraction: float, seed: int) -> tuple[np.
     return train, test
 
 
-@SPLIT.check("the split holds every index exactly once", oracle="invariant")
+@SPLIT.check("the split holds every index exactly once", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         train, test = _split(ctx, *args)
@@ -143,7 +143,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_split_args(), prop)
 
 
-@SPLIT.check("every class keeps its proportion in the test set", oracle="invariant")
+@SPLIT.check("every class keeps its proportion in the test set", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         y, fraction, _ = args
@@ -159,7 +159,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_split_args(), prop)
 
 
-@SPLIT.check("the split is random and reproducible", oracle="invariant")
+@SPLIT.check("the split is random and reproducible", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         y, fraction, seed = args
@@ -189,7 +189,7 @@ def _one_hot_args(draw: st.DrawFn) -> tuple[np.ndarray, int]:
     return draw(S.labels(draw(S.batch_sizes(1, 8)), classes)), classes
 
 
-@ONE_HOT.check("one_hot matches the reference", oracle="reference")
+@ONE_HOT.check("one_hot matches the reference", oracle="reference", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, int]) -> None:
         try:
@@ -201,7 +201,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_one_hot_args(), prop)
 
 
-@ONE_HOT.check("one_hot matches torch", oracle="torch")
+@ONE_HOT.check("one_hot matches torch", oracle="torch", twin=True)
 def _(ctx: Context) -> None:
     import torch
 
@@ -233,7 +233,7 @@ def _batches(ctx: Context, n: int, batch_size: int, seed: int) -> list[np.ndarra
     return list(out)
 
 
-@BATCHES.check("each epoch visits every index once, in batches of batch_size", oracle="invariant")
+@BATCHES.check("each epoch visits every index once, in batches of batch_size", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, _ = args
@@ -253,7 +253,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_batch_args, prop)
 
 
-@BATCHES.check("the order is shuffled and reproducible", oracle="invariant")
+@BATCHES.check("the order is shuffled and reproducible", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, seed = args
@@ -281,7 +281,7 @@ LOOP = exercise(
 MLP_TRAINING = {"classes": 10, "hidden": 32, "epochs": 10, "lr": 0.1, "momentum": 0.9, "batch_size": 32, "seed": 0}
 
 
-@LOOP.check("fit records one loss per minibatch step", oracle="invariant")
+@LOOP.check("fit records one loss per minibatch step", oracle="invariant", twin=True)
 def _(ctx: Context) -> None:
     rng = np.random.default_rng(ctx.seed)
     X, y = rng.standard_normal((50, 4)), rng.integers(0, 3, 50)
@@ -323,7 +323,7 @@ def _accuracy_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return scores, y
 
 
-@EVALUATE.check("accuracy matches the reference", oracle="reference")
+@EVALUATE.check("accuracy matches the reference", oracle="reference", twin=True)
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         try:
@@ -335,7 +335,7 @@ def _(ctx: Context) -> None:
     ctx.for_all(_accuracy_args(), prop)
 
 
-@EVALUATE.check("accuracy matches torch", oracle="torch")
+@EVALUATE.check("accuracy matches torch", oracle="torch", twin=True)
 def _(ctx: Context) -> None:
     import torch
 
@@ -415,11 +415,11 @@ def _idx_check(ctx: Context, compress: bool) -> None:
     ctx.for_all(_idx_case(), prop, examples=max(6, ctx.examples // 2))
 
 
-@IDX.check("load_idx reads IDX files of every type and rank", oracle="known")
+@IDX.check("load_idx reads IDX files of every type and rank", oracle="known", twin=True)
 def _(ctx: Context) -> None:
     _idx_check(ctx, compress=False)
 
 
-@IDX.check("load_idx reads gzip-compressed IDX files", oracle="known")
+@IDX.check("load_idx reads gzip-compressed IDX files", oracle="known", twin=True)
 def _(ctx: Context) -> None:
     _idx_check(ctx, compress=True)

@@ -70,7 +70,8 @@ ALTERNATIVES = [
             out = np.zeros((N, C, Ho, Wo))
             for i in range(Ho):
                 for j in range(Wo):
-                    out[:, :, i, j] = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool].max(axis=(2, 3))
+                    win = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool]
+                    out[:, :, i, j] = win.max(axis=(2, 3))
             return out, (x, pool, stride)
         def maxpool_backward(dout, cache):
             x, pool, stride = cache
