@@ -5,7 +5,7 @@
 
 * one call gets tensors on two devices (a tensor created without ``device=`` and mixed with the input;
   0-d CPU tensors and CPU index tensors are allowed, as torch allows them with CUDA tensors);
-* with ``host_reads=False`` (inside a forward pass): ``.cpu()``, ``.numpy()``, ``.item()``,
+* with ``host_reads=False`` (inside a forward pass): ``.cpu()``, ``.numpy()``, ``.item()``, ``float(t)``,
   ``.tolist()`` or ``.to("cpu")`` is called on a meta tensor.
 
 With ``host_reads=True`` (a training loop, which legitimately reads ``loss.item()``) those reads
@@ -19,7 +19,7 @@ class DeviceMixError(RuntimeError):
     """The code would fail (or silently leave the GPU) on a non-CPU device."""
 
 
-_READS = ("cpu", "numpy", "item", "tolist")
+_READS = ("cpu", "numpy", "item", "tolist", "__float__", "__int__", "__index__", "__bool__", "__array__")
 #: calls that legitimately see two devices: moving and copying between them
 _TRANSFERS = ("to", "copy_", "set_", "__set__", "_has_compatible_shallow_copy_type", "new_tensor", "as_tensor")
 _INDEXING = ("__getitem__", "__setitem__", "index_select", "gather", "scatter", "index_put_", "index_put")
@@ -44,12 +44,13 @@ def _to_cpu(args, kwargs):
 
 
 def _fake_read(name, t):
-    if name == "item":
-        return 0.0 if t.is_floating_point() else 0
+    if name in ("item", "__float__", "__int__", "__index__", "__bool__"):
+        value = 0.0 if t.is_floating_point() and name in ("item", "__float__") else 0
+        return bool(value) if name == "__bool__" else value
     zeros = torch.zeros(t.shape, dtype=t.dtype)
     if name == "tolist":
         return zeros.tolist()
-    return zeros.numpy() if name == "numpy" else zeros
+    return zeros.numpy() if name in ("numpy", "__array__") else zeros
 
 
 class DeviceGuard(TorchFunctionMode):

@@ -53,7 +53,7 @@ def _torch_loss(name: str, args: tuple[np.ndarray, ...]) -> tuple[float, list[np
     else:
         loss = F.binary_cross_entropy_with_logits(ts[0], torch.ones_like(ts[0]))
     loss.backward()
-    return float(loss), [t.grad.numpy() for t in ts]
+    return float(loss.detach()), [t.grad.numpy() for t in ts]
 
 
 def _compare(got: Any, loss: float, grads: list[np.ndarray], name: str, names: tuple[str, ...],
