@@ -37,8 +37,8 @@ def discriminator_loss(real_logits, fake_logits):
     d_real = ∂L_D/∂r = (σ(r) − 1)/N and d_fake = ∂L_D/∂f = σ(f)/M.  Stable for logits of ±1000:
     −log σ(r) = log(1 + e^(−r)) = np.logaddexp(0, −r).
     """
-    # YOUR CODE HERE (gan.discriminator_loss)
-    raise NotImplementedError("gan.discriminator_loss: write discriminator_loss")
+    # YOUR CODE HERE (gan.losses)
+    raise NotImplementedError("gan.losses: write discriminator_loss")
 
 
 def generator_loss(fake_logits):
@@ -47,8 +47,8 @@ def generator_loss(fake_logits):
     Not the saturating minimax form mean log(1 − σ(f)), whose gradient vanishes while D still wins.
     fake_logits: (M,).  Returns (loss, d_fake) with d_fake = ∂L_G/∂f = (σ(f) − 1)/M.
     """
-    # YOUR CODE HERE (gan.generator_loss)
-    raise NotImplementedError("gan.generator_loss: write generator_loss")
+    # YOUR CODE HERE (gan.losses)
+    raise NotImplementedError("gan.losses: write generator_loss")
 
 
 def train_step(G, D, opt_g, opt_d, real, z):
@@ -60,8 +60,8 @@ def train_step(G, D, opt_g, opt_d, real, z):
        updated; backward; opt_g.step().
     Use F.binary_cross_entropy_with_logits (mean over the batch).  Returns (d_loss, g_loss) as floats.
     """
-    # YOUR CODE HERE (gan.train_step)
-    raise NotImplementedError("gan.train_step: write train_step")
+    # YOUR CODE HERE (gan.step)
+    raise NotImplementedError("gan.step: write train_step")
 
 
 def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
@@ -72,5 +72,5 @@ def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
     z ~ N(0, I) of shape (batch_size, LATENT_DIM), *both on device*, then train_step.
     Returns (G, losses) where losses is a list of (d_loss, g_loss) per step.
     """
-    # YOUR CODE HERE (gan.train_gan)
-    raise NotImplementedError("gan.train_gan: write train_gan")
+    # YOUR CODE HERE (gan.train)
+    raise NotImplementedError("gan.train: write train_gan")

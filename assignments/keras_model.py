@@ -7,16 +7,16 @@ import keras
 
 
 def build_model():
-    """Exercise keras.model — Sequential([Dense(128, relu, input 784), Dense(10, softmax)]), compiled with
+    """Exercise keras_model.model — Sequential([Dense(128, relu, input 784), Dense(10, softmax)]), compiled with
     optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'].
     """
-    # YOUR CODE HERE (keras_model.build_model)
-    raise NotImplementedError("keras_model.build_model: write build_model")
+    # YOUR CODE HERE (keras_model.model)
+    raise NotImplementedError("keras_model.model: write build_model")
 
 
 def train_model(model, x_train, y_train, epochs=5, batch_size=32):
-    """Exercise keras.fit — model.fit(x_train, y_train, epochs=epochs) as in the seed; returns the history
+    """Exercise keras_model.fit — model.fit(x_train, y_train, epochs=epochs) as in the seed; returns the history
     of the loss (a list of floats, one per epoch).  Pass verbose=0 to keep the output quiet.
     """
-    # YOUR CODE HERE (keras_model.train_model)
-    raise NotImplementedError("keras_model.train_model: write train_model")
+    # YOUR CODE HERE (keras_model.fit)
+    raise NotImplementedError("keras_model.fit: write train_model")

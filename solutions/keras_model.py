@@ -7,7 +7,7 @@ import keras
 
 
 def build_model():
-    """Exercise keras.model — Sequential([Dense(128, relu, input 784), Dense(10, softmax)]), compiled with
+    """Exercise keras_model.model — Sequential([Dense(128, relu, input 784), Dense(10, softmax)]), compiled with
     optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'].
     """
     ### BEGIN SOLUTION
@@ -22,7 +22,7 @@ def build_model():
 
 
 def train_model(model, x_train, y_train, epochs=5, batch_size=32):
-    """Exercise keras.fit — model.fit(x_train, y_train, epochs=epochs) as in the seed; returns the history
+    """Exercise keras_model.fit — model.fit(x_train, y_train, epochs=epochs) as in the seed; returns the history
     of the loss (a list of floats, one per epoch).  Pass verbose=0 to keep the output quiet.
     """
     ### BEGIN SOLUTION
