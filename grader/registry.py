@@ -26,7 +26,7 @@ ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "kno
 
 #: The curriculum, in the order of the seed tutorial.  A part is one module of ``assignments/``.
 PARTS: tuple[str, ...] = ("neuron", "losses", "backprop", "autograd", "optim",
-                          "train", "cnn", "rnn", "gan", "pytorch", "keras")
+                          "train", "cnn", "rnn", "gan", "pytorch", "keras_model")
 
 #: Libraries that would compute a numpy-only part's answer for the student (see ``grader.policy``).
 _NUMPY_ONLY: tuple[str, ...] = ("torch", "scipy", "sklearn", "tensorflow", "jax", "keras")

@@ -1,0 +1,60 @@
+"""Grader side of the device checks: the guard's source for the worker, and its errors as failures.
+
+Student torch code is run in the worker on the ``meta`` device under ``grader/_worker/torchguard.py``
+(see docs/curriculum-gan-pytorch-keras.md for what this catches without a GPU, and what it cannot).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from grader._worker.client import StudentError
+from grader.checks.failure import CheckFailed
+
+if TYPE_CHECKING:
+    from grader.checks.context import Context
+
+GUARD = Path(__file__).resolve().parent.parent / "_worker" / "torchguard.py"
+
+#: Agreement between devices for training smoke tests: final accuracies within this many points.
+ACCURACY_AGREEMENT = 0.03
+
+
+@lru_cache(maxsize=1)
+def guard_source() -> str:
+    """The guard module as text, for a driver to ``exec`` in the worker."""
+    return GUARD.read_text()
+
+
+def as_device_failure(exc: StudentError, what: str) -> Exception:
+    """A guard error from the worker becomes a failed check that says what to fix; anything else is kept."""
+    if "DeviceMixError" not in exc.message:
+        return exc
+    detail = exc.message.split("DeviceMixError:", 1)[1].strip()
+    return CheckFailed(f"{what} is not device-safe (run on torch's meta device, no GPU needed): {detail}",
+                       hint="create tensors with device=x.device (or torch.zeros_like), move every batch "
+                            "with .to(device), and only call .item()/.cpu()/.numpy() outside the forward pass")
+
+
+def devices_agree(accuracies: dict[str, float], what: str) -> None:
+    """Every device's accuracy within :data:`ACCURACY_AGREEMENT` of the CPU's."""
+    cpu = accuracies.get("cpu")
+    for device, acc in accuracies.items():
+        if cpu is not None and abs(acc - cpu) > ACCURACY_AGREEMENT:
+            raise CheckFailed(f"{what}: {device} and cpu disagree", expected=f"{cpu:.3f} (cpu)",
+                              got=f"{acc:.3f} ({device})", tolerance=f"±{ACCURACY_AGREEMENT}",
+                              hint="the same code should learn the same thing on every device")
+
+
+def run_reference(ctx: "Context", part: str, driver: Callable[..., Any], *args: Any) -> Any:
+    """Run a worker-side driver on the *reference* module, here in the grader (trusted code), keeping the
+    grader's torch thread count as it was (drivers may pin it for the worker)."""
+    import torch
+
+    ref = ctx.reference(part)
+    threads = torch.get_num_threads()
+    try:
+        return driver(lambda _part: ref, *args)
+    finally:
+        torch.set_num_threads(threads)

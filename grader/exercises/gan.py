@@ -1,0 +1,299 @@
+"""Part 9 — GANs (seed 2.2): the two losses and their gradients (numpy), one adversarial step and a
+whole training run (torch).  The grader samples the trained generator itself: the worker sends back only
+the generator's weights, which are loaded into the reference architecture in the grader's process.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import strategies as st
+
+from grader._worker.client import StudentError
+from grader.checks import strategies as S
+from grader.checks.compare import assert_close
+from grader.checks.context import Context
+from grader.checks.failure import CheckFailed, call_literal
+from grader.checks.gradcheck import check_vjp
+from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
+from grader.registry import Exercise, exercise
+
+#: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²); its mean and standard deviation.
+MODES, MODE_STD = (-2.0, 2.0), 0.5
+TARGET_MEAN, TARGET_STD = 0.0, float(np.sqrt(4.0 + MODE_STD ** 2))
+#: How close the generator's samples must come: |mean − μ| <= MEAN_TOL·σ and |std/σ − 1| <= STD_TOL.
+MEAN_TOL, STD_TOL = 0.25, 0.25
+STEPS = 600
+
+# ------------------------------------------------------------------ part 1: the losses (numpy)
+LOSSES = exercise(
+    "gan.losses", "Discriminator and (non-saturating) generator losses", points=4, seed="2.2",
+    functions=["discriminator_loss", "generator_loss"],
+    hint="−log σ(x) = np.logaddexp(0, −x) and −log(1 − σ(x)) = np.logaddexp(0, x). "
+         "Gradients: ∂/∂r = (σ(r) − 1)/N, ∂/∂f = σ(f)/M for L_D; ∂L_G/∂f = (σ(f) − 1)/M.")
+
+_logits = S.arrays(st.tuples(S.batch_sizes()), lo=-8.0, hi=8.0)
+_extreme = S.arrays(st.tuples(S.batch_sizes()), lo=-1000.0, hi=1000.0)
+_LOSS_FUNCTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "discriminator_loss": (st.tuples(_logits, _logits), ("d_real", "d_fake")),
+    "generator_loss": (st.tuples(_logits), ("d_fake",)),
+}
+
+
+def _torch_loss(name: str, args: tuple[np.ndarray, ...]) -> tuple[float, list[np.ndarray]]:
+    """The loss by F.binary_cross_entropy_with_logits and its gradients by autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args]
+    if name == "discriminator_loss":
+        real, fake = ts
+        loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    else:
+        loss = F.binary_cross_entropy_with_logits(ts[0], torch.ones_like(ts[0]))
+    loss.backward()
+    return float(loss.detach()), [t.grad.numpy() for t in ts]
+
+
+def _compare(got: Any, loss: float, grads: list[np.ndarray], name: str, names: tuple[str, ...],
+             args: tuple[Any, ...], rtol: float, atol: float) -> None:
+    if not (isinstance(got, (tuple, list)) and len(got) == 1 + len(names)):
+        raise CheckFailed(f"{name} should return (loss, {', '.join(names)})", got=repr(got)[:200])
+    try:
+        assert_close(got[0], loss, what=f"the loss of {name}", rtol=rtol, atol=atol)
+        for g, e, n in zip(got[1:], grads, names):
+            assert_close(g, e, what=f"the gradient {n}", rtol=rtol, atol=atol,
+                         hint="the loss is a mean: divide each gradient by its batch size")
+    except CheckFailed as exc:
+        raise exc.with_input(call_literal(name, args)) from None
+
+
+def _loss_checks(ex: Exercise, name: str) -> None:
+    strategy, names = _LOSS_FUNCTIONS[name]
+
+    @ex.check(f"{name} matches the reference", oracle="reference")
+    def _(ctx: Context) -> None:
+        def prop(args: tuple[np.ndarray, ...]) -> None:
+            loss, *grads = getattr(ctx.reference(), name)(*args)
+            _compare(ctx.call(name, *args), loss, grads, name, names, args, 1e-7, 1e-10)
+
+        ctx.for_all(strategy, prop)
+
+    @ex.check(f"{name} matches torch", oracle="torch")
+    def _(ctx: Context) -> None:
+        def prop(args: tuple[np.ndarray, ...]) -> None:
+            loss, grads = _torch_loss(name, args)
+            _compare(ctx.call(name, *args), loss, grads, name, names, args, 1e-7, 1e-10)
+
+        ctx.for_all(strategy, prop)
+
+    @ex.check(f"{name} passes the gradient check", oracle="numerical", points=2)
+    def _(ctx: Context) -> None:
+        batched = ctx.batched(name, pick=0)
+
+        def prop(args: tuple[np.ndarray, ...]) -> None:
+            got = ctx.call(name, *args)
+            try:
+                check_vjp(lambda lists: [np.asarray(o) for o in batched(lists)], list(args), np.asarray(1.0),
+                          list(got[1:]), names, rtol=1e-5, atol=1e-8,
+                          hint="differentiate the *mean*: each entry's gradient carries a 1/N")
+            except CheckFailed as exc:
+                raise exc.with_input(call_literal(name, args)) from None
+
+        ctx.for_all(strategy, prop)
+
+    @ex.check(f"{name} is finite on extreme logits", oracle="invariant", points=0.5)
+    def _(ctx: Context) -> None:
+        def prop(args: tuple[np.ndarray, ...]) -> None:
+            got = ctx.call(name, *args)
+            loss, *grads = getattr(ctx.reference(), name)(*args)
+            _compare(got, loss, grads, name, names, args, 1e-6, 1e-9)
+
+        ctx.for_all(st.tuples(*[_extreme] * len(names)), prop, examples=max(5, ctx.examples // 3))
+
+
+_loss_checks(LOSSES, "discriminator_loss")
+_loss_checks(LOSSES, "generator_loss")
+
+
+@LOSSES.check("generator_loss is non-saturating", oracle="known")
+def _(ctx: Context) -> None:
+    """When D confidently rejects the fakes (logit −10), L_G ≈ 10 and its gradient stays ≈ −1/M."""
+    f = np.full(4, -10.0)
+    got = ctx.call("generator_loss", f)
+    expected_loss, expected_grad = float(np.logaddexp(0, 10.0)), np.full(4, -1.0 / (1.0 + np.exp(-10.0)) / 4)
+    hint = ("the minimax form mean log(1 − σ(f)) saturates: its gradient vanishes exactly when D wins. "
+            "Minimise −mean log σ(f) instead")
+    assert_close(got[0], expected_loss, what="generator_loss at logits −10", rtol=1e-6, atol=0, hint=hint)
+    assert_close(got[1], expected_grad, what="its gradient at logits −10", rtol=1e-6, atol=0, hint=hint)
+
+
+# ------------------------------------------------------------------ worker-side drivers (sent as source)
+def _adversarial_steps(student: Callable[[str], Any], weights: dict, reals: list, zs: list, lr: float) -> dict:
+    """train_step from the given weights for each (real, z); the losses and every weight afterwards."""
+    import torch
+
+    torch.set_num_threads(1)
+    mod = student("gan")
+    G, D = mod.make_generator(), mod.make_discriminator()
+    G.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in weights.items() if k.startswith("G.")})
+    D.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in weights.items() if k.startswith("D.")})
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    losses = []
+    for real, z in zip(reals, zs):
+        d_loss, g_loss = mod.train_step(G, D, opt_g, opt_d, torch.as_tensor(real), torch.as_tensor(z))
+        losses.append([float(d_loss), float(g_loss)])
+    state = {"G." + k: v.detach().cpu().numpy() for k, v in G.state_dict().items()}
+    state.update({"D." + k: v.detach().cpu().numpy() for k, v in D.state_dict().items()})
+    return {"losses": losses, "state": state}
+
+
+def _gan_on_meta(student: Callable[[str], Any], guard: str, what: str, data: Any) -> str:
+    """train_step or train_gan on torch's meta device, under the device guard."""
+    import torch
+
+    ns: dict = {"__name__": "_deepgrade_guard"}
+    exec(guard, ns)
+    mod = student("gan")
+    with ns["DeviceGuard"](host_reads=True):
+        if what == "step":
+            G, D = mod.make_generator().to("meta"), mod.make_discriminator().to("meta")
+            opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
+            mod.train_step(G, D, opt_g, opt_d, torch.zeros(8, 1, device="meta"),
+                           torch.zeros(8, mod.LATENT_DIM, device="meta"))
+        else:
+            G, _ = mod.train_gan(data, steps=3, batch_size=8, device="meta")
+    return "ok"
+
+
+def _train_gan(student: Callable[[str], Any], data: Any, steps: int, seed: int) -> dict:
+    """train_gan on the CPU and (when there is one) on CUDA; the generator's weights and the losses."""
+    import torch
+
+    torch.set_num_threads(1)
+    mod = student("gan")
+    out = {}
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        G, losses = mod.train_gan(data, steps=steps, seed=seed, device=device)
+        out[device] = {"state": {k: v.detach().cpu().numpy() for k, v in G.state_dict().items()},
+                       "losses": [[float(a), float(b)] for a, b in losses]}
+    return out
+
+
+# ------------------------------------------------------------------ part 2: one adversarial step
+STEP = exercise(
+    "gan.step", "One adversarial training step (torch)", points=4, seed="2.2", functions=["train_step"],
+    hint="D first: zero_grad, BCE(D(real), 1) + BCE(D(G(z).detach()), 0), backward, step. Then G: zero_grad, "
+         "BCE(D(G(z)), 1) through the *updated* D, backward, step. Labels with torch.ones_like(logits).")
+
+
+def _weights(ctx: Context) -> dict[str, np.ndarray]:
+    """Initial weights of G and D from torch's own initialisation, drawn in the grader."""
+    import torch
+
+    ref = ctx.reference("gan")
+    torch.manual_seed(ctx.seed % 2**31)
+    state = {"G." + k: v.numpy().copy() for k, v in ref.make_generator().state_dict().items()}
+    state.update({"D." + k: v.numpy().copy() for k, v in ref.make_discriminator().state_dict().items()})
+    return state
+
+
+def _on_meta(ctx: Context, what: str, label: str, data: Any = None) -> None:
+    try:
+        ctx.drive(_gan_on_meta, guard_source(), what, data)
+    except StudentError as exc:
+        raise as_device_failure(exc, label) from None
+
+
+@STEP.check("train_step matches the reference from the same weights", oracle="reference", points=3)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    weights = _weights(ctx)
+    reals = [rng.normal(2.0, 0.5, (16, 1)).astype(np.float32) for _ in range(3)]
+    zs = [rng.standard_normal((16, 4)).astype(np.float32) for _ in range(3)]
+    expected = run_reference(ctx, "gan", _adversarial_steps, weights, reals, zs, 1e-2)
+    got = ctx.drive(_adversarial_steps, weights, reals, zs, 1e-2)
+    hint = ("three steps in a row: zero both optimizers' gradients, detach G(z) for D's loss, "
+            "and use the non-saturating BCE(D(G(z)), 1) for G")
+    assert_close(np.asarray(got["losses"], dtype=np.float64), np.asarray(expected["losses"]),
+                 what="(d_loss, g_loss) of each step", rtol=1e-4, atol=1e-6, hint=hint)
+    for k, v in expected["state"].items():
+        if k not in got["state"]:
+            raise CheckFailed(f"the weight {k} is missing after train_step")
+        assert_close(np.asarray(got["state"][k], dtype=np.float64), v.astype(np.float64),
+                     what=f"{k} after three steps", rtol=1e-3, atol=1e-5, hint=hint)
+
+
+@STEP.check("train_step stays on the given device", oracle="invariant", points=1)
+def _(ctx: Context) -> None:
+    _on_meta(ctx, "step", "train_step")
+
+
+# ------------------------------------------------------------------ part 3: a GAN that learns a mixture
+TRAIN = exercise(
+    "gan.train", "A GAN that learns a 1-D mixture of Gaussians", points=4, seed="2.2", functions=["train_gan"],
+    prerequisites=["gan.step"],
+    hint="torch.manual_seed(seed); build G and D on device; Adam(lr, betas=(0.5, 0.999)) each; every step a "
+         "random real batch and z = torch.randn(batch, LATENT_DIM, device=device), then train_step.")
+
+
+def target_samples(n: int, rng: np.random.Generator) -> np.ndarray:
+    """n samples of the target mixture, shape (n, 1), float32."""
+    centres = np.asarray(MODES)[rng.integers(0, len(MODES), n)]
+    return (centres + MODE_STD * rng.standard_normal(n)).astype(np.float32).reshape(n, 1)
+
+
+def sample_generator(ctx: Context, state: dict[str, np.ndarray], n: int = 4000) -> np.ndarray:
+    """Load the worker's weights into the reference generator (in the grader) and draw n samples."""
+    import torch
+
+    ref = ctx.reference("gan")
+    G = ref.make_generator()
+    try:
+        G.load_state_dict({k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in state.items()})
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise CheckFailed("train_gan did not return the generator of make_generator()",
+                          got=str(exc).splitlines()[0]) from None
+    z = np.random.default_rng(12345).standard_normal((n, ref.LATENT_DIM)).astype(np.float32)
+    with torch.no_grad():
+        return G(torch.as_tensor(z)).numpy().ravel().astype(np.float64)
+
+
+def _stats_check(mean: float, std: float, device: str) -> None:
+    ok_mean = abs(mean - TARGET_MEAN) <= MEAN_TOL * TARGET_STD
+    ok_std = abs(std / TARGET_STD - 1.0) <= STD_TOL
+    if not (ok_mean and ok_std):
+        raise CheckFailed(f"after {STEPS} steps on {device} the generator's samples miss the target",
+                          expected=f"mean {TARGET_MEAN:+.2f} ± {MEAN_TOL * TARGET_STD:.2f}, "
+                                   f"std {TARGET_STD:.2f} ± {STD_TOL:.0%}",
+                          got=f"mean {mean:+.2f}, std {std:.2f}",
+                          hint="a std near 0 is mode collapse or an untrained G: check that G's optimizer "
+                               "holds G's parameters and that L_G is the non-saturating loss")
+
+
+@TRAIN.check("generated samples match the target's mean and spread", oracle="training", points=3, timeout=60)
+def _(ctx: Context) -> None:
+    data = target_samples(2000, np.random.default_rng(0))
+    runs = ctx.drive(_train_gan, data, STEPS, 0)
+    stats = {}
+    for device, run in runs.items():
+        losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)
+        ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
+        ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
+                         losses[:, 0])
+        samples = sample_generator(ctx, run["state"])
+        stats[device] = (float(samples.mean()), float(samples.std()))
+        _stats_check(*stats[device], device)
+    cpu = stats["cpu"]
+    for device, (mean, std) in stats.items():  # GAN runs differ by device (RNG streams): compare statistics
+        if abs(mean - cpu[0]) > MEAN_TOL * TARGET_STD or abs(std - cpu[1]) > STD_TOL * TARGET_STD:
+            raise CheckFailed(f"the generators trained on {device} and cpu disagree",
+                              expected=f"mean {cpu[0]:+.2f}, std {cpu[1]:.2f} (cpu)",
+                              got=f"mean {mean:+.2f}, std {std:.2f} ({device})")
+
+
+@TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)
+def _(ctx: Context) -> None:
+    _on_meta(ctx, "train", "train_gan", target_samples(64, ctx.rng))

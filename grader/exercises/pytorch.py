@@ -1,0 +1,327 @@
+"""Part 10 — the seed's PyTorch program (seed 5.2): ``Net``, the training loop it leaves out, ``evaluate``.
+
+The grader decides: the worker trains and sends back the state_dict as numpy arrays; the grader loads them
+into the reference ``Net`` in its own process and measures accuracy on held-out digits the worker never sees.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from grader._worker.client import StudentError
+from grader.checks.compare import assert_close
+from grader.checks.context import Context
+from grader.checks.digits import digits_784
+from grader.checks.failure import CheckFailed
+from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
+from grader.registry import exercise
+
+SHAPES = {"fc1.weight": (128, 784), "fc1.bias": (128,), "fc2.weight": (10, 128), "fc2.bias": (10,)}
+MIN_ACCURACY = 0.90
+EPOCHS = 5
+
+
+# ------------------------------------------------------------------ worker-side drivers (sent as source)
+def _param_shapes(student: Callable[[str], Any]) -> dict:
+    return {k: list(v.shape) for k, v in student("pytorch").Net().named_parameters()}
+
+
+def _net_forward(student: Callable[[str], Any], weights: dict, X: np.ndarray) -> dict:
+    """Logits of Net with the given weights, on the CPU and (when there is one) on CUDA."""
+    import torch
+
+    mod = student("pytorch")
+    out = {}
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        net = mod.Net()
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+        net.to(device)
+        with torch.no_grad():
+            out[device] = net(torch.as_tensor(X, device=device)).detach().cpu().numpy()
+    return out
+
+
+def _on_meta(student: Callable[[str], Any], guard: str, what: str, X: np.ndarray, y: np.ndarray) -> list:
+    """Run Net.forward (strict), train or evaluate (host reads allowed) on torch's meta device."""
+    import torch
+
+    ns: dict = {"__name__": "_deepgrade_guard"}
+    exec(guard, ns)
+    mod = student("pytorch")
+    model = mod.Net()
+    if what == "forward":
+        with ns["DeviceGuard"](host_reads=False):
+            out = model.to("meta")(torch.as_tensor(X, device="meta"))
+        return [list(out.shape), out.device.type]
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y)),
+                                         batch_size=16)
+    with ns["DeviceGuard"](host_reads=True):
+        if what == "train":
+            mod.train(model, loader, epochs=1, device="meta")
+        else:
+            mod.evaluate(model, loader, device="meta")
+    return [[p.device.type for p in model.parameters()][0], "ok"]
+
+
+def _modes(student: Callable[[str], Any], what: str, X: np.ndarray, y: np.ndarray) -> list:
+    """(model.training, grad enabled) at every forward call of train or evaluate, started in the other mode."""
+    import torch
+
+    mod = student("pytorch")
+    torch.manual_seed(0)
+    model = mod.Net()
+    seen = []
+    model.register_forward_pre_hook(lambda m, args: seen.append([bool(m.training), torch.is_grad_enabled()]))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y)),
+                                         batch_size=16)
+    if what == "train":
+        model.eval()
+        mod.train(model, loader, epochs=1, device="cpu")
+    else:
+        model.train()
+        mod.evaluate(model, loader, device="cpu")
+    return seen
+
+
+def _train_steps(student: Callable[[str], Any], weights: dict, X: np.ndarray, y: np.ndarray, epochs: int) -> dict:
+    """train() from the given weights on an unshuffled loader; the losses and the weights afterwards."""
+    import torch
+
+    torch.set_num_threads(1)
+    mod = student("pytorch")
+    net = mod.Net()
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    losses = mod.train(net, mod.make_loader(X, y, batch_size=16, shuffle=False), epochs=epochs, device="cpu")
+    return {"losses": [float(v) for v in losses],
+            "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
+
+
+def _loader_batches(student: Callable[[str], Any], X: np.ndarray, y: np.ndarray, seed: int) -> dict:
+    import numpy as np
+
+    mod = student("pytorch")
+    out = {}
+    for name, shuffle in (("plain", False), ("shuffled", True), ("again", True)):
+        batches = list(mod.make_loader(X, y, batch_size=16, shuffle=shuffle, seed=seed))
+        out[name] = {"sizes": [int(b[1].shape[0]) for b in batches],
+                     "dtypes": sorted({str(b[0].dtype) for b in batches} | {str(b[1].dtype) for b in batches}),
+                     "x": np.concatenate([b[0].numpy() for b in batches]),
+                     "y": np.concatenate([b[1].numpy() for b in batches])}
+    return out
+
+
+def _train_digits(student: Callable[[str], Any], X: np.ndarray, y: np.ndarray, epochs: int, seed: int,
+                  cuda: bool = True) -> dict:
+    """The seed's program on the training split: per device, the loss per epoch and the trained weights."""
+    import torch
+
+    torch.set_num_threads(1)  # tiny matrices: more threads only contend (measured: 2 threads are slower)
+    mod = student("pytorch")
+    out = {}
+    for device in ["cpu"] + (["cuda"] if cuda and torch.cuda.is_available() else []):
+        torch.manual_seed(seed)
+        net = mod.Net()
+        losses = mod.train(net, mod.make_loader(X, y, batch_size=64, shuffle=True, seed=seed), epochs=epochs,
+                           device=device)
+        out[device] = {"losses": [float(v) for v in losses],
+                       "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
+    return out
+
+
+# ------------------------------------------------------------------ grader-side helpers
+def _random_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {k: (rng.standard_normal(s) / np.sqrt(s[-1])).astype(np.float32) for k, s in SHAPES.items()}
+
+
+def _on_meta_check(ctx: Context, what: str, label: str) -> None:
+    rng = ctx.rng
+    X = rng.random((32, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 32)
+    try:
+        got = ctx.drive(_on_meta, guard_source(), what, X, y)
+    except StudentError as exc:
+        raise as_device_failure(exc, label) from None
+    if what == "forward" and got != [[32, 10], "meta"]:
+        raise CheckFailed(f"{label} on the meta device returned the wrong shape or device",
+                          expected="[[32, 10], 'meta']", got=repr(got))
+    if what == "train" and got[0] != "meta":
+        raise CheckFailed(f"{label} left the model on {got[0]}", hint="call model.to(device) in train")
+
+
+_REFERENCE_LOSSES: list[float] = []
+
+
+def _reference_losses(ctx: Context) -> list[float]:
+    """The reference's loss curve on the training split (computed once per grader process)."""
+    if not _REFERENCE_LOSSES:
+        X_train, y_train, _, _ = digits_784()
+        run = run_reference(ctx, "pytorch", _train_digits, X_train, y_train, EPOCHS, 0, False)
+        _REFERENCE_LOSSES.extend(run["cpu"]["losses"])
+    return list(_REFERENCE_LOSSES)
+
+
+def _accuracy(ctx: Context, state: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
+    """Load the worker's weights into the reference Net, in the grader, and measure accuracy."""
+    import torch
+
+    ref = ctx.reference("pytorch")
+    net = ref.Net()
+    try:
+        net.load_state_dict({k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in state.items()})
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise CheckFailed("the trained weights do not fit the seed's Net", got=str(exc).splitlines()[0]) from None
+    return float(ref.evaluate(net, ref.make_loader(X, y, batch_size=256, shuffle=False)))
+
+
+# ------------------------------------------------------------------ exercises
+NET = exercise(
+    "pytorch.net", "The seed's Net (784 → 128 ReLU → 10)", points=3, seed="5.2", functions=["Net"],
+    hint="fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 10); forward returns fc2(relu(fc1(x))) — logits, "
+         "no softmax: nn.CrossEntropyLoss applies log-softmax itself.")
+
+
+@NET.check("Net has the seed's layers", oracle="known", points=0.5)
+def _(ctx: Context) -> None:
+    got = {k: tuple(v) for k, v in ctx.drive(_param_shapes).items()}
+    if got != SHAPES:
+        raise CheckFailed("Net's parameters are not the seed's", expected=repr(SHAPES), got=repr(got),
+                          hint="two layers named fc1 and fc2: nn.Linear(784, 128) and nn.Linear(128, 10)")
+
+
+@NET.check("Net.forward matches the reference", oracle="reference", points=1.5)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    weights = _random_weights(rng)
+    for n in (1, 7, 64):
+        X = rng.random((n, 784), dtype=np.float32)
+        expected = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
+        for device, got in ctx.drive(_net_forward, weights, X).items():
+            assert_close(np.asarray(got, dtype=np.float64), expected.astype(np.float64),
+                         what=f"Net(x) on {device} for a batch of {n}", rtol=1e-4, atol=1e-4,
+                         hint="return the logits fc2(relu(fc1(x))); a softmax here is applied twice "
+                              "by nn.CrossEntropyLoss")
+
+
+@NET.check("Net.forward stays on the input's device", oracle="invariant", points=1)
+def _(ctx: Context) -> None:
+    _on_meta_check(ctx, "forward", "Net.forward")
+
+
+TRAIN = exercise(
+    "pytorch.train", "The training loop the seed leaves out", points=5, seed="5.2",
+    functions=["make_loader", "train"], prerequisites=["pytorch.net"],
+    hint="model.to(device); model.train(); per batch: xb, yb = xb.to(device), yb.to(device); "
+         "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step().")
+
+
+@TRAIN.check("make_loader batches every sample once", oracle="known", points=0.5)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    got = ctx.drive(_loader_batches, X, y, 3)
+    plain, shuffled, again = got["plain"], got["shuffled"], got["again"]
+    if plain["sizes"] != [16, 16, 8] or plain["dtypes"] != ["torch.float32", "torch.int64"]:
+        raise CheckFailed("make_loader(X, y, batch_size=16) gives the wrong batches",
+                          expected="sizes [16, 16, 8] of float32 images and int64 labels",
+                          got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}")
+    if not (np.array_equal(plain["x"], X) and np.array_equal(plain["y"], y)):
+        raise CheckFailed("make_loader(..., shuffle=False) changed the order or the values of the samples")
+    if sorted(shuffled["y"].tolist()) != sorted(y.tolist()) or np.array_equal(shuffled["y"], y):
+        raise CheckFailed("make_loader(..., shuffle=True) must yield every sample once, in a shuffled order")
+    if not np.array_equal(shuffled["y"], again["y"]):
+        raise CheckFailed("make_loader(..., shuffle=True, seed=3) gives a different order each time",
+                          hint="pass generator=torch.Generator().manual_seed(seed) to the DataLoader")
+
+
+@TRAIN.check("train matches the reference from the same weights", oracle="reference", points=1.5)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    weights = _random_weights(rng)
+    X, y = rng.random((48, 784), dtype=np.float32), rng.integers(0, 10, 48)
+    expected = run_reference(ctx, "pytorch", _train_steps, weights, X, y, 2)
+    got = ctx.drive(_train_steps, weights, X, y, 2)
+    hint = "CrossEntropyLoss on the logits (no softmax), Adam(lr=1e-3), zero_grad before every backward"
+    assert_close(np.asarray(got["losses"], dtype=np.float64), np.asarray(expected["losses"]),
+                 what="the mean loss of each epoch", rtol=1e-4, atol=1e-5, hint=hint)
+    for k, v in expected["state"].items():
+        assert_close(np.asarray(got["state"].get(k), dtype=np.float64), v.astype(np.float64),
+                     what=f"{k} after two epochs", rtol=1e-3, atol=1e-5, hint=hint)
+
+
+@TRAIN.check("train puts the model in training mode", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    seen = ctx.drive(_modes, "train", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
+    if not seen:
+        raise CheckFailed("train never called the model")
+    if not all(training and grad for training, grad in seen):
+        raise CheckFailed("train ran the model in evaluation mode (or without autograd)",
+                          hint="call model.train() at the start of train: evaluate() may have left it in eval mode")
+
+
+@TRAIN.check("train stays on the given device", oracle="invariant", points=1)
+def _(ctx: Context) -> None:
+    _on_meta_check(ctx, "train", "train")
+
+
+@TRAIN.check("trained Net reaches 90% on held-out digits", oracle="training", points=1.5, timeout=60)
+def _(ctx: Context) -> None:
+    X_train, y_train, X_test, y_test = digits_784()
+    runs = ctx.drive(_train_digits, X_train, y_train, EPOCHS, 0)
+    ctx.record_curve("reference loss", _reference_losses(ctx))
+    accuracies = {}
+    for device, run in runs.items():
+        ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", run["losses"])
+        accuracies[device] = acc = _accuracy(ctx, run["state"], X_test, y_test)
+        if not acc >= MIN_ACCURACY:
+            raise CheckFailed(f"after {EPOCHS} epochs on {device} the Net is right on {acc:.1%} of held-out digits",
+                              expected=f">= {MIN_ACCURACY:.0%}", got=f"{acc:.1%}",
+                              hint="check the loss goes down: zero_grad, backward, step for every batch")
+    devices_agree(accuracies, "held-out accuracy")
+
+
+EVALUATE = exercise(
+    "pytorch.evaluate", "evaluate: accuracy in eval mode", points=2, seed="5.2", functions=["evaluate"],
+    prerequisites=["pytorch.net", "pytorch.train"],
+    hint="model.eval(); with torch.no_grad(): count (model(xb).argmax(dim=1) == yb) over all batches, "
+         "divide by the number of samples.")
+
+
+def _evaluate_with(student: Callable[[str], Any], weights: dict, X: np.ndarray, y: np.ndarray) -> float:
+    import torch
+
+    mod = student("pytorch")
+    net = mod.Net()
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    return float(mod.evaluate(net, mod.make_loader(X, y, batch_size=16, shuffle=False), device="cpu"))
+
+
+@EVALUATE.check("evaluate matches the reference", oracle="reference", points=1)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    weights = _random_weights(rng)
+    for n in (1, 37, 50):
+        X = rng.random((n, 784), dtype=np.float32)
+        logits = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
+        y = np.where(rng.random(n) < 0.6, logits.argmax(1), rng.integers(0, 10, n)).astype(np.int64)
+        expected = run_reference(ctx, "pytorch", _evaluate_with, weights, X, y)
+        assert_close(ctx.drive(_evaluate_with, weights, X, y), expected, what=f"the accuracy on {n} samples",
+                     rtol=0, atol=1e-6, hint="divide by the number of samples, not of batches")
+
+
+@EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    seen = ctx.drive(_modes, "evaluate", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
+    if not seen:
+        raise CheckFailed("evaluate never called the model")
+    if any(training for training, _ in seen):
+        raise CheckFailed("evaluate ran the model in training mode", hint="call model.eval() first")
+    if any(grad for _, grad in seen):
+        raise CheckFailed("evaluate ran the model with autograd on", hint="wrap the loop in torch.no_grad()")
+
+
+@EVALUATE.check("evaluate stays on the given device", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    _on_meta_check(ctx, "evaluate", "evaluate")

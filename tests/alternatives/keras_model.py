@@ -1,0 +1,20 @@
+"""Correct implementations of part 11 that differ from the reference: they must get full marks."""
+from tests.corpus import Alternative
+
+ALTERNATIVES = [
+    Alternative("keras_model.model", "the seed's literal form (input_shape=) with optimizer and loss objects", """
+        def build_model():
+            model = keras.Sequential([
+                keras.layers.Dense(128, activation="relu", input_shape=(784,)),
+                keras.layers.Dense(10, activation="softmax"),
+            ])
+            model.compile(optimizer=keras.optimizers.Adam(),
+                          loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+            return model
+    """),
+    Alternative("keras_model.fit", "explicit shuffle, losses via map(float, ...)", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+            return list(map(float, history.history["loss"]))
+    """),
+]

@@ -1,0 +1,49 @@
+"""Realistic wrong implementations of part 11 (the seed's Keras program)."""
+from tests.corpus import Mutant
+
+_BUILD = '''
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(128, activation="{hidden}"),
+        keras.layers.Dense(10{out}),
+    ])
+    model.compile(optimizer="{optimizer}", loss="{loss}", metrics=["accuracy"])
+    return model
+'''
+_OK = dict(hidden="relu", out=', activation="softmax"', optimizer="adam", loss="sparse_categorical_crossentropy")
+
+
+def _build(**change: str) -> str:
+    return _BUILD.format(**{**_OK, **change})
+
+
+MUTANTS = [
+    Mutant("keras_model.model", "no softmax on the output layer", _build(out=""),
+           catches="model output is softmax"),
+    Mutant("keras_model.model", "categorical_crossentropy with integer labels", _build(loss="categorical_crossentropy"),
+           catches="build_model has the seed's layers"),
+    Mutant("keras_model.model", "plain SGD instead of Adam", _build(optimizer="sgd"),
+           catches="build_model has the seed's layers"),
+    Mutant("keras_model.model", "sigmoid hidden layer", _build(hidden="sigmoid"),
+           catches="build_model has the seed's layers"),
+    Mutant("keras_model.fit", "one epoch whatever is asked", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            history = model.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)
+            return [float(v) for v in history.history["loss"]]
+    """, catches="train_model trains the given model"),
+    Mutant("keras_model.fit", "trains a fresh model instead of the given one", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            history = build_model().fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+            return [float(v) for v in history.history["loss"]]
+    """, catches="train_model trains the given model"),
+    Mutant("keras_model.fit", "returns the History object", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            return model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+    """, catches="train_model trains the given model"),
+    Mutant("keras_model.fit", "the whole training set as one batch", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            history = model.fit(x_train, y_train, epochs=epochs, batch_size=len(x_train), verbose=0)
+            return [float(v) for v in history.history["loss"]]
+    """, catches="reaches 90% on held-out digits"),
+]

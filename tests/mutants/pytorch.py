@@ -1,0 +1,104 @@
+"""Realistic wrong implementations of part 10 (the seed's PyTorch program)."""
+from tests.corpus import Mutant
+
+_NET = '''
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        {body}
+'''
+_TRAIN = '''
+def train(model, loader, epochs=5, device="cpu", lr=1e-3):
+    model.to(device)
+    {train}
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    for epoch in range(epochs):
+        total, count = 0.0, 0
+        for xb, yb in loader:
+            {move}
+            {zero}
+            loss = criterion({logits}, yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(yb)
+            count += len(yb)
+        history.append(total / count)
+    return history
+'''
+_OK = dict(train="model.train()", move="xb, yb = xb.to(device), yb.to(device)", zero="optimizer.zero_grad()",
+           logits="model(xb)")
+_EVAL = '''
+def evaluate(model, loader, device="cpu"):
+    model.to(device)
+    {eval}
+    correct, count, batches = 0, 0, 0
+    with {ctx}:
+        for xb, yb in loader:
+            {move}
+            correct += (model(xb).argmax(dim=1) == yb).sum().item()
+            count += len(yb)
+            batches += 1
+    return correct / {denominator}
+'''
+_EVAL_OK = dict(eval="model.eval()", ctx="torch.no_grad()", move="xb, yb = xb.to(device), yb.to(device)",
+                denominator="count")
+
+
+def _net(body: str) -> str:
+    return _NET.format(body=body)
+
+
+def _train(**change: str) -> str:
+    return _TRAIN.format(**{**_OK, **change})
+
+
+def _eval(**change: str) -> str:
+    return _EVAL.format(**{**_EVAL_OK, **change})
+
+
+MUTANTS = [
+    Mutant("pytorch.net", "softmax before CrossEntropyLoss", _net(
+        "return torch.softmax(self.fc2(torch.relu(self.fc1(x))), dim=1)"), catches="Net.forward matches the reference"),
+    Mutant("pytorch.net", "sigmoid instead of ReLU", _net(
+        "return self.fc2(torch.sigmoid(self.fc1(x)))"), catches="Net.forward matches the reference"),
+    Mutant("pytorch.net", "layers not named as in the seed", """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = nn.Linear(784, 128)
+                self.out = nn.Linear(128, 10)
+
+            def forward(self, x):
+                return self.out(torch.relu(self.hidden(x)))
+    """, catches="Net has the seed's layers"),
+    Mutant("pytorch.net", "ReLU against zeros created on the CPU", _net(
+        "return self.fc2(torch.maximum(self.fc1(x), torch.zeros(x.shape[0], 128)))"),
+        catches="Net.forward stays on the input's device"),
+    Mutant("pytorch.net", "ReLU in numpy in the middle of the forward pass", _net(
+        "return self.fc2(torch.from_numpy(np.maximum(self.fc1(x).detach().cpu().numpy(), 0)))"),
+        catches="Net.forward stays on the input's device"),
+    Mutant("pytorch.train", "zero_grad forgotten", _train(zero="pass"),
+           catches="train matches the reference"),
+    Mutant("pytorch.train", "softmax before CrossEntropyLoss", _train(logits="torch.softmax(model(xb), dim=1)"),
+           catches="train matches the reference"),
+    Mutant("pytorch.train", "model.train() forgotten", _train(train="pass"),
+           catches="train puts the model in training mode"),
+    Mutant("pytorch.train", "labels left on the CPU", _train(move="xb = xb.to(device)"),
+           catches="train stays on the given device"),
+    Mutant("pytorch.train", "the model never moved to the device", _train(move="xb, yb = xb.to(device), yb.to(device)")
+           .replace("    model.to(device)\n", ""), catches="train stays on the given device"),
+    Mutant("pytorch.evaluate", "model.eval() forgotten", _eval(eval="pass"),
+           catches="evaluate runs in eval mode without autograd"),
+    Mutant("pytorch.evaluate", "autograd left on", _eval(ctx="torch.enable_grad()"),
+           catches="evaluate runs in eval mode without autograd"),
+    Mutant("pytorch.evaluate", "divides by the number of batches", _eval(denominator="(batches * 16)"),
+           catches="evaluate matches the reference"),
+    Mutant("pytorch.evaluate", "images left on the CPU", _eval(move="yb = yb.to(device)"),
+           catches="evaluate stays on the given device"),
+]
