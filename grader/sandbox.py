@@ -84,12 +84,25 @@ def bwrap_works() -> bool:
                   "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "true")
 
 
-def unshare_net_works() -> bool:
-    """``unshare -n`` (a private, empty network namespace) works here: needs root, or user namespaces."""
+def unshare_options() -> list[str]:
+    """The strongest ``unshare`` that works here (needs root, or user namespaces): private network and pid
+    namespaces (``--kill-child`` ends the namespace with it), else the network alone, else nothing."""
     unshare = shutil.which("unshare")
     if not unshare:
-        return False
-    return _works(unshare, "-n", "true") if _is_root() else _works(unshare, "-r", "-n", "true")
+        return []
+    userns = [] if _is_root() else ["-r"]
+    for opts in (["-n", "-p", "-f", "--kill-child", "--mount-proc"], ["-n"]):
+        if _works(unshare, *userns, *opts, "true"):
+            return ["unshare", *userns, *opts, "--"]
+    return []
+
+
+def unshare_net_works() -> bool:
+    return bool(unshare_options())
+
+
+def unshare_pid_works() -> bool:
+    return "-p" in unshare_options()
 
 
 def available_isolation() -> str:
@@ -299,9 +312,7 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
             os.chown(scratch, uid, uid)
         os.chmod(scratch, 0o700)
         inner = [fallback.executable] + [str(sub) if a == str(submission) else a for a in rest]
-        cmd = ["env", "-C", scratch, "--"]
-        if unshare_net_works():
-            cmd = (["unshare", "-n", "--"] if _is_root() else ["unshare", "-r", "-n", "--"]) + cmd
+        cmd = unshare_options() + ["env", "-C", scratch, "--"]
         cmd += ["prlimit", *limits.prlimit(), "--"]
         if uid is not None:
             cmd += _drop_to(uid)
@@ -359,7 +370,7 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
     user_how = (f"setpriv to a fresh uid >= {FIRST_UID}" if dropped else
                 "LOST: the grader is not root, so the worker runs as the grader's user" if not root else
                 "LOST: this Python or its site-packages are not reachable by an unprivileged user")
-    net = unshare_net_works()
+    net, pid = unshare_net_works(), unshare_pid_works()
     return [
         ("unprivileged user", dropped, user_how),
         ("no network", net, "unshare -n" if net else "LOST: unshare -n does not work here"),
@@ -368,9 +379,11 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
         ("cannot read solutions/hidden checks/other submissions", False,
          "LOST: it can read every file its user may read (mode o+r), solutions/ included"),
         ("resource limits", True, "prlimit: CPU time, address space, processes, file size, open files"),
-        ("cannot signal the grader", dropped,
+        ("cannot signal the grader", dropped or pid,
+         "unshare -p: a private pid namespace" if pid else
          "a different uid cannot signal the grader" if dropped else "LOST: same user, same pid namespace"),
-            ("no process left behind", False,
+        ("no process left behind", pid,
+         "unshare -p --kill-child: the pid namespace ends with the worker" if pid else
          "LOST: the process group is killed on stop, but a child that calls setsid() escapes it"),
         ("clean environment", True, "only PATH, HOME, TMPDIR, locale and PYTHONPATH"),
     ]
