@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -125,9 +126,19 @@ def test_no_process_left_behind(isolation, tmp_path):
     sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
     with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
         assert w.drive(spawn_daemon) == "spawned"
-    left = [p for p in filter(str.isdigit, os.listdir("/proc"))
-            if b"876.5" in Path(f"/proc/{p}/cmdline").read_bytes()] if Path("/proc").exists() else []
+    for _ in range(50):  # SIGKILL of a namespace is asynchronous
+        left = [p for p in filter(str.isdigit, os.listdir("/proc")) if b"876.5" in _cmdline(p)]
+        if not left:
+            break
+        time.sleep(0.1)
     assert not left
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 @needs_bwrap
