@@ -188,7 +188,8 @@ def _clean_env(site: Sequence[str], home: str, tmp: str) -> dict[str, str]:
     """The worker's whole environment: nothing of the grader's (no tokens, no paths) leaks in."""
     return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
             "PYTHONPATH": os.pathsep.join(site), "PYTHONNOUSERSITE": "1",
-            "MPLCONFIGDIR": f"{home}/.matplotlib", "XDG_CACHE_HOME": f"{home}/.cache", "MPLBACKEND": "Agg"}
+            "MPLCONFIGDIR": f"{home}/.matplotlib", "XDG_CACHE_HOME": f"{home}/.cache", "MPLBACKEND": "Agg",
+            "MALLOC_ARENA_MAX": "4"}  # glibc reserves 64 MiB of address space per thread arena otherwise
 
 
 _TEMPS: list[str] = []
