@@ -170,7 +170,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     return np.full_like(dout, np.nan)
 ''', targets=_VALUES + "|finite"),
-    Attack("infinite-loop", _pair("while True:\n    pass"), budget=3.0),
+    Attack("infinite-loop", _pair("while True:\n    pass"), budget=1.5),
     Attack("kill-the-grader", "import os, signal\n" + _pair('''
 for pid in (os.getppid(), 1):
     try:
