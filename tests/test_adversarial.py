@@ -56,7 +56,7 @@ def test_attack_scores_zero_and_harms_nothing(level, attack, tmp_path):
     sub = attack.write(tmp_path / "attacker", OTHER=str(other), CANARY=str(canary),
                        PORT=str(listener.getsockname()[1]))
     own = (sub / "neuron.py").read_bytes()
-    attacked, bystander = _quick(attack.exercise), _quick("neuron.relu")
+    attacked, bystander = _quick(attack.exercise), _quick(attack.bystander)
 
     result = grade(sub, [attacked, bystander], launcher=launcher, examples=3, hidden=True,
                    submission_timeout=attack.budget)
@@ -72,7 +72,7 @@ def test_attack_scores_zero_and_harms_nothing(level, attack, tmp_path):
         assert any(attack.evidence in c.message for c in target.checks), [c.message for c in target.checks]
     assert canary.read_text() == "{}"
     assert {p: p.read_bytes() for p in before} == before
-    assert (sub / "neuron.py").read_bytes() == own
+    assert (sub / "neuron.py").read_bytes() == own  # (the attack's own file may be another part's)
     with pytest.raises(BlockingIOError):
         listener.accept()  # nobody connected
     listener.close()

@@ -63,6 +63,7 @@ class Attack:
     prelude: str = ""           # top-level statements, run when the module is imported (after its defs)
     evidence: str = ""          # a check's message must say this (the limit that stopped the attack)
     budget: float = 30.0        # submission time budget; a small one cuts the rest of the grading short
+    bystander: str = "neuron.relu"  # an exercise of the same file the attack leaves alone
 
     def write(self, dest: Path, **places: str) -> Path:
         """The submission folder of this attack, in ``dest``."""
@@ -256,4 +257,28 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     return sigmoid_forward(dout)[0]
 """ + SPOIL, sandbox_only=True, evidence="MemoryError"),
+    # The losses part: the same attacks work on any file of the submission.
+    Attack("losses-monkeypatch-numpy", SPOIL + """
+def mse_loss(pred, target):
+    return float("nan"), _spoil(pred)
+""", prelude="""
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)
+""", exercise="losses.mse", bystander="losses.bce_with_logits"),
+    Attack("losses-os-exit", """
+import os
+
+
+def mse_loss(pred, target):
+    os._exit(0)
+""", exercise="losses.mse", bystander="losses.bce_with_logits"),
+    Attack("losses-read-solutions", SPOIL + """
+def mse_loss(pred, target):
+    try:
+        ns = {}
+        exec(open("@ROOT@/solutions/losses.py").read(), ns)
+        return ns["mse_loss"](pred, target)
+    except OSError:
+        return float("nan"), _spoil(pred)
+""", sandbox_only=True, exercise="losses.mse", bystander="losses.bce_with_logits"),
 ]
