@@ -393,6 +393,8 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
 def describe(isolation: str) -> str:
     """A few lines saying which sandbox properties hold at ``isolation`` here, and which are lost."""
     level = resolve(isolation)
-    head = f"isolation {level}" + (f" (auto)" if isolation == "auto" else "")
+    head = f"isolation {level}" + (" (auto)" if isolation == "auto" else "")
+    if level == "sandbox" and not bwrap_works():
+        head += " -- UNAVAILABLE here: bubblewrap is missing or cannot create namespaces"
     lines = [f"  [{'x' if held else ' '}] {name}: {how}" for name, held, how in properties(level)]
     return "\n".join([head, *lines])
