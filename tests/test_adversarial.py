@@ -7,6 +7,7 @@ import dataclasses
 import os
 import shutil
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,16 @@ def _quick(ex_id: str):
 
 
 def _leftovers(marker: str) -> list[str]:
+    """Processes whose command line holds ``marker``, once the kernel has had 5 s to end a killed namespace."""
+    for _ in range(50):
+        found = _processes(marker)
+        if not found:
+            break
+        time.sleep(0.1)
+    return found
+
+
+def _processes(marker: str) -> list[str]:
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
