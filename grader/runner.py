@@ -62,11 +62,18 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
     return result("passed", points)
 
 
+def _out_of_time(check: Check, points: float, budget: float) -> CheckResult:
+    return CheckResult(check.name, 0.0, points, "timeout",
+                       f"not run: the submission used up its {budget:g} s time budget", check.oracle, check.hidden)
+
+
 def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
                    use_reference: bool | None = None, salt: int = 0,
-                   only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0) -> ExerciseResult:
+                   only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
+                   deadline: tuple[float, float] | None = None) -> ExerciseResult:
     """Grade one exercise.  A forbidden import (``grader.policy``) adds a note and takes off
-    ``forbidden_penalty`` of its points (0: a warning only)."""
+    ``forbidden_penalty`` of its points (0: a warning only).  With ``deadline=(perf_counter time, budget)``,
+    checks after that time are ``timeout``."""
     use_reference = reference.available() if use_reference is None else use_reference
     out = ExerciseResult(ex.id, ex.title, ex.part)
     checks = [c for c in ex.checks if (hidden or not c.hidden) and (use_reference or c.oracle != "reference")
@@ -81,6 +88,9 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
                                   f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')",
                                   c.oracle, c.hidden) for c in checks]
         return out
+    if deadline and time.perf_counter() >= deadline[0]:
+        out.checks = [_out_of_time(c, points(c), deadline[1]) for c in checks]
+        return out
     source, names = reference.prerequisites(ex) if use_reference else ("", {})
     try:
         worker.setup([ex.part], source, names)
@@ -93,6 +103,9 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
     else:
         timed_out: CheckResult | None = None
         for c in checks:
+            if deadline and time.perf_counter() >= deadline[0]:
+                out.checks.append(_out_of_time(c, points(c), deadline[1]))
+                continue
             if timed_out is not None:  # the same code would hang again: do not wait out every check
                 out.checks.append(CheckResult(c.name, 0.0, points(c), "timeout",
                                               f"not run: {timed_out.name!r} timed out first ({timed_out.message})",
@@ -118,20 +131,24 @@ def _preload_oracles(exercises: list[Exercise]) -> None:
 def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = plain_launcher,
           python: str | None = None, hidden: bool = False, examples: int = 25,
           use_reference: bool | None = None, progress: Progress | None = None,
-          only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0) -> SubmissionResult:
+          only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
+          submission_timeout: float | None = None) -> SubmissionResult:
     """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``.
 
     ``hidden`` adds the hidden checks (``deepgrade grade``); ``forbidden_penalty`` is the fraction of an
-    exercise's points a forbidden import costs (0 warns only, as ``check`` does)."""
+    exercise's points a forbidden import costs (0 warns only, as ``check`` does).  ``launcher`` isolates the
+    worker (see :mod:`grader.sandbox`); after ``submission_timeout`` seconds the remaining checks are marked
+    ``timeout`` without running."""
     submission = Path(submission)
     exercises = list(exercises)
     _preload_oracles(exercises)
     started = time.perf_counter()
+    deadline = (started + submission_timeout, submission_timeout) if submission_timeout else None
     result = SubmissionResult(str(submission))
     with Worker(submission, launcher=launcher, python=python) as worker:
         for ex in exercises:
             er = grade_exercise(worker, ex, hidden=hidden, examples=examples, use_reference=use_reference,
-                                only=only, forbidden_penalty=forbidden_penalty)
+                                only=only, forbidden_penalty=forbidden_penalty, deadline=deadline)
             result.exercises.append(er)
             if progress:
                 progress(er)

@@ -106,6 +106,7 @@ class Worker:
             self._stderr_size += len(chunk)
             while self._stderr_size > self.stderr_limit and len(self._stderr) > 1:
                 self._stderr_size -= len(self._stderr.popleft())
+        proc.stderr.close()  # here, not in stop(): a grandchild may hold the pipe open and block close()
 
     def stderr_tail(self, n: int = 400) -> str:
         return b"".join(self._stderr)[-n:].decode("utf-8", "replace")
@@ -123,7 +124,7 @@ class Worker:
         except ProcessLookupError:
             pass
         proc.wait()
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
+        for stream in (proc.stdin, proc.stdout):
             if stream:
                 try:
                     stream.close()

@@ -22,7 +22,8 @@ def check_shape_dtype(got: np.ndarray, expected: np.ndarray, what: str) -> None:
     if got.shape != expected.shape:
         raise CheckFailed(f"{what} has the wrong shape", expected=str(expected.shape), got=str(got.shape),
                           hint="check which axis you reduce over and that you do not drop or add a dimension")
-    if got.dtype.kind not in "fc" or got.dtype.itemsize < expected.dtype.itemsize:
+    if got.dtype.kind not in ("fc" if expected.dtype.kind == "c" else "f") or \
+            got.dtype.itemsize < expected.dtype.itemsize:
         raise CheckFailed(f"{what} has dtype {got.dtype}, expected {expected.dtype}",
                           hint="keep float64 throughout: do not cast to float32 or int")
 

@@ -58,6 +58,29 @@ def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
         yield Path(tmp), extract_notebooks(notebooks, tmp)
 
 
+def add_isolation(p: argparse.ArgumentParser, default: str) -> None:
+    """``--isolation`` and ``--submission-timeout`` (see grader/sandbox.py and docs/sandbox.md)."""
+    from grader.sandbox import LEVELS
+
+    p.add_argument("--isolation", choices=LEVELS, default=default,
+                   help=f"how to isolate the student's code (default {default}; auto = the best available here)")
+    p.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
+                   help="time budget of the whole submission; checks after it are marked timeout")
+
+
+def isolation_options(args: argparse.Namespace) -> dict:
+    """``grade()`` keyword arguments from :func:`add_isolation`'s options; a one-line error if unusable."""
+    from grader.sandbox import launcher_for
+
+    if args.submission_timeout is not None and args.submission_timeout <= 0:
+        raise UsageError("--submission-timeout must be positive")
+    try:
+        launcher = launcher_for(args.isolation)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return {"launcher": launcher, "submission_timeout": args.submission_timeout}
+
+
 def grade_with_progress(submission: Path, exercises: list[Exercise], *, quiet: bool, **kw) -> SubmissionResult:
     """Run the grader with a progress bar on stderr (stdout stays clean for --json)."""
     from grader.runner import grade

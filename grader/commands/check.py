@@ -5,7 +5,8 @@ import argparse
 import sys
 
 from grader.cli import UsageError
-from grader.commands._common import add_selection, grade_with_progress, selected, submission_folder
+from grader.commands._common import (add_isolation, add_selection, grade_with_progress, isolation_options, selected,
+                                     submission_folder)
 from grader.notebook import mark_missing
 from grader.reporters import report, report_json
 
@@ -20,17 +21,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
     p.add_argument("--forbidden-penalty", type=float, default=0.0, metavar="F",
                    help="fraction of an exercise's points a forbidden import costs (default 0: warn only)")
+    add_isolation(p, default="process")
 
 
 def run(args: argparse.Namespace) -> int:
     exercises = selected(args)
     if not 0.0 <= args.forbidden_penalty <= 1.0:
         raise UsageError("--forbidden-penalty must be between 0 and 1")
+    options = isolation_options(args)
     with submission_folder(args.submission) as (sub, notebooks):
         for message in notebooks.messages:
             print(f"deepgrade: {message}", file=sys.stderr)
         result = grade_with_progress(sub, exercises, quiet=args.json, examples=args.examples,
-                                     forbidden_penalty=args.forbidden_penalty)
+                                     forbidden_penalty=args.forbidden_penalty, **options)
     mark_missing(result, notebooks.missing)
     result.submission = args.submission
     if args.json:

@@ -1,0 +1,162 @@
+"""The isolation levels of grader/sandbox.py: what the worker can and cannot do at each one."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import registry, sandbox
+from grader._worker.client import Worker
+from grader.cli import main
+from grader.runner import grade
+from tests.corpus import ROOT, SOLUTIONS
+
+needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_works(),
+                                 reason="bubblewrap is missing or cannot create namespaces here "
+                                        "(apt-get install bubblewrap)")
+
+
+def probe(student, paths):
+    """Worker side: what this process may do."""
+    import os
+    import resource
+    import socket
+
+    out = {"uid": os.getuid(), "cwd": os.getcwd(), "env": sorted(os.environ)}
+    paths = dict(paths, own=student("neuron").__file__)
+    for name, path in paths.items():
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+            out[name] = "read"
+        except OSError as exc:
+            out[name] = type(exc).__name__
+    try:
+        with open("/usr/pwned", "w"):
+            pass
+        out["write_usr"] = "wrote"
+    except OSError as exc:
+        out["write_usr"] = type(exc).__name__
+    with open("scratch.txt", "w") as f:
+        out["write_cwd"] = f.write("ok")
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=3).close()
+        out["net"] = "connected"
+    except OSError as exc:
+        out["net"] = type(exc).__name__
+    out["rlimits"] = [resource.getrlimit(getattr(resource, r))[0] for r in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_CPU")]
+    return out
+
+
+def _probe(isolation: str, sub: Path, monkeypatch) -> dict:
+    monkeypatch.setenv("DEEPGRADE_SECRET_TOKEN", "hunter2")
+    paths = {"shadow": "/etc/shadow", "solutions": str(SOLUTIONS / "neuron.py"),
+             "checks": str(ROOT / "grader" / "exercises" / "neuron.py")}
+    with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
+        w.setup(["neuron"])
+        return w.drive(probe, paths)
+
+
+@needs_bwrap
+def test_sandbox_holds_every_property(tmp_path, monkeypatch):
+    sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
+    got = _probe("sandbox", sub, monkeypatch)
+    if os.geteuid() == 0:
+        assert got["uid"] >= sandbox.FIRST_UID and got["shadow"] == "PermissionError", got
+    assert got["shadow"] != "read" and got["solutions"] != "read" and got["checks"] != "read", got
+    assert got["own"] == "read" and got["cwd"] == sandbox.SCRATCH and got["write_cwd"] == 2, got
+    assert got["write_usr"] in ("PermissionError", "OSError"), got
+    assert got["net"] == "OSError", got  # ENETUNREACH: no interface is up
+    assert "DEEPGRADE_SECRET_TOKEN" not in got["env"]
+    limits = sandbox.DEFAULT_LIMITS
+    assert got["rlimits"] == [limits.address_space, limits.processes, limits.cpu_seconds]
+
+
+def test_limits_fallback_keeps_what_it_can_and_says_what_it_loses(tmp_path, monkeypatch, capsys):
+    sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
+    os.chmod(sub / "neuron.py", 0o600)  # an upload with a private mode is still gradable
+    got = _probe("limits", sub, monkeypatch)
+    err = capsys.readouterr().err
+    assert "warning: isolation 'limits'" in err and "LOSES" in err and "solutions" in err
+    held = {name: ok for name, ok, _ in sandbox.properties("limits")}
+    assert not held["cannot read solutions/hidden checks/other submissions"]
+    assert got["own"] == "read" and got["write_cwd"] == 2 and "DEEPGRADE_SECRET_TOKEN" not in got["env"], got
+    assert got["rlimits"][0] == sandbox.DEFAULT_LIMITS.address_space
+    if held["unprivileged user"]:
+        assert got["uid"] != 0 and got["shadow"] == "PermissionError", got
+    if held["no network"]:
+        assert got["net"] == "OSError", got
+
+
+def test_describe_says_what_holds_and_what_is_lost():
+    assert "[ ] no network" in sandbox.describe("process")
+    assert "LOST" in sandbox.describe("limits")
+    assert sandbox.available_isolation() in ("sandbox", "limits")
+    assert sandbox.describe("auto").startswith(f"isolation {sandbox.available_isolation()} (auto)")
+    if sandbox.bwrap_works():
+        assert "[ ]" not in sandbox.describe("sandbox")
+    with pytest.raises(ValueError, match="unknown isolation"):
+        sandbox.launcher_for("chroot")
+
+
+def test_sandbox_without_bubblewrap_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(ValueError, match="needs bubblewrap"):
+        sandbox.launcher_for("sandbox")
+    assert main(["check", "neuron.relu", "--submission", "solutions", "--isolation", "sandbox"]) == 2
+    assert "needs bubblewrap" in capsys.readouterr().err
+
+
+def spawn_daemon(student):
+    import subprocess
+
+    subprocess.Popen(["sleep", "876.5"], start_new_session=True)
+    return "spawned"
+
+
+@pytest.mark.parametrize("isolation", [
+    pytest.param("sandbox", marks=needs_bwrap),
+    pytest.param("limits", marks=pytest.mark.skipif(not sandbox.unshare_pid_works(),
+                                                    reason="unshare -p does not work here")),
+])
+def test_no_process_left_behind(isolation, tmp_path):
+    sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
+    with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
+        assert w.drive(spawn_daemon) == "spawned"
+    for _ in range(50):  # SIGKILL of a namespace is asynchronous
+        left = [p for p in filter(str.isdigit, os.listdir("/proc")) if b"876.5" in _cmdline(p)]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@needs_bwrap
+def test_check_command_grades_in_the_sandbox_and_noise_is_no_failure(tmp_path, capsys):
+    sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
+    with open(sub / "neuron.py", "a") as f:
+        f.write("\nimport sys, warnings\nwarnings.warn('deprecated!')\nprint('debug output', file=sys.stderr)\n"
+                "print('more output')\n")
+    assert main(["check", "neuron.relu", "--submission", str(sub), "--isolation", "sandbox", "--json",
+                 "--examples", "5"]) == 0
+    assert '"passed"' in capsys.readouterr().out
+
+
+def test_submission_time_budget_marks_the_rest_timeout():
+    exercises = [registry.get("neuron.sigmoid"), registry.get("neuron.relu")]
+    result = grade(SOLUTIONS, exercises, examples=3, submission_timeout=1e-6)
+    statuses = {c.status for e in result.exercises for c in e.checks}
+    assert statuses == {"timeout"}
+    assert "time budget" in result.exercises[1].checks[0].message
+    with pytest.raises(SystemExit):
+        main(["check", "--isolation", "chroot"])
