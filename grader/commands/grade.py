@@ -45,12 +45,16 @@ def summary(outcomes: list[batch.Outcome], max_score: float) -> Table:
     t.add_column("students", justify="right")
     for band, n in gradebook.distribution(outcomes, max_score):
         t.add_row(band, f"{n} " + "█" * n)
-    scores = sorted(o.result.score for o in outcomes)
-    if scores:
-        mean = sum(scores) / len(scores)
-        t.caption = (f"{len(scores)} students · mean {mean:.1f}/{max_score:g} · median "
-                     f"{scores[len(scores) // 2]:g} · {sum(bool(o.result.error) for o in outcomes)} not gradable")
     return t
+
+
+def stats_line(outcomes: list[batch.Outcome], max_score: float) -> str:
+    scores = sorted(o.result.score for o in outcomes)
+    if not scores:
+        return "no students"
+    mean = sum(scores) / len(scores)
+    return (f"{len(scores)} students · mean {mean:.1f}/{max_score:g} · median {scores[len(scores) // 2]:g} · "
+            f"{sum(bool(o.result.error) for o in outcomes)} not gradable")
 
 
 def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
@@ -110,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     if show:
         console.print(summary(outcomes, sum(e.points for e in exercises)))
+        console.print(stats_line(outcomes, sum(e.points for e in exercises)))
         table = failed_table(outcomes)
         if table is not None:
             console.print(table)
