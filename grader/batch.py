@@ -1,8 +1,8 @@
 """Batch grading: a class of submissions, in parallel, resumable, crash-safe.
 
 Each submission becomes a *job* of plain data; :func:`grade_one` turns a job into a plain-data outcome (the
-same function runs in a local thread, a local process or on a Dask worker).  The grading itself happens in
-worker subprocesses (``grader.runner``), so the batch only schedules.  Every finished grade is written at
+same function runs in a local process, a local thread or on a Dask worker).  Student code runs only in
+worker subprocesses (``grader.runner``); the checks themselves (hypothesis, the reference) run grader-side.  Every finished grade is written at
 once, atomically, under ``OUT/<student>/``, with a key (content hash of the submission + hash of the grader
 and curriculum + options): a re-run grades only what is missing or changed.
 """
@@ -170,7 +170,9 @@ def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry
 
 # --------------------------------------------------------------------------- executors
 def _local(kind: str, jobs: int) -> cf.Executor:
-    if kind == "threads":
+    """Threads share the grader's GIL (hypothesis and the reference run grader-side, most of the CPU);
+    processes do not, but each pays the grader's start-up once: one job needs no second process."""
+    if kind == "threads" or jobs == 1:
         return cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="deepgrade")
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
@@ -215,7 +217,7 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
 
 # --------------------------------------------------------------------------- the batch
 def run_batch(submissions: list[Submission], out: Path, exercises: list[registry.Exercise], *,
-              examples: int = 25, jobs: int | None = None, executor: str = "threads",
+              examples: int = 25, jobs: int | None = None, executor: str = "processes",
               scheduler: str | None = None, isolation: str = "process", force: bool = False,
               publish_hidden: bool = False, on_plan: Callable[[int, int], None] | None = None,
               on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:

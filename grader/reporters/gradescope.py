@@ -15,8 +15,8 @@ def document(result: SubmissionResult, *, publish_hidden: bool = False) -> dict[
             secret = c.hidden and not publish_hidden
             tests.append({
                 "name": f"{e.id}: {c.name}",
-                "score": round(c.score, 4),
-                "max_score": round(c.max_score, 4),
+                "score": round(c.score, 6),
+                "max_score": round(c.max_score, 6),
                 "status": "passed" if c.status == "passed" else "failed",
                 "output": c.message or c.status.replace("_", " "),
                 "tags": [e.part, c.oracle],
