@@ -232,6 +232,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
     options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden}
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
+    for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
+        stale.unlink(missing_ok=True)
     for sub in submissions:
         key = grade_key(content_hash(sub), curriculum, options)
         record = None if force else load_record(out, sub.student)

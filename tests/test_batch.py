@@ -146,6 +146,7 @@ def test_kill_and_resume_loses_nothing_and_counts_nothing_twice(tmp_path):
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert sorted(r["student"] for r in rows) == names
     assert all(r["total"] == f"{MAX:g}" for r in rows)
+    assert not list(out.rglob(".*.tmp"))  # temporary files of the killed run are gone
 
 
 def test_dask_executor_on_a_local_cluster(tmp_path):
