@@ -8,6 +8,7 @@ of grading the class with 1 and with 2 jobs, and the speed-up.  Every run starts
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -15,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine  # noqa: E402
 
 from grader import batch, registry  # noqa: E402
 from grader.submissions import discover  # noqa: E402
@@ -42,6 +43,7 @@ def main() -> None:
     p.add_argument("--only", nargs="*", default=[])
     args = p.parse_args()
     exercises = registry.select(args.only)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
         cls = Path(tmp) / "class"
         for i in range(args.students):
@@ -55,7 +57,7 @@ def main() -> None:
             medians[jobs] = statistics.median(runs)
             print(f"{args.students} submissions, --jobs {jobs} ({args.executor}): median {medians[jobs]:.1f} s "
                   f"of {', '.join(f'{r:.1f}' for r in runs)}")
-        print(f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x")
+        print(f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x (load average now {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

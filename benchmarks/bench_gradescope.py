@@ -15,7 +15,8 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine  # noqa: E402
 
 
 def tree_rss_kb(pid: int) -> int:
@@ -41,6 +42,7 @@ def tree_rss_kb(pid: int) -> int:
 
 
 def main() -> None:
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         zpath = tmp / "autograder.zip"

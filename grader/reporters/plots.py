@@ -21,9 +21,12 @@ def curves_png(curves: dict[str, list[float]], title: str = "") -> bytes:
     ax.set_ylabel("value")
     if title:
         ax.set_title(title, fontsize=9)
-    if any(v > 0 for vals in curves.values() for v in vals) and \
-            all(v > 0 for vals in curves.values() for v in vals):
+    values = [v for vals in curves.values() for v in vals]
+    if values and min(values) > 0:  # losses span decades: a log scale shows the tail
         ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
