@@ -253,7 +253,7 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         by_name = {s.student: s for s in submissions}
         stream: Iterable[tuple[dict[str, Any], Any]] = (
             _run_dask(scheduler or "", todo, by_name) if executor == "dask"
-            else _run_local(executor, max(1, jobs or default_jobs()), todo))
+            else _run_local(executor, max(1, min(jobs or default_jobs(), len(todo))), todo))
         for job, reply in stream:
             if isinstance(reply, dict):
                 result = SubmissionResult.from_json(reply["result"], job["student"])
