@@ -12,6 +12,7 @@ The class follows solutions/, the mutant corpus and the alternatives automatical
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import shutil
 import sys
@@ -44,13 +45,27 @@ def _solution_files() -> dict[str, str]:
     return {f"{p}.py": (SOLUTIONS / f"{p}.py").read_text() for p in _parts()}
 
 
-def _definitions(source: str, names: tuple[str, ...]) -> str:
-    """The top-level definitions ``names`` of ``source``, as source text."""
-    import ast
+def _text(lines: list[str], node: ast.AST) -> str:
+    """Whole source lines of a definition, decorators included, indentation kept."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return "".join(lines[start - 1:node.end_lineno])
 
-    tree = ast.parse(source)
-    return "\n\n".join(ast.get_source_segment(source, n) or "" for n in tree.body
-                       if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in names)
+
+def _definitions(source: str, names: tuple[str, ...]) -> str:
+    """The definitions ``names`` of ``source`` (top-level names, or ``Class.method``), as source text."""
+    tree, lines = ast.parse(source), source.splitlines(keepends=True)
+    chunks = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        if node.name in names:
+            chunks.append(_text(lines, node))
+        elif isinstance(node, ast.ClassDef):
+            methods = [m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                       and f"{node.name}.{m.name}" in names]
+            if methods:  # a class holding only these methods, merged into the stub class
+                chunks.append(f"class {node.name}:\n" + "".join(_text(lines, m) for m in methods))
+    return "\n\n".join(chunks)
 
 
 def partial() -> dict[str, str]:
@@ -64,7 +79,7 @@ def partial() -> dict[str, str]:
         text = strip_solutions(solution, part)
         if names:
             helpers = tuple(n for n in _top_names(solution) if n.startswith("_"))
-            text = replace_definitions(text, _definitions(solution, names + helpers))
+            text = replace_definitions(text, _definitions(solution, names + helpers), merge=True)
         files[name] = text
     return _unmarked(files)
 
@@ -76,15 +91,13 @@ def _unmarked(files: dict[str, str]) -> dict[str, str]:
 
 
 def _top_names(source: str) -> list[str]:
-    import ast
-
     return [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
 
 
 def apply(files: dict[str, str], variants: list) -> dict[str, str]:
     for v in variants:
         if v.file in files:
-            files[v.file] = replace_definitions(files[v.file], textwrap.dedent(v.source))
+            files[v.file] = replace_definitions(files[v.file], textwrap.dedent(v.source), v.merge)
     return _unmarked(files)
 
 

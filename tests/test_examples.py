@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from grader import batch, registry
 from grader.submissions import discover
 from tests.batchkit import ROOT
@@ -17,6 +19,7 @@ def test_examples_follow_solutions():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_the_example_class_grades_as_advertised(tmp_path):
     exercises = registry.all_exercises()
     full = sum(e.points for e in exercises)

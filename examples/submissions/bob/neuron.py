@@ -58,14 +58,16 @@ def softmax_forward(x):
     Numerically stable: subtract the row maximum first, so logits of ±1000 give finite results.
     Returns (out, cache).
     """
-    # YOUR CODE HERE (neuron.softmax)
-    raise NotImplementedError("neuron.softmax: write softmax_forward")
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    out = e / np.sum(e, axis=-1, keepdims=True)
+    return out, out
 
 
 def softmax_backward(dout, cache):
     """Exercise neuron.softmax — dL/dxᵢ = sᵢ (doutᵢ − Σⱼ doutⱼ sⱼ), with s = softmax(x)."""
-    # YOUR CODE HERE (neuron.softmax)
-    raise NotImplementedError("neuron.softmax: write softmax_backward")
+    s = cache
+    return s * (dout - np.sum(dout * s, axis=-1, keepdims=True))
 
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
@@ -77,8 +79,10 @@ def neuron_forward(x, w, b, activation="sigmoid"):
     x: (N, D) inputs, w: (D,) weights, b: scalar bias (a 0-d array), activation: one of ACTIVATIONS.
     Returns (y, cache) with y of shape (N,).
     """
-    # YOUR CODE HERE (neuron.neuron)
-    raise NotImplementedError("neuron.neuron: write neuron_forward")
+    z = x @ w + b
+    fwd = {"sigmoid": sigmoid_forward, "relu": relu_forward, "tanh": tanh_forward}[activation]
+    y, act_cache = fwd(z)
+    return y, (x, w, activation, act_cache)
 
 
 def neuron_backward(dout, cache):
@@ -86,5 +90,10 @@ def neuron_backward(dout, cache):
 
     dout: (N,).  Returns (dx, dw, db) with the shapes of x, w and b.
     """
-    # YOUR CODE HERE (neuron.neuron)
-    raise NotImplementedError("neuron.neuron: write neuron_backward")
+    x, w, activation, act_cache = cache
+    bwd = {"sigmoid": sigmoid_backward, "relu": relu_backward, "tanh": tanh_backward}[activation]
+    dz = bwd(dout, act_cache)
+    dx = np.outer(dz, w)
+    dw = x.T @ dz
+    db = np.sum(dz)
+    return dx, dw, np.asarray(db)
