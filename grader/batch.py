@@ -52,14 +52,14 @@ def default_jobs() -> int:
 
 
 def curriculum_hash() -> str:
-    """Hash of the grader's code and the reference solutions: a new grader or curriculum re-grades."""
+    """Hash of the grader's files and the reference solutions: a new grader or curriculum re-grades."""
     h = hashlib.sha256(grader.__version__.encode())
     roots = [Path(grader.__file__).resolve().parent, reference.SOLUTIONS]
     for root in roots:
         if not root.is_dir():
             continue
-        for p in sorted(root.rglob("*.py")):
-            if "__pycache__" not in p.parts:
+        for p in sorted(root.rglob("*")):  # code and data (known answers)
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
                 h.update(p.relative_to(root.parent).as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
@@ -74,7 +74,7 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission described by plain data; return plain data.  Never raises for student faults.
 
     ``job``: student, source (a path string, or zip bytes from another machine), exercises (ids),
-    examples, isolation.  Returns: student, result (``SubmissionResult.to_json()``), seconds.
+    examples, isolation, forbidden_penalty.  Returns: student, result (``SubmissionResult.to_json()``), seconds.
     """
     from grader.runner import grade
 
@@ -86,7 +86,8 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
         folder = materialize(Path(source) if isinstance(source, str) else source, work)
         exercises = [registry.get(i) for i in job["exercises"]]
         result = grade(folder, exercises, launcher=launcher_for(job.get("isolation", "process")), hidden=True,
-                       examples=int(job.get("examples", 25)))
+                       examples=int(job.get("examples", 25)),
+                       forbidden_penalty=float(job.get("forbidden_penalty", 0.0)))
     except SubmissionError as exc:
         result.error = str(exc)
     finally:
@@ -219,7 +220,7 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
 def run_batch(submissions: list[Submission], out: Path, exercises: list[registry.Exercise], *,
               examples: int = 25, jobs: int | None = None, executor: str = "processes",
               scheduler: str | None = None, isolation: str = "process", force: bool = False,
-              publish_hidden: bool = False, on_plan: Callable[[int, int], None] | None = None,
+              publish_hidden: bool = False, forbidden_penalty: float = 0.0, on_plan: Callable[[int, int], None] | None = None,
               on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order."""
     if executor not in EXECUTORS:
@@ -229,7 +230,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
     launcher_for(isolation)  # an unknown level is an error before anything runs
     out.mkdir(parents=True, exist_ok=True)
     curriculum = curriculum_hash()
-    options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden}
+    options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden,
+               "forbidden_penalty": forbidden_penalty}
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
     for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
@@ -241,7 +243,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
             done[sub.student] = outcome_from_record(record)
         else:
             todo.append({"student": sub.student, "source": str(sub.path.resolve()), "key": key,
-                         "exercises": options["exercises"], "examples": examples, "isolation": isolation})
+                         "exercises": options["exercises"], "examples": examples, "isolation": isolation,
+                         "forbidden_penalty": forbidden_penalty})
     if on_plan:
         on_plan(len(submissions), len(done))
     order = [s.student for s in submissions]

@@ -76,9 +76,9 @@ def build(out: Path, *, exercises: list[str], examples: int, publish_hidden: boo
         "run_autograder": (RUN.format(options=" ".join(shlex.quote(o) for o in options)).encode(), True),
         "pyproject.toml": ((ROOT / "pyproject.toml").read_bytes(), False),
     }
-    for folder in ("grader", "solutions"):
-        for p in sorted((ROOT / folder).rglob("*.py")):
-            if "__pycache__" not in p.parts:
+    for folder, pattern in (("grader", "*"), ("solutions", "*.py")):  # the grader's data too (known answers)
+        for p in sorted((ROOT / folder).rglob(pattern)):
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
                 files[p.relative_to(ROOT).as_posix()] = (p.read_bytes(), False)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as zf:

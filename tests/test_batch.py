@@ -69,6 +69,9 @@ def test_a_class_with_broken_submissions(tmp_path):
     assert bob["score"] == 0 and {t["status"] for t in bob["tests"]} == {"failed"}
     erin = json.loads((out / "erin" / "results.json").read_text())
     assert erin["score"] == 0 and "not a readable zip" in erin["output"]
+    assert any(t["visibility"] == "hidden" for t in doc["tests"])  # hidden twins are graded
+    alice = (out / "alice" / "feedback.md").read_text()
+    assert "[hidden]" not in alice and "hidden checks: " in alice
     for student in by:
         assert (out / student / "feedback.md").read_text().startswith(f"# Feedback for {student}")
         assert "<html" in (out / student / "feedback.html").read_text()

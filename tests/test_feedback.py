@@ -16,6 +16,7 @@ def synthetic() -> SubmissionResult:
         CheckResult("SECRET bigger batch", 1.0, 1.0, "passed", "", "training", hidden=True),
         CheckResult("SECRET odd shapes", 0.0, 1.0, "failed", "SECRET MESSAGE", "reference", hidden=True),
     ])
+    train.notes = ["forbidden import: torch (numpy only in this part)"]
     return SubmissionResult("alice", [train], seconds=12.4)
 
 
@@ -28,6 +29,7 @@ def test_hidden_checks_show_only_as_a_count():
     for text in (md, page):
         assert "SECRET" not in text
         assert "accuracy 0.71" in text  # public failures are explained
+        assert "forbidden import: torch" in text  # instructor notes that cost points
     secret = [t for t in doc["tests"] if "SECRET" in t["name"]]
     assert len(secret) == 2 and {t["visibility"] for t in secret} == {"hidden"}
     assert "&lt;script&gt;" in page and "<script>" not in page

@@ -29,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"how student code is isolated: {', '.join(levels)} (default: {levels[0]})")
     p.add_argument("--publish-hidden", action="store_true",
                    help="show hidden checks by name in the feedback (default: only a count)")
+    p.add_argument("--forbidden-penalty", type=float, default=0.0, metavar="F",
+                   help="fraction of an exercise's points a forbidden import costs (default 0: a note only)")
     p.add_argument("--only", action="append", default=[], metavar="EXERCISE|PART",
                    help="grade only these exercises or parts (repeatable; default: all)")
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
@@ -70,6 +72,8 @@ def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.forbidden_penalty <= 1.0:
+        raise UsageError("--forbidden-penalty must be between 0 and 1")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if args.isolation not in batch.isolation_levels():
@@ -109,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             outcomes = batch.run_batch(subs, out, exercises, examples=args.examples, jobs=args.jobs,
                                        executor=args.executor, scheduler=args.scheduler,
                                        isolation=args.isolation, force=args.force,
-                                       publish_hidden=args.publish_hidden, on_plan=on_plan, on_result=on_result)
+                                       publish_hidden=args.publish_hidden,
+                                       forbidden_penalty=args.forbidden_penalty, on_plan=on_plan, on_result=on_result)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if show:

@@ -18,11 +18,8 @@ def _pts(x: float) -> str:
 
 def hidden_summary(result: SubmissionResult | ExerciseResult) -> str:
     """'hidden checks: 3/4 passed', or '' when there are none."""
-    exercises = result.exercises if isinstance(result, SubmissionResult) else [result]
-    hidden = [c for e in exercises for c in e.checks if c.hidden]
-    if not hidden:
-        return ""
-    return f"hidden checks: {sum(c.status == 'passed' for c in hidden)}/{len(hidden)} passed"
+    passed, total = result.hidden_passed
+    return f"hidden checks: {passed}/{total} passed" if total else ""
 
 
 def shown_checks(e: ExerciseResult, publish_hidden: bool) -> list[CheckResult]:
@@ -37,6 +34,7 @@ def markdown(result: SubmissionResult, student: str, *, publish_hidden: bool = F
     out += [f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
     for e in result.exercises:
         out += [f"## {MARK[e.status]} {e.id} — {e.title}: {_pts(e.score)}/{_pts(e.max_score)}", ""]
+        out += [f"> {note}" for note in e.notes] + ([""] if e.notes else [])
         for c in shown_checks(e, publish_hidden):
             out.append(f"- {MARK[c.status]} {c.name}" + ("" if c.status == "passed" else
                                                           f" [{c.status}, oracle: {c.oracle}]"))
@@ -57,7 +55,7 @@ h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #ddd}
 .passed{color:#1a7f37}.failed,.error,.timeout{color:#c62828}.not_implemented,.skipped{color:#8a6d00}
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.85rem}
 ul{list-style:none;padding-left:.5rem}li{margin:.3rem 0}img{max-width:100%;border:1px solid #eee}
-.meta{color:#666;font-size:.85rem}"""
+.meta{color:#666;font-size:.85rem}.note{background:#fff4e5;padding:.4rem .6rem}"""
 
 
 def _check_html(c: CheckResult) -> str:
@@ -85,7 +83,9 @@ def html(result: SubmissionResult, student: str, *, publish_hidden: bool = False
         parts.append(f"<p><b>Score: {_pts(result.score)} / {_pts(result.max_score)}</b></p>")
     for e in result.exercises:
         parts.append(f'<h2 class="{escape(e.status)}">{MARK[e.status]} {escape(e.id)} — {escape(e.title)}: '
-                     f"{_pts(e.score)}/{_pts(e.max_score)}</h2><ul>")
+                     f"{_pts(e.score)}/{_pts(e.max_score)}</h2>")
+        parts += [f'<p class="note">{escape(note)}</p>' for note in e.notes]
+        parts.append("<ul>")
         parts += [_check_html(c) for c in shown_checks(e, publish_hidden)]
         summary = hidden_summary(e)
         if summary and not publish_hidden:

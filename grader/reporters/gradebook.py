@@ -26,7 +26,8 @@ def rows(outcomes: list["Outcome"], exercises: list[Exercise]) -> list[dict[str,
                     "statuses": {e.id: statuses.get(e.id, "error" if o.result.error else "skipped")
                                  for e in exercises},
                     "total": o.result.score, "max": sum(e.points for e in exercises),
-                    "error": o.result.error, "seconds": o.seconds, "source": o.source})
+                    "error": o.result.error, "notes": [f"{e.id}: {n}" for e in o.result.exercises for n in e.notes],
+                    "seconds": o.seconds, "source": o.source})
     return out
 
 
