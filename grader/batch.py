@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,10 @@ from grader.results import SubmissionResult
 from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack
 
 RECORD = "grade.json"
-EXECUTORS: tuple[str, ...] = ("threads", "processes", "dask")
+EXECUTORS: tuple[str, ...] = ("processes", "dask")
+#: The checks keep per-process state (hypothesis, the size scale of hidden checks): one grade at a time
+#: per process, whatever the caller's threads (a Dask worker with several threads, for instance).
+_ONE_AT_A_TIME = threading.Lock()
 
 
 # --------------------------------------------------------------------------- isolation (seam)
@@ -85,9 +89,10 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
     try:
         folder = materialize(Path(source) if isinstance(source, str) else source, work)
         exercises = [registry.get(i) for i in job["exercises"]]
-        result = grade(folder, exercises, launcher=launcher_for(job.get("isolation", "process")), hidden=True,
-                       examples=int(job.get("examples", 25)),
-                       forbidden_penalty=float(job.get("forbidden_penalty", 0.0)))
+        with _ONE_AT_A_TIME:
+            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation", "process")), hidden=True,
+                           examples=int(job.get("examples", 25)),
+                           forbidden_penalty=float(job.get("forbidden_penalty", 0.0)))
     except SubmissionError as exc:
         result.error = str(exc)
     finally:
@@ -170,17 +175,18 @@ def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry
 
 
 # --------------------------------------------------------------------------- executors
-def _local(kind: str, jobs: int) -> cf.Executor:
-    """Threads share the grader's GIL (hypothesis and the reference run grader-side, most of the CPU);
-    processes do not, but each pays the grader's start-up once: one job needs no second process."""
-    if kind == "threads" or jobs == 1:
-        return cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="deepgrade")
+def _local(jobs: int) -> cf.Executor:
+    """Processes: the checks run grader-side (hypothesis, the reference: most of the CPU), so threads would
+    share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once;
+    one job needs no second process (a thread, so the progress bar keeps moving)."""
+    if jobs == 1:
+        return cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepgrade")
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _run_local(kind: str, jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
-    with _local(kind, jobs) as pool:
+def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
+    with _local(jobs) as pool:
         futures = {pool.submit(grade_one, job): job for job in todo}
         try:
             for fut in cf.as_completed(futures):
@@ -256,7 +262,7 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         by_name = {s.student: s for s in submissions}
         stream: Iterable[tuple[dict[str, Any], Any]] = (
             _run_dask(scheduler or "", todo, by_name) if executor == "dask"
-            else _run_local(executor, max(1, min(jobs or default_jobs(), len(todo))), todo))
+            else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
         for job, reply in stream:
             if isinstance(reply, dict):
                 result = SubmissionResult.from_json(reply["result"], job["student"])

@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="grade only these exercises or parts (repeatable; default: all)")
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
     p.add_argument("--executor", choices=batch.EXECUTORS, default="processes",
-                   help="processes (default) or threads on this machine, or a Dask cluster")
+                   help="processes on this machine (default), or a Dask cluster (with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
