@@ -33,14 +33,29 @@ EXECUTORS: tuple[str, ...] = ("processes", "dask")
 _ONE_AT_A_TIME = threading.Lock()
 
 
-# --------------------------------------------------------------------------- isolation (seam)
+# --------------------------------------------------------------------------- isolation
+def _sandbox():
+    """grader.sandbox where this grader has it (it is developed alongside; without it: plain processes)."""
+    try:
+        from grader import sandbox
+    except ImportError:
+        return None
+    return sandbox
+
+
 def isolation_levels() -> list[str]:
-    """The isolation levels this machine offers, best first."""
-    return ["process"]
+    """The ``--isolation`` levels, the default first (``auto``: the best this machine offers)."""
+    sandbox = _sandbox()
+    if sandbox is None:
+        return ["process"]
+    return ["auto", *(level for level in sandbox.LEVELS if level != "auto")]
 
 
 def launcher_for(level: str) -> Launcher:
-    """The worker launcher for an isolation level."""
+    """The worker launcher for an isolation level; ``ValueError`` for one this machine cannot give."""
+    sandbox = _sandbox()
+    if sandbox is not None:
+        return sandbox.launcher_for(level)
     if level != "process":
         raise ValueError(f"unknown isolation level {level!r}; available: {', '.join(isolation_levels())}")
     return plain_launcher
@@ -90,7 +105,7 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
         folder = materialize(Path(source) if isinstance(source, str) else source, work)
         exercises = [registry.get(i) for i in job["exercises"]]
         with _ONE_AT_A_TIME:
-            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation", "process")), hidden=True,
+            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or isolation_levels()[0]), hidden=True,
                            examples=int(job.get("examples", 25)),
                            forbidden_penalty=float(job.get("forbidden_penalty", 0.0)))
     except SubmissionError as exc:
@@ -225,7 +240,7 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
 # --------------------------------------------------------------------------- the batch
 def run_batch(submissions: list[Submission], out: Path, exercises: list[registry.Exercise], *,
               examples: int = 25, jobs: int | None = None, executor: str = "processes",
-              scheduler: str | None = None, isolation: str = "process", force: bool = False,
+              scheduler: str | None = None, isolation: str = "", force: bool = False,
               publish_hidden: bool = False, forbidden_penalty: float = 0.0, on_plan: Callable[[int, int], None] | None = None,
               on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order."""
@@ -233,7 +248,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         raise ValueError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
         raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    launcher_for(isolation)  # an unknown level is an error before anything runs
+    isolation = isolation or isolation_levels()[0]
+    launcher_for(isolation)  # a level this machine cannot give is an error before anything runs
     out.mkdir(parents=True, exist_ok=True)
     curriculum = curriculum_hash()
     options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden,

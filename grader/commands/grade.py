@@ -76,9 +76,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--forbidden-penalty must be between 0 and 1")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    if args.isolation not in batch.isolation_levels():
-        raise UsageError(f"isolation {args.isolation!r} is not available here; "
-                         f"choose from {', '.join(batch.isolation_levels())}")
+    try:
+        batch.launcher_for(args.isolation)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     exercises = registry.select(args.only)
