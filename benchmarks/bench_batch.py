@@ -1,0 +1,67 @@
+"""Batch grading speed: one complete submission, then --jobs 2 against --jobs 1 on a class of copies.
+
+    python benchmarks/bench_batch.py [--students 30] [--repeat 3] [--only PART ...]
+
+Prints the wall time of grading one complete submission (a copy of solutions/) and the median wall time
+of grading the class with 1 and with 2 jobs, and the speed-up.  Every run starts from an empty --out.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine  # noqa: E402
+
+from grader import batch, registry  # noqa: E402
+from grader.submissions import discover  # noqa: E402
+
+
+def timed(paths: list[str], exercises, *, jobs: int, examples: int) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        outcomes = batch.run_batch(discover(paths), Path(out), exercises, jobs=jobs,
+                                   examples=examples)
+        seconds = time.perf_counter() - started
+    full = sum(e.points for e in exercises)
+    for o in outcomes:
+        if o.result.score != full:  # e.g. a wall-clock timeout on an overloaded machine
+            bad = [f"{e.id}: {c.name}: {c.status}: {c.message[:120]}" for e in o.result.exercises
+                   for c in e.checks if c.status != "passed"]
+            print(f"  warning: {o.student} scored {o.result.score:g}/{full:g}: {bad[:2]}")
+    return seconds
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--students", type=int, default=30)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--examples", type=int, default=25)
+    p.add_argument("--only", nargs="*", default=[])
+    args = p.parse_args()
+    exercises = registry.select(args.only)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start")
+    with tempfile.TemporaryDirectory() as tmp:
+        cls = Path(tmp) / "class"
+        for i in range(args.students):
+            shutil.copytree(ROOT / "solutions", cls / f"student{i:03d}", ignore=shutil.ignore_patterns("__pycache__"))
+        one = timed([str(cls / "student000")], exercises, jobs=1, examples=args.examples)
+        print(f"one complete submission ({len(exercises)} exercises, {args.examples} examples): {one:.2f} s")
+        medians = {}
+        for jobs in (1, 2):
+            runs = [timed([str(cls)], exercises, jobs=jobs, examples=args.examples)
+                    for _ in range(args.repeat)]
+            medians[jobs] = statistics.median(runs)
+            print(f"{args.students} submissions, --jobs {jobs}: median {medians[jobs]:.1f} s "
+                  f"of {', '.join(f'{r:.1f}' for r in runs)}")
+        print(f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x (load average now {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Batch grading: a class of submissions, in parallel, resumable, crash-safe.
+
+Each submission becomes a *job* of plain data; :func:`grade_one` turns a job into a plain-data outcome (the
+same function runs in a local process, a local thread or on a Dask worker).  Student code runs only in
+worker subprocesses (``grader.runner``); the checks themselves (hypothesis, the reference) run grader-side.  Every finished grade is written at
+once, atomically, under ``OUT/<student>/``, with a key (content hash of the submission + hash of the grader
+and curriculum + options): a re-run grades only what is missing or changed.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import grader
+from grader import reference, registry
+from grader._worker.client import Launcher, plain_launcher
+from grader.results import SubmissionResult
+from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack
+
+RECORD = "grade.json"
+EXECUTORS: tuple[str, ...] = ("processes", "dask")
+#: The checks keep per-process state (hypothesis, the size scale of hidden checks): one grade at a time
+#: per process, whatever the caller's threads (a Dask worker with several threads, for instance).
+_ONE_AT_A_TIME = threading.Lock()
+
+
+# --------------------------------------------------------------------------- isolation
+def _sandbox():
+    """grader.sandbox where this grader has it (it is developed alongside; without it: plain processes)."""
+    try:
+        from grader import sandbox
+    except ImportError:
+        return None
+    return sandbox
+
+
+def isolation_levels() -> list[str]:
+    """The ``--isolation`` levels, the default first (``auto``: the best this machine offers)."""
+    sandbox = _sandbox()
+    if sandbox is None:
+        return ["process"]
+    return ["auto", *(level for level in sandbox.LEVELS if level != "auto")]
+
+
+def launcher_for(level: str) -> Launcher:
+    """The worker launcher for an isolation level; ``ValueError`` for one this machine cannot give."""
+    sandbox = _sandbox()
+    if sandbox is not None:
+        return sandbox.launcher_for(level)
+    if level != "process":
+        raise ValueError(f"unknown isolation level {level!r}; available: {', '.join(isolation_levels())}")
+    return plain_launcher
+
+
+# --------------------------------------------------------------------------- keys
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def curriculum_hash() -> str:
+    """Hash of the grader's files and the reference solutions: a new grader or curriculum re-grades."""
+    h = hashlib.sha256(grader.__version__.encode())
+    roots = [Path(grader.__file__).resolve().parent, reference.SOLUTIONS]
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for p in sorted(root.rglob("*")):  # code and data (known answers)
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
+                h.update(p.relative_to(root.parent).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def grade_key(content: str, curriculum: str, options: dict[str, Any]) -> str:
+    doc = json.dumps({"content": content, "curriculum": curriculum, "options": options}, sort_keys=True)
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- one job
+def grade_one(job: dict[str, Any]) -> dict[str, Any]:
+    """Grade one submission described by plain data; return plain data.  Never raises for student faults.
+
+    ``job``: student, source (a path string, or zip bytes from another machine), exercises (ids),
+    examples, isolation, forbidden_penalty.  Returns: student, result (``SubmissionResult.to_json()``), seconds.
+    """
+    from grader.runner import grade
+
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="deepgrade-"))
+    source = job["source"]
+    result = SubmissionResult(job["student"])
+    try:
+        folder = materialize(Path(source) if isinstance(source, str) else source, work)
+        exercises = [registry.get(i) for i in job["exercises"]]
+        with _ONE_AT_A_TIME:
+            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or isolation_levels()[0]), hidden=True,
+                           examples=int(job.get("examples", 25)),
+                           forbidden_penalty=float(job.get("forbidden_penalty", 0.0)))
+    except SubmissionError as exc:
+        result.error = str(exc)
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    return {"student": job["student"], "result": result.to_json(),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+# --------------------------------------------------------------------------- outcomes and storage
+@dataclass
+class Outcome:
+    """A graded (or cached, or failed) submission."""
+
+    student: str
+    source: str
+    result: SubmissionResult
+    seconds: float
+    key: str = ""
+    cached: bool = False
+    internal: bool = False  # the grader failed (not the student): not saved, re-graded next time
+
+    def record(self) -> dict[str, Any]:
+        return {"student": self.student, "source": self.source, "key": self.key, "seconds": self.seconds,
+                "grader": grader.__version__, "result": self.result.to_json()}
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write a file so that a reader (or a crash) sees either the old content or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def load_record(out: Path, student: str) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((out / student / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("student") == student else None
+
+
+def outcome_from_record(doc: dict[str, Any]) -> Outcome:
+    result = SubmissionResult.from_json(doc["result"], doc["student"])
+    result.seconds = float(doc.get("seconds", 0.0))
+    return Outcome(doc["student"], doc.get("source", ""), result, result.seconds, doc.get("key", ""), cached=True)
+
+
+def save(out: Path, outcome: Outcome, *, publish_hidden: bool) -> None:
+    """Write a student's reports, then the record that marks the grade as done (all atomically)."""
+    from grader.reporters import feedback, gradescope
+
+    folder = out / outcome.student
+    atomic_write(folder / "results.json", json.dumps(
+        gradescope.document(outcome.result, publish_hidden=publish_hidden), indent=2, ensure_ascii=False))
+    atomic_write(folder / "feedback.md", feedback.markdown(outcome.result, outcome.student,
+                                                           publish_hidden=publish_hidden))
+    atomic_write(folder / "feedback.html", feedback.html(outcome.result, outcome.student,
+                                                         publish_hidden=publish_hidden))
+    atomic_write(folder / RECORD, json.dumps(outcome.record(), indent=1, ensure_ascii=False))
+
+
+def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry.Exercise]) -> None:
+    from grader.reporters import gradebook
+
+    atomic_write(out / "gradebook.csv", gradebook.csv_text(outcomes, exercises))
+    atomic_write(out / "gradebook.json", gradebook.json_text(outcomes, exercises))
+
+
+# --------------------------------------------------------------------------- executors
+def _local(jobs: int) -> cf.Executor:
+    """Processes: the checks run grader-side (hypothesis, the reference: most of the CPU), so threads would
+    share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once;
+    one job needs no second process (a thread, so the progress bar keeps moving)."""
+    if jobs == 1:
+        return cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepgrade")
+    # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
+    with _local(jobs) as pool:
+        futures = {pool.submit(grade_one, job): job for job in todo}
+        try:
+            for fut in cf.as_completed(futures):
+                try:
+                    yield futures[fut], fut.result()
+                except Exception as exc:  # noqa: BLE001 - a crashed pool process: report, go on
+                    yield futures[fut], exc
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _run_dask(scheduler: str, todo: list[dict[str, Any]],
+              submissions: dict[str, Submission]) -> Iterator[tuple[dict[str, Any], Any]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError("--executor dask needs the dask extra: pip install 'deepgrade[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    with client:
+        futures = {}
+        for job in todo:
+            # the submission travels as zip bytes: a Dask worker need not see this machine's disk
+            remote = dict(job, source=pack(submissions[job["student"]]))
+            futures[client.submit(grade_one, remote, pure=False, key=f"deepgrade-{job['student']}-{job['key'][:12]}")] = job
+        for fut in as_completed(list(futures)):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker: report, go on
+                yield futures[fut], exc
+
+
+# --------------------------------------------------------------------------- the batch
+def run_batch(submissions: list[Submission], out: Path, exercises: list[registry.Exercise], *,
+              examples: int = 25, jobs: int | None = None, executor: str = "processes",
+              scheduler: str | None = None, isolation: str = "", force: bool = False,
+              publish_hidden: bool = False, forbidden_penalty: float = 0.0, on_plan: Callable[[int, int], None] | None = None,
+              on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
+    if executor == "dask" and not scheduler:
+        raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    isolation = isolation or isolation_levels()[0]
+    launcher_for(isolation)  # a level this machine cannot give is an error before anything runs
+    out.mkdir(parents=True, exist_ok=True)
+    curriculum = curriculum_hash()
+    options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden,
+               "forbidden_penalty": forbidden_penalty}
+    done: dict[str, Outcome] = {}
+    todo: list[dict[str, Any]] = []
+    for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
+        stale.unlink(missing_ok=True)
+    for sub in submissions:
+        key = grade_key(content_hash(sub), curriculum, options)
+        record = None if force else load_record(out, sub.student)
+        if record is not None and record.get("key") == key:
+            done[sub.student] = outcome_from_record(record)
+        else:
+            todo.append({"student": sub.student, "source": str(sub.path.resolve()), "key": key,
+                         "exercises": options["exercises"], "examples": examples, "isolation": isolation,
+                         "forbidden_penalty": forbidden_penalty})
+    if on_plan:
+        on_plan(len(submissions), len(done))
+    order = [s.student for s in submissions]
+
+    def finished() -> list[Outcome]:
+        return [done[s] for s in order if s in done]
+
+    if todo:
+        by_name = {s.student: s for s in submissions}
+        stream: Iterable[tuple[dict[str, Any], Any]] = (
+            _run_dask(scheduler or "", todo, by_name) if executor == "dask"
+            else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
+        for job, reply in stream:
+            if isinstance(reply, dict):
+                result = SubmissionResult.from_json(reply["result"], job["student"])
+                result.seconds = float(reply.get("seconds", 0.0))
+                outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"])
+                save(out, outcome, publish_hidden=publish_hidden)
+            else:
+                result = SubmissionResult(job["student"], error=f"internal grader error: "
+                                          f"{type(reply).__name__}: {reply}")
+                outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
+            done[job["student"]] = outcome
+            write_gradebook(out, finished(), exercises)
+            if on_result:
+                on_result(outcome)
+    write_gradebook(out, finished(), exercises)
+    return finished()

@@ -1,0 +1,131 @@
+"""deepgrade grade: grade a class of submissions into a gradebook (resumable, parallel)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.table import Table
+
+from grader import batch, registry
+from grader.cli import UsageError
+from grader.reporters import gradebook
+from grader.submissions import discover
+
+NAME, HELP, ORDER = "grade", "grade many submissions (folders or zips) into a gradebook", 25
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="a student's folder or .zip, or a folder of them")
+    p.add_argument("--out", required=True, metavar="DIR", help="where the gradebook and feedback go")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help=f"submissions graded at once (default: the cores available, here {batch.default_jobs()})")
+    p.add_argument("--force", action="store_true", help="re-grade everything, even what is up to date")
+    levels = batch.isolation_levels()
+    p.add_argument("--isolation", default=levels[0], metavar="LEVEL",
+                   help=f"how student code is isolated: {', '.join(levels)} (default: {levels[0]})")
+    p.add_argument("--publish-hidden", action="store_true",
+                   help="show hidden checks by name in the feedback (default: only a count)")
+    p.add_argument("--forbidden-penalty", type=float, default=0.0, metavar="F",
+                   help="fraction of an exercise's points a forbidden import costs (default 0: a note only)")
+    p.add_argument("--only", action="append", default=[], metavar="EXERCISE|PART",
+                   help="grade only these exercises or parts (repeatable; default: all)")
+    p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
+    p.add_argument("--executor", choices=batch.EXECUTORS, default="processes",
+                   help="processes on this machine (default), or a Dask cluster (with --scheduler)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+
+
+def summary(outcomes: list[batch.Outcome], max_score: float) -> Table:
+    t = Table(title="class summary", title_justify="left")
+    t.add_column("score band")
+    t.add_column("students", justify="right")
+    for band, n in gradebook.distribution(outcomes, max_score):
+        t.add_row(band, f"{n} " + "█" * n)
+    return t
+
+
+def stats_line(outcomes: list[batch.Outcome], max_score: float) -> str:
+    scores = sorted(o.result.score for o in outcomes)
+    if not scores:
+        return "no students"
+    mean = sum(scores) / len(scores)
+    return (f"{len(scores)} students · mean {mean:.1f}/{max_score:g} · median {scores[len(scores) // 2]:g} · "
+            f"{sum(bool(o.result.error) for o in outcomes)} not gradable")
+
+
+def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
+    worst = gradebook.most_failed(outcomes)
+    if not worst:
+        return None
+    t = Table(title="most-failed checks", title_justify="left")
+    t.add_column("check")
+    t.add_column("students", justify="right")
+    for name, n in worst:
+        t.add_row(name, str(n))
+    return t
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.forbidden_penalty <= 1.0:
+        raise UsageError("--forbidden-penalty must be between 0 and 1")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    try:
+        batch.launcher_for(args.isolation)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.executor == "dask" and not args.scheduler:
+        raise UsageError("--executor dask needs --scheduler ADDRESS")
+    exercises = registry.select(args.only)
+    try:
+        subs = discover(args.submissions, student=args.student)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+    console = Console(stderr=True)
+    show = not args.quiet
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("·"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    counts = {"graded": 0, "up to date": 0, "not gradable": 0}
+    with Progress(*columns, console=console, transient=False, disable=not show) as bar:
+        task = bar.add_task("grading", total=len(subs))
+
+        def describe() -> str:
+            return " · ".join(f"{n} {k}" for k, n in counts.items() if n) or "grading"
+
+        def on_plan(total: int, cached: int) -> None:
+            counts["up to date"] = cached
+            bar.update(task, completed=cached, description=describe())
+            bar.reset(task, total=total - cached, description=describe())
+
+        def on_result(o: batch.Outcome) -> None:
+            counts["not gradable" if o.result.error else "graded"] += 1
+            bar.update(task, advance=1, description=describe())
+
+        try:
+            outcomes = batch.run_batch(subs, out, exercises, examples=args.examples, jobs=args.jobs,
+                                       executor=args.executor, scheduler=args.scheduler,
+                                       isolation=args.isolation, force=args.force,
+                                       publish_hidden=args.publish_hidden,
+                                       forbidden_penalty=args.forbidden_penalty, on_plan=on_plan, on_result=on_result)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if show:
+        console.print(summary(outcomes, sum(e.points for e in exercises)))
+        console.print(stats_line(outcomes, sum(e.points for e in exercises)))
+        table = failed_table(outcomes)
+        if table is not None:
+            console.print(table)
+        for o in outcomes:
+            if o.result.error:
+                console.print(f"[red]{o.student}[/red]: {o.result.error}")
+        console.print(f"gradebook: {out / 'gradebook.csv'} · feedback: {out}/<student>/feedback.html")
+    return 1 if any(o.internal for o in outcomes) else 0

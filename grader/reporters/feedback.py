@@ -1,0 +1,98 @@
+"""Per-student feedback, as Markdown and as a self-contained HTML page (with loss-curve plots).
+
+Hidden checks appear only as a count ("hidden checks: 3/4 passed") unless ``publish_hidden``: their names
+and messages would tell the class what the hidden tests probe.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from grader.results import CheckResult, ExerciseResult, SubmissionResult
+
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-"}
+
+
+def _pts(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def hidden_summary(result: SubmissionResult | ExerciseResult) -> str:
+    """'hidden checks: 3/4 passed', or '' when there are none."""
+    passed, total = result.hidden_passed
+    return f"hidden checks: {passed}/{total} passed" if total else ""
+
+
+def shown_checks(e: ExerciseResult, publish_hidden: bool) -> list[CheckResult]:
+    return [c for c in e.checks if publish_hidden or not c.hidden]
+
+
+def markdown(result: SubmissionResult, student: str, *, publish_hidden: bool = False) -> str:
+    out = [f"# Feedback for {student}", ""]
+    if result.error:
+        out += [f"**This submission could not be graded:** {result.error}", ""]
+        return "\n".join(out)
+    out += [f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
+    for e in result.exercises:
+        out += [f"## {MARK[e.status]} {e.id} — {e.title}: {_pts(e.score)}/{_pts(e.max_score)}", ""]
+        out += [f"> {note}" for note in e.notes] + ([""] if e.notes else [])
+        for c in shown_checks(e, publish_hidden):
+            out.append(f"- {MARK[c.status]} {c.name}" + ("" if c.status == "passed" else
+                                                          f" [{c.status}, oracle: {c.oracle}]"))
+            if c.status != "passed" and c.message:
+                out += ["", "  ```", *("  " + line for line in c.message.splitlines()), "  ```"]
+        summary = hidden_summary(e)
+        if summary and not publish_hidden:
+            out.append(f"- {summary}")
+        out.append("")
+    summary = hidden_summary(result)
+    if summary and not publish_hidden:
+        out += [f"Overall, {summary}.", ""]
+    return "\n".join(out)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #ddd}
+.passed{color:#1a7f37}.failed,.error,.timeout{color:#c62828}.not_implemented,.skipped{color:#8a6d00}
+pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.85rem}
+ul{list-style:none;padding-left:.5rem}li{margin:.3rem 0}img{max-width:100%;border:1px solid #eee}
+.meta{color:#666;font-size:.85rem}.note{background:#fff4e5;padding:.4rem .6rem}"""
+
+
+def _check_html(c: CheckResult) -> str:
+    cls = escape(c.status)
+    body = f'<li class="{cls}">{MARK[c.status]} {escape(c.name)}'
+    if c.status != "passed":
+        body += f' <span class="meta">[{cls}, oracle: {escape(c.oracle)}]</span>'
+        if c.message:
+            body += f"<pre>{escape(c.message)}</pre>"
+    if c.curves:
+        from grader.reporters.plots import curves_data_uri
+
+        body += (f'<div><img alt="{escape(", ".join(c.curves))} curves of {escape(c.name)}" '
+                 f'src="{curves_data_uri(c.curves, c.name)}"></div>')
+    return body + "</li>"
+
+
+def html(result: SubmissionResult, student: str, *, publish_hidden: bool = False) -> str:
+    parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback for "
+             f"{escape(student)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>Feedback for {escape(student)}</h1>"]
+    if result.error:
+        parts.append(f'<p class="error"><b>This submission could not be graded:</b> {escape(result.error)}</p>')
+    else:
+        parts.append(f"<p><b>Score: {_pts(result.score)} / {_pts(result.max_score)}</b></p>")
+    for e in result.exercises:
+        parts.append(f'<h2 class="{escape(e.status)}">{MARK[e.status]} {escape(e.id)} — {escape(e.title)}: '
+                     f"{_pts(e.score)}/{_pts(e.max_score)}</h2>")
+        parts += [f'<p class="note">{escape(note)}</p>' for note in e.notes]
+        parts.append("<ul>")
+        parts += [_check_html(c) for c in shown_checks(e, publish_hidden)]
+        summary = hidden_summary(e)
+        if summary and not publish_hidden:
+            parts.append(f"<li class=\"meta\">{escape(summary)}</li>")
+        parts.append("</ul>")
+    summary = hidden_summary(result)
+    if summary and not publish_hidden:
+        parts.append(f"<p>Overall, {escape(summary)}.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

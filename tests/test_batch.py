@@ -1,0 +1,155 @@
+"""deepgrade grade: a class graded into a gradebook; broken submissions; resume after a kill; Dask."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import batch, registry
+from grader.cli import main
+from grader.submissions import discover
+from tests.batchkit import EXAMPLES, ONLY, ROOT, complete, stubs, zip_bytes
+
+EXERCISES = registry.select(ONLY)
+MAX = sum(e.points for e in EXERCISES)
+
+
+def make_class(root: Path) -> Path:
+    cls = root / "class"
+    complete(cls / "alice")
+    stubs(cls / "bob")
+    broken = complete(cls / "carol")
+    (broken / "neuron.py").write_text("def relu_forward(x)\n    return x\n")  # a syntax error
+    (cls / "dave").mkdir()
+    (cls / "dave" / "README.md").write_text("I forgot to upload my code")  # missing files
+    (cls / "erin.zip").write_bytes(b"this is not a zip")
+    (cls / "frank.zip").write_bytes(zip_bytes({"../../neuron.py": "x"}))
+    (cls / "gina.zip").write_bytes(zip_bytes({"gina/neuron.py": (ROOT / "solutions" / "neuron.py").read_text()}))
+    return cls
+
+
+def grade(cls: Path, out: Path, **kw) -> list[batch.Outcome]:
+    return batch.run_batch(discover([str(cls)]), out, EXERCISES, examples=EXAMPLES, **kw)
+
+
+def test_a_class_with_broken_submissions(tmp_path):
+    cls = make_class(tmp_path)
+    out = tmp_path / "out"
+    outcomes = grade(cls, out, jobs=2)  # the default executor: processes
+    by = {o.student: o for o in outcomes}
+    assert list(by) == ["alice", "bob", "carol", "dave", "erin", "frank", "gina"]
+    assert by["alice"].result.score == MAX and by["gina"].result.score == MAX
+    assert by["bob"].result.score == 0 and by["bob"].result.exercises[0].status == "not_implemented"
+    assert "SyntaxError" in by["carol"].result.exercises[0].checks[0].message
+    assert "no exercise files found" in by["dave"].result.error
+    assert "not a readable zip" in by["erin"].result.error
+    assert "unsafe path" in by["frank"].result.error
+    assert not (tmp_path / "neuron.py").exists()
+
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [r["student"] for r in rows] == list(by)
+    assert rows[0]["neuron.relu"] == f"{MAX:g}" and rows[0]["total"] == f"{MAX:g}"
+    assert "not a readable zip" in rows[4]["error"]
+    book = json.loads((out / "gradebook.json").read_text())
+    assert [s["student"] for s in book["students"]] == list(by)
+
+    doc = json.loads((out / "alice" / "results.json").read_text())  # Gradescope's schema
+    assert doc["score"] == MAX and isinstance(doc["execution_time"], int) and doc["visibility"] == "visible"
+    assert {t["status"] for t in doc["tests"]} == {"passed"}
+    assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(doc["tests"][0])
+    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(MAX, abs=1e-4)
+    bob = json.loads((out / "bob" / "results.json").read_text())
+    assert bob["score"] == 0 and {t["status"] for t in bob["tests"]} == {"failed"}
+    erin = json.loads((out / "erin" / "results.json").read_text())
+    assert erin["score"] == 0 and "not a readable zip" in erin["output"]
+    assert any(t["visibility"] == "hidden" for t in doc["tests"])  # hidden twins are graded
+    alice = (out / "alice" / "feedback.md").read_text()
+    assert "[hidden]" not in alice and "hidden checks: " in alice
+    for student in by:
+        assert (out / student / "feedback.md").read_text().startswith(f"# Feedback for {student}")
+        assert "<html" in (out / student / "feedback.html").read_text()
+
+
+def test_rerun_grades_only_what_changed(tmp_path):
+    cls = tmp_path / "class"
+    complete(cls / "alice")
+    stubs(cls / "bob")
+    out = tmp_path / "out"
+    first = grade(cls, out, jobs=1)
+    assert not any(o.cached for o in first)
+    stamp = (out / "alice" / batch.RECORD).stat().st_mtime_ns
+    again = grade(cls, out, jobs=1)
+    assert all(o.cached for o in again)
+    assert [o.result.to_json() for o in again] == [o.result.to_json() for o in first]
+    # bob finishes his work: only bob is graded again
+    (cls / "bob" / "neuron.py").write_text((cls / "alice" / "neuron.py").read_text())
+    third = {o.student: o for o in grade(cls, out, jobs=1)}
+    assert third["alice"].cached and not third["bob"].cached and third["bob"].result.score == MAX
+    assert (out / "alice" / batch.RECORD).stat().st_mtime_ns == stamp
+    forced = grade(cls, out, jobs=1, force=True)
+    assert not any(o.cached for o in forced)
+    # another exercise selection is another grade
+    assert not any(o.cached for o in batch.run_batch(discover([str(cls)]), out, registry.select(["neuron.tanh"]),
+                                                     examples=EXAMPLES, jobs=1))
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    complete(tmp_path / "a" / "alice")
+    complete(tmp_path / "b" / "alice")
+    out = str(tmp_path / "out")
+    assert main(["grade", str(tmp_path / "nowhere"), "--out", out]) == 2
+    assert main(["grade", str(tmp_path / "a"), str(tmp_path / "b"), "--out", out]) == 2
+    assert main(["grade", str(tmp_path / "a"), "--out", out, "--jobs", "0"]) == 2
+    assert main(["grade", str(tmp_path / "a"), "--out", out, "--isolation", "moon"]) == 2
+    assert main(["grade", str(tmp_path / "a"), "--out", out, "--executor", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "two submissions for student 'alice'" in err and "--scheduler" in err
+
+
+def test_kill_and_resume_loses_nothing_and_counts_nothing_twice(tmp_path):
+    cls = tmp_path / "class"
+    names = [f"s{i}" for i in range(4)]
+    for n in names:
+        complete(cls / n)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader", "grade", str(cls), "--out", str(out), "--jobs", "1", "--quiet",
+           "--only", ONLY[0], "--examples", str(EXAMPLES)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and not list(out.glob(f"*/{batch.RECORD}")):
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    kept = {p.parent.name: p.stat().st_mtime_ns for p in out.glob(f"*/{batch.RECORD}")}
+    assert kept and len(kept) < len(names), "kill after the first grade, before the last"
+    for p in out.glob(f"*/{batch.RECORD}"):
+        json.loads(p.read_text())  # whole, never half-written
+    rerun = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert {n: (out / n / batch.RECORD).stat().st_mtime_ns for n in kept} == kept  # not graded again
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert sorted(r["student"] for r in rows) == names
+    assert all(r["total"] == f"{MAX:g}" for r in rows)
+    assert not list(out.rglob(".*.tmp"))  # temporary files of the killed run are gone
+
+
+def test_dask_executor_on_a_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cls = tmp_path / "class"
+    complete(cls / "alice")
+    (cls / "bob.zip").write_bytes(zip_bytes({"bob/neuron.py": (ROOT / "assignments" / "neuron.py").read_text()}))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        outcomes = grade(cls, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
+    assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0)]
+    assert json.loads((tmp_path / "out" / "alice" / "results.json").read_text())["score"] == MAX

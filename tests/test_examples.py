@@ -1,0 +1,36 @@
+"""examples/submissions/ is in sync with solutions/, and grades as advertised (alice and dave: full marks)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from grader import batch, registry
+from grader.submissions import discover
+from tests.batchkit import ROOT
+
+CLASS = ROOT / "examples" / "submissions"
+
+
+def test_examples_follow_solutions():
+    done = subprocess.run([sys.executable, "scripts/make_examples.py", "--check"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_the_example_class_grades_as_advertised(tmp_path):
+    """alice on every exercise; the others on the first exercise of each part (enough to tell them apart)."""
+    exercises = registry.all_exercises()
+    alice = batch.run_batch(discover([str(CLASS / "alice")]), tmp_path / "alice", exercises, examples=3)[0].result
+    assert alice.score == sum(e.points for e in exercises), [
+        c.message for e in alice.exercises for c in e.checks if c.status != "passed"]
+    sample = list({e.part: e for e in reversed(exercises)}.values())[::-1]
+    full = sum(e.points for e in sample)
+    others = [s for s in discover([str(CLASS)]) if s.student != "alice"]
+    outcomes = {o.student: o.result for o in batch.run_batch(others, tmp_path / "rest", sample, examples=3, jobs=2)}
+    assert list(outcomes) == ["bob", "carol", "dave"]
+    assert outcomes["dave"].score == full  # zipped, inside a folder, with correct alternatives
+    assert 0 < outcomes["bob"].score < full and any(e.status == "not_implemented" for e in outcomes["bob"].exercises)
+    assert 0 < outcomes["carol"].score < full and any(e.status == "failed" for e in outcomes["carol"].exercises)
