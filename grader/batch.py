@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import grader
-from grader import reference, registry
-from grader._worker.client import Launcher, plain_launcher
+from grader import reference, registry, sandbox
+from grader._worker.client import Launcher
 from grader.results import SubmissionResult
 from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack
 
@@ -34,31 +34,14 @@ _ONE_AT_A_TIME = threading.Lock()
 
 
 # --------------------------------------------------------------------------- isolation
-def _sandbox():
-    """grader.sandbox where this grader has it (it is developed alongside; without it: plain processes)."""
-    try:
-        from grader import sandbox
-    except ImportError:
-        return None
-    return sandbox
-
-
 def isolation_levels() -> list[str]:
     """The ``--isolation`` levels, the default first (``auto``: the best this machine offers)."""
-    sandbox = _sandbox()
-    if sandbox is None:
-        return ["process"]
     return ["auto", *(level for level in sandbox.LEVELS if level != "auto")]
 
 
 def launcher_for(level: str) -> Launcher:
     """The worker launcher for an isolation level; ``ValueError`` for one this machine cannot give."""
-    sandbox = _sandbox()
-    if sandbox is not None:
-        return sandbox.launcher_for(level)
-    if level != "process":
-        raise ValueError(f"unknown isolation level {level!r}; available: {', '.join(isolation_levels())}")
-    return plain_launcher
+    return sandbox.launcher_for(level)
 
 
 # --------------------------------------------------------------------------- keys
@@ -105,9 +88,10 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
         folder = materialize(Path(source) if isinstance(source, str) else source, work)
         exercises = [registry.get(i) for i in job["exercises"]]
         with _ONE_AT_A_TIME:
-            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or isolation_levels()[0]), hidden=True,
+            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or "auto"), hidden=True,
                            examples=int(job.get("examples", 25)),
-                           forbidden_penalty=float(job.get("forbidden_penalty", 0.0)))
+                           forbidden_penalty=float(job.get("forbidden_penalty", 0.0)),
+                           submission_timeout=job.get("submission_timeout"))
     except SubmissionError as exc:
         result.error = str(exc)
     finally:
@@ -241,7 +225,8 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
 def run_batch(submissions: list[Submission], out: Path, exercises: list[registry.Exercise], *,
               examples: int = 25, jobs: int | None = None, executor: str = "processes",
               scheduler: str | None = None, isolation: str = "", force: bool = False,
-              publish_hidden: bool = False, forbidden_penalty: float = 0.0, on_plan: Callable[[int, int], None] | None = None,
+              publish_hidden: bool = False, forbidden_penalty: float = 0.0,
+              submission_timeout: float | None = None, on_plan: Callable[[int, int], None] | None = None,
               on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order."""
     if executor not in EXECUTORS:
@@ -253,7 +238,7 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
     out.mkdir(parents=True, exist_ok=True)
     curriculum = curriculum_hash()
     options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden,
-               "forbidden_penalty": forbidden_penalty}
+               "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout}
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
     for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
@@ -266,7 +251,7 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         else:
             todo.append({"student": sub.student, "source": str(sub.path.resolve()), "key": key,
                          "exercises": options["exercises"], "examples": examples, "isolation": isolation,
-                         "forbidden_penalty": forbidden_penalty})
+                         "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout})
     if on_plan:
         on_plan(len(submissions), len(done))
     order = [s.student for s in submissions]

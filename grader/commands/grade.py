@@ -11,6 +11,8 @@ from rich.table import Table
 
 from grader import batch, registry
 from grader.cli import UsageError
+from grader.commands._common import add_isolation, isolation_options
+from grader.policy import GRADE_PENALTY
 from grader.reporters import gradebook
 from grader.submissions import discover
 
@@ -24,13 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help=f"submissions graded at once (default: the cores available, here {batch.default_jobs()})")
     p.add_argument("--force", action="store_true", help="re-grade everything, even what is up to date")
-    levels = batch.isolation_levels()
-    p.add_argument("--isolation", default=levels[0], metavar="LEVEL",
-                   help=f"how student code is isolated: {', '.join(levels)} (default: {levels[0]})")
+    add_isolation(p, "auto")
     p.add_argument("--publish-hidden", action="store_true",
                    help="show hidden checks by name in the feedback (default: only a count)")
-    p.add_argument("--forbidden-penalty", type=float, default=0.0, metavar="F",
-                   help="fraction of an exercise's points a forbidden import costs (default 0: a note only)")
+    p.add_argument("--forbidden-penalty", type=float, default=GRADE_PENALTY, metavar="F",
+                   help=f"fraction of an exercise's points a forbidden import costs (default {GRADE_PENALTY:g})")
     p.add_argument("--only", action="append", default=[], metavar="EXERCISE|PART",
                    help="grade only these exercises or parts (repeatable; default: all)")
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
@@ -76,10 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--forbidden-penalty must be between 0 and 1")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    try:
-        batch.launcher_for(args.isolation)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    isolation_options(args)  # a level this machine cannot give, or a bad timeout: one line, exit 2
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     exercises = registry.select(args.only)
@@ -115,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
                                        executor=args.executor, scheduler=args.scheduler,
                                        isolation=args.isolation, force=args.force,
                                        publish_hidden=args.publish_hidden,
-                                       forbidden_penalty=args.forbidden_penalty, on_plan=on_plan, on_result=on_result)
+                                       forbidden_penalty=args.forbidden_penalty,
+                                       submission_timeout=args.submission_timeout, on_plan=on_plan,
+                                       on_result=on_result)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if show:

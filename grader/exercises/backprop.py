@@ -128,8 +128,8 @@ MLP = exercise(
     "backprop.mlp", "Two-layer network: loss and gradients", points=5, seed="3.2, 2.3",
     functions=[_CALL],
     prerequisites=["backprop.linear", "backprop.activation_layers", "neuron.relu", "losses.softmax_cross_entropy"],
-    hint="Forward: h, c1 = affine_relu_forward(X, W1, b1); scores, c2 = affine_forward(h, W2, b2); "
-         "loss, dscores = softmax_cross_entropy(scores, y). Backward in reverse, one layer at a time.")
+    hint="Forward: the hidden layer is affine then ReLU, the scores are a second affine layer, and the loss is "
+         "softmax cross-entropy of the scores. Backward in reverse, one layer at a time, reusing each cache.")
 
 
 @MLP.check("two_layer_loss: the loss matches the reference", oracle="reference", twin=True)

@@ -33,73 +33,108 @@ class Value:
     # ------------------------------------------------------------------ autograd.ops
     def __add__(self, other):
         """Exercise autograd.ops — out = a + b;  ∂out/∂a = 1, ∂out/∂b = 1."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __add__")
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
 
     def __mul__(self, other):
         """Exercise autograd.ops — out = a · b;  ∂out/∂a = b, ∂out/∂b = a."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __mul__")
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
 
     def __pow__(self, k):
         """Exercise autograd.ops — out = aᵏ for a plain number k;  ∂out/∂a = k·aᵏ⁻¹."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __pow__")
+        assert isinstance(k, (int, float)), "only powers by a plain number are supported"
+        out = Value(self.data ** k, (self,), f"**{k}")
+
+        def _backward():
+            self.grad += k * self.data ** (k - 1) * out.grad
+
+        out._backward = _backward
+        return out
 
     def exp(self):
         """Exercise autograd.ops — out = eᵃ;  ∂out/∂a = eᵃ."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write exp")
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad
+
+        out._backward = _backward
+        return out
 
     def log(self):
         """Exercise autograd.ops — out = ln a (a > 0);  ∂out/∂a = 1/a."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write log")
+        out = Value(math.log(self.data), (self,), "log")
+
+        def _backward():
+            self.grad += out.grad / self.data
+
+        out._backward = _backward
+        return out
 
     def tanh(self):
         """Exercise autograd.ops — out = tanh a;  ∂out/∂a = 1 − tanh²a."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write tanh")
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():
+            self.grad += (1.0 - t * t) * out.grad
+
+        out._backward = _backward
+        return out
 
     def relu(self):
         """Exercise autograd.ops — out = max(0, a);  ∂out/∂a = 1 if a > 0 else 0."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write relu")
+        out = Value(self.data if self.data > 0 else 0.0, (self,), "relu")
+
+        def _backward():
+            self.grad += (self.data > 0) * out.grad
+
+        out._backward = _backward
+        return out
 
     def __neg__(self):
         """Exercise autograd.ops — −a (hint: a · (−1))."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __neg__")
+        return self * -1
 
     def __sub__(self, other):
         """Exercise autograd.ops — a − b."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __sub__")
+        return self + (-other)
 
     def __truediv__(self, other):
         """Exercise autograd.ops — a / b = a · b⁻¹;  ∂/∂a = 1/b, ∂/∂b = −a/b²."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __truediv__")
+        other = other if isinstance(other, Value) else Value(other)
+        return self * other ** -1
 
     def __radd__(self, other):
         """Exercise autograd.ops — number + Value."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __radd__")
+        return self + other
 
     def __rmul__(self, other):
         """Exercise autograd.ops — number · Value."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __rmul__")
+        return self * other
 
     def __rsub__(self, other):
         """Exercise autograd.ops — number − Value (note the order: other − self)."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __rsub__")
+        return (-self) + other
 
     def __rtruediv__(self, other):
         """Exercise autograd.ops — number / Value (other / self)."""
-        # YOUR CODE HERE (autograd.ops)
-        raise NotImplementedError("autograd.ops: write __rtruediv__")
+        return self ** -1 * other
 
     # ------------------------------------------------------------------ autograd.backward
     def backward(self):
@@ -109,5 +144,17 @@ class Value:
         (∂self/∂self), then call each node's ``_backward`` in *reverse* topological order.
         Do not reset other grads: they accumulate.
         """
-        # YOUR CODE HERE (autograd.backward)
-        raise NotImplementedError("autograd.backward: write backward")
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+

@@ -16,8 +16,8 @@ def affine_forward(x, w, b):
 
     x: (N, d1, ..., dk) with D = d1·…·dk, w: (D, M), b: (M,).  Returns (out, cache) with out of shape (N, M).
     """
-    # YOUR CODE HERE (backprop.linear)
-    raise NotImplementedError("backprop.linear: write affine_forward")
+    out = x.reshape(x.shape[0], -1) @ w + b
+    return out, (x, w)
 
 
 def affine_backward(dout, cache):
@@ -25,8 +25,11 @@ def affine_backward(dout, cache):
 
     dout: (N, M).  Returns (dx, dw, db) with the shapes of x, w and b.
     """
-    # YOUR CODE HERE (backprop.linear)
-    raise NotImplementedError("backprop.linear: write affine_backward")
+    x, w = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout
+    db = np.sum(dout, axis=0)
+    return dx, dw, db
 
 
 def affine_relu_forward(x, w, b):
@@ -34,8 +37,9 @@ def affine_relu_forward(x, w, b):
 
     Returns (out, cache).
     """
-    # YOUR CODE HERE (backprop.activation_layers)
-    raise NotImplementedError("backprop.activation_layers: write affine_relu_forward")
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
 
 
 def affine_relu_backward(dout, cache):
@@ -43,8 +47,8 @@ def affine_relu_backward(dout, cache):
 
     Returns (dx, dw, db).
     """
-    # YOUR CODE HERE (backprop.activation_layers)
-    raise NotImplementedError("backprop.activation_layers: write affine_relu_backward")
+    fc_cache, relu_cache = cache
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
 
 
 def affine_sigmoid_forward(x, w, b):
@@ -52,8 +56,9 @@ def affine_sigmoid_forward(x, w, b):
 
     Returns (out, cache).
     """
-    # YOUR CODE HERE (backprop.activation_layers)
-    raise NotImplementedError("backprop.activation_layers: write affine_sigmoid_forward")
+    a, fc_cache = affine_forward(x, w, b)
+    out, sig_cache = sigmoid_forward(a)
+    return out, (fc_cache, sig_cache)
 
 
 def affine_sigmoid_backward(dout, cache):
@@ -61,8 +66,8 @@ def affine_sigmoid_backward(dout, cache):
 
     Returns (dx, dw, db).
     """
-    # YOUR CODE HERE (backprop.activation_layers)
-    raise NotImplementedError("backprop.activation_layers: write affine_sigmoid_backward")
+    fc_cache, sig_cache = cache
+    return affine_backward(sigmoid_backward(dout, sig_cache), fc_cache)
 
 
 def two_layer_loss(params, X, y):
@@ -72,5 +77,9 @@ def two_layer_loss(params, X, y):
     params: dict with W1 (D, H), b1 (H,), W2 (H, C), b2 (C,); X: (N, D); y: (N,) integer labels.
     Returns (loss, grads) where grads has the same keys and shapes as params.
     """
-    # YOUR CODE HERE (backprop.mlp)
-    raise NotImplementedError("backprop.mlp: write two_layer_loss")
+    h, cache1 = affine_relu_forward(X, params["W1"], params["b1"])
+    scores, cache2 = affine_forward(h, params["W2"], params["b2"])
+    loss, dscores = softmax_cross_entropy(scores, y)
+    dh, dW2, db2 = affine_backward(dscores, cache2)
+    _, dW1, db1 = affine_relu_backward(dh, cache1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}

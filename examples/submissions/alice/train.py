@@ -1,0 +1,136 @@
+"""Part — the six steps of training (seed 2.3), in numpy.
+
+1. prepare the data: scale the features, split train/test by class, one-hot labels, shuffled minibatches;
+2. the model (backprop.two_layer_loss);  3. the loss (inside it);  4. the optimizer (optim.SGD);
+5. the training loop;  6. evaluation (accuracy).
+Also a reader for the IDX files of the real MNIST (train-images-idx3-ubyte[.gz] …).
+
+Never change the inputs in place.
+"""
+import gzip
+
+import numpy as np
+
+from backprop import two_layer_loss
+from optim import SGD
+
+
+def standardize(X_train, X_test):
+    """Exercise train.scale — scale every feature with the *training* statistics.
+
+    μ = mean of X_train over the examples (axis 0), σ = its standard deviation, with σ = 1 for a constant
+    feature (max = min: the computed σ of a constant column can be 1e-16 rather than 0);
+    returns ((X_train − μ) / σ, (X_test − μ) / σ).  The test set never influences μ or σ.
+    """
+    ### BEGIN SOLUTION
+    mu = X_train.mean(axis=0)
+    sigma = np.where(np.ptp(X_train, axis=0) > 0, X_train.std(axis=0), 1.0)
+    return (X_train - mu) / sigma, (X_test - mu) / sigma
+    ### END SOLUTION
+
+
+def stratified_split(y, test_fraction, seed):
+    """Exercise train.split — indices of a train/test split that keeps the class proportions.
+
+    For every class c with n_c examples, round(test_fraction · n_c) of them, chosen at random with
+    np.random.default_rng(seed), go to the test set and the rest to the training set.
+    Returns (train_idx, test_idx): sorted int arrays that together hold every index exactly once.
+    """
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        test.append(members[:int(round(test_fraction * len(members)))])
+    test_idx = np.sort(np.concatenate(test)).astype(np.int64)
+    train_idx = np.setdiff1d(np.arange(len(y)), test_idx).astype(np.int64)
+    return train_idx, test_idx
+    ### END SOLUTION
+
+
+def one_hot(y, num_classes):
+    """Exercise train.one_hot — labels (N,) → float matrix (N, num_classes) with a 1 at [n, y[n]]."""
+    ### BEGIN SOLUTION
+    out = np.zeros((len(y), num_classes))
+    out[np.arange(len(y)), y] = 1.0
+    return out
+    ### END SOLUTION
+
+
+def minibatches(n, batch_size, seed):
+    """Exercise train.batches — shuffled minibatches of the indices 0 … n−1.
+
+    Shuffle with np.random.default_rng(seed).permutation(n), then cut into consecutive batches of batch_size;
+    the last batch holds what is left (it may be smaller).  Returns a list of int arrays.
+    """
+    ### BEGIN SOLUTION
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    ### END SOLUTION
+
+
+_MLP_KEYS = ("W1", "b1", "W2", "b2")
+
+
+def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+    """Exercise train.loop — the training loop of a two-layer network (steps 2–5).
+
+    Initialise W1 ~ N(0, 2/D), W2 ~ N(0, 2/hidden), biases 0 (np.random.default_rng(seed)); build
+    optim.SGD over the list [W1, b1, W2, b2] (it updates those arrays in place); for each epoch e, for each
+    idx in minibatches(N, batch_size, seed + e): loss, grads = two_layer_loss(params, X[idx], y[idx]);
+    optimizer.step([grads[k] for k in W1, b1, W2, b2]).  Returns (params, losses), one loss per step.
+    """
+    ### BEGIN SOLUTION
+    rng = np.random.default_rng(seed)
+    D = X.shape[1]
+    params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+              "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+    optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
+    losses = []
+    for epoch in range(epochs):
+        for idx in minibatches(len(y), batch_size, seed + epoch):
+            loss, grads = two_layer_loss(params, X[idx], y[idx])
+            optimizer.step([grads[k] for k in _MLP_KEYS])
+            losses.append(float(loss))
+    return params, losses
+    ### END SOLUTION
+
+
+def mlp_predict(params, X):
+    """Predicted classes of the two-layer network (given, not an exercise): argmax of ReLU(X·W1 + b1)·W2 + b2."""
+    return np.argmax(np.maximum(X @ params["W1"] + params["b1"], 0.0) @ params["W2"] + params["b2"], axis=1)
+
+
+def accuracy(scores, y):
+    """Exercise train.evaluate — the fraction of examples whose highest score is the true class.
+
+    scores: (N, C), y: (N,) integer labels.  Returns a float in [0, 1]: mean(argmax(scores, axis=1) == y).
+    """
+    ### BEGIN SOLUTION
+    return float(np.mean(np.argmax(scores, axis=1) == y))
+    ### END SOLUTION
+
+
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_idx(path):
+    """Exercise train.idx — read an IDX file (the format of MNIST), gzip-compressed or not.
+
+    Layout: two zero bytes, a type byte (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
+    0x0E float64), a byte with the number of dimensions d, then d big-endian uint32 sizes, then the data
+    in big-endian, row-major.  A gzip file starts with the bytes 1f 8b.  Returns the array.
+    """
+    ### BEGIN SOLUTION
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path} is not an IDX file")
+    ndim = raw[3]
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    data = np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=4 + 4 * ndim)
+    return data.reshape(shape).astype(dtype.newbyteorder("="))
+    ### END SOLUTION
