@@ -60,9 +60,10 @@ def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32
     """Exercise train.loop — the training loop of a two-layer network (steps 2–5).
 
     Initialise W1 ~ N(0, 2/D), W2 ~ N(0, 2/hidden), biases 0 (np.random.default_rng(seed)); build
-    optim.SGD over the list [W1, b1, W2, b2] (it updates those arrays in place); for each epoch e, for each
-    idx in minibatches(N, batch_size, seed + e): loss, grads = two_layer_loss(params, X[idx], y[idx]);
-    optimizer.step([grads[k] for k in W1, b1, W2, b2]).  Returns (params, losses), one loss per step.
+    optim.SGD over the list [W1, b1, W2, b2] (it updates those arrays in place); for each epoch e and each
+    index batch from minibatches(N, batch_size, seed + e), get the loss and gradients of two_layer_loss on
+    those rows of X and y, then step the optimizer with the gradients in the order W1, b1, W2, b2.
+    Returns (params, losses), one loss per step.
     """
     # YOUR CODE HERE (train.loop)
     raise NotImplementedError("train.loop: write fit")

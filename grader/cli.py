@@ -13,8 +13,15 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``deepgrade: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"deepgrade: error: {self.prog.removeprefix('deepgrade ')}: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepgrade", description="Grade deep-learning exercises safely.")
+    p = _Parser(prog="deepgrade", description="Grade deep-learning exercises safely.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     mods = [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)
             if not m.name.startswith("_")]
@@ -26,7 +33,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed on one line
+        return int(exc.code or 0)
     try:
         return int(args._run(args) or 0)
     except UsageError as exc:

@@ -18,7 +18,7 @@ def test_reference_scores_full_marks():
 
 
 def test_stubs_score_zero_as_not_implemented():
-    result = grade(reference.ASSIGNMENTS, registry.all_exercises(), examples=10, hidden=True)
+    result = grade(reference.ASSIGNMENTS, registry.all_exercises(), examples=3)
     for e in result.exercises:
         if e.status == "skipped":
             continue

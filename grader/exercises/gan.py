@@ -139,8 +139,8 @@ def _adversarial_steps(student: Callable[[str], Any], weights: dict, reals: list
     G, D = mod.make_generator(), mod.make_discriminator()
     G.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in weights.items() if k.startswith("G.")})
     D.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in weights.items() if k.startswith("D.")})
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    adam = {"lr": lr, "betas": (0.5, 0.999)}  # the settings the exercise states
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam)
     losses = []
     for real, z in zip(reals, zs):
         d_loss, g_loss = mod.train_step(G, D, opt_g, opt_d, torch.as_tensor(real), torch.as_tensor(z))

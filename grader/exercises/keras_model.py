@@ -108,8 +108,8 @@ def _(ctx: Context) -> None:
 FIT = exercise(
     "keras_model.fit", "model.fit as in the seed", points=3, seed="5.1", functions=["train_model"],
     prerequisites=["keras_model.model"], requires=["keras"],
-    hint="history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0); "
-         "return history.history['loss'].")
+    hint="Call fit on the model you are given, with the training arrays, the requested number of epochs and "
+         "batch size (verbose=0), then return the list of per-epoch losses that the History object keeps.")
 
 
 @FIT.check("train_model trains the given model for the given epochs", oracle="invariant")

@@ -221,8 +221,8 @@ def _(ctx: Context) -> None:
 BATCHES = exercise(
     "train.batches", "Shuffled minibatches", points=2, seed="2.3",
     functions=["minibatches"],
-    hint="order = np.random.default_rng(seed).permutation(n); then order[i:i + batch_size] for i in "
-         "range(0, n, batch_size) — the last batch keeps the remainder.")
+    hint="Draw one permutation of the n row indices from np.random.default_rng(seed), then take consecutive "
+         "slices of batch_size from it — the last batch keeps the remainder.")
 _batch_args = st.tuples(st.integers(1, 60), st.integers(1, 16), st.integers(0, 1000))
 
 
