@@ -28,6 +28,8 @@ class InProcess:
 
     def __init__(self, submission: Path) -> None:
         self.session = _Session(str(submission))
+        self.submission = submission
+        self.imports: list[str] = []  # the worker's record of run-time imports (forbidden-import policy)
 
     def setup(self, parts, prereq_source: str = "", prereq_names=None, timeout: float = 30.0) -> None:
         self.session.reset(prereq_source, prereq_names or {})
