@@ -63,7 +63,8 @@ class ExerciseResult:
 
     @property
     def max_score(self) -> float:
-        return round(sum(c.max_score for c in self.checks), 4)
+        """Points at stake: a skipped check (an optional package missing here) is not held against anyone."""
+        return round(sum(c.max_score for c in self.checks if c.status != "skipped"), 4)
 
     @property
     def status(self) -> Status:

@@ -41,6 +41,7 @@ def test_keras_part_is_skipped_without_keras(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name, *a))
     result = grade(SOLUTIONS, registry.select(["keras_model"]))
     assert [e.status for e in result.exercises] == ["skipped", "skipped"]
+    assert result.max_score == result.score == 0  # not held against the student
     assert all("needs keras" in c.message and "[keras]" in c.message for e in result.exercises for c in e.checks)
     assert result.passed and result.score == 0
 
