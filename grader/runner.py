@@ -62,11 +62,6 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
     return result("passed", points)
 
 
-def _out_of_time(check: Check, points: float, budget: float) -> CheckResult:
-    return CheckResult(check.name, 0.0, points, "timeout",
-                       f"not run: the submission used up its {budget:g} s time budget", check.oracle, check.hidden)
-
-
 def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
                    use_reference: bool | None = None, salt: int = 0,
                    only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
@@ -83,13 +78,17 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
     def points(c: Check) -> float:
         return ex.check_points(c, hidden=hidden, reference=use_reference)
 
+    def unrun(c: Check, status: str, message: str) -> CheckResult:
+        """The result of a check that was not run, and why."""
+        return CheckResult(c.name, 0.0, points(c), status, message, c.oracle, c.hidden)  # type: ignore[arg-type]
+
+    out_of_time = f"not run: the submission used up its {deadline[1]:g} s time budget" if deadline else ""
     if missing:
-        out.checks = [CheckResult(c.name, 0.0, points(c), "skipped",
-                                  f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')",
-                                  c.oracle, c.hidden) for c in checks]
+        out.checks = [unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
+                      for c in checks]
         return out
     if deadline and time.perf_counter() >= deadline[0]:
-        out.checks = [_out_of_time(c, points(c), deadline[1]) for c in checks]
+        out.checks = [unrun(c, "timeout", out_of_time) for c in checks]
         return out
     source, names = reference.prerequisites(ex) if use_reference else ("", {})
     try:
@@ -98,18 +97,16 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
         status = "not_implemented" if exc.kind == "not_implemented" else \
             "timeout" if exc.kind == "timeout" else "error"
         message = f"{ex.part}.py could not be imported: {exc.message}"
-        out.checks = [CheckResult(c.name, 0.0, points(c), status, message, c.oracle, c.hidden)  # type: ignore[arg-type]
-                      for c in checks]
+        out.checks = [unrun(c, status, message) for c in checks]
     else:
         timed_out: CheckResult | None = None
         for c in checks:
             if deadline and time.perf_counter() >= deadline[0]:
-                out.checks.append(_out_of_time(c, points(c), deadline[1]))
+                out.checks.append(unrun(c, "timeout", out_of_time))
                 continue
             if timed_out is not None:  # the same code would hang again: do not wait out every check
-                out.checks.append(CheckResult(c.name, 0.0, points(c), "timeout",
-                                              f"not run: {timed_out.name!r} timed out first ({timed_out.message})",
-                                              c.oracle, c.hidden))
+                out.checks.append(unrun(c, "timeout", f"not run: {timed_out.name!r} timed out first "
+                                                      f"({timed_out.message})"))
                 continue
             out.checks.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt,
                                         hidden=hidden))
