@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "error", "timeout", "not_implemented", "skipped"]
-STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_implemented", "skipped")
+Status = Literal["passed", "failed", "error", "timeout", "not_implemented", "skipped", "grader_error"]
+#: ``grader_error``: the check failed inside the grader (not the student's fault): it scores nothing *and*
+#: costs nothing, the submission is not recorded as graded, and ``grade`` retries it on the next run.
+STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_implemented", "skipped", "grader_error")
 #: What a student sees instead of a hidden check's message.
 WITHHELD = "details of hidden checks are not shown"
 
@@ -64,7 +66,7 @@ class ExerciseResult:
     @property
     def max_score(self) -> float:
         """Points at stake: a skipped check (an optional package missing here) is not held against anyone."""
-        return round(sum(c.max_score for c in self.checks if c.status != "skipped"), 4)
+        return round(sum(c.max_score for c in self.checks if c.status not in ("skipped", "grader_error")), 4)
 
     @property
     def status(self) -> Status:
@@ -76,7 +78,7 @@ class ExerciseResult:
             return "skipped"
         if "passed" not in statuses and statuses <= {"not_implemented", "skipped"}:
             return "not_implemented"
-        for s in ("timeout", "error", "failed", "not_implemented"):
+        for s in ("grader_error", "timeout", "error", "failed", "not_implemented"):
             if s in statuses:
                 return s  # type: ignore[return-value]
         return "failed"
@@ -113,6 +115,12 @@ class SubmissionResult:
     @property
     def max_score(self) -> float:
         return round(sum(e.max_score for e in self.exercises), 4)
+
+    @property
+    def grader_failures(self) -> list[str]:
+        """'<exercise>: <check>: <message>' for every check that failed inside the grader (see ``grader_error``)."""
+        return [f"{e.id}: {c.name}: {c.message}" for e in self.exercises for c in e.checks
+                if c.status == "grader_error"]
 
     @property
     def passed(self) -> bool:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import policy, reference
+from grader import secret as course_secret
+from grader.secret import hidden_seed
 from grader._worker.client import Launcher, StudentError, Worker, plain_launcher
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
@@ -26,20 +28,23 @@ def _missing_requirements(ex: Exercise) -> list[str]:
     return [r for r in ex.requires if importlib.util.find_spec(r) is None]
 
 
-def check_seed(ex: Exercise, check: Check, salt: int = 0) -> int:
-    """A fixed seed per (exercise, check): the same submission always gets the same score."""
+def check_seed(ex: Exercise, check: Check, salt: int = 0, secret: bytes | None = None) -> int:
+    """A fixed seed per (exercise, check): the same submission always gets the same score.  A hidden check's
+    seed comes from the course secret (:mod:`grader.secret`), so it cannot be recomputed from public names."""
+    if check.hidden:
+        return hidden_seed(secret or course_secret.load(), ex.id, f"{check.name}/{salt}")
     return zlib.crc32(f"{ex.id}/{check.name}/{salt}".encode())
 
 
 def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
-              salt: int = 0, hidden: bool = True) -> CheckResult:
+              salt: int = 0, hidden: bool = True, secret: bytes | None = None) -> CheckResult:
     """Run one check and turn whatever happens into a :class:`CheckResult`; never raises.
 
     A hidden check gets its own seed (its name differs), more examples and larger shapes.
     """
     points = ex.check_points(check, hidden=hidden, reference=use_reference)
     ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
-                  seed=check_seed(ex, check, salt), examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
+                  seed=check_seed(ex, check, salt, secret), examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
                   scale=HIDDEN_SCALE if check.hidden else 1)
     started = time.perf_counter()
 
@@ -65,7 +70,7 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
 def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
                    use_reference: bool | None = None, salt: int = 0,
                    only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
-                   deadline: tuple[float, float] | None = None) -> ExerciseResult:
+                   deadline: tuple[float, float] | None = None, secret: bytes | None = None) -> ExerciseResult:
     """Grade one exercise.  A forbidden import (``grader.policy``) adds a note and takes off
     ``forbidden_penalty`` of its points (0: a warning only).  With ``deadline=(perf_counter time, budget)``,
     checks after that time are ``timeout``."""
@@ -109,7 +114,7 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
                                                       f"({timed_out.message})"))
                 continue
             out.checks.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt,
-                                        hidden=hidden))
+                                        hidden=hidden, secret=secret))
             if out.checks[-1].status == "timeout":
                 timed_out = out.checks[-1]
     out.notes = policy.check_submission(ex, worker.submission, worker.imports)
@@ -129,7 +134,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
           python: str | None = None, hidden: bool = False, examples: int = 25,
           use_reference: bool | None = None, progress: Progress | None = None,
           only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
-          submission_timeout: float | None = None) -> SubmissionResult:
+          submission_timeout: float | None = None, secret: bytes | None = None) -> SubmissionResult:
     """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``.
 
     ``hidden`` adds the hidden checks (``deepgrade grade``); ``forbidden_penalty`` is the fraction of an
@@ -138,6 +143,8 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     ``timeout`` without running."""
     submission = Path(submission)
     exercises = list(exercises)
+    if hidden and secret is None:
+        secret = course_secret.load()
     _preload_oracles(exercises)
     started = time.perf_counter()
     deadline = (started + submission_timeout, submission_timeout) if submission_timeout else None
@@ -145,7 +152,8 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     with Worker(submission, launcher=launcher, python=python) as worker:
         for ex in exercises:
             er = grade_exercise(worker, ex, hidden=hidden, examples=examples, use_reference=use_reference,
-                                only=only, forbidden_penalty=forbidden_penalty, deadline=deadline)
+                                only=only, forbidden_penalty=forbidden_penalty, deadline=deadline,
+                                secret=secret)
             result.exercises.append(er)
             if progress:
                 progress(er)

@@ -241,7 +241,8 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str]]:
 def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
     """``--isolation sandbox``: bubblewrap with a private root; see the module docstring."""
 
-    def launch(argv: Sequence[str], submission: Path) -> tuple[list[str], dict[str, str]]:
+    def launch(argv: Sequence[str], submission: Path,
+               packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
         python, rest = _split(argv)
         rt = runtime(python)
         sub = readable_submission(Path(submission).resolve(), reachable=False)
@@ -300,7 +301,8 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
         print(f"deepgrade: warning: isolation 'limits' (bubblewrap {why}) LOSES: {'; '.join(lost)}",
               file=sys.stderr)
 
-    def launch(argv: Sequence[str], submission: Path) -> tuple[list[str], dict[str, str]]:
+    def launch(argv: Sequence[str], submission: Path,
+               packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
         python, rest = _split(argv)
         rt = runtime(python)
         uid = _worker_uid()

@@ -1,11 +1,16 @@
 """Shared fixtures: submissions built from the reference with one definition swapped."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.corpus import Variant
+
+#: Hidden checks draw their seeds from the course secret (grader/secret.py): a fixed one keeps grades
+#: reproducible here, and no test writes ~/.config/deepgrade/secret.
+os.environ.setdefault("DEEPGRADE_SECRET", "deepgrade test suite course secret")
 
 
 @pytest.fixture

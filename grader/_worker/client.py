@@ -19,8 +19,10 @@ from grader._worker.child import ProtocolError, decode, encode
 
 CHILD = Path(child.__file__).resolve()
 
-#: Builds the command line that starts a worker; the sandbox replaces this (see ``grader.sandbox``).
-Launcher = Callable[[Sequence[str], Path], tuple[list[str], dict[str, str]]]
+#: Builds the command line that starts a worker: ``launcher(argv, submission, packages)`` returns the command
+#: line and its environment.  ``packages`` names the distributions the worker may import (``("numpy",)`` for a
+#: numpy-only part: torch, scipy, sklearn must be absent), or is ``None`` for all.  See ``grader.sandbox``.
+Launcher = Callable[[Sequence[str], Path, "tuple[str, ...] | None"], tuple[list[str], dict[str, str]]]
 
 
 class StudentError(Exception):
@@ -37,7 +39,8 @@ class StudentError(Exception):
         self.fatal = fatal or kind != "error"
 
 
-def plain_launcher(argv: Sequence[str], submission: Path) -> tuple[list[str], dict[str, str]]:
+def plain_launcher(argv: Sequence[str], submission: Path,
+                   packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
     """Run the worker as an ordinary child process (``--isolation process``)."""
     return list(argv), dict(os.environ)
 
@@ -70,8 +73,10 @@ class Worker:
     """One student process.  Restarts itself after a timeout or crash."""
 
     def __init__(self, submission: Path, *, launcher: Launcher = plain_launcher, python: str | None = None,
-                 startup_timeout: float = 30.0, stderr_limit: int = 64 * 1024) -> None:
+                 startup_timeout: float = 30.0, stderr_limit: int = 64 * 1024,
+                 packages: tuple[str, ...] | None = None) -> None:
         self.submission = Path(submission).resolve()
+        self.packages = packages
         self.launcher = launcher
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
@@ -88,7 +93,8 @@ class Worker:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission)
+        argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission,
+                                  self.packages)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=worker_env(env), start_new_session=True)
         self._defined = set()
