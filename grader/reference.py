@@ -1,15 +1,22 @@
-"""The reference solutions: imported into the grader (trusted code) and, for prerequisites, sent to the
-worker as source so a later exercise is graded with the reference versions of what it builds on."""
+"""The reference solutions: imported into the grader (trusted code) only.  A later exercise is graded with
+the reference versions of what it builds on (:class:`Given`), computed here at the worker's request."""
 from __future__ import annotations
 
-import ast
 import importlib
+import os
+import inspect
 import sys
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import numpy as np
 
 from grader.registry import PARTS, Exercise, prerequisite_closure
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # a reference that uses Keras runs it on torch, as workers do
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -39,44 +46,86 @@ def module(part: str, solutions: Path = SOLUTIONS) -> ModuleType:
     return mod
 
 
-def _definitions(source: str) -> dict[str, str]:
-    """Top-level functions and classes of a module, by name, as source text; imports under ``""``."""
-    tree = ast.parse(source)
-    defs = {node.name: ast.get_source_segment(source, node) or ""
-            for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    imports = [ast.get_source_segment(source, node) or "" for node in tree.body
-               if isinstance(node, ast.Import)
-               or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] not in (*PARTS, "__future__"))]
-    defs[""] = "\n".join(imports)
-    return defs
+class Given:
+    """The reference functions and classes an exercise is graded with (its prerequisites), served to the
+    worker: the worker holds stubs that send their arguments here as plain data, and only the names in
+    :attr:`spec` are answered.  Instances of given classes (an optimizer) live here; the arrays their
+    constructor received are kept in step with the worker's (see ``grader._worker.child._class_stub``).
 
-
-@lru_cache(maxsize=None)
-def _part_definitions(part: str, solutions: Path) -> tuple[tuple[str, str], ...]:
-    return tuple(_definitions((solutions / f"{part}.py").read_text()).items())
-
-
-def prerequisites(ex: Exercise, solutions: Path = SOLUTIONS) -> tuple[str, dict[str, list[str]]]:
-    """Source of the reference functions ``ex`` builds on (with their private helpers), and their names by part.
-
-    Empty when there are no prerequisites or no reference (a student release grades with the
-    student's own earlier exercises).
+    ``calls`` counts what the worker asked for, by ``"part.name"`` (instrumentation for the checks).
     """
-    closure = prerequisite_closure(ex)
-    if not closure or not available(solutions):
-        return "", {}
-    names: dict[str, list[str]] = {}
-    chunks: list[str] = []
-    seen: set[str] = set()
-    for pre in closure:
-        defs = dict(_part_definitions(pre.part, solutions))
-        if defs[""] not in chunks:
-            chunks.insert(0, defs[""])
-        wanted = [n for n in pre.functions if n in defs]
-        helpers = [n for n in defs if n.startswith("_") and n not in seen]  # "" (imports) is not "_"
-        for name in helpers + wanted:
-            if name not in seen:
-                chunks.append(defs[name])
-                seen.add(name)
-        names.setdefault(pre.part, []).extend(wanted)
-    return "\n\n".join(chunks) + "\n", names
+
+    MAX_INSTANCES = 100_000
+
+    def __init__(self, ex: Exercise, solutions: Path = SOLUTIONS) -> None:
+        self.solutions = solutions
+        self.spec: dict[str, dict[str, Any]] = {}
+        self._allowed: dict[tuple[str, str], Any] = {}
+        for pre in prerequisite_closure(ex) if available(solutions) else []:
+            mod = module(pre.part, solutions)
+            entry = self.spec.setdefault(pre.part, {"functions": [], "classes": [], "methods": {}})
+            for name in pre.functions:
+                obj = getattr(mod, name, None)
+                if obj is None or (pre.part, name) in self._allowed:
+                    continue
+                self._allowed[(pre.part, name)] = obj
+                if inspect.isclass(obj):
+                    entry["classes"].append(name)
+                    entry["methods"][name] = [m for m, f in vars(obj).items()
+                                              if callable(f) and not m.startswith("_")]
+                else:
+                    entry["functions"].append(name)
+        self._instances: list[tuple[Any, list[Any], str]] = []
+        self.calls: Counter[str] = Counter()
+
+    def __bool__(self) -> bool:
+        return bool(self._allowed)
+
+    def __call__(self, call: dict[str, Any]) -> Any:
+        from grader._worker.client import GivenCallError
+
+        kind, args, kwargs = call.get("kind"), call.get("args", []), call.get("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise GivenCallError("malformed call")
+        if kind in ("function", "new"):
+            key = (str(call.get("part")), str(call.get("name")))
+            obj = self._allowed.get(key)
+            if obj is None or inspect.isclass(obj) != (kind == "new"):
+                raise GivenCallError(f"{key[0]}.{key[1]} is not given for this exercise")
+            self.calls[".".join(key)] += 1
+            if kind == "function":
+                return obj(*args, **kwargs)
+            if len(self._instances) >= self.MAX_INSTANCES:
+                raise GivenCallError(f"more than {self.MAX_INSTANCES} objects of given classes")
+            self._instances.append((obj(*args, **kwargs), _arrays_in([args, kwargs], []), ".".join(key)))
+            return len(self._instances) - 1
+        if kind == "method":
+            handle, name, state = call.get("handle"), str(call.get("name")), call.get("state")
+            if not isinstance(handle, int) or not 0 <= handle < len(self._instances):
+                raise GivenCallError("no such object")
+            obj, arrays, cls = self._instances[handle]
+            part, cls_name = cls.split(".", 1)
+            if name not in self.spec[part]["methods"].get(cls_name, []):
+                raise GivenCallError(f"{cls_name}.{name} is not given")
+            if not isinstance(state, list) or len(state) != len(arrays) or any(
+                    not isinstance(new, np.ndarray) or new.shape != mine.shape for new, mine in zip(state, arrays)):
+                raise GivenCallError(f"the arrays given to {cls_name}() changed shape")
+            for mine, new in zip(arrays, state):
+                mine[...] = new
+            self.calls[f"{cls}.{name}"] += 1
+            result = getattr(obj, name)(*args, **kwargs)
+            return {"result": result, "state": [np.array(a, copy=True) for a in arrays]}
+        raise GivenCallError("malformed call")
+
+
+def _arrays_in(value: Any, out: list[Any]) -> list[Any]:
+    """The numpy arrays inside ``value``, in the order ``grader._worker.child._arrays_in`` finds them."""
+    if isinstance(value, np.ndarray):
+        out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _arrays_in(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _arrays_in(v, out)
+    return out

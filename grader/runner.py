@@ -1,25 +1,34 @@
-"""The runner: grade one submission, exercise by exercise, check by check, in a worker process."""
+"""The runner: grade one submission, exercise by exercise, check by check, in worker processes.
+
+All public checks run first; hidden checks run afterwards in fresh workers, so nothing a submission learns
+during a hidden check (its inputs) can reach a message a student sees.  A numpy-only part runs in a worker
+that can import numpy alone (``packages``); torch parts in one that can import everything.  Every outcome
+becomes a :class:`CheckResult`: the check's own verdict (``CheckFailed``), the student's code failing
+(``StudentError``), a skipped check (``NoReference``) — or, for any other exception, a ``grader_error``:
+the grader failed, the student is not charged, and ``grade`` retries the submission next time.
+"""
 from __future__ import annotations
 
-import importlib
-import sys
 import threading
 import time
+import traceback
 import zlib
 from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import policy, reference
 from grader import secret as course_secret
-from grader.secret import hidden_seed
-from grader._worker.client import Launcher, StudentError, Worker, plain_launcher
+from grader._worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker, plain_launcher
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
-from grader.registry import HIDDEN_EXAMPLES, HIDDEN_SCALE, Check, Exercise
+from grader.registry import FORBIDDEN, HIDDEN_EXAMPLES, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.secret import hidden_seed
 
 #: Called after each exercise is graded (for progress bars).
 Progress = Callable[[ExerciseResult], None]
+#: Distributions a worker for a numpy-only part may import.
+NUMPY_ONLY = ("numpy",)
 
 
 def _missing_requirements(ex: Exercise) -> list[str]:
@@ -36,16 +45,35 @@ def check_seed(ex: Exercise, check: Check, salt: int = 0, secret: bytes | None =
     return zlib.crc32(f"{ex.id}/{check.name}/{salt}".encode())
 
 
-def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
-              salt: int = 0, hidden: bool = True, secret: bytes | None = None) -> CheckResult:
-    """Run one check and turn whatever happens into a :class:`CheckResult`; never raises.
+def packages_for(ex: Exercise) -> tuple[str, ...] | None:
+    """What the worker grading ``ex`` may import: numpy alone for a numpy-only part, else everything."""
+    return NUMPY_ONLY if ex.part in FORBIDDEN else None
 
-    A hidden check gets its own seed (its name differs), more examples and larger shapes.
+
+_TORCH = threading.Lock()
+
+
+def import_oracles(exercises: Iterable[Exercise]) -> None:
+    """Import torch once, here, before any check runs (never in a background thread: a concurrent import
+    leaves a half-initialised module that fails other checks)."""
+    if any(c.oracle in ("torch", "training") for e in exercises for c in e.checks) or \
+            any(packages_for(e) is None for e in exercises):
+        with _TORCH:
+            import torch  # noqa: F401
+
+
+def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
+              salt: int = 0, hidden: bool = True, secret: bytes | None = None,
+              timeout: float | None = None) -> CheckResult:
+    """Run one check and turn whatever happens into a :class:`CheckResult`; never raises (but for a stop).
+
+    A hidden check gets its own seed (from the secret), more examples and larger shapes.
     """
     points = ex.check_points(check, hidden=hidden, reference=use_reference)
     ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
-                  seed=check_seed(ex, check, salt, secret), examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
-                  scale=HIDDEN_SCALE if check.hidden else 1)
+                  seed=check_seed(ex, check, salt, secret),
+                  examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
+                  scale=HIDDEN_SCALE if check.hidden else 1, timeout=timeout)
     started = time.perf_counter()
 
     def result(status: str, score: float, message: str = "") -> CheckResult:
@@ -62,72 +90,143 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
         return result("timeout" if exc.kind == "timeout" else "error", 0.0, exc.message)
     except NoReference as exc:
         return result("skipped", 0.0, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the batch
-        return result("error", 0.0, f"internal grader error in this check: {type(exc).__name__}: {exc}")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a bug or a failure of the grader: not the student's 0
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return result("grader_error", 0.0, f"the grader failed in this check ({type(exc).__name__}: {exc} at "
+                                           f"{Path(where.filename).name}:{where.lineno}); it is not counted")
     return result("passed", points)
+
+
+class _Budget:
+    """The submission's time budget: the seconds charged to its workers' calls (see ``client.Budget``)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+
+    def charge(self, worker: Worker | None) -> None:
+        if worker is not None:
+            self.spent += worker.used_seconds
+            worker.used_seconds = 0.0
+
+    def left(self, worker: Worker | None) -> float | None:
+        if self.seconds is None:
+            return None
+        return self.seconds - self.spent - (worker.used_seconds if worker is not None else 0.0)
+
+
+class _Workers:
+    """One live worker at a time, for the kind of part being graded; ``fresh()`` ends it."""
+
+    def __init__(self, submission: Path, launcher: Launcher, python: str | None, budget: _Budget) -> None:
+        self.submission, self.launcher, self.python, self.budget = submission, launcher, python, budget
+        self.worker: Worker | None = None
+        self.imports: list[tuple[str, str, str]] = []
+
+    def get(self, packages: tuple[str, ...] | None) -> Worker:
+        if self.worker is not None and self.worker.packages != packages:
+            self.fresh()
+        if self.worker is None:
+            self.worker = Worker(self.submission, launcher=self.launcher, python=self.python, packages=packages)
+            self.worker.start()
+        return self.worker
+
+    def fresh(self) -> None:
+        if self.worker is not None:
+            self.budget.charge(self.worker)
+            self.imports += self.worker.imports
+            self.worker.stop()
+            self.worker = None
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fresh()
+
+
+def _unrun(ex: Exercise, c: Check, status: str, message: str, *, hidden: bool, use_reference: bool) -> CheckResult:
+    """The result of a check that was not run, and why."""
+    return CheckResult(c.name, 0.0, ex.check_points(c, hidden=hidden, reference=use_reference), status,  # type: ignore[arg-type]
+                       message, c.oracle, c.hidden)
+
+
+def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidden: bool, examples: int,
+                  use_reference: bool, salt: int, secret: bytes | None, budget: _Budget,
+                  import_failed: dict[str, StudentError]) -> list[CheckResult]:
+    """Run ``checks`` of ``ex`` in a worker set up for it (fresh student modules, the given functions)."""
+
+    def unrun(c: Check, status: str, message: str) -> CheckResult:
+        return _unrun(ex, c, status, message, hidden=hidden, use_reference=use_reference)
+
+    if not checks:
+        return []
+    missing = _missing_requirements(ex)
+    if missing:
+        return [unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
+                for c in checks]
+    out_of_time = f"not run: the submission used up its {budget.seconds or 0:g} s time budget"
+    if ex.part in import_failed:
+        exc = import_failed[ex.part]
+        status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
+        return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
+    packages = packages_for(ex)
+    worker = workers.get(packages)
+    left = budget.left(worker)
+    if left is not None and left <= 0:
+        return [unrun(c, "timeout", out_of_time) for c in checks]
+    given = reference.Given(ex) if use_reference else None
+    try:
+        worker.setup([ex.part], part=ex.part, given=given.spec if given else {},
+                     forbidden=ex.forbidden[0], serve=given,
+                     timeout=IMPORT_SECONDS if left is None else max(0.1, min(IMPORT_SECONDS, left)))
+    except StudentError as exc:
+        import_failed[ex.part] = exc  # the same import would fail (or hang) again: never try it twice
+        status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
+        return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
+    results: list[CheckResult] = []
+    timed_out: CheckResult | None = None
+    for c in checks:
+        left = budget.left(worker)
+        if left is not None and left <= 0:
+            results.append(unrun(c, "timeout", out_of_time))
+            continue
+        if timed_out is not None:  # the same code would hang again: do not wait out every check
+            results.append(unrun(c, "timeout", f"not run: {timed_out.name!r} timed out first ({timed_out.message})"))
+            continue
+        timeout = c.timeout if left is None else max(0.1, min(c.timeout, left))
+        results.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt,
+                                 hidden=hidden, secret=secret, timeout=timeout))
+        if results[-1].status == "timeout":
+            timed_out = results[-1]
+    return results
 
 
 def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
                    use_reference: bool | None = None, salt: int = 0,
                    only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
-                   deadline: tuple[float, float] | None = None, secret: bytes | None = None) -> ExerciseResult:
-    """Grade one exercise.  A forbidden import (``grader.policy``) adds a note and takes off
-    ``forbidden_penalty`` of its points (0: a warning only).  With ``deadline=(perf_counter time, budget)``,
-    checks after that time are ``timeout``."""
+                   secret: bytes | None = None) -> ExerciseResult:
+    """Grade one exercise in ``worker`` (public checks, then, with ``hidden``, the hidden ones in the same
+    worker: :func:`grade` is what keeps them apart)."""
     use_reference = reference.available() if use_reference is None else use_reference
     out = ExerciseResult(ex.id, ex.title, ex.part)
+    budget = _Budget(None)
+
+    class _One(_Workers):
+        def get(self, packages: tuple[str, ...] | None) -> Worker:
+            return worker
+
+    workers = _One(worker.submission, worker.launcher, worker.python, budget)
     checks = [c for c in ex.checks if (hidden or not c.hidden) and (use_reference or c.oracle != "reference")
               and (only is None or only(c))]
-    missing = _missing_requirements(ex)
-
-    def points(c: Check) -> float:
-        return ex.check_points(c, hidden=hidden, reference=use_reference)
-
-    def unrun(c: Check, status: str, message: str) -> CheckResult:
-        """The result of a check that was not run, and why."""
-        return CheckResult(c.name, 0.0, points(c), status, message, c.oracle, c.hidden)  # type: ignore[arg-type]
-
-    out_of_time = f"not run: the submission used up its {deadline[1]:g} s time budget" if deadline else ""
-    if missing:
-        out.checks = [unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
-                      for c in checks]
-        return out
-    if deadline and time.perf_counter() >= deadline[0]:
-        out.checks = [unrun(c, "timeout", out_of_time) for c in checks]
-        return out
-    source, names = reference.prerequisites(ex) if use_reference else ("", {})
-    try:
-        worker.setup([ex.part], source, names)
-    except StudentError as exc:
-        status = "not_implemented" if exc.kind == "not_implemented" else \
-            "timeout" if exc.kind == "timeout" else "error"
-        message = f"{ex.part}.py could not be imported: {exc.message}"
-        out.checks = [unrun(c, status, message) for c in checks]
-    else:
-        timed_out: CheckResult | None = None
-        for c in checks:
-            if deadline and time.perf_counter() >= deadline[0]:
-                out.checks.append(unrun(c, "timeout", out_of_time))
-                continue
-            if timed_out is not None:  # the same code would hang again: do not wait out every check
-                out.checks.append(unrun(c, "timeout", f"not run: {timed_out.name!r} timed out first "
-                                                      f"({timed_out.message})"))
-                continue
-            out.checks.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt,
-                                        hidden=hidden, secret=secret))
-            if out.checks[-1].status == "timeout":
-                timed_out = out.checks[-1]
+    out.checks = _grade_checks(workers, ex, checks, hidden=hidden, examples=examples, use_reference=use_reference,
+                               salt=salt, secret=secret, budget=budget, import_failed={})
     out.notes = policy.check_submission(ex, worker.submission, worker.imports)
     if out.notes:
         out.penalty = max(0.0, min(1.0, forbidden_penalty))
     return out
-
-
-def _preload_oracles(exercises: list[Exercise]) -> None:
-    """Start importing torch (about 1 s) in the background while the worker starts, if a check needs it."""
-    if "torch" in sys.modules or not any(c.oracle == "torch" for e in exercises for c in e.checks):
-        return
-    threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
 
 
 def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = plain_launcher,
@@ -137,25 +236,54 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
           submission_timeout: float | None = None, secret: bytes | None = None) -> SubmissionResult:
     """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``.
 
-    ``hidden`` adds the hidden checks (``deepgrade grade``); ``forbidden_penalty`` is the fraction of an
-    exercise's points a forbidden import costs (0 warns only, as ``check`` does).  ``launcher`` isolates the
-    worker (see :mod:`grader.sandbox`); after ``submission_timeout`` seconds the remaining checks are marked
-    ``timeout`` without running."""
+    ``hidden`` adds the hidden checks (``deepgrade grade``), seeded from ``secret`` (default: the course
+    secret, :func:`grader.secret.load`) and run after every public check, in fresh workers.
+    ``forbidden_penalty`` is the fraction of an exercise's points a forbidden import costs (0 warns only,
+    as ``check`` does).  ``launcher`` isolates the worker (see :mod:`grader.sandbox`).
+    ``submission_timeout`` is the submission's budget in seconds of its workers' CPU time (with the
+    wall-clock ceiling of each call); checks after it are marked ``timeout`` without running.
+    """
     submission = Path(submission)
     exercises = list(exercises)
+    use_reference = reference.available() if use_reference is None else use_reference
     if hidden and secret is None:
         secret = course_secret.load()
-    _preload_oracles(exercises)
+    import_oracles(exercises)
     started = time.perf_counter()
-    deadline = (started + submission_timeout, submission_timeout) if submission_timeout else None
+    budget = _Budget(submission_timeout)
     result = SubmissionResult(str(submission))
-    with Worker(submission, launcher=launcher, python=python) as worker:
+    results = {ex.id: ExerciseResult(ex.id, ex.title, ex.part) for ex in exercises}
+
+    def chosen(ex: Exercise, hidden_ones: bool) -> list[Check]:
+        return [c for c in ex.checks if c.hidden == hidden_ones and (use_reference or c.oracle != "reference")
+                and (only is None or only(c))]
+
+    with _Workers(submission, launcher, python, budget) as workers:
+        import_failed: dict[str, StudentError] = {}
         for ex in exercises:
-            er = grade_exercise(worker, ex, hidden=hidden, examples=examples, use_reference=use_reference,
-                                only=only, forbidden_penalty=forbidden_penalty, deadline=deadline,
-                                secret=secret)
-            result.exercises.append(er)
-            if progress:
-                progress(er)
+            results[ex.id].checks = _grade_checks(workers, ex, chosen(ex, False), hidden=hidden, examples=examples,
+                                                  use_reference=use_reference, salt=0, secret=secret, budget=budget,
+                                                  import_failed=import_failed)
+            if progress and not hidden:
+                progress(results[ex.id])
+        if hidden:
+            workers.fresh()  # nothing learned during a hidden check reaches a public message
+            for ex in exercises:
+                order = {c.name: i for i, c in enumerate(ex.checks)}
+                er = results[ex.id]
+                er.checks += _grade_checks(workers, ex, chosen(ex, True), hidden=True, examples=examples,
+                                           use_reference=use_reference, salt=0, secret=secret, budget=budget,
+                                           import_failed=import_failed)
+                er.checks.sort(key=lambda c: order.get(c.name, len(order)))
+                if progress:
+                    progress(er)
+        workers.fresh()
+        imports = workers.imports
+    for ex in exercises:
+        er = results[ex.id]
+        er.notes = policy.check_submission(ex, submission, imports)
+        if er.notes:
+            er.penalty = max(0.0, min(1.0, forbidden_penalty))
+        result.exercises.append(er)
     result.seconds = round(time.perf_counter() - started, 3)
     return result

@@ -78,16 +78,27 @@ def test_the_worker_sees_an_import_the_static_scan_cannot(tmp_path):
     assert res.penalty == 0.5 and res.score == round(res.max_score * 0.5, 4)
 
 
-def test_imports_made_by_a_library_are_not_blamed_on_the_student(tmp_path):
+def test_every_forbidden_import_in_a_numpy_worker_is_recorded_at_the_students_line(tmp_path):
     (tmp_path / "neuron.py").write_text("from sklearn.datasets import load_digits\n")
+    ex = registry.get("neuron.sigmoid")
     with Worker(tmp_path) as worker:
-        worker.setup(["neuron"])
+        worker.setup(["neuron"], forbidden=ex.forbidden[0])
     modules = {m for _, m, _ in worker.imports}
     assert {"sklearn", "sklearn.datasets"} <= modules
-    assert not any(m.startswith("scipy") for m in modules)  # sklearn's own dependency
-    assert {(p, w) for p, _, w in worker.imports} == {("neuron", "neuron.py:1")}
-    notes = check_submission(registry.get("neuron.sigmoid"), tmp_path, worker.imports)
-    assert len(notes) == 1 and "imports sklearn.datasets" in notes[0]
+    assert {(p, w) for p, _, w in worker.imports} == {("neuron", "neuron.py:1")}  # sklearn's own imports too
+    notes = check_submission(ex, tmp_path, worker.imports)
+    assert any("imports sklearn.datasets" in n for n in notes)
+
+
+def test_an_import_whose_code_claims_another_file_is_still_recorded(tmp_path):
+    """exec(compile("import scipy", "/usr/lib/...")) hid the import from a hook that trusted file names."""
+    (tmp_path / "neuron.py").write_text(
+        "def f():\n    exec(compile('import scipy.special', '/usr/lib/python3/dist-packages/x.py', 'exec'))\nf()\n")
+    ex = registry.get("neuron.sigmoid")
+    with Worker(tmp_path) as worker:
+        worker.setup(["neuron"], forbidden=ex.forbidden[0])
+    assert ("neuron", "scipy.special", "neuron.py:2") in worker.imports
+    assert any("imports scipy" in n and "run time" in n for n in check_submission(ex, tmp_path, worker.imports))
 
 
 def test_check_command_warns_and_rejects_a_bad_penalty(tmp_path, capsys):

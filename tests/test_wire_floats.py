@@ -4,7 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from grader._worker.child import decode, encode
+from grader._worker.wire import decode_bytes, encode_bytes
+
+
+def decode(data):
+    return decode_bytes(data)
+
+
+def encode(value):
+    return encode_bytes(value)
 
 
 @pytest.mark.parametrize("value", [np.float64("inf"), np.float64("-inf"), float("inf")])

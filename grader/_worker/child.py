@@ -1,163 +1,147 @@
 """The worker: the only process that ever runs student code.
 
-This file is self-contained (stdlib + numpy) because it runs *outside* the grader's process,
-possibly inside a sandbox that cannot see the rest of the grader.  The grader starts it as
-``python child.py SUBMISSION_DIR`` and talks to it over stdin/stdout with length-prefixed JSON
-messages.  Arrays travel as ``.npy`` bytes and are read back with ``allow_pickle=False``.
+The grader starts it as ``python -u child.py SUBMISSION_DIR`` (possibly inside a sandbox that can see only
+this folder, the Python runtime and the submission) and talks to it over stdin/stdout in the format of
+``wire.py`` beside this file.  Requests: ``ping``, ``setup`` (fresh student modules for the next exercise),
+``define`` (a worker-side driver, as source), ``drive`` (run a driver).  Replies: ``{"ok": value}`` or
+``{"error": kind, "message": ...}``, with the captured ``stdout`` of the call and the forbidden ``imports``
+seen.
 
-The same framing and codec functions are imported by the grader side (``grader._worker.client``),
-so there is exactly one definition of the wire format.
+**No reference code ever comes here.**  An exercise's prerequisites (the reference versions of the functions
+and classes it builds on) are *stubs*: a call sends its arguments to the grader as plain data, the grader
+runs the reference there and sends the result back (``{"call": ...}`` while a ``drive`` is in progress).
+Only the names the grader announced for this exercise are served; the grader checks that again.
+
+Student modules are imported from source only: no ``__pycache__``, no ``.pyc``, no extension module of the
+submission is ever loaded, and no bytecode is written.
 """
 from __future__ import annotations
 
-import base64
+import importlib.machinery
+import importlib.util
 import io
-import json
 import os
-import struct
 import sys
 import traceback
 import types
 from typing import Any, BinaryIO
 
-MAX_MESSAGE = 512 * 1024 * 1024
-_HEADER = struct.Struct("!Q")
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-# --------------------------------------------------------------------------- wire format
-class ProtocolError(Exception):
-    """The other side sent something that is not a well-formed message."""
+def _load_wire() -> types.ModuleType:
+    """``wire.py`` beside this file, loaded by path so that no plain module name is taken from the student."""
+    spec = importlib.util.spec_from_file_location("_deepgrade_wire", os.path.join(_HERE, "wire.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["_deepgrade_wire"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
-def _np():
-    import numpy
-
-    return numpy
-
-
-def encode(value: Any) -> Any:
-    """Turn plain data (arrays, numbers, strings, lists, tuples, dicts with str keys) into JSON."""
-    np = _np()
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return {"__float__": repr(float(value))}  # np.float64 is a float: repr would say np.float64(inf)
-        return value
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject:
-            raise TypeError("an array of Python objects cannot be sent (dtype=object)")
-        buf = io.BytesIO()
-        np.save(buf, value, allow_pickle=False)
-        return {"__ndarray__": base64.b64encode(buf.getvalue()).decode("ascii")}
-    if isinstance(value, np.generic):
-        return {"__scalar__": encode(np.asarray(value))}
-    if isinstance(value, (list, tuple)):
-        return {"__tuple__": [encode(v) for v in value]} if isinstance(value, tuple) else [encode(v) for v in value]
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise TypeError(f"dict keys must be str, got {type(k).__name__}")
-            out[k] = encode(v)
-        return {"__dict__": out}
-    # torch tensors and other array-likes are *not* converted silently: the caller asked for plain data.
-    raise TypeError(f"cannot send an object of type {type(value).__module__}.{type(value).__qualname__}")
+wire = _load_wire()
+#: The largest request the grader may send (training data is a few MB).
+REQUEST_LIMIT = 256 * 1024 * 1024
+STDOUT_LIMIT = 4096
 
 
-def decode(value: Any) -> Any:
-    """Inverse of :func:`encode`.  Never unpickles: ``np.load(..., allow_pickle=False)``."""
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    if isinstance(value, dict):
-        if "__ndarray__" in value:
-            np = _np()
-            raw = base64.b64decode(value["__ndarray__"], validate=True)
-            arr = np.load(io.BytesIO(raw), allow_pickle=False)
-            if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
-                raise ProtocolError("an array message did not hold a plain array")
-            return arr
-        if "__scalar__" in value:
-            return decode(value["__scalar__"])[()]
-        if "__float__" in value:
-            text = value["__float__"]
-            if text not in ("nan", "inf", "-inf"):
-                raise ProtocolError(f"bad float literal {text!r}")
-            return float(text)
-        if "__tuple__" in value:
-            return tuple(decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {str(k): decode(v) for k, v in value["__dict__"].items()}
-        raise ProtocolError(f"unknown message object with keys {sorted(value)[:5]}")
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise ProtocolError(f"unexpected JSON value of type {type(value).__name__}")
+# --------------------------------------------------------------------------- source-only imports
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the ``.py`` file itself: a ``__pycache__`` entry next to it is never read."""
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        path = self.get_filename(fullname)
+        return compile(self.get_data(path), path, "exec", dont_inherit=True)
 
 
-def write_msg(stream: BinaryIO, obj: Any) -> None:
-    body = json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
+def _source_only_hook(folder: str):
+    def hook(path: str):
+        if os.path.abspath(path or ".") != folder:
+            raise ImportError("not the submission folder")
+        return importlib.machinery.FileFinder(path, (_SourceOnlyLoader, [".py"]))
+
+    return hook
 
 
-def read_exact(stream: BinaryIO, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = stream.read(n)
-        if not chunk:
-            raise EOFError("the other side closed the connection")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+# --------------------------------------------------------------------------- the session
+class _MissingFile(Exception):
+    pass
 
 
-def read_msg(stream: BinaryIO) -> Any:
-    (size,) = _HEADER.unpack(read_exact(stream, _HEADER.size))
-    if size > MAX_MESSAGE:
-        raise ProtocolError(f"message of {size} bytes is over the {MAX_MESSAGE} byte limit")
-    try:
-        return json.loads(read_exact(stream, size).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"malformed message: {exc}") from None
+class GraderCallError(Exception):
+    """A call to a given (reference) function failed in the grader; the message says why."""
 
 
-# --------------------------------------------------------------------------- worker side
+class _Capture(io.TextIOBase):
+    """sys.stdout during a call: keeps the first ``STDOUT_LIMIT`` characters and counts the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        if self.size < STDOUT_LIMIT:
+            self.parts.append(text[: STDOUT_LIMIT - self.size])
+        self.size += len(text)
+        return len(text)
+
+    def text(self) -> str:
+        out = "".join(self.parts)
+        return out + (f"\n... ({self.size - STDOUT_LIMIT} more characters)" if self.size > STDOUT_LIMIT else "")
+
+
 class _Session:
-    """State of one worker: the submission folder, fresh student modules, reference prerequisites."""
+    """State of one worker: the submission folder, fresh student modules, stubs of the given functions."""
 
-    def __init__(self, submission: str) -> None:
+    def __init__(self, submission: str, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
         self.submission = os.path.abspath(submission)
+        self.proto_in, self.proto_out = proto_in, proto_out
         self.drivers: dict[str, types.FunctionType] = {}
-        self.prereqs: dict[str, dict[str, Any]] = {}  # part -> {name: reference object}
+        self.given: dict[str, dict[str, Any]] = {}  # part -> {name: stub}
         self.loaded: set[str] = set()
-        self.imports: list[list[str]] = []  # [part, module, "file:line"] seen since the last reply
+        self.part = ""
+        self.forbidden: tuple[str, ...] = ()
+        self.imports: list[list[str]] = []  # [part, module, "file:line"] of forbidden imports since the last reply
 
-    def reset(self, prereq_source: str, prereq_names: dict[str, list[str]]) -> None:
+    # ------------------------------------------------------------------ calls into the grader
+    def call_grader(self, request: dict[str, Any]) -> Any:
+        wire.write_blocking(self.proto_out, {"call": request})
+        reply = wire.read_blocking(self.proto_in, REQUEST_LIMIT)
+        if not isinstance(reply, dict) or ("ok" not in reply and "error" not in reply):
+            raise GraderCallError("the grader sent a malformed answer")
+        if "error" in reply:
+            raise GraderCallError(str(reply["error"]))
+        return reply["ok"]
+
+    def reset(self, part: str, given: dict[str, dict[str, list[str]]], forbidden: list[str]) -> None:
         for name in list(self.loaded):
             sys.modules.pop(name, None)
         self.loaded.clear()
-        self.prereqs = {}
-        if prereq_source:
-            ns: dict[str, Any] = {"__name__": "_deepgrade_reference"}
-            exec(compile(prereq_source, "<reference prerequisites>", "exec"), ns)
-            self.prereqs = {part: {n: ns[n] for n in names} for part, names in prereq_names.items()}
+        self.part, self.forbidden = part, tuple(forbidden)
+        self.given = {}
+        for other, spec in given.items():
+            stubs: dict[str, Any] = {n: _function_stub(self, other, n) for n in spec.get("functions", [])}
+            stubs.update({n: _class_stub(self, other, n, spec.get("methods", {}).get(n, []))
+                          for n in spec.get("classes", [])})
+            self.given[other] = stubs
 
     def student(self, part: str) -> types.ModuleType:
-        """Import the student's ``<part>.py`` from the submission, with reference prerequisites patched in."""
+        """The student's ``<part>.py`` from the submission, with the given functions stubbed in."""
         path = os.path.join(self.submission, part + ".py")
         if not os.path.isfile(path):
             raise _MissingFile(f"{part}.py is missing from the submission")
         if part not in self.loaded:
-            # prerequisites of *other* parts must be patched before this module runs `from x import y`
-            for other in self.prereqs:
+            # the given functions of *other* parts must be in place before this module runs `from x import y`
+            for other in self.given:
                 if other != part and other not in self.loaded:
                     self._import(other)
             self._import(part)
         mod = sys.modules[part]
-        if getattr(mod, "__file__", None) and os.path.abspath(mod.__file__) != path:
-            raise _MissingFile(f"{part}.py was shadowed by another module at {mod.__file__}")
+        if os.path.abspath(getattr(mod, "__file__", "") or "") != path:
+            raise _MissingFile(f"{part}.py was shadowed by another module")
         return mod
 
     def _import(self, part: str) -> None:
@@ -168,17 +152,67 @@ class _Session:
         if not os.path.isfile(os.path.join(self.submission, part + ".py")):
             return
         mod = importlib.import_module(part)
-        for name, obj in self.prereqs.get(part, {}).items():
+        for name, obj in self.given.get(part, {}).items():
             setattr(mod, name, obj)
-        # a module that imported a prerequisite by name (`from losses import mse`) sees the reference too
-        for other_part, objs in self.prereqs.items():
+        # a module that imported a given function by name (`from losses import mse`) gets the stub too
+        for other, objs in self.given.items():
             for name, obj in objs.items():
-                if other_part != part and name in vars(mod):
+                if other != part and name in vars(mod):
                     setattr(mod, name, obj)
 
 
-class _MissingFile(Exception):
-    pass
+def _function_stub(session: _Session, part: str, name: str) -> Any:
+    def given(*args: Any, **kwargs: Any) -> Any:
+        return session.call_grader({"kind": "function", "part": part, "name": name, "args": list(args),
+                                    "kwargs": kwargs})
+
+    given.__name__ = given.__qualname__ = name
+    given.__doc__ = f"{part}.{name}: given for this exercise (the reference, computed by the grader)"
+    return given
+
+
+def _arrays_in(value: Any, out: list[Any]) -> list[Any]:
+    """The numpy arrays inside ``value`` (lists, tuples, dict values), in a fixed order."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.ndarray):
+        out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _arrays_in(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _arrays_in(v, out)
+    return out
+
+
+def _class_stub(session: _Session, part: str, name: str, methods: list[str]) -> type:
+    """A class whose instances live in the grader: the arrays given to the constructor (the parameters an
+    optimizer updates in place) are sent with every method call and updated in place from the answer."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        self._deepgrade_arrays = _arrays_in([list(args), kwargs], [])
+        self._deepgrade_handle = session.call_grader({"kind": "new", "part": part, "name": name,
+                                                      "args": list(args), "kwargs": kwargs})
+
+    def method(attr: str) -> Any:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            arrays = self._deepgrade_arrays
+            reply = session.call_grader({"kind": "method", "handle": self._deepgrade_handle, "name": attr,
+                                         "args": list(args), "kwargs": kwargs, "state": list(arrays)})
+            state = reply.get("state") if isinstance(reply, dict) else None
+            if not isinstance(state, list) or len(state) != len(arrays):
+                raise GraderCallError("the grader sent a malformed answer")
+            for mine, new in zip(arrays, state):
+                if mine.flags.writeable:
+                    mine[...] = new
+            return reply.get("result")
+
+        call.__name__ = call.__qualname__ = attr
+        return call
+
+    namespace: dict[str, Any] = {"__init__": __init__, "__doc__": f"{part}.{name}: given for this exercise"}
+    namespace.update({m: method(m) for m in methods})
+    return type(name, (), namespace)
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -203,55 +237,60 @@ def _describe(exc: BaseException, submission: str) -> str:
 
 
 def _audit_imports(session: _Session) -> None:
-    """Record the modules student code itself imports (an "import" audit event whose importer, past the
-    import machinery, is a submission file or code it exec'd); a library importing its own dependencies is
-    not recorded.  Modules already loaded raise no event: the grader's static scan covers those."""
+    """Record every import of a package the current part forbids (whatever file claims to import it: in a
+    numpy-only worker nothing but student code could ask for torch), with the student's line if any."""
     prefix = session.submission + os.sep
-    machinery = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
 
     def hook(event: str, args: tuple) -> None:
-        if event != "import":
+        if event != "import" or not session.forbidden:
             return
         try:
+            module = str(args[0])
+            if module.split(".")[0] not in session.forbidden or len(session.imports) >= 1000:
+                return
+            part, where = session.part, "(not in a submission file)"
             frame = sys._getframe(1)
-            while frame is not None and (frame.f_code.co_filename.startswith("<frozen importlib")
-                                         or frame.f_code.co_filename.startswith(machinery)):
-                frame = frame.f_back
-            if frame is None:
-                return
-            importer = frame.f_code.co_filename
-            if not (importer.startswith(prefix) or importer.startswith("<")):
-                return
-            part, where = "", ""
             while frame is not None:
                 name = frame.f_code.co_filename
                 if name.startswith(prefix):
-                    stem = name[len(prefix):].rsplit(".", 1)[0]
-                    if not where:
-                        where = f"{name[len(prefix):]}:{frame.f_lineno}"
-                    if stem in session.loaded or not part:
-                        part = stem
+                    where = f"{name[len(prefix):]}:{frame.f_lineno}"
+                    part = name[len(prefix):].rsplit(".", 1)[0]
+                    break
                 frame = frame.f_back
-            if where and len(session.imports) < 1000:
-                session.imports.append([part, str(args[0]), where])
+            session.imports.append([part, module, where])
         except Exception:  # noqa: BLE001 - an audit hook must never break the import
             pass
 
     sys.addaudithook(hook)
 
 
-def _serve(session: _Session, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
+def _reseed() -> None:
+    """Every random source starts from the same state before each call: the same code, the same grade."""
+    import random
+
+    random.seed(0)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(0)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "manual_seed"):
+        torch.manual_seed(0)
+
+
+def _serve(session: _Session) -> None:
     while True:
         try:
-            request = read_msg(proto_in)
+            request = wire.read_blocking(session.proto_in, REQUEST_LIMIT)
         except EOFError:
             return
-        op = request.get("op")
+        capture = _Capture()
         try:
+            op = request.get("op") if isinstance(request, dict) else None
             if op == "ping":
                 result: Any = "pong"
             elif op == "setup":
-                session.reset(request.get("prereq_source", ""), request.get("prereq_names", {}))
+                session.reset(request.get("part", ""), request.get("given", {}), request.get("forbidden", []))
+                sys.stdout = capture
                 for part in request.get("parts", []):
                     session.student(part)
                 result = None
@@ -262,31 +301,38 @@ def _serve(session: _Session, proto_in: BinaryIO, proto_out: BinaryIO) -> None:
                 result = None
             elif op == "drive":
                 fn = session.drivers[request["name"]]
-                args = decode(request["args"])
+                args = request["args"]
+                _reseed()
+                sys.stdout = capture
                 result = fn(session.student, *args)
             else:
                 raise ValueError(f"unknown op {op!r}")
-            payload = {"ok": encode(result)}
+            payload: dict[str, Any] = {"ok": result}
         except _MissingFile as exc:
             payload = {"error": "missing", "message": str(exc)}
         except BaseException as exc:  # noqa: BLE001 - everything the student raises is reported, never fatal
-            if isinstance(exc, (KeyboardInterrupt,)):
+            if isinstance(exc, KeyboardInterrupt):
                 raise
             if isinstance(exc, SystemExit):
                 payload = {"error": "error", "message": f"the code called sys.exit({exc.code!r})"}
             else:
                 payload = {"error": _error_kind(exc), "message": _describe(exc, session.submission)}
+        finally:
+            sys.stdout = sys.stderr
+        if capture.size:
+            payload["stdout"] = capture.text()
         if session.imports:
             payload["imports"], session.imports = session.imports, []
         try:
-            write_msg(proto_out, payload)
+            wire.write_blocking(session.proto_out, payload)
         except TypeError as exc:  # the result was not plain data
-            write_msg(proto_out, {"error": "error", "message": f"returned a value that is not plain data: {exc}"})
+            wire.write_blocking(session.proto_out, {"error": "error",
+                                                    "message": f"returned a value that is not plain data: {exc}"})
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    submission = argv[0]
+    submission = os.path.abspath(argv[0])
     # The protocol owns the original stdin/stdout; whatever the student prints goes to stderr.
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
     proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -295,15 +341,16 @@ def main(argv: list[str] | None = None) -> None:
     os.dup2(2, 1)
     sys.stdin = open(os.devnull)  # noqa: SIM115
     sys.stdout = sys.stderr
-    sys.path[0:0] = [os.path.abspath(submission)]
     sys.dont_write_bytecode = True
-    session = _Session(submission)
+    sys.path_hooks.insert(0, _source_only_hook(submission))
+    sys.path_importer_cache.clear()
+    sys.path[0:0] = [submission]
+    session = _Session(submission, proto_in, proto_out)
     _audit_imports(session)
-    _serve(session, proto_in, proto_out)
+    _serve(session)
 
 
 if __name__ == "__main__":
     # The worker's own directory must not shadow student modules.
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
     main()

@@ -1,35 +1,67 @@
-"""Grader side of the worker boundary: start the worker, send calls, enforce time limits."""
+"""Grader side of the worker boundary: start the worker, exchange messages under a budget, serve its calls.
+
+Every exchange is bounded: the request is written and the reply read through non-blocking pipes under the
+call's :class:`Budget` (CPU seconds of the worker's processes plus the grader's time serving the worker's
+calls, with a wall-clock ceiling), and the reply is parsed by ``wire.Reader`` under a byte limit (a small
+multiple of the request, with a hard ceiling).  A worker that stops reading, floods, answers garbage or
+dies costs that check its points, never the grader its memory or its time.
+"""
 from __future__ import annotations
 
 import ast
 import inspect
+import io
 import os
+import secrets
 import select
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import weakref
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from grader._worker import child
-from grader._worker.child import ProtocolError, decode, encode
+from grader._worker import proctree, wire
+from grader._worker.wire import ProtocolError
 
-CHILD = Path(child.__file__).resolve()
+CHILD = Path(__file__).resolve().parent / "child.py"
 
 #: Builds the command line that starts a worker: ``launcher(argv, submission, packages)`` returns the command
 #: line and its environment.  ``packages`` names the distributions the worker may import (``("numpy",)`` for a
 #: numpy-only part: torch, scipy, sklearn must be absent), or is ``None`` for all.  See ``grader.sandbox``.
 Launcher = Callable[[Sequence[str], Path, "tuple[str, ...] | None"], tuple[list[str], dict[str, str]]]
 
+#: A reply may be this many times the request's size, and at least REPLY_FLOOR, never over REPLY_CEILING.
+REPLY_FACTOR, REPLY_FLOOR, REPLY_CEILING = 8, 4 * 1024 * 1024, 256 * 1024 * 1024
+#: The wall-clock ceiling of a call whose CPU budget is ``t`` seconds: WALL_FACTOR·t + WALL_SLACK.
+WALL_FACTOR, WALL_SLACK = 4.0, 20.0
+#: CPU budget of importing the student's module (keras and torch take seconds, more on a loaded machine).
+IMPORT_SECONDS = 60.0
+_POLL = 0.2
+
+proctree.become_subreaper()
+_LIVE: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+_STOPPING = threading.Event()
+
+
+def stop_all() -> None:
+    """Kill every live worker of this process (each whole process tree); later requests raise
+    ``KeyboardInterrupt``.  For a clean stop on SIGINT/SIGTERM/SIGHUP."""
+    _STOPPING.set()
+    for worker in list(_LIVE):
+        worker.stop()
+
 
 class StudentError(Exception):
     """Student code did not produce a result: ``kind`` is not_implemented, error, timeout or missing.
 
-    ``fatal`` errors (a timeout, a dead worker, a missing file or function) end a check at once; an
-    ordinary exception raised by the student's code on one input is not fatal, so the input can shrink.
+    ``fatal`` errors (a timeout, a dead worker, a missing file or function, a malformed reply) end a check
+    at once; an ordinary exception raised by the student's code on one input is not fatal, so the input can
+    shrink.
     """
 
     def __init__(self, kind: str, message: str, *, fatal: bool = False) -> None:
@@ -39,22 +71,34 @@ class StudentError(Exception):
         self.fatal = fatal or kind != "error"
 
 
+class GivenCallError(Exception):
+    """The worker asked for something the grader will not or cannot serve; the worker's code sees it raised."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one call may use: ``cpu`` seconds (the worker's processes plus the grader's time serving the
+    worker's calls) and ``wall`` seconds of wall-clock time."""
+
+    cpu: float
+    wall: float
+
+    @classmethod
+    def of(cls, seconds: float) -> "Budget":
+        return cls(seconds, WALL_FACTOR * seconds + WALL_SLACK)
+
+
 def plain_launcher(argv: Sequence[str], submission: Path,
                    packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
-    """Run the worker as an ordinary child process (``--isolation process``)."""
+    """Run the worker as an ordinary child process (see ``grader.sandbox`` for the isolation levels)."""
     return list(argv), dict(os.environ)
 
 
 def worker_env(env: dict[str, str]) -> dict[str, str]:
     """Environment every worker gets, whatever the isolation."""
     env = dict(env)
-    env.update(
-        PYTHONHASHSEED="0",
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-        KERAS_BACKEND="torch",
-        PYTHONWARNINGS="ignore",
-    )
+    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", KERAS_BACKEND="torch",
+               PYTHONWARNINGS="ignore")
     return env
 
 
@@ -69,41 +113,100 @@ def _function_source(fn: Callable[..., Any]) -> str:
     return src
 
 
+class _Meter:
+    """Time spent by one call so far, against its budget."""
+
+    def __init__(self, worker: "Worker", budget: Budget) -> None:
+        self.worker, self.budget = worker, budget
+        self.start = time.perf_counter()
+        self.cpu0: float | None = None
+        self.before_poll = 0.0
+        self.served = 0.0  # grader seconds spent answering the worker's calls
+
+    def used(self) -> float:
+        """Seconds charged so far: wall time until the first poll, then the worker's CPU time."""
+        proc = self.worker.proc
+        if self.cpu0 is None or proc is None:
+            return time.perf_counter() - self.start
+        return self.before_poll + max(0.0, proctree.cpu_seconds(proc.pid) - self.cpu0) + self.served
+
+    def check(self) -> None:
+        """Raise a timeout if the call is over its budget (reads the worker's CPU time: call every ~0.2 s)."""
+        now = time.perf_counter()
+        proc = self.worker.proc
+        if _STOPPING.is_set():
+            raise KeyboardInterrupt
+        if now - self.start > self.budget.wall:
+            raise self.worker._timeout(f"no answer within {self.budget.wall:g} s of wall-clock time "
+                                       "(it sleeps or waits, or the machine is overloaded)")
+        if proc is None:
+            return
+        if self.cpu0 is None:
+            self.cpu0 = proctree.cpu_seconds(proc.pid)
+            self.before_poll = now - self.start
+            return
+        if self.used() > self.budget.cpu:
+            raise self.worker._timeout(f"used more than {self.budget.cpu:g} s of CPU time "
+                                       "(an infinite loop, or far too slow)")
+
+    def remaining_wall(self) -> float:
+        return self.budget.wall - (time.perf_counter() - self.start)
+
+
 class Worker:
-    """One student process.  Restarts itself after a timeout or crash."""
+    """One student process.  Restarts itself after a timeout, a crash or a broken message."""
 
     def __init__(self, submission: Path, *, launcher: Launcher = plain_launcher, python: str | None = None,
                  startup_timeout: float = 30.0, stderr_limit: int = 64 * 1024,
-                 packages: tuple[str, ...] | None = None) -> None:
+                 packages: tuple[str, ...] | None = None,
+                 serve: Callable[[dict[str, Any]], Any] | None = None) -> None:
         self.submission = Path(submission).resolve()
-        self.packages = packages
         self.launcher = launcher
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
         self.stderr_limit = stderr_limit
+        self.packages = packages
+        #: answers the worker's calls to given (reference) functions; see grader.reference.Given
+        self.serve = serve
         self.proc: subprocess.Popen[bytes] | None = None
+        self.token = ""
         self._defined: set[str] = set()
         self._stderr: deque[bytes] = deque()
         self._stderr_size = 0
         self._setup: dict[str, Any] | None = None
+        self._set_up = False
+        self._setup_error: StudentError | None = None
         self.restarts = 0
-        self.busy_seconds = 0.0
-        #: (part, module, "file:line") of the modules student code imported, as the worker reported them
+        #: seconds charged to this worker's calls so far (see :class:`_Meter`): the submission's time budget
+        self.used_seconds = 0.0
+        #: the student's print() output of the last call (capped by the worker)
+        self.last_stdout = ""
+        #: (part, module, "file:line") of forbidden modules the worker saw imported
         self.imports: list[tuple[str, str, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        if _STOPPING.is_set():
+            raise KeyboardInterrupt
+        self.token = secrets.token_hex(8)
         argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission,
                                   self.packages)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=worker_env(env), start_new_session=True)
+        env = worker_env(env)
+        env[proctree.MARKER] = self.token
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, start_new_session=True)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
+        self._reader = io.FileIO(self.proc.stdout.fileno(), "rb", closefd=False)  # type: ignore[union-attr]
         self._defined = set()
+        self._set_up = False
         self._stderr.clear()
         self._stderr_size = 0
+        _LIVE.add(self)
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
 
     def _drain(self, proc: subprocess.Popen[bytes]) -> None:
-        """Keep reading the worker's stderr (everything the student prints) into a bounded buffer."""
+        """Keep reading the worker's stderr (whatever it writes to fds 1 and 2) into a bounded buffer."""
         assert proc.stderr is not None
         for chunk in iter(lambda: proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
             if proc is not self.proc:
@@ -118,13 +221,12 @@ class Worker:
         return b"".join(self._stderr)[-n:].decode("utf-8", "replace")
 
     def stop(self) -> None:
+        """Kill the worker and every process it started (see :func:`proctree.kill`)."""
         proc, self.proc = self.proc, None
+        _LIVE.discard(self)
         if proc is None:
             return
-        try:
-            os.killpg(proc.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+        proctree.kill(proc.pid, self.token)
         try:
             proc.kill()
         except ProcessLookupError:
@@ -141,8 +243,6 @@ class Worker:
         self.stop()
         self.restarts += 1
         self.start()
-        if self._setup is not None:
-            self._request(self._setup, self.startup_timeout)
 
     def __enter__(self) -> "Worker":
         self.start()
@@ -151,35 +251,99 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # ------------------------------------------------------------------ calls
-    def _request(self, message: dict[str, Any], timeout: float) -> Any:
+    # ------------------------------------------------------------------ one exchange
+    def _exchange(self, message: dict[str, Any], budget: Budget) -> Any:
+        """Send ``message`` and return the worker's final reply, serving its calls meanwhile."""
+        if _STOPPING.is_set():
+            raise KeyboardInterrupt
         if self.proc is None:
             self.start()
-        proc = self.proc
-        assert proc is not None and proc.stdin is not None and proc.stdout is not None
-        started = time.perf_counter()
+        meter = _Meter(self, budget)
         try:
-            try:
-                child.write_msg(proc.stdin, message)
-            except (BrokenPipeError, OSError):
-                raise self._died() from None
-            reply = self._read(proc, started + timeout, timeout)
+            size = self._send(message, meter)
+            limit = min(REPLY_CEILING, max(REPLY_FLOOR, REPLY_FACTOR * size))
+            while True:
+                reply = self._receive(meter, limit)
+                if isinstance(reply, dict) and set(reply) == {"call"}:
+                    self._send(self._answer(reply["call"], meter), meter)
+                    continue
+                return reply
         finally:
-            self.busy_seconds += time.perf_counter() - started
+            self.used_seconds += meter.used() if self.proc is not None else time.perf_counter() - meter.start
+
+    def _answer(self, call: Any, meter: _Meter) -> dict[str, Any]:
+        started = time.thread_time()
+        try:
+            if self.serve is None or not isinstance(call, dict):
+                raise GivenCallError("nothing is given for this exercise")
+            answer: dict[str, Any] = {"ok": self.serve(call)}
+            wire.encode(answer)  # not plain data is an error for the worker's code, not for the grader
+        except (GivenCallError, TypeError, ValueError, ArithmeticError, IndexError, KeyError) as exc:
+            answer = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+        except Exception as exc:  # noqa: BLE001 - the reference failed on the student's arguments
+            answer = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+        meter.served += time.thread_time() - started
+        return answer
+
+    def _send(self, message: Any, meter: _Meter) -> int:
+        proc = self.proc
+        assert proc is not None and proc.stdin is not None
+        fd = proc.stdin.fileno()
+        chunks = wire.encode(message)
+        total = 0
+        for chunk in chunks:
+            view = memoryview(chunk)
+            total += len(view)
+            while view:
+                _, ready, _ = select.select([], [fd], [], max(0.0, min(_POLL, meter.remaining_wall())))
+                if not ready:
+                    meter.check()
+                    continue
+                try:
+                    view = view[os.write(fd, view):]
+                except BlockingIOError:
+                    continue
+                except (BrokenPipeError, OSError):
+                    raise self._died() from None
+        return total
+
+    def _receive(self, meter: _Meter, limit: int) -> Any:
+        proc = self.proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        reader = wire.Reader(limit)
+        try:
+            while not reader.done:
+                ready, _, _ = select.select([fd], [], [], max(0.0, min(_POLL, meter.remaining_wall())))
+                if not ready:
+                    meter.check()
+                    continue
+                n = self._reader.readinto(reader.buffer())
+                if n is None:
+                    continue
+                if n == 0:
+                    raise self._died()
+                reader.advance(n)
+            return reader.message()
+        except ProtocolError as exc:
+            raise self._broken(f"the worker sent a malformed message: {exc}") from None
+
+    # ------------------------------------------------------------------ outcomes
+    def _request(self, message: dict[str, Any], budget: Budget) -> Any:
+        reply = self._exchange(message, budget)
         if not isinstance(reply, dict):
-            raise self._protocol_broken("the worker sent a reply that is not an object")
+            raise self._broken("the worker sent a reply that is not an object")
         self._note_imports(reply.get("imports"))
+        out = reply.get("stdout")
+        self.last_stdout = out[:8192] if isinstance(out, str) else ""
         if "error" in reply:
             kind = reply.get("error")
             if kind not in ("not_implemented", "error", "missing"):
                 kind = "error"
-            raise StudentError(kind, str(reply.get("message", ""))[:2000])
+            raise StudentError(str(kind), str(reply.get("message", ""))[:2000])
         if "ok" not in reply:
-            raise self._protocol_broken("the worker sent a reply with neither a result nor an error")
-        try:
-            return decode(reply["ok"])
-        except (ProtocolError, ValueError, TypeError) as exc:
-            raise self._protocol_broken(f"the worker sent a malformed result: {exc}") from None
+            raise self._broken("the worker sent a reply with neither a result nor an error")
+        return reply["ok"]
 
     def _note_imports(self, records: Any) -> None:
         """Keep the worker's import records (untrusted: only short strings are kept)."""
@@ -190,74 +354,76 @@ class Worker:
                     and len(self.imports) < 10000:
                 self.imports.append((rec[0][:200], rec[1][:200], rec[2][:300]))
 
-    def _read(self, proc: subprocess.Popen[bytes], deadline: float, timeout: float) -> Any:
-        fd = proc.stdout.fileno()  # type: ignore[union-attr]
-        buf = b""
-        need = child._HEADER.size
-        size: int | None = None
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                self.restart_quietly()
-                raise StudentError("timeout", f"no answer within {timeout:g} s (an infinite loop, or far too slow)")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, max(need - len(buf), 1 << 16) if size is None else need - len(buf))
-            if not chunk:
-                raise self._died()
-            buf += chunk
-            if size is None and len(buf) >= child._HEADER.size:
-                (size,) = child._HEADER.unpack(buf[: child._HEADER.size])
-                if size > child.MAX_MESSAGE:
-                    raise self._protocol_broken(f"the worker sent a {size}-byte message (over the limit)")
-                buf = buf[child._HEADER.size:]
-                need = size
-            if size is not None and len(buf) >= need:
-                import json
+    def _timeout(self, message: str) -> StudentError:
+        self._restart_quietly()
+        return StudentError("timeout", message)
 
-                try:
-                    return json.loads(buf[:need].decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    raise self._protocol_broken("the worker sent malformed JSON") from None
-
-    def restart_quietly(self) -> None:
-        try:
-            self.restart()
-        except StudentError:
-            pass
+    def _restart_quietly(self) -> None:
+        self.stop()
+        self.restarts += 1
+        self._set_up = False
 
     def _died(self) -> StudentError:
         proc = self.proc
-        code = proc.wait() if proc else None
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
         tail = self.stderr_tail().strip().splitlines()
-        detail = f": {tail[-1]}" if tail else ""
+        detail = f": {tail[-1][:300]}" if tail else ""
         reason = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
-        self.restart_quietly()
+        self._restart_quietly()
         return StudentError("error", f"the worker process {reason}{detail}", fatal=True)
 
-    def _protocol_broken(self, message: str) -> StudentError:
-        self.restart_quietly()
+    def _broken(self, message: str) -> StudentError:
+        self._restart_quietly()
         return StudentError("error", message, fatal=True)
 
-    def setup(self, parts: Sequence[str], prereq_source: str = "", prereq_names: dict[str, list[str]] | None = None,
-              timeout: float = 30.0) -> None:
-        """Fresh student modules for the next exercise, with reference prerequisites patched in."""
-        self._setup = {"op": "setup", "parts": list(parts), "prereq_source": prereq_source,
-                       "prereq_names": prereq_names or {}}
-        self._request(self._setup, timeout)
+    # ------------------------------------------------------------------ the protocol
+    def setup(self, parts: Sequence[str], *, part: str = "", given: dict[str, Any] | None = None,
+              forbidden: Sequence[str] = (), serve: Callable[[dict[str, Any]], Any] | None = None,
+              timeout: float = IMPORT_SECONDS) -> None:
+        """Fresh student modules for the next exercise: import ``parts`` with the ``given`` functions stubbed
+        (calls to them are answered by ``serve``), recording imports of ``forbidden`` packages.
+
+        A failed import is remembered: later calls for this exercise fail the same way at once, without
+        importing again (a module that loops for ever costs its budget once)."""
+        self._setup = {"op": "setup", "parts": list(parts), "part": part or (parts[0] if parts else ""),
+                       "given": given or {}, "forbidden": list(forbidden)}
+        self.serve = serve
+        self._setup_error = None
+        self._set_up = False
+        self._ensure_setup(timeout)
+
+    def _ensure_setup(self, timeout: float = IMPORT_SECONDS) -> None:
+        if self._setup_error is not None:
+            raise self._setup_error
+        if self._set_up or self._setup is None:
+            return
+        try:
+            self._request(self._setup, Budget.of(timeout))
+        except StudentError as exc:
+            self._setup_error = StudentError(exc.kind, exc.message, fatal=True)
+            raise self._setup_error from None
+        self._set_up = True
 
     def drive(self, fn: Callable[..., Any], *args: Any, timeout: float = 10.0) -> Any:
         """Run the worker-side function ``fn(student, *args)`` and return its plain-data result.
 
         ``fn`` is sent as source text: it must be a self-contained module-level function (imports inside).
+        ``timeout`` is its CPU budget (see :class:`Budget`).
         """
+        if self.proc is None:
+            self.start()
+        self._ensure_setup()
         name = f"{fn.__module__}.{fn.__qualname__}"  # two modules may each have a driver called `run`
         if name not in self._defined:
             self._request({"op": "define", "name": name, "function": fn.__name__, "source": _function_source(fn)},
-                          self.startup_timeout)
+                          Budget.of(self.startup_timeout))
             self._defined.add(name)
-        return self._request({"op": "drive", "name": name, "args": encode(list(args))}, timeout)
+        return self._request({"op": "drive", "name": name, "args": list(args)}, Budget.of(timeout))
 
     def ping(self) -> str:
-        return self._request({"op": "ping"}, self.startup_timeout)
+        return self._request({"op": "ping"}, Budget.of(self.startup_timeout))

@@ -22,7 +22,7 @@ class Context:
 
     def __init__(self, worker: Worker, exercise: Exercise, check: Check, *,
                  reference: Callable[[str], ModuleType] | None, seed: int = 0, examples: int = 25,
-                 devices: tuple[str, ...] = ("cpu",), scale: int = 1) -> None:
+                 devices: tuple[str, ...] = ("cpu",), scale: int = 1, timeout: float | None = None) -> None:
         self.worker = worker
         self.exercise = exercise
         self.check = check
@@ -31,6 +31,7 @@ class Context:
         self.examples = examples
         self.devices = devices
         self.scale = scale  # hidden checks: larger shapes / budgets
+        self.timeout = timeout  # the CPU budget of each call (default: the check's), cut by the submission's
         self._abort: StudentError | None = None
         self.curves: dict[str, list[float]] = {}
 
@@ -55,7 +56,8 @@ class Context:
         if self._abort is not None:
             raise self._abort
         try:
-            return self.worker.drive(fn, *args, timeout=timeout or self.check.timeout)
+            return self.worker.drive(fn, *args, timeout=min(timeout or self.check.timeout,
+                                                            self.timeout or float("inf")))
         except StudentError as exc:
             if exc.fatal:
                 self._abort = exc  # no point drawing more examples

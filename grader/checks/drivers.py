@@ -2,7 +2,7 @@
 student's code, so each must be self-contained (imports inside) and return plain data only.
 
 The first argument is always ``student``: ``student("neuron")`` imports the student's ``neuron.py``
-(with reference prerequisites patched in).
+(with the exercise's given functions stubbed in: calls to them are answered by the grader).
 """
 from __future__ import annotations
 

@@ -234,7 +234,6 @@ def _(ctx: Context) -> None:
 # ------------------------------------------------------------------ part 3: a GAN that learns a mixture
 TRAIN = exercise(
     "gan.train", "A GAN that learns a 1-D mixture of Gaussians", points=4, seed="2.2", functions=["train_gan"],
-    prerequisites=["gan.step"],
     hint="torch.manual_seed(seed); build G and D on device; Adam(lr, betas=(0.5, 0.999)) each; every step a "
          "random real batch and z = torch.randn(batch, LATENT_DIM, device=device), then train_step.")
 

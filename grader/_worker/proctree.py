@@ -1,0 +1,135 @@
+"""The processes of one worker: their CPU time, and killing every one of them (Linux ``/proc``).
+
+A worker is started with a marker in its environment (``DEEPGRADE_WORKER=<token>``), which every process it
+starts inherits; the grader is made a *child subreaper*, so a process that double-forks away from the
+worker is re-parented to the grader instead of to init.  :func:`kill` ends the worker's process group, its
+descendants and every process carrying its marker, and reaps them.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+
+MARKER = "DEEPGRADE_WORKER"
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Orphans of this process's descendants are re-parented here (Linux ≥ 3.4); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and its waited-for children), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    fields = text[text.rfind(b")") + 2:].split()
+    # fields[0] is the state; ppid is fields[1]; utime, stime, cutime, cstime are fields[11:15]
+    return int(fields[1]), sum(int(x) for x in fields[11:15]) / _TICK
+
+
+def _all() -> dict[int, tuple[int, float]]:
+    out = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st is not None:
+                out[int(name)] = st
+    return out
+
+
+def descendants(pid: int, table: dict[int, tuple[int, float]] | None = None) -> list[int]:
+    """``pid`` and every process below it."""
+    table = _all() if table is None else table
+    children: dict[int, list[int]] = {}
+    for p, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(p)
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        if p in table and p not in out:
+            out.append(p)
+            todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by ``pid`` and all its descendants (living, and those they have waited for)."""
+    table = _all()
+    return sum(table[p][1] for p in descendants(pid, table))
+
+
+def marked(token: str) -> list[int]:
+    """Processes whose environment carries this worker's marker."""
+    needle = f"{MARKER}={token}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+def kill(pid: int, token: str, *, rounds: int = 20) -> None:
+    """SIGKILL the process group of ``pid``, its descendants and every process marked with ``token``, until
+    none is left (a fork loop gets ``rounds`` tries), reaping those that are this process's children.
+
+    Orphans re-parented here while this runs (this process being a subreaper) are descendants too: they are
+    the children of this process that were not its children when the killing began."""
+    me = os.getpid()
+    table = _all()
+    mine_before = {p for p, (ppid, _) in table.items() if ppid == me}
+    victims: set[int] = set()
+    for _ in range(rounds):
+        found = set(descendants(pid, table)) | set(marked(token))
+        found |= {p for p, (ppid, _) in table.items() if ppid in found or (ppid == me and p not in mine_before)}
+        found.discard(me)
+        victims |= found
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for p in found:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _reap(victims - {pid})
+        if all(_zombie_or_gone(p) for p in found):
+            return
+        time.sleep(0.01)
+        table = _all()
+
+
+def _zombie_or_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            text = fh.read()
+    except OSError:
+        return True
+    return text[text.rfind(b")") + 2:][:1] in (b"Z", b"X")
+
+
+def _reap(pids: set[int]) -> None:
+    """Collect the exit status of those of ``pids`` that are dead children of this process (never blocks)."""
+    for p in pids:
+        try:
+            if _zombie_or_gone(p):
+                os.waitpid(p, os.WNOHANG)
+        except (ChildProcessError, OSError):
+            pass

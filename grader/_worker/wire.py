@@ -1,0 +1,291 @@
+"""The wire format between the grader and the worker: one framer, used by both sides.
+
+A message is plain data (None, bool, int, float, str, lists, tuples, dicts with str keys, numpy arrays and
+scalars of numeric dtypes).  On the wire it is a header, a JSON *skeleton* in which every array is replaced
+by ``{"__nd__": i}``, then the arrays as raw ``.npy`` frames::
+
+    b"DGW2" | u32 number of arrays | u64 JSON bytes | JSON | (u64 frame bytes | .npy bytes) × number of arrays
+
+Reading is *sans-IO*: a :class:`Reader` says how many bytes it needs next and where to put them, so the
+grader can read under a deadline from a non-blocking pipe and the worker can read with plain blocking
+calls, both through this one parser.  Everything a reader is given is untrusted: every size is checked
+against a limit *before* anything is allocated, ``.npy`` headers are parsed without ``pickle`` and must
+describe exactly the bytes that follow, and nesting depth and element counts are bounded.  Anything else
+is a :class:`ProtocolError`.
+
+This file is self-contained (stdlib + numpy): the worker loads it by path inside the sandbox.
+"""
+from __future__ import annotations
+
+import io
+import json
+import struct
+from typing import Any
+
+MAGIC = b"DGW2"
+_HEAD = struct.Struct("!4sIQ")
+_LEN = struct.Struct("!Q")
+#: Hard ceilings, whatever a caller allows: a whole message, its JSON skeleton, arrays, nesting, elements.
+MAX_MESSAGE = 512 * 1024 * 1024
+MAX_JSON = 16 * 1024 * 1024
+MAX_ARRAYS = 100_000
+MAX_DEPTH = 64
+MAX_ELEMENTS = 2_000_000
+_KINDS = "biufc"  # bool, signed, unsigned, float, complex: never object, structured, str, void or datetime
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed message (or one over a limit)."""
+
+
+def _np():
+    import numpy
+
+    return numpy
+
+
+# --------------------------------------------------------------------------- encoding
+def encode(value: Any) -> list[bytes | memoryview]:
+    """The chunks of one message holding ``value`` (raises ``TypeError`` for anything but plain data)."""
+    frames: list[bytes] = []
+    skeleton = json.dumps(_skeleton(value, frames, 0), separators=(",", ":"), allow_nan=False).encode("utf-8")
+    chunks: list[bytes | memoryview] = [_HEAD.pack(MAGIC, len(frames), len(skeleton)), skeleton]
+    for frame in frames:
+        chunks += [_LEN.pack(len(frame)), frame]
+    return chunks
+
+
+def encode_bytes(value: Any) -> bytes:
+    return b"".join(encode(value))
+
+
+def _npy(array: Any) -> bytes:
+    np = _np()
+    if array.dtype.kind not in _KINDS or array.dtype.fields is not None or array.dtype.subdtype is not None:
+        raise TypeError(f"an array of dtype {array.dtype} cannot be sent (numbers only)")
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.ascontiguousarray(array) if not array.flags.f_contiguous else array,
+                              allow_pickle=False)
+    return buf.getvalue()
+
+
+def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise TypeError(f"data nested more than {MAX_DEPTH} levels deep")
+    np = _np()
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"__float__": repr(float(value))}
+        return float(value)
+    if isinstance(value, np.ndarray):
+        frames.append(_npy(value))
+        return {"__nd__": len(frames) - 1}
+    if isinstance(value, np.generic):
+        frames.append(_npy(np.asarray(value)))
+        return {"__scalar__": len(frames) - 1}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_skeleton(v, frames, depth + 1) for v in value]}
+    if isinstance(value, list):
+        return [_skeleton(v, frames, depth + 1) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"dict keys must be str, got {type(k).__name__}")
+            out[k] = _skeleton(v, frames, depth + 1)
+        return {"__dict__": out}
+    raise TypeError(f"cannot send an object of type {type(value).__module__}.{type(value).__qualname__}")
+
+
+# --------------------------------------------------------------------------- decoding
+class Reader:
+    """Incremental parser of one message no larger than ``limit`` bytes.
+
+    Loop: ``view = reader.buffer()`` (an empty view when done), put up to ``len(view)`` bytes there, then
+    ``reader.advance(n)``; when :attr:`done`, :meth:`message` returns the decoded value.
+    """
+
+    def __init__(self, limit: int = MAX_MESSAGE) -> None:
+        self.limit = min(int(limit), MAX_MESSAGE)
+        self.total = 0
+        self._buf = bytearray(_HEAD.size)
+        self._filled = 0
+        self._stage = "head"
+        self._arrays = 0
+        self._json = b""
+        self._frames: list[bytearray] = []
+        self.done = False
+
+    def buffer(self) -> memoryview:
+        return memoryview(self._buf)[self._filled:]
+
+    def advance(self, n: int) -> None:
+        self._filled += n
+        self.total += n
+        if self._filled == len(self._buf):
+            self._next()
+
+    def _alloc(self, size: int, stage: str) -> None:
+        if self.total + size > self.limit:
+            raise ProtocolError(f"a message of over {self.total + size} bytes (the limit here is {self.limit})")
+        self._buf, self._filled, self._stage = bytearray(size), 0, stage
+        if size == 0:
+            self._next()
+
+    def _next(self) -> None:
+        stage = self._stage
+        if stage == "head":
+            magic, arrays, size = _HEAD.unpack(bytes(self._buf))
+            if magic != MAGIC:
+                raise ProtocolError("not a deepgrade message (bad magic bytes)")
+            if arrays > MAX_ARRAYS or size > MAX_JSON:
+                raise ProtocolError(f"a message announcing {arrays} arrays and {size} bytes of JSON (over the limits)")
+            self._arrays = arrays
+            self._alloc(size, "json")
+        elif stage == "json":
+            self._json = bytes(self._buf)
+            self._frame_or_done()
+        elif stage == "len":
+            (size,) = _LEN.unpack(bytes(self._buf))
+            self._alloc(size, "frame")
+        else:
+            self._frames.append(self._buf)
+            self._frame_or_done()
+
+    def _frame_or_done(self) -> None:
+        if len(self._frames) < self._arrays:
+            self._alloc(_LEN.size, "len")
+        else:
+            self._buf, self._filled, self._stage, self.done = bytearray(), 0, "done", True
+
+    def message(self) -> Any:
+        if not self.done:
+            raise ProtocolError("the message is incomplete")
+        try:
+            tree = json.loads(self._json.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ProtocolError(f"malformed message: {type(exc).__name__}") from None
+        decoder = _Decoder(self._frames)
+        value = decoder.walk(tree, 0)
+        if decoder.used != len(self._frames):
+            raise ProtocolError("a message with arrays that nothing refers to")
+        return value
+
+
+def decode_bytes(data: bytes, limit: int = MAX_MESSAGE) -> Any:
+    """Decode one whole message held in ``data`` (which must hold exactly one)."""
+    reader = Reader(limit)
+    pos = 0
+    while not reader.done:
+        view = reader.buffer()
+        n = min(len(view), len(data) - pos)
+        if n == 0:
+            raise ProtocolError("the message is truncated")
+        view[:n] = data[pos:pos + n]
+        pos += n
+        reader.advance(n)
+    if pos != len(data):
+        raise ProtocolError("trailing bytes after the message")
+    return reader.message()
+
+
+class _Decoder:
+    def __init__(self, frames: list[bytearray]) -> None:
+        self.frames = frames
+        self.taken = [False] * len(frames)
+        self.used = 0
+        self.elements = 0
+
+    def walk(self, node: Any, depth: int) -> Any:
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise ProtocolError(f"a message of more than {MAX_ELEMENTS} elements")
+        if depth > MAX_DEPTH:
+            raise ProtocolError(f"a message nested more than {MAX_DEPTH} levels deep")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self.walk(v, depth + 1) for v in node]
+        if not isinstance(node, dict) or len(node) != 1:
+            raise ProtocolError("a malformed tagged object")
+        (tag, inner), = node.items()
+        if tag == "__nd__":
+            return self.array(inner)
+        if tag == "__scalar__":
+            array = self.array(inner)
+            if array.shape != ():
+                raise ProtocolError("a scalar that is not 0-dimensional")
+            return array[()]
+        if tag == "__float__":
+            if inner not in ("nan", "inf", "-inf"):
+                raise ProtocolError(f"bad float literal {str(inner)[:20]!r}")
+            return float(inner)
+        if tag == "__tuple__" and isinstance(inner, list):
+            return tuple(self.walk(v, depth + 1) for v in inner)
+        if tag == "__dict__" and isinstance(inner, dict):
+            return {k: self.walk(v, depth + 1) for k, v in inner.items()}
+        raise ProtocolError(f"unknown message object {tag[:20]!r}")
+
+    def array(self, index: Any) -> Any:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.frames) \
+                or self.taken[index]:
+            raise ProtocolError("a bad array reference")
+        self.taken[index] = True
+        self.used += 1
+        return parse_npy(self.frames[index])
+
+
+def parse_npy(frame: bytes | bytearray) -> Any:
+    """A numeric array from ``.npy`` bytes, or :class:`ProtocolError` (never unpickles, never over-allocates)."""
+    np = _np()
+    fmt = np.lib.format
+    stream = io.BytesIO(frame)
+    try:
+        version = fmt.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = fmt.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"npy version {version}")
+    except Exception as exc:  # noqa: BLE001 - numpy raises several kinds for a bad header
+        raise ProtocolError(f"a bad array header ({type(exc).__name__})") from None
+    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None or dtype.hasobject:
+        raise ProtocolError(f"an array of dtype {dtype} (numbers only)")
+    if not all(isinstance(d, int) and d >= 0 for d in shape) or len(shape) > 32:
+        raise ProtocolError("an array header with a bad shape")
+    count = 1
+    for d in shape:
+        count *= d
+    offset = stream.tell()
+    if count * dtype.itemsize != len(frame) - offset:
+        raise ProtocolError(f"an array header claiming {count} elements of {dtype} for {len(frame) - offset} bytes")
+    array = np.frombuffer(frame, dtype=dtype, count=count, offset=offset)
+    array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    if not dtype.isnative:
+        array = array.astype(dtype.newbyteorder("="))
+    return np.array(array, copy=True)
+
+
+# --------------------------------------------------------------------------- blocking IO (the worker's side)
+def read_blocking(stream: Any, limit: int = MAX_MESSAGE) -> Any:
+    """Read one message from a blocking binary stream; ``EOFError`` when the other side has closed."""
+    reader = Reader(limit)
+    while not reader.done:
+        n = stream.readinto(reader.buffer())
+        if not n:
+            raise EOFError("the other side closed the connection")
+        reader.advance(n)
+    return reader.message()
+
+
+def write_blocking(stream: Any, value: Any) -> None:
+    """Write one message to a blocking unbuffered binary stream (a partial write is continued)."""
+    for chunk in encode(value):
+        view = memoryview(chunk)
+        while view:
+            view = view[stream.write(view):]
