@@ -12,6 +12,15 @@ from grader.checks.strategies import scaled
 from grader.checks.failure import CheckFailed, python_literal
 
 
+class _Stop(BaseException):
+    """Carries a fatal error out of hypothesis at once: it shrinks on Exceptions only, and an error that ends
+    the check (a timeout, a dead worker, a malformed reply) has no smaller example worth finding."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _first(exc: BaseException) -> BaseException:
     """Hypothesis may wrap the failure (FlakyFailure is an ExceptionGroup): dig out ours."""
     if isinstance(exc, (CheckFailed, StudentError)):
@@ -40,19 +49,23 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
     def run(example: Any) -> None:
         stop = abort()
         if stop is not None:
-            raise stop
+            raise _Stop(stop)
         try:
             prop(example)
         except CheckFailed as exc:
             raise exc.with_input(f"example = {python_literal(example)}") from None
         except StudentError as exc:
-            if exc.fatal or "\ninput:" in exc.message:
+            if exc.fatal:
+                raise _Stop(exc) from None
+            if "\ninput:" in exc.message:
                 raise
             raise StudentError(exc.kind, f"{exc.message}\ninput: example = {python_literal(example)}") from None
 
     try:
         with scaled(scale):
             run()
+    except _Stop as stop:
+        raise stop.error from None
     except (CheckFailed, StudentError):
         raise
     except BaseException as exc:  # noqa: BLE001
