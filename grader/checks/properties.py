@@ -13,8 +13,9 @@ from grader.checks.failure import CheckFailed, python_literal
 
 
 class _Stop(BaseException):
-    """Carries a fatal error out of hypothesis at once: it shrinks on Exceptions only, and an error that ends
-    the check (a timeout, a dead worker, a malformed reply) has no smaller example worth finding."""
+    """Carries an error out of hypothesis at once (it shrinks on Exceptions only): one that ends the check (a
+    timeout, a dead worker, a malformed reply, no reference) has no smaller example worth finding, and a bug
+    of the check itself must surface as itself, not be shrunk, replayed and reported as flaky."""
 
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
@@ -60,6 +61,10 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
             if "\ninput:" in exc.message:
                 raise
             raise StudentError(exc.kind, f"{exc.message}\ninput: example = {python_literal(example)}") from None
+        except HypothesisException:
+            raise  # assume(), reject(): hypothesis' own
+        except Exception as exc:  # noqa: BLE001 - NoReference, or a bug of the check
+            raise _Stop(exc) from None
 
     try:
         with scaled(scale):
