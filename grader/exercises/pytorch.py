@@ -375,7 +375,8 @@ def _(ctx: Context) -> None:
         y = np.where(rng.random(n) < 0.6, logits.argmax(1), rng.integers(0, 10, n)).astype(np.int64)
         expected = run_reference(ctx, "pytorch", _evaluate_with, seed_source(), weights, X, y)
         assert_close(ctx.drive(_evaluate_with, seed_source(), weights, X, y), expected,
-                     what=f"the accuracy on {n} samples", rtol=0, atol=1e-6, hint="divide by the number of samples, not of batches")
+                     what=f"the accuracy on {n} samples", rtol=0, atol=1e-6,
+                     hint="divide by the number of samples, not of batches")
 
 
 @EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)
