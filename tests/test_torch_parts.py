@@ -124,3 +124,35 @@ def test_wrong_device_mutant_fails_on_a_real_gpu(tmp_path):
                    only=lambda c: c.name.startswith("generated samples"))
     (check,) = result.exercises[0].checks
     assert check.status == "error" and "device" in check.message.lower(), check.message
+
+
+# ------------------------------------------------------------------ no reference code in the worker (issue 8)
+@pytest.mark.parametrize("exercise", ["pytorch.train", "pytorch.evaluate", "keras_model.fit"])
+def test_torch_exercises_send_no_reference_code(exercise):
+    from grader import reference
+
+    ex = registry.get(exercise)
+    assert ex.prerequisites == ()
+    assert reference.prerequisites(ex) == ("", {})
+
+
+def test_the_seed_net_of_the_drivers_is_the_seeds():
+    """The Net the drivers build from the hints has the reference's parameters and computes the same logits."""
+    import torch
+
+    from grader import reference
+    from grader.exercises.pytorch import SHAPES, _random_weights, seed_module, seed_source
+
+    public: dict = {"__name__": "_seed_under_test"}
+    exec(seed_source(), public)  # what the worker runs: self-contained
+    ours, ref = public["Net"](), reference.module("pytorch").Net()
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == SHAPES
+    weights = {k: torch.as_tensor(v) for k, v in _random_weights(np.random.default_rng(0)).items()}
+    ours.load_state_dict(weights)
+    ref.load_state_dict(weights)
+    x = torch.rand(5, 784)
+    assert torch.equal(ours(x), ref(x))
+    batches = list(public["loader"](np.zeros((37, 784)), np.arange(37) % 10, batch_size=16))
+    assert [len(b[1]) for b in batches] == [16, 16, 5] and batches[0][0].dtype == torch.float32
+    assert batches[0][1].dtype == torch.int64 and batches[0][1].tolist() == list(range(10)) + list(range(6))
+    assert seed_module().Net().fc1.in_features == 784

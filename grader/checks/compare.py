@@ -1,6 +1,7 @@
 """Comparisons that explain themselves: shape, dtype, finiteness, then values with the worst entry."""
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -8,14 +9,43 @@ import numpy as np
 from grader.checks.failure import CheckFailed, Details
 
 
+def short(value: Any) -> str:
+    """A bounded repr of a value from the worker, for a failure's "got"."""
+    try:
+        return _REPR.repr(value)[:200]
+    except ValueError:  # an int too long to print
+        return type(value).__name__
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 120, 40
+
+
 def as_array(value: Any, what: str) -> np.ndarray:
     """The student's value as an array, or a failure saying what came back instead."""
     if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
         return np.asarray(value)
     if not isinstance(value, np.ndarray):
-        raise CheckFailed(f"{what} should be a numpy array, got {type(value).__name__}",
-                          got=repr(value)[:200])
+        raise CheckFailed(f"{what} should be a numpy array, got {type(value).__name__}", got=short(value))
     return value
+
+
+def real_array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The student's value (an array or a number of a real dtype) as float64, optionally of ``shape``;
+    anything else is a failure saying what came back."""
+    got = as_array(value, what)
+    if got.dtype.names is not None or got.dtype.kind not in "biuf":
+        raise CheckFailed(f"{what} should hold real numbers, got an array of dtype {got.dtype}",
+                          hint="return float arrays (no complex numbers, strings or objects)")
+    if shape is not None and got.shape != tuple(shape):
+        raise CheckFailed(f"{what} has the wrong shape", expected=str(tuple(shape)), got=str(got.shape))
+    return got.astype(np.float64)
+
+
+def same_array(before: np.ndarray, now: Any) -> bool:
+    """Whether ``now`` (from the worker) is a numeric array equal to ``before``; False for anything else."""
+    return isinstance(now, np.ndarray) and now.dtype.names is None and now.dtype.kind in "biufc" \
+        and now.shape == before.shape and bool(np.array_equal(before, now))
 
 
 def check_shape_dtype(got: np.ndarray, expected: np.ndarray, what: str) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader._worker.client import StudentError, Worker
-from grader.checks import drivers, properties
+from grader.checks import drivers, properties, replies
 from grader.checks.failure import CheckFailed
 from grader.registry import Check, Exercise
 
@@ -52,12 +52,18 @@ class Context:
 
     # ------------------------------------------------------------------ student code
     def drive(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
-        """Run the worker-side ``fn(student, *args)`` (see ``grader.checks.drivers``)."""
+        """Run the worker-side ``fn(student, *args)`` (see ``grader.checks.drivers``); its reply, checked against
+        the driver's schema (``grader.checks.replies``): anything else is the student's error."""
+        schema = replies.schema_of(fn)  # before anything runs: a driver without a schema is a grader bug
         if self._abort is not None:
             raise self._abort
         try:
-            return self.worker.drive(fn, *args, timeout=min(timeout or self.check.timeout,
-                                                            self.timeout or float("inf")))
+            reply = self.worker.drive(fn, *args, timeout=min(timeout or self.check.timeout,
+                                                             self.timeout or float("inf")))
+            try:
+                return replies.conform(reply, schema)
+            except replies.MalformedReply as exc:
+                raise replies.malformed(str(exc)) from None
         except StudentError as exc:
             if exc.fatal:
                 self._abort = exc  # no point drawing more examples
@@ -70,11 +76,26 @@ class Context:
     def call_checking_inputs(self, name: str, *args: Any, pick: int | None = None) -> tuple[Any, list[Any]]:
         """Like :meth:`call`, also returning the arguments as the student's code left them."""
         reply = self.drive(drivers.call_function, self.exercise.part, name, list(args), {}, pick, True)
-        return reply["result"], reply["args"]
+        after = reply["args"]
+        if not (isinstance(after, list) and len(after) == len(args)):
+            raise self._malformed(f"reply['args']: expected a list of {len(args)} arguments, "
+                                  f"got {replies.describe(after)}")
+        return reply["result"], after
 
     def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[np.ndarray]]], list[Any]]:
         """A forward that evaluates many argument lists in one round trip (for gradient checks)."""
-        return lambda arg_lists: self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick)
+        def forward(arg_lists: list[list[np.ndarray]]) -> list[Any]:
+            outs = self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick)
+            if len(outs) != len(arg_lists):
+                raise self._malformed(f"reply: {len(outs)} results for {len(arg_lists)} argument lists")
+            return outs
+
+        return forward
+
+    def _malformed(self, detail: str) -> StudentError:
+        """A reply that fits its schema but not the request: the student's error, and the end of the check."""
+        self._abort = replies.malformed(detail)
+        return self._abort
 
     def forward_backward(self, fwd: str, bwd: str, args: list[Any], dout: Any) -> tuple[Any, tuple[Any, ...]]:
         reply = self.drive(drivers.forward_backward, self.exercise.part, fwd, bwd, list(args), dout)
@@ -89,7 +110,11 @@ class Context:
 
     def record_curve(self, name: str, values: Any) -> None:
         """Keep a series (a loss curve) with the check's result, for reports to plot."""
-        self.curves[name] = [float(v) for v in np.asarray(values, dtype=np.float64).ravel()]
+        try:
+            curve = np.asarray(values, dtype=np.float64).ravel()
+        except (TypeError, ValueError, OverflowError):
+            raise CheckFailed(f"the {name} should be a list of numbers", got=replies.describe(values)) from None
+        self.curves[name] = [float(v) for v in curve]
 
     def fail(self, summary: str, **fields: Any) -> None:
         raise CheckFailed(summary, **fields)

@@ -1,5 +1,6 @@
 """Worker-side functions.  Each is sent to the worker as source text and runs *there*, next to the
-student's code, so each must be self-contained (imports inside) and return plain data only.
+student's code, so each must be self-contained (imports inside) and return plain data only.  Each declares
+the shape of its reply with ``@returns`` (``grader.checks.replies``); the decorator stays in the grader.
 
 The first argument is always ``student``: ``student("neuron")`` imports the student's ``neuron.py``
 (with the exercise's given functions stubbed in: calls to them are answered by the grader).
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from grader.checks.replies import ANY, NONE, fields, list_of, one_of, returns, tuple_of
 
+
+@returns(fields(result=ANY, args=one_of(NONE, list_of(ANY))))
 def call_function(student: Callable[[str], Any], part: str, name: str, args: list, kwargs: dict,
                   pick: int | None, return_args: bool = False) -> dict:
     """Call ``part.name(*args, **kwargs)``; return the result (and, if asked, the arguments as they are after)."""
@@ -19,6 +23,7 @@ def call_function(student: Callable[[str], Any], part: str, name: str, args: lis
     return {"result": result, "args": list(args) if return_args else None}
 
 
+@returns(list_of(ANY))
 def call_many(student: Callable[[str], Any], part: str, name: str, arg_lists: list, pick: int | None) -> list:
     """Evaluate ``part.name`` on several argument lists in one round trip (used by gradient checks)."""
     fn = getattr(student(part), name)
@@ -29,6 +34,7 @@ def call_many(student: Callable[[str], Any], part: str, name: str, arg_lists: li
     return out
 
 
+@returns(fields(out=ANY, grads=tuple_of(ANY, ...)))
 def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
                      dout: Any) -> dict:
     """CS231n convention: ``out, cache = fwd(*args)``; ``grads = bwd(dout, cache)``."""

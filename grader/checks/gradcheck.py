@@ -8,22 +8,38 @@ the entries finds the worst one.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from grader.checks.compare import as_array, check_shape_dtype
+from grader.checks.compare import as_array, check_shape_dtype, real_array
 from grader.checks.failure import CheckFailed, Details
+from grader.checks.replies import describe, malformed
 
-#: Evaluates the forward on several input lists at once (one worker round trip), returns the outputs.
-BatchedForward = Callable[[list[list[np.ndarray]]], list[np.ndarray]]
+#: Evaluates the forward on several input lists at once (one worker round trip), returns the outputs (as the
+#: student's code returned them: anything; they are checked here).
+BatchedForward = Callable[[list[list[np.ndarray]]], list[Any]]
 
 #: Allowance for float64 round-off in a central difference: about 1e-16 * |L| / eps, with a margin of 100.
 _ROUNDOFF = 1e-8
 
 
-def _loss(out: np.ndarray, dout: np.ndarray) -> float:
-    return float(np.sum(np.asarray(out, dtype=np.float64) * dout))
+def _loss(out: Any, dout: np.ndarray) -> float:
+    """sum(dout * out) for one output of the forward, which must be a real array of dout's shape."""
+    got = real_array(out, "the output of the forward on a slightly moved input")
+    if got.shape != dout.shape and not (got.size == dout.size == 1):
+        raise CheckFailed("the output of the forward on a slightly moved input has another shape",
+                          expected=str(dout.shape), got=str(got.shape),
+                          hint="the output's shape must depend only on the inputs' shapes")
+    return float(np.sum(got.reshape(dout.shape) * dout))
+
+
+def _outputs(forward: BatchedForward, batch: list[list[np.ndarray]]) -> list[Any]:
+    """The forward on each input list of ``batch``: exactly one output per list."""
+    outs = forward(batch)
+    if not isinstance(outs, list) or len(outs) != len(batch):
+        raise malformed(f"{describe(outs)} as the outputs of {len(batch)} inputs")
+    return outs
 
 
 def _perturbed(inputs: Sequence[np.ndarray], i: int, delta: np.ndarray) -> list[np.ndarray]:
@@ -39,6 +55,8 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
     """Fail unless ``analytic[i]`` is the gradient of ``sum(dout * forward(inputs))`` w.r.t. ``inputs[i]``."""
     rng = np.random.default_rng(seed)
     tolerance = f"rtol={rtol:g}, atol={atol:g}, eps={eps:g}"
+    if len(analytic) != len(inputs):
+        raise CheckFailed(f"expected {len(inputs)} gradient(s) ({', '.join(names)}), got {len(analytic)}")
     for i, (x, name) in enumerate(zip(inputs, names)):
         x = np.asarray(x, dtype=np.float64)
         g = as_array(analytic[i], f"the gradient {name}")
@@ -50,7 +68,7 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
         batch = []
         for v in vs:
             batch += [_perturbed(inputs, i, eps * v), _perturbed(inputs, i, -eps * v)]
-        outs = forward(batch)
+        outs = _outputs(forward, batch)
         worst = None
         for k, v in enumerate(vs):
             lp, lm = _loss(outs[2 * k], dout), _loss(outs[2 * k + 1], dout)
@@ -74,7 +92,7 @@ def numerical_gradient(forward: BatchedForward, inputs: Sequence[np.ndarray], i:
         e = np.zeros(x.size)
         e[j] = eps
         batch += [_perturbed(inputs, i, e.reshape(x.shape)), _perturbed(inputs, i, -e.reshape(x.shape))]
-    outs = forward(batch)
+    outs = _outputs(forward, batch)
     return np.array([(_loss(outs[2 * k], dout) - _loss(outs[2 * k + 1], dout)) / (2 * eps)
                      for k in range(len(flat_indices))])
 

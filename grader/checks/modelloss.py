@@ -16,12 +16,14 @@ from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed
 from grader.checks.gradcheck import check_vjp
+from grader.checks.replies import ANY, dict_of, fields, list_of, returns
 from grader.registry import Exercise
 
 #: seed -> (params, X, y): a small random problem for the model
 Case = Callable[[int], tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]
 
 
+@returns(fields(loss=ANY, grads=dict_of(ANY)))
 def model_loss_and_grads(student: Any, part: str, name: str, params: dict, X: Any, y: Any) -> dict:
     """Worker side: ``loss, grads = part.name(params, X, y)``."""
     returned = getattr(student(part), name)(dict(params), X, y)
@@ -30,6 +32,7 @@ def model_loss_and_grads(student: Any, part: str, name: str, params: dict, X: An
     return {"loss": returned[0], "grads": returned[1]}
 
 
+@returns(list_of(ANY))
 def model_losses_at(student: Any, part: str, name: str, params: dict, X: Any, y: Any, keys: list,
               value_lists: list) -> list:
     """Worker side: the loss with ``params[keys[i]]`` replaced by each list of values in turn."""
@@ -74,8 +77,7 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
             grads = _grads(ctx.drive(model_loss_and_grads, ex.part, name, params, X, y), keys, name)
 
             def forward(value_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
-                return [np.asarray(v) for v in ctx.drive(model_losses_at, ex.part, name, params, X, y, list(keys),
-                                                         value_lists)]
+                return ctx.drive(model_losses_at, ex.part, name, params, X, y, list(keys), value_lists)
 
             check_vjp(forward, [params[k] for k in keys], np.asarray(1.0), [grads[k] for k in keys], keys,
                       rtol=1e-5, atol=1e-8, seed=seed, hint=hint)

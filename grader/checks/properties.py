@@ -12,6 +12,16 @@ from grader.checks.strategies import scaled
 from grader.checks.failure import CheckFailed, python_literal
 
 
+class _Stop(BaseException):
+    """Carries an error out of hypothesis at once (it shrinks on Exceptions only): one that ends the check (a
+    timeout, a dead worker, a malformed reply, no reference) has no smaller example worth finding, and a bug
+    of the check itself must surface as itself, not be shrunk, replayed and reported as flaky."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _first(exc: BaseException) -> BaseException:
     """Hypothesis may wrap the failure (FlakyFailure is an ExceptionGroup): dig out ours."""
     if isinstance(exc, (CheckFailed, StudentError)):
@@ -40,19 +50,27 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
     def run(example: Any) -> None:
         stop = abort()
         if stop is not None:
-            raise stop
+            raise _Stop(stop)
         try:
             prop(example)
         except CheckFailed as exc:
             raise exc.with_input(f"example = {python_literal(example)}") from None
         except StudentError as exc:
-            if exc.fatal or "\ninput:" in exc.message:
+            if exc.fatal:
+                raise _Stop(exc) from None
+            if "\ninput:" in exc.message:
                 raise
             raise StudentError(exc.kind, f"{exc.message}\ninput: example = {python_literal(example)}") from None
+        except HypothesisException:
+            raise  # assume(), reject(): hypothesis' own
+        except Exception as exc:  # noqa: BLE001 - NoReference, or a bug of the check
+            raise _Stop(exc) from None
 
     try:
         with scaled(scale):
             run()
+    except _Stop as stop:
+        raise stop.error from None
     except (CheckFailed, StudentError):
         raise
     except BaseException as exc:  # noqa: BLE001

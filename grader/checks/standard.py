@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from grader.checks import known
 from grader.checks import strategies as S
-from grader.checks.compare import assert_close
+from grader.checks.compare import as_array, assert_close, real_array, same_array, short
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed, call_literal, python_literal
 from grader.checks.gradcheck import check_vjp
@@ -136,7 +136,7 @@ def _differentiated(batched: Callable[[list[list[Any]]], list[Any]], args: Seque
             for i, v in zip(diff, diff_args):
                 a[i] = v
             full.append(a)
-        return [np.asarray(o) for o in batched(full)]
+        return batched(full)
 
     return forward
 
@@ -145,9 +145,12 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     """Backward by central differences (fast mode, element-wise on failure), optionally against autograd."""
     assert layer.backward is not None
 
-    def analytic(ctx: Context, args: tuple[Any, ...], seed: int) -> tuple[np.ndarray, tuple[Any, ...]]:
-        out = np.asarray(_student_forward(ctx, layer, args))
-        dout = S.upstream(out.shape, seed)
+    def analytic(ctx: Context, args: tuple[Any, ...], seed: int,
+                 shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
+        """dout (of ``shape``, default the shape of the student's output) and the student's gradients."""
+        if shape is None:
+            shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
+        dout = S.upstream(shape, seed)
         _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
         if len(grads) != len(layer.grads):
             raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
@@ -175,10 +178,10 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
         def _(ctx: Context) -> None:
             def prop(case: tuple[tuple[Any, ...], int]) -> None:
                 args, seed = case
-                dout, grads = analytic(ctx, args, seed)
                 import torch
 
                 out, leaves = torch_forward(layer.torch, args, layer.diff)  # type: ignore[arg-type]
+                dout, grads = analytic(ctx, args, seed, tuple(out.shape))
                 out.backward(torch.tensor(dout))
                 for name, g, leaf in zip(layer.grads, grads, leaves):
                     try:
@@ -198,7 +201,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
             for i, (before, now) in enumerate(zip(args, after)):
-                if isinstance(before, np.ndarray) and not np.array_equal(before, now):
+                if isinstance(before, np.ndarray) and not same_array(before, now):
                     raise CheckFailed(f"{layer.forward} changed its argument #{i + 1} in place",
                                       input=call_literal(layer.forward, args),
                                       hint="work on a copy (x.copy(), or x = x - m rather than x -= m)")
@@ -209,7 +212,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                got = np.asarray(_student_forward(ctx, layer, args))
+                got = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}")
                 if not np.all(np.isfinite(got)):
                     raise CheckFailed(f"{layer.forward} returned inf or nan for large inputs",
                                       input=call_literal(layer.forward, args),
@@ -230,7 +233,7 @@ def _returned(ctx: Context, layer: Layer, args: Sequence[Any]) -> tuple[Any, tup
     result = ctx.call(layer.forward, *args, **layer.kwargs)
     if not (isinstance(result, tuple) and len(result) == 1 + len(layer.grads)):
         raise CheckFailed(f"{layer.forward} should return a tuple (loss, {', '.join(layer.grads)})",
-                          input=call_literal(layer.forward, args, layer.kwargs), got=repr(result)[:200])
+                          input=call_literal(layer.forward, args, layer.kwargs), got=short(result))
     return result[0], result[1:]
 
 
@@ -263,9 +266,10 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
 
         def prop(args: tuple[Any, ...]) -> None:
             value, grads = _returned(ctx, layer, args)
+            value = as_array(value, f"the value of {layer.forward}")
             try:
                 check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff],
-                          np.ones(np.shape(value)), grads, layer.grads, rtol=layer.grad_rtol,
+                          np.ones(value.shape), grads, layer.grads, rtol=layer.grad_rtol,
                           atol=layer.grad_atol, seed=ctx.seed, hint=layer.hint_backward)
             except CheckFailed as exc:
                 raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
@@ -291,7 +295,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
             def prop(args: tuple[Any, ...]) -> None:
                 value, grads = _returned(ctx, layer, args)
                 for name, g in zip(layer.grads, grads):
-                    if not np.all(np.isfinite(np.asarray(g, dtype=np.float64))):
+                    if not np.all(np.isfinite(real_array(g, f"the gradient {name}"))):
                         raise CheckFailed(f"the gradient {name} contains inf or nan for large inputs",
                                           input=call_literal(layer.forward, args, layer.kwargs),
                                           got=np.array2string(np.asarray(g), threshold=8),

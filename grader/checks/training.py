@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from grader.checks.compare import short
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
 
@@ -82,7 +83,7 @@ def expect_params(params: Any, shapes: Mapping[str, tuple[int, ...]], what: str)
     missing = [k for k in shapes if k not in params]
     if missing:
         raise CheckFailed(f"the parameters returned by {what} lack {', '.join(missing)}",
-                          expected=", ".join(shapes), got=", ".join(map(str, params)))
+                          expected=", ".join(shapes), got=short(list(params)))
     out = {}
     for key, shape in shapes.items():
         value = params[key]
@@ -103,7 +104,7 @@ def expect_losses(losses: Any, what: str) -> np.ndarray:
     """The loss curve: a non-empty sequence of finite numbers."""
     try:
         curve = np.asarray(losses, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CheckFailed(f"{what} should return its losses as a list of numbers") from None
     if curve.size < 2 or not np.all(np.isfinite(curve)):
         raise CheckFailed(f"{what} should return a finite loss for every step", got=f"{curve.size} values")

@@ -23,6 +23,7 @@ from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed
+from grader.checks.replies import NUMBER, fields, list_of, malformed, returns
 from grader.registry import exercise
 
 Program = list[tuple[Any, ...]]
@@ -181,6 +182,8 @@ def torch_program(program: Program) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- worker side
+@returns(fields(data=list_of(NUMBER), grads=list_of(NUMBER), leaf_grads=list_of(list_of(NUMBER)),
+                out_grads=list_of(NUMBER)))
 def run_program(student, program: list, mode: str, passes: int) -> dict:
     """Build ``program`` with the student's Value ``passes`` times on the same leaves, backward each time.
 
@@ -282,6 +285,19 @@ def run_program(student, program: list, mode: str, passes: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- checks
+def _run(ctx: Context, program: Program, mode: str, passes: int) -> dict[str, Any]:
+    """:func:`run_program` in the worker; its reply holds one number per node and one list per pass."""
+    got = ctx.drive(run_program, program, mode, passes)
+    leaves = sum(1 for s in program if s[0] == "leaf")
+    if len(got["data"]) != len(program) or len(got["grads"]) != len(program):
+        raise malformed(f"reply['data'], reply['grads']: {len(got['data'])} and {len(got['grads'])} values "
+                        f"for {len(program)} nodes")
+    if len(got["out_grads"]) != passes or len(got["leaf_grads"]) != passes or \
+            any(len(g) != leaves for g in got["leaf_grads"]):
+        raise malformed(f"reply['leaf_grads'], reply['out_grads']: not {passes} pass(es) of {leaves} leaves")
+    return got
+
+
 def _compare(got: Any, expected: np.ndarray, what: str, program: Program, hint: str = "") -> None:
     scale = max(1.0, float(np.max(np.abs(expected))))
     try:
@@ -294,7 +310,7 @@ def _compare(got: Any, expected: np.ndarray, what: str, program: Program, hint: 
 def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
     """Values (and, unless ``grads_hint`` is None, gradients) of every node against torch on random graphs."""
     def prop(program: Program) -> None:
-        got = ctx.drive(run_program, program, mode, 1)
+        got = _run(ctx, program, mode, 1)
         data, grads = torch_program(program)
         _compare(got["data"], data, "the values of the nodes (v0, v1, ...)", program)
         if grads_hint is not None:
@@ -346,7 +362,7 @@ _SINGLE: list[tuple[Program, float, dict[int, float]]] = [
 @OPS.check("each operation alone gives the right value and derivative", oracle="known")
 def _(ctx: Context) -> None:
     for program, value, grads in _SINGLE:
-        got = ctx.drive(run_program, program, "ops", 1)
+        got = _run(ctx, program, "ops", 1)
         expr = render(program).split("; ")[-2].split(" = ", 1)[1]
         if not math.isclose(got["data"][-1], value, rel_tol=1e-12, abs_tol=1e-15):
             ctx.fail(f"{expr} has the wrong value", input=render(program), expected=repr(value),
@@ -367,7 +383,7 @@ def _(ctx: Context) -> None:
 @BACKWARD.check("the output's grad is 1 after backward", oracle="invariant", points=0.5)
 def _(ctx: Context) -> None:
     def prop(program: Program) -> None:
-        got = ctx.drive(run_program, program, "engine", 1)["out_grads"][0]
+        got = _run(ctx, program, "engine", 1)["out_grads"][0]
         if got != 1.0:
             ctx.fail("after out.backward(), out.grad should be 1 (∂out/∂out)", input=render(program),
                      expected="1.0", got=repr(got))
@@ -378,7 +394,7 @@ def _(ctx: Context) -> None:
 @BACKWARD.check("leaf gradients accumulate over backward passes", oracle="invariant", points=0.5)
 def _(ctx: Context) -> None:
     def prop(program: Program) -> None:
-        got = ctx.drive(run_program, program, "engine", 2)
+        got = _run(ctx, program, "engine", 2)
         once, twice = np.asarray(got["leaf_grads"][0]), np.asarray(got["leaf_grads"][1])
         try:
             assert_close(twice, 2 * once, what="the leaves' grads after two passes", rtol=1e-12,

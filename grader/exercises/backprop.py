@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader.checks import strategies as S
-from grader.checks.compare import assert_close
+from grader.checks.compare import assert_close, same_array, short
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal
 from grader.checks.gradcheck import check_vjp
@@ -116,11 +116,11 @@ _HINT = ("backward in reverse order: dscores from softmax_cross_entropy, affine_
 def _student_grads(ctx: Context, args: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
     result = ctx.call(_CALL, *args)
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
-        raise CheckFailed(f"{_CALL} should return (loss, grads) with grads a dict", got=repr(result)[:200])
+        raise CheckFailed(f"{_CALL} should return (loss, grads) with grads a dict", got=short(result))
     missing = [k for k in PARAMS if k not in result[1]]
     if missing:
         raise CheckFailed(f"grads lacks {', '.join(missing)}", expected=str(list(PARAMS)),
-                          got=str(sorted(result[1])), hint="return a gradient for every parameter")
+                          got=short(sorted(result[1])), hint="return a gradient for every parameter")
     return result[0], result[1]
 
 
@@ -165,7 +165,7 @@ def _(ctx: Context) -> None:
         _, grads = _student_grads(ctx, args)
 
         def forward(param_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
-            return [np.asarray(v) for v in batched([[dict(zip(PARAMS, p)), X, y] for p in param_lists])]
+            return batched([[dict(zip(PARAMS, p)), X, y] for p in param_lists])
 
         try:
             check_vjp(forward, [params[k] for k in PARAMS], np.ones(()), [grads[k] for k in PARAMS],
@@ -195,8 +195,9 @@ def _(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         _, after = ctx.call_checking_inputs(_CALL, *args, pick=0)
         params, X, y = args
-        changed = [f"params[{k!r}]" for k in PARAMS if not np.array_equal(params[k], after[0][k])]
-        changed += [n for n, a, b in (("X", X, after[1]), ("y", y, after[2])) if not np.array_equal(a, b)]
+        params_after = after[0] if isinstance(after[0], dict) else {}
+        changed = [f"params[{k!r}]" for k in PARAMS if not same_array(params[k], params_after.get(k))]
+        changed += [n for n, a, b in (("X", X, after[1]), ("y", y, after[2])) if not same_array(a, b)]
         if changed:
             raise CheckFailed(f"{_CALL} changed {', '.join(changed)} in place", input=call_literal(_CALL, args),
                               hint="compute new arrays (W - x, not W -= x); never update params here")

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from grader._worker.client import StudentError
 from grader.checks import strategies as S
-from grader.checks.compare import assert_close
+from grader.checks.compare import assert_close, real_array, short
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
+from grader.checks.replies import ARRAY, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
 from grader.registry import Exercise, exercise
 
 #: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²); its mean and standard deviation.
@@ -56,10 +57,16 @@ def _torch_loss(name: str, args: tuple[np.ndarray, ...]) -> tuple[float, list[np
     return float(loss.detach()), [t.grad.numpy() for t in ts]
 
 
+def _returned(got: Any, name: str, names: tuple[str, ...]) -> Any:
+    """The student's ``(loss, *grads)``, or a failure saying what came back."""
+    if not (isinstance(got, (tuple, list)) and len(got) == 1 + len(names)):
+        raise CheckFailed(f"{name} should return (loss, {', '.join(names)})", got=short(got))
+    return got
+
+
 def _compare(got: Any, loss: float, grads: list[np.ndarray], name: str, names: tuple[str, ...],
              args: tuple[Any, ...], rtol: float, atol: float) -> None:
-    if not (isinstance(got, (tuple, list)) and len(got) == 1 + len(names)):
-        raise CheckFailed(f"{name} should return (loss, {', '.join(names)})", got=repr(got)[:200])
+    _returned(got, name, names)
     try:
         assert_close(got[0], loss, what=f"the loss of {name}", rtol=rtol, atol=atol)
         for g, e, n in zip(got[1:], grads, names):
@@ -93,9 +100,9 @@ def _loss_checks(ex: Exercise, name: str) -> None:
         batched = ctx.batched(name, pick=0)
 
         def prop(args: tuple[np.ndarray, ...]) -> None:
-            got = ctx.call(name, *args)
+            got = _returned(ctx.call(name, *args), name, names)
             try:
-                check_vjp(lambda lists: [np.asarray(o) for o in batched(lists)], list(args), np.asarray(1.0),
+                check_vjp(batched, list(args), np.asarray(1.0),
                           list(got[1:]), names, rtol=1e-5, atol=1e-8,
                           hint="differentiate the *mean*: each entry's gradient carries a 1/N")
             except CheckFailed as exc:
@@ -121,7 +128,7 @@ _loss_checks(LOSSES, "generator_loss")
 def _(ctx: Context) -> None:
     """When D confidently rejects the fakes (logit −10), L_G ≈ 10 and its gradient stays ≈ −1/M."""
     f = np.full(4, -10.0)
-    got = ctx.call("generator_loss", f)
+    got = _returned(ctx.call("generator_loss", f), "generator_loss", ("d_fake",))
     expected_loss, expected_grad = float(np.logaddexp(0, 10.0)), np.full(4, -1.0 / (1.0 + np.exp(-10.0)) / 4)
     hint = ("the minimax form mean log(1 − σ(f)) saturates: its gradient vanishes exactly when D wins. "
             "Minimise −mean log σ(f) instead")
@@ -130,6 +137,7 @@ def _(ctx: Context) -> None:
 
 
 # ------------------------------------------------------------------ worker-side drivers (sent as source)
+@returns(fields(losses=list_of(tuple_of(NUMBER, NUMBER)), state=dict_of(ARRAY)))
 def _adversarial_steps(student: Callable[[str], Any], weights: dict, reals: list, zs: list, lr: float) -> dict:
     """train_step from the given weights for each (real, z); the losses and every weight afterwards."""
     import torch
@@ -144,12 +152,13 @@ def _adversarial_steps(student: Callable[[str], Any], weights: dict, reals: list
     losses = []
     for real, z in zip(reals, zs):
         d_loss, g_loss = mod.train_step(G, D, opt_g, opt_d, torch.as_tensor(real), torch.as_tensor(z))
-        losses.append([float(d_loss), float(g_loss)])
+        losses.append((float(d_loss), float(g_loss)))
     state = {"G." + k: v.detach().cpu().numpy() for k, v in G.state_dict().items()}
     state.update({"D." + k: v.detach().cpu().numpy() for k, v in D.state_dict().items()})
     return {"losses": losses, "state": state}
 
 
+@returns(STR)
 def _gan_on_meta(student: Callable[[str], Any], guard: str, what: str, data: Any) -> str:
     """train_step or train_gan on torch's meta device, under the device guard."""
     import torch
@@ -168,6 +177,7 @@ def _gan_on_meta(student: Callable[[str], Any], guard: str, what: str, data: Any
     return "ok"
 
 
+@returns(dict_of(fields(state=dict_of(ARRAY), losses=list_of(tuple_of(NUMBER, NUMBER))), required=("cpu",)))
 def _train_gan(student: Callable[[str], Any], data: Any, steps: int, seed: int) -> dict:
     """train_gan on the CPU and (when there is one) on CUDA; the generator's weights and the losses."""
     import torch
@@ -178,7 +188,7 @@ def _train_gan(student: Callable[[str], Any], data: Any, steps: int, seed: int) 
     for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
         G, losses = mod.train_gan(data, steps=steps, seed=seed, device=device)
         out[device] = {"state": {k: v.detach().cpu().numpy() for k, v in G.state_dict().items()},
-                       "losses": [[float(a), float(b)] for a, b in losses]}
+                       "losses": [(float(a), float(b)) for a, b in losses]}
     return out
 
 
@@ -217,12 +227,12 @@ def _(ctx: Context) -> None:
     got = ctx.drive(_adversarial_steps, weights, reals, zs, 1e-2)
     hint = ("three steps in a row: zero both optimizers' gradients, detach G(z) for D's loss, "
             "and use the non-saturating BCE(D(G(z)), 1) for G")
-    assert_close(np.asarray(got["losses"], dtype=np.float64), np.asarray(expected["losses"]),
+    assert_close(np.asarray(got["losses"], dtype=np.float64).reshape(-1, 2), np.asarray(expected["losses"]),
                  what="(d_loss, g_loss) of each step", rtol=1e-4, atol=1e-6, hint=hint)
     for k, v in expected["state"].items():
         if k not in got["state"]:
             raise CheckFailed(f"the weight {k} is missing after train_step")
-        assert_close(np.asarray(got["state"][k], dtype=np.float64), v.astype(np.float64),
+        assert_close(real_array(got["state"][k], k), v.astype(np.float64),
                      what=f"{k} after three steps", rtol=1e-3, atol=1e-5, hint=hint)
 
 
@@ -250,8 +260,9 @@ def sample_generator(ctx: Context, state: dict[str, np.ndarray], n: int = 4000) 
 
     ref = ctx.reference("gan")
     G = ref.make_generator()
+    arrays = {k: real_array(v, f"the trained {k}").astype(np.float32) for k, v in state.items()}
     try:
-        G.load_state_dict({k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in state.items()})
+        G.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
     except (RuntimeError, TypeError, ValueError) as exc:
         raise CheckFailed("train_gan did not return the generator of make_generator()",
                           got=str(exc).splitlines()[0]) from None
@@ -278,7 +289,7 @@ def _(ctx: Context) -> None:
     runs = ctx.drive(_train_gan, data, STEPS, 0)
     stats = {}
     for device, run in runs.items():
-        losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)
+        losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)  # (d_loss, g_loss) pairs
         ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
         ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
                          losses[:, 0])

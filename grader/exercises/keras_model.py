@@ -10,10 +10,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader.checks.compare import assert_close
+from grader.checks.compare import assert_close, short
 from grader.checks.context import Context
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
+from grader.checks.replies import FLOAT_ARRAY, INT, NONE, NUMBER, STR, fields, list_of, one_of, returns
 from grader.registry import exercise
 
 LAYERS = [["Dense", 128, "relu"], ["Dense", 10, "softmax"]]
@@ -23,6 +24,8 @@ EPOCHS = 5
 
 
 # ------------------------------------------------------------------ worker-side drivers (sent as source)
+@returns(fields(layers=list_of(list_of(one_of(STR, INT))), input=list_of(one_of(NONE, INT)), optimizer=STR,
+                loss=STR, metrics=list_of(STR)))
 def _describe_model(student: Callable[[str], Any]) -> dict:
     model = student("keras_model").build_model()
     layers = [[type(layer).__name__, int(getattr(layer, "units", 0)),
@@ -35,6 +38,7 @@ def _describe_model(student: Callable[[str], Any]) -> dict:
             "loss": str(loss), "metrics": [str(m) for m in metrics]}
 
 
+@returns(FLOAT_ARRAY)
 def _predict(student: Callable[[str], Any], weights: list, X: Any) -> Any:
     import numpy as np
 
@@ -43,8 +47,10 @@ def _predict(student: Callable[[str], Any], weights: list, X: Any) -> Any:
     return np.asarray(model.predict(X, verbose=0), dtype=np.float64)
 
 
+@returns(fields(before=list_of(FLOAT_ARRAY), after=list_of(FLOAT_ARRAY), losses=list_of(NUMBER)))
 def _fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, seed: int) -> dict:
-    """build_model (the reference's) + the student's train_model; the weights before and after, and the losses."""
+    """The seed's model, built here from its public specification (the hint of keras_model.model), trained by
+    the student's train_model; the weights before and after, and the losses."""
     import keras
     import numpy as np
     import torch
@@ -52,7 +58,9 @@ def _fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, seed: int) 
     torch.set_num_threads(1)
     keras.utils.set_random_seed(seed)
     mod = student("keras_model")
-    model = mod.build_model()
+    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     before = [np.asarray(w) for w in model.get_weights()]
     losses = mod.train_model(model, X, y, epochs=epochs)
     if not isinstance(losses, list):
@@ -107,7 +115,7 @@ def _(ctx: Context) -> None:
 
 FIT = exercise(
     "keras_model.fit", "model.fit as in the seed", points=3, seed="5.1", functions=["train_model"],
-    prerequisites=["keras_model.model"], requires=["keras"],
+    requires=["keras"],
     hint="Call fit on the model you are given, with the training arrays, the requested number of epochs and "
          "batch size (verbose=0), then return the list of per-epoch losses that the History object keeps.")
 
@@ -118,7 +126,7 @@ def _(ctx: Context) -> None:
     X, y = rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)
     got = ctx.drive(_fit, X, y, 2, 0, timeout=60)
     if len(got["losses"]) != 2:
-        raise CheckFailed("train_model(..., epochs=2) should return 2 losses", got=repr(got["losses"]),
+        raise CheckFailed("train_model(..., epochs=2) should return 2 losses", got=short(got["losses"]),
                           hint="return history.history['loss'] of model.fit(..., epochs=epochs)")
     if all(np.array_equal(a, b) for a, b in zip(got["before"], got["after"])):
         raise CheckFailed("train_model did not change the weights of the model it was given",
@@ -132,7 +140,8 @@ def _(ctx: Context) -> None:
     ctx.record_curve("loss", got["losses"])
     weights = got["after"]
     if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
-        raise CheckFailed("the trained weights are not the seed's model", got=repr([np.shape(w) for w in weights]))
+        raise CheckFailed("the trained weights are not the seed's model",
+                          got=repr([np.shape(w) for w in weights])[:200])
     acc = float(np.mean(_probabilities(weights, X_test).argmax(axis=1) == y_test))
     if not acc >= MIN_ACCURACY:
         raise CheckFailed(f"after {EPOCHS} epochs the model is right on {acc:.1%} of held-out digits",

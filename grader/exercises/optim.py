@@ -23,6 +23,7 @@ from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, python_literal
+from grader.checks.replies import ARRAY, INT, fields, list_of, malformed, returns
 from grader.registry import Exercise, exercise
 
 _RTOL, _ATOL = 1e-9, 1e-12
@@ -51,6 +52,7 @@ def _literal(cls: str, case: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- worker side
+@returns(fields(trajectory=list_of(list_of(ARRAY)), grads_changed_at=INT))
 def run_optimizer(student, cls: str, params: list, hyper: dict, grads: list) -> dict:
     """Run ``cls(params, **hyper)`` over ``grads``; the caller's arrays after each step, and what changed."""
     import numpy as np
@@ -88,13 +90,21 @@ def torch_trajectory(cls: str, params: list[np.ndarray], hyper: dict[str, Any],
 
 
 # ----------------------------------------------------------------------------- checks
+def _run(ctx: Context, cls: str, case: dict[str, Any], grads: list[list[np.ndarray]]) -> dict[str, Any]:
+    """:func:`run_optimizer` in the worker; its reply holds every parameter after every step."""
+    got = ctx.drive(run_optimizer, cls, case["params"], case["hyper"], grads)
+    if len(got["trajectory"]) != len(grads) or any(len(p) != len(case["params"]) for p in got["trajectory"]):
+        raise malformed(f"reply['trajectory']: not {len(grads)} steps of {len(case['params'])} parameters")
+    return got
+
+
 def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, Any]], hint: str) -> None:
     """Against torch.optim over several steps; gradients left alone; parameters updated in place."""
     cases = _case(hyper)
 
     def run(ctx: Context, case: dict[str, Any]) -> tuple[dict[str, Any], list[list[np.ndarray]]]:
         grads = gradients(case)
-        return ctx.drive(run_optimizer, cls, case["params"], case["hyper"], grads), grads
+        return _run(ctx, cls, case, grads), grads
 
     @ex.check(f"{cls} matches torch.optim over several steps", oracle="torch", points=2, twin=True)
     def _(ctx: Context) -> None:
@@ -163,7 +173,7 @@ optimizer_checks(ADAM, "Adam", _adam_hyper,
 def _first_step(ctx: Context, case: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The caller's parameters after one Adam step, and the gradients of that step."""
     grads = gradients(case)
-    return ctx.drive(run_optimizer, "Adam", case["params"], case["hyper"], grads)["trajectory"][0], grads[0]
+    return _run(ctx, "Adam", case, grads)["trajectory"][0], grads[0]
 
 
 @ADAM.check("the first Adam step moves each weight by lr·g/(|g| + ε)", oracle="known")

@@ -1,32 +1,58 @@
 """Part 10 — the seed's PyTorch program (seed 5.2): ``Net``, the training loop it leaves out, ``evaluate``.
 
 The grader decides: the worker trains and sends back the state_dict as numpy arrays; the grader loads them
-into the reference ``Net`` in its own process and measures accuracy on held-out digits the worker never sees.
+into the seed's ``Net`` in its own process and measures accuracy on held-out digits the worker never sees.
+
+``train`` and ``evaluate`` are graded with the seed's ``Net`` (and, for ``evaluate``, its loader) as the
+drivers build them from the public specification in ``_pytorch_seed.py``, never with reference code.
 """
 from __future__ import annotations
 
+import importlib
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
 
 from grader._worker.client import StudentError
-from grader.checks.compare import assert_close
-from grader.checks.context import Context
+from grader.checks.compare import assert_close, real_array
+from grader.checks.context import Context, NoReference
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
+from grader.checks.replies import ARRAY, BOOL, INT, NUMBER, STR, dict_of, fields, list_of, one_of, returns, tuple_of
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
 from grader.registry import exercise
+
+SEED = Path(__file__).resolve().with_name("_pytorch_seed.py")
 
 SHAPES = {"fc1.weight": (128, 784), "fc1.bias": (128,), "fc2.weight": (10, 128), "fc2.bias": (10,)}
 MIN_ACCURACY = 0.90
 EPOCHS = 5
 
 
+@lru_cache(maxsize=1)
+def seed_source() -> str:
+    """The seed's Net and loader as text, for a driver to ``exec`` in the worker."""
+    return SEED.read_text()
+
+
+def seed_module() -> ModuleType:
+    """The same, imported in the grader (imports torch)."""
+    return importlib.import_module("grader.exercises._pytorch_seed")
+
+
 # ------------------------------------------------------------------ worker-side drivers (sent as source)
+_RUN = fields(losses=list_of(NUMBER), state=dict_of(ARRAY))
+
+
+@returns(dict_of(list_of(INT)))
 def _param_shapes(student: Callable[[str], Any]) -> dict:
     return {k: list(v.shape) for k, v in student("pytorch").Net().named_parameters()}
 
 
+@returns(dict_of(ARRAY, required=("cpu",)))
 def _net_forward(student: Callable[[str], Any], weights: dict, X: np.ndarray) -> dict:
     """Logits of Net with the given weights, on the CPU and (when there is one) on CUDA."""
     import torch
@@ -42,39 +68,46 @@ def _net_forward(student: Callable[[str], Any], weights: dict, X: np.ndarray) ->
     return out
 
 
-def _on_meta(student: Callable[[str], Any], guard: str, what: str, X: np.ndarray, y: np.ndarray) -> list:
-    """Run Net.forward (strict), train or evaluate (host reads allowed) on torch's meta device."""
+@returns(tuple_of(one_of(STR, list_of(INT)), STR))
+def _on_meta(student: Callable[[str], Any], guard: str, spec: str, what: str, X: np.ndarray, y: np.ndarray) -> tuple:
+    """Run the student's Net.forward (strict), or train or evaluate (host reads allowed) with the seed's Net, on
+    torch's meta device."""
     import torch
 
     ns: dict = {"__name__": "_deepgrade_guard"}
     exec(guard, ns)
+    public: dict = {"__name__": "_deepgrade_seed"}
+    exec(spec, public)
     mod = student("pytorch")
-    model = mod.Net()
     if what == "forward":
+        model = mod.Net()
         with ns["DeviceGuard"](host_reads=False):
             out = model.to("meta")(torch.as_tensor(X, device="meta"))
-        return [list(out.shape), out.device.type]
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y)),
-                                         batch_size=16)
+        return list(out.shape), out.device.type
+    model = public["Net"]()
+    loader = public["loader"](X, y, batch_size=16)
     with ns["DeviceGuard"](host_reads=True):
         if what == "train":
             mod.train(model, loader, epochs=1, device="meta")
         else:
             mod.evaluate(model, loader, device="meta")
-    return [[p.device.type for p in model.parameters()][0], "ok"]
+    return [p.device.type for p in model.parameters()][0], "ok"
 
 
-def _modes(student: Callable[[str], Any], what: str, X: np.ndarray, y: np.ndarray) -> list:
-    """(model.training, grad enabled) at every forward call of train or evaluate, started in the other mode."""
+@returns(list_of(tuple_of(BOOL, BOOL)))
+def _modes(student: Callable[[str], Any], spec: str, what: str, X: np.ndarray, y: np.ndarray) -> list:
+    """(model.training, grad enabled) at every forward call of train or evaluate (with the seed's Net), started
+    in the other mode."""
     import torch
 
+    public: dict = {"__name__": "_deepgrade_seed"}
+    exec(spec, public)
     mod = student("pytorch")
     torch.manual_seed(0)
-    model = mod.Net()
+    model = public["Net"]()
     seen = []
-    model.register_forward_pre_hook(lambda m, args: seen.append([bool(m.training), torch.is_grad_enabled()]))
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y)),
-                                         batch_size=16)
+    model.register_forward_pre_hook(lambda m, args: seen.append((bool(m.training), torch.is_grad_enabled())))
+    loader = public["loader"](X, y, batch_size=16)
     if what == "train":
         model.eval()
         mod.train(model, loader, epochs=1, device="cpu")
@@ -84,19 +117,28 @@ def _modes(student: Callable[[str], Any], what: str, X: np.ndarray, y: np.ndarra
     return seen
 
 
-def _train_steps(student: Callable[[str], Any], weights: dict, X: np.ndarray, y: np.ndarray, epochs: int) -> dict:
-    """train() from the given weights on an unshuffled loader; the losses and the weights afterwards."""
+@returns(_RUN)
+def _train_steps(student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray,
+                 epochs: int) -> dict:
+    """train() of the seed's Net from the given weights on an unshuffled loader; the losses and the weights
+    afterwards."""
     import torch
 
     torch.set_num_threads(1)
+    public: dict = {"__name__": "_deepgrade_seed"}
+    exec(spec, public)
     mod = student("pytorch")
-    net = mod.Net()
+    net = public["Net"]()
     net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
     losses = mod.train(net, mod.make_loader(X, y, batch_size=16, shuffle=False), epochs=epochs, device="cpu")
     return {"losses": [float(v) for v in losses],
             "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
 
 
+_BATCHES = fields(sizes=list_of(INT), dtypes=list_of(STR), x=ARRAY, y=ARRAY)
+
+
+@returns(fields(plain=_BATCHES, shuffled=_BATCHES, again=_BATCHES))
 def _loader_batches(student: Callable[[str], Any], X: np.ndarray, y: np.ndarray, seed: int) -> dict:
     import numpy as np
 
@@ -111,17 +153,20 @@ def _loader_batches(student: Callable[[str], Any], X: np.ndarray, y: np.ndarray,
     return out
 
 
-def _train_digits(student: Callable[[str], Any], X: np.ndarray, y: np.ndarray, epochs: int, seed: int,
-                  cuda: bool = True) -> dict:
+@returns(dict_of(_RUN, required=("cpu",)))
+def _train_digits(student: Callable[[str], Any], spec: str, X: np.ndarray, y: np.ndarray, epochs: int,
+                  seed: int, cuda: bool = True) -> dict:
     """The seed's program on the training split: per device, the loss per epoch and the trained weights."""
     import torch
 
     torch.set_num_threads(1)  # tiny matrices: more threads only contend (measured: 2 threads are slower)
+    public: dict = {"__name__": "_deepgrade_seed"}
+    exec(spec, public)
     mod = student("pytorch")
     out = {}
     for device in ["cpu"] + (["cuda"] if cuda and torch.cuda.is_available() else []):
         torch.manual_seed(seed)
-        net = mod.Net()
+        net = public["Net"]()
         losses = mod.train(net, mod.make_loader(X, y, batch_size=64, shuffle=True, seed=seed), epochs=epochs,
                            device=device)
         out[device] = {"losses": [float(v) for v in losses],
@@ -139,39 +184,54 @@ def _on_meta_check(ctx: Context, what: str, label: str) -> None:
     X = rng.random((32, 784), dtype=np.float32)
     y = rng.integers(0, 10, 32)
     try:
-        got = ctx.drive(_on_meta, guard_source(), what, X, y)
+        got = ctx.drive(_on_meta, guard_source(), seed_source(), what, X, y)
     except StudentError as exc:
         raise as_device_failure(exc, label) from None
-    if what == "forward" and got != [[32, 10], "meta"]:
+    if what == "forward" and got != ([32, 10], "meta"):
         raise CheckFailed(f"{label} on the meta device returned the wrong shape or device",
-                          expected="[[32, 10], 'meta']", got=repr(got))
+                          expected="([32, 10], 'meta')", got=repr(got)[:200])
     if what == "train" and got[0] != "meta":
-        raise CheckFailed(f"{label} left the model on {got[0]}", hint="call model.to(device) in train")
+        raise CheckFailed(f"{label} left the model on {str(got[0])[:40]}", hint="call model.to(device) in train")
 
 
 _REFERENCE_LOSSES: list[float] = []
 
 
 def _reference_losses(ctx: Context) -> list[float]:
-    """The reference's loss curve on the training split (computed once per grader process)."""
+    """The reference's loss curve on the training split (computed once per grader process; empty without
+    the reference)."""
     if not _REFERENCE_LOSSES:
         X_train, y_train, _, _ = digits_784()
-        run = run_reference(ctx, "pytorch", _train_digits, X_train, y_train, EPOCHS, 0, False)
+        try:
+            run = run_reference(ctx, "pytorch", _train_digits, seed_source(), X_train, y_train, EPOCHS, 0, False)
+        except NoReference:
+            return []
         _REFERENCE_LOSSES.extend(run["cpu"]["losses"])
     return list(_REFERENCE_LOSSES)
 
 
-def _accuracy(ctx: Context, state: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
-    """Load the worker's weights into the reference Net, in the grader, and measure accuracy."""
+def _seed_net(state: dict[str, Any], device: str) -> Any:
+    """The seed's Net, in the grader, with the weights trained on ``device``; a failure if they do not fit."""
     import torch
 
-    ref = ctx.reference("pytorch")
-    net = ref.Net()
+    arrays = {k: real_array(v, f"the trained {k} ({device})") for k, v in state.items()}
+    net = seed_module().Net()
     try:
-        net.load_state_dict({k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in state.items()})
+        net.load_state_dict({k: torch.as_tensor(v.astype(np.float32)) for k, v in arrays.items()})
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise CheckFailed("the trained weights do not fit the seed's Net", got=str(exc).splitlines()[0]) from None
-    return float(ref.evaluate(net, ref.make_loader(X, y, batch_size=256, shuffle=False)))
+        raise CheckFailed(f"the weights trained on {device} do not fit the seed's Net",
+                          got=str(exc).splitlines()[0][:300]) from None
+    return net
+
+
+def _accuracy(net: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of ``X`` that ``net`` classifies as ``y``, computed in the grader."""
+    import torch
+
+    net.eval()
+    with torch.no_grad():
+        predicted = net(torch.as_tensor(X, dtype=torch.float32)).argmax(dim=1).numpy()
+    return float(np.mean(predicted == y))
 
 
 # ------------------------------------------------------------------ exercises
@@ -197,7 +257,7 @@ def _(ctx: Context) -> None:
         X = rng.random((n, 784), dtype=np.float32)
         expected = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
         for device, got in ctx.drive(_net_forward, weights, X).items():
-            assert_close(np.asarray(got, dtype=np.float64), expected.astype(np.float64),
+            assert_close(real_array(got, f"Net(x) on {device}"), expected.astype(np.float64),
                          what=f"Net(x) on {device} for a batch of {n}", rtol=1e-4, atol=1e-4,
                          hint="return the logits fc2(relu(fc1(x))); a softmax here is applied twice "
                               "by nn.CrossEntropyLoss")
@@ -210,7 +270,7 @@ def _(ctx: Context) -> None:
 
 TRAIN = exercise(
     "pytorch.train", "The training loop the seed leaves out", points=5, seed="5.2",
-    functions=["make_loader", "train"], prerequisites=["pytorch.net"],
+    functions=["make_loader", "train"],
     hint="model.to(device); model.train(); per batch: xb, yb = xb.to(device), yb.to(device); "
          "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step().")
 
@@ -227,7 +287,7 @@ def _(ctx: Context) -> None:
                           got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}")
     if not (np.array_equal(plain["x"], X) and np.array_equal(plain["y"], y)):
         raise CheckFailed("make_loader(..., shuffle=False) changed the order or the values of the samples")
-    if sorted(shuffled["y"].tolist()) != sorted(y.tolist()) or np.array_equal(shuffled["y"], y):
+    if not np.array_equal(np.sort(shuffled["y"], axis=None), np.sort(y)) or np.array_equal(shuffled["y"], y):
         raise CheckFailed("make_loader(..., shuffle=True) must yield every sample once, in a shuffled order")
     if not np.array_equal(shuffled["y"], again["y"]):
         raise CheckFailed("make_loader(..., shuffle=True, seed=3) gives a different order each time",
@@ -239,20 +299,22 @@ def _(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
     X, y = rng.random((48, 784), dtype=np.float32), rng.integers(0, 10, 48)
-    expected = run_reference(ctx, "pytorch", _train_steps, weights, X, y, 2)
-    got = ctx.drive(_train_steps, weights, X, y, 2)
+    expected = run_reference(ctx, "pytorch", _train_steps, seed_source(), weights, X, y, 2)
+    got = ctx.drive(_train_steps, seed_source(), weights, X, y, 2)
     hint = "CrossEntropyLoss on the logits (no softmax), Adam(lr=1e-3), zero_grad before every backward"
     assert_close(np.asarray(got["losses"], dtype=np.float64), np.asarray(expected["losses"]),
                  what="the mean loss of each epoch", rtol=1e-4, atol=1e-5, hint=hint)
     for k, v in expected["state"].items():
-        assert_close(np.asarray(got["state"].get(k), dtype=np.float64), v.astype(np.float64),
+        if k not in got["state"]:
+            raise CheckFailed(f"the weight {k} is missing after train", hint="train the model you are given")
+        assert_close(real_array(got["state"][k], k), v.astype(np.float64),
                      what=f"{k} after two epochs", rtol=1e-3, atol=1e-5, hint=hint)
 
 
 @TRAIN.check("train puts the model in training mode", oracle="invariant", points=0.5)
 def _(ctx: Context) -> None:
     rng = ctx.rng
-    seen = ctx.drive(_modes, "train", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
+    seen = ctx.drive(_modes, seed_source(), "train", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
     if not seen:
         raise CheckFailed("train never called the model")
     if not all(training and grad for training, grad in seen):
@@ -268,12 +330,16 @@ def _(ctx: Context) -> None:
 @TRAIN.check("trained Net reaches 90% on held-out digits", oracle="training", points=1.5, timeout=60)
 def _(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
-    runs = ctx.drive(_train_digits, X_train, y_train, EPOCHS, 0)
-    ctx.record_curve("reference loss", _reference_losses(ctx))
-    accuracies = {}
+    runs = ctx.drive(_train_digits, seed_source(), X_train, y_train, EPOCHS, 0)
+    nets = {device: _seed_net(run["state"], device) for device, run in runs.items()}  # the weights fit
     for device, run in runs.items():
         ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", run["losses"])
-        accuracies[device] = acc = _accuracy(ctx, run["state"], X_test, y_test)
+    reference_curve = _reference_losses(ctx)
+    if reference_curve:
+        ctx.record_curve("reference loss", reference_curve)
+    accuracies = {}
+    for device, net in nets.items():
+        accuracies[device] = acc = _accuracy(net, X_test, y_test)
         if not acc >= MIN_ACCURACY:
             raise CheckFailed(f"after {EPOCHS} epochs on {device} the Net is right on {acc:.1%} of held-out digits",
                               expected=f">= {MIN_ACCURACY:.0%}", got=f"{acc:.1%}",
@@ -283,18 +349,20 @@ def _(ctx: Context) -> None:
 
 EVALUATE = exercise(
     "pytorch.evaluate", "evaluate: accuracy in eval mode", points=2, seed="5.2", functions=["evaluate"],
-    prerequisites=["pytorch.net", "pytorch.train"],
     hint="model.eval(); with torch.no_grad(): count (model(xb).argmax(dim=1) == yb) over all batches, "
          "divide by the number of samples.")
 
 
-def _evaluate_with(student: Callable[[str], Any], weights: dict, X: np.ndarray, y: np.ndarray) -> float:
+@returns(NUMBER)
+def _evaluate_with(student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray) -> float:
+    """evaluate() of the seed's Net with the given weights, on the seed's loader (batches of 16, in order)."""
     import torch
 
-    mod = student("pytorch")
-    net = mod.Net()
+    public: dict = {"__name__": "_deepgrade_seed"}
+    exec(spec, public)
+    net = public["Net"]()
     net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
-    return float(mod.evaluate(net, mod.make_loader(X, y, batch_size=16, shuffle=False), device="cpu"))
+    return float(student("pytorch").evaluate(net, public["loader"](X, y, batch_size=16), device="cpu"))
 
 
 @EVALUATE.check("evaluate matches the reference", oracle="reference", points=1)
@@ -305,15 +373,17 @@ def _(ctx: Context) -> None:
         X = rng.random((n, 784), dtype=np.float32)
         logits = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
         y = np.where(rng.random(n) < 0.6, logits.argmax(1), rng.integers(0, 10, n)).astype(np.int64)
-        expected = run_reference(ctx, "pytorch", _evaluate_with, weights, X, y)
-        assert_close(ctx.drive(_evaluate_with, weights, X, y), expected, what=f"the accuracy on {n} samples",
-                     rtol=0, atol=1e-6, hint="divide by the number of samples, not of batches")
+        expected = run_reference(ctx, "pytorch", _evaluate_with, seed_source(), weights, X, y)
+        assert_close(ctx.drive(_evaluate_with, seed_source(), weights, X, y), expected,
+                     what=f"the accuracy on {n} samples", rtol=0, atol=1e-6,
+                     hint="divide by the number of samples, not of batches")
 
 
 @EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)
 def _(ctx: Context) -> None:
     rng = ctx.rng
-    seen = ctx.drive(_modes, "evaluate", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
+    seen = ctx.drive(_modes, seed_source(), "evaluate", rng.random((32, 784), dtype=np.float32),
+                     rng.integers(0, 10, 32))
     if not seen:
         raise CheckFailed("evaluate never called the model")
     if any(training for training, _ in seen):

@@ -17,6 +17,7 @@ from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.modelloss import model_loss_checks
+from grader.checks.replies import ANY, ARRAY, fields, list_of, returns, tuple_of
 from grader.checks.standard import Layer, layer_checks, torch_forward
 from grader.registry import exercise
 
@@ -103,6 +104,7 @@ LSTM = exercise(
 _LSTM_GRADS = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")
 
 
+@returns(list_of(ARRAY))
 def rnn_lstm_outputs(student: Any, arg_lists: list) -> list:
     """Worker side: h and c of lstm_step_forward, concatenated, for each argument list."""
     import numpy as np
@@ -117,6 +119,7 @@ def rnn_lstm_outputs(student: Any, arg_lists: list) -> list:
     return out
 
 
+@returns(fields(h=ANY, c=ANY, grads=tuple_of(ANY, ...)))
 def rnn_lstm_forward_backward(student: Any, args: list, dh: Any, dc: Any) -> dict:
     """Worker side: ``h, c, cache = lstm_step_forward(*args)``; ``lstm_step_backward(dh, dc, cache)``."""
     mod = student("rnn")
@@ -128,6 +131,7 @@ def rnn_lstm_forward_backward(student: Any, args: list, dh: Any, dc: Any) -> dic
     return {"h": h, "c": c, "grads": tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)}
 
 
+@returns(tuple_of(ANY, ANY))
 def rnn_lstm_forward(student: Any, args: list) -> tuple:
     """Worker side: h and c of ``lstm_step_forward(*args)``."""
     returned = student("rnn").lstm_step_forward(*args)
@@ -179,7 +183,7 @@ def _(ctx: Context) -> None:
     def prop(case: tuple[tuple, int]) -> None:
         args, seed = case
         dh, dc, grads = _lstm_grads(ctx, args, seed)
-        forward = lambda lists: [np.asarray(o) for o in ctx.drive(rnn_lstm_outputs, lists)]  # noqa: E731
+        forward = lambda lists: ctx.drive(rnn_lstm_outputs, lists)  # noqa: E731
         try:
             check_vjp(forward, list(args), np.concatenate([dh.ravel(), dc.ravel()]), grads, _LSTM_GRADS, seed=seed,
                       hint="dc_total = dc + dh⊙o⊙(1 − tanh²(c)); σ' = σ(1 − σ) at each gate's output")
@@ -246,8 +250,8 @@ def _(ctx: Context) -> None:
     params, losses = T.expect_pair(ctx.call("train_rnn", X, y, **RNN_TRAINING), "train_rnn")
     ref = ctx.reference()
     curve = T.expect_losses(losses, "train_rnn")
-    T.record(ctx, curve, lambda: ref.train_rnn(X, y, **RNN_TRAINING)[1])
     h = RNN_TRAINING["hidden"]
     params = T.expect_params(params, {"Wx": (2, h), "Wh": (h, h), "b": (h,), "Wy": (h, 2), "by": (2,)}, "train_rnn")
+    T.record(ctx, curve, lambda: ref.train_rnn(X, y, **RNN_TRAINING)[1])  # after the checks of form: it trains
     T.assert_loss_goes_down(curve, "train_rnn")
     T.assert_accuracy(ctx, lambda Xs: ref.rnn_predict(params, Xs), X_test, y_test, 0.9, "the trained RNN")

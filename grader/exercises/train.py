@@ -10,9 +10,10 @@ from hypothesis.extra import numpy as hnp
 
 from grader.checks import strategies as S
 from grader.checks import training as T
-from grader.checks.compare import assert_close
+from grader.checks.compare import assert_close, real_array, same_array, short
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal, python_literal
+from grader.checks.replies import ANY, returns
 from grader.registry import exercise
 
 # ----------------------------------------------------------------------------- 1a. scaling
@@ -58,7 +59,7 @@ def _(ctx: Context) -> None:
 def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
-        scaled = np.asarray(_standardized(ctx, *args)[0], dtype=np.float64)
+        scaled = real_array(_standardized(ctx, *args)[0], "the scaled X_train", X.shape)
         constant = np.ptp(X, axis=0) == 0
         expected_std = np.where(constant, 0.0, 1.0)
         try:
@@ -78,7 +79,8 @@ def _(ctx: Context) -> None:
         X, _ = args
         train, test = _standardized(ctx, X, X[:1])  # the first training row, as a test set of one
         try:
-            assert_close(test, np.asarray(train)[:1], what="the scaled test row", rtol=1e-9, atol=1e-12,
+            train = real_array(train, "the scaled X_train", X.shape)
+            assert_close(test, train[:1], what="the scaled test row", rtol=1e-9, atol=1e-12,
                          hint="compute μ and σ on X_train only and reuse them for X_test")
         except CheckFailed as exc:
             raise exc.with_input(call_literal("standardize", (X, X[:1]))) from None
@@ -91,7 +93,7 @@ def _(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         _, after = ctx.call_checking_inputs("standardize", *args)
         for before, now in zip(args, after):
-            if not np.array_equal(before, now):
+            if not same_array(before, now):
                 raise CheckFailed("standardize changed its input in place", input=call_literal("standardize", args),
                                   hint="X = X - mu makes a new array; X -= mu overwrites the caller's data")
 
@@ -120,11 +122,21 @@ def _split(ctx: Context, y: np.ndarray, fraction: float, seed: int) -> tuple[np.
     out = ctx.call("stratified_split", y, fraction, seed)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed("stratified_split should return (train_idx, test_idx)", got=type(out).__name__)
-    train, test = (np.asarray(a) for a in out)
-    for name, a in (("train_idx", train), ("test_idx", test)):
-        if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
-            raise CheckFailed(f"{name} should be a 1-D array of integer indices", got=f"{a.dtype} {a.shape}")
-    return train, test
+    return tuple(_indices(a, name, len(y)) for name, a in zip(("train_idx", "test_idx"), out))  # type: ignore
+
+
+def _indices(value: Any, name: str, n: int) -> np.ndarray:
+    """A 1-D array (or list) of integer indices into n examples, as int64; anything else is a failure."""
+    try:
+        a = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    except (TypeError, ValueError, OverflowError):
+        a = None
+    if a is None or a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+        raise CheckFailed(f"{name} should be a 1-D array of integer indices",
+                          got=f"{a.dtype} {a.shape}" if a is not None else type(value).__name__)
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise CheckFailed(f"{name} holds indices outside 0 … {n - 1}", got=f"from {a.min()} to {a.max()}")
+    return a.astype(np.int64)
 
 
 @SPLIT.check("the split holds every index exactly once", oracle="invariant", twin=True)
@@ -228,9 +240,16 @@ _batch_args = st.tuples(st.integers(1, 60), st.integers(1, 16), st.integers(0, 1
 
 def _batches(ctx: Context, n: int, batch_size: int, seed: int) -> list[np.ndarray]:
     out = ctx.call("minibatches", n, batch_size, seed)
-    if not isinstance(out, (list, tuple)) or not all(isinstance(b, np.ndarray) for b in out):
-        raise CheckFailed("minibatches should return a list of index arrays", got=type(out).__name__)
+    if not isinstance(out, (list, tuple)) or not all(isinstance(b, np.ndarray) and b.ndim == 1 and
+                                                     (b.dtype.kind in "iu" or b.size == 0) for b in out):
+        raise CheckFailed("minibatches should return a list of 1-D integer index arrays",
+                          input=call_literal("minibatches", (n, batch_size, seed)), got=short(out))
     return list(out)
+
+
+def _order(batches: list[np.ndarray]) -> np.ndarray:
+    """The indices of all batches, in order."""
+    return np.concatenate(batches).astype(np.int64) if batches else np.zeros(0, dtype=np.int64)
 
 
 @BATCHES.check("each epoch visits every index once, in batches of batch_size", oracle="invariant", twin=True)
@@ -244,7 +263,7 @@ def _(ctx: Context) -> None:
             raise CheckFailed("the minibatches have the wrong sizes", input=call_literal("minibatches", args),
                               expected=str(expected), got=str(sizes),
                               hint="full batches of batch_size, then one smaller batch with the rest (never dropped)")
-        everything = np.concatenate(batches) if batches else np.array([], dtype=np.int64)
+        everything = _order(batches)
         if not np.array_equal(np.sort(everything), np.arange(n)):
             raise CheckFailed("the minibatches should hold every index 0 … n−1 exactly once",
                               input=call_literal("minibatches", args), got=python_literal(everything[:20]),
@@ -257,12 +276,12 @@ def _(ctx: Context) -> None:
 def _(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, seed = args
-        first = np.concatenate(_batches(ctx, *args))
-        again = np.concatenate(_batches(ctx, *args))
+        first = _order(_batches(ctx, *args))
+        again = _order(_batches(ctx, *args))
         if not np.array_equal(first, again):
             raise CheckFailed("the same seed gave two different orders", input=call_literal("minibatches", args),
                               hint="use np.random.default_rng(seed), not the global np.random state")
-        other = np.concatenate(_batches(ctx, n, batch_size, seed + 1))
+        other = _order(_batches(ctx, n, batch_size, seed + 1))
         if np.array_equal(first, np.arange(n)) or np.array_equal(first, other):
             raise CheckFailed("the indices are not shuffled (or the seed is ignored)",
                               input=call_literal("minibatches", args), got=python_literal(first[:20]),
@@ -288,7 +307,10 @@ def _(ctx: Context) -> None:
     kwargs = {"classes": 3, "hidden": 5, "epochs": 3, "lr": 0.05, "momentum": 0.0, "batch_size": 16, "seed": 1}
     params, losses = T.expect_pair(ctx.call("fit", X, y, **kwargs), "fit")
     T.expect_params(params, {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}, "fit")
-    curve = np.asarray(losses, dtype=np.float64).ravel()
+    try:
+        curve = np.asarray(losses, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise CheckFailed("fit should return its losses as a list of numbers", got=short(losses)) from None
     if curve.size != 3 * 4:
         raise CheckFailed("fit should return one loss per optimizer step", expected="12 (3 epochs × 4 minibatches "
                           "of 50 examples by 16)", got=str(curve.size), input=f"fit(X (50, 4), y, **{kwargs})")
@@ -300,9 +322,9 @@ def _(ctx: Context) -> None:
     params, losses = T.expect_pair(ctx.call("fit", Xtr, ytr, **MLP_TRAINING), "fit")
     ref = ctx.reference()
     curve = T.expect_losses(losses, "fit")
-    T.record(ctx, curve, lambda: ref.fit(Xtr, ytr, **MLP_TRAINING)[1])
     d, h, c = Xtr.shape[1], MLP_TRAINING["hidden"], MLP_TRAINING["classes"]
     params = T.expect_params(params, {"W1": (d, h), "b1": (h,), "W2": (h, c), "b2": (c,)}, "fit")
+    T.record(ctx, curve, lambda: ref.fit(Xtr, ytr, **MLP_TRAINING)[1])  # after the checks of form: it trains
     T.assert_loss_goes_down(curve, "fit")
     T.assert_accuracy(ctx, lambda X: ref.mlp_predict(params, X), Xte, yte, 0.9, f"the network trained on {data}")
 
@@ -367,6 +389,7 @@ def idx_bytes(array: np.ndarray, code: int, compress: bool = False) -> bytes:
     return gzip.compress(raw, mtime=0) if compress else raw
 
 
+@returns(ANY)
 def train_read_idx(student: Any, data: Any, name: str) -> Any:
     """Worker side: write the bytes to ``name`` in a fresh folder and return ``load_idx(path)``."""
     import os
