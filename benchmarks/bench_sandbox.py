@@ -2,7 +2,8 @@
 
 For each configuration (level, and which packages the worker may import) it prints the median worker start-up
 (start + first answer) and the median wall time of grading the reference of some parts (public and hidden
-checks), each with its ratio to the plain worker (``process``, every package).  Runs are interleaved, so load
+checks), each with its ratio to the plain worker (``process``, every package), and the ratio of the fastest
+runs (less sensitive to load).  Runs are interleaved, so load
 from other jobs falls on every configuration alike; the load average is printed before and after.
 
     python benchmarks/bench_sandbox.py [--parts neuron,losses] [--runs 5] [--startups 15] [--examples 10]
@@ -73,11 +74,13 @@ def main() -> None:
         for c in configs:
             grades[c].append(grading(launchers[c[0]], c[1], exercises, args.examples))
     base_s, base_g = statistics.median(starts[configs[0]]), statistics.median(grades[configs[0]])
-    print(f"{'isolation':<10} {'packages':<9} {'start-up ms':>11} {'vs plain':>9} {'grading s':>10} {'vs plain':>9}")
+    print(f"{'isolation':<10} {'packages':<9} {'start-up ms':>11} {'vs plain':>9} {'(min)':>6} "
+          f"{'grading s':>10} {'vs plain':>9} {'(min)':>6}")
     for c in configs:
         s, g = statistics.median(starts[c]), statistics.median(grades[c])
         print(f"{c[0]:<10} {'all' if c[1] is None else ','.join(c[1]):<9} {s * 1000:>11.0f} {s / base_s:>8.2f}x "
-              f"{g:>10.2f} {g / base_g:>8.2f}x")
+              f"{min(starts[c]) / min(starts[configs[0]]):>5.2f}x {g:>10.2f} {g / base_g:>8.2f}x "
+              f"{min(grades[c]) / min(grades[configs[0]]):>5.2f}x")
     print(f"load average {os.getloadavg()[0]:.2f} after")
 
 
