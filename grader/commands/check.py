@@ -39,11 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.forbidden_penalty <= 1.0:
         raise UsageError("--forbidden-penalty must be between 0 and 1")
     options = isolation_options(args)
-    if args.submission is not None and args.isolation == "process":
-        print(f"deepgrade: warning: --isolation process runs {args.submission} as {_user()}, with your files, "
-              "environment and network; use --isolation sandbox for code you did not write", file=sys.stderr)
-    args.submission = args.submission or "assignments"
+    explicit, args.submission = args.submission is not None, args.submission or "assignments"
     with submission_folder(args.submission) as (sub, notebooks):
+        if explicit and args.isolation == "process":
+            name = "".join(c if c.isprintable() else "?" for c in args.submission)
+            print(f"deepgrade: warning: --isolation process runs {name} as {_user()}, with your files, "
+                  "environment and network; use --isolation sandbox for code you did not write", file=sys.stderr)
         for message in notebooks.messages:
             print(f"deepgrade: {message}", file=sys.stderr)
         result = grade_with_progress(sub, exercises, quiet=args.json, examples=args.examples,
