@@ -516,6 +516,8 @@ def launcher_for(isolation: str, limits: Limits = DEFAULT_LIMITS) -> Launcher:
 ABSENT = "forbidden packages absent (numpy-only parts)"
 _VIEW_ONLY = ("LOST: python -S with a PYTHONPATH of only the allowed packages, but the other packages' files "
               "stay readable (sys.path.append reaches them); the worker's audit hook reports such an import")
+
+
 def properties(isolation: str) -> list[tuple[str, bool, str]]:
     """``(property, holds, how)`` for each property the sandbox promises, at ``isolation`` on this machine."""
     level = resolve(isolation)
