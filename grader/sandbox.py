@@ -10,7 +10,11 @@
 * ``auto``    — the best of these that works on this machine (:func:`available_isolation`).
 
 A launcher maps the worker's command line ``[python, -u, child.py, SUBMISSION]`` to the command line and
-environment that start it at that level (see :data:`grader._worker.client.Launcher`).  See docs/sandbox.md.
+environment that start it at that level (see :data:`grader._worker.client.Launcher`).  When it is given
+``packages`` (a numpy-only part), only those distributions can be imported: in the sandbox every other
+site-/dist-packages folder is an empty tmpfs, so the rest is absent; at ``limits`` and ``process`` the worker
+runs ``python -S`` with a ``PYTHONPATH`` view of only those packages, but the other files stay readable.
+See docs/sandbox.md.
 """
 from __future__ import annotations
 
@@ -168,6 +172,99 @@ def _fallback_runtime(rt: Runtime) -> Runtime | None:
     return None
 
 
+# --------------------------------------------------------------------------- what a numpy-only worker may import
+_ENTRIES = r"""
+import glob, json, os, sys
+from importlib import metadata
+out = []
+for name in sys.argv[1:]:
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        print(json.dumps({"missing": name})); raise SystemExit
+    site = os.path.realpath(dist.locate_file(""))
+    tops = {os.path.normpath(str(f)).split(os.sep)[0] for f in (dist.files or ())}
+    if dist.files is None:  # no RECORD (e.g. a Debian package): its top_level.txt names the entries
+        for top in (dist.read_text("top_level.txt") or "").split():
+            tops.update(os.path.basename(p) for p in glob.glob(os.path.join(glob.escape(site), top + "*")))
+    meta = getattr(dist, "_path", None)
+    if meta is not None:
+        tops.add(os.path.basename(str(meta)))
+    out += [[site, t] for t in sorted(tops)
+            if t not in ("", ".", "..") and "__pycache__" != t and os.path.lexists(os.path.join(site, t))]
+print(json.dumps({"entries": out}))
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def package_entries(python: str, packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(site folder, top-level entry)`` of every file of the distributions ``packages`` (e.g. numpy/,
+    numpy.libs/, numpy-2.4.6.dist-info/), as ``python`` finds them; ``ValueError`` if one is not installed."""
+    if isinstance(packages, str) or not all(isinstance(p, str) and p and not p.startswith("-") for p in packages):
+        raise ValueError(f"packages must be a tuple of distribution names, not {packages!r}")
+    out = subprocess.run([python, "-I", "-c", _ENTRIES, *packages], capture_output=True, text=True, timeout=60,
+                         check=True)
+    got = json.loads(out.stdout)
+    if "missing" in got:
+        raise ValueError(f"package {got['missing']!r} is not installed for {python}")
+    return tuple(dict.fromkeys((site, top) for site, top in got["entries"]))
+
+
+def _package_folder(name: str) -> bool:
+    return name.endswith("-packages") or name == "site-python"
+
+
+@functools.lru_cache(maxsize=None)
+def package_folders(roots: tuple[str, ...], depth: int = 5) -> tuple[str, ...]:
+    """Every site-packages, dist-packages (or site-python) folder at most ``depth`` levels below ``roots``, as
+    real paths: where any Python on the machine keeps installed packages."""
+    found: dict[str, None] = {}
+
+    def walk(folder: str, level: int) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if not entry.is_dir():  # follows a link: a linked package folder is masked at its target
+                    continue
+            except OSError:
+                continue
+            if _package_folder(entry.name):
+                found[os.path.realpath(entry.path)] = None
+            elif level < depth and not entry.is_symlink():
+                walk(entry.path, level + 1)
+
+    for root in roots:
+        if _package_folder(os.path.basename(root)):
+            found[os.path.realpath(root)] = None
+        walk(root, 1)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=None)
+def package_view(python: str, packages: tuple[str, ...]) -> str:
+    """A private folder of symlinks to only the top-level entries of ``packages`` (removed at exit): the
+    ``PYTHONPATH`` of a ``python -S`` worker at the ``limits`` and ``process`` levels."""
+    view = _temp_dir("deepgrade-view-")
+    for site, top in package_entries(python, packages):
+        link = os.path.join(view, top)
+        if not os.path.lexists(link):  # the first site that has it wins, as on sys.path
+            os.symlink(os.path.join(site, top), link)
+    os.chmod(view, 0o755)
+    return view
+
+
+def _bound_trees(rt: Runtime) -> list[str]:
+    """The host folders the sandbox binds whole (besides /etc): /usr, real /bin, /lib..., the Python prefix."""
+    trees = ["/usr"] + [f"/{top}" for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+                        if os.path.isdir(f"/{top}") and not os.path.islink(f"/{top}")]
+    if not rt.prefix.startswith(("/usr/", "/etc/")) and rt.prefix != "/usr":
+        trees.append(rt.prefix)
+    return trees
+
+
 # --------------------------------------------------------------------------- shared pieces
 _uids = itertools.count()
 
@@ -207,27 +304,59 @@ def _temp_dir(prefix: str) -> str:
     return path
 
 
+def _plain(st: os.stat_result, *, folder: bool) -> bool:
+    """A real folder, or a regular file with no other name (a hard link could name a file outside)."""
+    return stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
 def readable_submission(submission: Path, *, reachable: bool) -> Path:
-    """``submission`` if every file in it is world-readable (and, with ``reachable``, the folders above
-    it are world-traversable); otherwise a world-readable copy (uploads often come with mode 600)."""
+    """``submission`` if it holds only folders and regular files, all world-readable (and, with ``reachable``,
+    the folders above it are world-traversable); otherwise a world-readable copy of only those (uploads often
+    come with mode 600).  Symlinks, hard-linked files, devices, FIFOs and ``__pycache__`` are never followed
+    or copied."""
     submission = Path(submission)
     ok = not reachable or _world_reachable(str(submission))
     for root, dirs, files in os.walk(submission):
         if not ok:
             break
-        ok = all(os.stat(os.path.join(root, n)).st_mode & (stat.S_IROTH | stat.S_IXOTH) ==
-                 (stat.S_IROTH | stat.S_IXOTH) for n in ["."] + dirs) and \
-            all(os.stat(os.path.join(root, n)).st_mode & stat.S_IROTH for n in files)
+        for names, folder, need in ((["."] + dirs, True, stat.S_IROTH | stat.S_IXOTH), (files, False, stat.S_IROTH)):
+            for n in names:
+                st = os.lstat(os.path.join(root, n))
+                ok = ok and _plain(st, folder=folder) and st.st_mode & need == need and n != "__pycache__"
     if ok:
         return submission
     copy = Path(_temp_dir("deepgrade-sub-")) / "submission"
-    shutil.copytree(submission, copy, ignore=shutil.ignore_patterns("__pycache__"), symlinks=False)
     os.chmod(copy.parent, 0o755)
-    for root, dirs, files in os.walk(copy):
-        os.chmod(root, 0o755)
-        for n in files:
-            os.chmod(os.path.join(root, n), 0o644)
+    _copy_plain(submission, copy)
     return copy
+
+
+def _copy_plain(src: Path, dest: Path) -> None:
+    """Copy the folders and regular single-link files of ``src`` (mode 755/644), never following a link."""
+    os.mkdir(dest, 0o755)
+    os.chmod(dest, 0o755)
+    with os.scandir(src) as it:
+        entries = list(it)
+    for entry in entries:
+        path, target = os.path.join(src, entry.name), os.path.join(dest, entry.name)
+        if entry.name == "__pycache__":
+            continue
+        st = entry.stat(follow_symlinks=False)
+        if _plain(st, folder=True):
+            _copy_plain(Path(path), Path(target))
+            continue
+        if not _plain(st, folder=False):
+            continue
+        try:  # O_NOFOLLOW | O_NONBLOCK: a file swapped for a link or a FIFO since the scan is not opened
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as f:
+            if not _plain(os.fstat(f.fileno()), folder=False):
+                continue
+            with open(target, "xb") as out:
+                shutil.copyfileobj(f, out)
+        os.chmod(target, 0o644)
 
 
 def _split(argv: Sequence[str]) -> tuple[str, list[str]]:
@@ -239,12 +368,15 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str]]:
 
 # --------------------------------------------------------------------------- levels
 def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
-    """``--isolation sandbox``: bubblewrap with a private root; see the module docstring."""
+    """``--isolation sandbox``: bubblewrap with a private root; see the module docstring.  With ``packages``,
+    every site-/dist-packages folder in the sandbox is an empty read-only tmpfs into which only those
+    distributions' entries are bound: nothing else installed exists there, at any path."""
 
     def launch(argv: Sequence[str], submission: Path,
                packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
         python, rest = _split(argv)
         rt = runtime(python)
+        entries = package_entries(python, tuple(packages)) if packages is not None else ()
         sub = readable_submission(Path(submission).resolve(), reachable=False)
         cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
                "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
@@ -261,19 +393,38 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
         cmd += ["--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", str(limits.scratch_size), "--tmpfs", "/tmp"]
         made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev"}
+        trees = ["/etc", *_bound_trees(rt)]
 
-        def bind(src: str, dest: str) -> None:
+        def parents(dest: str) -> None:
             for parent in reversed(Path(dest).parents):  # bwrap would make missing parents mode 0700
-                if str(parent) not in made and not any(str(parent).startswith(m + "/") for m in ("/usr", "/etc")):
+                if str(parent) not in made and not any(str(parent).startswith(t + "/") for t in trees):
                     cmd.extend(["--perms", "0755", "--dir", str(parent)])
                     made.add(str(parent))
+
+        def bind(src: str, dest: str) -> None:
+            parents(dest)
             cmd.extend(["--ro-bind", src, dest])
             made.add(dest)
 
-        for path in (rt.prefix, *rt.site):
-            if not path.startswith(("/usr/", "/etc/")) and path != "/usr":
-                bind(path, path)
-        inner = [rt.executable]
+        if trees[-1] == rt.prefix and rt.prefix != "/usr":
+            bind(rt.prefix, rt.prefix)
+        if packages is None:
+            for path in rt.site:
+                if not any(path == t or path.startswith(t + "/") for t in trees):
+                    bind(path, path)
+            site: Sequence[str] = rt.site
+        else:
+            site = list(dict.fromkeys(s for s, _ in entries))
+            masks = sorted(set(package_folders(tuple(trees[1:]))) | set(site), key=lambda m: (m.count("/"), m))
+            for mask in masks:  # parents first; empty, then read-only once the allowed entries are bound
+                parents(mask)
+                cmd += ["--perms", "0755", "--size", str(1 << 20), "--tmpfs", mask]
+                made.add(mask)
+            for s, top in entries:
+                bind(os.path.join(s, top), os.path.join(s, top))
+            for mask in masks:
+                cmd += ["--remount-ro", mask]
+        inner = [rt.executable] + (["-S"] if packages is not None else [])
         for arg in rest:
             if arg == str(submission) or Path(arg).resolve() == Path(submission).resolve():
                 bind(str(sub), INSIDE_SUBMISSION)
@@ -288,7 +439,7 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
         cmd += ["--", "prlimit", *limits.prlimit(), "--"]
         if uid is not None:
             cmd += _drop_to(uid)
-        return cmd + inner, _clean_env(rt.site, SCRATCH, "/tmp")
+        return cmd + inner, _clean_env(site, SCRATCH, "/tmp")
 
     return launch
 
@@ -305,6 +456,9 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
                packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
         python, rest = _split(argv)
         rt = runtime(python)
+        if packages is not None:  # the unprivileged user needs only the allowed packages' folders
+            rt = Runtime(rt.executable, rt.prefix,
+                         tuple(dict.fromkeys(s for s, _ in package_entries(python, tuple(packages)))))
         uid = _worker_uid()
         fallback = _fallback_runtime(rt) if uid is not None else rt
         if fallback is None:  # the unprivileged user could not run this Python: keep the grader's user
@@ -314,14 +468,31 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
         if uid is not None:
             os.chown(scratch, uid, uid)
         os.chmod(scratch, 0o700)
-        inner = [fallback.executable] + [str(sub) if a == str(submission) else a for a in rest]
+        site: Sequence[str] = fallback.site
+        inner = [fallback.executable]
+        if packages is not None:
+            site = [package_view(python, tuple(packages))]
+            inner.append("-S")
+        inner += [str(sub) if a == str(submission) else a for a in rest]
         cmd = unshare_options() + ["env", "-C", scratch, "--"]
         cmd += ["prlimit", *limits.prlimit(), "--"]
         if uid is not None:
             cmd += _drop_to(uid)
-        return cmd + inner, _clean_env(fallback.site, scratch, scratch)
+        return cmd + inner, _clean_env(site, scratch, scratch)
 
     return launch
+
+
+def process_launcher(argv: Sequence[str], submission: Path,
+                     packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
+    """``--isolation process``: a plain child process (the grader's user, environment, files and network).
+    With ``packages``, ``python -S`` whose ``PYTHONPATH`` is a view of only those packages: nothing else is
+    on its path, but the files stay readable (``sys.path.append`` reaches them)."""
+    if packages is None:
+        return plain_launcher(argv, submission, packages)
+    python, rest = _split(argv)
+    env = dict(os.environ, PYTHONPATH=package_view(python, tuple(packages)), PYTHONNOUSERSITE="1")
+    return [python, "-S", *rest], env
 
 
 def launcher_for(isolation: str, limits: Limits = DEFAULT_LIMITS) -> Launcher:
@@ -331,7 +502,7 @@ def launcher_for(isolation: str, limits: Limits = DEFAULT_LIMITS) -> Launcher:
     """
     level = resolve(isolation)
     if level == "process":
-        return plain_launcher
+        return process_launcher
     if level == "sandbox":
         if not bwrap_works():
             raise ValueError("isolation 'sandbox' needs bubblewrap (apt-get install bubblewrap), which "
@@ -342,6 +513,11 @@ def launcher_for(isolation: str, limits: Limits = DEFAULT_LIMITS) -> Launcher:
 
 
 # --------------------------------------------------------------------------- what holds
+ABSENT = "forbidden packages absent (numpy-only parts)"
+_VIEW_ONLY = ("LOST: python -S with a PYTHONPATH of only the allowed packages, but the other packages' files "
+              "stay readable (sys.path.append reaches them); the worker's audit hook reports such an import")
+
+
 def properties(isolation: str) -> list[tuple[str, bool, str]]:
     """``(property, holds, how)`` for each property the sandbox promises, at ``isolation`` on this machine."""
     level = resolve(isolation)
@@ -352,7 +528,8 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
                  "cannot read solutions/hidden checks/other submissions", "resource limits",
                  "cannot signal the grader")] + [
                 ("no process left behind", True, "the worker's process group is killed on stop"),
-                ("clean environment", False, "inherits the grader's environment")]
+                ("clean environment", False, "inherits the grader's environment"),
+                (ABSENT, False, _VIEW_ONLY)]
     if level == "sandbox":
         user = (f"setpriv to a fresh uid >= {FIRST_UID}, all capabilities dropped" if root
                 else "runs as the grader's own (unprivileged) user in a user namespace")
@@ -367,6 +544,8 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
             ("cannot signal the grader", True, "private pid namespace, new session"),
             ("no process left behind", True, "--die-with-parent; killing bwrap ends the pid namespace"),
             ("clean environment", True, "only PATH, HOME, TMPDIR, locale and PYTHONPATH"),
+            (ABSENT, True, "every site-/dist-packages folder is an empty read-only tmpfs holding only the "
+                           "allowed distributions' files; the others do not exist in the sandbox"),
         ]
     rt = runtime(sys.executable)
     dropped = root and _fallback_runtime(rt) is not None
@@ -389,6 +568,7 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
          "unshare -p --kill-child: the pid namespace ends with the worker" if pid else
          "LOST: the process group is killed on stop, but a child that calls setsid() escapes it"),
         ("clean environment", True, "only PATH, HOME, TMPDIR, locale and PYTHONPATH"),
+        (ABSENT, False, _VIEW_ONLY),
     ]
 
 

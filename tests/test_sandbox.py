@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -149,7 +150,8 @@ def test_check_command_grades_in_the_sandbox_and_noise_is_no_failure(tmp_path, c
                 "print('more output')\n")
     assert main(["check", "neuron.relu", "--submission", str(sub), "--isolation", "sandbox", "--json",
                  "--examples", "5"]) == 0
-    assert '"passed"' in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert '"passed"' in out.out and "--isolation process" not in out.err
 
 
 def test_submission_time_budget_marks_the_rest_timeout():
@@ -159,3 +161,80 @@ def test_submission_time_budget_marks_the_rest_timeout():
     assert statuses == {"timeout"}
     assert "time budget" in result.exercises[1].checks[0].message
     assert main(["check", "--isolation", "chroot"]) == 2  # an unknown level: one line, exit 2
+
+
+# --------------------------------------------------------------------------- what a numpy-only worker may import
+def test_package_entries_are_the_distributions_top_level_files():
+    entries = sandbox.package_entries(sys.executable, ("numpy",))
+    tops = {top for _, top in entries}
+    assert "numpy" in tops and any(t.startswith("numpy-") and t.endswith(".dist-info") for t in tops), tops
+    assert not tops & {"torch", "scipy", "sklearn", "__pycache__", ".."}, tops
+    assert all(os.path.lexists(os.path.join(site, top)) for site, top in entries)
+    with pytest.raises(ValueError, match="'no-such-dist-xyz' is not installed"):
+        sandbox.package_entries(sys.executable, ("numpy", "no-such-dist-xyz"))
+    with pytest.raises(ValueError, match="tuple of distribution names"):
+        sandbox.package_entries(sys.executable, "numpy")
+
+
+def test_package_folders_finds_every_python_s_packages(tmp_path):
+    for folder in ("lib/python3/dist-packages", "local/lib/python3.11/dist-packages",
+                   "lib/python3.11/site-packages/inner/site-packages", "share/other/lib/python3.12/site-packages"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "lib" / "python3.12").mkdir()
+    (tmp_path / "lib" / "python3.12" / "site-packages").symlink_to(tmp_path / "elsewhere")
+    found = set(sandbox.package_folders((str(tmp_path),)))
+    assert found == {str(tmp_path / f) for f in ("lib/python3/dist-packages", "local/lib/python3.11/dist-packages",
+                                                  "lib/python3.11/site-packages", "share/other/lib/python3.12/"
+                                                  "site-packages", "elsewhere")}, found
+
+
+def test_the_view_of_limits_and_process_holds_only_the_allowed_packages():
+    view = sandbox.package_view(sys.executable, ("numpy",))
+    assert sandbox.package_view(sys.executable, ("numpy",)) == view  # one per process, removed at exit
+    assert {n.split("-")[0].split(".")[0] for n in os.listdir(view)} == {"numpy"}
+    assert all(os.path.islink(os.path.join(view, n)) for n in os.listdir(view))
+    argv, env = sandbox.process_launcher([sys.executable, "-u", "child.py", "SUB"], Path("SUB"), ("numpy",))
+    assert argv == [sys.executable, "-S", "-u", "child.py", "SUB"] and env["PYTHONPATH"] == view
+    assert sandbox.process_launcher(["py", "x"], Path("SUB"), None) == (["py", "x"], dict(os.environ))
+    assert sandbox.launcher_for("process") is sandbox.process_launcher
+
+
+# --------------------------------------------------------------------------- readable_submission
+def test_readable_submission_copies_no_link_fifo_or_bytecode(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the grader's secret")
+    secret.chmod(0o644)
+    sub = tmp_path / "sub"
+    (sub / "pkg" / "__pycache__").mkdir(parents=True)
+    (sub / "neuron.py").write_text("x = 1\n")
+    (sub / "pkg" / "util.py").write_text("y = 2\n")
+    (sub / "pkg" / "__pycache__" / "util.cpython-311.pyc").write_bytes(b"bytecode")
+    (sub / "link.py").symlink_to(secret)
+    (sub / "linked_dir").symlink_to(tmp_path)
+    os.link(secret, sub / "hard.py")
+    os.mkfifo(sub / "fifo.py")  # copying it would block for ever
+    for path in (sub / "neuron.py", sub / "pkg" / "util.py"):
+        path.chmod(0o644)
+    copy = sandbox.readable_submission(sub, reachable=False)  # forced by the links alone
+    assert copy != sub
+    got = sorted(str(p.relative_to(copy)) for p in copy.rglob("*"))
+    assert got == ["neuron.py", "pkg", "pkg/util.py"], got
+    assert (copy / "neuron.py").read_text() == "x = 1\n"
+    assert all(p.stat().st_mode & 0o777 in (0o644, 0o755) for p in copy.rglob("*"))
+    clean = tmp_path / "clean"
+    (clean / "pkg").mkdir(parents=True)
+    (clean / "neuron.py").write_text("x = 1\n")
+    for path in (clean, clean / "pkg"):
+        path.chmod(0o755)
+    (clean / "neuron.py").chmod(0o644)
+    assert sandbox.readable_submission(clean, reachable=False) == clean  # nothing to fix: no copy
+
+
+def test_check_at_the_process_level_says_whose_code_runs_as_whom(tmp_path, capsys):
+    sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
+    assert main(["check", "neuron.relu", "--submission", str(sub), "--examples", "2", "--json"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warning = [line for line in err if "--isolation process" in line]
+    assert len(warning) == 1 and "as you" in warning[0] and "network" in warning[0], err
+    assert "--isolation sandbox" in warning[0]

@@ -15,8 +15,9 @@ NAME, HELP, ORDER = "check", "check a submission (default ./assignments) and rep
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_selection(p)
-    p.add_argument("--submission", default="assignments", metavar="DIR",
-                   help="folder to grade, or a .ipynb notebook (its solution cells are graded)")
+    p.add_argument("--submission", default=None, metavar="DIR",
+                   help="folder to grade (default ./assignments), or a .ipynb notebook (its solution cells are "
+                        "graded)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
     p.add_argument("--forbidden-penalty", type=float, default=0.0, metavar="F",
@@ -24,12 +25,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_isolation(p, default="process")
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return f"you ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "you"
+
+
 def run(args: argparse.Namespace) -> int:
     exercises = selected(args)
     if not 0.0 <= args.forbidden_penalty <= 1.0:
         raise UsageError("--forbidden-penalty must be between 0 and 1")
     options = isolation_options(args)
+    explicit, args.submission = args.submission is not None, args.submission or "assignments"
     with submission_folder(args.submission) as (sub, notebooks):
+        if explicit and args.isolation == "process":
+            name = "".join(c if c.isprintable() else "?" for c in args.submission)
+            print(f"deepgrade: warning: --isolation process runs {name} as {_user()}, with your files, "
+                  "environment and network; use --isolation sandbox for code you did not write", file=sys.stderr)
         for message in notebooks.messages:
             print(f"deepgrade: {message}", file=sys.stderr)
         result = grade_with_progress(sub, exercises, quiet=args.json, examples=args.examples,
