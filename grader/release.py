@@ -37,7 +37,7 @@ Your instructor grades with more, hidden checks (other random inputs, larger sha
 by writing the formula, not by matching the examples.
 
 Numpy-only parts (neuron, losses, backprop, autograd, optim, cnn, rnn, train) must not import torch, scipy,
-sklearn, keras, tensorflow or jax (`train` may use `sklearn.datasets.load_digits`); `check` warns, and the
+sklearn, keras, tensorflow or jax; `check` warns, and the
 instructor's grade gives such an exercise 0 points.
 """
 

@@ -18,11 +18,12 @@ from typing import Callable, Iterable
 
 from grader import policy, reference
 from grader import secret as course_secret
-from grader._worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker, plain_launcher
+from grader._worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
 from grader.registry import FORBIDDEN, HIDDEN_EXAMPLES, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.sandbox import process_launcher
 from grader.secret import hidden_seed
 
 #: Called after each exercise is graded (for progress bars).
@@ -229,7 +230,7 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
     return out
 
 
-def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = plain_launcher,
+def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = process_launcher,
           python: str | None = None, hidden: bool = False, examples: int = 25,
           use_reference: bool | None = None, progress: Progress | None = None,
           only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,

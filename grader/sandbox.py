@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from grader._worker.client import CHILD, Launcher, plain_launcher
+from grader._worker.client import CHILD, CHILD_FILES, Launcher, plain_launcher
 
 LEVELS = ("process", "limits", "sandbox", "auto")
 NOBODY = 65534
@@ -431,7 +431,8 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
                 inner.append(INSIDE_SUBMISSION)
             elif os.path.isfile(arg):
                 dest = f"{INSIDE_GRADER}/{Path(arg).name}"
-                bind(str(Path(arg).resolve()), dest)
+                for f in CHILD_FILES if Path(arg).resolve() == CHILD.resolve() else (Path(arg),):
+                    bind(str(f.resolve()), f"{INSIDE_GRADER}/{f.name}")
                 inner.append(dest)
             else:
                 inner.append(arg)

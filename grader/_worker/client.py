@@ -29,6 +29,8 @@ from grader._worker import proctree, wire
 from grader._worker.wire import ProtocolError
 
 CHILD = Path(__file__).resolve().parent / "child.py"
+#: The files the worker runs from (``child.py`` loads ``wire.py`` beside it): a sandbox binds all of them.
+CHILD_FILES = (CHILD, CHILD.with_name("wire.py"))
 
 #: Builds the command line that starts a worker: ``launcher(argv, submission, packages)`` returns the command
 #: line and its environment.  ``packages`` names the distributions the worker may import (``("numpy",)`` for a
