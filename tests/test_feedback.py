@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import inspect
+import json
 import re
 
 from grader.reporters import feedback, gradescope
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult
 
 
 def synthetic() -> SubmissionResult:
@@ -20,27 +22,33 @@ def synthetic() -> SubmissionResult:
     return SubmissionResult("alice", [train], seconds=12.4)
 
 
-def test_hidden_checks_show_only_as_a_count():
-    r = synthetic()
-    md, page = feedback.markdown(r, "alice"), feedback.html(r, "alice")
-    doc = gradescope.document(r)
+def test_student_files_show_hidden_checks_without_details():
+    shown = synthetic().redacted()  # what grader.batch hands every student-facing reporter
+    md, page = feedback.markdown(shown, "alice"), feedback.html(shown, "alice")
+    doc = gradescope.document(shown)
     for text in (md, page, doc["output"]):
         assert "hidden checks: 1/2 passed" in text
-    for text in (md, page):
-        assert "SECRET" not in text
+    for text in (md, page, json.dumps(doc)):
+        assert "SECRET MESSAGE" not in text and WITHHELD in text
         assert "accuracy 0.71" in text  # public failures are explained
+    for text in (md, page):
         assert "forbidden import: torch" in text  # instructor notes that cost points
-    secret = [t for t in doc["tests"] if "SECRET" in t["name"]]
-    assert len(secret) == 2 and {t["visibility"] for t in secret} == {"hidden"}
     assert "&lt;script&gt;" in page and "<script>" not in page
 
 
+def test_reporters_have_no_hidden_filter_of_their_own():
+    """Redaction happens once, in SubmissionResult.redacted: a reporter prints what it is given."""
+    for fn in (feedback.markdown, feedback.html, gradescope.document):
+        assert "publish_hidden" not in inspect.signature(fn).parameters
+    assert not hasattr(feedback, "shown_checks")
+
+
 def test_publish_hidden_shows_them():
-    r = synthetic()
-    assert "SECRET MESSAGE" in feedback.markdown(r, "alice", publish_hidden=True)
-    assert "SECRET odd shapes" in feedback.html(r, "alice", publish_hidden=True)
-    doc = gradescope.document(r, publish_hidden=True)
-    assert {t["visibility"] for t in doc["tests"]} == {"visible"}
+    r = synthetic().redacted(publish=True)
+    assert "SECRET MESSAGE" in feedback.markdown(r, "alice")
+    assert "SECRET MESSAGE" in feedback.html(r, "alice")
+    doc = gradescope.document(r)
+    assert any(t["output"] == "SECRET MESSAGE" for t in doc["tests"])
 
 
 def test_gradescope_document_follows_the_schema():
