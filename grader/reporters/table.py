@@ -1,7 +1,7 @@
 """The terminal report: a rich table with progress, then each failing exercise's first failure.
 
 Names and text are never read as rich markup (a check named "x [hidden]" shows as such), and text from the
-worker is :func:`~grader.reporters.text.clean`\ ed (no terminal escape sequences)."""
+worker is cleaned (``grader.reporters.text.clean``: no terminal escape sequences)."""
 from __future__ import annotations
 
 from rich.console import Console
