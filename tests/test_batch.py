@@ -155,3 +155,46 @@ def test_dask_executor_on_a_local_cluster(tmp_path):
         outcomes = grade(cls, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
     assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0)]
     assert json.loads((tmp_path / "out" / "students" / "alice" / "results.json").read_text())["score"] == MAX
+
+
+def _grader_failure(job):
+    """A hand-made reply: one check passed, one failed inside the grader (grader_error)."""
+    from grader.results import CheckResult, ExerciseResult, SubmissionResult
+
+    ex = ExerciseResult(ONLY[0], "ReLU", "neuron", [
+        CheckResult("values", 1.0, 1.0, "passed", oracle="reference"),
+        CheckResult("gradient", 0.0, 1.0, "grader_error", "torch failed to import", "torch")])
+    return {"student": job["student"], "seconds": 0.1, "result": SubmissionResult(job["student"], [ex]).to_json()}
+
+
+def test_grader_failures_are_not_grades(tmp_path, monkeypatch, capsys):
+    cls = tmp_path / "class"
+    stubs(cls / "alice")
+    stubs(cls / "bob")
+    out = tmp_path / "out"
+    real = batch._run_local
+
+    def flaky(jobs, todo):  # alice meets a grader failure, bob is graded for real
+        for job, reply in real(jobs, [j for j in todo if j["student"] == "bob"]):
+            yield job, reply
+        yield from ((job, _grader_failure(job)) for job in todo if job["student"] == "alice")
+
+    monkeypatch.setattr(batch, "_run_local", flaky)
+    cmd = ["grade", str(cls), "--out", str(out), "--only", ONLY[0], "--examples", str(EXAMPLES), "--jobs", "1",
+           "--quiet"]
+    assert main(cmd) == 1
+    err = capsys.readouterr().err
+    assert "1 submission hit grader failures" in " ".join(err.split()) and "retries" in err
+    assert batch.load_record(out, "alice") is None and batch.load_record(out, "bob") is not None
+    assert not (out / "students" / "alice").exists()
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert rows["alice"][ONLY[0]] == "grader error" and rows["alice"]["total"] == "grader error"
+    assert "grader error" in rows["alice"]["error"] and rows["bob"]["total"] == "0"
+    book = {s["student"]: s for s in json.loads((out / "gradebook.json").read_text())["students"]}
+    assert book["alice"]["grader_error"] and book["alice"]["total"] is None
+    # the next run retries alice (only her), and a clean run exits 0
+    bob = batch.record_path(out, "bob").stat().st_mtime_ns
+    monkeypatch.setattr(batch, "_run_local", real)
+    assert main(cmd) == 0
+    assert batch.load_record(out, "alice") is not None and batch.record_path(out, "bob").stat().st_mtime_ns == bob
+    assert list(csv.DictReader((out / "gradebook.csv").open()))[0]["total"] == "0"
