@@ -198,3 +198,18 @@ def test_grader_failures_are_not_grades(tmp_path, monkeypatch, capsys):
     assert main(cmd) == 0
     assert batch.load_record(out, "alice") is not None and batch.record_path(out, "bob").stat().st_mtime_ns == bob
     assert list(csv.DictReader((out / "gradebook.csv").open()))[0]["total"] == "0"
+
+
+def test_a_grader_error_is_not_a_zero_in_the_summary():
+    from grader.commands.grade import stats_line
+    from grader.reporters import gradebook
+    from grader.results import SubmissionResult
+
+    ok = batch.Outcome("alice", "", SubmissionResult("alice"), 1.0)
+    broken = batch.Outcome("bob", "", SubmissionResult("bob", error="internal grader error: boom"), 0.0,
+                           internal=True)
+    assert gradebook.distribution([ok, broken], MAX)[0][1] == 1  # alice's 0 only
+    line = stats_line([ok, broken], MAX)
+    assert "1 students" in line and "1 grader errors" in line and "0 not gradable" in line
+    row = gradebook.rows([broken], EXERCISES)[0]
+    assert row["total"] is None and row["scores"] == {ONLY[0]: None} and row["statuses"] == {ONLY[0]: "grader_error"}

@@ -5,6 +5,7 @@ appears in any file under OUT, the correct one keeps full marks, and a re-run re
 from __future__ import annotations
 
 import csv
+import json
 import os
 import py_compile
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import batch, registry
+from grader.results import WITHHELD
 from grader.submissions import discover
 from tests.batchkit import ROOT, complete, stubs, zip_bytes
 
@@ -162,3 +164,17 @@ def test_nothing_the_links_reached_appears_under_out(graded):
             text = path.read_text(errors="replace")
             leaked = [s for s in secrets_ if s in text]
             assert not leaked, f"{path.relative_to(out)} holds {leaked[:3]}"
+
+
+def test_student_files_come_from_the_redacted_result_only(graded):
+    out, first, _ = graded
+    record = batch.load_record(out, "forger")
+    hidden = [c for e in record["result"]["exercises"] for c in e["checks"] if c["hidden"]]
+    assert hidden and all("135 / 135" in c["message"] for c in hidden if c["status"] == "error")
+    doc = json.loads((out / "students" / "forger" / "results.json").read_text())
+    for test in doc["tests"]:
+        if test["name"].endswith("[hidden]"):
+            assert test["output"] in (WITHHELD, "passed") and "135" not in test["output"]
+    md = (out / "students" / "forger" / "feedback.md").read_text()
+    assert md.count("135 / 135") == sum(1 for c in first["forger"].result.exercises[0].checks
+                                        if not c.hidden and c.message and "135 / 135" in c.message)
