@@ -149,13 +149,29 @@ def _open(name: str | Path, rel: str, *, dir_fd: int | None = None, folder: bool
     return fd
 
 
-def _read(fd: int, rel: str, budget: int) -> bytes:
-    """The whole file behind ``fd`` (closed after), refusing more than ``budget`` bytes."""
-    with os.fdopen(fd, "rb", closefd=True) as fh:
-        data = fh.read(budget + 1)
+def _names(fd: int, rel: str) -> Iterator[str]:
+    """The sorted names in an open folder; a name that is not UTF-8 is refused (reports and zips need text)."""
+    try:
+        names = sorted(os.listdir(fd))
+    except OSError as exc:
+        raise SubmissionError(f"cannot read {rel or 'the submission'!r}: {exc.strerror or exc}") from None
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SubmissionError(f"the submission holds a file name that is not UTF-8: {rel + name!r}") from None
+    return iter(names)
+
+
+def _read(fd: int, rel: str, budget: int, limit: int = MAX_UNPACKED_BYTES) -> bytes:
+    """The whole file behind ``fd`` (closed after), refusing more than ``budget`` bytes (of ``limit``)."""
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            data = fh.read(budget + 1)
+    except OSError as exc:
+        raise SubmissionError(f"cannot read {rel!r}: {exc.strerror or exc}") from None
     if len(data) > budget:
-        raise SubmissionError(f"the submission is over the {MAX_UNPACKED_BYTES / 1e6:.0f} MB limit "
-                              f"(at {rel!r})")
+        raise SubmissionError(f"the submission is over the {limit / 1e6:.0f} MB limit (at {rel!r})")
     return data
 
 
@@ -167,10 +183,17 @@ def walk(root: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,
     included), hard links, devices, FIFOs and sockets are refused, ignored names and bytecode are skipped
     unread at every depth, and the sizes are capped as a zip's are.  Raises :class:`SubmissionError`.
     """
-    fd = _open(root, "", folder=True)
     stack: list[tuple[int, str, Iterator[str]]] = []
+
+    def enter(fd: int, prefix: str) -> None:
+        try:
+            stack.append((fd, prefix, _names(fd, prefix)))
+        except SubmissionError:
+            os.close(fd)
+            raise
+
     try:
-        stack.append((fd, "", iter(sorted(os.listdir(fd)))))
+        enter(_open(root, "", folder=True), "")
         entries = used = 0
         while stack:
             dfd, prefix, names = stack[-1]
@@ -190,10 +213,10 @@ def walk(root: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,
                 raise SubmissionError(f"cannot read {rel!r}: {exc.strerror or exc}") from None
             child = _open(name, rel, dir_fd=dfd, folder=folder)
             if folder:
-                stack.append((child, rel + "/", iter(sorted(os.listdir(child)))))
+                enter(child, rel + "/")
                 yield rel + "/", None
             else:
-                data = _read(child, rel, max_bytes - used)
+                data = _read(child, rel, max_bytes - used, max_bytes)
                 used += len(data)
                 yield rel, data
     finally:
@@ -216,7 +239,7 @@ def _zip_file(path: Path):
 
 def read_file(path: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) -> bytes:
     """One student file (a notebook, say), read without following a link; SubmissionError if unsafe."""
-    return _read(_open(path, ""), path.name, max_bytes)
+    return _read(_open(path, ""), path.name, max_bytes, max_bytes)
 
 
 def copy(root: Path, dest: Path) -> None:
@@ -240,7 +263,7 @@ def content_hash(sub: Submission) -> str:
     try:
         if _is_folder(sub.path):
             for rel, data in walk(sub.path):
-                h.update(rel.encode("utf-8", "surrogateescape") + b"\0" +
+                h.update(rel.encode() + b"\0" +
                          (b"/" if data is None else hashlib.sha256(data).digest()))
         else:
             h.update(b"zip\0")

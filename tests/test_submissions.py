@@ -163,3 +163,13 @@ def test_check_grades_a_safe_copy(tmp_path):
     with pytest.raises(UsageError, match="symbolic link 'notes.txt'"):
         with submission_folder(str(folder)):
             pass
+
+
+def test_unreadable_names_are_refused_not_crashed_on(tmp_path):
+    folder = _student(tmp_path)
+    os.mkdir(os.path.join(os.fsencode(folder), b"bad\xffname"))
+    fds = len(os.listdir("/proc/self/fd"))
+    for read in (lambda: list(walk(folder)), lambda: pack(Submission("m", folder))):
+        with pytest.raises(SubmissionError, match="not UTF-8"):
+            read()
+    assert len(os.listdir("/proc/self/fd")) == fds  # no descriptor left open
