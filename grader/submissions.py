@@ -103,8 +103,9 @@ _NOT_SOURCE = (".pyc", ".pyo", ".so", ".pyd")
 
 
 def _dropped(name: str) -> bool:
-    """Names the grader never reads nor grades, at any depth: editor/OS litter, bytecode, compiled modules."""
-    return name in _IGNORED or name.lower().endswith(_NOT_SOURCE)
+    """Names the grader never reads nor grades, at any depth: hidden files and folders (``.git``, ``.venv``),
+    editor/OS litter, bytecode, compiled modules."""
+    return name.startswith(".") or name in _IGNORED or name.lower().endswith(_NOT_SOURCE)
 
 
 def _refuse(rel: str, st: os.stat_result) -> None:
@@ -136,7 +137,7 @@ def _open(name: str | Path, rel: str, *, dir_fd: int | None = None, folder: bool
     except SubmissionError:
         raise
     except OSError as exc:
-        raise SubmissionError(f"cannot read {rel!r}: {exc.strerror or exc}") from None
+        raise SubmissionError(f"cannot read {rel or 'the submission'!r}: {exc.strerror or exc}") from None
     now = os.fstat(fd)
     if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
         os.close(fd)

@@ -138,14 +138,16 @@ def test_caps_on_folders(tmp_path, monkeypatch):
 
 BYTECODE = {"neuron.py": "raise NotImplementedError\n", "work/__pycache__/neuron.cpython-311.pyc": b"\x00bytecode",
             "work/neuron.pyc": b"\x00", "work/deeper/x/__pycache__/a.pyc": b"\x00", "neuron.pyo": b"\x00",
-            "neuron.cpython-311-x86_64-linux-gnu.so": b"\x7fELF", "work/ok.py": "y = 2\n"}
+            "neuron.cpython-311-x86_64-linux-gnu.so": b"\x7fELF", "work/ok.py": "y = 2\n",
+            ".venv/bin/x.py": "z = 3\n", "work/.ipynb_checkpoints/neuron-checkpoint.py": "w = 4\n"}
 
 
-def test_bytecode_and_compiled_modules_are_dropped_at_every_depth(tmp_path):
+def test_bytecode_compiled_modules_and_hidden_folders_are_dropped_at_every_depth(tmp_path):
     folder = tmp_path / "folder"
     for rel, data in BYTECODE.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_bytes(data.encode() if isinstance(data, str) else data)
+    os.symlink("/usr/bin/python3", folder / ".venv" / "bin" / "python")  # hidden folders are never read
     for name, source in (("zip", zip_bytes(BYTECODE)), ("folder", folder)):
         got = materialize(source, tmp_path / f"work-{name}")
         files = sorted(p.relative_to(got).as_posix() for p in got.rglob("*") if p.is_file())
