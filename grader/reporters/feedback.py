@@ -43,7 +43,7 @@ def markdown(result: SubmissionResult, student: str) -> str:
                 out += ["", *fence(c.message), ""]
         summary = hidden_summary(e)
         if summary:
-            out += ["", f"- {summary}"]
+            out += ["", f"- {summary}"] if out[-1] else [f"- {summary}"]
         out.append("")
     summary = hidden_summary(result)
     if summary:
