@@ -150,10 +150,13 @@ def test_dask_executor_on_a_local_cluster(tmp_path):
     cls = tmp_path / "class"
     complete(cls / "alice")
     (cls / "bob.zip").write_bytes(zip_bytes({"bob/neuron.py": (ROOT / "assignments" / "neuron.py").read_text()}))
+    stubs(cls / "mallory")
+    os.symlink(ROOT / "solutions" / "neuron.py", cls / "mallory" / "helper.py")  # pack() refuses it too
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         outcomes = grade(cls, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
-    assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0)]
+    assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0), ("mallory", 0)]
+    assert "symbolic link 'helper.py'" in outcomes[2].result.error
     assert json.loads((tmp_path / "out" / "students" / "alice" / "results.json").read_text())["score"] == MAX
 
 

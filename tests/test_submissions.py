@@ -167,6 +167,19 @@ def test_check_grades_a_safe_copy(tmp_path):
             pass
 
 
+def test_check_refuses_a_linked_folder_in_one_line(tmp_path, capsys):
+    from grader.cli import main
+
+    folder = stubs(tmp_path / "mine")
+    os.symlink(ROOT / "solutions" / "neuron.py", folder / "helper.py")
+    assert main(["check", "neuron.relu", "--submission", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "symbolic link 'helper.py'" in err and len(err.splitlines()) == 1
+    os.symlink(ROOT / "solutions", tmp_path / "linked")
+    assert main(["check", "neuron.relu", "--submission", str(tmp_path / "linked")]) == 2
+    assert "the submission is a symbolic link" in capsys.readouterr().err
+
+
 def test_unreadable_names_are_refused_not_crashed_on(tmp_path):
     folder = _student(tmp_path)
     os.mkdir(os.path.join(os.fsencode(folder), b"bad\xffname"))

@@ -47,6 +47,7 @@ def _bytecode(dest: Path) -> bytes:
 def make_class(tmp: Path) -> Path:
     cls = tmp / "class"
     complete(cls / "alice")  # the bystander: full marks
+    os.symlink(ROOT / "solutions", cls / "eve")  # a class entry that is itself a link
     (cls / "linkdir").mkdir()
     os.symlink(ROOT / "solutions", cls / "linkdir" / "solutions")  # only content: a link to solutions/
     for name, target in (("linkfile", ROOT / "solutions" / "neuron.py"), ("shadow", Path("/etc/shadow")),
@@ -90,7 +91,7 @@ def graded(tmp_path_factory):
     return out, {o.student: o for o in first}, {o.student: o for o in second}
 
 
-REFUSED = {"linkdir": "symbolic link 'solutions'", "linkfile": "symbolic link 'neuron.py'",
+REFUSED = {"eve": "the submission is a symbolic link", "linkdir": "symbolic link 'solutions'", "linkfile": "symbolic link 'neuron.py'",
            "shadow": "symbolic link 'neuron.py'", "environ": "symbolic link 'neuron.py'",
            "notes": "symbolic link 'environ.txt'", "hardlink": "hard link 'neuron.py'",
            "fifo": "FIFO (named pipe) 'neuron_data.txt'"}
