@@ -2,9 +2,13 @@
 
 Each submission becomes a *job* of plain data; :func:`grade_one` turns a job into a plain-data outcome (the
 same function runs in a local process, a local thread or on a Dask worker).  Student code runs only in
-worker subprocesses (``grader.runner``); the checks themselves (hypothesis, the reference) run grader-side.  Every finished grade is written at
-once, atomically, under ``OUT/<student>/``, with a key (content hash of the submission + hash of the grader
-and curriculum + options): a re-run grades only what is missing or changed.
+worker subprocesses (``grader.runner``); the checks themselves (hypothesis, the reference) run grader-side.
+
+The output folder: ``OUT/gradebook.{csv,json}``; what a student receives in ``OUT/students/<name>/``
+(feedback.md, feedback.html, results.json), made only from :meth:`SubmissionResult.redacted`; the
+instructor's full record in ``OUT/records/<name>.json``, written last, atomically, with a key (content hash
+of the submission + hash of the grader and curriculum + options): a re-run grades only what is missing or
+changed.  A result with grader failures gets no record, so the next run retries it.
 """
 from __future__ import annotations
 
@@ -24,9 +28,11 @@ import grader
 from grader import reference, registry, sandbox
 from grader._worker.client import Launcher
 from grader.results import SubmissionResult
-from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack
+from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack, safe_name
 
-RECORD = "grade.json"
+STUDENTS, RECORDS = "students", "records"
+#: What a student receives, in ``OUT/students/<name>/``.
+STUDENT_FILES = ("feedback.md", "feedback.html", "results.json")
 EXECUTORS: tuple[str, ...] = ("processes", "dask")
 #: The checks keep per-process state (hypothesis, the size scale of hidden checks): one grade at a time
 #: per process, whatever the caller's threads (a Dask worker with several threads, for instance).
@@ -113,7 +119,7 @@ class Outcome:
     seconds: float
     key: str = ""
     cached: bool = False
-    internal: bool = False  # the grader failed (not the student): not saved, re-graded next time
+    internal: bool = False  # the grader failed (not the student): no record, re-graded next time
 
     def record(self) -> dict[str, Any]:
         return {"student": self.student, "source": self.source, "key": self.key, "seconds": self.seconds,
@@ -138,9 +144,25 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
+def _name(student: str) -> str:
+    if not student or safe_name(student) != student:
+        raise ValueError(f"unsafe student name {student!r}")
+    return student
+
+
+def student_dir(out: Path, student: str) -> Path:
+    """``OUT/students/<name>/``: what the student receives."""
+    return out / STUDENTS / _name(student)
+
+
+def record_path(out: Path, student: str) -> Path:
+    """``OUT/records/<name>.json``: the instructor's full record (hidden details included), used to resume."""
+    return out / RECORDS / f"{_name(student)}.json"
+
+
 def load_record(out: Path, student: str) -> dict[str, Any] | None:
     try:
-        doc = json.loads((out / student / RECORD).read_text())
+        doc = json.loads(record_path(out, student).read_text())
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) and doc.get("student") == student else None
@@ -153,17 +175,16 @@ def outcome_from_record(doc: dict[str, Any]) -> Outcome:
 
 
 def save(out: Path, outcome: Outcome, *, publish_hidden: bool) -> None:
-    """Write a student's reports, then the record that marks the grade as done (all atomically)."""
+    """Write what the student receives (from the redacted result only), then the record that marks the grade
+    as done (all atomically)."""
     from grader.reporters import feedback, gradescope
 
-    folder = out / outcome.student
-    atomic_write(folder / "results.json", json.dumps(
-        gradescope.document(outcome.result, publish_hidden=publish_hidden), indent=2, ensure_ascii=False))
-    atomic_write(folder / "feedback.md", feedback.markdown(outcome.result, outcome.student,
-                                                           publish_hidden=publish_hidden))
-    atomic_write(folder / "feedback.html", feedback.html(outcome.result, outcome.student,
-                                                         publish_hidden=publish_hidden))
-    atomic_write(folder / RECORD, json.dumps(outcome.record(), indent=1, ensure_ascii=False))
+    shown = outcome.result.redacted(publish_hidden)  # the one redaction: reporters print what they are given
+    folder = student_dir(out, outcome.student)
+    atomic_write(folder / "results.json", json.dumps(gradescope.document(shown), indent=2, ensure_ascii=False))
+    atomic_write(folder / "feedback.md", feedback.markdown(shown, outcome.student))
+    atomic_write(folder / "feedback.html", feedback.html(shown, outcome.student))
+    atomic_write(record_path(out, outcome.student), json.dumps(outcome.record(), indent=1, ensure_ascii=False))
 
 
 def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry.Exercise]) -> None:
@@ -212,7 +233,12 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
         futures = {}
         for job in todo:
             # the submission travels as zip bytes: a Dask worker need not see this machine's disk
-            remote = dict(job, source=pack(submissions[job["student"]]))
+            try:
+                remote = dict(job, source=pack(submissions[job["student"]]))
+            except SubmissionError as exc:  # refused here, like materialize() would there
+                yield job, {"student": job["student"], "seconds": 0.0,
+                            "result": SubmissionResult(job["student"], error=str(exc)).to_json()}
+                continue
             futures[client.submit(grade_one, remote, pure=False, key=f"deepgrade-{job['student']}-{job['key'][:12]}")] = job
         for fut in as_completed(list(futures)):
             try:
@@ -241,7 +267,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
                "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout}
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
-    for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
+    for stale in [*out.glob(".*.tmp"), *out.glob(f"{RECORDS}/.*.tmp"), *out.glob(f"{STUDENTS}/*/.*.tmp")]:
+        # left by a killed run
         stale.unlink(missing_ok=True)
     for sub in submissions:
         key = grade_key(content_hash(sub), curriculum, options)
@@ -249,7 +276,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         if record is not None and record.get("key") == key:
             done[sub.student] = outcome_from_record(record)
         else:
-            todo.append({"student": sub.student, "source": str(sub.path.resolve()), "key": key,
+            # absolute, not resolved: a submission that is a link must stay one, to be refused
+            todo.append({"student": sub.student, "source": str(sub.path.absolute()), "key": key,
                          "exercises": options["exercises"], "examples": examples, "isolation": isolation,
                          "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout})
     if on_plan:
@@ -268,8 +296,10 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
             if isinstance(reply, dict):
                 result = SubmissionResult.from_json(reply["result"], job["student"])
                 result.seconds = float(reply.get("seconds", 0.0))
-                outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"])
-                save(out, outcome, publish_hidden=publish_hidden)
+                outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"],
+                                  internal=bool(result.grader_failures))
+                if not outcome.internal:  # a grader failure is not a grade: no record, retried next run
+                    save(out, outcome, publish_hidden=publish_hidden)
             else:
                 result = SubmissionResult(job["student"], error=f"internal grader error: "
                                           f"{type(reply).__name__}: {reply}")

@@ -41,7 +41,7 @@ trap 'rm -rf "$OUT"' EXIT
 cd "$ROOT/source"
 "$PY" -m grader grade "$ROOT/submission" --student submission --out "$OUT" --jobs 1 --quiet {options}
 mkdir -p "$ROOT/results"
-cp "$OUT/submission/results.json" "$ROOT/results/results.json"
+cp "$OUT/students/submission/results.json" "$ROOT/results/results.json"
 """
 
 

@@ -60,21 +60,23 @@ def test_a_class_with_broken_submissions(tmp_path):
     book = json.loads((out / "gradebook.json").read_text())
     assert [s["student"] for s in book["students"]] == list(by)
 
-    doc = json.loads((out / "alice" / "results.json").read_text())  # Gradescope's schema
+    doc = json.loads((out / "students" / "alice" / "results.json").read_text())  # Gradescope's schema
     assert doc["score"] == MAX and isinstance(doc["execution_time"], int) and doc["visibility"] == "visible"
     assert {t["status"] for t in doc["tests"]} == {"passed"}
     assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(doc["tests"][0])
     assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(MAX, abs=1e-4)
-    bob = json.loads((out / "bob" / "results.json").read_text())
+    bob = json.loads((out / "students" / "bob" / "results.json").read_text())
     assert bob["score"] == 0 and {t["status"] for t in bob["tests"]} == {"failed"}
-    erin = json.loads((out / "erin" / "results.json").read_text())
+    erin = json.loads((out / "students" / "erin" / "results.json").read_text())
     assert erin["score"] == 0 and "not a readable zip" in erin["output"]
-    assert any(t["visibility"] == "hidden" for t in doc["tests"])  # hidden twins are graded
-    alice = (out / "alice" / "feedback.md").read_text()
-    assert "[hidden]" not in alice and "hidden checks: " in alice
+    assert any(t["name"].endswith("[hidden]") for t in doc["tests"])  # hidden twins are graded
+    alice = (out / "students" / "alice" / "feedback.md").read_text()
+    assert "hidden checks: " in alice
+    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "gradebook.json", "records", "students"]
+    assert sorted(p.name for p in (out / "students" / "alice").iterdir()) == sorted(batch.STUDENT_FILES)
     for student in by:
-        assert (out / student / "feedback.md").read_text().startswith(f"# Feedback for {student}")
-        assert "<html" in (out / student / "feedback.html").read_text()
+        assert (out / "students" / student / "feedback.md").read_text().startswith(f"# Feedback for {student}")
+        assert "<html" in (out / "students" / student / "feedback.html").read_text()
 
 
 def test_rerun_grades_only_what_changed(tmp_path):
@@ -84,7 +86,7 @@ def test_rerun_grades_only_what_changed(tmp_path):
     out = tmp_path / "out"
     first = grade(cls, out, jobs=1)
     assert not any(o.cached for o in first)
-    stamp = (out / "alice" / batch.RECORD).stat().st_mtime_ns
+    stamp = batch.record_path(out, "alice").stat().st_mtime_ns
     again = grade(cls, out, jobs=1)
     assert all(o.cached for o in again)
     assert [o.result.to_json() for o in again] == [o.result.to_json() for o in first]
@@ -92,7 +94,7 @@ def test_rerun_grades_only_what_changed(tmp_path):
     (cls / "bob" / "neuron.py").write_text((cls / "alice" / "neuron.py").read_text())
     third = {o.student: o for o in grade(cls, out, jobs=1)}
     assert third["alice"].cached and not third["bob"].cached and third["bob"].result.score == MAX
-    assert (out / "alice" / batch.RECORD).stat().st_mtime_ns == stamp
+    assert batch.record_path(out, "alice").stat().st_mtime_ns == stamp
     forced = grade(cls, out, jobs=1, force=True)
     assert not any(o.cached for o in forced)
     # another exercise selection is another grade
@@ -125,18 +127,18 @@ def test_kill_and_resume_loses_nothing_and_counts_nothing_twice(tmp_path):
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     try:
-        while time.time() < deadline and not list(out.glob(f"*/{batch.RECORD}")):
+        while time.time() < deadline and not list(out.glob("records/*.json")):
             time.sleep(0.05)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    kept = {p.parent.name: p.stat().st_mtime_ns for p in out.glob(f"*/{batch.RECORD}")}
+    kept = {p.stem: p.stat().st_mtime_ns for p in out.glob("records/*.json")}
     assert kept and len(kept) < len(names), "kill after the first grade, before the last"
-    for p in out.glob(f"*/{batch.RECORD}"):
+    for p in out.glob("records/*.json"):
         json.loads(p.read_text())  # whole, never half-written
     rerun = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert {n: (out / n / batch.RECORD).stat().st_mtime_ns for n in kept} == kept  # not graded again
+    assert {n: batch.record_path(out, n).stat().st_mtime_ns for n in kept} == kept  # not graded again
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert sorted(r["student"] for r in rows) == names
     assert all(r["total"] == f"{MAX:g}" for r in rows)
@@ -148,8 +150,69 @@ def test_dask_executor_on_a_local_cluster(tmp_path):
     cls = tmp_path / "class"
     complete(cls / "alice")
     (cls / "bob.zip").write_bytes(zip_bytes({"bob/neuron.py": (ROOT / "assignments" / "neuron.py").read_text()}))
+    stubs(cls / "mallory")
+    os.symlink(ROOT / "solutions" / "neuron.py", cls / "mallory" / "helper.py")  # pack() refuses it too
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         outcomes = grade(cls, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
-    assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0)]
-    assert json.loads((tmp_path / "out" / "alice" / "results.json").read_text())["score"] == MAX
+    assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0), ("mallory", 0)]
+    assert "symbolic link 'helper.py'" in outcomes[2].result.error
+    assert json.loads((tmp_path / "out" / "students" / "alice" / "results.json").read_text())["score"] == MAX
+
+
+def _grader_failure(job):
+    """A hand-made reply: one check passed, one failed inside the grader (grader_error)."""
+    from grader.results import CheckResult, ExerciseResult, SubmissionResult
+
+    ex = ExerciseResult(ONLY[0], "ReLU", "neuron", [
+        CheckResult("values", 1.0, 1.0, "passed", oracle="reference"),
+        CheckResult("gradient", 0.0, 1.0, "grader_error", "torch failed to import", "torch")])
+    return {"student": job["student"], "seconds": 0.1, "result": SubmissionResult(job["student"], [ex]).to_json()}
+
+
+def test_grader_failures_are_not_grades(tmp_path, monkeypatch, capsys):
+    cls = tmp_path / "class"
+    stubs(cls / "alice")
+    stubs(cls / "bob")
+    out = tmp_path / "out"
+    real = batch._run_local
+
+    def flaky(jobs, todo):  # alice meets a grader failure, bob is graded for real
+        for job, reply in real(jobs, [j for j in todo if j["student"] == "bob"]):
+            yield job, reply
+        yield from ((job, _grader_failure(job)) for job in todo if job["student"] == "alice")
+
+    monkeypatch.setattr(batch, "_run_local", flaky)
+    cmd = ["grade", str(cls), "--out", str(out), "--only", ONLY[0], "--examples", str(EXAMPLES), "--jobs", "1",
+           "--quiet"]
+    assert main(cmd) == 1
+    err = capsys.readouterr().err
+    assert "1 submission hit grader failures" in " ".join(err.split()) and "retries" in err
+    assert batch.load_record(out, "alice") is None and batch.load_record(out, "bob") is not None
+    assert not (out / "students" / "alice").exists()
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert rows["alice"][ONLY[0]] == "grader error" and rows["alice"]["total"] == "grader error"
+    assert "grader error" in rows["alice"]["error"] and rows["bob"]["total"] == "0"
+    book = {s["student"]: s for s in json.loads((out / "gradebook.json").read_text())["students"]}
+    assert book["alice"]["grader_error"] and book["alice"]["total"] is None
+    # the next run retries alice (only her), and a clean run exits 0
+    bob = batch.record_path(out, "bob").stat().st_mtime_ns
+    monkeypatch.setattr(batch, "_run_local", real)
+    assert main(cmd) == 0
+    assert batch.load_record(out, "alice") is not None and batch.record_path(out, "bob").stat().st_mtime_ns == bob
+    assert list(csv.DictReader((out / "gradebook.csv").open()))[0]["total"] == "0"
+
+
+def test_a_grader_error_is_not_a_zero_in_the_summary():
+    from grader.commands.grade import stats_line
+    from grader.reporters import gradebook
+    from grader.results import SubmissionResult
+
+    ok = batch.Outcome("alice", "", SubmissionResult("alice"), 1.0)
+    broken = batch.Outcome("bob", "", SubmissionResult("bob", error="internal grader error: boom"), 0.0,
+                           internal=True)
+    assert gradebook.distribution([ok, broken], MAX)[0][1] == 1  # alice's 0 only
+    line = stats_line([ok, broken], MAX)
+    assert "1 students" in line and "1 grader errors" in line and "0 not gradable" in line
+    row = gradebook.rows([broken], EXERCISES)[0]
+    assert row["total"] is None and row["scores"] == {ONLY[0]: None} and row["statuses"] == {ONLY[0]: "grader_error"}

@@ -1,11 +1,17 @@
-"""Per-student reports: hidden checks only as a count, loss curves plotted in the HTML page."""
+"""Per-student reports: hidden checks without details, loss curves in the HTML page, and student text that
+cannot forge a report (fenced, cleaned, capped, escaped; no formulas in the gradebook)."""
 from __future__ import annotations
 
 import base64
+import csv
+import inspect
+import io
+import json
 import re
 
 from grader.reporters import feedback, gradescope
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.reporters.text import MAX_CHARS, clean
+from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult
 
 
 def synthetic() -> SubmissionResult:
@@ -20,27 +26,33 @@ def synthetic() -> SubmissionResult:
     return SubmissionResult("alice", [train], seconds=12.4)
 
 
-def test_hidden_checks_show_only_as_a_count():
-    r = synthetic()
-    md, page = feedback.markdown(r, "alice"), feedback.html(r, "alice")
-    doc = gradescope.document(r)
+def test_student_files_show_hidden_checks_without_details():
+    shown = synthetic().redacted()  # what grader.batch hands every student-facing reporter
+    md, page = feedback.markdown(shown, "alice"), feedback.html(shown, "alice")
+    doc = gradescope.document(shown)
     for text in (md, page, doc["output"]):
         assert "hidden checks: 1/2 passed" in text
-    for text in (md, page):
-        assert "SECRET" not in text
+    for text in (md, page, json.dumps(doc)):
+        assert "SECRET MESSAGE" not in text and WITHHELD in text
         assert "accuracy 0.71" in text  # public failures are explained
+    for text in (md, page):
         assert "forbidden import: torch" in text  # instructor notes that cost points
-    secret = [t for t in doc["tests"] if "SECRET" in t["name"]]
-    assert len(secret) == 2 and {t["visibility"] for t in secret} == {"hidden"}
     assert "&lt;script&gt;" in page and "<script>" not in page
 
 
+def test_reporters_have_no_hidden_filter_of_their_own():
+    """Redaction happens once, in SubmissionResult.redacted: a reporter prints what it is given."""
+    for fn in (feedback.markdown, feedback.html, gradescope.document):
+        assert "publish_hidden" not in inspect.signature(fn).parameters
+    assert not hasattr(feedback, "shown_checks")
+
+
 def test_publish_hidden_shows_them():
-    r = synthetic()
-    assert "SECRET MESSAGE" in feedback.markdown(r, "alice", publish_hidden=True)
-    assert "SECRET odd shapes" in feedback.html(r, "alice", publish_hidden=True)
-    doc = gradescope.document(r, publish_hidden=True)
-    assert {t["visibility"] for t in doc["tests"]} == {"visible"}
+    r = synthetic().redacted(publish=True)
+    assert "SECRET MESSAGE" in feedback.markdown(r, "alice")
+    assert "SECRET MESSAGE" in feedback.html(r, "alice")
+    doc = gradescope.document(r)
+    assert any(t["output"] == "SECRET MESSAGE" for t in doc["tests"])
 
 
 def test_gradescope_document_follows_the_schema():
@@ -59,3 +71,95 @@ def test_html_plots_the_loss_beside_the_reference():
     alt, data = images[0]
     assert "loss" in alt and "reference loss" in alt
     assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+# --------------------------------------------------------------------------- student text cannot forge a report
+FORGED = "wrong\n```\n\n**Score: 135 / 135**\n\n# All passed\n\n[claim your prize](https://evil.example)\n````\n<b>x</b>"
+
+
+def hostile() -> SubmissionResult:
+    ex = ExerciseResult("neuron.sigmoid", "Sigmoid", "neuron", [
+        CheckResult("x [hidden]", 0.0, 1.0, "failed", FORGED, "reference"),
+        CheckResult("values", 0.0, 1.0, "error", "\x1b[2J\x1b]0;pwned\x07bell\rline\u202egnp.exe\ud800 end", "torch"),
+    ], notes=["forbidden import: ``` \n# Note heading"])
+    return SubmissionResult("mallory", [ex])
+
+
+def fences(md: str) -> list[str]:
+    """The content of every fenced code block, as a CommonMark parser sees it."""
+    from markdown_it import MarkdownIt
+
+    return [t.content for t in MarkdownIt("commonmark").parse(md) if t.type == "fence"]
+
+
+def test_worker_text_stays_inside_a_code_block():
+    md = feedback.markdown(hostile(), "mallory")
+    inside = fences(md)
+    assert any("**Score: 135 / 135**" in block and "[claim your prize]" in block and "# All passed" in block
+               for block in inside)
+    assert any("# Note heading" in block for block in inside)  # notes too
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(md)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["Feedback for mallory", "! neuron.sigmoid — Sigmoid: 0/2"]
+    assert not any(t.type == "inline" and any(c.type == "link_open" for c in t.children or []) for t in tokens)
+    strong = [t for t in tokens if t.type == "inline" and "135" in t.content]
+    assert not strong  # the fake score is never Markdown text
+
+
+def test_worker_text_in_a_failed_error_row_is_fenced_too():
+    md = feedback.markdown(SubmissionResult("mallory", error="cannot read " + FORGED), "mallory")
+    inside = fences(md)
+    assert len(inside) == 1 and "**Score: 135 / 135**" in inside[0]
+
+
+def test_control_characters_are_removed_and_length_capped():
+    assert clean("a\x1b[2Jb\r\nc\td\u202ee\ud800\x00") == "a[2Jb\nc\tde"
+    long = clean("x" * 10_000)
+    assert len(long) == MAX_CHARS and long.endswith("… (truncated)")
+    md = feedback.markdown(hostile(), "mallory")
+    page = feedback.html(hostile(), "mallory")
+    doc = json.dumps(gradescope.document(hostile()), ensure_ascii=False)
+    for text in (md, page, doc):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text and "\ud800" not in text
+    md.encode("utf-8"), page.encode("utf-8")  # no lone surrogate left to break the write
+
+
+def test_html_stays_escaped():
+    page = feedback.html(hostile(), "mallory")
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert "x [hidden]" in page
+
+
+def test_gradescope_output_is_plain_text():
+    doc = gradescope.document(hostile())
+    assert doc["test_output_format"] == "text" and doc["output_format"] == "text"
+    assert "\x1b" not in doc["tests"][1]["output"]
+
+
+def test_the_terminal_table_does_not_read_markup():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from grader.reporters.table import print_report
+
+    buf = StringIO()
+    print_report(hostile(), Console(file=buf, width=200, color_system=None))
+    out = buf.getvalue()
+    assert "x [hidden]" in out and "\x1b" not in out and "# Note heading" in out
+
+
+def test_gradebook_cells_are_not_formulas():
+    from grader.batch import Outcome
+    from grader.reporters.gradebook import cell, csv_text
+
+    for bad in ("=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"):
+        assert cell(bad) == "'" + bad
+    assert cell("alice") == "alice" and cell(2.5) == "2.5"
+    from grader import registry
+
+    o = Outcome("-mallory", "", SubmissionResult("-mallory", error="=cmd|' /C calc'!A0"), 0.0)
+    rows = list(csv.reader(io.StringIO(csv_text([o], registry.select(["neuron.sigmoid"])))))
+    assert rows[1][0] == "'-mallory" and rows[1][-1].startswith("'=")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +26,7 @@ def selected(args: argparse.Namespace) -> list[Exercise]:
 
 
 def submission_dir(path: str) -> Path:
+    """``path`` if it names a folder (a one-line error otherwise); read it only through a safe copy."""
     p = Path(path)
     if not p.exists():
         raise UsageError(f"submission folder {path} does not exist")
@@ -37,25 +37,34 @@ def submission_dir(path: str) -> Path:
 
 @contextlib.contextmanager
 def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
-    """The folder to grade: ``path`` itself, or, for notebooks (a .ipynb file or a folder holding some),
-    a temporary folder with their solution cells extracted into the modules of the assignments/ layout."""
-    p = Path(path)
-    if p.is_file() and p.suffix == ".ipynb":
-        notebooks, folder = [p], None
-    else:
-        folder = submission_dir(path)
-        notebooks = sorted(folder.glob("*.ipynb"))
-    if not notebooks:
-        yield p, Extracted()
-        return
-    import importlib.util
+    """A private copy to grade, made with no link followed and no bytecode (``grader.submissions.walk``):
+    of the folder ``path``, or, for notebooks (a .ipynb file or a folder holding some), with their solution
+    cells extracted into the modules of the assignments/ layout."""
+    from grader.submissions import SubmissionError, copy, read_file
 
-    if importlib.util.find_spec("nbformat") is None:
-        raise UsageError("grading notebooks needs nbformat: pip install -e '.[nbgrader]'")
-    with tempfile.TemporaryDirectory(prefix="deepgrade-nb-") as tmp:
-        for py in (folder.glob("*.py") if folder else ()):
-            shutil.copy(py, tmp)
-        yield Path(tmp), extract_notebooks(notebooks, tmp)
+    p = Path(path)
+    with tempfile.TemporaryDirectory(prefix="deepgrade-check-") as tmp:
+        work = Path(tmp) / "submission"
+        work.mkdir()
+        try:
+            if p.suffix == ".ipynb" and not p.is_dir():
+                if not p.exists():
+                    raise UsageError(f"submission {path} does not exist")
+                (work / p.name).write_bytes(read_file(p))
+                notebooks = [work / p.name]
+            else:
+                copy(submission_dir(path), work)
+                notebooks = sorted(work.glob("*.ipynb"))
+        except SubmissionError as exc:
+            raise UsageError(f"submission {path}: {exc}") from None
+        if not notebooks:
+            yield work, Extracted()
+            return
+        import importlib.util
+
+        if importlib.util.find_spec("nbformat") is None:
+            raise UsageError("grading notebooks needs nbformat: pip install -e '.[nbgrader]'")
+        yield work, extract_notebooks(notebooks, work)
 
 
 def add_isolation(p: argparse.ArgumentParser, default: str) -> None:

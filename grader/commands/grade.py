@@ -7,13 +7,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from grader import batch, registry
 from grader.cli import UsageError
 from grader.commands._common import add_isolation, isolation_options
 from grader.policy import GRADE_PENALTY
 from grader.reporters import gradebook
+from grader.reporters.text import one_line
 from grader.submissions import discover
 
 NAME, HELP, ORDER = "grade", "grade many submissions (folders or zips) into a gradebook", 25
@@ -51,12 +54,13 @@ def summary(outcomes: list[batch.Outcome], max_score: float) -> Table:
 
 
 def stats_line(outcomes: list[batch.Outcome], max_score: float) -> str:
-    scores = sorted(o.result.score for o in outcomes)
+    scores = sorted(o.result.score for o in outcomes if not o.internal)  # a grader error is not a 0
     if not scores:
         return "no students"
     mean = sum(scores) / len(scores)
     return (f"{len(scores)} students · mean {mean:.1f}/{max_score:g} · median {scores[len(scores) // 2]:g} · "
-            f"{sum(bool(o.result.error) for o in outcomes)} not gradable")
+            f"{sum(bool(o.result.error) and not o.internal for o in outcomes)} not gradable · "
+            f"{sum(o.internal for o in outcomes)} grader errors")
 
 
 def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
@@ -67,7 +71,7 @@ def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
     t.add_column("check")
     t.add_column("students", justify="right")
     for name, n in worst:
-        t.add_row(name, str(n))
+        t.add_row(Text(name), str(n))  # not markup: "x [hidden]" stays as it is
     return t
 
 
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     show = not args.quiet
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("·"),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    counts = {"graded": 0, "up to date": 0, "not gradable": 0}
+    counts = {"graded": 0, "up to date": 0, "not gradable": 0, "grader error": 0}
     with Progress(*columns, console=console, transient=False, disable=not show) as bar:
         task = bar.add_task("grading", total=len(subs))
 
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             bar.reset(task, total=total - cached, description=describe())
 
         def on_result(o: batch.Outcome) -> None:
-            counts["not gradable" if o.result.error else "graded"] += 1
+            counts["grader error" if o.internal else "not gradable" if o.result.error else "graded"] += 1
             bar.update(task, advance=1, description=describe())
 
         try:
@@ -125,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
             console.print(table)
         for o in outcomes:
             if o.result.error:
-                console.print(f"[red]{o.student}[/red]: {o.result.error}")
-        console.print(f"gradebook: {out / 'gradebook.csv'} · feedback: {out}/<student>/feedback.html")
-    return 1 if any(o.internal for o in outcomes) else 0
+                console.print(f"[red]{escape(o.student)}[/red]: {escape(one_line(o.result.error))}")
+        console.print(escape(f"gradebook: {out / 'gradebook.csv'} · feedback: {out / batch.STUDENTS}/<student>/"
+                             f"feedback.html · records: {out / batch.RECORDS}/"))
+    failed = sum(o.internal for o in outcomes)
+    if failed:  # even with --quiet: these are not grades
+        console.print(escape(f"deepgrade: {failed} submission{'s' * (failed != 1)} hit grader failures (not the "
+                             "students' fault; no grade recorded); re-running the same command retries them"))
+    return 1 if failed else 0

@@ -1,15 +1,18 @@
 """Per-student feedback, as Markdown and as a self-contained HTML page (with loss-curve plots).
 
-Hidden checks appear only as a count ("hidden checks: 3/4 passed") unless ``publish_hidden``: their names
-and messages would tell the class what the hidden tests probe.
+Reporters print what they are given: pass ``SubmissionResult.redacted(publish_hidden)`` (``grader.batch``
+does), which withholds hidden checks' details.  Text that came from the worker goes through
+:mod:`grader.reporters.text`: cleaned, capped, fenced in Markdown and escaped in HTML.
 """
 from __future__ import annotations
 
 from html import escape
 
+from grader.reporters.text import clean, fence
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-"}
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-",
+        "grader_error": "⚠"}
 
 
 def _pts(x: float) -> str:
@@ -22,37 +25,35 @@ def hidden_summary(result: SubmissionResult | ExerciseResult) -> str:
     return f"hidden checks: {passed}/{total} passed" if total else ""
 
 
-def shown_checks(e: ExerciseResult, publish_hidden: bool) -> list[CheckResult]:
-    return [c for c in e.checks if publish_hidden or not c.hidden]
-
-
-def markdown(result: SubmissionResult, student: str, *, publish_hidden: bool = False) -> str:
+def markdown(result: SubmissionResult, student: str) -> str:
+    """Every fenced block sits at the top level (no list or quote around it could end it early)."""
     out = [f"# Feedback for {student}", ""]
     if result.error:
-        out += [f"**This submission could not be graded:** {result.error}", ""]
+        out += ["**This submission could not be graded:**", "", *fence(result.error), ""]
         return "\n".join(out)
     out += [f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
     for e in result.exercises:
         out += [f"## {MARK[e.status]} {e.id} — {e.title}: {_pts(e.score)}/{_pts(e.max_score)}", ""]
-        out += [f"> {note}" for note in e.notes] + ([""] if e.notes else [])
-        for c in shown_checks(e, publish_hidden):
+        for note in e.notes:
+            out += ["Note:", "", *fence(note), ""]
+        for c in e.checks:
             out.append(f"- {MARK[c.status]} {c.name}" + ("" if c.status == "passed" else
                                                           f" [{c.status}, oracle: {c.oracle}]"))
             if c.status != "passed" and c.message:
-                out += ["", "  ```", *("  " + line for line in c.message.splitlines()), "  ```"]
+                out += ["", *fence(c.message), ""]
         summary = hidden_summary(e)
-        if summary and not publish_hidden:
-            out.append(f"- {summary}")
+        if summary:
+            out += ["", f"- {summary}"] if out[-1] else [f"- {summary}"]
         out.append("")
     summary = hidden_summary(result)
-    if summary and not publish_hidden:
+    if summary:
         out += [f"Overall, {summary}.", ""]
     return "\n".join(out)
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #ddd}
-.passed{color:#1a7f37}.failed,.error,.timeout{color:#c62828}.not_implemented,.skipped{color:#8a6d00}
+.passed{color:#1a7f37}.failed,.error,.timeout,.grader_error{color:#c62828}.not_implemented,.skipped{color:#8a6d00}
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.85rem}
 ul{list-style:none;padding-left:.5rem}li{margin:.3rem 0}img{max-width:100%;border:1px solid #eee}
 .meta{color:#666;font-size:.85rem}.note{background:#fff4e5;padding:.4rem .6rem}"""
@@ -64,7 +65,7 @@ def _check_html(c: CheckResult) -> str:
     if c.status != "passed":
         body += f' <span class="meta">[{cls}, oracle: {escape(c.oracle)}]</span>'
         if c.message:
-            body += f"<pre>{escape(c.message)}</pre>"
+            body += f"<pre>{escape(clean(c.message))}</pre>"
     if c.curves:
         from grader.reporters.plots import curves_data_uri
 
@@ -73,26 +74,27 @@ def _check_html(c: CheckResult) -> str:
     return body + "</li>"
 
 
-def html(result: SubmissionResult, student: str, *, publish_hidden: bool = False) -> str:
+def html(result: SubmissionResult, student: str) -> str:
     parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback for "
              f"{escape(student)}</title><style>{_CSS}</style></head><body>",
              f"<h1>Feedback for {escape(student)}</h1>"]
     if result.error:
-        parts.append(f'<p class="error"><b>This submission could not be graded:</b> {escape(result.error)}</p>')
+        parts.append(f'<div class="error"><b>This submission could not be graded:</b>'
+                     f"<pre>{escape(clean(result.error))}</pre></div>")
     else:
         parts.append(f"<p><b>Score: {_pts(result.score)} / {_pts(result.max_score)}</b></p>")
     for e in result.exercises:
         parts.append(f'<h2 class="{escape(e.status)}">{MARK[e.status]} {escape(e.id)} — {escape(e.title)}: '
                      f"{_pts(e.score)}/{_pts(e.max_score)}</h2>")
-        parts += [f'<p class="note">{escape(note)}</p>' for note in e.notes]
+        parts += [f'<pre class="note">{escape(clean(note))}</pre>' for note in e.notes]
         parts.append("<ul>")
-        parts += [_check_html(c) for c in shown_checks(e, publish_hidden)]
+        parts += [_check_html(c) for c in e.checks]
         summary = hidden_summary(e)
-        if summary and not publish_hidden:
+        if summary:
             parts.append(f"<li class=\"meta\">{escape(summary)}</li>")
         parts.append("</ul>")
     summary = hidden_summary(result)
-    if summary and not publish_hidden:
+    if summary:
         parts.append(f"<p>Overall, {escape(summary)}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)

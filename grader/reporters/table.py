@@ -1,16 +1,22 @@
-"""The terminal report: a rich table with progress, then each failing exercise's first failure."""
+"""The terminal report: a rich table with progress, then each failing exercise's first failure.
+
+Names and text are never read as rich markup (a check named "x [hidden]" shows as such), and text from the
+worker is cleaned (``grader.reporters.text.clean``: no terminal escape sequences)."""
 from __future__ import annotations
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.markup import escape
 from rich.text import Text
 
+from grader.reporters.text import clean
 from grader.results import ExerciseResult, SubmissionResult
 
 STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "magenta",
-         "not_implemented": "yellow", "skipped": "dim"}
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-"}
+         "not_implemented": "yellow", "skipped": "dim", "grader_error": "bold red"}
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-",
+        "grader_error": "⚠"}
 
 
 def _points(x: float) -> str:
@@ -18,7 +24,7 @@ def _points(x: float) -> str:
 
 
 def table(result: SubmissionResult) -> Table:
-    t = Table(title=f"deepgrade — {result.submission}", title_justify="left", expand=False)
+    t = Table(title=Text(f"deepgrade — {result.submission}"), title_justify="left", expand=False)
     t.add_column("exercise")
     t.add_column("title")
     t.add_column("status")
@@ -26,7 +32,7 @@ def table(result: SubmissionResult) -> Table:
     t.add_column("points", justify="right")
     for e in result.exercises:
         passed = sum(c.status == "passed" for c in e.checks)
-        t.add_row(e.id, e.title, Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
+        t.add_row(Text(e.id), Text(e.title), Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
                   f"{passed}/{len(e.checks)}", f"{_points(e.score)}/{_points(e.max_score)}")
     done = sum(e.status == "passed" for e in result.exercises)
     t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
@@ -42,8 +48,8 @@ def failure_panel(e: ExerciseResult) -> Panel | None:
     if first is None:
         return None
     body = Text(f"{first.name}  [{first.status}, oracle: {first.oracle}]\n", style="bold")
-    body.append(first.message)
-    return Panel(body, title=f"{e.id} — {e.title}", title_align="left", border_style=STYLE[e.status])
+    body.append(clean(first.message))
+    return Panel(body, title=Text(f"{e.id} — {e.title}"), title_align="left", border_style=STYLE[e.status])
 
 
 def next_up(result: SubmissionResult) -> str:
@@ -52,17 +58,18 @@ def next_up(result: SubmissionResult) -> str:
     if not todo:
         return "All selected exercises pass. Well done!"
     e = todo[0]
-    return f"Next: {e.id} ({e.title}) — `deepgrade hint {e.id}` for a hint."
+    return escape(f"Next: {e.id} ({e.title}) — `deepgrade hint {e.id}` for a hint.")
 
 
 def print_report(result: SubmissionResult, console: Console | None = None, *, failures: int = 99) -> None:
     console = console or Console()
     if result.error:
-        console.print(f"[red]error:[/red] {result.error}")
+        console.print(f"[red]error:[/red] {escape(clean(result.error))}")
     console.print(table(result))
     for e in result.exercises:
         for note in e.notes:
-            console.print(f"[yellow]{e.id}:[/yellow] {note}" + (f" (−{e.penalty:.0%})" if e.penalty else ""))
+            console.print(f"[yellow]{escape(e.id)}:[/yellow] {escape(clean(note))}"
+                          + (f" (−{e.penalty:.0%})" if e.penalty else ""))
     shown = 0
     for e in result.exercises:
         panel = failure_panel(e) if e.status not in ("not_implemented", "skipped") else None
