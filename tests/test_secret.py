@@ -2,9 +2,13 @@
 a one-line usage error, and that `deepgrade grade` carries it into every job and into runner.grade."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +121,40 @@ def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monke
         text = record.read_bytes()
         assert A not in text and B not in text and A.hex().encode() not in text, record
     assert os.environ[course_secret.ENV] not in (A.decode(), B.decode())
+
+
+@pytest.mark.parametrize("isolation", ["sandbox", "limits"])
+def test_a_submission_cannot_read_the_course_secret_while_grade_runs(tmp_path, monkeypatch, isolation):
+    """The secret in the grader's environment and in its default file (in a world-traversable folder, so only
+    its own modes protect it): the student's code gets neither; the honest exercise keeps full marks."""
+    from grader import sandbox
+    from tests.adversarial.secret import secret_spy
+
+    if isolation == "sandbox" and not sandbox.bwrap_works():
+        pytest.skip("bubblewrap cannot run here")
+    if isolation == "limits" and os.geteuid() != 0:
+        pytest.skip("limits hides the file by ownership: needs root")
+    config = Path(tempfile.mkdtemp(prefix="deepgrade-config-", dir="/tmp"))
+    try:
+        os.chmod(config, 0o755)
+        monkeypatch.delenv(course_secret.ENV, raising=False)
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+        from_file = course_secret.load()  # the default file, made as on an instructor's first `grade`
+        from_env = b"the grader's environment holds this secret"
+        monkeypatch.setenv(course_secret.ENV, from_env.decode())
+        monkeypatch.setenv(course_secret.ENV_FILE, str(course_secret.default_path()))
+        sub = complete(tmp_path / "class" / "mallory")
+        (sub / "neuron.py").write_text(secret_spy(course_secret.default_path()))
+        out = tmp_path / "out"
+        assert main(["grade", str(sub), "--out", str(out), "--only", "neuron.sigmoid", "--only", "neuron.relu",
+                     "--examples", "3", "--isolation", isolation, "--jobs", "1", "--quiet",
+                     "--secret-file", str(course_secret.default_path())]) == 0
+    finally:
+        shutil.rmtree(config, ignore_errors=True)
+    blocked = "PermissionError" if isolation == "limits" else "FileNotFoundError"
+    texts = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = json.loads(texts[out / "mallory" / "results.json"])
+    assert f"ATTACK env=missing file={blocked} envfile=missing".encode() in texts[out / "mallory" / "results.json"]
+    assert result["score"] == registry.get("neuron.relu").points  # sigmoid 0, the honest relu in full
+    for path, text in texts.items():
+        assert from_file not in text and from_env not in text, path
