@@ -232,10 +232,10 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
     problems = []
     if level == "limits" and (uid == 0 or uid == os.geteuid()):
         problems.append(f"the worker ran as uid {uid}, not as an unprivileged user of its own")
-    for kind, results in report.items():
-        if kind == "uid":
-            continue
-        for path, what in dict(results).items():
+    for kind, paths in spec.items():  # every path asked about must have been answered, and denied
+        answers = report.get(kind) if isinstance(report.get(kind), dict) else {}
+        for path in paths:
+            what = str(answers.get(path, "no answer"))
             if path == control:
                 if what != "ok":
                     problems.append(f"the worker cannot read its own file {path} ({what}): make the folders "
@@ -247,7 +247,7 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
                 problems.append(f"uid {uid} could {verbs[kind]} {path} ({what}; mode {mode})")
     if problems:
         raise Refusal("; ".join(problems))
-    checked = sum(len(v) for k, v in report.items() if k != "uid")
+    checked = sum(len(v) for v in spec.values())
     return f"{checked} permission probes as uid {uid} at isolation {level}: private files unreadable"
 
 
