@@ -280,9 +280,9 @@ def _write(root: Path, doc: dict[str, Any]) -> None:
 def refusal(reason: str) -> dict[str, Any]:
     """The results.json of a submission deepgrade refused to grade."""
     return {"score": 0.0, "execution_time": 0, "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
-            "output": "deepgrade refused to grade this submission, to keep the reference solutions and the course "
-                      f"secret from student code: {reason}. Nothing was graded; fix the autograder, then "
-                      "regrade."}
+            "output": f"deepgrade refused to grade this submission: {reason}. Nothing was graded (deepgrade grades "
+                      "only where student code provably cannot read the reference solutions or the course "
+                      "secret); fix the autograder, then regrade."}
 
 
 def run_autograder(root: Path) -> int:
