@@ -61,7 +61,8 @@ cd "$ROOT/source" && "$PY" -c 'import sys; from grader.gradescope import main; s
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then  # Python itself failed: still fail closed, and say so
     mkdir -p "$ROOT/results"
-    printf '{"score": 0, "visibility": "visible", "tests": [], "output": "deepgrade refused to grade: the autograder could not start (exit %s); see the autograder output"}\\n' "$status" > "$ROOT/results/results.json"
+    why="deepgrade refused to grade: the autograder could not start (exit $status); see the autograder output"
+    printf '{"score": 0, "visibility": "visible", "tests": [], "output": "%s"}\\n' "$why" > "$ROOT/results/results.json"
 fi
 exit 0
 """
