@@ -85,7 +85,7 @@ def test_a_bad_secret_file_is_a_one_line_usage_error(tmp_path, capsys, content, 
     assert not (tmp_path / "out").exists()
 
 
-def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monkeypatch):
+def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monkeypatch, capsys):
     """`--secret-file` overrides $DEEPGRADE_SECRET; the secret reaches runner.grade in the job (the same job
     goes to a pool process or a Dask worker), and a new secret makes the cached grades out of date."""
     seen: list[bytes | None] = []
@@ -113,6 +113,7 @@ def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monke
             "--quiet", "--jobs", "1", "--isolation", "process"]
     assert main([*argv, "--secret-file", str(files["a"])]) == 0
     assert seen == [A, A] and [j["secret"] for j in jobs] == [A, A]
+    assert "process runs student code as you: it can read the course secret" in capsys.readouterr().err
     assert main([*argv, "--secret-file", str(files["a"])]) == 0
     assert len(seen) == 2  # up to date: nothing re-graded
     assert main([*argv, "--secret-file", str(files["b"])]) == 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -88,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         secret = course_secret.load(args.secret_file)
     except course_secret.SecretError as exc:
         raise UsageError(str(exc)) from None
+    if args.isolation == "process":  # the worker is this user, with this environment: nothing can hide
+        print("deepgrade: warning: --isolation process runs student code as you: it can read the course secret "
+              "(so the hidden checks' inputs) and solutions/", file=sys.stderr)
     try:
         subs = discover(args.submissions, student=args.student)
     except ValueError as exc:
