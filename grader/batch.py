@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import grader
 from grader import reference, registry, sandbox
+from grader import secret as course_secret
 from grader._worker.client import Launcher
 from grader.results import SubmissionResult
 from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack, safe_name
@@ -82,7 +83,8 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission described by plain data; return plain data.  Never raises for student faults.
 
     ``job``: student, source (a path string, or zip bytes from another machine), exercises (ids),
-    examples, isolation, forbidden_penalty.  Returns: student, result (``SubmissionResult.to_json()``), seconds.
+    examples, isolation, forbidden_penalty, secret (the course secret: hidden checks' seeds).
+    Returns: student, result (``SubmissionResult.to_json()``), seconds.
     """
     from grader.runner import grade
 
@@ -97,7 +99,7 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
             result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or "auto"), hidden=True,
                            examples=int(job.get("examples", 25)),
                            forbidden_penalty=float(job.get("forbidden_penalty", 0.0)),
-                           submission_timeout=job.get("submission_timeout"))
+                           submission_timeout=job.get("submission_timeout"), secret=job.get("secret"))
     except SubmissionError as exc:
         result.error = str(exc)
     finally:
@@ -252,9 +254,11 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
               examples: int = 25, jobs: int | None = None, executor: str = "processes",
               scheduler: str | None = None, isolation: str = "", force: bool = False,
               publish_hidden: bool = False, forbidden_penalty: float = 0.0,
-              submission_timeout: float | None = None, on_plan: Callable[[int, int], None] | None = None,
+              submission_timeout: float | None = None, secret: bytes | None = None,
+              on_plan: Callable[[int, int], None] | None = None,
               on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order."""
+    """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order.
+    ``secret`` seeds the hidden checks (default: :func:`grader.secret.load`); it travels in each job."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
@@ -263,8 +267,10 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
     launcher_for(isolation)  # a level this machine cannot give is an error before anything runs
     out.mkdir(parents=True, exist_ok=True)
     curriculum = curriculum_hash()
+    secret = course_secret.load() if secret is None else secret
     options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden,
-               "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout}
+               "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout,
+               "secret": course_secret.fingerprint(secret)}  # another secret, other hidden inputs: re-grade
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
     for stale in [*out.glob(".*.tmp"), *out.glob(f"{RECORDS}/.*.tmp"), *out.glob(f"{STUDENTS}/*/.*.tmp")]:
@@ -279,7 +285,8 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
             # absolute, not resolved: a submission that is a link must stay one, to be refused
             todo.append({"student": sub.student, "source": str(sub.path.absolute()), "key": key,
                          "exercises": options["exercises"], "examples": examples, "isolation": isolation,
-                         "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout})
+                         "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout,
+                         "secret": secret})
     if on_plan:
         on_plan(len(submissions), len(done))
     order = [s.student for s in submissions]

@@ -1,5 +1,6 @@
 """A student release: the assignments, the grader (with its recorded known answers) and a README — and no
-reference code anywhere.  ``deepgrade release --out DIR`` writes it; :func:`leaks` proves the last part."""
+reference code or course secret anywhere.  ``deepgrade release --out DIR`` writes it; :func:`leaks` proves the
+last part."""
 from __future__ import annotations
 
 import json
@@ -91,11 +92,22 @@ def _texts(path: Path) -> list[str]:
     return lines
 
 
-def leaks(release: Path, solutions: Path, assignments: Path) -> list[str]:
-    """Every place in ``release`` that holds reference code: "path: line" (empty when clean)."""
+def leaks(release: Path, solutions: Path, assignments: Path, secrets: list[bytes] | None = None) -> list[str]:
+    """Every place in ``release`` that holds reference code or a course secret (default: every secret this
+    machine holds, :func:`grader.secret.known`): "path: what" (empty when clean)."""
+    from grader import secret as course_secret
+
     long, pairs = solution_lines(solutions, assignments)
+    secrets = [s for s in (course_secret.known() if secrets is None else secrets) if s]
     out = [f"{p.relative_to(release)}: a solutions/ folder" for p in release.rglob("solutions") if p.is_dir()]
-    for path in sorted(p for p in release.rglob("*") if p.is_file()):
+    for path in sorted(p for p in release.rglob("*") if p.is_file() or p.is_symlink()):
+        if path.is_symlink():
+            out.append(f"{path.relative_to(release)}: a symbolic link")
+            continue
+        raw = path.read_bytes()
+        strings = [t.encode() for t in _texts(path)] if path.suffix == ".npz" else []
+        if any(s in blob for s in secrets for blob in [raw, *strings]):
+            out.append(f"{path.relative_to(release)}: holds the course secret")
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as npz:
                 kinds = {npz[k].dtype.kind for k in npz.files}

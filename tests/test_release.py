@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from grader import reference
+from grader import secret as course_secret
 from grader.cli import main
 from grader.release import leaks
 
@@ -33,10 +34,20 @@ def _solution_fingerprints() -> list[str]:
     return found
 
 
+#: The course secrets that exist while the release is made: $DEEPGRADE_SECRET and the default file.
+SECRETS: list[bytes] = []
+
+
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("rel") / "student"
-    assert main(["release", "--out", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        mp.delenv(course_secret.ENV)
+        SECRETS.append(course_secret.load())  # made in the default place, as `deepgrade grade` would
+        mp.setenv(course_secret.ENV, "the environment's course secret, set while releasing")
+        SECRETS.append(course_secret.load())
+        assert main(["release", "--out", str(out)]) == 0
     return out
 
 
@@ -69,6 +80,8 @@ def test_release_has_the_student_parts_and_no_reference_code(release):
         text = "\n".join(t for t in (ln.strip() for ln in text.splitlines()) if t and not t.startswith("#"))
         hits = [fp for fp in prints if fp in text]
         assert not hits, f"{path}: {hits[:3]}"
+        assert not [s for s in SECRETS if s in path.read_bytes()], path
+    assert len(SECRETS) == 2
     assert leaks(release, reference.SOLUTIONS, reference.ASSIGNMENTS) == []
 
 
@@ -105,3 +118,29 @@ def test_release_refuses_a_used_folder_and_the_student_side_refuses_to_release(r
     proc = subprocess.run([sys.executable, "-m", "grader", "release", "--out", "again"], cwd=release,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no solutions/" in proc.stderr
+
+
+def test_the_release_scan_refuses_a_course_secret(release, tmp_path, monkeypatch, capsys):
+    secret = b"a course secret that must stay home"
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    (copy / "grader" / "notes.txt").write_bytes(b"seed: " + secret + b"\n")
+    np.savez(copy / "grader" / "known" / "seeds.npz", a=np.asarray(secret.decode()))
+    found = leaks(copy, reference.SOLUTIONS, reference.ASSIGNMENTS, secrets=[secret])
+    assert {f"grader/{f}: holds the course secret" for f in ("notes.txt", "known/seeds.npz")} <= set(found)
+    assert leaks(copy, reference.SOLUTIONS, reference.ASSIGNMENTS, secrets=[b"another course secret entirely"]) == []
+
+    from grader.commands import release as command
+
+    write = command.write
+
+    def careless(out: Path) -> None:  # an instructor who kept the secret file inside grader/
+        write(out)
+        (out / "grader" / "secret.txt").write_bytes(secret)
+
+    monkeypatch.setenv(course_secret.ENV, secret.decode())
+    monkeypatch.setattr(command, "write", careless)
+    assert main(["release", "--out", str(tmp_path / "leaky")]) == 2
+    err = capsys.readouterr().err
+    assert "grader/secret.txt: holds the course secret" in err and err.count("\n") == 1
+    assert not (tmp_path / "leaky").exists()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader import batch, registry
+from grader import secret as course_secret
 from grader.cli import UsageError
 from grader.commands._common import add_isolation, isolation_options
 from grader.policy import GRADE_PENALTY
@@ -42,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--secret-file", metavar="PATH",
+                   help="the course secret that seeds the hidden checks (default: $DEEPGRADE_SECRET, "
+                        "$DEEPGRADE_SECRET_FILE, else ~/.config/deepgrade/secret, made on first use)")
 
 
 def summary(outcomes: list[batch.Outcome], max_score: float) -> Table:
@@ -85,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     exercises = registry.select(args.only)
     try:
+        secret = course_secret.load(args.secret_file)
+    except course_secret.SecretError as exc:
+        raise UsageError(str(exc)) from None
+    if args.isolation == "process":  # the worker is this user, with this environment: nothing can hide
+        print("deepgrade: warning: --isolation process runs student code as you: it can read the course secret "
+              "(so the hidden checks' inputs) and solutions/", file=sys.stderr)
+    try:
         subs = discover(args.submissions, student=args.student)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -117,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
                                        isolation=args.isolation, force=args.force,
                                        publish_hidden=args.publish_hidden,
                                        forbidden_penalty=args.forbidden_penalty,
-                                       submission_timeout=args.submission_timeout, on_plan=on_plan,
+                                       submission_timeout=args.submission_timeout, secret=secret,
+                                       on_plan=on_plan,
                                        on_result=on_result)
         except ValueError as exc:
             raise UsageError(str(exc)) from None

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from grader import gradescope, registry
+from grader import secret as course_secret
 from grader.cli import UsageError
 
 NAME, HELP, ORDER = "gradescope", "build a Gradescope autograder zip for some or all exercises", 27
@@ -15,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="autograder.zip", metavar="ZIP", help="the zip to write (default autograder.zip)")
     p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
     p.add_argument("--publish-hidden", action="store_true", help="show hidden checks to students by name")
+    p.add_argument("--secret-file", metavar="PATH",
+                   help="the course secret baked into the zip for the hidden checks (default: as `grade` finds it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,11 +25,18 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".zip":
         raise UsageError(f"--out {out} should end in .zip")
+    if args.examples < 1:
+        raise UsageError("--examples must be at least 1")
     try:
-        names = gradescope.build(out, exercises=args.exercises, examples=args.examples,
+        secret = course_secret.load(args.secret_file)
+        names = gradescope.build(out, exercises=args.exercises, examples=args.examples, secret=secret,
                                  publish_hidden=args.publish_hidden)
+    except course_secret.SecretError as exc:
+        raise UsageError(str(exc)) from None
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    print(f"wrote {out} ({len(names)} files; {len(chosen)} exercises, "
-          f"{sum(e.points for e in chosen):g} points): upload it as the assignment's autograder")
+    parts = sorted({n.split("/")[1].removesuffix(".py") for n in names if n.startswith("solutions/")})
+    print(f"wrote {out} ({len(names)} files; {len(chosen)} exercises, {sum(e.points for e in chosen):g} points; "
+          f"solutions of {', '.join(parts)}): upload it as the assignment's autograder. It holds the course "
+          "secret: give it to no one else")
     return 0
