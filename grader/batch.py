@@ -9,10 +9,12 @@ and curriculum + options): a re-run grades only what is missing or changed.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import grader
-from grader import reference, registry, sandbox
+from grader import reference, registry, sandbox, stopping
 from grader._worker.client import Launcher
 from grader.results import SubmissionResult
 from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack
@@ -174,28 +176,92 @@ def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry
 
 
 # --------------------------------------------------------------------------- executors
-def _local(jobs: int) -> cf.Executor:
+#: How long stopped pool processes get to kill their workers and remove their temporary folders; then SIGKILL.
+STOP_GRACE = 3.0
+_busy = False  # in a pool process: a job is being graded
+
+
+def _pool_init(parent: int) -> None:
+    """Each pool process: the main process decides when to stop (a Ctrl-C reaches the whole process group, so
+    SIGINT and SIGHUP do nothing here); SIGTERM ends the job in progress; the main process's death, even by
+    SIGKILL, sends SIGTERM.  The process starts with the stop signals held (``_run_local``)."""
+    signal.signal(signal.SIGINT, stopping._ignore)
+    signal.signal(signal.SIGHUP, stopping._ignore)
+    signal.signal(signal.SIGTERM, _pool_stop)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+    if os.getppid() != parent:  # the main process died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping.SIGNALS)
+
+
+def _pool_stop(signum: int, frame: object) -> None:
+    """SIGTERM in a pool process: kill its workers; between jobs exit now, during one unwind it first."""
+    signal.signal(signum, stopping._ignore)
+    stopping.stop_workers()
+    if not _busy:
+        os._exit(128 + signum)
+    raise stopping.Stopped(signum)
+
+
+def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
+    """:func:`grade_one` in a pool process; a stop ends the process once the job has unwound (its worker
+    killed, its temporary folder removed): the parent is stopping and wants no answer."""
+    global _busy
+    _busy = True
+    try:
+        return grade_one(job)
+    except KeyboardInterrupt:
+        stopping.stop_workers()
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _busy = False
+
+
+def _local(jobs: int) -> cf.ProcessPoolExecutor:
     """Processes: the checks run grader-side (hypothesis, the reference: most of the CPU), so threads would
-    share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once;
-    one job needs no second process (a thread, so the progress bar keeps moving)."""
-    if jobs == 1:
-        return cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepgrade")
+    share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once.  One
+    job gets a process too: a stop can end a process at once, a thread only when it next looks."""
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_pool_init, initargs=(os.getpid(),))
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel the jobs not started, SIGTERM its processes (each kills its workers and
+    unwinds), after :data:`STOP_GRACE` SIGKILL whatever of their process trees is left, and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pids = {p.pid for p in procs if p.pid is not None}
+    # the trees are taken while the pool processes live: once one dies, its children belong to init
+    tree = {pid: start for pid, start in stopping.descendants().items() if pid in pids}
+    tree.update(stopping.descendants(roots=pids))
+    pool.shutdown(wait=False, cancel_futures=True)
+    stopping.kill({pid: s for pid, s in tree.items() if pid in pids}, signal.SIGTERM)
+    tree.update(stopping.descendants(roots=pids))  # a worker started meanwhile
+    stopping.wait_gone({pid: s for pid, s in tree.items() if pid in pids}, STOP_GRACE)
+    stopping.kill(tree, signal.SIGKILL)
+    for p in procs:
+        p.join(timeout=1.0)
 
 
 def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
-    with _local(jobs) as pool:
-        futures = {pool.submit(grade_one, job): job for job in todo}
-        try:
-            for fut in cf.as_completed(futures):
-                try:
-                    yield futures[fut], fut.result()
-                except Exception as exc:  # noqa: BLE001 - a crashed pool process: report, go on
-                    yield futures[fut], exc
-        finally:
-            for fut in futures:
-                fut.cancel()
+    pool = _local(jobs)
+    try:
+        with stopping.signals_blocked():  # no pool process half-started when a stop comes
+            futures = {pool.submit(_grade_in_pool, job): job for job in todo}
+        for fut in cf.as_completed(futures):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed pool process: report, go on
+                yield futures[fut], exc
+    except BaseException:  # a stop, or the consumer closed this generator: end the pool now, not at exit
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_dask(scheduler: str, todo: list[dict[str, Any]],
@@ -264,19 +330,20 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         stream: Iterable[tuple[dict[str, Any], Any]] = (
             _run_dask(scheduler or "", todo, by_name) if executor == "dask"
             else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
-        for job, reply in stream:
-            if isinstance(reply, dict):
-                result = SubmissionResult.from_json(reply["result"], job["student"])
-                result.seconds = float(reply.get("seconds", 0.0))
-                outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"])
-                save(out, outcome, publish_hidden=publish_hidden)
-            else:
-                result = SubmissionResult(job["student"], error=f"internal grader error: "
-                                          f"{type(reply).__name__}: {reply}")
-                outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
-            done[job["student"]] = outcome
-            write_gradebook(out, finished(), exercises)
-            if on_result:
-                on_result(outcome)
+        with contextlib.closing(stream):  # type: ignore[type-var]  # a stop here ends the executor at once
+            for job, reply in stream:
+                if isinstance(reply, dict):
+                    result = SubmissionResult.from_json(reply["result"], job["student"])
+                    result.seconds = float(reply.get("seconds", 0.0))
+                    outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"])
+                    save(out, outcome, publish_hidden=publish_hidden)
+                else:
+                    result = SubmissionResult(job["student"], error=f"internal grader error: "
+                                              f"{type(reply).__name__}: {reply}")
+                    outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
+                done[job["student"]] = outcome
+                write_gradebook(out, finished(), exercises)
+                if on_result:
+                    on_result(outcome)
     write_gradebook(out, finished(), exercises)
     return finished()
