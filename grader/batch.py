@@ -187,7 +187,7 @@ def _pool_init(parent: int) -> None:
     SIGKILL, sends SIGTERM.  The process starts with the stop signals held (``_run_local``)."""
     signal.signal(signal.SIGINT, stopping._ignore)
     signal.signal(signal.SIGHUP, stopping._ignore)
-    signal.signal(signal.SIGTERM, _pool_stop)
+    stopping.arm([signal.SIGTERM], before_raise=_pool_stopping)
     try:
         import ctypes
 
@@ -199,13 +199,11 @@ def _pool_init(parent: int) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping.SIGNALS)
 
 
-def _pool_stop(signum: int, frame: object) -> None:
+def _pool_stopping(signum: int) -> None:
     """SIGTERM in a pool process: kill its workers; between jobs exit now, during one unwind it first."""
-    signal.signal(signum, stopping._ignore)
     stopping.stop_workers()
     if not _busy:
         os._exit(128 + signum)
-    raise stopping.Stopped(signum)
 
 
 def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +214,7 @@ def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
     try:
         return grade_one(job)
     except KeyboardInterrupt:
+        stopping.acknowledge()
         stopping.stop_workers()
         os._exit(128 + signal.SIGTERM)
     finally:
@@ -259,6 +258,7 @@ def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str
             except Exception as exc:  # noqa: BLE001 - a crashed pool process: report, go on
                 yield futures[fut], exc
     except BaseException:  # a stop, or the consumer closed this generator: end the pool now, not at exit
+        stopping.acknowledge()
         _stop_pool(pool)
         raise
     pool.shutdown(wait=True)

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _main(argv)
         except KeyboardInterrupt as exc:
+            stopping.acknowledge()
             stopped = exc if isinstance(exc, stopping.Stopped) else stopping.Stopped(stopping.received or signal.SIGINT)
             stopping.stop_workers(spare=had)
             print(f"deepgrade: {stopped}", file=sys.stderr)

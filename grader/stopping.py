@@ -7,13 +7,19 @@ import os
 import signal
 import threading
 import time
-from typing import Iterable, Iterator
+from types import FrameType
+from typing import Callable, Iterable, Iterator
 
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 #: The stop signal this process received (None: none yet).  Kept here because some libraries (watchfiles)
 #: catch the exception a handler raises and raise a plain ``KeyboardInterrupt`` instead.
 received: int | None = None
+_acknowledged = False  # the stop is being handled: later signals change nothing
+_deferred = False  # the handler ran where an exception would be swallowed: raise again soon
+_before_raise: Callable[[int], None] | None = None
+#: Python code that swallows what it raises ("Exception ignored in ..."): no place for a Stopped
+_SWALLOWING = ("__del__", "gc_callback", "remove")
 
 
 class Stopped(KeyboardInterrupt):
@@ -37,34 +43,91 @@ def _ignore(signum: int, frame: object) -> None:
     """A Python-level no-op: unlike SIG_IGN it is not inherited by programs this process executes."""
 
 
-def _raise_stopped(signum: int, frame: object) -> None:
-    global received
-    received = signum
-    for s in SIGNALS:  # the first signal stops; the (bounded) clean-up must not be cut short by a second
-        if signal.getsignal(s) is _raise_stopped:
-            signal.signal(s, _ignore)
-    raise Stopped(signum)
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    global received, _deferred
+    received = received or signum
+    if _acknowledged:  # the clean-up is under way and bounded: a second signal must not cut it short
+        return
+    if frame is not None and frame.f_code.co_name in _SWALLOWING:
+        _deferred = True  # the relay sends the signal again in a moment
+        return
+    _deferred = False
+    if _before_raise is not None:
+        _before_raise(received)
+    raise Stopped(received)
+
+
+def acknowledge() -> None:
+    """Say that the stop is being handled (if there is one): later signals are ignored from now on."""
+    global _acknowledged
+    _acknowledged = _acknowledged or received is not None
+
+
+def _relay(fd: int, signals: frozenset[int], main: int) -> None:
+    """Make sure the main thread acts on a stop signal.  A handler that runs inside a finalizer (``__del__``,
+    hypothesis's gc callback) has its exception swallowed, and a signal that another thread takes (when the
+    main thread has it blocked or pending) leaves the main thread's select or lock waiting out its timeout.
+    So until the stop is acknowledged, send it to the main thread again: at once when the handler has not
+    run or could not raise, every second otherwise."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # this thread never takes a signal itself
+    while True:
+        try:
+            data = os.read(fd, 512)
+        except OSError:
+            data = b""
+        if not data:
+            os.close(fd)
+            return
+        for sig in {b for b in data if b in signals}:
+            waited = 0.0
+            while not _acknowledged and signal.getsignal(sig) is _raise_stopped:
+                time.sleep(0.05)
+                waited += 0.05
+                if _acknowledged:
+                    break
+                if received is None or _deferred or waited >= 1.0:
+                    waited = 0.0
+                    with contextlib.suppress(OSError, ValueError):
+                        signal.pthread_kill(main, sig)
+
+
+def arm(signals: Iterable[int] = SIGNALS, before_raise: Callable[[int], None] | None = None) -> Callable[[], None]:
+    """From the main thread: each of ``signals`` not ignored now (``nohup``, a background job) raises
+    :class:`Stopped` in the main thread, after ``before_raise(signum)``; until :func:`acknowledge`.
+    Returns a function that puts the previous handlers back."""
+    global received, _acknowledged, _deferred, _before_raise
+    received, _acknowledged, _deferred, _before_raise = None, False, False, before_raise
+    previous = {s: signal.getsignal(s) for s in signals}
+    armed = frozenset(int(s) for s, h in previous.items() if h is not signal.SIG_IGN)
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    os.set_blocking(r, True)
+    old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    threading.Thread(target=_relay, args=(r, armed, threading.main_thread().ident), daemon=True,
+                     name="deepgrade-stop").start()
+    for s in armed:
+        signal.signal(s, _raise_stopped)
+
+    def disarm() -> None:
+        for s, h in previous.items():
+            if h is not None:
+                signal.signal(s, h)
+        signal.set_wakeup_fd(old_fd)
+        os.close(w)  # the relay reads end-of-file and ends
+
+    return disarm
 
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Within: the first SIGINT, SIGTERM or SIGHUP raises :class:`Stopped` in the main thread.  A signal
-    ignored on entry (``nohup``, a background job) stays ignored.  The previous handlers come back on exit."""
-    global received
+    """Within: SIGINT, SIGTERM and SIGHUP raise :class:`Stopped` in the main thread (see :func:`arm`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received = None
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
-    for s, h in previous.items():
-        if h is not signal.SIG_IGN:
-            signal.signal(s, _raise_stopped)
+    disarm = arm()
     try:
         yield
     finally:
-        for s, h in previous.items():
-            if h is not None:
-                signal.signal(s, h)
+        disarm()
 
 
 @contextlib.contextmanager

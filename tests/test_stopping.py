@@ -173,7 +173,7 @@ def test_stopped_carries_the_shells_exit_status():
     assert isinstance(stopping.Stopped(signal.SIGHUP), KeyboardInterrupt)  # what `except Exception` lets through
 
 
-def test_handlers_raise_once_respect_ignored_signals_and_are_restored():
+def test_handlers_respect_ignored_signals_go_quiet_once_acknowledged_and_are_restored():
     before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
     term, intr = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     try:
@@ -181,13 +181,29 @@ def test_handlers_raise_once_respect_ignored_signals_and_are_restored():
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
             with pytest.raises(stopping.Stopped) as info:
                 os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(1)
+                time.sleep(2)
             assert info.value.signum == signal.SIGTERM and stopping.received == signal.SIGTERM
+            stopping.acknowledge()
             os.kill(os.getpid(), signal.SIGINT)  # a second signal does not cut the clean-up short
-            time.sleep(0.05)
+            time.sleep(0.2)
         assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == (term, intr)
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+class _Swallower:
+    def __del__(self):  # an exception raised here is "ignored": printed and lost
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_stop_that_lands_in_a_finalizer_is_raised_again_outside_it():
+    started = time.monotonic()
+    with stopping.stop_on_signals(), pytest.raises(stopping.Stopped):
+        _Swallower()  # collected at once: the handler runs inside __del__
+        time.sleep(5)
+    assert time.monotonic() - started < 2
 
 
 def test_descendants_and_kill_reach_grandchildren_that_left_the_process_group():
