@@ -199,6 +199,15 @@ def wait_gone(procs: dict[int, int], timeout: float) -> bool:
         time.sleep(0.02)
 
 
+def _cleaners() -> set[int]:
+    """multiprocessing's resource tracker: it removes a pool's semaphores once the pool is gone (killed, it
+    leaves them in /dev/shm), and it ends by itself."""
+    from multiprocessing import resource_tracker
+
+    pid = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
+    return {pid} if isinstance(pid, int) else set()
+
+
 def stop_workers(spare: Iterable[int] = ()) -> None:
     """Kill this process's student workers and refuse new requests (``grader._worker.client.stop_all``),
     then every other process below this one, except the subtrees of ``spare`` (children a caller had)."""
@@ -207,4 +216,4 @@ def stop_workers(spare: Iterable[int] = ()) -> None:
     stop_all = getattr(client, "stop_all", None)  # TODO(issue 8): the lead's; until it lands, the sweep alone
     if stop_all is not None:
         stop_all()
-    kill(descendants(spare=spare))
+    kill(descendants(spare={*spare, *_cleaners()}))
