@@ -1,7 +1,7 @@
 """Batch grading: a class of submissions, in parallel, resumable, crash-safe.
 
 Each submission becomes a *job* of plain data; :func:`grade_one` turns a job into a plain-data outcome (the
-same function runs in a local process, a local thread or on a Dask worker).  Student code runs only in
+same function runs in a local pool process or on a Dask worker).  Student code runs only in
 worker subprocesses (``grader.runner``); the checks themselves (hypothesis, the reference) run grader-side.  Every finished grade is written at
 once, atomically, under ``OUT/<student>/``, with a key (content hash of the submission + hash of the grader
 and curriculum + options): a re-run grades only what is missing or changed.
@@ -221,10 +221,26 @@ def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
         _busy = False
 
 
+def _tracker_ignoring_hangups() -> None:
+    """Start multiprocessing's resource tracker (it removes the pool's semaphores) with SIGHUP ignored, as it
+    ignores SIGINT and SIGTERM itself: a terminal's hang-up reaches the whole process group."""
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with stopping.signals_blocked():  # a SIGHUP meanwhile waits for the grader's own handler
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # SIG_IGN survives exec
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            signal.signal(signal.SIGHUP, previous if previous is not None else signal.SIG_DFL)
+
+
 def _local(jobs: int) -> cf.ProcessPoolExecutor:
     """Processes: the checks run grader-side (hypothesis, the reference: most of the CPU), so threads would
     share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once.  One
     job gets a process too: a stop can end a process at once, a thread only when it next looks."""
+    _tracker_ignoring_hangups()
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_pool_init, initargs=(os.getpid(),))

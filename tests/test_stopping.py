@@ -83,8 +83,8 @@ def leftovers(tmp_path: Path, tag: str) -> dict[int, int]:
 
 
 def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *, group: bool = False) -> str:
-    """Send ``sig`` (to the whole process group, as a terminal's Ctrl-C does, if ``group``); the command must
-    exit within seconds with 128 + sig, one line on stderr, and no process of it left (SIGKILL: the grader
+    """Send ``sig`` (to the whole process group, as a terminal's Ctrl-C or hang-up does, if ``group``); the
+    command must exit within seconds with 128 + sig, one line on stderr, and no process of it left (SIGKILL: the grader
     dies at once, and its pool processes and workers must follow it)."""
     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
     (os.killpg if group else os.kill)(proc.pid, sig)
@@ -124,8 +124,8 @@ def record(out: Path, student: str) -> Path | None:
 
 # --------------------------------------------------------------------------- grade
 @pytest.mark.parametrize("sig, group, jobs", [(signal.SIGTERM, False, 2), (signal.SIGINT, True, 2),
-                                              (signal.SIGHUP, False, 1), (signal.SIGKILL, False, 2)],
-                         ids=["SIGTERM", "SIGINT-to-the-group", "SIGHUP-one-job", "SIGKILL"])
+                                              (signal.SIGHUP, True, 1), (signal.SIGKILL, False, 2)],
+                         ids=["SIGTERM", "SIGINT-to-the-group", "SIGHUP-to-the-group-one-job", "SIGKILL"])
 def test_grade_stops_at_once_and_keeps_what_is_graded(tmp_path, run, sig, group, jobs):
     cls, out = tmp_path / "class", tmp_path / "out"
     shutil.copytree(ROOT / "solutions", cls / "honest", ignore=shutil.ignore_patterns("__pycache__"))
