@@ -200,8 +200,9 @@ def _pool_init(parent: int) -> None:
 
 
 def _pool_stopping(signum: int) -> None:
-    """SIGTERM in a pool process: kill its workers; between jobs exit now, during one unwind it first."""
-    stopping.stop_workers()
+    """SIGTERM in a pool process: kill its workers; between jobs exit now, during one unwind it first.
+    (A signal handler may interrupt the worker client anywhere, even holding a lock: only /proc and kill.)"""
+    stopping.kill(stopping.descendants())
     if not _busy:
         os._exit(128 + signum)
 
