@@ -347,7 +347,7 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         stream: Iterable[tuple[dict[str, Any], Any]] = (
             _run_dask(scheduler or "", todo, by_name) if executor == "dask"
             else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
-        with contextlib.closing(stream):  # type: ignore[type-var]  # a stop here ends the executor at once
+        with contextlib.closing(stream):  # type: ignore[arg-type]  # a stop here ends the executor now, not at exit
             for job, reply in stream:
                 if isinstance(reply, dict):
                     result = SubmissionResult.from_json(reply["result"], job["student"])
