@@ -1,7 +1,7 @@
 """Batch grading: a class of submissions, in parallel, resumable, crash-safe.
 
 Each submission becomes a *job* of plain data; :func:`grade_one` turns a job into a plain-data outcome (the
-same function runs in a local process, a local thread or on a Dask worker).  Student code runs only in
+same function runs in a local pool process or on a Dask worker).  Student code runs only in
 worker subprocesses (``grader.runner``); the checks themselves (hypothesis, the reference) run grader-side.
 
 The output folder: ``OUT/gradebook.{csv,json}``; what a student receives in ``OUT/students/<name>/``
@@ -13,10 +13,12 @@ changed.  A result with grader failures gets no record, so the next run retries 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import grader
-from grader import reference, registry, sandbox
+from grader import reference, registry, sandbox, stopping
 from grader import secret as course_secret
 from grader._worker.client import Launcher
 from grader.results import SubmissionResult
@@ -197,28 +199,109 @@ def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry
 
 
 # --------------------------------------------------------------------------- executors
-def _local(jobs: int) -> cf.Executor:
+#: How long stopped pool processes get to kill their workers and remove their temporary folders; then SIGKILL.
+STOP_GRACE = 3.0
+_busy = False  # in a pool process: a job is being graded
+
+
+def _pool_init(parent: int) -> None:
+    """Each pool process: the main process decides when to stop (a Ctrl-C reaches the whole process group, so
+    SIGINT and SIGHUP do nothing here); SIGTERM ends the job in progress; the main process's death, even by
+    SIGKILL, sends SIGTERM.  The process starts with the stop signals held (``_run_local``)."""
+    signal.signal(signal.SIGINT, stopping._ignore)
+    signal.signal(signal.SIGHUP, stopping._ignore)
+    stopping.arm([signal.SIGTERM], before_raise=_pool_stopping)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+    if os.getppid() != parent:  # the main process died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping.SIGNALS)
+
+
+def _pool_stopping(signum: int) -> None:
+    """SIGTERM in a pool process: kill its workers; between jobs exit now, during one unwind it first.
+    (A signal handler may interrupt the worker client anywhere, even holding a lock: only /proc and kill.)"""
+    stopping.kill(stopping.descendants())
+    if not _busy:
+        os._exit(128 + signum)
+
+
+def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
+    """:func:`grade_one` in a pool process; a stop ends the process once the job has unwound (its worker
+    killed, its temporary folder removed): the parent is stopping and wants no answer."""
+    global _busy
+    _busy = True
+    try:
+        return grade_one(job)
+    except KeyboardInterrupt:
+        stopping.acknowledge()
+        stopping.stop_workers()
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _busy = False
+
+
+def _tracker_ignoring_hangups() -> None:
+    """Start multiprocessing's resource tracker (it removes the pool's semaphores) with SIGHUP ignored, as it
+    ignores SIGINT and SIGTERM itself: a terminal's hang-up reaches the whole process group."""
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with stopping.signals_blocked():  # a SIGHUP meanwhile waits for the grader's own handler
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # SIG_IGN survives exec
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            signal.signal(signal.SIGHUP, previous if previous is not None else signal.SIG_DFL)
+
+
+def _local(jobs: int) -> cf.ProcessPoolExecutor:
     """Processes: the checks run grader-side (hypothesis, the reference: most of the CPU), so threads would
-    share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once;
-    one job needs no second process (a thread, so the progress bar keeps moving)."""
-    if jobs == 1:
-        return cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepgrade")
+    share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once.  One
+    job gets a process too: a stop can end a process at once, a thread only when it next looks."""
+    _tracker_ignoring_hangups()
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_pool_init, initargs=(os.getpid(),))
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel the jobs not started, SIGTERM its processes (each kills its workers and
+    unwinds), after :data:`STOP_GRACE` SIGKILL whatever of their process trees is left, and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pids = {p.pid for p in procs if p.pid is not None}
+    # the trees are taken while the pool processes live: once one dies, its children belong to init
+    tree = {pid: start for pid, start in stopping.descendants().items() if pid in pids}
+    tree.update(stopping.descendants(roots=pids))
+    pool.shutdown(wait=False, cancel_futures=True)
+    stopping.kill({pid: s for pid, s in tree.items() if pid in pids}, signal.SIGTERM)
+    tree.update(stopping.descendants(roots=pids))  # a worker started meanwhile
+    stopping.wait_gone({pid: s for pid, s in tree.items() if pid in pids}, STOP_GRACE)
+    stopping.kill(tree, signal.SIGKILL)
+    for p in procs:
+        p.join(timeout=1.0)
 
 
 def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
-    with _local(jobs) as pool:
-        futures = {pool.submit(grade_one, job): job for job in todo}
-        try:
-            for fut in cf.as_completed(futures):
-                try:
-                    yield futures[fut], fut.result()
-                except Exception as exc:  # noqa: BLE001 - a crashed pool process: report, go on
-                    yield futures[fut], exc
-        finally:
-            for fut in futures:
-                fut.cancel()
+    pool = _local(jobs)
+    try:
+        with stopping.signals_blocked():  # no pool process half-started when a stop comes
+            futures = {pool.submit(_grade_in_pool, job): job for job in todo}
+        for fut in cf.as_completed(futures):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed pool process: report, go on
+                yield futures[fut], exc
+    except BaseException:  # a stop, or the consumer closed this generator: end the pool now, not at exit
+        stopping.acknowledge()
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _run_dask(scheduler: str, todo: list[dict[str, Any]],
@@ -299,21 +382,22 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
         stream: Iterable[tuple[dict[str, Any], Any]] = (
             _run_dask(scheduler or "", todo, by_name) if executor == "dask"
             else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
-        for job, reply in stream:
-            if isinstance(reply, dict):
-                result = SubmissionResult.from_json(reply["result"], job["student"])
-                result.seconds = float(reply.get("seconds", 0.0))
-                outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"],
-                                  internal=bool(result.grader_failures))
-                if not outcome.internal:  # a grader failure is not a grade: no record, retried next run
-                    save(out, outcome, publish_hidden=publish_hidden)
-            else:
-                result = SubmissionResult(job["student"], error=f"internal grader error: "
-                                          f"{type(reply).__name__}: {reply}")
-                outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
-            done[job["student"]] = outcome
-            write_gradebook(out, finished(), exercises)
-            if on_result:
-                on_result(outcome)
+        with contextlib.closing(stream):  # type: ignore[arg-type]  # a stop here ends the executor now, not at exit
+            for job, reply in stream:
+                if isinstance(reply, dict):
+                    result = SubmissionResult.from_json(reply["result"], job["student"])
+                    result.seconds = float(reply.get("seconds", 0.0))
+                    outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"],
+                                      internal=bool(result.grader_failures))
+                    if not outcome.internal:  # a grader failure is not a grade: no record, retried next run
+                        save(out, outcome, publish_hidden=publish_hidden)
+                else:
+                    result = SubmissionResult(job["student"], error=f"internal grader error: "
+                                              f"{type(reply).__name__}: {reply}")
+                    outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
+                done[job["student"]] = outcome
+                write_gradebook(out, finished(), exercises)
+                if on_result:
+                    on_result(outcome)
     write_gradebook(out, finished(), exercises)
     return finished()

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import signal
 import sys
 
 import grader.commands as commands
+from grader import stopping
 
 
 class UsageError(Exception):
@@ -33,6 +36,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a sub-command.  SIGINT, SIGTERM and SIGHUP stop it: every process it started is killed, what was
+    finished is kept, one line goes to stderr and the status is the shell's (130, 143, 129)."""
+    with stopping.stop_on_signals():
+        had = set(stopping.descendants(roots=[os.getpid()]))  # an in-process caller's children are its own
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as exc:
+            stopping.acknowledge()
+            stopped = exc if isinstance(exc, stopping.Stopped) else stopping.Stopped(stopping.received or signal.SIGINT)
+            stopping.stop_workers(spare=had)
+            print(f"deepgrade: {stopped}", file=sys.stderr)
+            return stopped.status
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on one line
@@ -45,9 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:  # unknown exercise ids
         print(f"deepgrade: error: {exc.args[0]}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("deepgrade: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

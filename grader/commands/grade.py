@@ -19,6 +19,7 @@ from grader.commands._common import add_isolation, isolation_options
 from grader.policy import GRADE_PENALTY
 from grader.reporters import gradebook
 from grader.reporters.text import one_line
+from grader.stopping import Stopped
 from grader.submissions import discover
 
 NAME, HELP, ORDER = "grade", "grade many submissions (folders or zips) into a gradebook", 25
@@ -119,7 +120,10 @@ def run(args: argparse.Namespace) -> int:
             bar.update(task, completed=cached, description=describe())
             bar.reset(task, total=total - cached, description=describe())
 
+        kept_now = [0]
+
         def on_result(o: batch.Outcome) -> None:
+            kept_now[0] += not o.internal  # an internal failure is not saved
             counts["grader error" if o.internal else "not gradable" if o.result.error else "graded"] += 1
             bar.update(task, advance=1, description=describe())
 
@@ -134,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
                                        on_result=on_result)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        except Stopped as exc:  # every grade finished so far is on disk; a re-run grades the rest
+            kept = counts["up to date"] + kept_now[0]
+            exc.note = f"{kept} graded submission{'s' * (kept != 1)} kept in {out}, {len(subs) - kept} to go"
+            raise
     if show:
         console.print(summary(outcomes, sum(e.points for e in exercises)))
         console.print(stats_line(outcomes, sum(e.points for e in exercises)))

@@ -1,0 +1,228 @@
+"""Stopping is clean (issue 8, guarantee 12): SIGINT, SIGTERM and SIGHUP to ``check``, ``grade`` or ``watch``
+end every worker and pool process within seconds, keep every finished grade, and exit 130 / 143 / 129."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import stopping
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_WITHIN = 5.0
+ONLY = "train.split"  # quick and torch-free: the honest student is graded in seconds even on a busy machine
+
+
+def slow_copy(dest: Path, function: str = "stratified_split") -> Path:
+    """The reference, with ``function`` sleeping 60 s first (far past the moment of the stop)."""
+    shutil.copytree(ROOT / "solutions", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    path = dest / f"{'neuron' if function == 'sigmoid_forward' else 'train'}.py"
+    src = path.read_text()
+    doc_end = src.index('"""', src.index('"""', src.index(f"def {function}(")) + 3) + 4  # after the docstring
+    path.write_text(src[:doc_end] + "    import time; time.sleep(60)\n" + src[doc_end:])
+    return dest
+
+
+@pytest.fixture
+def run(tmp_path):
+    """``run(*args)``: start ``python -m grader *args`` in its own session, its temporary files and a tag in
+    its environment both inside ``tmp_path``, so that every process it leaves can be found."""
+    tag = f"deepgrade-stop-test-{os.getpid()}-{tmp_path.name}"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path / "tmp"), DEEPGRADE_STOP_TEST=tag,
+               PYTHONFAULTHANDLER="1")
+    (tmp_path / "tmp").mkdir()
+    procs: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env, text=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        procs.append(proc)
+        return proc
+
+    start.tag = tag  # type: ignore[attr-defined]
+    yield start
+    for proc in procs:  # a failed test must not leave a grader running
+        left = leftovers(tmp_path, tag)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        stopping.kill(left)
+        proc.wait()
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone
+        return b""
+
+
+def worker_up(tmp_path: Path, tag: str) -> bool:
+    """A worker of the test's command is running (tagged, or named by its submission's path)."""
+    return any(b"child.py" in cmdline(p) for p in leftovers(tmp_path, tag))
+
+
+def leftovers(tmp_path: Path, tag: str) -> dict[int, int]:
+    """Live processes that belong to a test run: the tag in their environment or ``tmp_path`` on their
+    command line (a sandboxed worker gets a clean environment, but bwrap names the submission)."""
+    found = {}
+    for pid, start in stopping.descendants(roots=[1]).items():
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            environ = b""
+        if tag.encode() in environ or str(tmp_path).encode() in cmdline(pid):
+            found[pid] = start
+    return found
+
+
+def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *, group: bool = False) -> str:
+    """Send ``sig`` (to the whole process group, as a terminal's Ctrl-C or hang-up does, if ``group``); the
+    command must exit within seconds with 128 + sig, one line on stderr, and no process of it left (SIGKILL: the grader
+    dies at once, and its pool processes and workers must follow it)."""
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    (os.killpg if group else os.kill)(proc.pid, sig)
+    sent = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=STOP_WITHIN)
+    except subprocess.TimeoutExpired:  # where is it stuck? faulthandler prints every thread's stack
+        os.kill(proc.pid, signal.SIGABRT)
+        _, err = proc.communicate(timeout=10)
+        pytest.fail(f"still running {STOP_WITHIN:g} s after {signal.Signals(sig).name}:\n{err[-6000:]}")
+    if sig == signal.SIGKILL:  # no word from the grader: what it started must go by itself
+        assert proc.returncode == -sig, err
+    else:
+        assert proc.returncode == 128 + sig, err
+        assert f"deepgrade: stopped by {signal.Signals(sig).name}" in err
+    assert "Traceback" not in err, err
+    assert stopping.wait_gone(leftovers(tmp_path, tag), 5.0), (
+        [cmdline(p)[:200] for p in leftovers(tmp_path, tag)])
+    assert not list((tmp_path / "tmp").glob("deepgrade-*")), "a temporary folder was left"
+    return err
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def record(out: Path, student: str) -> Path | None:
+    for path in (out / "records" / f"{student}.json", out / student / "grade.json"):
+        if path.exists():
+            return path
+    return None
+
+
+# --------------------------------------------------------------------------- grade
+@pytest.mark.parametrize("sig, group, jobs", [(signal.SIGTERM, False, 2), (signal.SIGINT, True, 2),
+                                              (signal.SIGHUP, True, 1), (signal.SIGKILL, False, 2)],
+                         ids=["SIGTERM", "SIGINT-to-the-group", "SIGHUP-to-the-group-one-job", "SIGKILL"])
+def test_grade_stops_at_once_and_keeps_what_is_graded(tmp_path, run, sig, group, jobs):
+    cls, out = tmp_path / "class", tmp_path / "out"
+    shutil.copytree(ROOT / "solutions", cls / "honest", ignore=shutil.ignore_patterns("__pycache__"))
+    slow = [f"slow{i}" for i in range(3)]  # each takes a check's timeout at least: one is left in progress
+    for name in slow:
+        slow_copy(cls / name)
+    proc = run("grade", str(cls), "--out", str(out), "--jobs", str(jobs), "--quiet", "--only", ONLY,
+               "--examples", "3")
+    wait_for(lambda: record(out, "honest") is not None or proc.poll() is not None, 120, "honest grade")
+    time.sleep(0.3)
+    err = assert_stopped(proc, sig, tmp_path, run.tag, group=group)
+    kept = [name for name in ["honest", *slow] if record(out, name) is not None]
+    if sig != signal.SIGKILL:
+        assert f"{len(kept)} graded submission{'s' * (len(kept) != 1)} kept" in err, err
+    assert len(kept) <= len(slow), "the stop came before the end: someone is not graded"
+    for name in kept:  # every kept grade is whole; none is a stopped student's 0
+        doc = json.loads(record(out, name).read_text())
+        checks = [c for e in doc["result"]["exercises"] for c in e["checks"]]
+        assert doc["student"] == name and checks, doc
+        assert all(c["status"] == ("passed" if name == "honest" else "timeout") for c in checks), checks
+
+
+# --------------------------------------------------------------------------- check
+@pytest.mark.parametrize("sig, isolation", [(signal.SIGTERM, "process"), (signal.SIGINT, "process"),
+                                            (signal.SIGHUP, "sandbox")])
+def test_check_stops_at_once_and_leaves_no_worker(tmp_path, run, sig, isolation):
+    if isolation == "sandbox" and shutil.which("bwrap") is None:
+        pytest.skip("no bubblewrap")
+    slow = slow_copy(tmp_path / "slow")
+    proc = run("check", ONLY, "--submission", str(slow), "--examples", "3", "--isolation", isolation)
+    wait_for(lambda: worker_up(tmp_path, run.tag) or proc.poll() is not None, 60, "worker")
+    time.sleep(1.0)  # asleep in the student's function
+    assert_stopped(proc, sig, tmp_path, run.tag, group=sig == signal.SIGINT)
+
+
+# --------------------------------------------------------------------------- watch
+def test_watch_stops_on_sigterm_while_grading(tmp_path, run):
+    sub = tmp_path / "work"
+    shutil.copytree(ROOT / "assignments", sub, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = run("watch", "--submission", str(sub), "--examples", "3")
+    time.sleep(3)  # let the watcher start
+    (sub / "neuron.py").write_text((slow_copy(tmp_path / "slow", "sigmoid_forward") / "neuron.py").read_text())
+    wait_for(lambda: worker_up(tmp_path, run.tag) or proc.poll() is not None, 60, "worker")
+    time.sleep(1.0)
+    assert_stopped(proc, signal.SIGTERM, tmp_path, run.tag)
+
+
+# --------------------------------------------------------------------------- the pieces
+def test_stopped_carries_the_shells_exit_status():
+    assert [stopping.Stopped(s).status for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)] == [130, 143, 129]
+    assert str(stopping.Stopped(signal.SIGTERM, "3 kept")) == "stopped by SIGTERM; 3 kept"
+    assert isinstance(stopping.Stopped(signal.SIGHUP), KeyboardInterrupt)  # what `except Exception` lets through
+
+
+def test_handlers_respect_ignored_signals_go_quiet_once_acknowledged_and_are_restored():
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    term, intr = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        with stopping.stop_on_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            with pytest.raises(stopping.Stopped) as info:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(2)
+            assert info.value.signum == signal.SIGTERM and stopping.received == signal.SIGTERM
+            stopping.acknowledge()
+            os.kill(os.getpid(), signal.SIGINT)  # a second signal does not cut the clean-up short
+            time.sleep(0.2)
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == (term, intr)
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
+class _Swallower:
+    def __del__(self):  # an exception raised here is "ignored": printed and lost
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_stop_that_lands_in_a_finalizer_is_raised_again_outside_it():
+    started = time.monotonic()
+    with stopping.stop_on_signals(), pytest.raises(stopping.Stopped):
+        _Swallower()  # collected at once: the handler runs inside __del__
+        time.sleep(5)
+    assert time.monotonic() - started < 2
+
+
+def test_descendants_and_kill_reach_grandchildren_that_left_the_process_group():
+    proc = subprocess.Popen(["sh", "-c", "setsid sleep 60 & sleep 60"])
+    try:
+        wait_for(lambda: len(stopping.descendants(roots=[proc.pid])) == 2, 5, "two grandchildren")
+        tree = {pid: s for pid, s in stopping.descendants().items() if pid == proc.pid}
+        tree.update(stopping.descendants(roots=[proc.pid]))
+        assert len(tree) == 3
+        assert not set(stopping.descendants(spare=[proc.pid])) & set(tree)  # a spared subtree is left alone
+        stopping.kill(tree)
+        assert stopping.wait_gone(tree, 5)
+    finally:
+        proc.kill()
+        proc.wait()
