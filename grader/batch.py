@@ -18,6 +18,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import secrets
 import signal
 import tempfile
 import threading
@@ -92,10 +93,13 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="deepgrade-"))
+    # An unprivileged worker (isolation "limits") may enter the folder but not list it, so it can open its own
+    # copy (world-readable, under a secret name: no second copy per worker) and cannot find anyone else's.
+    os.chmod(work, 0o711)
     source = job["source"]
     result = SubmissionResult(job["student"])
     try:
-        folder = materialize(Path(source) if isinstance(source, str) else source, work)
+        folder = materialize(Path(source) if isinstance(source, str) else source, work / secrets.token_hex(16))
         exercises = [registry.get(i) for i in job["exercises"]]
         with _ONE_AT_A_TIME:
             result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or "auto"), hidden=True,

@@ -17,6 +17,7 @@ import pytest
 
 from grader import batch, gradescope, reference, registry, sandbox
 from grader.cli import main
+from grader.registry import HIDDEN_SUFFIX
 from tests.adversarial.gradescope import thief
 from tests.batchkit import ROOT, complete
 
@@ -93,7 +94,7 @@ def assert_attack_blocked(doc: dict, blocked_by: str) -> None:
     honest = [t for t in doc["tests"] if t["name"].startswith(BYSTANDER)]
     assert attacked and {t["score"] for t in attacked} == {0}
     assert honest and {t["status"] for t in honest} == {"passed"} and doc["score"] == POINTS[BYSTANDER]
-    assert any(t["visibility"] == "hidden" for t in honest)  # the hidden checks ran, with the zip's secret
+    assert any(t["name"].endswith(HIDDEN_SUFFIX) for t in honest)  # the hidden checks ran, with the zip's secret
     assert f"ATTACK solutions={blocked_by} secret={blocked_by}" in text  # it ran, looked in the right place
     assert SECRET.decode() not in text and "SECRET=" not in text
     assert not [ln for ln in solution_lines() if ln in text]

@@ -86,8 +86,8 @@ class Budget:
     wall: float
 
     @classmethod
-    def of(cls, seconds: float) -> "Budget":
-        return cls(seconds, WALL_FACTOR * seconds + WALL_SLACK)
+    def of(cls, seconds: float, slack: float = WALL_SLACK) -> "Budget":
+        return cls(seconds, WALL_FACTOR * seconds + slack)
 
 
 def plain_launcher(argv: Sequence[str], submission: Path,
@@ -161,13 +161,14 @@ class Worker:
     def __init__(self, submission: Path, *, launcher: Launcher = plain_launcher, python: str | None = None,
                  startup_timeout: float = 30.0, stderr_limit: int = 64 * 1024,
                  packages: tuple[str, ...] | None = None,
-                 serve: Callable[[dict[str, Any]], Any] | None = None) -> None:
+                 serve: Callable[[dict[str, Any]], Any] | None = None, wall_slack: float = WALL_SLACK) -> None:
         self.submission = Path(submission).resolve()
         self.launcher = launcher
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
         self.stderr_limit = stderr_limit
         self.packages = packages
+        self.wall_slack = wall_slack  # a call's wall-clock ceiling is WALL_FACTOR·budget + this
         #: answers the worker's calls to given (reference) functions; see grader.reference.Given
         self.serve = serve
         self.proc: subprocess.Popen[bytes] | None = None
@@ -405,7 +406,7 @@ class Worker:
         if self._set_up or self._setup is None:
             return
         try:
-            self._request(self._setup, Budget.of(timeout))
+            self._request(self._setup, Budget.of(timeout, self.wall_slack))
         except StudentError as exc:
             self._setup_error = StudentError(exc.kind, exc.message, fatal=True)
             raise self._setup_error from None
@@ -423,9 +424,9 @@ class Worker:
         name = f"{fn.__module__}.{fn.__qualname__}"  # two modules may each have a driver called `run`
         if name not in self._defined:
             self._request({"op": "define", "name": name, "function": fn.__name__, "source": _function_source(fn)},
-                          Budget.of(self.startup_timeout))
+                          Budget.of(self.startup_timeout, self.wall_slack))
             self._defined.add(name)
-        return self._request({"op": "drive", "name": name, "args": list(args)}, Budget.of(timeout))
+        return self._request({"op": "drive", "name": name, "args": list(args)}, Budget.of(timeout, self.wall_slack))
 
     def ping(self) -> str:
-        return self._request({"op": "ping"}, Budget.of(self.startup_timeout))
+        return self._request({"op": "ping"}, Budget.of(self.startup_timeout, self.wall_slack))

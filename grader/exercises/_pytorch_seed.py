@@ -22,8 +22,8 @@ class Net(torch.nn.Module):
 
 
 def loader(X, y, batch_size=16):
-    """A DataLoader over a TensorDataset of float32 images and int64 labels, in order."""
-    dataset = torch.utils.data.TensorDataset(torch.as_tensor(np.asarray(X), dtype=torch.float32),
-                                             torch.as_tensor(np.asarray(y), dtype=torch.int64))
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    """A DataLoader over (float32 image, int64 label) pairs, in order (batches are stacked by its collate)."""
+    images = torch.tensor(np.asarray(X, dtype=np.float32))
+    labels = torch.tensor(np.asarray(y, dtype=np.int64))
+    return torch.utils.data.DataLoader(list(zip(images, labels)), batch_size=batch_size)
 

@@ -60,7 +60,7 @@ def _fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, seed: int) 
     mod = student("keras_model")
     model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy())
     before = [np.asarray(w) for w in model.get_weights()]
     losses = mod.train_model(model, X, y, epochs=epochs)
     if not isinstance(losses, list):
