@@ -119,3 +119,19 @@ def mutants() -> list[Variant]:
 
 def alternatives() -> list[Variant]:
     return _collect("tests.alternatives", "ALTERNATIVES")
+
+
+def solution_lines(*parts: str) -> list[str]:
+    """The distinctive lines of the reference solutions of ``parts`` (all parts if none): the stripped lines
+    between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` of at least 17 characters, comments left out.
+    A test that finds one of them in something a student receives has found a leak."""
+    lines: list[str] = []
+    for path in [SOLUTIONS / f"{p}.py" for p in parts] or sorted(SOLUTIONS.glob("*.py")):
+        inside = False
+        for line in path.read_text().splitlines():
+            text = line.strip()
+            if "BEGIN SOLUTION" in text or "END SOLUTION" in text:
+                inside = "BEGIN" in text
+            elif inside and len(text) > 16 and not text.startswith("#"):
+                lines.append(text)
+    return lines

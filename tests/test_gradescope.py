@@ -20,6 +20,7 @@ from grader.cli import main
 from grader.registry import HIDDEN_SUFFIX
 from tests.adversarial.gradescope import thief
 from tests.batchkit import ROOT, complete
+from tests.corpus import solution_lines
 
 SECRET = b"the gradescope test course secret"
 ATTACKED, BYSTANDER, EXAMPLES = "neuron.sigmoid", "neuron.relu", 3
@@ -82,11 +83,6 @@ def path_without_bwrap(tmp_path: Path) -> str:
     return str(bin_dir)
 
 
-def solution_lines() -> list[str]:
-    text = (reference.SOLUTIONS / "neuron.py").read_text().split("### BEGIN SOLUTION")[1]
-    return [t for t in (ln.strip() for ln in text.split("### END SOLUTION")[0].splitlines()) if len(t) > 16]
-
-
 def assert_attack_blocked(doc: dict, blocked_by: str) -> None:
     """0 on the attacked exercise, full marks on the honest bystander, and nothing private in results.json."""
     text = json.dumps(doc)
@@ -97,7 +93,7 @@ def assert_attack_blocked(doc: dict, blocked_by: str) -> None:
     assert any(t["name"].endswith(HIDDEN_SUFFIX) for t in honest)  # the hidden checks ran, with the zip's secret
     assert f"ATTACK solutions={blocked_by} secret={blocked_by}" in text  # it ran, looked in the right place
     assert SECRET.decode() not in text and "SECRET=" not in text
-    assert not [ln for ln in solution_lines() if ln in text]
+    assert not [ln for ln in solution_lines("neuron") if ln in text]
 
 
 # --------------------------------------------------------------------------- the zip

@@ -1,0 +1,324 @@
+"""Attacks on the worker boundary itself (issue 8, guarantees 1, 5, 10, 11): a student's code that takes over
+the worker's side of the wire, asks the grader for functions it was not given, loops or sleeps at import,
+forks, or leaves daemons behind.  Each must end as that student's error, quickly, with the grader intact.
+
+The worker runs under the plain launcher here (the wire is the same at every isolation level) with a short
+wall-clock slack, so that an attack that only sleeps ends in seconds.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import signal
+import struct
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import reference, registry
+from grader._worker import wire
+from grader._worker.client import GivenCallError, StudentError, Worker
+from grader.checks import drivers
+from grader.runner import grade
+from tests.corpus import solution_lines
+
+SLACK = 3.0  # seconds of wall clock beyond 4x a call's CPU budget
+
+
+def submission(tmp_path: Path, source: str, part: str = "neuron") -> Path:
+    folder = tmp_path / "sub"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{part}.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+def call(worker: Worker, name: str, *args, timeout: float = 2.0, part: str = "neuron"):
+    return worker.drive(drivers.call_function, part, name, list(args), {}, None, timeout=timeout)["result"]
+
+
+TAKE_OVER = """
+import os, struct, sys, time
+import numpy as np
+
+WIRE = sys.modules["_deepgrade_wire"]  # the worker's own framer, loaded by path: the student can patch it
+
+
+def ok(x):
+    return 1.0
+
+
+def stop_reading(x):
+    WIRE.read_blocking = lambda *a, **k: time.sleep(3600)  # the next request is never read
+    return 1.0
+
+
+def send(raw):
+    raw = raw.encode("latin-1")
+
+    def write(stream, value):
+        stream.write(raw)
+        stream.flush() if hasattr(stream, "flush") else None
+    WIRE.write_blocking = write
+    return 1.0
+
+
+def flood(x):
+    def write(stream, value):  # announces a huge JSON skeleton, then streams it for ever
+        stream.write(struct.pack("!4sIQ", b"DGW2", 0, 15 * 1024 * 1024))
+        while True:
+            stream.write(b"[" * 65536)
+    WIRE.write_blocking = write
+    return 1.0
+
+
+def big_valid(x):
+    real = WIRE.write_blocking
+    WIRE.write_blocking = lambda stream, value: real(stream, {"result": np.zeros(1_000_000), "args": None})
+    return 1.0
+"""
+
+
+def _frame(arrays: int, skeleton: bytes, frames: list[bytes] = ()) -> bytes:
+    out = struct.pack("!4sIQ", b"DGW2", arrays, len(skeleton)) + skeleton
+    for f in frames:
+        out += struct.pack("!Q", len(f)) + f
+    return out
+
+
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    header = repr({"descr": "<f8", "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+
+
+MALFORMED = {
+    "bad magic": b"XXXX" + bytes(12),
+    "a skeleton over the JSON ceiling": struct.pack("!4sIQ", b"DGW2", 0, 1 << 40),
+    "too many arrays": struct.pack("!4sIQ", b"DGW2", 1 << 31, 2) + b"{}",
+    "nesting 100 000 deep": _frame(0, b"[" * 100_000 + b"]" * 100_000),
+    "a tagged dict of nothing": _frame(0, b'{"__scalar__": {"__dict__": {}}}'),
+    "an array header claiming 2**40 floats": _frame(1, b'{"__nd__": 0}', [_npy_header((1 << 40,))]),
+    "an object array": _frame(1, b'{"__nd__": 0}', [_npy_header((1,)).replace(b"<f8", b"|O8")]),
+    "an array nothing refers to": _frame(1, b"1", [_npy_header((0,))]),
+    "not JSON": _frame(0, b"{'a': 1}"),
+}
+
+
+@pytest.fixture
+def taken(tmp_path):
+    with Worker(submission(tmp_path, TAKE_OVER), wall_slack=SLACK) as worker:
+        worker.setup(["neuron"])
+        yield worker
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_grader(taken):
+    call(taken, "stop_reading", 0.0)
+    started = time.perf_counter()
+    with pytest.raises(StudentError) as err:  # 32 MB cannot fit in a pipe that nobody reads
+        call(taken, "ok", np.zeros(4_000_000), timeout=1.0)
+    assert err.value.kind == "timeout" and time.perf_counter() - started < 4 * 1.0 + SLACK + 10
+    assert call(taken, "ok", 0.0) == 1.0  # a fresh worker answers again
+
+
+def test_a_flood_of_bytes_is_cut_at_the_reply_limit(taken):
+    with pytest.raises(StudentError) as err:
+        call(taken, "flood", 0.0)
+    assert err.value.fatal and "limit" in err.value.message or "over the limits" in err.value.message
+    assert call(taken, "ok", 0.0) == 1.0
+
+
+def test_a_valid_but_enormous_reply_is_refused_by_size(taken):
+    with pytest.raises(StudentError) as err:  # 8 MB of array for a scalar request: over 4 MiB
+        call(taken, "big_valid", 0.0)
+    assert err.value.fatal and "limit" in err.value.message
+    assert call(taken, "ok", 0.0) == 1.0
+
+
+@pytest.mark.parametrize("what", sorted(MALFORMED))
+def test_a_malformed_reply_is_the_students_error_never_the_graders(taken, what):
+    raw = MALFORMED[what]
+    with pytest.raises(StudentError) as err:  # the reply to this call is the forged frame
+        taken.drive(drivers.call_function, "neuron", "send", [raw.decode("latin-1")], {}, None, timeout=2.0)
+    assert err.value.fatal, what
+    assert call(taken, "ok", 0.0) == 1.0
+
+
+@pytest.mark.parametrize("what", sorted(MALFORMED))
+def test_the_framer_refuses_each_malformed_message_before_allocating(what):
+    with pytest.raises(wire.ProtocolError):
+        wire.decode_bytes(MALFORMED[what], limit=4 << 20)
+
+
+# --------------------------------------------------------------------------- given functions (guarantee 1)
+def test_the_grader_answers_only_the_names_it_gives():
+    given = reference.Given(registry.get("backprop.mlp"))
+    assert "affine_forward" in given.spec["backprop"]["functions"]
+    assert "two_layer_loss" not in given.spec["backprop"]["functions"]
+    x = np.ones((2, 3))
+    w, b = np.ones((3, 4)), np.zeros(4)
+    for forged in ({"kind": "function", "part": "backprop", "name": "two_layer_loss", "args": []},
+                   {"kind": "function", "part": "grader", "name": "__import__", "args": ["os"]},
+                   {"kind": "new", "part": "backprop", "name": "affine_forward", "args": []},
+                   {"kind": "method", "handle": 0, "name": "__init__", "args": []},
+                   {"kind": "function", "part": "backprop", "name": "affine_forward", "args": "x"},
+                   {"kind": "eval", "args": []}):
+        with pytest.raises(GivenCallError):
+            given(forged)
+    out = given({"kind": "function", "part": "backprop", "name": "affine_forward", "args": [x, w, b], "kwargs": {}})
+    assert np.allclose(out[0], x @ w + b)
+    assert dict(given.calls) == {"backprop.affine_forward": 1}
+
+
+def _scan_memory(student, digests: list) -> list:
+    """The lines of every string the worker's memory holds (module dicts, lists, code constants, linecache)
+    whose SHA-1 is one of ``digests``: what a student could find there.  Digests, so the request itself
+    carries no reference line."""
+    import gc
+    import hashlib
+    import types
+
+    wanted, found = set(digests), set()
+    for obj in gc.get_objects():
+        if isinstance(obj, dict):
+            values = list(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            values = list(obj)
+        elif isinstance(obj, types.FunctionType):
+            values = list(obj.__code__.co_consts)
+        else:
+            continue
+        for value in values:
+            if isinstance(value, (str, bytes)) and len(value) >= 20:
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                for line in text.splitlines():
+                    digest = hashlib.sha1(line.strip().encode()).hexdigest()
+                    if digest in wanted:
+                        found.add(digest)
+    return sorted(found)
+
+
+CANARY = "a line of the student's own, which the scan must find"
+
+
+def test_no_reference_source_is_in_the_worker_of_an_exercise_with_given_functions(tmp_path):
+    """backprop.mlp is graded with the reference backprop.linear and neuron.relu: the worker gets stubs that
+    call the grader, never their source; the whole memory of the worker holds no line of the reference."""
+    ex = registry.get("backprop.mlp")
+    given = reference.Given(ex)
+    needles = solution_lines("backprop", "neuron", "losses")
+    assert len(needles) > 30
+    digests = {hashlib.sha1(ln.encode()).hexdigest(): ln for ln in needles}
+    stub = (reference.ASSIGNMENTS / "backprop.py")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "backprop.py").write_text(stub.read_text() + f"\n_CANARY = {CANARY!r}\n")
+    for part in ("neuron", "losses"):
+        (sub / f"{part}.py").write_text((reference.ASSIGNMENTS / f"{part}.py").read_text())
+    with Worker(sub, serve=given) as worker:
+        worker.setup(["backprop"], part="backprop", given=given.spec, serve=given)
+        x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)
+        out = worker.drive(drivers.call_function, "backprop", "affine_forward", [x, w, b], {}, 0)["result"]
+        assert np.allclose(out, x @ w + b)  # the given stub works: the grader computed it
+        assert given.calls["backprop.affine_forward"] == 1
+        found = worker.drive(_scan_memory, [*digests, hashlib.sha1(CANARY.encode()).hexdigest()], timeout=60)
+    assert [digests.get(d, "the canary") for d in found] == ["the canary"]  # the scan sees what is there
+
+
+# --------------------------------------------------------------------------- every submission ends (11)
+def test_a_module_that_loops_for_ever_costs_its_budget_once(tmp_path):
+    sub = submission(tmp_path, "while True:\n    pass\n")
+    exercises = [registry.get(i) for i in ("neuron.sigmoid", "neuron.relu", "neuron.tanh")]
+    started = time.perf_counter()
+    result = grade(sub, exercises, examples=3, submission_timeout=3.0)
+    checks = [c for e in result.exercises for c in e.checks]
+    assert checks and all(c.status in ("timeout", "error", "not_implemented") for c in checks)
+    assert all("could not be imported" in c.message or "time budget" in c.message for c in checks)
+    assert time.perf_counter() - started < 60
+
+
+def test_a_failed_import_is_not_retried(tmp_path):
+    with Worker(submission(tmp_path, "while True:\n    pass\n"), wall_slack=SLACK) as worker:
+        with pytest.raises(StudentError) as first:
+            worker.setup(["neuron"], timeout=1.0)
+        assert first.value.kind == "timeout" and "CPU time" in first.value.message
+        started = time.perf_counter()
+        for _ in range(3):
+            with pytest.raises(StudentError):
+                call(worker, "sigmoid", 0.0)
+        assert time.perf_counter() - started < 1.0 and worker.restarts == 1
+
+
+def test_sleeping_is_not_charged_as_cpu_so_a_busy_machine_does_not_time_out_correct_work(tmp_path):
+    """A loaded machine stretches wall-clock time, not CPU time: a 2.5 s pause at import fits a 1 s budget."""
+    sub = submission(tmp_path, "import time\ntime.sleep(2.5)\n\ndef f(x):\n    return x + 1\n")
+    with Worker(sub, wall_slack=SLACK) as worker:
+        worker.setup(["neuron"], timeout=1.0)
+        assert call(worker, "f", 1.0) == 2.0
+
+
+def test_cpu_burnt_by_the_workers_children_counts(tmp_path):
+    sub = submission(tmp_path, """
+        import subprocess, sys
+
+        def f(x):
+            subprocess.run([sys.executable, "-c", "while True: pass"])
+            return x
+    """)
+    with Worker(sub, wall_slack=30.0) as worker:
+        worker.setup(["neuron"])
+        started = time.perf_counter()
+        with pytest.raises(StudentError) as err:
+            call(worker, "f", 1.0, timeout=1.0)
+        assert err.value.kind == "timeout" and "CPU time" in err.value.message
+        assert time.perf_counter() - started < 20  # well before the 34 s wall-clock ceiling
+
+
+# --------------------------------------------------------------------------- no process left behind (10)
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path):
+    pids = tmp_path / "pids"
+    sub = submission(tmp_path, f"""
+        import os, subprocess, sys
+        with open({str(pids)!r}, "a") as fh:
+            for _ in range(3):  # new sessions, new process groups: outside the worker's group
+                p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+                fh.write(f"{{p.pid}}\\n")
+            if os.fork() == 0:  # a double fork: the daemon is reparented away from the worker
+                os.setsid()
+                if os.fork() == 0:
+                    with open({str(pids)!r}, "a") as out:
+                        out.write(f"{{os.getpid()}}\\n")
+                    import time
+                    time.sleep(300)
+                os._exit(0)
+
+        def f(x):
+            return x
+    """)
+    with Worker(sub, wall_slack=SLACK) as worker:
+        worker.setup(["neuron"])
+        assert call(worker, "f", 1.0) == 1.0
+        deadline = time.time() + 10
+        while len(pids.read_text().split()) < 4 and time.time() < deadline:
+            time.sleep(0.05)
+        daemons = [int(p) for p in pids.read_text().split()]
+        assert len(daemons) == 4 and all(_alive(p) for p in daemons)
+    deadline = time.time() + 5
+    while any(_alive(p) for p in daemons) and time.time() < deadline:
+        time.sleep(0.05)
+    left = [p for p in daemons if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert left == []
+    gc.collect()
