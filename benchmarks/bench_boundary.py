@@ -1,70 +1,80 @@
-"""What the worker boundary costs: the same checks run through the worker process versus in-process
-(the student's module imported into the benchmark's own process — what deepgrade never does when grading).
+"""What the prerequisite round trips cost: the exercises graded with given (reference) functions, run with
+those functions served by the grader over the wire (what deepgrade does: no reference code in the worker)
+versus computed in the worker by the submission's own copies (the reference solutions themselves, so both
+runs compute the same answers; only where the given functions run differs).
 
-Both runs use the same runner, checks, seeds and example counts; only the `Worker` differs.  Figures are
-medians of 5 runs over the first half of the curriculum, after one warm-up run (torch imported, caches warm).
+Same worker, checks, seeds and example counts.  Medians of ``REPEAT`` runs after one warm-up, per exercise,
+with the number of calls the grader served and the cost per call.
 
     python benchmarks/bench_boundary.py
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from _common import ROOT, machine
+from _common import machine
 
-from grader import reference, registry
-from grader._worker.child import _Session
+from grader import reference, registry, runner
 from grader._worker.client import Worker
-from grader.runner import grade_exercise
 
-PARTS = ["neuron", "losses", "backprop", "autograd", "optim"]
-
-
-class InProcess:
-    """A stand-in for `Worker` that calls drivers directly, with no process and no serialisation."""
-
-    def __init__(self, submission: Path) -> None:
-        self.session = _Session(str(submission))
-        self.submission = submission
-        self.imports: list[str] = []  # the worker's record of run-time imports (forbidden-import policy)
-
-    def setup(self, parts, prereq_source: str = "", prereq_names=None, timeout: float = 30.0) -> None:
-        self.session.reset(prereq_source, prereq_names or {})
-        for part in parts:
-            self.session.student(part)
-
-    def drive(self, fn: Callable[..., Any], *args: Any, timeout: float = 10.0) -> Any:
-        return fn(self.session.student, *args)
+REPEAT = 3
+EXAMPLES = 25
 
 
-def run(worker: Any, exercises: list) -> float:
-    t = time.perf_counter()
-    for ex in exercises:
-        er = grade_exercise(worker, ex, examples=25)
-        assert er.status == "passed", (ex.id, er.first_failure())
-    return time.perf_counter() - t
+class _Counting(reference.Given):
+    """The grader's server of given functions, keeping a tally of the calls served."""
+
+    served = 0
+
+    def __call__(self, call: dict[str, Any]) -> Any:
+        _Counting.served += 1
+        return super().__call__(call)
+
+
+class _NothingGiven(reference.Given):
+    """No given functions: the worker runs the submission's own (here: the reference) versions."""
+
+    def __init__(self, ex: registry.Exercise) -> None:
+        super().__init__(ex)
+        self.spec, self._allowed = {}, {}
+
+
+def _time(ex: registry.Exercise, given: type) -> tuple[float, int]:
+    runner.reference.Given = given  # type: ignore[misc]  # what the runner builds for each exercise
+    try:
+        with Worker(reference.SOLUTIONS, packages=runner.packages_for(ex)) as worker:
+            runner.grade_exercise(worker, ex, examples=EXAMPLES)  # warm-up: imports, caches
+            times = []
+            for _ in range(REPEAT):
+                _Counting.served = 0
+                t = time.perf_counter()
+                result = runner.grade_exercise(worker, ex, examples=EXAMPLES)
+                times.append(time.perf_counter() - t)
+                assert result.status == "passed", (ex.id, result.first_failure())
+        return statistics.median(times), _Counting.served
+    finally:
+        runner.reference.Given = _GIVEN  # type: ignore[misc]
+
+
+_GIVEN = reference.Given
 
 
 def main() -> None:
-    import sys
-
-    exercises = [e for e in registry.all_exercises() if e.part in PARTS]
-    sys.path.insert(0, str(reference.SOLUTIONS))  # the in-process run imports the submission's modules
-    print(f"machine: {machine()}")
-    print(f"exercises: {len(exercises)} ({', '.join(sorted({e.part for e in exercises}))})")
-    inproc = InProcess(reference.SOLUTIONS)
-    with Worker(reference.SOLUTIONS) as worker:
-        run(worker, exercises)
-        run(inproc, exercises)  # warm-up both
-        w, p = [], []
-        for _ in range(5):
-            w.append(run(worker, exercises))
-            p.append(run(inproc, exercises))
-    mw, mp = statistics.median(w), statistics.median(p)
-    print(f"through the worker: median {mw:.2f} s; in-process: median {mp:.2f} s; ratio {mw / mp:.2f}x")
+    os.environ.setdefault("DEEPGRADE_SECRET", "benchmark")
+    exercises = [e for e in registry.all_exercises() if reference.Given(e)]
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'exercise':<28} {'served':>9} {'local':>9} {'ratio':>6} {'calls':>7} {'per call':>9}")
+    total_s = total_l = 0.0
+    for ex in exercises:
+        served, calls = _time(ex, _Counting)
+        local, _ = _time(ex, _NothingGiven)
+        total_s, total_l = total_s + served, total_l + local
+        per_call = (served - local) / calls * 1e3 if calls else float("nan")
+        print(f"{ex.id:<28} {served:8.2f}s {local:8.2f}s {served / local:5.2f}x {calls:7d} {per_call:7.2f}ms")
+    print(f"{'all':<28} {total_s:8.2f}s {total_l:8.2f}s {total_s / total_l:5.2f}x")
 
 
 if __name__ == "__main__":
