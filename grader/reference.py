@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from grader._worker import wire
 from grader.registry import PARTS, Exercise, prerequisite_closure
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # a reference that uses Keras runs it on torch, as workers do
@@ -98,7 +99,7 @@ class Given:
                 return obj(*args, **kwargs)
             if len(self._instances) >= self.MAX_INSTANCES:
                 raise GivenCallError(f"more than {self.MAX_INSTANCES} objects of given classes")
-            self._instances.append((obj(*args, **kwargs), _arrays_in([args, kwargs], []), ".".join(key)))
+            self._instances.append((obj(*args, **kwargs), wire.arrays_in([args, kwargs], []), ".".join(key)))
             return len(self._instances) - 1
         if kind == "method":
             handle, name, state = call.get("handle"), str(call.get("name")), call.get("state")
@@ -119,14 +120,3 @@ class Given:
         raise GivenCallError("malformed call")
 
 
-def _arrays_in(value: Any, out: list[Any]) -> list[Any]:
-    """The numpy arrays inside ``value``, in the order ``grader._worker.child._arrays_in`` finds them."""
-    if isinstance(value, np.ndarray):
-        out.append(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _arrays_in(v, out)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _arrays_in(v, out)
-    return out

@@ -155,3 +155,23 @@ def test_drivers_with_the_same_name_in_two_modules_do_not_collide():
     with Worker(reference.SOLUTIONS) as w:
         assert w.drive(first) == "first"
         assert w.drive(second) == "second"
+
+
+@pytest.mark.parametrize("array", [np.zeros(()), np.arange(3.0), np.ones((3, 4), np.float32), np.array([True]),
+                                   np.zeros((2, 0, 3), np.int64), np.array(1 + 2j), np.zeros(5, ">f8"),
+                                   np.arange(12.0).reshape(3, 4)[:, ::2], np.asfortranarray(np.ones((3, 2)))])
+def test_array_frames_are_what_np_save_writes_and_read_back_exactly(array):
+    frame = wire._npy(array)
+    saved = io.BytesIO()
+    np.save(saved, np.ascontiguousarray(array) if array.ndim else array)
+    assert frame == saved.getvalue()  # any .npy reader can read the wire's frames
+    back = wire.parse_npy(frame)
+    assert back.shape == array.shape and back.dtype == array.dtype.newbyteorder("=") and np.array_equal(back, array)
+
+
+@pytest.mark.parametrize("descr", ["|O8", "<U4", "|S3", "|V8", "<m8", "<M8[s]"])
+def test_a_header_of_a_non_numeric_dtype_is_refused(descr):
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}".ljust(117) + "\n"
+    frame = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(8)
+    with pytest.raises(wire.ProtocolError):
+        wire.parse_npy(frame)

@@ -171,26 +171,12 @@ def _function_stub(session: _Session, part: str, name: str) -> Any:
     return given
 
 
-def _arrays_in(value: Any, out: list[Any]) -> list[Any]:
-    """The numpy arrays inside ``value`` (lists, tuples, dict values), in a fixed order."""
-    np = sys.modules.get("numpy")
-    if np is not None and isinstance(value, np.ndarray):
-        out.append(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _arrays_in(v, out)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _arrays_in(v, out)
-    return out
-
-
 def _class_stub(session: _Session, part: str, name: str, methods: list[str]) -> type:
     """A class whose instances live in the grader: the arrays given to the constructor (the parameters an
     optimizer updates in place) are sent with every method call and updated in place from the answer."""
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        self._deepgrade_arrays = _arrays_in([list(args), kwargs], [])
+        self._deepgrade_arrays = wire.arrays_in([list(args), kwargs], [])
         self._deepgrade_handle = session.call_grader({"kind": "new", "part": part, "name": name,
                                                       "args": list(args), "kwargs": kwargs})
 

@@ -124,6 +124,7 @@ class _Meter:
         self.cpu0: float | None = None
         self.before_poll = 0.0
         self.served = 0.0  # grader seconds spent answering the worker's calls
+        self.checked = self.start
 
     def used(self) -> float:
         """Seconds charged so far: wall time until the first poll, then the worker's CPU time."""
@@ -153,6 +154,19 @@ class _Meter:
 
     def remaining_wall(self) -> float:
         return self.budget.wall - (time.perf_counter() - self.start)
+
+    def wait(self, fd: int, *, write: bool = False) -> None:
+        """Wait (at most ``_POLL`` s) for ``fd`` to be readable (writable), checking the budget every ``_POLL``
+        seconds whether or not bytes flow: a worker that drips a byte at a time still runs out of time."""
+        fds = [fd]
+        select.select([] if write else fds, fds if write else [], [], max(0.0, min(_POLL, self.remaining_wall())))
+        self.tick()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if now - self.checked >= _POLL:
+            self.checked = now
+            self.check()
 
 
 class Worker:
@@ -298,16 +312,15 @@ class Worker:
             view = memoryview(chunk)
             total += len(view)
             while view:
-                _, ready, _ = select.select([], [fd], [], max(0.0, min(_POLL, meter.remaining_wall())))
-                if not ready:
-                    meter.check()
-                    continue
                 try:
-                    view = view[os.write(fd, view):]
-                except BlockingIOError:
+                    view = view[os.write(fd, view):]  # non-blocking: a full pipe raises BlockingIOError
+                    meter.tick()
                     continue
-                except (BrokenPipeError, OSError):
+                except BlockingIOError:
+                    pass
+                except OSError:  # BrokenPipeError among them
                     raise self._died() from None
+                meter.wait(fd, write=True)
         return total
 
     def _receive(self, meter: _Meter, limit: int) -> Any:
@@ -317,16 +330,14 @@ class Worker:
         reader = wire.Reader(limit)
         try:
             while not reader.done:
-                ready, _, _ = select.select([fd], [], [], max(0.0, min(_POLL, meter.remaining_wall())))
-                if not ready:
-                    meter.check()
-                    continue
-                n = self._reader.readinto(reader.buffer())
+                n = self._reader.readinto(reader.buffer())  # non-blocking: None when nothing is there yet
                 if n is None:
+                    meter.wait(fd)
                     continue
                 if n == 0:
                     raise self._died()
                 reader.advance(n)
+                meter.tick()
             return reader.message()
         except ProtocolError as exc:
             raise self._broken(f"the worker sent a malformed message: {exc}") from None

@@ -75,6 +75,16 @@ def flood(x):
     return 1.0
 
 
+def drip(x):
+    def write(stream, value):  # a byte every 20 ms: never idle for a poll interval, never done
+        stream.write(struct.pack("!4sIQ", b"DGW2", 0, 1 << 20))
+        while True:
+            stream.write(b" ")
+            time.sleep(0.02)
+    WIRE.write_blocking = write
+    return 1.0
+
+
 def big_valid(x):
     real = WIRE.write_blocking
     WIRE.write_blocking = lambda stream, value: real(stream, {"result": np.zeros(1_000_000), "args": None})
@@ -128,6 +138,15 @@ def test_a_flood_of_bytes_is_cut_at_the_reply_limit(taken):
     with pytest.raises(StudentError) as err:
         call(taken, "flood", 0.0)
     assert err.value.fatal and "limit" in err.value.message or "over the limits" in err.value.message
+    assert call(taken, "ok", 0.0) == 1.0
+
+
+def test_a_reply_that_drips_forever_ends_at_the_wall_clock_ceiling(taken):
+    started = time.perf_counter()
+    with pytest.raises(StudentError) as err:
+        call(taken, "drip", 0.0, timeout=1.0)
+    assert err.value.kind == "timeout" and "wall-clock" in err.value.message
+    assert time.perf_counter() - started < 4 * 1.0 + SLACK + 10
     assert call(taken, "ok", 0.0) == 1.0
 
 
