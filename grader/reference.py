@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from grader._worker import wire
-from grader.registry import PARTS, Exercise, prerequisite_closure
+from grader.registry import Exercise, prerequisite_closure
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # a reference that uses Keras runs it on torch, as workers do
 
