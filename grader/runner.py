@@ -169,6 +169,9 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
         return [unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
                 for c in checks]
     out_of_time = f"not run: the submission used up its {budget.seconds or 0:g} s time budget"
+    left_now = budget.left(workers.worker)
+    if left_now is not None and left_now <= 0:  # checked first: a failed import may have used the budget up
+        return [unrun(c, "timeout", out_of_time) for c in checks]
     if ex.part in import_failed:
         exc = import_failed[ex.part]
         status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
