@@ -169,8 +169,8 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
         return [unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
                 for c in checks]
     out_of_time = f"not run: the submission used up its {budget.seconds or 0:g} s time budget"
-    left_now = budget.left(workers.worker)
-    if left_now is not None and left_now <= 0:  # checked first: a failed import may have used the budget up
+    left = budget.left(workers.worker)  # the same whichever worker comes next (a replaced one is charged)
+    if left is not None and left <= 0:  # checked first: a failed import may have used the budget up
         return [unrun(c, "timeout", out_of_time) for c in checks]
     if ex.part in import_failed:
         exc = import_failed[ex.part]
@@ -178,9 +178,6 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
         return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
     packages = packages_for(ex)
     worker = workers.get(packages)
-    left = budget.left(worker)
-    if left is not None and left <= 0:
-        return [unrun(c, "timeout", out_of_time) for c in checks]
     given = reference.Given(ex) if use_reference else None
     try:
         worker.setup([ex.part], part=ex.part, given=given.spec if given else {},
