@@ -341,3 +341,28 @@ def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path):
         os.kill(p, signal.SIGKILL)
     assert left == []
     gc.collect()
+
+
+def test_a_huge_call_to_a_given_function_is_refused_by_size(tmp_path):
+    """The worker's calls to given functions are replies too: capped like them, the grader never parses 8 MB
+    it did not ask for, and a fresh worker answers afterwards."""
+    ex = registry.get("backprop.mlp")
+    given = reference.Given(ex)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for part in ("neuron", "losses"):
+        (sub / f"{part}.py").write_text((reference.ASSIGNMENTS / f"{part}.py").read_text())
+    (sub / "backprop.py").write_text((reference.ASSIGNMENTS / "backprop.py").read_text() + textwrap.dedent("""
+
+        def huge(x):
+            return affine_forward(np.zeros((1000, 1000)), np.zeros((1000, 1)), np.zeros(1))[0].shape
+    """))
+    with Worker(sub, serve=given, wall_slack=SLACK) as worker:
+        worker.setup(["backprop"], part="backprop", given=given.spec, serve=given)
+        with pytest.raises(StudentError) as err:
+            worker.drive(drivers.call_function, "backprop", "huge", [0.0], {}, None, timeout=5.0)
+        assert err.value.fatal and "limit" in err.value.message
+        assert given.calls["backprop.affine_forward"] == 0  # refused before the reference ran
+        x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)
+        out = worker.drive(drivers.call_function, "backprop", "affine_forward", [x, w, b], {}, 0)["result"]
+        assert np.allclose(out, x @ w + b)
