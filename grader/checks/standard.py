@@ -60,6 +60,15 @@ def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
     return getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[0]
 
 
+def forward_values(layer: Layer) -> tuple[str, ...]:
+    """The names of the checks of ``layer``'s forward against the truth on drawn inputs: what the checks a
+    do-nothing forward also passes (gradient check, invariants, recorded answers) require to score."""
+    names = [layer.name(f"{layer.forward} matches the reference")]
+    if layer.torch is not None:
+        names.append(layer.name(f"{layer.forward} matches torch"))
+    return tuple(names)
+
+
 def _student_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
     return ctx.call(layer.forward, *args, pick=0, **layer.kwargs)
 
@@ -97,7 +106,8 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
     known.register(ex, layer)
 
-    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points)
+    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points,
+              requires=forward_values(layer))  # a table of the shipped answers passes it alone
     def _(ctx: Context) -> None:
         try:
             recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
@@ -157,7 +167,9 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
                               f"({', '.join(layer.grads)}), got {len(grads)}")
         return dout, grads
 
-    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points, twin=True)
+    gradient_check = layer.name(f"{layer.backward} passes the gradient check")
+
+    @ex.check(gradient_check, oracle="numerical", points=points, twin=True, requires=forward_values(layer))
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
@@ -196,7 +208,8 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
-    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True)
+    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True,
+              requires=forward_values(layer))
     def _(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
@@ -209,7 +222,8 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
 
     if layer.extreme is not None:
-        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points, twin=True)
+        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points,
+                  twin=True, requires=forward_values(layer))
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 got = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}")
@@ -260,7 +274,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                 raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
     @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
-              points=points, twin=True)
+              points=points, twin=True, requires=forward_values(layer))
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
