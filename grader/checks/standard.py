@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.checks import known
+from grader.checks import drivers, known
 from grader.checks import strategies as S
 from grader.checks.compare import as_array, assert_close, real_array, same_array, short
 from grader.checks.context import Context, NoReference
@@ -203,6 +203,35 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
                         raise exc.with_input(f"{call_literal(layer.forward, args)} with a random dout") from None
 
             ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
+
+    backward_invariant_check(ex, layer, requires=(gradient_check,))
+
+
+def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
+                             requires: Sequence[str] = ()) -> None:
+    """The backward leaves ``dout`` and the cache as it got them: one that writes into them (``dout[x <= 0] = 0``,
+    ``cache *= …``) corrupts a network where dout also flows elsewhere (a skip connection) or a second backward."""
+    assert layer.backward is not None
+    bwd = layer.backward
+
+    @ex.check(layer.name(f"{bwd} leaves dout and the cache unchanged"), oracle="invariant", points=points,
+              twin=True, requires=tuple(requires))
+    def _(ctx: Context) -> None:
+        def prop(case: tuple[tuple[Any, ...], int]) -> None:
+            args, seed = case
+            shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
+            dout = S.upstream(shape, seed)
+            reply = ctx.drive(drivers.backward_leaves_arguments, ctx.exercise.part, layer.forward, bwd,
+                              list(args), dout)
+            where = "dout" if not same_array(dout, reply["dout"]) else reply["cache_changed"]
+            if where is not None:
+                raise CheckFailed(f"{bwd} changed {where} in place",
+                                  input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
+                                        f"with dout = {python_literal(dout)}",
+                                  hint="build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, "
+                                       "not a *= s): dout and the cache may be used again")
+
+        ctx.for_all(st.tuples(layer.args, S.seeds()), prop, examples=max(5, ctx.examples // 3))
 
 
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
