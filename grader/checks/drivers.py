@@ -47,11 +47,12 @@ def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: st
     return {"out": out, "grads": grads if isinstance(grads, tuple) else (grads,)}
 
 
-@returns(fields(dout=ANY, cache_changed=one_of(NONE, STR)))
+@returns(fields(douts=list_of(ANY), cache_changed=one_of(NONE, STR)))
 def backward_leaves_arguments(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
-                              dout: Any) -> dict:
-    """``bwd(dout, cache)`` after ``fwd(*args)``; ``dout`` as the backward left it, and where (if anywhere) it
-    changed the cache: a backward that writes into either corrupts a skip connection or a second backward."""
+                              douts: list) -> dict:
+    """``bwd(*douts, cache)`` after ``*outs, cache = fwd(*args)``; the upstream gradients as the backward left
+    them, and where (if anywhere) it changed the cache: a backward that writes into either corrupts a skip
+    connection or a second backward."""
     import copy
 
     import numpy as np
@@ -74,12 +75,12 @@ def backward_leaves_arguments(student: Callable[[str], Any], part: str, fwd: str
 
     mod = student(part)
     returned = getattr(mod, fwd)(*args)
-    if not (isinstance(returned, tuple) and len(returned) == 2):
-        raise TypeError(f"{fwd} must return (out, cache), got {type(returned).__name__}")
-    cache = returned[1]
+    if not (isinstance(returned, tuple) and len(returned) == len(douts) + 1):
+        raise TypeError(f"{fwd} must return {len(douts) + 1} values, the cache last, got {type(returned).__name__}")
+    cache = returned[-1]
     try:
         before = copy.deepcopy(cache)
     except Exception:  # noqa: BLE001 - an uncopyable cache cannot be compared; dout still is
         before = None
-    getattr(mod, bwd)(dout, cache)
-    return {"dout": dout, "cache_changed": changed(before, cache, "cache")}
+    getattr(mod, bwd)(*douts, cache)
+    return {"douts": list(douts), "cache_changed": changed(before, cache, "cache")}

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.checks import drivers, known
+from grader.checks import drivers, known, replies
 from grader.checks import strategies as S
 from grader.checks.compare import as_array, assert_close, real_array, same_array, short
 from grader.checks.context import Context, NoReference
@@ -207,6 +207,24 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     backward_invariant_check(ex, layer, requires=(gradient_check,))
 
 
+IN_PLACE_HINT = ("build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, not a *= s): "
+                 "dout and the cache may be used again")
+
+
+def changed_by_backward(ctx: Context, fwd: str, bwd: str, args: Sequence[Any],
+                        douts: dict[str, np.ndarray]) -> str | None:
+    """What ``bwd(*douts, cache)`` after ``fwd(*args)`` changed in place (the name of an upstream gradient or
+    a path into the cache), or None."""
+    reply = ctx.drive(drivers.backward_leaves_arguments, ctx.exercise.part, fwd, bwd, list(args),
+                      list(douts.values()))
+    if len(reply["douts"]) != len(douts):
+        raise replies.malformed(f"reply['douts']: expected {len(douts)} arrays, got {len(reply['douts'])}")
+    for (name, before), after in zip(douts.items(), reply["douts"]):
+        if not same_array(before, after):
+            return name
+    return reply["cache_changed"]
+
+
 def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
                              requires: Sequence[str] = ()) -> None:
     """The backward leaves ``dout`` and the cache as it got them: one that writes into them (``dout[x <= 0] = 0``,
@@ -221,15 +239,11 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
             args, seed = case
             shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
             dout = S.upstream(shape, seed)
-            reply = ctx.drive(drivers.backward_leaves_arguments, ctx.exercise.part, layer.forward, bwd,
-                              list(args), dout)
-            where = "dout" if not same_array(dout, reply["dout"]) else reply["cache_changed"]
+            where = changed_by_backward(ctx, layer.forward, bwd, args, {"dout": dout})
             if where is not None:
                 raise CheckFailed(f"{bwd} changed {where} in place",
                                   input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
-                                        f"with dout = {python_literal(dout)}",
-                                  hint="build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, "
-                                       "not a *= s): dout and the cache may be used again")
+                                        f"with dout = {python_literal(dout)}", hint=IN_PLACE_HINT)
 
         ctx.for_all(st.tuples(layer.args, S.seeds()), prop, examples=max(5, ctx.examples // 3))
 
