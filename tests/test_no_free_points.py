@@ -126,3 +126,38 @@ def test_a_lookup_of_the_recorded_answers_scores_at_most_a_tenth(exercises, tmp_
     assert {e.id: (e.score, e.max_score) for e in results if e.score > 0.1 * e.max_score} == {}
     recorded = [c for e in results for c in e.checks if "recorded answers" in c.name]
     assert len(recorded) >= len(known.LAYERS) and all(c.status == "passed" for c in recorded)  # the table works
+
+
+def _gated(checks: list[tuple[str, str, tuple[str, ...] | None]], statuses: dict[str, str]) -> dict[str, float]:
+    """Scores after ``gate`` of an exercise with these (name, oracle, requires) checks, each worth 1 point."""
+    from grader.registry import Check, Exercise
+    from grader.results import CheckResult
+    from grader.runner import gate
+
+    ex = Exercise("neuron.gate_test", "gate", 1.0, ())
+    for name, oracle, requires in checks:
+        ex.add(Check(name, lambda ctx: None, oracle, requires=requires))  # type: ignore[arg-type]
+    results = [CheckResult(n, 1.0 if s == "passed" else 0.0, 1.0, s) for n, s in statuses.items()]  # type: ignore[arg-type]
+    gate(ex, results)
+    return {r.name: r.score for r in results}
+
+
+def test_the_gate_needs_every_declared_requirement_transitively():
+    checks = [("fwd", "reference", None), ("fwd torch", "torch", None), ("grad", "numerical", ("fwd", "fwd torch")),
+              ("bwd inv", "invariant", ("grad",))]
+    assert _gated(checks, {"fwd": "passed", "fwd torch": "passed", "grad": "passed", "bwd inv": "passed"}) == \
+        {"fwd": 1, "fwd torch": 1, "grad": 1, "bwd inv": 1}
+    assert _gated(checks, {"fwd": "passed", "fwd torch": "failed", "grad": "passed", "bwd inv": "passed"}) == \
+        {"fwd": 1, "fwd torch": 0, "grad": 0, "bwd inv": 0}
+    # a requirement that did not run (no solutions/: the reference check is dropped) is left out
+    assert _gated(checks, {"fwd torch": "passed", "grad": "passed", "bwd inv": "passed"})["bwd inv"] == 1
+
+
+def test_an_undeclared_consistency_check_needs_one_value_check():
+    checks = [("a", "torch", None), ("b", "reference", None), ("inv", "invariant", None), ("k", "known", None)]
+    assert _gated(checks, {"a": "failed", "b": "passed", "inv": "passed", "k": "passed"}) == \
+        {"a": 0, "b": 1, "inv": 1, "k": 1}
+    assert _gated(checks, {"a": "failed", "b": "error", "inv": "passed", "k": "passed"}) == \
+        {"a": 0, "b": 0, "inv": 0, "k": 0}
+    # an exercise without value checks (only invariants) is not gated
+    assert _gated([("inv", "invariant", None)], {"inv": "passed"}) == {"inv": 1}
