@@ -25,7 +25,7 @@ Oracle = Literal["reference", "torch", "numerical", "invariant", "known", "train
 ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "known", "training")
 #: Oracles that compare the student's values with the truth on drawn inputs.  The others (a gradient check
 #: against the student's own forward, no mutation, finiteness, a handful of recorded answers) are also met
-#: by code that computes nothing or looks answers up, so they are gated on these (see :func:`gate`).
+#: by code that computes nothing or looks answers up, so they are gated on these (``grader.runner.gate``).
 VALUE_ORACLES: tuple[str, ...] = ("reference", "torch", "training")
 
 #: The curriculum, in the order of the seed tutorial.  A part is one module of ``assignments/``.
@@ -56,7 +56,7 @@ class Check:
     hidden: bool = False
     timeout: float = 10.0
     devices: tuple[str, ...] = ()
-    #: the checks (public names) that must pass for this one to score; None: the default by oracle (see gate)
+    #: the checks (public names) that must pass for this one to score; None: the default by oracle (gate_of)
     requires: tuple[str, ...] | None = None
 
     @property
@@ -100,7 +100,7 @@ class Exercise:
         ``grade`` (never by ``check``) with another seed, :data:`HIDDEN_EXAMPLES` times the examples and
         shapes scaled by :data:`HIDDEN_SCALE` (see :class:`grader.checks.context.Context`).
 
-        ``requires`` names the checks that must pass for this one to score (see :func:`gate`).
+        ``requires`` names the checks that must pass for this one to score (see :meth:`gate_of`).
         """
         if oracle not in ORACLES:
             raise ValueError(f"unknown oracle {oracle!r}; use one of {', '.join(ORACLES)}")

@@ -107,8 +107,8 @@ def gate(ex: Exercise, results: list[CheckResult]) -> None:
     by_name = {r.name: r for r in results}
     checks = {c.name: c for c in ex.checks}
 
-    def failing(name: str, seen: frozenset[str]) -> list[str] | None:
-        """The unmet requirements of ``name`` (transitively); None when they are met."""
+    def failing(name: str, seen: frozenset[str]) -> tuple[list[str], bool] | None:
+        """The unmet requirements of ``name`` (transitively) and whether all were needed; None when met."""
         if name not in checks:
             return None
         needed, every = ex.gate_of(checks[name])
@@ -121,14 +121,16 @@ def gate(ex: Exercise, results: list[CheckResult]) -> None:
         missed = [n for n, ok in outcomes.items() if not ok]
         if not outcomes or (every and not missed) or (not every and len(missed) < len(outcomes)):
             return None
-        return missed
+        return missed, every
 
     for r in results:
-        missed = failing(r.name, frozenset()) if r.status == "passed" and r.score else None
-        if missed:
-            names = " and ".join(repr(n) for n in missed[:2]) + (" …" if len(missed) > 2 else "")
+        unmet = failing(r.name, frozenset()) if r.status == "passed" and r.score else None
+        if unmet:
+            missed, every = unmet
+            names = ", ".join(repr(n) for n in missed[:3]) + (", …" if len(missed) > 3 else "")
+            waits = names if len(missed) == 1 else f"{'each' if every else 'one'} of {names}"
             r.score = 0.0
-            r.message = CheckFailed(f"no points yet: this check scores once {names} passes, since code that "
+            r.message = CheckFailed(f"no points yet: this check scores once {waits} passes, since code that "
                                     "computes nothing passes it too",
                                     hint="get the values right first; these points then follow").report()
 
