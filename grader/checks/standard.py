@@ -6,7 +6,8 @@ factories below register the usual checks for it on an exercise:
 
 * forward against the reference (oracle ``reference``) and against torch (``torch``);
 * backward by the fast gradient check (``numerical``) and against torch autograd (``torch``);
-* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``);
+* invariants: inputs not mutated (the forward's inputs; the backward's dout and cache), output shape and
+  dtype, finite output on extreme inputs (``invariant``);
 * forward against the reference's answers recorded on fixed inputs (``known``, see ``grader.checks.known``),
   which works without ``solutions/``.
 
@@ -14,6 +15,8 @@ A loss returns its gradient instead of having a backward (``f(*args) -> (loss, *
 :func:`loss_checks` checks that gradient against the function's own value, torch autograd and extreme inputs.
 
 Every property check gets a hidden twin (``twin=True``, see :meth:`grader.registry.Exercise.check`).
+The checks that zeros also pass (gradient check, invariants, recorded answers) declare ``requires=`` the
+forward's value checks (:func:`forward_values`), so they score only when the values are right.
 """
 from __future__ import annotations
 
