@@ -100,6 +100,41 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
     return result("passed", points)
 
 
+def gate(ex: Exercise, results: list[CheckResult]) -> None:
+    """Withhold the points of a passed check whose required checks did not pass (``Exercise.gate_of``):
+    zeros for every output pass the gradient check and the invariants, so these count only when the
+    values are right.  The check keeps its ``passed`` status; its message says what it waits for."""
+    by_name = {r.name: r for r in results}
+    checks = {c.name: c for c in ex.checks}
+
+    def failing(name: str, seen: frozenset[str]) -> tuple[list[str], bool] | None:
+        """The unmet requirements of ``name`` (transitively) and whether all were needed; None when met."""
+        if name not in checks:
+            return None
+        needed, every = ex.gate_of(checks[name])
+        outcomes = {}
+        for n in needed:
+            r = by_name.get(n)
+            if n in seen or r is None or r.status in ("skipped", "grader_error"):
+                continue  # not run here: nothing to go by
+            outcomes[n] = r.status == "passed" and failing(n, seen | {name}) is None
+        missed = [n for n, ok in outcomes.items() if not ok]
+        if not outcomes or (every and not missed) or (not every and len(missed) < len(outcomes)):
+            return None
+        return missed, every
+
+    for r in results:
+        unmet = failing(r.name, frozenset()) if r.status == "passed" and r.score else None
+        if unmet:
+            missed, every = unmet
+            names = ", ".join(repr(n) for n in missed[:3]) + (", …" if len(missed) > 3 else "")
+            waits = names if len(missed) == 1 else f"{'each' if every else 'one'} of {names}"
+            r.score = 0.0
+            r.message = CheckFailed(f"no points yet: this check scores once {waits} passes, since code that "
+                                    "computes nothing passes it too",
+                                    hint="get the values right first; these points then follow").report()
+
+
 class _Budget:
     """The submission's time budget: the seconds charged to its workers' calls (see ``client.Budget``)."""
 
@@ -227,6 +262,7 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
               and (only is None or only(c))]
     out.checks = _grade_checks(workers, ex, checks, hidden=hidden, examples=examples, use_reference=use_reference,
                                salt=salt, secret=secret, budget=budget, import_failed={})
+    gate(ex, out.checks)
     out.notes = policy.check_submission(ex, worker.submission, worker.imports)
     if out.notes:
         out.penalty = max(0.0, min(1.0, forbidden_penalty))
@@ -268,6 +304,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
             results[ex.id].checks = _grade_checks(workers, ex, chosen(ex, False), hidden=hidden, examples=examples,
                                                   use_reference=use_reference, salt=0, secret=secret, budget=budget,
                                                   import_failed=import_failed)
+            gate(ex, results[ex.id].checks)
             if progress and not hidden:
                 progress(results[ex.id])
         if hidden:
@@ -279,6 +316,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
                                            use_reference=use_reference, salt=0, secret=secret, budget=budget,
                                            import_failed=import_failed)
                 er.checks.sort(key=lambda c: order.get(c.name, len(order)))
+                gate(ex, er.checks)
                 if progress:
                     progress(er)
         workers.fresh()

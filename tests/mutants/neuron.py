@@ -88,4 +88,14 @@ MUTANTS = [
             dz = bwd(dout, act_cache)
             return np.outer(dz, w), x.T @ dz / x.shape[0], np.asarray(np.sum(dz))
     """, catches="neuron_backward passes the gradient check (relu)"),
+    Mutant("neuron.relu", "backward masks dout in place", """
+        def relu_backward(dout, cache):
+            dout[cache <= 0] = 0
+            return dout
+    """, catches="relu_backward leaves dout and the cache unchanged"),
+    Mutant("neuron.sigmoid", "backward overwrites the cached sigma", """
+        def sigmoid_backward(dout, cache):
+            cache *= 1 - cache
+            return dout * cache
+    """, catches="sigmoid_backward leaves dout and the cache unchanged"),
 ]
