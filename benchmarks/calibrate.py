@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -40,17 +41,23 @@ def _torch_one_thread() -> None:
 
 # ----------------------------------------------------------------------------- one function per check
 def gan_train(seed: int) -> Margins:
-    """gan.train "generated samples match the target's two modes": train_gan(seed) on data drawn with
-    seed, the generator sampled as the check samples it."""
+    """gan.train "generated samples match the target's two modes": train_gan on data drawn with ``seed``, at
+    the check's run seeds shifted by ``seed`` until one run passes (as the check does); the margins of the
+    best run, and how many runs it took."""
     from grader.exercises import gan as E
 
     _torch_one_thread()
     ref = reference.module("gan")
     data = E.target_samples(2000, np.random.default_rng(seed))
-    G, _ = ref.train_gan(data, steps=E.STEPS, seed=seed, device="cpu")
-    state = {k: v.detach().numpy() for k, v in G.state_dict().items()}
-    samples = E.sample_generator(_Ctx(), state)
-    return E.margins(samples)
+    best: Margins = {}
+    for tries, run_seed in enumerate(E.run_seeds(seed), 1):
+        G, _ = ref.train_gan(data, steps=E.STEPS, seed=run_seed, device="cpu")
+        got = E.margins(E.sample_generator(_Ctx(), {k: v.detach().numpy() for k, v in G.state_dict().items()}))
+        if not best or min(got.values()) > min(best.values()):
+            best = got
+        if min(got.values()) >= 0:
+            break
+    return {**best, "runs left unused (of 3)": float(E.RUNS - tries)}
 
 
 def train_loop(seed: int) -> Margins:
@@ -151,8 +158,15 @@ def summarise(name: str, rows: list[Margins], seconds: float) -> str:
     for key in rows[0]:
         v = np.array([r[key] for r in rows])
         lines.append(f"    margin {key:<28} min {v.min():+.4f}  p5 {np.percentile(v, 5):+.4f}  "
-                     f"median {np.median(v):+.4f}  max {v.max():+.4f}")
+                     f"median {np.median(v):+.4f}  max {v.max():+.4f}  normal fit P(< 0) {_normal_tail(v):.1e}")
     return "\n".join(lines)
+
+
+def _normal_tail(v: np.ndarray) -> float:
+    """P(margin < 0) for a normal distribution fitted to the margins: 40 seeds alone cannot show a 1% rate
+    (40 of 40 accepted still allows 9% at 95% confidence), so the fit says how far the tail is from 0."""
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    return 0.5 * math.erfc(float(v.mean()) / (sd * math.sqrt(2))) if sd > 0 else float(v.mean() < 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -298,16 +298,36 @@ def _modes_check(samples: np.ndarray, device: str) -> None:
                            "G's optimizer holds G's parameters and that L_G is the non-saturating loss")
 
 
+#: A GAN collapses onto one mode at some seeds, the reference too (2 of 40 seeds at 600 steps, see
+#: docs/benchmarks.md): the check accepts when one of RUNS seeded runs learns both modes.  Runs after the
+#: first happen only after a failure; an implementation that never learns fails them all.
+RUNS, RUN_SEEDS = 3, 1000
+
+
+def run_seeds(base: int = 0) -> list[int]:
+    """The training seeds of the check's runs (benchmarks/calibrate.py varies ``base``)."""
+    return [base + RUN_SEEDS * k for k in range(RUNS)]
+
+
 @TRAIN.check("generated samples match the target's two modes", oracle="training", points=3, timeout=60)
 def _(ctx: Context) -> None:
     data = target_samples(2000, np.random.default_rng(0))
-    runs = ctx.drive(_train_gan, data, STEPS, 0)
-    for device, run in runs.items():  # every device on its own: their RNG streams differ, so do their runs
-        losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)  # (d_loss, g_loss) pairs
-        ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
-        ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
-                         losses[:, 0])
-        _modes_check(sample_generator(ctx, run["state"]), device)
+    failure = None
+    for seed in run_seeds():
+        runs = ctx.drive(_train_gan, data, STEPS, seed)
+        try:
+            for device, run in runs.items():  # every device on its own: their RNG streams differ, so do their runs
+                losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)  # (d_loss, g_loss) pairs
+                ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
+                ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
+                                 losses[:, 0])
+                _modes_check(sample_generator(ctx, run["state"]), device)
+            return
+        except CheckFailed as exc:
+            failure = exc
+    assert failure is not None
+    failure.summary = f"{failure.summary} (in each of {RUNS} runs, seeds {', '.join(map(str, run_seeds()))})"
+    raise CheckFailed(failure.summary, failure.details)
 
 
 @TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)
