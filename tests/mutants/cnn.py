@@ -108,7 +108,7 @@ MUTANTS = [
             dx = np.zeros_like(x)
             for p in range(pool):
                 for q in range(pool):
-                    window = (slice(None), slice(None), slice(p, p + stride * Ho, stride), slice(q, q + stride * Wo, stride))
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
                     dx[window] += dout * (x[window] == out)
             return dx
     """, catches="tie's gradient to the first maximum"),
@@ -120,7 +120,7 @@ MUTANTS = [
             taken = np.zeros(out.shape, dtype=bool)
             for p in reversed(range(pool)):
                 for q in reversed(range(pool)):
-                    window = (slice(None), slice(None), slice(p, p + stride * Ho, stride), slice(q, q + stride * Wo, stride))
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
                     hit = (x[window] == out) & ~taken
                     dx[window] += dout * hit
                     taken |= hit
@@ -137,7 +137,7 @@ MUTANTS = [
                     count += x[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] == out
             for p in range(pool):
                 for q in range(pool):
-                    window = (slice(None), slice(None), slice(p, p + stride * Ho, stride), slice(q, q + stride * Wo, stride))
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
                     dx[window] += dout * (x[window] == out) / count
             return dx
     """, catches="tie's gradient to the first maximum"),
