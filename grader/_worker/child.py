@@ -260,7 +260,10 @@ def _reseed() -> None:
         np.random.seed(0)
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "manual_seed"):
-        torch.manual_seed(0)
+        torch.manual_seed(0)  # the default generator of every device (CPU, CUDA, MPS)
+        cudnn = getattr(getattr(torch, "backends", None), "cudnn", None)
+        if cudnn is not None:  # cuDNN's autotuner picks kernels by timing, and some of them are not deterministic
+            cudnn.benchmark, cudnn.deterministic = False, True
 
 
 def _serve(session: _Session) -> None:

@@ -101,6 +101,46 @@ MUTANTS = [
                     out += x[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] / pool ** 2
             return out, (x, out, pool, stride)
     """, catches="maxpool_forward matches torch"),
+    Mutant("cnn.maxpool", "a tie's gradient goes to every maximum of the window", """
+        def maxpool_backward(dout, cache):
+            x, out, pool, stride = cache
+            _, _, Ho, Wo = out.shape
+            dx = np.zeros_like(x)
+            for p in range(pool):
+                for q in range(pool):
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    dx[window] += dout * (x[window] == out)
+            return dx
+    """, catches="tie's gradient to the first maximum"),
+    Mutant("cnn.maxpool", "a tie's gradient goes to the last maximum of the window", """
+        def maxpool_backward(dout, cache):
+            x, out, pool, stride = cache
+            _, _, Ho, Wo = out.shape
+            dx = np.zeros_like(x)
+            taken = np.zeros(out.shape, dtype=bool)
+            for p in reversed(range(pool)):
+                for q in reversed(range(pool)):
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    hit = (x[window] == out) & ~taken
+                    dx[window] += dout * hit
+                    taken |= hit
+            return dx
+    """, catches="tie's gradient to the first maximum"),
+    Mutant("cnn.maxpool", "a tie's gradient shared equally among the maxima", """
+        def maxpool_backward(dout, cache):
+            x, out, pool, stride = cache
+            _, _, Ho, Wo = out.shape
+            dx = np.zeros_like(x)
+            count = np.zeros(out.shape)
+            for p in range(pool):
+                for q in range(pool):
+                    count += x[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] == out
+            for p in range(pool):
+                for q in range(pool):
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    dx[window] += dout * (x[window] == out) / count
+            return dx
+    """, catches="tie's gradient to the first maximum"),
     Mutant("cnn.flatten", "the batch axis is flattened too", """
         def flatten_forward(x):
             return x.reshape(-1), x.shape
