@@ -51,6 +51,9 @@ class Layer:
     hint_backward: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
     label: str = ""                                 # tells apart checks of one function on several domains
+    #: share of the exercise's points the extreme-input check carries, for an exercise whose point is
+    #: stability ("Softmax (numerically stable)"); 0: the usual small invariant weight
+    stable_share: float = 0.0
 
     def name(self, text: str) -> str:
         return f"{text} ({self.label})" if self.label else text
@@ -209,6 +212,10 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
 
     if layer.extreme is not None:
+        if layer.stable_share:  # declared last: weigh it against every public check declared before it
+            others = sum(c.points for c in ex.checks if not c.hidden)
+            points = others * layer.stable_share / (1.0 - layer.stable_share)
+
         @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points, twin=True)
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
