@@ -69,6 +69,10 @@ def test_printed_output_of_hidden_checks_is_withheld():
     assert red[0].stdout == "x = 1" and red[1].stdout == ""
     assert "stdout" not in CheckResult("c", 1, 1, "passed").to_json()  # absent when empty
     assert SubmissionResult.from_json(sub.to_json()).exercises[0].checks[0].stdout == "x = 1"
+    from grader.reporters.feedback import html, markdown
+
+    for text in (markdown(sub.redacted(), "ann"), html(sub.redacted(), "ann")):
+        assert "x = 1" in text and "secret input" not in text
 
 
 def test_hidden_names_are_printed_as_written():
