@@ -106,12 +106,12 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
             recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
         except known.NoKnownAnswers as exc:
             raise NoReference(str(exc)) from None
-        for args, expected in recorded:
+        for case, (args, expected) in enumerate(recorded):
             try:
                 assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
                              rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
             except CheckFailed as exc:
-                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+                raise exc.with_input(known.input_literal(ex.id, layer, case, args)) from None
 
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)

@@ -30,11 +30,14 @@ def _describe_model(student: Callable[[str], Any]) -> dict:
     model = student("keras_model").build_model()
     layers = [[type(layer).__name__, int(getattr(layer, "units", 0)),
                getattr(getattr(layer, "activation", None), "__name__", "")] for layer in model.layers]
-    loss = model.loss if isinstance(model.loss, str) else getattr(model.loss, "name", type(model.loss).__name__)
+    # a model never compiled has no loss or optimizer attribute: that is the student's answer, not an error
+    loss = getattr(model, "loss", None)
+    loss = "" if loss is None else loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
+    optimizer = getattr(model, "optimizer", None)
     metrics = [m if isinstance(m, str) else getattr(m, "name", "") for m in (model._compile_config.config.get(
         "metrics") or [])] if getattr(model, "_compile_config", None) else []
     return {"layers": layers, "input": [d if d is None else int(d) for d in model.input_shape] if model.built else [],
-            "optimizer": type(model.optimizer).__name__.lower() if model.optimizer else "",
+            "optimizer": type(optimizer).__name__.lower() if optimizer else "",
             "loss": str(loss), "metrics": [str(m) for m in metrics]}
 
 
@@ -86,6 +89,10 @@ MODEL = exercise(
          "loss='sparse_categorical_crossentropy', metrics=['accuracy']).")
 
 
+_COMPILE_HINT = ("call model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                 "metrics=['accuracy']) before returning the model")
+
+
 @MODEL.check("build_model has the seed's layers and compile settings", oracle="known")
 def _(ctx: Context) -> None:
     got = ctx.drive(_describe_model, timeout=60)
@@ -95,9 +102,12 @@ def _(ctx: Context) -> None:
     if got["input"] != [None, 784]:
         raise CheckFailed("the model does not take 784 inputs", expected="(None, 784)", got=repr(got["input"]),
                           hint="start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))")
+    if not got["optimizer"] and not got["loss"]:
+        raise CheckFailed("build_model returns a model that was never compiled", hint=_COMPILE_HINT)
     for key, want in COMPILED.items():
         if got[key] != want:
-            raise CheckFailed(f"compiled with the wrong {key}", expected=want, got=got[key] or "(not compiled)")
+            raise CheckFailed(f"compiled with the wrong {key}", expected=want, got=got[key] or "(none)",
+                              hint=_COMPILE_HINT)
     if "accuracy" not in got["metrics"]:
         raise CheckFailed("compile without metrics=['accuracy']", got=repr(got["metrics"]))
 
