@@ -71,7 +71,9 @@ def test_printed_output_of_hidden_checks_is_withheld():
     assert SubmissionResult.from_json(sub.to_json()).exercises[0].checks[0].stdout == "x = 1"
     from grader.reporters.feedback import html, markdown
 
-    for text in (markdown(sub.redacted(), "ann"), html(sub.redacted(), "ann")):
+    from grader.reporters.gradescope import document
+
+    for text in (markdown(sub.redacted(), "ann"), html(sub.redacted(), "ann"), str(document(sub.redacted()))):
         assert "x = 1" in text and "secret input" not in text
 
 
