@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from grader.commands._common import add_examples, check_environment, submission_dir
 from grader.registry import PARTS, all_exercises
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     sub = submission_dir(args.submission)
     check_environment(all_exercises())
     console = Console()
-    console.print(f"watching {sub}/ — save a file to re-check its exercises (Ctrl-C to stop)")
+    console.print(escape(f"watching {sub}/ — save a file to re-check its exercises (Ctrl-C to stop)"))
     for changes in watch(sub, debounce=300):
         parts = parts_changed(changes)
         if not parts:
