@@ -27,6 +27,8 @@ def test_missing_requirement_is_not_passed(at_root, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "Well done" not in out
     assert "keras" in out and "pip install" in out and "official grade counts" in out
+    total = sum(e.points for e in registry.select(["keras_model"]))
+    assert f"{total:g} points not checked here" in out  # not just "0/0 points"
 
 
 def test_forbidden_import_is_not_well_done(make_submission, capsys):

@@ -33,11 +33,17 @@ def table(result: SubmissionResult) -> Table:
     t.add_column("points", justify="right", no_wrap=True)
     for e in result.exercises:
         passed = sum(c.status == "passed" for c in e.checks)
+        # a skipped exercise's points are not at stake here, but they are in the official grade: not "0/0"
+        points = (f"–/{_points(sum(c.max_score for c in e.checks))}" if e.status == "skipped"
+                  else f"{_points(e.score)}/{_points(e.max_score)}")
         t.add_row(Text(e.id), Text(e.title), Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
-                  f"{passed}/{len(e.checks)}", f"{_points(e.score)}/{_points(e.max_score)}")
+                  f"{passed}/{len(e.checks)}", points)
     done = sum(e.status == "passed" for e in result.exercises)
     t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
                  f"{_points(result.score)}/{_points(result.max_score)} points")
+    not_checked = sum(c.max_score for e in unchecked(result) for c in e.checks)
+    if not_checked:
+        t.caption += f" · {_points(not_checked)} points not checked here"
     passed, total = result.hidden_passed
     if total:
         t.caption += f" · hidden checks: {passed}/{total} passed"
