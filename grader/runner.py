@@ -63,6 +63,17 @@ def import_oracles(exercises: Iterable[Exercise]) -> None:
             import torch  # noqa: F401
 
 
+#: At most this many characters of what a student's code printed go into a failing check's result.
+STDOUT_CHARS = 2000
+
+
+def _printed(worker: Worker, check: Check) -> str:
+    """What the student's code printed during the check: never a hidden check's (its inputs could be printed);
+    the last :data:`STDOUT_CHARS` characters, since the failing (shrunk) example runs last."""
+    out = "" if check.hidden else getattr(worker, "printed", "") or ""
+    return out if len(out) <= STDOUT_CHARS else "(earlier output cut) …" + out[-STDOUT_CHARS:]
+
+
 def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
               salt: int = 0, hidden: bool = True, secret: bytes | None = None,
               timeout: float | None = None) -> CheckResult:
@@ -76,10 +87,12 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
                   examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
                   scale=HIDDEN_SCALE if check.hidden else 1, timeout=timeout)
     started = time.perf_counter()
+    worker.printed = ""  # an earlier check's output is not this one's
 
     def result(status: str, score: float, message: str = "") -> CheckResult:
         return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,  # type: ignore[arg-type]
-                           round(time.perf_counter() - started, 4), ctx.curves)
+                           round(time.perf_counter() - started, 4), ctx.curves,
+                           _printed(worker, check) if status not in ("passed", "skipped") else "")
 
     try:
         check.run(ctx)
@@ -189,6 +202,16 @@ def _unrun(ex: Exercise, c: Check, status: str, message: str, *, hidden: bool, u
                        message, c.oracle, c.hidden)
 
 
+def _import_failure(ex: Exercise, exc: StudentError) -> str:
+    """Why ``ex``'s module could not be imported; a forbidden package that is absent says why it is absent
+    (a numpy-only part's worker can import numpy alone), or "No module named 'torch'" reads as a broken setup."""
+    message = f"{ex.part}.py could not be imported: {exc.message}"
+    absent = [p for p in ex.forbidden[0] if f"No module named '{p}" in exc.message]
+    if absent:
+        message += f"\n{ex.part}.py must use numpy only: {absent[0]} is not available to it; remove the import"
+    return message
+
+
 def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidden: bool, examples: int,
                   use_reference: bool, salt: int, secret: bytes | None, budget: _Budget,
                   import_failed: dict[str, StudentError]) -> list[CheckResult]:
@@ -210,7 +233,7 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
     if ex.part in import_failed:
         exc = import_failed[ex.part]
         status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
-        return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
+        return [unrun(c, status, _import_failure(ex, exc)) for c in checks]
     packages = packages_for(ex)
     worker = workers.get(packages)
     left = budget.left(worker)
@@ -224,7 +247,7 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
     except StudentError as exc:
         import_failed[ex.part] = exc  # the same import would fail (or hang) again: never try it twice
         status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
-        return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
+        return [unrun(c, status, _import_failure(ex, exc)) for c in checks]
     results: list[CheckResult] = []
     timed_out: CheckResult | None = None
     for c in checks:

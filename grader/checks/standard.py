@@ -54,6 +54,9 @@ class Layer:
     hint_backward: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
     label: str = ""                                 # tells apart checks of one function on several domains
+    #: share of the exercise's points the extreme-input check carries, for an exercise whose point is
+    #: stability ("Softmax (numerically stable)"); 0: the usual small invariant weight
+    stable_share: float = 0.0
 
     def name(self, text: str) -> str:
         return f"{text} ({self.label})" if self.label else text
@@ -116,12 +119,12 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
             recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
         except known.NoKnownAnswers as exc:
             raise NoReference(str(exc)) from None
-        for args, expected in recorded:
+        for case, (args, expected) in enumerate(recorded):
             try:
                 assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
                              rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
             except CheckFailed as exc:
-                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+                raise exc.with_input(known.input_literal(ex.id, layer, case, args)) from None
 
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
@@ -268,6 +271,10 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
 
     if layer.extreme is not None:
+        if layer.stable_share:  # declared last: weigh it against every public check declared before it
+            others = sum(c.points for c in ex.checks if not c.hidden)
+            points = others * layer.stable_share / (1.0 - layer.stable_share)
+
         @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points,
                   twin=True, requires=forward_values(layer))
         def _(ctx: Context) -> None:

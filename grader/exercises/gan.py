@@ -220,8 +220,31 @@ def _on_meta(ctx: Context, what: str, label: str, data: Any = None) -> None:
         raise as_device_failure(exc, label) from None
 
 
+def _steps_input(ctx: Context, lr: float) -> str:
+    """The three steps of the check below as Python a student can paste (weights: torch's initialisation
+    under the same seed, which a generator and discriminator built as stated reproduce)."""
+    return (f"import numpy as np, torch; torch.manual_seed({ctx.seed % 2**31}); "
+            "G, D = make_generator(), make_discriminator(); "
+            f"opt_g, opt_d = [torch.optim.Adam(m.parameters(), lr={lr}, betas=(0.5, 0.999)) for m in (G, D)]; "
+            f"rng = np.random.default_rng({ctx.seed}); "
+            "reals = [torch.as_tensor(rng.normal(2.0, 0.5, (16, 1)).astype(np.float32)) for _ in range(3)]; "
+            "zs = [torch.as_tensor(rng.standard_normal((16, 4)).astype(np.float32)) for _ in range(3)]; "
+            "print([train_step(G, D, opt_g, opt_d, r, z) for r, z in zip(reals, zs)])")
+
+
 @STEP.check("train_step matches the reference from the same weights", oracle="reference", points=3)
 def _(ctx: Context) -> None:
+    try:
+        _same_steps(ctx)
+    except CheckFailed as exc:
+        raise exc.with_input(_steps_input(ctx, 1e-2)) from None
+    except StudentError as exc:
+        if "\ninput:" in exc.message:
+            raise
+        raise StudentError(exc.kind, f"{exc.message}\ninput: {_steps_input(ctx, 1e-2)}", fatal=exc.fatal) from None
+
+
+def _same_steps(ctx: Context) -> None:
     rng = ctx.rng
     weights = _weights(ctx)
     reals = [rng.normal(2.0, 0.5, (16, 1)).astype(np.float32) for _ in range(3)]

@@ -33,7 +33,7 @@ def _describe_model(student: Callable[[str], Any]) -> dict:
     model = student("keras_model").build_model()
     return {"weights": [[int(d) for d in w.shape] for w in model.get_weights()],
             "input": [d if d is None else int(d) for d in model.input_shape] if model.built else [],
-            "optimizer": type(model.optimizer).__name__.lower() if model.optimizer else ""}
+            "optimizer": type(model.optimizer).__name__.lower() if getattr(model, "optimizer", None) else ""}
 
 
 @returns(fields(error=STR, results=dict_of(NUMBER)))
@@ -97,6 +97,10 @@ MODEL = exercise(
          "loss='sparse_categorical_crossentropy', metrics=['accuracy']).")
 
 
+_COMPILE_HINT = ("call model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                 "metrics=['accuracy']) before returning the model")
+
+
 @MODEL.check("build_model has the seed's weights, input and optimizer", oracle="known")
 def _(ctx: Context) -> None:
     got = ctx.drive(_describe_model, timeout=60)
@@ -107,6 +111,8 @@ def _(ctx: Context) -> None:
     if got["input"] != [None, 784]:
         raise CheckFailed("the model does not take 784 inputs", expected="(None, 784)", got=repr(got["input"]),
                           hint="start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))")
+    if not got["optimizer"]:
+        raise CheckFailed("build_model returns a model that was never compiled", hint=_COMPILE_HINT)
     if got["optimizer"] != OPTIMIZER:
         raise CheckFailed("the model is compiled with the wrong optimizer", expected=OPTIMIZER,
                           got=got["optimizer"] or "(not compiled)", hint="model.compile(optimizer='adam', ...)")

@@ -18,6 +18,22 @@ MUTANTS = [
             out += b[None, :, None, None]
             return out, (x, w, stride, pad)
     """, catches="conv_forward matches torch"),
+    Mutant("cnn.conv", "computed in float32 (the right formula, float32 precision)", """
+        def conv_forward(x, w, b, stride=1, pad=0):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            x32, w32 = x.astype(np.float32), w.astype(np.float32)
+            xp = np.pad(x32, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            Ho = 1 + (H + 2 * pad - HH) // stride
+            Wo = 1 + (W + 2 * pad - WW) // stride
+            out = np.zeros((N, F, Ho, Wo), dtype=np.float32)
+            for p in range(HH):
+                for q in range(WW):
+                    patch = xp[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    out += np.einsum("nchw,fc->nfhw", patch, w32[:, :, p, q])
+            out += b.astype(np.float32)[None, :, None, None]
+            return out.astype(np.float64), (x, w, stride, pad)
+    """, catches="conv_forward matches the reference"),
     Mutant("cnn.conv", "padding applied twice", """
         def conv_forward(x, w, b, stride=1, pad=0):
             N, C, H, W = x.shape

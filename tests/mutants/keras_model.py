@@ -49,6 +49,11 @@ MUTANTS = [
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             return model
     """, catches="build_model has the seed's weights"),
+    Mutant("keras_model.model", "never compiled", _build().replace("    model.compile(", "    # model.compile("),
+           catches="build_model has the seed's weights"),
+    Mutant("keras_model.model", "images kept as 28x28 (no flattening)",
+           _build().replace("keras.Input(shape=(784,))", "keras.Input(shape=(28, 28))"),
+           catches="build_model has the seed's weights"),
     Mutant("keras_model.fit", "one epoch whatever is asked", """
         def train_model(model, x_train, y_train, epochs=5, batch_size=32):
             history = model.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)

@@ -121,4 +121,13 @@ MUTANTS = [
            catches="evaluate matches the reference"),
     Mutant("pytorch.evaluate", "images left on the CPU", _eval(move="yb = yb.to(device)"),
            catches="evaluate stays on the given device"),
+    Mutant("pytorch.train", "make_loader always shuffles", """
+        def make_loader(X, y, batch_size=64, shuffle=True, seed=0):
+            dataset = torch.utils.data.TensorDataset(torch.as_tensor(np.asarray(X), dtype=torch.float32),
+                                                     torch.as_tensor(np.asarray(y), dtype=torch.int64))
+            return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
+                                               generator=torch.Generator().manual_seed(seed))
+    """, catches="make_loader batches every sample once"),
+    Mutant("pytorch.evaluate", "argmin instead of argmax", _EVAL.replace("argmax(dim=1)", "argmin(dim=1)")
+           .format(**_EVAL_OK), catches="evaluate matches the reference"),
 ]
