@@ -86,12 +86,13 @@ def affine_relu_forward(x, w, b):
 
 LEVELS = [pytest.param("sandbox", marks=pytest.mark.skipif(not sandbox.bwrap_works(), reason="no bubblewrap")),
           "limits"]
-NUMBER = re.compile(r"-?\d\.\d{12,}(?:e[-+]\d+)?")
+NUMBER = re.compile(r"\d\.\d{12,}(?:e[-+]\d+)?")
 
 
 def _tokens(doc: dict, hidden: bool) -> set[str]:
     return {t for e in doc["result"]["exercises"] for c in e["checks"]
-            if c["name"].endswith(" [hidden]") == hidden for t in NUMBER.findall(c.get("message") or "")}
+            if c["name"].endswith(" [hidden]") == hidden
+            for t in NUMBER.findall((c.get("message") or "") + " " + (c.get("stdout") or ""))}
 
 
 @pytest.mark.parametrize("level", LEVELS)
