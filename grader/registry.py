@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 Oracle = Literal["reference", "torch", "numerical", "invariant", "known", "training"]
 ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "known", "training")
+#: Oracles that compare the student's values with the truth on drawn inputs.  The others (a gradient check
+#: against the student's own forward, no mutation, finiteness, a handful of recorded answers) are also met
+#: by code that computes nothing or looks answers up, so they are gated on these (``grader.runner.gate``).
+VALUE_ORACLES: tuple[str, ...] = ("reference", "torch", "training")
 
 #: The curriculum, in the order of the seed tutorial.  A part is one module of ``assignments/``.
 PARTS: tuple[str, ...] = ("neuron", "losses", "backprop", "autograd", "optim",
@@ -52,6 +56,8 @@ class Check:
     hidden: bool = False
     timeout: float = 10.0
     devices: tuple[str, ...] = ()
+    #: the checks (public names) that must pass for this one to score; None: the default by oracle (gate_of)
+    requires: tuple[str, ...] | None = None
 
     @property
     def slug(self) -> str:
@@ -86,21 +92,26 @@ class Exercise:
         return FORBIDDEN.get(self.part, ((), ()))
 
     def check(self, name: str, *, oracle: Oracle, points: float = 1.0, hidden: bool = False,
-              timeout: float = 10.0, twin: bool = False
+              timeout: float = 10.0, twin: bool = False, requires: Iterable[str] | None = None
               ) -> Callable[[Callable[["Context"], None]], Callable[["Context"], None]]:
         """Decorator: register ``fn(ctx)`` as a check of this exercise.
 
         ``twin=True`` also registers its hidden twin ``"<name> [hidden]"``: the same property run by
         ``grade`` (never by ``check``) with another seed, :data:`HIDDEN_EXAMPLES` times the examples and
         shapes scaled by :data:`HIDDEN_SCALE` (see :class:`grader.checks.context.Context`).
+
+        ``requires`` names the checks that must pass for this one to score (see :meth:`gate_of`).
         """
         if oracle not in ORACLES:
             raise ValueError(f"unknown oracle {oracle!r}; use one of {', '.join(ORACLES)}")
 
+        needs = None if requires is None else tuple(requires)
+
         def register(fn: Callable[["Context"], None]) -> Callable[["Context"], None]:
-            self.add(Check(name, fn, oracle, points, hidden, timeout))
+            self.add(Check(name, fn, oracle, points, hidden, timeout, requires=needs))
             if twin and not hidden:
-                self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE))
+                self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE,
+                               requires=needs))
             return fn
 
         return register
@@ -109,6 +120,20 @@ class Exercise:
         if any(c.name == check.name for c in self.checks):
             raise ValueError(f"{self.id} already has a check named {check.name!r}")
         self.checks.append(check)
+
+    def gate_of(self, check: Check) -> tuple[tuple[str, ...], bool]:
+        """(checks, every one needed?): what must pass for ``check`` to score.
+
+        A check that a do-nothing or look-up solution also passes (oracle not in :data:`VALUE_ORACLES`)
+        scores only when its ``requires`` all pass, or, if it declares none, when at least one of the
+        exercise's value checks passes; a value check is never gated unless it says so.  Required checks
+        that did not run (no ``solutions/``, an ``only`` filter) are left out; see ``grader.runner.gate``.
+        """
+        if check.requires is not None:
+            return check.requires, True
+        if check.oracle in VALUE_ORACLES:
+            return (), True
+        return tuple(c.name for c in self.checks if not c.hidden and c.oracle in VALUE_ORACLES), False
 
     def check_points(self, check: Check, *, hidden: bool = True, reference: bool = True) -> float:
         """Points of one check: the exercise's points shared in proportion to the weights of the checks that

@@ -24,18 +24,22 @@ class CheckResult:
     seconds: float = 0.0
     #: series a reporter may plot, e.g. {"loss": [...], "reference loss": [...]} for a training check
     curves: dict[str, list[float]] = field(default_factory=dict)
+    #: what the student's code printed during the failing call (public checks only; capped), shown under the
+    #: failure as pytest shows captured output
+    stdout: str = ""
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
-        if not self.curves:
-            doc.pop("curves")
+        for key in ("curves", "stdout"):
+            if not doc[key]:
+                doc.pop(key)
         return doc
 
     def redacted(self) -> "CheckResult":
         """This result as a student may see it: a hidden check keeps its status and points, not its details."""
         if not self.hidden:
             return self
-        return replace(self, message=WITHHELD if self.message else "", curves={})
+        return replace(self, message=WITHHELD if self.message else "", curves={}, stdout="")
 
 
 @dataclass

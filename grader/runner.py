@@ -63,6 +63,17 @@ def import_oracles(exercises: Iterable[Exercise]) -> None:
             import torch  # noqa: F401
 
 
+#: At most this many characters of what a student's code printed go into a failing check's result.
+STDOUT_CHARS = 2000
+
+
+def _printed(worker: Worker, check: Check) -> str:
+    """What the student's code printed during the check: never a hidden check's (its inputs could be printed);
+    the last :data:`STDOUT_CHARS` characters, since the failing (shrunk) example runs last."""
+    out = "" if check.hidden else getattr(worker, "printed", "") or ""
+    return out if len(out) <= STDOUT_CHARS else "(earlier output cut) …" + out[-STDOUT_CHARS:]
+
+
 def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
               salt: int = 0, hidden: bool = True, secret: bytes | None = None,
               timeout: float | None = None) -> CheckResult:
@@ -76,10 +87,12 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
                   examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
                   scale=HIDDEN_SCALE if check.hidden else 1, timeout=timeout)
     started = time.perf_counter()
+    worker.printed = ""  # an earlier check's output is not this one's
 
     def result(status: str, score: float, message: str = "") -> CheckResult:
         return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,  # type: ignore[arg-type]
-                           round(time.perf_counter() - started, 4), ctx.curves)
+                           round(time.perf_counter() - started, 4), ctx.curves,
+                           _printed(worker, check) if status not in ("passed", "skipped") else "")
 
     try:
         check.run(ctx)
@@ -98,6 +111,41 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
         return result("grader_error", 0.0, f"the grader failed in this check ({type(exc).__name__}: {exc} at "
                                            f"{Path(where.filename).name}:{where.lineno}); it is not counted")
     return result("passed", points)
+
+
+def gate(ex: Exercise, results: list[CheckResult]) -> None:
+    """Withhold the points of a passed check whose required checks did not pass (``Exercise.gate_of``):
+    zeros for every output pass the gradient check and the invariants, so these count only when the
+    values are right.  The check keeps its ``passed`` status; its message says what it waits for."""
+    by_name = {r.name: r for r in results}
+    checks = {c.name: c for c in ex.checks}
+
+    def failing(name: str, seen: frozenset[str]) -> tuple[list[str], bool] | None:
+        """The unmet requirements of ``name`` (transitively) and whether all were needed; None when met."""
+        if name not in checks:
+            return None
+        needed, every = ex.gate_of(checks[name])
+        outcomes = {}
+        for n in needed:
+            r = by_name.get(n)
+            if n in seen or r is None or r.status in ("skipped", "grader_error"):
+                continue  # not run here: nothing to go by
+            outcomes[n] = r.status == "passed" and failing(n, seen | {name}) is None
+        missed = [n for n, ok in outcomes.items() if not ok]
+        if not outcomes or (every and not missed) or (not every and len(missed) < len(outcomes)):
+            return None
+        return missed, every
+
+    for r in results:
+        unmet = failing(r.name, frozenset()) if r.status == "passed" and r.score else None
+        if unmet:
+            missed, every = unmet
+            names = ", ".join(repr(n) for n in missed[:3]) + (", …" if len(missed) > 3 else "")
+            waits = names if len(missed) == 1 else f"{'each' if every else 'one'} of {names}"
+            r.score = 0.0
+            r.message = CheckFailed(f"no points yet: this check scores once {waits} passes, since code that "
+                                    "computes nothing passes it too",
+                                    hint="get the values right first; these points then follow").report()
 
 
 class _Budget:
@@ -154,6 +202,16 @@ def _unrun(ex: Exercise, c: Check, status: str, message: str, *, hidden: bool, u
                        message, c.oracle, c.hidden)
 
 
+def _import_failure(ex: Exercise, exc: StudentError) -> str:
+    """Why ``ex``'s module could not be imported; a forbidden package that is absent says why it is absent
+    (a numpy-only part's worker can import numpy alone), or "No module named 'torch'" reads as a broken setup."""
+    message = f"{ex.part}.py could not be imported: {exc.message}"
+    absent = [p for p in ex.forbidden[0] if f"No module named '{p}" in exc.message]
+    if absent:
+        message += f"\n{ex.part}.py must use numpy only: {absent[0]} is not available to it; remove the import"
+    return message
+
+
 def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidden: bool, examples: int,
                   use_reference: bool, salt: int, secret: bytes | None, budget: _Budget,
                   import_failed: dict[str, StudentError]) -> list[CheckResult]:
@@ -175,7 +233,7 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
     if ex.part in import_failed:
         exc = import_failed[ex.part]
         status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
-        return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
+        return [unrun(c, status, _import_failure(ex, exc)) for c in checks]
     packages = packages_for(ex)
     worker = workers.get(packages)
     given = reference.Given(ex) if use_reference else None
@@ -186,7 +244,7 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
     except StudentError as exc:
         import_failed[ex.part] = exc  # the same import would fail (or hang) again: never try it twice
         status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
-        return [unrun(c, status, f"{ex.part}.py could not be imported: {exc.message}") for c in checks]
+        return [unrun(c, status, _import_failure(ex, exc)) for c in checks]
     results: list[CheckResult] = []
     timed_out: CheckResult | None = None
     for c in checks:
@@ -224,6 +282,7 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
               and (only is None or only(c))]
     out.checks = _grade_checks(workers, ex, checks, hidden=hidden, examples=examples, use_reference=use_reference,
                                salt=salt, secret=secret, budget=budget, import_failed={})
+    gate(ex, out.checks)
     out.notes = policy.check_submission(ex, worker.submission, worker.imports)
     if out.notes:
         out.penalty = max(0.0, min(1.0, forbidden_penalty))
@@ -265,6 +324,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
             results[ex.id].checks = _grade_checks(workers, ex, chosen(ex, False), hidden=hidden, examples=examples,
                                                   use_reference=use_reference, salt=0, secret=secret, budget=budget,
                                                   import_failed=import_failed)
+            gate(ex, results[ex.id].checks)
             if progress and not hidden:
                 progress(results[ex.id])
         if hidden:
@@ -276,6 +336,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
                                            use_reference=use_reference, salt=0, secret=secret, budget=budget,
                                            import_failed=import_failed)
                 er.checks.sort(key=lambda c: order.get(c.name, len(order)))
+                gate(ex, er.checks)
                 if progress:
                     progress(er)
         workers.fresh()

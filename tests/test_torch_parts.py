@@ -33,7 +33,7 @@ def test_training_checks_record_loss_curves(reference_result):
     digits = checks["trained Net reaches 90% on held-out digits"].curves
     assert set(digits) >= {"loss", "reference loss"}
     assert len(digits["loss"]) == 5 and digits["loss"][-1] < digits["loss"][0]
-    assert {"loss", "discriminator loss"} <= set(checks["generated samples match the target's mean and spread"].curves)
+    assert {"loss", "discriminator loss"} <= set(checks["generated samples match the target's two modes"].curves)
 
 
 def test_keras_part_is_skipped_without_keras(monkeypatch):

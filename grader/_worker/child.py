@@ -218,7 +218,9 @@ def _describe(exc: BaseException, submission: str) -> str:
         if frame.filename.startswith(submission):
             where = f" (at {os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}: {frame.line})"
             break
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    # all lines, not the first: Keras puts the reason under "Exception encountered when calling ..."
+    text = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+    text = text if len(text) <= 600 else text[:600] + "…"
     return f"{type(exc).__name__}: {text}{where}"[:2000]
 
 
@@ -260,7 +262,10 @@ def _reseed() -> None:
         np.random.seed(0)
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "manual_seed"):
-        torch.manual_seed(0)
+        torch.manual_seed(0)  # the default generator of every device (CPU, CUDA, MPS)
+        cudnn = getattr(getattr(torch, "backends", None), "cudnn", None)
+        if cudnn is not None:  # cuDNN's autotuner picks kernels by timing, and some of them are not deterministic
+            cudnn.benchmark, cudnn.deterministic = False, True
 
 
 def _serve(session: _Session) -> None:

@@ -58,6 +58,20 @@ def check_shape_dtype(got: np.ndarray, expected: np.ndarray, what: str) -> None:
                           hint="keep float64 throughout: do not cast to float32 or int")
 
 
+FLOAT32_HINT = "your result has float32 precision: keep every array float64 (no astype(np.float32) or float32 inputs)"
+
+
+def float32_precision(got: np.ndarray, expected: np.ndarray, diff: np.ndarray, scale: float) -> bool:
+    """Whether a mismatch is float32 rounding of the right answer: every value of ``got`` is a float32 (and
+    the expected values are not all), and no error exceeds float32's precision."""
+    if got.dtype.kind != "f" or got.size == 0 or expected.dtype.kind != "f":
+        return False
+    as32 = got.astype(np.float32).astype(np.float64)
+    if not np.array_equal(as32, got) or np.array_equal(expected.astype(np.float32).astype(np.float64), expected):
+        return False
+    return bool(np.all(diff <= 1e-5 * np.maximum(np.abs(expected), scale)))
+
+
 def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float, hint: str = "") -> None:
     """Fail unless ``|got - expected| <= atol + rtol * |expected|`` everywhere (NaN never passes)."""
     expected = np.asarray(expected)
@@ -79,6 +93,8 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
     idx = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
     idx = tuple(int(i) for i in idx)
     scale = float(np.max(np.abs(expected))) or 1.0
+    if float32_precision(got, expected, diff, scale):
+        hint = FLOAT32_HINT  # the formula is right: an exercise's hint about the formula would mislead
     raise CheckFailed(
         f"{what} does not match",
         Details(worst_index=str(idx), expected=repr(float(expected[idx])), got=repr(float(got[idx])),

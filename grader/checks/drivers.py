@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from grader.checks.replies import ANY, NONE, fields, list_of, one_of, returns, tuple_of
+from grader.checks.replies import ANY, NONE, STR, fields, list_of, one_of, returns, tuple_of
 
 
 @returns(fields(result=ANY, args=one_of(NONE, list_of(ANY))))
@@ -45,3 +45,42 @@ def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: st
     out, cache = returned
     grads = getattr(mod, bwd)(dout, cache)
     return {"out": out, "grads": grads if isinstance(grads, tuple) else (grads,)}
+
+
+@returns(fields(douts=list_of(ANY), cache_changed=one_of(NONE, STR)))
+def backward_leaves_arguments(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
+                              douts: list) -> dict:
+    """``bwd(*douts, cache)`` after ``*outs, cache = fwd(*args)``; the upstream gradients as the backward left
+    them, and where (if anywhere) it changed the cache: a backward that writes into either corrupts a skip
+    connection or a second backward."""
+    import copy
+
+    import numpy as np
+
+    def changed(before: Any, after: Any, where: str) -> str | None:
+        if isinstance(before, np.ndarray):
+            same = isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype \
+                and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
+            return None if same else where
+        if isinstance(before, (list, tuple)):
+            if not isinstance(after, (list, tuple)) or len(before) != len(after):
+                return where
+            return next((w for i, (b, a) in enumerate(zip(before, after))
+                         if (w := changed(b, a, f"{where}[{i}]"))), None)
+        if isinstance(before, dict):
+            if not isinstance(after, dict) or list(before) != list(after):
+                return where
+            return next((w for k in before if (w := changed(before[k], after[k], f"{where}[{k!r}]"))), None)
+        return None  # other objects: not compared
+
+    mod = student(part)
+    returned = getattr(mod, fwd)(*args)
+    if not (isinstance(returned, tuple) and len(returned) == len(douts) + 1):
+        raise TypeError(f"{fwd} must return {len(douts) + 1} values, the cache last, got {type(returned).__name__}")
+    cache = returned[-1]
+    try:
+        before = copy.deepcopy(cache)
+    except Exception:  # noqa: BLE001 - an uncopyable cache cannot be compared; dout still is
+        before = None
+    getattr(mod, bwd)(*douts, cache)
+    return {"douts": list(douts), "cache_changed": changed(before, cache, "cache")}

@@ -7,9 +7,19 @@ from typing import Any
 import numpy as np
 
 
+#: Arrays with more elements than this are written by their first :data:`PREFIX` values (see python_literal).
+MAX_ELEMENTS, PREFIX = 64, 8
+
+
 def python_literal(value: Any) -> str:
-    """Write ``value`` as Python a student can paste into a REPL (``import numpy as np`` assumed)."""
+    """Write ``value`` as Python a student can paste into a REPL (``import numpy as np`` assumed).
+
+    An array of more than :data:`MAX_ELEMENTS` values is written as its first :data:`PREFIX` values resized
+    to its shape and dtype: a report of thousands of numbers is read by no one and scrolls the failure away."""
     if isinstance(value, np.ndarray):
+        if value.size > MAX_ELEMENTS:
+            head = repr(value.reshape(-1)[:PREFIX].tolist())
+            return f"np.resize(np.array({head}, dtype=np.{value.dtype.name}), {value.shape})"
         body = repr(value.tolist())
         return f"np.array({body}, dtype=np.{value.dtype.name})"
     if isinstance(value, np.generic):
@@ -56,6 +66,8 @@ class CheckFailed(AssertionError):
         lines = [self.summary]
         if d.input:
             lines.append(f"input:       {d.input}")
+            if "np.resize(np.array(" in d.input:
+                lines.append(f"             (a large array is shown by its first {PREFIX} values, repeated to its shape)")
         if d.worst_index:
             lines.append(f"worst index: {d.worst_index}")
         if d.expected:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 from hypothesis import strategies as st
 
+from grader._worker.client import StudentError
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
@@ -21,6 +22,29 @@ from grader.registry import Exercise
 
 #: seed -> (params, X, y): a small random problem for the model
 Case = Callable[[int], tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]
+
+
+def case_input(case: Case, name: str, seed: int) -> str:
+    """Python that rebuilds the failing problem: the case's arrays are hundreds of numbers, and a bare
+    ``example = <seed>`` says nothing a student can paste."""
+    return (f"from {case.__module__} import {case.__name__}; params, X, y = {case.__name__}({seed}); "
+            f"{name}(params, X, y)")
+
+
+def _on_case(case: Case, name: str, prop: Callable[[int], None]) -> Callable[[int], None]:
+    """``prop`` whose failures (the check's or the student's code's) name the pasteable problem."""
+
+    def run(seed: int) -> None:
+        try:
+            prop(seed)
+        except CheckFailed as exc:
+            raise exc.with_input(case_input(case, name, seed)) from None
+        except StudentError as exc:
+            if exc.fatal or "\ninput:" in exc.message:
+                raise
+            raise StudentError(exc.kind, f"{exc.message}\ninput: {case_input(case, name, seed)}") from None
+
+    return run
 
 
 @returns(fields(loss=ANY, grads=dict_of(ANY)))
@@ -68,7 +92,7 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
             for k in keys:
                 assert_close(mine[k], grads[k], what=f"the gradient {k}", rtol=1e-6, atol=1e-9, hint=hint)
 
-        ctx.for_all(S.seeds(), prop, examples=examples)
+        ctx.for_all(S.seeds(), _on_case(case, name, prop), examples=examples)
 
     @ex.check(f"{name} passes the gradient check", oracle="numerical", points=points, twin=True)
     def _(ctx: Context) -> None:
@@ -82,4 +106,4 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
             check_vjp(forward, [params[k] for k in keys], np.asarray(1.0), [grads[k] for k in keys], keys,
                       rtol=1e-5, atol=1e-8, seed=seed, hint=hint)
 
-        ctx.for_all(st.integers(0, 2**31 - 1), prop, examples=examples)
+        ctx.for_all(st.integers(0, 2**31 - 1), _on_case(case, name, prop), examples=examples)

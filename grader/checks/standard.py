@@ -6,7 +6,8 @@ factories below register the usual checks for it on an exercise:
 
 * forward against the reference (oracle ``reference``) and against torch (``torch``);
 * backward by the fast gradient check (``numerical``) and against torch autograd (``torch``);
-* invariants: inputs not mutated, output shape and dtype, finite output on extreme inputs (``invariant``);
+* invariants: inputs not mutated (the forward's inputs; the backward's dout and cache), output shape and
+  dtype, finite output on extreme inputs (``invariant``);
 * forward against the reference's answers recorded on fixed inputs (``known``, see ``grader.checks.known``),
   which works without ``solutions/``.
 
@@ -14,6 +15,8 @@ A loss returns its gradient instead of having a backward (``f(*args) -> (loss, *
 :func:`loss_checks` checks that gradient against the function's own value, torch autograd and extreme inputs.
 
 Every property check gets a hidden twin (``twin=True``, see :meth:`grader.registry.Exercise.check`).
+The checks that zeros also pass (gradient check, invariants, recorded answers) declare ``requires=`` the
+forward's value checks (:func:`forward_values`), so they score only when the values are right.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.checks import known
+from grader.checks import drivers, known, replies
 from grader.checks import strategies as S
 from grader.checks.compare import as_array, assert_close, real_array, same_array, short
 from grader.checks.context import Context, NoReference
@@ -51,6 +54,9 @@ class Layer:
     hint_backward: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
     label: str = ""                                 # tells apart checks of one function on several domains
+    #: share of the exercise's points the extreme-input check carries, for an exercise whose point is
+    #: stability ("Softmax (numerically stable)"); 0: the usual small invariant weight
+    stable_share: float = 0.0
 
     def name(self, text: str) -> str:
         return f"{text} ({self.label})" if self.label else text
@@ -58,6 +64,15 @@ class Layer:
 
 def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
     return getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[0]
+
+
+def forward_values(layer: Layer) -> tuple[str, ...]:
+    """The names of the checks of ``layer``'s forward against the truth on drawn inputs: what the checks a
+    do-nothing forward also passes (gradient check, invariants, recorded answers) require to score."""
+    names = [layer.name(f"{layer.forward} matches the reference")]
+    if layer.torch is not None:
+        names.append(layer.name(f"{layer.forward} matches torch"))
+    return tuple(names)
 
 
 def _student_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
@@ -97,18 +112,19 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
     known.register(ex, layer)
 
-    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points)
+    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points,
+              requires=forward_values(layer))  # a table of the shipped answers passes it alone
     def _(ctx: Context) -> None:
         try:
             recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
         except known.NoKnownAnswers as exc:
             raise NoReference(str(exc)) from None
-        for args, expected in recorded:
+        for case, (args, expected) in enumerate(recorded):
             try:
                 assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
                              rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
             except CheckFailed as exc:
-                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
+                raise exc.with_input(known.input_literal(ex.id, layer, case, args)) from None
 
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
@@ -157,7 +173,9 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
                               f"({', '.join(layer.grads)}), got {len(grads)}")
         return dout, grads
 
-    @ex.check(layer.name(f"{layer.backward} passes the gradient check"), oracle="numerical", points=points, twin=True)
+    gradient_check = layer.name(f"{layer.backward} passes the gradient check")
+
+    @ex.check(gradient_check, oracle="numerical", points=points, twin=True, requires=forward_values(layer))
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
@@ -192,11 +210,55 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 
             ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
 
+    backward_invariant_check(ex, layer, requires=(gradient_check,))
+
+
+IN_PLACE_HINT = ("build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, not a *= s): "
+                 "dout and the cache may be used again")
+
+
+def changed_by_backward(ctx: Context, fwd: str, bwd: str, args: Sequence[Any],
+                        douts: dict[str, np.ndarray]) -> str | None:
+    """What ``bwd(*douts, cache)`` after ``fwd(*args)`` changed in place (the name of an upstream gradient or
+    a path into the cache), or None."""
+    reply = ctx.drive(drivers.backward_leaves_arguments, ctx.exercise.part, fwd, bwd, list(args),
+                      list(douts.values()))
+    if len(reply["douts"]) != len(douts):
+        raise replies.malformed(f"reply['douts']: expected {len(douts)} arrays, got {len(reply['douts'])}")
+    for (name, before), after in zip(douts.items(), reply["douts"]):
+        if not same_array(before, after):
+            return name
+    return reply["cache_changed"]
+
+
+def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
+                             requires: Sequence[str] = ()) -> None:
+    """The backward leaves ``dout`` and the cache as it got them: one that writes into them (``dout[x <= 0] = 0``,
+    ``cache *= …``) corrupts a network where dout also flows elsewhere (a skip connection) or a second backward."""
+    assert layer.backward is not None
+    bwd = layer.backward
+
+    @ex.check(layer.name(f"{bwd} leaves dout and the cache unchanged"), oracle="invariant", points=points,
+              twin=True, requires=tuple(requires))
+    def _(ctx: Context) -> None:
+        def prop(case: tuple[tuple[Any, ...], int]) -> None:
+            args, seed = case
+            shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
+            dout = S.upstream(shape, seed)
+            where = changed_by_backward(ctx, layer.forward, bwd, args, {"dout": dout})
+            if where is not None:
+                raise CheckFailed(f"{bwd} changed {where} in place",
+                                  input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
+                                        f"with dout = {python_literal(dout)}", hint=IN_PLACE_HINT)
+
+        ctx.for_all(st.tuples(layer.args, S.seeds()), prop, examples=max(5, ctx.examples // 3))
+
 
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
-    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True)
+    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True,
+              requires=forward_values(layer))
     def _(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
@@ -209,7 +271,12 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
 
     if layer.extreme is not None:
-        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points, twin=True)
+        if layer.stable_share:  # declared last: weigh it against every public check declared before it
+            others = sum(c.points for c in ex.checks if not c.hidden)
+            points = others * layer.stable_share / (1.0 - layer.stable_share)
+
+        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points,
+                  twin=True, requires=forward_values(layer))
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 got = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}")
@@ -260,7 +327,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                 raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
     @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
-              points=points, twin=True)
+              points=points, twin=True, requires=forward_values(layer))
     def _(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 

@@ -43,6 +43,23 @@ MNIST_FILES = {"X_train": "train-images-idx3-ubyte", "y_train": "train-labels-id
                "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
+def mnist_problem(folder: str | None = None) -> str:
+    """Why ``$DEEPGRADE_MNIST`` (or ``folder``) cannot be used, in one line ("" when it is unset or usable).
+
+    The commands ask this before grading: a wrong path is the user's setting, not a wrong ``train.loop``."""
+    folder = os.environ.get(MNIST_ENV, "") if folder is None else folder
+    if not folder:
+        return ""
+    if not Path(folder).is_dir():
+        return f"{MNIST_ENV}={folder} is not a folder; point it at MNIST's four IDX files or unset it"
+    missing = [name for name in MNIST_FILES.values()
+               if not any((Path(folder) / n).is_file() for n in (name, name + ".gz"))]
+    if missing:
+        return (f"{MNIST_ENV}={folder} lacks {', '.join(missing)} (or .gz); point it at MNIST's four IDX files "
+                "or unset it")
+    return ""
+
+
 def mnist(folder: str, load_idx: Callable[[str], np.ndarray], train_limit: int = 6000
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MNIST from its IDX files (read in the grader by the reference ``load_idx``), pixels scaled to [0, 1].

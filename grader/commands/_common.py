@@ -25,6 +25,34 @@ def selected(args: argparse.Namespace) -> list[Exercise]:
     return registry.select(args.exercises)
 
 
+def _examples(value: str) -> int:
+    """An --examples count: hypothesis needs at least one example, so 0 or less is a usage error, not a crash."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def add_examples(p: argparse.ArgumentParser, default: int) -> None:
+    """``--examples N`` (checked here, so every command that takes it refuses 0 the same way: exit 2)."""
+    p.add_argument("--examples", type=_examples, default=default, metavar="N",
+                   help=f"hypothesis examples per property (default {default})")
+
+
+def check_environment(exercises: list[Exercise]) -> None:
+    """Settings of this machine that would fail a correct submission, refused before anything is graded:
+    a ``DEEPGRADE_MNIST`` folder without MNIST's files would otherwise fail ``train.loop`` as the student's."""
+    if any(e.part == "train" for e in exercises):
+        from grader.checks.training import mnist_problem
+
+        problem = mnist_problem()
+        if problem:
+            raise UsageError(problem)
+
+
 def submission_dir(path: str) -> Path:
     """``path`` if it names a folder (a one-line error otherwise); read it only through a safe copy."""
     p = Path(path)

@@ -15,7 +15,7 @@ from rich.text import Text
 from grader import batch, registry
 from grader import secret as course_secret
 from grader.cli import UsageError
-from grader.commands._common import add_isolation, isolation_options
+from grader.commands._common import add_examples, add_isolation, check_environment, isolation_options
 from grader.policy import GRADE_PENALTY
 from grader.reporters import gradebook
 from grader.reporters.text import one_line
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"fraction of an exercise's points a forbidden import costs (default {GRADE_PENALTY:g})")
     p.add_argument("--only", action="append", default=[], metavar="EXERCISE|PART",
                    help="grade only these exercises or parts (repeatable; default: all)")
-    p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
+    add_examples(p, 25)
     p.add_argument("--executor", choices=batch.EXECUTORS, default="processes",
                    help="processes on this machine (default), or a Dask cluster (with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     exercises = registry.select(args.only)
+    check_environment(exercises)
     try:
         secret = course_secret.load(args.secret_file)
     except course_secret.SecretError as exc:

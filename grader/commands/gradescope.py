@@ -7,6 +7,7 @@ from pathlib import Path
 from grader import gradescope, registry
 from grader import secret as course_secret
 from grader.cli import UsageError
+from grader.commands._common import add_examples
 
 NAME, HELP, ORDER = "gradescope", "build a Gradescope autograder zip for some or all exercises", 27
 
@@ -14,7 +15,7 @@ NAME, HELP, ORDER = "gradescope", "build a Gradescope autograder zip for some or
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("exercises", nargs="*", metavar="EXERCISE|PART", help="what this assignment grades (default: all)")
     p.add_argument("--out", default="autograder.zip", metavar="ZIP", help="the zip to write (default autograder.zip)")
-    p.add_argument("--examples", type=int, default=25, help="hypothesis examples per property (default 25)")
+    add_examples(p, 25)
     p.add_argument("--publish-hidden", action="store_true", help="show hidden checks to students by name")
     p.add_argument("--secret-file", metavar="PATH",
                    help="the course secret baked into the zip for the hidden checks (default: as `grade` finds it)")
@@ -25,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".zip":
         raise UsageError(f"--out {out} should end in .zip")
-    if args.examples < 1:
-        raise UsageError("--examples must be at least 1")
     try:
         secret = course_secret.load(args.secret_file)
         names = gradescope.build(out, exercises=args.exercises, examples=args.examples, secret=secret,

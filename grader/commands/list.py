@@ -6,6 +6,7 @@ import json
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from grader import registry
 
@@ -26,11 +27,13 @@ def run(args: argparse.Namespace) -> int:
                           for e in exercises], indent=2, ensure_ascii=False))
         return 0
     t = Table(title="deepgrade curriculum", title_justify="left")
-    for col in ("exercise", "title", "seed §", "points", "checks"):
-        t.add_column(col)
+    # an id is what the user types next: never cut it; the other columns fold instead
+    t.add_column("exercise", no_wrap=True, min_width=max(len(e.id) for e in exercises))
+    for col in ("title", "seed §", "points", "checks"):
+        t.add_column(col, overflow="fold")
     for e in exercises:
         public = sum(not c.hidden for c in e.checks)
-        t.add_row(e.id, e.title, e.seed, f"{e.points:g}", f"{public} (+{len(e.checks) - public} hidden)")
+        t.add_row(Text(e.id), Text(e.title), e.seed, f"{e.points:g}", f"{public} (+{len(e.checks) - public} hidden)")
     t.caption = f"{len(exercises)} exercises · {sum(e.points for e in exercises):g} points"
     Console().print(t)
     return 0

@@ -6,7 +6,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from grader.commands._common import grade_with_progress, submission_dir
+from grader.commands._common import add_examples, check_environment, grade_with_progress, submission_dir
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import next_up
 
@@ -15,10 +15,11 @@ NAME, HELP, ORDER = "progress", "summarise what is done and what comes next", 40
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--submission", default="assignments", metavar="DIR")
-    p.add_argument("--examples", type=int, default=10, help="hypothesis examples per property (default 10)")
+    add_examples(p, 10)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_environment(all_exercises())
     result = grade_with_progress(submission_dir(args.submission), all_exercises(), quiet=False,
                                  examples=args.examples)
     t = Table(title="your progress", title_justify="left")

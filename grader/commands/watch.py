@@ -5,8 +5,9 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
-from grader.commands._common import submission_dir
+from grader.commands._common import add_examples, check_environment, submission_dir
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import print_report
 from grader.runner import grade
@@ -16,7 +17,7 @@ NAME, HELP, ORDER = "watch", "re-check an exercise each time its file is saved",
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--submission", default="assignments", metavar="DIR")
-    p.add_argument("--examples", type=int, default=10)
+    add_examples(p, 10)
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # for tests: stop after one change
 
 
@@ -30,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from watchfiles import watch
 
     sub = submission_dir(args.submission)
+    check_environment(all_exercises())
     console = Console()
-    console.print(f"watching {sub}/ — save a file to re-check its exercises (Ctrl-C to stop)")
+    console.print(escape(f"watching {sub}/ — save a file to re-check its exercises (Ctrl-C to stop)"))
     for changes in watch(sub, debounce=300):
         parts = parts_changed(changes)
         if not parts:

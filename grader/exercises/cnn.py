@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from grader.checks import strategies as S
 from grader.checks import training as T
 from grader.checks.context import Context
+from grader.checks.kinks import kink_check, with_ties
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.standard import Layer, layer_checks
 from grader.registry import exercise
@@ -36,6 +37,15 @@ def _pool_args(draw: st.DrawFn) -> tuple:
     return x, pool, stride
 
 
+@st.composite
+def _tied_pool_args(draw: st.DrawFn) -> tuple:
+    """(x, pool, stride) with entries from a few levels only, so that most windows hold a tie."""
+    n, c = draw(S.batch_sizes(1, 3)), draw(st.integers(1, 3))
+    pool, stride = draw(st.integers(2, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(pool, 7)), draw(st.integers(pool, 7))
+    return draw(with_ties((n, c, h, w))), pool, stride
+
+
 def _torch_conv(x, w, b, stride, pad):
     import torch.nn.functional as F
 
@@ -62,17 +72,23 @@ POOL = exercise(
     "cnn.maxpool", "Max pooling", points=4, seed="2.2",
     functions=["maxpool_forward", "maxpool_backward"],
     hint="out[n,c,i,j] = max of the pool×pool window at (i·stride, j·stride). Backward: only the position of "
-         "each window's maximum receives that window's dout (summed where windows overlap).")
+         "each window's maximum receives that window's dout (summed where windows overlap); on a tie, only the "
+         "first maximum in row-major order.")
 layer_checks(POOL, Layer(
     "maxpool_forward", "maxpool_backward", _pool_args(), torch=_torch_pool,
     hint_backward="route dout to the argmax of each window only, at the strided position of that window"))
+kink_check(POOL, Layer(
+    "maxpool_forward", "maxpool_backward", _tied_pool_args(), torch=_torch_pool,
+    hint_backward="on a tie only the first maximum of the window (row-major order) gets dout, as in torch"),
+    "maxpool_backward gives a tie's gradient to the first maximum", points=1)
 
 FLATTEN = exercise(
     "cnn.flatten", "Flatten", points=1, seed="2.2",
     functions=["flatten_forward", "flatten_backward"],
     hint="x.reshape(N, -1) keeps one row per example; backward reshapes dout back to x's shape.")
 layer_checks(FLATTEN, Layer(
-    "flatten_forward", "flatten_backward", S.arrays(S.shapes(2, 4, max_side=4)).map(lambda x: (x,)),
+    # (N, C, H, W) only, as the docstring says: code written for 4-D input must not lose points on 2-D arrays
+    "flatten_forward", "flatten_backward", S.arrays(S.shapes(4, 4, max_side=4)).map(lambda x: (x,)),
     torch=lambda x: x.reshape(x.shape[0], -1), hint_forward="keep the batch axis: x.reshape(x.shape[0], -1)"))
 
 MODEL = exercise(

@@ -19,11 +19,14 @@ from grader.checks.torchdevice import as_device_failure, guard_source, run_refer
 from grader.checks.replies import ARRAY, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
 from grader.registry import Exercise, exercise
 
-#: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²); its mean and standard deviation.
+#: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²).
 MODES, MODE_STD = (-2.0, 2.0), 0.5
-TARGET_MEAN, TARGET_STD = 0.0, float(np.sqrt(4.0 + MODE_STD ** 2))
-#: How close the generator's samples must come: |mean − μ| <= MEAN_TOL·σ and |std/σ − 1| <= STD_TOL.
-MEAN_TOL, STD_TOL = 0.25, 0.25
+#: What a trained generator must show (a distributional test, calibrated by benchmarks/calibrate.py, see
+#: docs/benchmarks.md): each mode's side of 0 holds at least MIN_MODE_MASS of the samples (the target: 1/2;
+#: mode collapse: 0), and at least MIN_NEAR of them lie within NEAR of a mode (the target: 95%; a single wide
+#: Gaussian with the target's mean and std: 48%; an untrained G: about 0).  The mean and std it replaces
+#: rejected the reference at some seeds: a GAN after 600 steps has its modes in slightly wrong places.
+MIN_MODE_MASS, MIN_NEAR, NEAR = 0.25, 0.6, 2 * MODE_STD
 STEPS = 600
 
 # ------------------------------------------------------------------ part 1: the losses (numpy)
@@ -217,8 +220,31 @@ def _on_meta(ctx: Context, what: str, label: str, data: Any = None) -> None:
         raise as_device_failure(exc, label) from None
 
 
+def _steps_input(ctx: Context, lr: float) -> str:
+    """The three steps of the check below as Python a student can paste (weights: torch's initialisation
+    under the same seed, which a generator and discriminator built as stated reproduce)."""
+    return (f"import numpy as np, torch; torch.manual_seed({ctx.seed % 2**31}); "
+            "G, D = make_generator(), make_discriminator(); "
+            f"opt_g, opt_d = [torch.optim.Adam(m.parameters(), lr={lr}, betas=(0.5, 0.999)) for m in (G, D)]; "
+            f"rng = np.random.default_rng({ctx.seed}); "
+            "reals = [torch.as_tensor(rng.normal(2.0, 0.5, (16, 1)).astype(np.float32)) for _ in range(3)]; "
+            "zs = [torch.as_tensor(rng.standard_normal((16, 4)).astype(np.float32)) for _ in range(3)]; "
+            "print([train_step(G, D, opt_g, opt_d, r, z) for r, z in zip(reals, zs)])")
+
+
 @STEP.check("train_step matches the reference from the same weights", oracle="reference", points=3)
 def _(ctx: Context) -> None:
+    try:
+        _same_steps(ctx)
+    except CheckFailed as exc:
+        raise exc.with_input(_steps_input(ctx, 1e-2)) from None
+    except StudentError as exc:
+        if "\ninput:" in exc.message:
+            raise
+        raise StudentError(exc.kind, f"{exc.message}\ninput: {_steps_input(ctx, 1e-2)}", fatal=exc.fatal) from None
+
+
+def _same_steps(ctx: Context) -> None:
     rng = ctx.rng
     weights = _weights(ctx)
     reals = [rng.normal(2.0, 0.5, (16, 1)).astype(np.float32) for _ in range(3)]
@@ -271,37 +297,60 @@ def sample_generator(ctx: Context, state: dict[str, np.ndarray], n: int = 4000) 
         return G(torch.as_tensor(z)).numpy().ravel().astype(np.float64)
 
 
-def _stats_check(mean: float, std: float, device: str) -> None:
-    ok_mean = abs(mean - TARGET_MEAN) <= MEAN_TOL * TARGET_STD
-    ok_std = abs(std / TARGET_STD - 1.0) <= STD_TOL
-    if not (ok_mean and ok_std):
-        raise CheckFailed(f"after {STEPS} steps on {device} the generator's samples miss the target",
-                          expected=f"mean {TARGET_MEAN:+.2f} ± {MEAN_TOL * TARGET_STD:.2f}, "
-                                   f"std {TARGET_STD:.2f} ± {STD_TOL:.0%}",
-                          got=f"mean {mean:+.2f}, std {std:.2f}",
-                          hint="a std near 0 is mode collapse or an untrained G: check that G's optimizer "
-                               "holds G's parameters and that L_G is the non-saturating loss")
+def margins(samples: np.ndarray) -> dict[str, float]:
+    """How far inside its threshold each statistic of the samples is (negative: rejected); the check's
+    criterion, shared with benchmarks/calibrate.py."""
+    positive = float(np.mean(samples > 0))
+    near = float(np.mean(np.min(np.abs(samples[:, None] - np.asarray(MODES)[None, :]), axis=1) <= NEAR))
+    return {"smaller mode's mass - 0.25": min(positive, 1.0 - positive) - MIN_MODE_MASS,
+            "mass near the modes - 0.6": near - MIN_NEAR}
 
 
-@TRAIN.check("generated samples match the target's mean and spread", oracle="training", points=3, timeout=60)
+def _modes_check(samples: np.ndarray, device: str) -> None:
+    positive = float(np.mean(samples > 0))
+    got = margins(samples)
+    if min(got.values()) >= 0:
+        return
+    near = got["mass near the modes - 0.6"] + MIN_NEAR
+    raise CheckFailed(f"after {STEPS} steps on {device} the generator's samples miss the target's two modes",
+                      expected=f"at least {MIN_MODE_MASS:.0%} of the samples on each side of 0, at least "
+                               f"{MIN_NEAR:.0%} within {NEAR:g} of −2 or +2",
+                      got=f"{1 - positive:.0%} below 0, {positive:.0%} above; {near:.0%} near a mode "
+                          f"(mean {samples.mean():+.2f}, std {samples.std():.2f})",
+                      hint="one mode only is mode collapse, nothing near the modes an untrained G: check that "
+                           "G's optimizer holds G's parameters and that L_G is the non-saturating loss")
+
+
+#: A GAN collapses onto one mode at some seeds, the reference too (2 of 40 seeds at 600 steps, see
+#: docs/benchmarks.md): the check accepts when one of RUNS seeded runs learns both modes.  Runs after the
+#: first happen only after a failure; an implementation that never learns fails them all.
+RUNS, RUN_SEEDS = 3, 1000
+
+
+def run_seeds(base: int = 0) -> list[int]:
+    """The training seeds of the check's runs (benchmarks/calibrate.py varies ``base``)."""
+    return [base + RUN_SEEDS * k for k in range(RUNS)]
+
+
+@TRAIN.check("generated samples match the target's two modes", oracle="training", points=3, timeout=60)
 def _(ctx: Context) -> None:
     data = target_samples(2000, np.random.default_rng(0))
-    runs = ctx.drive(_train_gan, data, STEPS, 0)
-    stats = {}
-    for device, run in runs.items():
-        losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)  # (d_loss, g_loss) pairs
-        ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
-        ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
-                         losses[:, 0])
-        samples = sample_generator(ctx, run["state"])
-        stats[device] = (float(samples.mean()), float(samples.std()))
-        _stats_check(*stats[device], device)
-    cpu = stats["cpu"]
-    for device, (mean, std) in stats.items():  # GAN runs differ by device (RNG streams): compare statistics
-        if abs(mean - cpu[0]) > MEAN_TOL * TARGET_STD or abs(std - cpu[1]) > STD_TOL * TARGET_STD:
-            raise CheckFailed(f"the generators trained on {device} and cpu disagree",
-                              expected=f"mean {cpu[0]:+.2f}, std {cpu[1]:.2f} (cpu)",
-                              got=f"mean {mean:+.2f}, std {std:.2f} ({device})")
+    failure = None
+    for seed in run_seeds():
+        runs = ctx.drive(_train_gan, data, STEPS, seed)
+        try:
+            for device, run in runs.items():  # every device on its own: their RNG streams differ, so do their runs
+                losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)  # (d_loss, g_loss) pairs
+                ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
+                ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
+                                 losses[:, 0])
+                _modes_check(sample_generator(ctx, run["state"]), device)
+            return
+        except CheckFailed as exc:
+            failure = exc
+    assert failure is not None
+    failure.summary = f"{failure.summary} (in each of {RUNS} runs, seeds {', '.join(map(str, run_seeds()))})"
+    raise CheckFailed(failure.summary, failure.details)
 
 
 @TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)

@@ -14,28 +14,39 @@ from grader.checks.compare import assert_close, short
 from grader.checks.context import Context
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
-from grader.checks.replies import FLOAT_ARRAY, INT, NONE, NUMBER, STR, fields, list_of, one_of, returns
+from grader.checks.replies import FLOAT_ARRAY, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns
 from grader.registry import exercise
 
-LAYERS = [["Dense", 128, "relu"], ["Dense", 10, "softmax"]]
-COMPILED = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}
+#: the seed's model as its weights: Dense(128) then Dense(10); the activations are judged by what the model computes
+WEIGHT_SHAPES = [[784, 128], [128], [128, 10], [10]]
+OPTIMIZER = "adam"
 MIN_ACCURACY = 0.90
 EPOCHS = 5
 
 
 # ------------------------------------------------------------------ worker-side drivers (sent as source)
-@returns(fields(layers=list_of(list_of(one_of(STR, INT))), input=list_of(one_of(NONE, INT)), optimizer=STR,
-                loss=STR, metrics=list_of(STR)))
+@returns(fields(weights=list_of(list_of(INT)), input=list_of(one_of(NONE, INT)), optimizer=STR))
 def _describe_model(student: Callable[[str], Any]) -> dict:
+    """What build_model made, as behaviour-neutral facts: its weight shapes, input shape and optimizer.  How a
+    layer is spelled (Dense(128, activation='relu') or Dense(128) then ReLU()) is not reported: the
+    output check compares the function the model computes."""
     model = student("keras_model").build_model()
-    layers = [[type(layer).__name__, int(getattr(layer, "units", 0)),
-               getattr(getattr(layer, "activation", None), "__name__", "")] for layer in model.layers]
-    loss = model.loss if isinstance(model.loss, str) else getattr(model.loss, "name", type(model.loss).__name__)
-    metrics = [m if isinstance(m, str) else getattr(m, "name", "") for m in (model._compile_config.config.get(
-        "metrics") or [])] if getattr(model, "_compile_config", None) else []
-    return {"layers": layers, "input": [d if d is None else int(d) for d in model.input_shape] if model.built else [],
-            "optimizer": type(model.optimizer).__name__.lower() if model.optimizer else "",
-            "loss": str(loss), "metrics": [str(m) for m in metrics]}
+    return {"weights": [[int(d) for d in w.shape] for w in model.get_weights()],
+            "input": [d if d is None else int(d) for d in model.input_shape] if model.built else [],
+            "optimizer": type(model.optimizer).__name__.lower() if getattr(model, "optimizer", None) else ""}
+
+
+@returns(fields(error=STR, results=dict_of(NUMBER)))
+def _evaluate(student: Callable[[str], Any], weights: list, X: Any, y: Any) -> dict:
+    """model.evaluate of the student's compiled model with the given weights, on one batch: the compiled loss
+    and metrics as numbers (or why they cannot be computed on integer labels)."""
+    model = student("keras_model").build_model()
+    model.set_weights(weights)
+    try:
+        results = model.evaluate(X, y, batch_size=len(X), return_dict=True, verbose=0)
+    except (ValueError, TypeError) as exc:  # e.g. categorical_crossentropy on integer labels
+        return {"error": f"{type(exc).__name__}: {str(exc)[:300]}", "results": {}}
+    return {"error": "", "results": {str(k): float(v) for k, v in results.items()}}
 
 
 @returns(FLOAT_ARRAY)
@@ -86,28 +97,61 @@ MODEL = exercise(
          "loss='sparse_categorical_crossentropy', metrics=['accuracy']).")
 
 
-@MODEL.check("build_model has the seed's layers and compile settings", oracle="known")
+_COMPILE_HINT = ("call model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                 "metrics=['accuracy']) before returning the model")
+
+
+@MODEL.check("build_model has the seed's weights, input and optimizer", oracle="known")
 def _(ctx: Context) -> None:
     got = ctx.drive(_describe_model, timeout=60)
-    if got["layers"] != LAYERS:
-        raise CheckFailed("the layers are not the seed's", expected=repr(LAYERS), got=repr(got["layers"]),
+    if got["weights"] != WEIGHT_SHAPES:
+        raise CheckFailed("the model's weights are not those of the seed's two Dense layers",
+                          expected=repr(WEIGHT_SHAPES), got=repr(got["weights"])[:200],
                           hint="Dense(128, activation='relu') then Dense(10, activation='softmax')")
     if got["input"] != [None, 784]:
         raise CheckFailed("the model does not take 784 inputs", expected="(None, 784)", got=repr(got["input"]),
                           hint="start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))")
-    for key, want in COMPILED.items():
-        if got[key] != want:
-            raise CheckFailed(f"compiled with the wrong {key}", expected=want, got=got[key] or "(not compiled)")
-    if "accuracy" not in got["metrics"]:
-        raise CheckFailed("compile without metrics=['accuracy']", got=repr(got["metrics"]))
+    if not got["optimizer"]:
+        raise CheckFailed("build_model returns a model that was never compiled", hint=_COMPILE_HINT)
+    if got["optimizer"] != OPTIMIZER:
+        raise CheckFailed("the model is compiled with the wrong optimizer", expected=OPTIMIZER,
+                          got=got["optimizer"] or "(not compiled)", hint="model.compile(optimizer='adam', ...)")
+
+
+def _seed_weights(rng: np.random.Generator) -> list[np.ndarray]:
+    """Random weights of the seed's model, scaled so that the hidden layer is neither saturated nor dead."""
+    return [rng.standard_normal((784, 128)).astype(np.float32) / 28, rng.standard_normal(128).astype(np.float32),
+            rng.standard_normal((128, 10)).astype(np.float32) / 11, rng.standard_normal(10).astype(np.float32)]
+
+
+@MODEL.check("compiled loss and accuracy metric compute the seed's values", oracle="known")
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    weights, X = _seed_weights(rng), rng.random((24, 784), dtype=np.float32)
+    p = _probabilities(weights, X)
+    y = np.where(rng.random(len(X)) < 0.6, p.argmax(axis=1), rng.integers(0, 10, len(X)))  # accuracy far from 0
+    got = ctx.drive(_evaluate, weights, X, y, timeout=60)
+    if got["error"]:
+        raise CheckFailed("the compiled loss cannot be computed on integer labels 0–9", got=got["error"],
+                          hint="the labels are integers: loss='sparse_categorical_crossentropy'")
+    results = got["results"]
+    expected_loss = float(np.mean(-np.log(p[np.arange(len(y)), y])))
+    if "loss" not in results:
+        raise CheckFailed("model.evaluate reports no loss", got=repr(sorted(results))[:200])
+    assert_close(results["loss"], expected_loss, what="the compiled loss on a batch", rtol=1e-3, atol=1e-4,
+                 hint="sparse categorical cross-entropy of the softmax output (not from_logits: the model "
+                      "ends in a softmax)")
+    accuracy = float(np.mean(p.argmax(axis=1) == y))
+    if not any(abs(v - accuracy) <= 1e-6 for k, v in results.items() if k != "loss"):
+        raise CheckFailed("no compiled metric reports the accuracy", expected=f"a metric equal to {accuracy:.4f}",
+                          got=repr({k: round(v, 4) for k, v in results.items() if k != "loss"})[:200],
+                          hint="model.compile(..., metrics=['accuracy'])")
 
 
 @MODEL.check("model output is softmax(relu(x W1 + b1) W2 + b2)", oracle="known", points=2)
 def _(ctx: Context) -> None:
     rng = ctx.rng
-    weights = [rng.standard_normal((784, 128)).astype(np.float32) / 28, rng.standard_normal(128).astype(np.float32),
-               rng.standard_normal((128, 10)).astype(np.float32) / 11, rng.standard_normal(10).astype(np.float32)]
-    X = rng.random((9, 784), dtype=np.float32)
+    weights, X = _seed_weights(rng), rng.random((9, 784), dtype=np.float32)
     assert_close(ctx.drive(_predict, weights, X, timeout=60), _probabilities(weights, X),
                  what="the model's output", rtol=1e-4, atol=1e-5,
                  hint="the last layer is Dense(10, activation='softmax'): probabilities that sum to 1")

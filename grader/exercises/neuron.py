@@ -4,6 +4,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from grader.checks import strategies as S
+from grader.checks.kinks import kink_check, with_zeros
 from grader.checks.standard import Layer, backward_checks, forward_checks, layer_checks
 from grader.registry import exercise
 
@@ -23,10 +24,14 @@ layer_checks(SIGMOID, Layer(
 RELU = exercise(
     "neuron.relu", "ReLU activation", points=2, seed="4.1",
     functions=["relu_forward", "relu_backward"],
-    hint="ReLU(x) = max(0, x). Backward passes dout through where x > 0 and blocks it elsewhere.")
+    hint="ReLU(x) = max(0, x). Backward passes dout through where x > 0 and blocks it elsewhere (x = 0 too).")
 layer_checks(RELU, Layer(
     "relu_forward", "relu_backward", S.arrays(S.shapes(1, 3), away_from=(0.0,)).map(lambda x: (x,)),
     torch=lambda x: x.relu(), hint_backward="the mask is x > 0 on the *input*, not on dout"))
+kink_check(RELU, Layer(
+    "relu_forward", "relu_backward", with_zeros(S.shapes(1, 3)).map(lambda x: (x,)), torch=lambda x: x.relu(),
+    hint_backward="relu'(0) = 0: the mask is x > 0 (strictly), as in torch"),
+    "relu_backward blocks the gradient where x is exactly 0")
 
 TANH = exercise(
     "neuron.tanh", "tanh activation", points=2, seed="4.1",
@@ -45,6 +50,7 @@ _logits = S.matrix(S.batch_sizes(), st.integers(2, 6)).map(lambda x: (x,))
 layer_checks(SOFTMAX, Layer(
     "softmax_forward", "softmax_backward", _logits, torch=lambda x: x.softmax(-1),
     extreme=S.matrix(S.batch_sizes(), st.integers(2, 6), lo=-1000.0, hi=1000.0).map(lambda x: (x,)),
+    stable_share=0.5,  # the exercise is "numerically stable": an overflowing softmax earns at most half
     hint_forward="normalise along the last axis (axis=-1, keepdims=True) after subtracting the row max",
     hint_backward="the Jacobian of softmax is diag(s) − s sᵀ; apply it row by row"))
 

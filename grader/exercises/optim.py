@@ -4,7 +4,9 @@ Hypothesis draws the parameter shapes and values, the hyper-parameters and a gra
 and a scale from 1e-4 to 10, so that ε matters in some examples and not in others).  The worker-side
 driver :func:`run_optimizer` runs the student's optimizer on copies of the parameters and returns the
 caller's arrays after every step; the grader runs ``torch.optim`` on float64 tensors with the same
-gradients.
+gradients.  Like a training loop that refills its gradient arrays, the driver hands ``step`` the same
+arrays every time, refilled in place: an optimizer that keeps a reference to them (``self.v = list(grads)``)
+sees its state overwritten at the next step and drifts from torch.
 
 Tolerance: both sides evaluate the same float64 formula, at most re-associated (torch's Adam uses
 ``lerp`` and the step-size form ``lr/bc₁ · m / (√v/√bc₂ + ε)``), so over ≤ 20 steps they agree to
@@ -54,15 +56,20 @@ def _literal(cls: str, case: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- worker side
 @returns(fields(trajectory=list_of(list_of(ARRAY)), grads_changed_at=INT))
 def run_optimizer(student, cls: str, params: list, hyper: dict, grads: list) -> dict:
-    """Run ``cls(params, **hyper)`` over ``grads``; the caller's arrays after each step, and what changed."""
+    """Run ``cls(params, **hyper)`` over ``grads``; the caller's arrays after each step, and what changed.
+
+    The gradients go in through one buffer per parameter, refilled in place before every step (as a caller
+    that reuses its gradient arrays does), so state that aliases them is overwritten."""
     import numpy as np
 
     mine = [np.array(p, copy=True) for p in params]
     caller = list(mine)  # the caller keeps its own references: that is what an in-place update must change
     opt = getattr(student("optim"), cls)(mine, **hyper)
     trajectory, grads_changed_at = [], -1
+    given = [np.zeros_like(np.asarray(g, dtype=np.float64)) for g in grads[0]] if grads else []
     for t, step_grads in enumerate(grads):
-        given = [np.array(g, copy=True) for g in step_grads]
+        for buffer, g in zip(given, step_grads):
+            buffer[...] = g
         opt.step(given)
         if grads_changed_at < 0 and not all(np.array_equal(a, b) for a, b in zip(given, step_grads)):
             grads_changed_at = t

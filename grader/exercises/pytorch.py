@@ -108,9 +108,9 @@ def _modes(student: Callable[[str], Any], spec: str, what: str, X: np.ndarray, y
     seen = []
     model.register_forward_pre_hook(lambda m, args: seen.append((bool(m.training), torch.is_grad_enabled())))
     loader = public["loader"](X, y, batch_size=16)
-    if what == "train":
+    if what == "train":  # two epochs: a monitoring pass that leaves eval mode on shows in the second
         model.eval()
-        mod.train(model, loader, epochs=1, device="cpu")
+        mod.train(model, loader, epochs=2, device="cpu")
     else:
         model.train()
         mod.evaluate(model, loader, device="cpu")
@@ -275,6 +275,11 @@ TRAIN = exercise(
          "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step().")
 
 
+#: make_loader's own hint: the exercise's hint is about the training loop, which is not what failed
+_LOADER_HINT = ("a DataLoader over TensorDataset(torch.as_tensor(X, dtype=torch.float32), "
+                "torch.as_tensor(y, dtype=torch.int64)) with batch_size=batch_size")
+
+
 @TRAIN.check("make_loader batches every sample once", oracle="known", points=0.5)
 def _(ctx: Context) -> None:
     rng = ctx.rng
@@ -284,11 +289,13 @@ def _(ctx: Context) -> None:
     if plain["sizes"] != [16, 16, 8] or plain["dtypes"] != ["torch.float32", "torch.int64"]:
         raise CheckFailed("make_loader(X, y, batch_size=16) gives the wrong batches",
                           expected="sizes [16, 16, 8] of float32 images and int64 labels",
-                          got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}")
+                          got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}", hint=_LOADER_HINT)
     if not (np.array_equal(plain["x"], X) and np.array_equal(plain["y"], y)):
-        raise CheckFailed("make_loader(..., shuffle=False) changed the order or the values of the samples")
+        raise CheckFailed("make_loader(..., shuffle=False) changed the order or the values of the samples",
+                          hint="pass shuffle=shuffle to the DataLoader and keep X and y as given (float32, int64)")
     if not np.array_equal(np.sort(shuffled["y"], axis=None), np.sort(y)) or np.array_equal(shuffled["y"], y):
-        raise CheckFailed("make_loader(..., shuffle=True) must yield every sample once, in a shuffled order")
+        raise CheckFailed("make_loader(..., shuffle=True) must yield every sample once, in a shuffled order",
+                          hint="let DataLoader(..., shuffle=True) reorder the samples; do not sample them yourself")
     if not np.array_equal(shuffled["y"], again["y"]):
         raise CheckFailed("make_loader(..., shuffle=True, seed=3) gives a different order each time",
                           hint="pass generator=torch.Generator().manual_seed(seed) to the DataLoader")
@@ -315,11 +322,16 @@ def _(ctx: Context) -> None:
 def _(ctx: Context) -> None:
     rng = ctx.rng
     seen = ctx.drive(_modes, seed_source(), "train", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
-    if not seen:
-        raise CheckFailed("train never called the model")
-    if not all(training and grad for training, grad in seen):
-        raise CheckFailed("train ran the model in evaluation mode (or without autograd)",
-                          hint="call model.train() at the start of train: evaluate() may have left it in eval mode")
+    # only the forwards that build a graph train the model: a monitoring pass under torch.no_grad() in eval
+    # mode is allowed (and good practice), so forwards without autograd are not judged
+    learning = [training for training, grad in seen if grad]
+    if not learning:
+        raise CheckFailed("train never ran the model with autograd enabled",
+                          hint="compute the training loss outside torch.no_grad(), then loss.backward()")
+    if not all(learning):
+        raise CheckFailed("train ran the model in evaluation mode for a training step",
+                          hint="call model.train() before each epoch's training batches: evaluate() or a "
+                               "monitoring pass may have left the model in eval mode")
 
 
 @TRAIN.check("train stays on the given device", oracle="invariant", points=1)
@@ -374,9 +386,18 @@ def _(ctx: Context) -> None:
         logits = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
         y = np.where(rng.random(n) < 0.6, logits.argmax(1), rng.integers(0, 10, n)).astype(np.int64)
         expected = run_reference(ctx, "pytorch", _evaluate_with, seed_source(), weights, X, y)
-        assert_close(ctx.drive(_evaluate_with, seed_source(), weights, X, y), expected,
-                     what=f"the accuracy on {n} samples", rtol=0, atol=1e-6,
-                     hint="divide by the number of samples, not of batches")
+        got = ctx.drive(_evaluate_with, seed_source(), weights, X, y)
+        assert_close(got, expected, what=f"the accuracy on {n} samples", rtol=0, atol=1e-6,
+                     hint=_evaluate_hint(got, expected, n))
+
+
+def _evaluate_hint(got: float, expected: float, n: int) -> str:
+    """The hint for a wrong accuracy, from how it is wrong: only a count divided by something other than
+    the number of samples is told to divide by the number of samples."""
+    correct, batches = round(expected * n), -(-n // 16)
+    if any(abs(got - correct / d) < 1e-6 for d in (batches, batches * 16, 16)) or got > 1:
+        return "divide the number of correct predictions by the number of samples, not of batches"
+    return "the prediction is model(xb).argmax(dim=1), one per sample, compared with yb"
 
 
 @EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)

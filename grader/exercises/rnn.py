@@ -14,11 +14,11 @@ from grader.checks import strategies as S
 from grader.checks import training as T
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, call_literal
+from grader.checks.failure import CheckFailed, call_literal, python_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.replies import ANY, ARRAY, fields, list_of, returns, tuple_of
-from grader.checks.standard import Layer, layer_checks, torch_forward
+from grader.checks.standard import IN_PLACE_HINT, Layer, changed_by_backward, layer_checks, torch_forward
 from grader.registry import exercise
 
 _dims = st.tuples(S.batch_sizes(1, 4), st.integers(1, 4), st.integers(1, 4))  # N, D, H
@@ -209,6 +209,25 @@ def _(ctx: Context) -> None:
             raise exc.with_input(f"{call_literal('lstm_step_forward', args)} with random dh, dc") from None
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
+
+
+@LSTM.check("lstm_step_backward leaves dh, dc and the cache unchanged", oracle="invariant", points=0.5, twin=True,
+            requires=["lstm_step_backward passes the gradient check"])
+def _(ctx: Context) -> None:
+    """As for every backward (``standard.backward_invariant_check``): the LSTM's has two upstream gradients."""
+
+    def prop(case: tuple[tuple, int]) -> None:
+        args, seed = case
+        N, H = args[1].shape
+        dh, dc = S.upstream((N, H), seed), S.upstream((N, H), seed + 1)
+        where = changed_by_backward(ctx, "lstm_step_forward", "lstm_step_backward", args, {"dh": dh, "dc": dc})
+        if where is not None:
+            raise CheckFailed(f"lstm_step_backward changed {where} in place",
+                              input=f"{call_literal('lstm_step_forward', args)}; then lstm_step_backward(dh, dc, "
+                                    f"cache) with dh = {python_literal(dh)}, dc = {python_literal(dc)}",
+                              hint=IN_PLACE_HINT)
+
+    ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop, examples=max(5, ctx.examples // 3))
 
 
 MODEL = exercise(

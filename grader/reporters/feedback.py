@@ -41,6 +41,8 @@ def markdown(result: SubmissionResult, student: str) -> str:
                                                           f" [{c.status}, oracle: {c.oracle}]"))
             if c.status != "passed" and c.message:
                 out += ["", *fence(c.message), ""]
+            if c.status != "passed" and c.stdout:  # empty for hidden checks (SubmissionResult.redacted)
+                out += ["what your code printed:", "", *fence(c.stdout), ""]
         summary = hidden_summary(e)
         if summary:
             out += ["", f"- {summary}"] if out[-1] else [f"- {summary}"]
@@ -66,6 +68,8 @@ def _check_html(c: CheckResult) -> str:
         body += f' <span class="meta">[{cls}, oracle: {escape(c.oracle)}]</span>'
         if c.message:
             body += f"<pre>{escape(clean(c.message))}</pre>"
+        if c.stdout:  # empty for hidden checks (SubmissionResult.redacted)
+            body += f"<div class=\"meta\">what your code printed:</div><pre>{escape(clean(c.stdout))}</pre>"
     if c.curves:
         from grader.reporters.plots import curves_data_uri
 

@@ -22,7 +22,8 @@ def document(result: SubmissionResult) -> dict[str, Any]:
                 "score": round(c.score, 6),
                 "max_score": round(c.max_score, 6),
                 "status": "passed" if c.status == "passed" else "failed",
-                "output": clean(c.message) or c.status.replace("_", " "),
+                "output": (clean(c.message) or c.status.replace("_", " "))
+                          + (f"\n\nwhat your code printed:\n{clean(c.stdout)}" if c.stdout else ""),
                 "tags": [e.part, c.oracle],
                 "visibility": "visible",
             })

@@ -25,18 +25,25 @@ def _points(x: float) -> str:
 
 def table(result: SubmissionResult) -> Table:
     t = Table(title=Text(f"deepgrade — {result.submission}"), title_justify="left", expand=False)
-    t.add_column("exercise")
-    t.add_column("title")
-    t.add_column("status")
-    t.add_column("checks", justify="right")
-    t.add_column("points", justify="right")
+    # an exercise id is what the student types next (`deepgrade hint <id>`): never cut it
+    t.add_column("exercise", no_wrap=True, min_width=max((len(e.id) for e in result.exercises), default=8))
+    t.add_column("title", overflow="fold")
+    t.add_column("status", no_wrap=True)
+    t.add_column("checks", justify="right", no_wrap=True)
+    t.add_column("points", justify="right", no_wrap=True)
     for e in result.exercises:
         passed = sum(c.status == "passed" for c in e.checks)
+        # a skipped exercise's points are not at stake here, but they are in the official grade: not "0/0"
+        points = (f"–/{_points(sum(c.max_score for c in e.checks))}" if e.status == "skipped"
+                  else f"{_points(e.score)}/{_points(e.max_score)}")
         t.add_row(Text(e.id), Text(e.title), Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
-                  f"{passed}/{len(e.checks)}", f"{_points(e.score)}/{_points(e.max_score)}")
+                  f"{passed}/{len(e.checks)}", points)
     done = sum(e.status == "passed" for e in result.exercises)
     t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
                  f"{_points(result.score)}/{_points(result.max_score)} points")
+    not_checked = sum(c.max_score for e in unchecked(result) for c in e.checks)
+    if not_checked:
+        t.caption += f" · {_points(not_checked)} points not checked here"
     passed, total = result.hidden_passed
     if total:
         t.caption += f" · hidden checks: {passed}/{total} passed"
@@ -49,16 +56,56 @@ def failure_panel(e: ExerciseResult) -> Panel | None:
         return None
     body = Text(f"{first.name}  [{first.status}, oracle: {first.oracle}]\n", style="bold")
     body.append(clean(first.message))
+    if first.stdout:
+        body.append("\n--- what your code printed ---\n", style="dim")
+        body.append(clean(first.stdout))
     return Panel(body, title=Text(f"{e.id} — {e.title}"), title_align="left", border_style=STYLE[e.status])
 
 
+def unchecked(result: SubmissionResult) -> list[ExerciseResult]:
+    """Exercises that were not checked here (a package they need is missing): not passed, and the official
+    grade counts their points."""
+    return [e for e in result.exercises if e.status == "skipped"]
+
+
+def flagged(result: SubmissionResult) -> list[ExerciseResult]:
+    """Exercises with a policy note (a forbidden import): ``check`` only warns, the official grade does not."""
+    return [e for e in result.exercises if e.notes]
+
+
+def official_penalty() -> str:
+    """What ``deepgrade grade`` does to an exercise with a forbidden import, in words."""
+    from grader.policy import GRADE_PENALTY
+
+    return "scores 0" if GRADE_PENALTY >= 1 else f"loses {GRADE_PENALTY:.0%} of its points"
+
+
+def warnings(result: SubmissionResult) -> list[str]:
+    """Plain-text lines for what ``check`` did not hold against the student but the official grade will."""
+    lines = []
+    for e in unchecked(result):
+        first = next((c for c in e.checks if c.message), None)
+        why = first.message.removeprefix("skipped: ") if first else "skipped"
+        lines.append(f"{e.id} was not checked ({why}); the official grade counts its "
+                     f"{_points(sum(c.max_score for c in e.checks))} points.")
+    for e in flagged(result):
+        if not e.penalty:
+            lines.append(f"{e.id}: with this import the official grade (`deepgrade grade`) {official_penalty()} "
+                         "for this exercise; remove it.")
+    return lines
+
+
 def next_up(result: SubmissionResult) -> str:
-    """What the student should work on next: the first exercise in curriculum order that is not done."""
+    """What the student should work on next: the first exercise in curriculum order that is not done.
+    "Well done" only when everything was checked, passed and breaks no rule."""
     todo = [e for e in result.exercises if e.status not in ("passed", "skipped")]
-    if not todo:
-        return "All selected exercises pass. Well done!"
-    e = todo[0]
-    return escape(f"Next: {e.id} ({e.title}) — `deepgrade hint {e.id}` for a hint.")
+    if todo:
+        e = todo[0]
+        return escape(f"Next: {e.id} ({e.title}) — `deepgrade hint {e.id}` for a hint.")
+    waiting = unchecked(result) + [e for e in flagged(result) if e not in unchecked(result)]
+    if waiting:
+        return escape(f"Not done yet: {', '.join(e.id for e in waiting)} (see above).")
+    return "All selected exercises pass. Well done!"
 
 
 def print_report(result: SubmissionResult, console: Console | None = None, *, failures: int = 99) -> None:
@@ -70,6 +117,8 @@ def print_report(result: SubmissionResult, console: Console | None = None, *, fa
         for note in e.notes:
             console.print(f"[yellow]{escape(e.id)}:[/yellow] {escape(clean(note))}"
                           + (f" (−{e.penalty:.0%})" if e.penalty else ""))
+    for line in warnings(result):
+        console.print(f"[yellow]{escape(line)}[/yellow]")
     shown = 0
     for e in result.exercises:
         panel = failure_panel(e) if e.status not in ("not_implemented", "skipped") else None

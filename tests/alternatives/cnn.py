@@ -86,6 +86,14 @@ ALTERNATIVES = [
                             dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
             return dx
     """),
+    Alternative("cnn.flatten", "written for (N, C, H, W) as the docstring describes", """
+        def flatten_forward(x):
+            N, C, H, W = x.shape
+            return x.reshape(N, C * H * W), (N, C, H, W)
+        def flatten_backward(dout, cache):
+            N, C, H, W = cache
+            return dout.reshape(N, C, H, W)
+    """),
     Alternative("cnn.model", "its own momentum loop and initialisation, without optim.SGD", """
         def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed + 1)

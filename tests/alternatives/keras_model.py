@@ -12,6 +12,21 @@ ALTERNATIVES = [
                           loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
             return model
     """),
+    Alternative("keras_model.model", "the loss as a function and SparseCategoricalAccuracy()", """
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="adam", loss=keras.losses.sparse_categorical_crossentropy,
+                          metrics=[keras.metrics.SparseCategoricalAccuracy()])
+            return model
+    """),
+    Alternative("keras_model.model", "Dense(128) followed by a ReLU() layer, metrics=['acc']", """
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128), keras.layers.ReLU(),
+                                      keras.layers.Dense(10), keras.layers.Softmax()])
+            model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["acc"])
+            return model
+    """),
     Alternative("keras_model.fit", "explicit shuffle, losses via map(float, ...)", """
         def train_model(model, x_train, y_train, epochs=5, batch_size=32):
             history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)

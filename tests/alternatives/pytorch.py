@@ -37,6 +37,31 @@ ALTERNATIVES = [
                 curve.append(torch.stack(batch_losses).mean().item())
             return curve
     """),
+    Alternative("pytorch.train", "model.train() each epoch and a monitoring pass in eval mode under no_grad", """
+        def train(model, loader, epochs=5, device="cpu", lr=1e-3):
+            model.to(device)
+            criterion = nn.CrossEntropyLoss()
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            history = []
+            for epoch in range(epochs):
+                model.train()
+                total, count = 0.0, 0
+                for xb, yb in loader:
+                    xb, yb = xb.to(device), yb.to(device)
+                    optimizer.zero_grad()
+                    loss = criterion(model(xb), yb)
+                    loss.backward()
+                    optimizer.step()
+                    total += loss.item() * len(yb)
+                    count += len(yb)
+                history.append(total / max(count, 1))
+                model.eval()
+                with torch.no_grad():
+                    correct = sum((model(xb.to(device)).argmax(dim=1) == yb.to(device)).sum().item()
+                                  for xb, yb in loader)
+                print(f"epoch {epoch}: loss {history[-1]:.3f}, train accuracy {correct / max(count, 1):.3f}")
+            return history
+    """),
     Alternative("pytorch.evaluate", "inference_mode and concatenated predictions", """
         def evaluate(model, loader, device="cpu"):
             model.eval().to(device)

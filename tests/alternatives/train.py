@@ -10,6 +10,12 @@ ALTERNATIVES = [
             sigma[X_train.max(axis=0) == X_train.min(axis=0)] = 1.0
             return (X_train - mu) / sigma, (X_test - mu) / sigma
     """),
+    Alternative("train.scale", "sigma below a tolerance treated as 0", """
+        def standardize(X_train, X_test):
+            mu, sigma = X_train.mean(axis=0), X_train.std(axis=0)
+            sigma = np.where(sigma < 1e-8, 1.0, sigma)
+            return (X_train - mu) / sigma, (X_test - mu) / sigma
+    """),
     Alternative("train.split", "boolean mask, other shuffle and floor-or-ceil counts", """
         def stratified_split(y, test_fraction, seed):
             rng = np.random.default_rng(seed)
@@ -68,5 +74,18 @@ ALTERNATIVES = [
                 kinds = {8: "B", 9: "b", 11: "h", 12: "i", 13: "f", 14: "d"}
                 data = np.frombuffer(fh.read(), dtype=np.dtype(kinds[code]).newbyteorder(">"))
             return data.reshape(shape)
+    """),
+    Alternative("train.idx", "gzip.open tried first, plain read when it is not gzip", """
+        def load_idx(path):
+            try:
+                with gzip.open(path, "rb") as fh:
+                    raw = fh.read()
+            except gzip.BadGzipFile:
+                with open(path, "rb") as fh:
+                    raw = fh.read()
+            ndim = raw[3]
+            shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+            dtype = np.dtype(_IDX_TYPES[raw[2]])
+            return np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=4 + 4 * ndim).reshape(shape)
     """),
 ]

@@ -114,4 +114,17 @@ MUTANTS = [
             _, dW1, db1 = affine_relu_backward(dh, cache1)
             return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
     """, catches="two_layer_loss is finite and correct on extreme inputs"),
+    Mutant("backprop.activation_layers", "ReLU mask applied to dout in place", """
+        def affine_relu_backward(dout, cache):
+            fc_cache, a = cache
+            dout[a <= 0] = 0
+            return affine_backward(dout, fc_cache)
+    """, catches="affine_relu_backward leaves dout and the cache unchanged"),
+    Mutant("backprop.linear", "backward reshapes x in the cache in place", """
+        def affine_backward(dout, cache):
+            x, w = cache
+            dx = (dout @ w.T).reshape(x.shape)
+            x.shape = (x.shape[0], -1)
+            return dx, x.T @ dout, dout.sum(axis=0)
+    """, catches="affine_backward leaves dout and the cache unchanged"),
 ]

@@ -18,6 +18,22 @@ MUTANTS = [
             out += b[None, :, None, None]
             return out, (x, w, stride, pad)
     """, catches="conv_forward matches torch"),
+    Mutant("cnn.conv", "computed in float32 (the right formula, float32 precision)", """
+        def conv_forward(x, w, b, stride=1, pad=0):
+            N, C, H, W = x.shape
+            F, _, HH, WW = w.shape
+            x32, w32 = x.astype(np.float32), w.astype(np.float32)
+            xp = np.pad(x32, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            Ho = 1 + (H + 2 * pad - HH) // stride
+            Wo = 1 + (W + 2 * pad - WW) // stride
+            out = np.zeros((N, F, Ho, Wo), dtype=np.float32)
+            for p in range(HH):
+                for q in range(WW):
+                    patch = xp[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    out += np.einsum("nchw,fc->nfhw", patch, w32[:, :, p, q])
+            out += b.astype(np.float32)[None, :, None, None]
+            return out.astype(np.float64), (x, w, stride, pad)
+    """, catches="conv_forward matches the reference"),
     Mutant("cnn.conv", "padding applied twice", """
         def conv_forward(x, w, b, stride=1, pad=0):
             N, C, H, W = x.shape
@@ -101,6 +117,46 @@ MUTANTS = [
                     out += x[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] / pool ** 2
             return out, (x, out, pool, stride)
     """, catches="maxpool_forward matches torch"),
+    Mutant("cnn.maxpool", "a tie's gradient goes to every maximum of the window", """
+        def maxpool_backward(dout, cache):
+            x, out, pool, stride = cache
+            _, _, Ho, Wo = out.shape
+            dx = np.zeros_like(x)
+            for p in range(pool):
+                for q in range(pool):
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    dx[window] += dout * (x[window] == out)
+            return dx
+    """, catches="tie's gradient to the first maximum"),
+    Mutant("cnn.maxpool", "a tie's gradient goes to the last maximum of the window", """
+        def maxpool_backward(dout, cache):
+            x, out, pool, stride = cache
+            _, _, Ho, Wo = out.shape
+            dx = np.zeros_like(x)
+            taken = np.zeros(out.shape, dtype=bool)
+            for p in reversed(range(pool)):
+                for q in reversed(range(pool)):
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    hit = (x[window] == out) & ~taken
+                    dx[window] += dout * hit
+                    taken |= hit
+            return dx
+    """, catches="tie's gradient to the first maximum"),
+    Mutant("cnn.maxpool", "a tie's gradient shared equally among the maxima", """
+        def maxpool_backward(dout, cache):
+            x, out, pool, stride = cache
+            _, _, Ho, Wo = out.shape
+            dx = np.zeros_like(x)
+            count = np.zeros(out.shape)
+            for p in range(pool):
+                for q in range(pool):
+                    count += x[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] == out
+            for p in range(pool):
+                for q in range(pool):
+                    window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
+                    dx[window] += dout * (x[window] == out) / count
+            return dx
+    """, catches="tie's gradient to the first maximum"),
     Mutant("cnn.flatten", "the batch axis is flattened too", """
         def flatten_forward(x):
             return x.reshape(-1), x.shape

@@ -22,11 +22,38 @@ MUTANTS = [
     Mutant("keras_model.model", "no softmax on the output layer", _build(out=""),
            catches="model output is softmax"),
     Mutant("keras_model.model", "categorical_crossentropy with integer labels", _build(loss="categorical_crossentropy"),
-           catches="build_model has the seed's layers"),
+           catches="compiled loss and accuracy metric"),
     Mutant("keras_model.model", "plain SGD instead of Adam", _build(optimizer="sgd"),
-           catches="build_model has the seed's layers"),
+           catches="build_model has the seed's weights"),
     Mutant("keras_model.model", "sigmoid hidden layer", _build(hidden="sigmoid"),
-           catches="build_model has the seed's layers"),
+           catches="model output is softmax"),
+    Mutant("keras_model.model", "from_logits=True on a softmax output", """
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          metrics=["accuracy"])
+            return model
+    """, catches="compiled loss and accuracy metric"),
+    Mutant("keras_model.model", "metrics=['mse'] instead of the accuracy", """
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["mse"])
+            return model
+    """, catches="compiled loss and accuracy metric"),
+    Mutant("keras_model.model", "a hidden layer of 64 units", """
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(64, activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+    """, catches="build_model has the seed's weights"),
+    Mutant("keras_model.model", "never compiled", _build().replace("    model.compile(", "    # model.compile("),
+           catches="build_model has the seed's weights"),
+    Mutant("keras_model.model", "images kept as 28x28 (no flattening)",
+           _build().replace("keras.Input(shape=(784,))", "keras.Input(shape=(28, 28))"),
+           catches="build_model has the seed's weights"),
     Mutant("keras_model.fit", "one epoch whatever is asked", """
         def train_model(model, x_train, y_train, epochs=5, batch_size=32):
             history = model.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)

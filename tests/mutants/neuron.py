@@ -36,6 +36,14 @@ MUTANTS = [
         def relu_backward(dout, cache):
             return (cache > 0).astype(float)
     """, catches="relu_backward matches torch autograd"),
+    Mutant("neuron.relu", "relu'(0) = 1: the mask is x >= 0", """
+        def relu_backward(dout, cache):
+            return dout * (cache >= 0)
+    """, catches="blocks the gradient where x is exactly 0"),
+    Mutant("neuron.relu", "relu'(0) = 1/2 (np.heaviside with 0.5)", """
+        def relu_backward(dout, cache):
+            return dout * np.heaviside(cache, 0.5)
+    """, catches="blocks the gradient where x is exactly 0"),
     Mutant("neuron.tanh", "derivative 1 - x**2 on the input", """
         def tanh_forward(x):
             return np.tanh(x), x
@@ -88,4 +96,14 @@ MUTANTS = [
             dz = bwd(dout, act_cache)
             return np.outer(dz, w), x.T @ dz / x.shape[0], np.asarray(np.sum(dz))
     """, catches="neuron_backward passes the gradient check (relu)"),
+    Mutant("neuron.relu", "backward masks dout in place", """
+        def relu_backward(dout, cache):
+            dout[cache <= 0] = 0
+            return dout
+    """, catches="relu_backward leaves dout and the cache unchanged"),
+    Mutant("neuron.sigmoid", "backward overwrites the cached sigma", """
+        def sigmoid_backward(dout, cache):
+            cache *= 1 - cache
+            return dout * cache
+    """, catches="sigmoid_backward leaves dout and the cache unchanged"),
 ]

@@ -125,4 +125,20 @@ MUTANTS = [
             v[...] = b2 * v + (1 - b2) * g
             p -= self.lr * (m / (1 - b1 ** self.t)) / (np.sqrt(v / (1 - b2 ** self.t)) + self.eps)
     """), catches="Adam.step leaves the gradients unchanged"),
+    Mutant("optim.sgd_momentum", "velocity aliases the caller's gradient arrays", """
+        class SGD:
+            def step(self, grads):
+                if self.velocity is None:
+                    self.velocity = list(grads)
+                else:
+                    for v, g in zip(self.velocity, grads):
+                        v *= self.momentum
+                        v += g
+                for p, v in zip(self.params, self.velocity):
+                    p -= self.lr * v
+            def __init__(self, params, lr, momentum=0.0):
+                self.params = list(params)
+                self.lr, self.momentum = lr, momentum
+                self.velocity = None
+    """, catches="SGD matches torch.optim", merge=True),
 ]

@@ -89,6 +89,26 @@ MUTANTS = [
            catches="train matches the reference"),
     Mutant("pytorch.train", "model.train() forgotten", _train(train="pass"),
            catches="train puts the model in training mode"),
+    Mutant("pytorch.train", "a monitoring pass leaves the model in eval mode for the next epoch", """
+        def train(model, loader, epochs=5, device="cpu", lr=1e-3):
+            model.to(device)
+            model.train()
+            criterion = nn.CrossEntropyLoss()
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            history = []
+            for epoch in range(epochs):
+                for xb, yb in loader:
+                    xb, yb = xb.to(device), yb.to(device)
+                    optimizer.zero_grad()
+                    loss = criterion(model(xb), yb)
+                    loss.backward()
+                    optimizer.step()
+                model.eval()
+                with torch.no_grad():
+                    losses = [criterion(model(xb.to(device)), yb.to(device)).item() for xb, yb in loader]
+                history.append(sum(losses) / len(losses))
+            return history
+    """, catches="train puts the model in training mode"),
     Mutant("pytorch.train", "labels left on the CPU", _train(move="xb = xb.to(device)"),
            catches="train stays on the given device"),
     Mutant("pytorch.train", "the model never moved to the device", _train(move="xb, yb = xb.to(device), yb.to(device)")
@@ -101,4 +121,13 @@ MUTANTS = [
            catches="evaluate matches the reference"),
     Mutant("pytorch.evaluate", "images left on the CPU", _eval(move="yb = yb.to(device)"),
            catches="evaluate stays on the given device"),
+    Mutant("pytorch.train", "make_loader always shuffles", """
+        def make_loader(X, y, batch_size=64, shuffle=True, seed=0):
+            dataset = torch.utils.data.TensorDataset(torch.as_tensor(np.asarray(X), dtype=torch.float32),
+                                                     torch.as_tensor(np.asarray(y), dtype=torch.int64))
+            return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
+                                               generator=torch.Generator().manual_seed(seed))
+    """, catches="make_loader batches every sample once"),
+    Mutant("pytorch.evaluate", "argmin instead of argmax", _EVAL.replace("argmax(dim=1)", "argmin(dim=1)")
+           .format(**_EVAL_OK), catches="evaluate matches the reference"),
 ]

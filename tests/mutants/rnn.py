@@ -152,4 +152,19 @@ MUTANTS = [
                     losses.append(loss)
             return params, losses
     """, catches="held-out sequences"),
+    Mutant("rnn.lstm", "cell gradient accumulated into dc in place", """
+        def lstm_step_backward(dh, dc, cache):
+            x, h_prev, c_prev, Wx, Wh, i, f, o, g, tc = cache
+            dc += dh * o * (1.0 - tc * tc)
+            da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                                 dh * tc * o * (1 - o), dc * i * (1 - g * g)], axis=1)
+            return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    """, catches="lstm_step_backward leaves dh, dc and the cache unchanged"),
+    Mutant("rnn.step", "tanh derivative computed over the cached h in place", """
+        def rnn_step_backward(dh, cache):
+            x, h_prev, Wx, Wh, h = cache
+            h **= 2
+            da = dh * (1 - h)
+            return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    """, catches="rnn_step_backward leaves dout and the cache unchanged"),
 ]

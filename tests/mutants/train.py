@@ -13,6 +13,18 @@ MUTANTS = [
             mu, sigma = X_train.mean(axis=0), X_train.std(axis=0)
             return (X_train - mu) / sigma, (X_test - mu) / sigma
     """, catches="standardize matches the reference"),
+    Mutant("train.scale", "constant features found by sigma == 0 (a column of 0.1 has sigma 1e-17)", """
+        def standardize(X_train, X_test):
+            mu, sigma = X_train.mean(axis=0), X_train.std(axis=0)
+            sigma[sigma == 0] = 1.0
+            return (X_train - mu) / sigma, (X_test - mu) / sigma
+    """, catches="standardize matches the reference"),
+    Mutant("train.scale", "np.where(sigma == 0, 1, sigma) (found by the invariant check)", """
+        def standardize(X_train, X_test):
+            mu, sigma = X_train.mean(axis=0), X_train.std(axis=0)
+            sigma = np.where(sigma == 0, 1.0, sigma)
+            return (X_train - mu) / sigma, (X_test - mu) / sigma
+    """, catches="mean 0 and std 1"),
     Mutant("train.scale", "statistics over the rows (axis 1)", """
         def standardize(X_train, X_test):
             mu = X_train.mean(axis=1, keepdims=True)
@@ -191,4 +203,25 @@ MUTANTS = [
             dtype = np.dtype(_IDX_TYPES[raw[2]])
             return np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=16).reshape(shape)
     """, catches="every type and rank"),
+    Mutant("train.idx", "gzip detected by the .gz name (gzip content named without .gz)", """
+        def load_idx(path):
+            opener = gzip.open if str(path).endswith(".gz") else open
+            with opener(path, "rb") as fh:
+                raw = fh.read()
+            ndim = raw[3]
+            shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+            dtype = np.dtype(_IDX_TYPES[raw[2]])
+            return np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=4 + 4 * ndim).reshape(shape)
+    """, catches="gzip named without .gz"),
+    Mutant("train.idx", "gzip detected by the .gz name (plain file named .gz)", """
+        def load_idx(path):
+            with open(path, "rb") as fh:
+                raw = fh.read()
+            if path.endswith(".gz"):
+                raw = gzip.decompress(raw)
+            ndim = raw[3]
+            shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+            dtype = np.dtype(_IDX_TYPES[raw[2]])
+            return np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=4 + 4 * ndim).reshape(shape)
+    """, catches="plain file named .gz"),
 ]

@@ -54,7 +54,9 @@ def maxpool_backward(dout, cache):
     """Exercise cnn.maxpool — the gradient goes only to the maximum of each window.
 
     dx[n, c, i·stride + p, j·stride + q] += dout[n, c, i, j] where that entry is the window's maximum
-    (windows may overlap when stride < pool).  Returns dx with the shape of x.
+    (windows may overlap when stride < pool).  On a tie (several entries equal to the maximum) only the
+    first of them in row-major order (smallest p, then smallest q) gets dout, as in torch; the others get 0.
+    Returns dx with the shape of x.
     """
     # YOUR CODE HERE (cnn.maxpool)
     raise NotImplementedError("cnn.maxpool: write maxpool_backward")

@@ -19,8 +19,9 @@ def standardize(X_train, X_test):
     """Exercise train.scale — scale every feature with the *training* statistics.
 
     μ = mean of X_train over the examples (axis 0), σ = its standard deviation, with σ = 1 for a constant
-    feature (max = min: the computed σ of a constant column can be 1e-16 rather than 0);
-    returns ((X_train − μ) / σ, (X_test − μ) / σ).  The test set never influences μ or σ.
+    feature.  Do not test σ == 0: the computed σ of a constant column of 0.1 is about 1e-17, not 0.  Test
+    max = min (np.ptp(X_train, axis=0) == 0) instead, or treat σ below a small tolerance (say 1e-8) as 0.
+    Returns ((X_train − μ) / σ, (X_test − μ) / σ).  The test set never influences μ or σ.
     """
     mu = X_train.mean(axis=0)
     sigma = np.where(np.ptp(X_train, axis=0) > 0, X_train.std(axis=0), 1.0)
@@ -99,7 +100,8 @@ def load_idx(path):
 
     Layout: two zero bytes, a type byte (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
     0x0E float64), a byte with the number of dimensions d, then d big-endian uint32 sizes, then the data
-    in big-endian, row-major.  A gzip file starts with the bytes 1f 8b.  Returns the array.
+    in big-endian, row-major.  A gzip file starts with the bytes 1f 8b: decide by those bytes, not by the
+    file name (a file named .gz may hold plain IDX, and a compressed one may lack .gz).  Returns the array.
     """
     # YOUR CODE HERE (train.idx)
     raise NotImplementedError("train.idx: write load_idx")

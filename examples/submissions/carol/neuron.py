@@ -27,7 +27,11 @@ def relu_forward(x):
 
 
 def relu_backward(dout, cache):
-    """Exercise neuron.relu — dL/dx = dout where x > 0, else 0."""
+    """Exercise neuron.relu — dL/dx = dout where x > 0, else 0.
+
+    At x = 0 exactly (a blank pixel, a dead unit) ReLU has no derivative; take relu'(0) = 0, as torch does:
+    the mask is x > 0, strictly.
+    """
     x = cache
     return dout * (x > 0)
 
