@@ -34,6 +34,15 @@ CASES = [
     ("keras_model.model", "never compiled", "build_model has the seed's weights", ["never compiled", "compile("],
      ["AttributeError"]),
     ("keras_model.model", "images kept as 28x28 (no flattening)", "build_model has the seed's weights", ["784"], []),
+    ("train.loop", "the optimizer is re-created every step (momentum lost)", "stepping one optimizer",
+     ["optimizer once"], ["minibatch that is not"]),
+    ("train.loop", "the biases are never handed to the optimizer", "stepping one optimizer", ["b1", "biases"], []),
+    ("train.loop", "epochs ignored (one pass over the data)", "stepping one optimizer", ["over the epochs"], []),
+    ("train.loop", "every step on the whole training set", "stepping one optimizer", ["each minibatch"], []),
+    ("rnn.model", "one loss per epoch (the epoch's mean)", "records one loss per minibatch step",
+     ["not an epoch mean"], []),
+    ("cnn.model", "minibatches of the first rows, never shuffled", "records one loss per minibatch step",
+     ["same order every epoch"], []),
 ]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from grader.checks.compare import short
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
+from grader.checks.replies import ANY, ARRAY, FLOAT_ARRAY, NUMBER, dict_of, fields, list_of, returns
 
 
 @lru_cache(maxsize=None)
@@ -158,3 +159,160 @@ def record(ctx: Context, curve: Sequence[float], reference: Callable[[], Sequenc
             ctx.record_curve("reference loss", reference())
         except NoReference:  # a student release: the reference curve is optional
             pass
+
+
+# ------------------------------------------------------------------ the training process
+#: what the worker reports about one call of the loss function during training
+_STEP = fields(params=dict_of(FLOAT_ARRAY), X=ARRAY, y=ARRAY, loss=NUMBER, grads=dict_of(FLOAT_ARRAY))
+
+
+@returns(fields(steps=list_of(_STEP), returned=ANY))
+def traced_training(student: Callable[[str], Any], part: str, fit: str, loss: str, X: Any, y: Any,
+                    kwargs: dict) -> dict:
+    """``part.fit(X, y, **kwargs)`` with ``part.loss`` (a module attribute: the student's function or a given
+    one) wrapped so that every call is recorded: the parameters it was given (as they were then), its minibatch,
+    the loss and gradients it returned; and what ``fit`` returned."""
+    import numpy as np
+
+    mod = student(part)
+    original = getattr(mod, loss)
+    steps: list = []
+    limit = 2000  # calls recorded at most (a reply of bounded size)
+
+    def floats(d: Any) -> dict:
+        if not isinstance(d, dict):
+            return {}
+        return {str(k): np.array(v, dtype=np.float64, copy=True) for k, v in d.items()
+                if isinstance(v, (np.ndarray, float, int))}
+
+    def traced(*args: Any, **kw: Any) -> Any:
+        named = list(args) + [kw.get(n) for n in ("params", "X", "y")[len(args):]]
+        params, Xb, yb = (named + [None, None, None])[:3]
+        entry = {"params": floats(params), "X": np.array(Xb, copy=True), "y": np.array(yb, copy=True)}
+        out = original(*args, **kw)
+        value, grads = out if isinstance(out, (tuple, list)) and len(out) == 2 else (out, None)
+        try:
+            entry["loss"] = float(value)
+        except (TypeError, ValueError):
+            entry["loss"] = float("nan")
+        entry["grads"] = floats(grads)
+        if len(steps) >= limit:
+            raise RuntimeError(f"{fit} computed the loss more than {limit} times")
+        steps.append(entry)
+        return out
+
+    setattr(mod, loss, traced)
+    try:
+        returned = getattr(mod, fit)(X, y, **kwargs)
+    finally:
+        setattr(mod, loss, original)
+    return {"steps": steps, "returned": returned}
+
+
+def sgd(ctx: Context, kwargs: dict[str, Any]) -> Callable[[list[np.ndarray]], Any] | None:
+    """The optimizer the spec asks for, ``optim.SGD(params, lr, momentum)``, as the reference builds it (None
+    without the reference: the process is then checked without the update rule)."""
+    if not ctx.has_reference:
+        return None
+    SGD = ctx.reference("optim").SGD  # noqa: N806
+    return lambda arrays: SGD(arrays, kwargs["lr"], momentum=kwargs.get("momentum", 0.0))
+
+
+def _rows(X: np.ndarray) -> dict[bytes, int]:
+    return {np.ascontiguousarray(row).tobytes(): i for i, row in enumerate(X)}
+
+
+def check_training_process(ctx: Context, *, fit: str, loss: str, X: np.ndarray, y: np.ndarray,
+                           kwargs: dict[str, Any], keys: Sequence[str],
+                           optimizer: Callable[[list[np.ndarray]], Any] | None, optimizer_hint: str = "") -> None:
+    """Train on a small problem with every call of ``loss`` recorded in the worker, and check the *process* the
+    spec describes, not only its outcome: each epoch visits every training example once, in minibatches of
+    ``batch_size`` (shuffled: not the same order every epoch); one loss computed per step, and those losses
+    returned, one per step; every parameter in ``keys`` changes at every step; and, when ``optimizer`` builds
+    the expected optimizer over a list of arrays (``step(grads)`` updating them in place), the parameters after
+    each step are exactly what *one* such optimizer, built once, makes of that step's gradients.
+
+    The rows of ``X`` must be distinct (random floats are)."""
+    reply = ctx.drive(traced_training, ctx.exercise.part, fit, loss, X, y, kwargs)
+    steps, (params, losses) = reply["steps"], expect_pair(reply["returned"], fit)
+    n, batch, epochs = len(y), int(kwargs["batch_size"]), int(kwargs["epochs"])
+    per_epoch = -(-n // batch)
+    call = f"{fit}(X {X.shape}, y, **{kwargs})"
+    if len(steps) != epochs * per_epoch:
+        hint = ("the loop runs over the epochs, then over the minibatches" if len(steps) == per_epoch else
+                "compute the loss on each minibatch X[idx], y[idx], not on the whole training set"
+                if len(steps) == epochs else "one loss (and one update) per minibatch, for every epoch")
+        raise CheckFailed(f"{fit} computed the loss {len(steps)} times", input=call,
+                          expected=f"{epochs * per_epoch} ({epochs} epochs × {per_epoch} minibatches of "
+                                   f"{n} examples by {batch})", got=str(len(steps)), hint=hint)
+    rows = _rows(X)
+    orders = []
+    sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
+    for e in range(epochs):
+        order: list[int] = []
+        epoch = steps[e * per_epoch:(e + 1) * per_epoch]
+        got_sizes = [len(s["X"]) for s in epoch]
+        if got_sizes != sizes:
+            raise CheckFailed(f"the minibatches of epoch {e + 1} have the wrong sizes", input=call,
+                              expected=str(sizes), got=short(got_sizes),
+                              hint="compute the loss on each minibatch X[idx], y[idx], not on the whole training "
+                                   "set" if set(got_sizes) == {n} else
+                                   "batches of batch_size rows, the last one with what is left")
+        for s in epoch:
+            Xb = np.asarray(s["X"])
+            idx = [rows.get(np.ascontiguousarray(r, dtype=X.dtype).tobytes(), -1) for r in Xb] \
+                if Xb.shape[1:] == X.shape[1:] and Xb.dtype.kind in "fiu" else [-1]
+            if -1 in idx or s["y"].shape != (len(idx),) or not np.array_equal(s["y"], y[idx]):
+                raise CheckFailed(f"{fit} gave {loss} a minibatch that is not rows of X with their labels",
+                                  input=call, hint="index X and y with the same minibatch indices: X[idx], y[idx]")
+            order += idx
+        if sorted(order) != list(range(n)):
+            raise CheckFailed(f"epoch {e + 1} does not use every training example exactly once", input=call,
+                              got=f"{len(set(order))} distinct examples of {n}",
+                              hint="cut one permutation of the indices into minibatches")
+        orders.append(order)
+    if epochs > 1 and all(o == orders[0] for o in orders):
+        raise CheckFailed("the minibatches come in the same order every epoch", input=call,
+                          hint="shuffle the indices anew at the start of each epoch")
+    curve = expect_losses(losses, fit)
+    computed = np.array([s["loss"] for s in steps])
+    if curve.shape != computed.shape or not np.allclose(curve, computed, rtol=1e-9, atol=0):
+        raise CheckFailed(f"{fit} should return one loss per optimizer step: the loss of each minibatch, in order",
+                          input=call, expected=f"{computed.size} losses, from {computed[0]:.6g}",
+                          got=f"{curve.size} losses, from {curve[0]:.6g}",
+                          hint="append each minibatch's loss (not an epoch mean) to the list you return")
+    final = expect_params(params, {k: steps[0]["params"][k].shape for k in keys
+                                   if k in steps[0]["params"]}, fit)
+    _check_updates(steps, final, keys, optimizer, call, fit, optimizer_hint)
+
+
+def _check_updates(steps: list[dict], final: dict[str, np.ndarray], keys: Sequence[str],
+                   optimizer: Callable[[list[np.ndarray]], Any] | None, call: str, fit: str, hint: str) -> None:
+    """Each step's parameters against the previous ones: all changed, and (with ``optimizer``) as one optimizer
+    built once makes them, given the step's gradients."""
+    missing = [k for k in keys if k not in steps[0]["params"] or k not in steps[0]["grads"]]
+    if missing:
+        raise CheckFailed(f"the parameters or gradients of {fit}'s loss lack {', '.join(missing)}", input=call)
+    mirror = [np.array(steps[0]["params"][k], copy=True) for k in keys]
+    opt = optimizer(mirror) if optimizer is not None else None
+    for i, s in enumerate(steps):
+        after = steps[i + 1]["params"] if i + 1 < len(steps) else final
+        for k, m in zip(keys, mirror):
+            if k not in after or after[k].shape != m.shape or s["grads"].get(k, m).shape != m.shape:
+                raise CheckFailed(f"parameter {k} changed shape during training", input=call)
+            m[...] = s["params"][k]
+        unchanged = [k for k in keys if np.array_equal(after[k], s["params"][k])]
+        if unchanged:
+            raise CheckFailed(f"step {i + 1} of {fit} did not update {', '.join(unchanged)}", input=call,
+                              hint="hand every parameter (the biases too) to the update, and update the arrays "
+                                   "that the next loss computation uses")
+        if opt is None:
+            continue
+        opt.step([np.array(s["grads"][k], copy=True) for k in keys])
+        for k, m in zip(keys, mirror):
+            if not np.allclose(after[k], m, rtol=1e-8, atol=1e-11):
+                raise CheckFailed(f"after step {i + 1} of {fit}, {k} is not what one optimizer step with that "
+                                  "minibatch's gradients makes of it", input=call,
+                                  got=f"largest difference {np.max(np.abs(after[k] - m)):.3g}",
+                                  hint=hint or "build the optimizer once, before the loop, over the parameter "
+                                               "arrays themselves, with the lr and momentum given")

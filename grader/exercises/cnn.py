@@ -112,6 +112,16 @@ model_loss_checks(MODEL, "cnn_loss", _cnn_case, _KEYS,
                   hint="dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; "
                        "then flatten → pool → ReLU → conv backward")
 
+@MODEL.check("train_cnn records one loss per minibatch step, stepping one optimizer over every parameter",
+             oracle="invariant", points=1.5)
+def _(ctx: Context) -> None:
+    rng = np.random.default_rng(ctx.seed)
+    X, y = rng.standard_normal((20, 1, 8, 8)), rng.integers(0, 10, 20)
+    kwargs = {"epochs": 2, "lr": 0.05, "momentum": 0.9, "batch_size": 8, "filters": 2, "seed": 1}
+    T.check_training_process(ctx, fit="train_cnn", loss="cnn_loss", X=X, y=y, kwargs=kwargs, keys=_KEYS,
+                             optimizer=T.sgd(ctx, kwargs))
+
+
 #: budget of the training smoke test (the reference reaches 97% in ~0.8 s)
 CNN_TRAINING = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "filters": 8, "seed": 0}
 

@@ -258,6 +258,17 @@ def majority_task(n: int, seed: int, steps: int = 7) -> tuple[np.ndarray, np.nda
     return np.eye(2)[tokens], (tokens.sum(axis=1) > steps // 2).astype(np.int64)
 
 
+@MODEL.check("train_rnn records one loss per minibatch step and updates every parameter", oracle="invariant",
+             points=1.5)
+def _(ctx: Context) -> None:
+    X, y = majority_task(20, seed=ctx.seed)
+    X = X + np.random.default_rng(ctx.seed).uniform(-0.01, 0.01, X.shape)  # distinct rows: each batch is traced
+    kwargs = {"classes": 2, "hidden": 4, "epochs": 2, "lr": 0.5, "batch_size": 8, "seed": 1}
+    # the update rule is free here (plain steps or momentum both train it); the process is not
+    T.check_training_process(ctx, fit="train_rnn", loss="rnn_classifier_loss", X=X, y=y, kwargs=kwargs,
+                             keys=_KEYS, optimizer=None)
+
+
 #: budget of the training smoke test (the reference reaches 100% in ~0.15 s)
 RNN_TRAINING = {"classes": 2, "hidden": 16, "epochs": 10, "lr": 0.5, "batch_size": 32, "seed": 0}
 

@@ -134,7 +134,7 @@ MUTANTS = [
                     epoch_losses.append(float(loss))
                 losses.append(np.mean(epoch_losses))
             return params, losses
-    """, catches="one loss per minibatch step"),
+    """, catches="one loss per minibatch step, stepping one optimizer"),
     Mutant("train.loop", "the gradient is added (ascent)", """
         def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
             rng = np.random.default_rng(seed)
@@ -224,4 +224,87 @@ MUTANTS = [
             dtype = np.dtype(_IDX_TYPES[raw[2]])
             return np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=4 + 4 * ndim).reshape(shape)
     """, catches="plain file named .gz"),
+    Mutant("train.loop", "the optimizer is re-created every step (momentum lost)", """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[1]
+            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+            pass
+            losses = []
+            for epoch in range(epochs):
+                for idx in minibatches(len(y), batch_size, seed + epoch):
+                    optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
+                    loss, grads = two_layer_loss(params, X[idx], y[idx])
+                    optimizer.step([grads[k] for k in _MLP_KEYS])
+                    losses.append(float(loss))
+            return params, losses
+""",
+           catches="one loss per minibatch step, stepping one optimizer"),
+    Mutant("train.loop", "the biases are never handed to the optimizer", """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[1]
+            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+            optimizer = SGD([params["W1"], params["W2"]], lr, momentum=momentum)
+            losses = []
+            for epoch in range(epochs):
+                for idx in minibatches(len(y), batch_size, seed + epoch):
+                    pass
+                    loss, grads = two_layer_loss(params, X[idx], y[idx])
+                    optimizer.step([grads["W1"], grads["W2"]])
+                    losses.append(float(loss))
+            return params, losses
+""",
+           catches="one loss per minibatch step, stepping one optimizer"),
+    Mutant("train.loop", "every step on the whole training set", """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[1]
+            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+            optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
+            losses = []
+            for epoch in range(epochs):
+                for idx in minibatches(len(y), batch_size, seed + epoch):
+                    pass
+                    loss, grads = two_layer_loss(params, X, y)
+                    optimizer.step([grads[k] for k in _MLP_KEYS])
+                    losses.append(float(loss))
+            return params, losses
+""", catches="one loss per minibatch step, stepping one optimizer"),
+    Mutant("train.loop", "epochs ignored (one pass over the data)", """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[1]
+            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+            optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
+            losses = []
+            for epoch in range(1):
+                for idx in minibatches(len(y), batch_size, seed + epoch):
+                    pass
+                    loss, grads = two_layer_loss(params, X[idx], y[idx])
+                    optimizer.step([grads[k] for k in _MLP_KEYS])
+                    losses.append(float(loss))
+            return params, losses
+""", catches="one loss per minibatch step, stepping one optimizer"),
+    Mutant("train.loop", "momentum not passed to the optimizer", """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[1]
+            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+            optimizer = SGD([params[k] for k in _MLP_KEYS], lr)
+            losses = []
+            for epoch in range(epochs):
+                for idx in minibatches(len(y), batch_size, seed + epoch):
+                    pass
+                    loss, grads = two_layer_loss(params, X[idx], y[idx])
+                    optimizer.step([grads[k] for k in _MLP_KEYS])
+                    losses.append(float(loss))
+            return params, losses
+""",
+           catches="one loss per minibatch step, stepping one optimizer"),
 ]
