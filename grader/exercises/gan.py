@@ -204,6 +204,8 @@ def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, bat
                        seed: int) -> dict:
     """train_gan with the module's train_step wrapped: each call's real batch and noise, and the optimizers it
     was given (which object, by first appearance; the parameters they hold, by network and name; lr, betas)."""
+    import inspect
+
     import torch
 
     torch.set_num_threads(1)
@@ -224,13 +226,17 @@ def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, bat
                 "lrs": [float(g.get("lr", float("nan"))) for g in groups],
                 "betas": [[float(b) for b in g.get("betas", ())] for g in groups]}
 
-    def recording_step(G: Any, D: Any, opt_g: Any, opt_d: Any, real: Any, z: Any) -> Any:
+    signature = inspect.signature(original)
+
+    def recording_step(*args: Any, **kwargs: Any) -> Any:
+        # train_step(G, D, opt_g, opt_d, real, z), however train_gan passes them (by position or by name)
+        G, D, opt_g, opt_d, real, z = list(signature.bind(*args, **kwargs).arguments.values())[:6]
         nets.setdefault("G", [k for k, _ in G.named_parameters()])
         nets.setdefault("D", [k for k, _ in D.named_parameters()])
         calls.append({"real": torch.as_tensor(real).detach().cpu().numpy().copy(),
                       "z": torch.as_tensor(z).detach().cpu().numpy().copy(),
                       "opt_g": describe(opt_g, G, D), "opt_d": describe(opt_d, G, D)})
-        return original(G, D, opt_g, opt_d, real, z)
+        return original(*args, **kwargs)
 
     mod.train_step = recording_step
     try:

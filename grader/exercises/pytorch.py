@@ -21,7 +21,8 @@ from grader.checks.compare import assert_close, real_array
 from grader.checks.context import Context, NoReference
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
-from grader.checks.replies import ARRAY, BOOL, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns, tuple_of
+from grader.checks.replies import (ARRAY, BOOL, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns,
+                                   tuple_of)
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
 from grader.registry import exercise
 
@@ -472,7 +473,8 @@ def _(ctx: Context) -> None:
                     "backward, one optimizer.step()")
         raise CheckFailed(f"train took {len(steps)} optimizer steps for {what}",
                           expected=f"{epochs * batches} steps, on batches of {expected * epochs}",
-                          got=f"{len(steps)} steps" + (f", after forwards on batches of {steps}"[:300] if steps else ""),
+                          got=f"{len(steps)} steps" + (f", after forwards on batches of {steps}"[:300] if steps
+                                                       else ""),
                           hint=hint)
     unchanged = [k for k in got["params"] if k not in got["changed"]]
     if unchanged:

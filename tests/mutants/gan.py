@@ -180,7 +180,8 @@ MUTANTS = [
     Mutant("gan.train", "uniform noise torch.rand instead of torch.randn",
            _train_gan(inside=f"{_IDX}; {_Z}".replace("torch.randn", "torch.rand")),
            catches="train_gan draws fresh noise and real samples every step"),
-    Mutant("gan.train", "optimizers re-created every step", _train_gan(optimizers="pass", inside=f"{_IDX}; {_Z}; {_OPTIMIZERS}"),
+    Mutant("gan.train", "optimizers re-created every step",
+           _train_gan(optimizers="pass", inside=f"{_IDX}; {_Z}; {_OPTIMIZERS}"),
            catches="train_gan keeps one Adam per network"),
     Mutant("gan.train", "G's optimizer holds only its first layer", _train_gan(
         optimizers=_OPTIMIZERS.replace("Adam(G.parameters()", "Adam(list(G.parameters())[:2]")),
