@@ -230,7 +230,15 @@ def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, bat
 
     def recording_step(*args: Any, **kwargs: Any) -> Any:
         # train_step(G, D, opt_g, opt_d, real, z), however train_gan passes them (by position or by name)
-        G, D, opt_g, opt_d, real, z = list(signature.bind(*args, **kwargs).arguments.values())[:6]
+        try:
+            values = list(signature.bind(*args, **kwargs).arguments.values())
+        except TypeError:  # the call is wrong: train_step itself says so below
+            values = []
+        if len(values) < 6:  # a train_step(*args) or a wrong call
+            values = list(args) + list(kwargs.values())
+        if len(values) < 6:
+            return original(*args, **kwargs)
+        G, D, opt_g, opt_d, real, z = values[:6]
         nets.setdefault("G", [k for k, _ in G.named_parameters()])
         nets.setdefault("D", [k for k, _ in D.named_parameters()])
         calls.append({"real": torch.as_tensor(real).detach().cpu().numpy().copy(),
