@@ -158,3 +158,27 @@ def test_the_seed_net_of_the_drivers_is_the_seeds():
     assert [len(b[1]) for b in batches] == [16, 16, 5] and batches[0][0].dtype == torch.float32
     assert batches[0][1].dtype == torch.int64 and batches[0][1].tolist() == list(range(10)) + list(range(6))
     assert seed_module().Net().fc1.in_features == 784
+
+
+# ------------------------------------------------------------------ the process checks (issue 9, section 3)
+#: (exercise, mutant, words its message must hold): the check names the real cause, not only "accuracy is low"
+PROCESS_MESSAGES = [
+    ("pytorch.net", ".detach() on the hidden layer cuts the gradient to fc1",
+     ["fc1.weight", "no gradient", ".detach()"]),
+    ("pytorch.train", "optimizer re-created every epoch (Adam's moments lost)", ["2 optimizers", "one per epoch"]),
+    ("gan.train", "one noise batch drawn before the loop, reused every step", ["same noise z", "inside the loop"]),
+]
+
+
+@pytest.mark.parametrize("exercise,name,words", PROCESS_MESSAGES, ids=[f"{c[0]}:{c[1]}" for c in PROCESS_MESSAGES])
+def test_process_checks_name_the_real_cause(exercise, name, words, tmp_path):
+    import importlib
+
+    mutant = next(m for m in importlib.import_module(f"tests.mutants.{exercise.split('.')[0]}").MUTANTS
+                  if m.exercise == exercise and m.name == name)
+    result = grade(mutant.write(tmp_path / "sub"), [registry.get(exercise)], examples=3,
+                   only=lambda c: mutant.catches in c.name)
+    (check,) = result.exercises[0].checks
+    assert check.status == "failed", (check.status, check.message)
+    for word in words:
+        assert word in check.message, (word, check.message)

@@ -16,7 +16,7 @@ from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
-from grader.checks.replies import ARRAY, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
+from grader.checks.replies import ARRAY, INT, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
 from grader.registry import Exercise, exercise
 
 #: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²).
@@ -195,6 +195,66 @@ def _train_gan(student: Callable[[str], Any], data: Any, steps: int, seed: int) 
     return out
 
 
+_OPT = fields(index=INT, params=list_of(STR), lrs=list_of(NUMBER), betas=list_of(list_of(NUMBER)))
+
+
+@returns(fields(calls=list_of(fields(real=ARRAY, z=ARRAY, opt_g=_OPT, opt_d=_OPT)),
+                g_params=list_of(STR), d_params=list_of(STR)))
+def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, batch_size: int, lr: float,
+                       seed: int) -> dict:
+    """train_gan with the module's train_step wrapped: each call's real batch and noise, and the optimizers it
+    was given (which object, by first appearance; the parameters they hold, by network and name; lr, betas)."""
+    import inspect
+
+    import torch
+
+    torch.set_num_threads(1)
+    mod = student("gan")
+    original = mod.train_step
+    calls: list = []
+    seen: list = []  # the optimizer objects, kept alive so that a new one cannot take an old one's id
+    nets: dict = {}
+
+    def describe(opt: Any, G: Any, D: Any) -> dict:
+        names = {id(p): "G." + k for k, p in G.named_parameters()}
+        names.update({id(p): "D." + k for k, p in D.named_parameters()})
+        if not any(opt is o for o in seen):
+            seen.append(opt)
+        groups = getattr(opt, "param_groups", [])
+        return {"index": next(i for i, o in enumerate(seen) if o is opt),
+                "params": [names.get(id(p), "a tensor of neither network") for g in groups for p in g["params"]],
+                "lrs": [float(g.get("lr", float("nan"))) for g in groups],
+                "betas": [[float(b) for b in g.get("betas", ())] for g in groups]}
+
+    signature = inspect.signature(original)
+
+    def recording_step(*args: Any, **kwargs: Any) -> Any:
+        # train_step(G, D, opt_g, opt_d, real, z), however train_gan passes them (by position or by name)
+        try:
+            values = list(signature.bind(*args, **kwargs).arguments.values())
+        except TypeError:  # the call is wrong: train_step itself says so below
+            values = []
+        if len(values) < 6:  # a train_step(*args) or a wrong call
+            values = list(args) + list(kwargs.values())
+        if len(values) < 6:
+            return original(*args, **kwargs)
+        G, D, opt_g, opt_d, real, z = values[:6]
+        nets.setdefault("G", [k for k, _ in G.named_parameters()])
+        nets.setdefault("D", [k for k, _ in D.named_parameters()])
+        calls.append({"real": torch.as_tensor(real).detach().cpu().numpy().copy(),
+                      "z": torch.as_tensor(z).detach().cpu().numpy().copy(),
+                      "opt_g": describe(opt_g, G, D), "opt_d": describe(opt_d, G, D)})
+        return original(*args, **kwargs)
+
+    mod.train_step = recording_step
+    try:
+        mod.train_gan(data, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device="cpu")
+    finally:
+        mod.train_step = original
+    return {"calls": calls, "g_params": ["G." + k for k in nets.get("G", [])],
+            "d_params": ["D." + k for k in nets.get("D", [])]}
+
+
 # ------------------------------------------------------------------ part 2: one adversarial step
 STEP = exercise(
     "gan.step", "One adversarial training step (torch)", points=4, seed="2.2", functions=["train_step"],
@@ -351,6 +411,88 @@ def _(ctx: Context) -> None:
     assert failure is not None
     failure.summary = f"{failure.summary} (in each of {RUNS} runs, seeds {', '.join(map(str, run_seeds()))})"
     raise CheckFailed(failure.summary, failure.details)
+
+
+_PROCESS_STEPS, _PROCESS_BATCH, _PROCESS_LR = 6, 8, 3e-3
+LATENT_DIM = 4  # gan.py's given constant: z has shape (batch_size, LATENT_DIM)
+
+
+def _gan_process(ctx: Context) -> tuple[dict, np.ndarray]:
+    data = target_samples(64, ctx.rng)
+    return ctx.drive(_train_gan_process, data, _PROCESS_STEPS, _PROCESS_BATCH, _PROCESS_LR, 7), data
+
+
+def _call_count(got: dict) -> None:
+    n = len(got["calls"])
+    if n != _PROCESS_STEPS:
+        raise CheckFailed(f"train_gan(data, steps={_PROCESS_STEPS}) called train_step {n} times",
+                          expected=f"{_PROCESS_STEPS} calls, one per step", got=f"{n} calls",
+                          hint="for each of the `steps` steps call train_step(G, D, opt_g, opt_d, real, z) "
+                               "(the module's train_step, not a copy of its code)")
+
+
+@TRAIN.check("train_gan draws fresh noise and real samples every step", oracle="invariant", points=0.75)
+def _(ctx: Context) -> None:
+    got, data = _gan_process(ctx)
+    _call_count(got)
+    calls, n, latent = got["calls"], _PROCESS_BATCH, LATENT_DIM
+    for i, call in enumerate(calls):
+        z, real = real_array(call["z"], "z"), real_array(call["real"], "real")
+        if z.shape != (n, latent):
+            raise CheckFailed(f"step {i} got noise z of shape {z.shape}", expected=f"({n}, {latent})",
+                              hint="z = torch.randn(batch_size, LATENT_DIM, device=device)")
+        if real.shape != (n, 1):
+            raise CheckFailed(f"step {i} got a real batch of shape {real.shape}", expected=f"({n}, 1)",
+                              hint="batch_size rows of data, shape (batch_size, 1)")
+        if not np.isin(real.astype(np.float32).ravel(), np.asarray(data, dtype=np.float32).ravel()).all():
+            raise CheckFailed(f"step {i}'s real batch holds values that are not samples of data",
+                              hint="index the given data (real_all[idx]); do not transform or generate it")
+    for what, key, hint in (
+            ("noise z", "z", "draw z = torch.randn(batch_size, LATENT_DIM, device=device) inside the loop, "
+                             "every step: one fixed z lets G learn only a few points"),
+            ("real batch", "real", "draw new random indices into data every step (torch.randint inside the "
+                                   "loop): D sees only one fixed batch otherwise")):
+        for i in range(1, len(calls)):
+            for j in range(i):
+                if np.array_equal(calls[i][key], calls[j][key]):
+                    raise CheckFailed(f"train_gan gave train_step the same {what} at steps {j} and {i}",
+                                      hint=hint)
+    zs = np.concatenate([real_array(c["z"], "z").ravel() for c in calls])
+    if not (abs(zs.mean()) < 0.4 and 0.7 < zs.std() < 1.3):
+        raise CheckFailed("the noise z does not look like N(0, I)", expected="mean 0, std 1",
+                          got=f"mean {zs.mean():+.2f}, std {zs.std():.2f} over {zs.size} values",
+                          hint="z = torch.randn(...), the standard normal (not torch.rand, the uniform)")
+
+
+@TRAIN.check("train_gan keeps one Adam per network over all its parameters", oracle="invariant", points=0.75)
+def _(ctx: Context) -> None:
+    got, _ = _gan_process(ctx)
+    _call_count(got)
+    calls = got["calls"]
+    adam = "torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999)), and the same for D"
+    for net, key in (("G", "opt_g"), ("D", "opt_d")):
+        objects = sorted({c[key]["index"] for c in calls})
+        if len(objects) > 1:
+            raise CheckFailed(f"train_gan gave train_step {len(objects)} different optimizers for {net} in "
+                              f"{len(calls)} steps: a new Adam starts its moments from zero",
+                              expected="the same optimizer every step", got=f"{len(objects)} optimizers",
+                              hint="build both optimizers once, before the loop: " + adam)
+        first = calls[0][key]
+        held, params = first["params"], got["g_params" if net == "G" else "d_params"]
+        if sorted(held) != sorted(params):
+            missing = [k for k in params if k not in held]
+            raise CheckFailed(f"{net}'s optimizer (opt_{net.lower()}) does not hold exactly {net}'s parameters",
+                              expected=", ".join(params), got=", ".join(held)[:300] or "no parameters",
+                              hint=(f"{', '.join(missing)} never get updated: " if missing else "") +
+                                   f"pass {net}.parameters() (all of them, and only them): " + adam)
+        if any(abs(v - _PROCESS_LR) > 1e-9 for v in first["lrs"]):
+            raise CheckFailed(f"train_gan(..., lr={_PROCESS_LR:g}) built {net}'s optimizer with another lr",
+                              expected=f"lr={_PROCESS_LR:g}", got=", ".join(f"lr={v:g}" for v in first["lrs"]),
+                              hint="use the lr argument: " + adam)
+        if any(len(b) != 2 or abs(b[0] - 0.5) > 1e-9 or abs(b[1] - 0.999) > 1e-9 for b in first["betas"]):
+            raise CheckFailed(f"{net}'s optimizer does not have betas=(0.5, 0.999)",
+                              expected="betas=(0.5, 0.999)", got=short(first["betas"]),
+                              hint="Adam's default β1 = 0.9 makes GAN training oscillate; " + adam)
 
 
 @TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)

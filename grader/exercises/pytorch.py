@@ -21,7 +21,8 @@ from grader.checks.compare import assert_close, real_array
 from grader.checks.context import Context, NoReference
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
-from grader.checks.replies import ARRAY, BOOL, INT, NUMBER, STR, dict_of, fields, list_of, one_of, returns, tuple_of
+from grader.checks.replies import (ARRAY, BOOL, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns,
+                                   tuple_of)
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
 from grader.registry import exercise
 
@@ -66,6 +67,20 @@ def _net_forward(student: Callable[[str], Any], weights: dict, X: np.ndarray) ->
         with torch.no_grad():
             out[device] = net(torch.as_tensor(X, device=device)).detach().cpu().numpy()
     return out
+
+
+@returns(dict_of(one_of(ARRAY, NONE)))
+def _net_grads(student: Callable[[str], Any], weights: dict, X: np.ndarray, y: np.ndarray) -> dict:
+    """Every parameter's .grad (None where backward left none) after one backward of the cross-entropy of the
+    student's Net, with the given weights, on (X, y)."""
+    import torch
+
+    torch.set_num_threads(1)
+    net = student("pytorch").Net()
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    net.zero_grad(set_to_none=True)
+    torch.nn.functional.cross_entropy(net(torch.as_tensor(X)), torch.as_tensor(y)).backward()
+    return {k: None if p.grad is None else p.grad.detach().cpu().numpy() for k, p in net.named_parameters()}
 
 
 @returns(tuple_of(one_of(STR, list_of(INT)), STR))
@@ -133,6 +148,57 @@ def _train_steps(student: Callable[[str], Any], spec: str, weights: dict, X: np.
     losses = mod.train(net, mod.make_loader(X, y, batch_size=16, shuffle=False), epochs=epochs, device="cpu")
     return {"losses": [float(v) for v in losses],
             "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
+
+
+_OPTIMIZER = fields(kind=STR, params=list_of(STR), lrs=list_of(NUMBER))
+
+
+@returns(fields(optimizers=list_of(_OPTIMIZER), steps=list_of(INT), forwards=list_of(INT), changed=list_of(STR),
+                params=list_of(STR)))
+def _train_process(student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray,
+                   epochs: int, lr: float) -> dict:
+    """train() of the seed's Net (given weights, the seed's loader in batches of 16), instrumented: every
+    torch.optim optimizer built during the call (its class, the parameters it holds by name, its lrs), the
+    batch size of the last forward with autograd on before each optimizer step, the batch size of every such
+    forward, and which parameters changed."""
+    import torch
+
+    torch.set_num_threads(1)
+    public: dict = {"__name__": "_deepgrade_seed"}
+    exec(spec, public)
+    mod = student("pytorch")
+    net = public["Net"]()
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    names = {id(p): k for k, p in net.named_parameters()}
+    before = {k: p.detach().clone() for k, p in net.named_parameters()}
+    optimizers, steps, forwards = [], [], []
+
+    def on_forward(module: Any, args: tuple) -> None:
+        if torch.is_grad_enabled() and args and hasattr(args[0], "shape") and len(args[0].shape) > 0:
+            forwards.append(int(args[0].shape[0]))
+
+    def on_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+        steps.append(forwards[-1] if forwards else 0)
+
+    original = torch.optim.Optimizer.__init__
+
+    def recording_init(self: Any, params: Any, defaults: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, params, defaults, *args, **kwargs)
+        optimizers.append({"kind": type(self).__name__,
+                           "params": [names.get(id(p), "a tensor not in the model")
+                                      for group in self.param_groups for p in group["params"]],
+                           "lrs": [float(group.get("lr", float("nan"))) for group in self.param_groups]})
+        self.register_step_post_hook(on_step)
+
+    hook = net.fc1.register_forward_pre_hook(on_forward)  # on fc1: a call of model.forward(xb) is seen too
+    torch.optim.Optimizer.__init__ = recording_init
+    try:
+        mod.train(net, public["loader"](X, y, batch_size=16), epochs=epochs, device="cpu", lr=lr)
+    finally:
+        torch.optim.Optimizer.__init__ = original
+        hook.remove()
+    return {"optimizers": optimizers, "steps": steps, "forwards": forwards, "params": list(before),
+            "changed": [k for k, p in net.named_parameters() if not torch.equal(p.detach().cpu(), before[k])]}
 
 
 _BATCHES = fields(sizes=list_of(INT), dtypes=list_of(STR), x=ARRAY, y=ARRAY)
@@ -263,6 +329,35 @@ def _(ctx: Context) -> None:
                               "by nn.CrossEntropyLoss")
 
 
+def _seed_grads(weights: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The same backward with the seed's Net, in the grader: the gradients the student's Net must give."""
+    import torch
+
+    net = seed_module().Net()
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    torch.nn.functional.cross_entropy(net(torch.as_tensor(X)), torch.as_tensor(y)).backward()
+    return {k: p.grad.numpy().astype(np.float64) for k, p in net.named_parameters()}
+
+
+@NET.check("Net's parameter gradients after one backward match the seed's Net", oracle="torch", points=1)
+def _(ctx: Context) -> None:
+    rng = ctx.rng
+    weights = _random_weights(rng)
+    X, y = rng.random((16, 784), dtype=np.float32), rng.integers(0, 10, 16)
+    got = ctx.drive(_net_grads, weights, X, y)
+    cut = ("a .data, .detach(), .item() or a round trip through numpy inside forward cuts the autograd graph: "
+           "keep every step of fc2(relu(fc1(x))) a torch operation on the tensors themselves")
+    for k, expected in _seed_grads(weights, X, y).items():
+        if k not in got:
+            raise CheckFailed(f"Net has no parameter {k}", hint="two layers named fc1 and fc2")
+        if got[k] is None:
+            raise CheckFailed(f"after loss.backward() the parameter {k} of Net has no gradient: "
+                              "forward cuts the graph before it", expected=f"a gradient of shape {expected.shape}",
+                              got="None", hint=cut)
+        assert_close(real_array(got[k], f"{k}.grad"), expected, what=f"{k}.grad after one backward of the "
+                     "cross-entropy of 16 samples", rtol=1e-4, atol=1e-6, hint=cut)
+
+
 @NET.check("Net.forward stays on the input's device", oracle="invariant", points=1)
 def _(ctx: Context) -> None:
     _on_meta_check(ctx, "forward", "Net.forward")
@@ -316,6 +411,76 @@ def _(ctx: Context) -> None:
             raise CheckFailed(f"the weight {k} is missing after train", hint="train the model you are given")
         assert_close(real_array(got["state"][k], k), v.astype(np.float64),
                      what=f"{k} after two epochs", rtol=1e-3, atol=1e-5, hint=hint)
+
+
+_PROCESS_EPOCHS, _PROCESS_LR, _PROCESS_N = 2, 4e-3, 40  # batches of 16: [16, 16, 8] per epoch
+
+
+def _process(ctx: Context) -> tuple[dict, int, int, float]:
+    rng = ctx.rng
+    X, y = rng.random((_PROCESS_N, 784), dtype=np.float32), rng.integers(0, 10, _PROCESS_N)
+    got = ctx.drive(_train_process, seed_source(), _random_weights(rng), X, y, _PROCESS_EPOCHS, _PROCESS_LR)
+    return got, _PROCESS_EPOCHS, -(-_PROCESS_N // 16), _PROCESS_LR
+
+
+@TRAIN.check("train builds one optimizer over all the model's parameters with the given lr", oracle="invariant",
+             points=0.75)
+def _(ctx: Context) -> None:
+    got, epochs, batches, lr = _process(ctx)
+    optimizers, steps = got["optimizers"], len(got["steps"])
+    once = "build the optimizer once, before the epoch loop: torch.optim.Adam(model.parameters(), lr=lr)"
+    if not optimizers:
+        raise CheckFailed("train built no torch.optim optimizer", hint=once)
+    if len(optimizers) > 1:
+        # one built before the loop may precede those built in it
+        when = {epochs: " (one per epoch)", epochs + 1: " (one per epoch)", steps: " (one per step)",
+                steps + 1: " (one per step)"}.get(len(optimizers), "")
+        raise CheckFailed(f"train built {len(optimizers)} optimizers for {epochs} epochs of {batches} batches"
+                          f"{when}: each new Adam starts its moment estimates again from zero",
+                          expected="1 optimizer", got=f"{len(optimizers)} ({optimizers[0]['kind']})", hint=once)
+    (optimizer,) = optimizers
+    held, params = optimizer["params"], got["params"]
+    if sorted(held) != sorted(params):
+        missing = [k for k in params if k not in held]
+        raise CheckFailed("the optimizer does not hold exactly the model's parameters",
+                          expected=", ".join(params), got=", ".join(held)[:300] or "no parameters",
+                          hint=(f"{', '.join(missing)} never get updated: " if missing else "") +
+                               "pass model.parameters() (all of them, once) to the optimizer")
+    if any(abs(v - lr) > 1e-9 * lr for v in optimizer["lrs"]):
+        raise CheckFailed(f"train(..., lr={lr:g}) built its optimizer with another learning rate",
+                          expected=f"lr={lr:g}", got=", ".join(f"lr={v:g}" for v in optimizer["lrs"]),
+                          hint="use the lr argument: torch.optim.Adam(model.parameters(), lr=lr)")
+
+
+@TRAIN.check("train takes one optimizer step per minibatch in every epoch", oracle="invariant", points=0.75)
+def _(ctx: Context) -> None:
+    got, epochs, batches, _ = _process(ctx)
+    steps, largest = got["steps"], max(got["forwards"], default=0)
+    expected = [16] * (batches - 1) + [_PROCESS_N - 16 * (batches - 1)]
+    what = f"{epochs} epochs over a loader of {batches} batches ({_PROCESS_N} samples, batch_size=16)"
+    if largest > 16:
+        raise CheckFailed(f"train ran the model with autograd on {largest} samples at once, for {what}",
+                          expected="forward passes on the loader's minibatches of at most 16",
+                          got=f"a forward pass on {largest} samples",
+                          hint="loop over the loader and take a step on each minibatch, not on the whole dataset")
+    if steps != expected * epochs:
+        if len(steps) == batches:
+            hint = "run the loop over the loader once per epoch: for epoch in range(epochs): for xb, yb in loader"
+        elif len(steps) == epochs:
+            hint = "call optimizer.step() inside the loop over the batches, once per batch, not once per epoch"
+        else:
+            hint = ("for epoch in range(epochs), for every batch of the loader: zero_grad, forward, loss, "
+                    "backward, one optimizer.step()")
+        raise CheckFailed(f"train took {len(steps)} optimizer steps for {what}",
+                          expected=f"{epochs * batches} steps, on batches of {expected * epochs}",
+                          got=f"{len(steps)} steps" + (f", after forwards on batches of {steps}"[:300] if steps
+                                                       else ""),
+                          hint=hint)
+    unchanged = [k for k in got["params"] if k not in got["changed"]]
+    if unchanged:
+        raise CheckFailed(f"{', '.join(unchanged)} did not change in {epochs * batches} optimizer steps",
+                          hint="backward the loss of the model's output and step an optimizer over "
+                               "model.parameters(); do not reload or reset the weights")
 
 
 @TRAIN.check("train puts the model in training mode", oracle="invariant", points=0.5)

@@ -48,4 +48,23 @@ ALTERNATIVES = [
                 losses.append(train_step(G, D, opt_g, opt_d, batch, z))
             return G, losses
     """),
+    Alternative("gan.train", "numpy default_rng for the real batch, optimizers from a loop, z via .to(device), "
+                             "keyword arguments", """
+        def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
+            torch.manual_seed(seed)
+            rng = np.random.default_rng(seed)
+            samples = np.asarray(data, dtype=np.float32).reshape(-1, 1)
+            G, D = make_generator(), make_discriminator()
+            G.to(device)
+            D.to(device)
+            opt_g, opt_d = (torch.optim.Adam([{"params": list(m.parameters())}], lr=lr, betas=(0.5, 0.999))
+                            for m in (G, D))
+            history = []
+            for step in range(steps):
+                real = torch.from_numpy(samples[rng.integers(0, len(samples), size=batch_size)]).to(device)
+                z = torch.randn(batch_size, LATENT_DIM).to(device)
+                d_loss, g_loss = train_step(G, D, opt_g, opt_d, real=real, z=z)
+                history.append((d_loss, g_loss))
+            return G, history
+    """),
 ]

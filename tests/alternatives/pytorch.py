@@ -62,6 +62,29 @@ ALTERNATIVES = [
                 print(f"epoch {epoch}: loss {history[-1]:.3f}, train accuracy {correct / max(count, 1):.3f}")
             return history
     """),
+    Alternative("pytorch.train", "enumerate(loader), zero_grad(set_to_none=True), one param group per layer", """
+        def train(model, loader, epochs=5, device="cpu", lr=1e-3):
+            model.to(device).train()
+            optimizer = torch.optim.Adam([{"params": model.fc1.parameters()}, {"params": model.fc2.parameters()}],
+                                         lr=lr)
+            criterion = torch.nn.CrossEntropyLoss(reduction="sum")
+            history = []
+            for epoch in range(epochs):
+                running, seen = 0.0, 0
+                for i, (xb, yb) in enumerate(loader):
+                    xb, yb = xb.to(device), yb.to(device)
+                    optimizer.zero_grad(set_to_none=True)
+                    out = model(xb)
+                    batch_loss = criterion(out, yb)
+                    (batch_loss / yb.shape[0]).backward()
+                    optimizer.step()
+                    running += batch_loss.item()
+                    seen += yb.shape[0]
+                with torch.no_grad():  # a check on the first batch, without autograd
+                    model(next(iter(loader))[0].to(device))
+                history.append(running / seen)
+            return history
+    """),
     Alternative("pytorch.evaluate", "inference_mode and concatenated predictions", """
         def evaluate(model, loader, device="cpu"):
             model.eval().to(device)

@@ -1,6 +1,29 @@
 """Realistic wrong implementations of part 9 (GANs)."""
 from tests.corpus import Mutant
 
+_TRAIN_GAN = """
+def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
+    torch.manual_seed(seed)
+    G, D = make_generator().to(device), make_discriminator().to(device)
+    {optimizers}
+    real_all = torch.as_tensor(np.asarray(data), dtype=torch.float32).reshape(-1, 1).to(device)
+    losses = []
+    {before}
+    for _ in range(steps):
+        {inside}
+        losses.append(train_step(G, D, opt_g, opt_d, real_all[idx], z))
+    return G, losses
+"""
+_OPTIMIZERS = ("opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999)); "
+               "opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))")
+_IDX = "idx = torch.randint(0, real_all.shape[0], (batch_size,), device=device)"
+_Z = "z = torch.randn(batch_size, LATENT_DIM, device=device)"
+
+
+def _train_gan(optimizers: str = _OPTIMIZERS, before: str = "pass", inside: str = f"{_IDX}; {_Z}") -> str:
+    return _TRAIN_GAN.format(optimizers=optimizers, before=before, inside=inside)
+
+
 MUTANTS = [
     Mutant("gan.losses", "saturating generator loss mean log(1 - sigma(f))", """
         def generator_loss(fake_logits):
@@ -150,4 +173,19 @@ MUTANTS = [
                 losses.append(train_step(G, D, opt_g, opt_d, real_all[idx], z))
             return G, losses
     """, catches="train_gan stays on the given device"),
+    Mutant("gan.train", "one noise batch drawn before the loop, reused every step", _train_gan(before=_Z, inside=_IDX),
+           catches="train_gan draws fresh noise and real samples every step"),
+    Mutant("gan.train", "one real batch drawn before the loop, reused every step", _train_gan(before=_IDX, inside=_Z),
+           catches="train_gan draws fresh noise and real samples every step"),
+    Mutant("gan.train", "uniform noise torch.rand instead of torch.randn",
+           _train_gan(inside=f"{_IDX}; {_Z}".replace("torch.randn", "torch.rand")),
+           catches="train_gan draws fresh noise and real samples every step"),
+    Mutant("gan.train", "optimizers re-created every step",
+           _train_gan(optimizers="pass", inside=f"{_IDX}; {_Z}; {_OPTIMIZERS}"),
+           catches="train_gan keeps one Adam per network"),
+    Mutant("gan.train", "G's optimizer holds only its first layer", _train_gan(
+        optimizers=_OPTIMIZERS.replace("Adam(G.parameters()", "Adam(list(G.parameters())[:2]")),
+        catches="train_gan keeps one Adam per network"),
+    Mutant("gan.train", "Adam's default betas", _train_gan(optimizers=_OPTIMIZERS.replace(", betas=(0.5, 0.999)", "")),
+           catches="train_gan keeps one Adam per network"),
 ]

@@ -128,6 +128,60 @@ MUTANTS = [
             return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
                                                generator=torch.Generator().manual_seed(seed))
     """, catches="make_loader batches every sample once"),
+    Mutant("pytorch.net", ".detach() on the hidden layer cuts the gradient to fc1", _net(
+        "return self.fc2(torch.relu(self.fc1(x)).detach())"), catches="Net's parameter gradients"),
+    Mutant("pytorch.net", "fc1(x).data in forward", _net(
+        "h = self.fc1(x).data\n        return self.fc2(torch.relu(h))"), catches="Net's parameter gradients"),
+    Mutant("pytorch.train", "optimizer re-created every epoch (Adam's moments lost)",
+           _train().replace("    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n", "").replace(
+               "        total, count = 0.0, 0\n",
+               "        total, count = 0.0, 0\n        optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n"),
+           catches="train builds one optimizer"),
+    Mutant("pytorch.train", "optimizer re-created every step", _train(
+        zero="optimizer = torch.optim.Adam(model.parameters(), lr=lr); optimizer.zero_grad()"),
+        catches="train builds one optimizer"),
+    Mutant("pytorch.train", "Adam with its default lr, the lr argument ignored",
+           _train().replace("Adam(model.parameters(), lr=lr)", "Adam(model.parameters())"),
+           catches="train builds one optimizer"),
+    Mutant("pytorch.train", "only fc2 given to the optimizer",
+           _train().replace("Adam(model.parameters(), lr=lr)", "Adam(model.fc2.parameters(), lr=lr)"),
+           catches="train builds one optimizer"),
+    Mutant("pytorch.train", "epochs ignored: one pass over the loader",
+           _train().replace("for epoch in range(epochs):", "for epoch in range(1):"),
+           catches="train takes one optimizer step per minibatch"),
+    Mutant("pytorch.train", "one step per epoch on the whole dataset", """
+        def train(model, loader, epochs=5, device="cpu", lr=1e-3):
+            model.to(device)
+            model.train()
+            criterion = nn.CrossEntropyLoss()
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            X = torch.cat([xb for xb, _ in loader]).to(device)
+            y = torch.cat([yb for _, yb in loader]).to(device)
+            history = []
+            for epoch in range(epochs):
+                optimizer.zero_grad()
+                loss = criterion(model(X), y)
+                loss.backward()
+                optimizer.step()
+                history.append(loss.item())
+            return history
+    """, catches="train takes one optimizer step per minibatch"),
+    Mutant("pytorch.train", "batch losses summed, one step per epoch", """
+        def train(model, loader, epochs=5, device="cpu", lr=1e-3):
+            model.to(device)
+            model.train()
+            criterion = nn.CrossEntropyLoss()
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            history = []
+            for epoch in range(epochs):
+                optimizer.zero_grad()
+                losses = [criterion(model(xb.to(device)), yb.to(device)) for xb, yb in loader]
+                loss = torch.stack(losses).mean()
+                loss.backward()
+                optimizer.step()
+                history.append(loss.item())
+            return history
+    """, catches="train takes one optimizer step per minibatch"),
     Mutant("pytorch.evaluate", "argmin instead of argmax", _EVAL.replace("argmax(dim=1)", "argmin(dim=1)")
            .format(**_EVAL_OK), catches="evaluate matches the reference"),
 ]
