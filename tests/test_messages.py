@@ -34,6 +34,14 @@ CASES = [
     ("keras_model.model", "never compiled", "build_model has the seed's weights", ["never compiled", "compile("],
      ["AttributeError"]),
     ("keras_model.model", "images kept as 28x28 (no flattening)", "build_model has the seed's weights", ["784"], []),
+    ("keras_model.model", "kernel_initializer='zeros' (the model never learns)", "the model build_model returns learns",
+     ["does not learn", "kernel_initializer='zeros'"], []),
+    ("keras_model.fit", "returns the accuracy history instead of the loss", "returns the History's per-epoch loss",
+     ["history.history['loss']", "accuracy"], []),
+    ("keras_model.fit", "re-compiles the model with SGD before fitting", "keeps the Adam optimizer",
+     ["SGD", "model.compile"], []),
+    ("keras_model.fit", "batch_size ignored (fit's default of 32)", "uses the given batch_size",
+     ["batch_size=None", "batch_size=batch_size"], []),
 ]
 
 
