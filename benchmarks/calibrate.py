@@ -130,6 +130,19 @@ def keras_fit(seed: int) -> Margins:
     return {"accuracy - 0.90": acc - E.MIN_ACCURACY}
 
 
+def keras_model_learns(seed: int) -> Margins:
+    """keras_model.model "the model build_model returns learns": the check's own driver, run here with the
+    reference's build_model, at training seed ``seed``."""
+    from grader.checks.digits import digits_784
+    from grader.exercises import keras_model as E
+
+    ref = reference.module("keras_model")
+    X_train, y_train, X_test, y_test = digits_784()
+    weights = E._train_own_model(lambda part: ref, X_train, y_train, E.OWN_EPOCHS, E.OWN_BATCH, seed)
+    acc = float(np.mean(E._probabilities(weights, X_test).argmax(axis=1) == y_test))
+    return {"accuracy - 0.80": acc - E.OWN_MIN_ACCURACY}
+
+
 def _loss_margin(losses) -> Margins:
     """T.assert_loss_goes_down's margin: 0.7 × (mean of the first tenth) − (mean of the last tenth)."""
     curve = np.asarray(losses, dtype=np.float64).ravel()
@@ -147,6 +160,7 @@ class _Ctx:
 CHECKS: dict[str, Callable[[int], Margins]] = {
     "gan.train": gan_train, "train.loop": train_loop, "cnn.model": cnn_model, "rnn.model": rnn_model,
     "pytorch.train": pytorch_train, "keras_model.fit": keras_fit,
+    "keras_model.model": keras_model_learns,
 }
 
 

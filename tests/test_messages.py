@@ -43,6 +43,14 @@ CASES = [
      ["not an epoch mean"], []),
     ("cnn.model", "minibatches of the first rows, never shuffled", "records one loss per minibatch step",
      ["same order every epoch"], []),
+    ("keras_model.model", "kernel_initializer='zeros' (the model never learns)", "the model build_model returns learns",
+     ["does not learn", "kernel_initializer='zeros'"], []),
+    ("keras_model.fit", "returns the accuracy history instead of the loss", "returns the History's per-epoch loss",
+     ["history.history['loss']", "accuracy"], []),
+    ("keras_model.fit", "re-compiles the model with SGD before fitting", "keeps the Adam optimizer",
+     ["SGD", "model.compile"], []),
+    ("keras_model.fit", "batch_size ignored (fit's default of 32)", "uses the given batch_size",
+     ["batch_size=None", "batch_size=batch_size"], []),
 ]
 
 

@@ -14,7 +14,7 @@ from grader.checks.compare import assert_close, short
 from grader.checks.context import Context
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
-from grader.checks.replies import FLOAT_ARRAY, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns
+from grader.checks.replies import BOOL, FLOAT_ARRAY, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns
 from grader.registry import exercise
 
 #: the seed's model as its weights: Dense(128) then Dense(10); the activations are judged by what the model computes
@@ -22,6 +22,14 @@ WEIGHT_SHAPES = [[784, 128], [128], [128, 10], [10]]
 OPTIMIZER = "adam"
 MIN_ACCURACY = 0.90
 EPOCHS = 5
+#: build_model's own model (its initializers, its compile settings) trained in the worker on the digits' training
+#: part: epochs, batch size and the held-out accuracy it must reach (the reference: 89.1–94.7% over 100 seeds,
+#: benchmarks/calibrate.py --checks keras_model.model)
+OWN_EPOCHS, OWN_BATCH, OWN_MIN_ACCURACY = 1, 32, 0.80
+#: the logits of the seed weights scaled by this: a batch on which the model is confident (p of the label ~ 1)
+CONFIDENT = 10.0
+#: train_model watched in the worker: samples, epochs and a batch size that is not fit's default of 32
+WATCH_N, WATCH_EPOCHS, WATCH_BATCH = 80, 2, 16
 
 
 # ------------------------------------------------------------------ worker-side drivers (sent as source)
@@ -71,13 +79,80 @@ def _fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, seed: int) 
     mod = student("keras_model")
     model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy())
+    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=["accuracy"])
     before = [np.asarray(w) for w in model.get_weights()]
     losses = mod.train_model(model, X, y, epochs=epochs)
     if not isinstance(losses, list):
         raise TypeError(f"train_model should return a list of floats, got {type(losses).__name__}")
     return {"before": before, "after": [np.asarray(w) for w in model.get_weights()],
             "losses": [float(v) for v in losses]}
+
+
+@returns(list_of(FLOAT_ARRAY))
+def _train_own_model(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch_size: int, seed: int) -> list:
+    """build_model's model as the student made it (initializers, optimizer, loss), trained by model.fit here;
+    its weights after training.  The held-out digits stay in the grader."""
+    import keras
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    keras.utils.set_random_seed(seed)
+    model = student("keras_model").build_model()
+    model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+@returns(fields(returned=list_of(NUMBER), fits=list_of(fields(loss=list_of(NUMBER), epochs=INT, batch_size=STR)),
+                optimizer=STR, same_optimizer=BOOL, same_settings=BOOL, iterations=INT))
+def _watch_fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch_size: int, seed: int) -> dict:
+    """The seed's model (compiled as build_model's hint says, metrics included) trained by the student's
+    train_model with model.fit watched on the instance: each call's History loss and its epochs and batch_size;
+    then whether the model still has the Adam it was compiled with, and how many steps that optimizer took."""
+    import inspect
+
+    import keras
+    import torch
+
+    torch.set_num_threads(1)
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    adam = keras.optimizers.Adam()
+    model.compile(optimizer=adam, loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    fit, fits = model.fit, []
+    signature = inspect.signature(fit)
+
+    def watched_fit(*args: Any, **kwargs: Any) -> Any:
+        history = fit(*args, **kwargs)
+        try:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            called = bound.arguments
+        except TypeError:
+            called = {}
+        losses = getattr(history, "history", {}).get("loss", [])
+        fits.append({"loss": [float(v) for v in losses], "epochs": int(called.get("epochs", -1)),
+                     "batch_size": repr(called.get("batch_size"))})
+        return history
+
+    model.fit = watched_fit
+    returned = student("keras_model").train_model(model, X, y, epochs=epochs, batch_size=batch_size)
+    if not isinstance(returned, list):
+        raise TypeError(f"train_model should return a list of floats, got {type(returned).__name__}")
+    last = getattr(model, "history", None)  # keras.Model.fit(model, ...) passes the wrapper by: its last History
+    if not fits and isinstance(getattr(last, "history", None), dict):
+        fits.append({"loss": [float(v) for v in last.history.get("loss", [])], "epochs": -1, "batch_size": "?"})
+    now = getattr(model, "optimizer", None)
+
+    def settings(opt: Any) -> dict:
+        return {k: v for k, v in opt.get_config().items() if k != "name"}
+
+    same_settings = type(now) is type(adam) and settings(now) == settings(adam)
+    iterations = int(keras.ops.convert_to_numpy(now.iterations)) if now is not None else -1
+    return {"returned": [float(v) for v in returned], "fits": fits, "optimizer": type(now).__name__,
+            "same_optimizer": now is adam, "same_settings": bool(same_settings), "iterations": iterations}
 
 
 # ------------------------------------------------------------------ grader side
@@ -146,6 +221,20 @@ def _(ctx: Context) -> None:
         raise CheckFailed("no compiled metric reports the accuracy", expected=f"a metric equal to {accuracy:.4f}",
                           got=repr({k: round(v, 4) for k, v in results.items() if k != "loss"})[:200],
                           hint="model.compile(..., metrics=['accuracy'])")
+    # On near-uniform probabilities (above) the cross-entropy of softmax(p), what from_logits=True computes on a
+    # softmax output, is ~log(10) like the right loss: a batch where the model is confident tells them apart
+    # (the right loss is near 0 there, softmax(p) of probabilities never puts more than e/(e+9) on a class).
+    W1, b1, W2, b2 = weights
+    confident = [W1, b1, W2 * np.float32(CONFIDENT), b2 * np.float32(CONFIDENT)]
+    p = _probabilities(confident, X)
+    y = p.argmax(axis=1)
+    got = ctx.drive(_evaluate, confident, X, y, timeout=60)
+    loss = got["results"].get("loss", float("nan")) if not got["error"] else float("nan")
+    expected_loss = float(np.mean(-np.log(p[np.arange(len(y)), y])))
+    assert_close(loss, expected_loss, what="the compiled loss on a batch the model gets right with confidence",
+                 rtol=1e-3, atol=1e-4,
+                 hint="the model ends in a softmax, so its outputs are probabilities: keep the default "
+                      "from_logits=False (from_logits=True applies a second softmax to them)")
 
 
 @MODEL.check("model output is softmax(relu(x W1 + b1) W2 + b2)", oracle="known", points=2)
@@ -155,6 +244,27 @@ def _(ctx: Context) -> None:
     assert_close(ctx.drive(_predict, weights, X, timeout=60), _probabilities(weights, X),
                  what="the model's output", rtol=1e-4, atol=1e-5,
                  hint="the last layer is Dense(10, activation='softmax'): probabilities that sum to 1")
+
+
+@MODEL.check("the model build_model returns learns: 80% on held-out digits after 1 epoch", oracle="training",
+             timeout=60)
+def _(ctx: Context) -> None:
+    X_train, y_train, X_test, y_test = digits_784()
+    weights = ctx.drive(_train_own_model, X_train, y_train, OWN_EPOCHS, OWN_BATCH, 0)
+    if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
+        raise CheckFailed("the trained weights are not those of the seed's two Dense layers",
+                          expected=repr(WEIGHT_SHAPES), got=repr([list(np.shape(w)) for w in weights])[:200],
+                          hint="Dense(128, activation='relu') then Dense(10, activation='softmax')")
+    acc = float(np.mean(_probabilities(weights, X_test).argmax(axis=1) == y_test))
+    if not acc >= OWN_MIN_ACCURACY:
+        raise CheckFailed(
+            f"the model build_model returns does not learn: trained for {OWN_EPOCHS} epoch on "
+            f"{len(y_train)} digits with its own initializers and compile settings, it is right on {acc:.1%} "
+            "of held-out digits", expected=f">= {OWN_MIN_ACCURACY:.0%} (the seed's model: about 90%)",
+            got=f"{acc:.1%}",
+            hint="keep the Dense layers' default initializers (kernel_initializer='zeros' gives every hidden "
+                 "unit the same weights and the gradient never separates them) and the seed's compile: "
+                 "optimizer='adam' with its default learning rate, loss='sparse_categorical_crossentropy'")
 
 
 FIT = exercise(
@@ -190,3 +300,59 @@ def _(ctx: Context) -> None:
     if not acc >= MIN_ACCURACY:
         raise CheckFailed(f"after {EPOCHS} epochs the model is right on {acc:.1%} of held-out digits",
                           expected=f">= {MIN_ACCURACY:.0%}", got=f"{acc:.1%}")
+
+
+def _watched(ctx: Context) -> dict:
+    """train_model on WATCH_N random samples, WATCH_EPOCHS epochs of WATCH_BATCH, model.fit watched."""
+    rng = ctx.rng
+    X, y = rng.random((WATCH_N, 784), dtype=np.float32), rng.integers(0, 10, WATCH_N)
+    got = ctx.drive(_watch_fit, X, y, WATCH_EPOCHS, WATCH_BATCH, 0, timeout=60)
+    if not got["fits"]:
+        raise CheckFailed("train_model never called fit on the model it was given",
+                          hint="history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, "
+                               "verbose=0) on the model passed in")
+    return got
+
+
+_CALL = f"train_model(model, X, y, epochs={WATCH_EPOCHS}, batch_size={WATCH_BATCH}) with {WATCH_N} samples"
+
+
+@FIT.check("train_model returns the History's per-epoch loss", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    got = _watched(ctx)
+    history = [v for fit in got["fits"] for v in fit["loss"]]
+    if len(got["returned"]) == len(history) and np.allclose(got["returned"], history, rtol=1e-6, atol=1e-7):
+        return
+    raise CheckFailed(f"{_CALL} returned a list that is not the loss model.fit recorded",
+                      expected=f"history.history['loss'] = {short(history)}",
+                      got=short(got["returned"]),
+                      hint="return history.history['loss'] (the per-epoch training loss), not the accuracy or "
+                           "another metric, and not values computed otherwise")
+
+
+@FIT.check("train_model keeps the Adam optimizer build_model compiled", oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    got = _watched(ctx)
+    if got["same_optimizer"] or got["same_settings"]:
+        return
+    raise CheckFailed("train_model replaced the model's optimizer: after it the model trains with "
+                      f"{got['optimizer']}, not the Adam the model was compiled with",
+                      expected="the Adam of build_model's compile (default settings)",
+                      got=got["optimizer"],
+                      hint="do not call model.compile in train_model: the model you are given is compiled "
+                           "already; call model.fit on it")
+
+
+@FIT.check("train_model uses the given batch_size: epochs × ceil(N / batch_size) optimizer steps",
+           oracle="invariant", points=0.5)
+def _(ctx: Context) -> None:
+    got = _watched(ctx)
+    steps = WATCH_EPOCHS * -(-WATCH_N // WATCH_BATCH)
+    if got["iterations"] == steps:
+        return
+    called = ", ".join(f"fit(epochs={f['epochs']}, batch_size={f['batch_size']})" for f in got["fits"])[:300]
+    raise CheckFailed(f"{_CALL} made {got['iterations']} optimizer steps, not {WATCH_EPOCHS} × "
+                      f"ceil({WATCH_N} / {WATCH_BATCH}) = {steps}",
+                      expected=f"{steps} steps", got=f"{got['iterations']} steps; calls: {called}",
+                      hint="pass batch_size=batch_size (and epochs=epochs) to model.fit: without it fit uses "
+                           "batches of 32")

@@ -54,6 +54,24 @@ MUTANTS = [
     Mutant("keras_model.model", "images kept as 28x28 (no flattening)",
            _build().replace("keras.Input(shape=(784,))", "keras.Input(shape=(28, 28))"),
            catches="build_model has the seed's weights"),
+    Mutant("keras_model.model", "kernel_initializer='zeros' (the model never learns)", """
+        def build_model():
+            model = keras.Sequential([
+                keras.Input(shape=(784,)),
+                keras.layers.Dense(128, activation="relu", kernel_initializer="zeros"),
+                keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"),
+            ])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+    """, catches="the model build_model returns learns"),
+    Mutant("keras_model.model", "Adam with a learning rate of 10 (training diverges)", """
+        def build_model():
+            model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=10.0),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+    """, catches="the model build_model returns learns"),
     Mutant("keras_model.fit", "one epoch whatever is asked", """
         def train_model(model, x_train, y_train, epochs=5, batch_size=32):
             history = model.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)
@@ -68,6 +86,22 @@ MUTANTS = [
         def train_model(model, x_train, y_train, epochs=5, batch_size=32):
             return model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
     """, catches="train_model trains the given model"),
+    Mutant("keras_model.fit", "returns the accuracy history instead of the loss", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+            return [float(v) for v in history.history["accuracy"]]
+    """, catches="train_model returns the History's per-epoch loss"),
+    Mutant("keras_model.fit", "re-compiles the model with SGD before fitting", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+            return [float(v) for v in history.history["loss"]]
+    """, catches="train_model keeps the Adam optimizer"),
+    Mutant("keras_model.fit", "batch_size ignored (fit's default of 32)", """
+        def train_model(model, x_train, y_train, epochs=5, batch_size=32):
+            history = model.fit(x_train, y_train, epochs=epochs, verbose=0)
+            return [float(v) for v in history.history["loss"]]
+    """, catches="train_model uses the given batch_size"),
     Mutant("keras_model.fit", "the whole training set as one batch", """
         def train_model(model, x_train, y_train, epochs=5, batch_size=32):
             history = model.fit(x_train, y_train, epochs=epochs, batch_size=len(x_train), verbose=0)
