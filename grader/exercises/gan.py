@@ -440,7 +440,7 @@ def _(ctx: Context) -> None:
         z, real = real_array(call["z"], "z"), real_array(call["real"], "real")
         if z.shape != (n, latent):
             raise CheckFailed(f"step {i} got noise z of shape {z.shape}", expected=f"({n}, {latent})",
-                              hint="z = torch.randn(batch_size, LATENT_DIM, device=device)")
+                              hint="noise of shape (batch_size, LATENT_DIM) from the standard normal, on the device")
         if real.shape != (n, 1):
             raise CheckFailed(f"step {i} got a real batch of shape {real.shape}", expected=f"({n}, 1)",
                               hint="batch_size rows of data, shape (batch_size, 1)")
@@ -448,7 +448,7 @@ def _(ctx: Context) -> None:
             raise CheckFailed(f"step {i}'s real batch holds values that are not samples of data",
                               hint="index the given data (real_all[idx]); do not transform or generate it")
     for what, key, hint in (
-            ("noise z", "z", "draw z = torch.randn(batch_size, LATENT_DIM, device=device) inside the loop, "
+            ("noise z", "z", "draw new standard-normal noise z inside the loop, "
                              "every step: one fixed z lets G learn only a few points"),
             ("real batch", "real", "draw new random indices into data every step (torch.randint inside the "
                                    "loop): D sees only one fixed batch otherwise")):
