@@ -47,6 +47,14 @@ def Alternative(exercise: str, name: str, source: str, part: str = "", merge: bo
     return Variant(exercise, name, source, "", part, merge)
 
 
+def fill(template: str, defaults: dict[str, str], change: dict[str, str]) -> str:
+    """A variant's source from a template: each ``<key>`` replaced by ``change[key]``, else ``defaults[key]``
+    (placeholders in angle brackets, since the code holds braces)."""
+    for key, value in {**defaults, **change}.items():
+        template = template.replace(f"<{key}>", value)
+    return template
+
+
 def _merge_class(old_text: str, new_text: str) -> str:
     """``old_text`` (one class) with the definitions in the body of ``new_text`` (the same class) swapped in."""
     old, new = ast.parse(old_text).body[0], ast.parse(new_text).body[0]

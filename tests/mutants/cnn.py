@@ -1,5 +1,34 @@
 """Realistic wrong implementations of the CNN part."""
-from tests.corpus import Mutant
+from tests.corpus import Mutant, fill
+
+
+_TRAIN_CNN = """
+        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
+            rng = np.random.default_rng(seed)
+            params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
+                      "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(1.0 / (filters * 16)),
+                      "b2": np.zeros(10)}
+            keys = <keys>
+            optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)
+            losses = []
+            for _ in range(epochs):
+                <epoch>
+                order = rng.permutation(X.shape[0])
+                for start in range(0, X.shape[0], batch_size):
+                    idx = <idx>
+                    loss, grads = cnn_loss(params, X[idx], y[idx])
+                    optimizer.step([grads[k] for k in keys])
+                    losses.append(loss)
+            return params, losses
+"""
+_TRAIN_CNN_OK = dict(keys='("W1", "b1", "W2", "b2")', epoch="pass", idx="order[start:start + batch_size]")
+_PROCESS = "train_cnn records one loss per minibatch step"
+
+
+def _train_cnn(**change: str) -> str:
+    """The reference's train_cnn with the pieces in ``change`` swapped."""
+    return fill(_TRAIN_CNN, _TRAIN_CNN_OK, change)
+
 
 MUTANTS = [
     Mutant("cnn.conv", "true convolution: the kernel is flipped", """
@@ -231,63 +260,9 @@ MUTANTS = [
                     losses.append(loss)
             return params, losses
     """, catches="held-out digits"),
-    Mutant("cnn.model", "the optimizer is re-created every epoch", """
-        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
-            rng = np.random.default_rng(seed)
-            params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
-                      "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(1.0 / (filters * 16)),
-                      "b2": np.zeros(10)}
-            keys = ("W1", "b1", "W2", "b2")
-            optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)
-            losses = []
-            for _ in range(epochs):
-                optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)
-                order = rng.permutation(X.shape[0])
-                for start in range(0, X.shape[0], batch_size):
-                    idx = order[start:start + batch_size]
-                    loss, grads = cnn_loss(params, X[idx], y[idx])
-                    optimizer.step([grads[k] for k in keys])
-                    losses.append(loss)
-            return params, losses
-""",
-           catches="train_cnn records one loss per minibatch step"),
-    Mutant("cnn.model", "the biases are not trained", """
-        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
-            rng = np.random.default_rng(seed)
-            params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
-                      "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(1.0 / (filters * 16)),
-                      "b2": np.zeros(10)}
-            keys = ("W1", "W2")
-            optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)
-            losses = []
-            for _ in range(epochs):
-                pass
-                order = rng.permutation(X.shape[0])
-                for start in range(0, X.shape[0], batch_size):
-                    idx = order[start:start + batch_size]
-                    loss, grads = cnn_loss(params, X[idx], y[idx])
-                    optimizer.step([grads[k] for k in keys])
-                    losses.append(loss)
-            return params, losses
-""", catches="train_cnn records one loss per minibatch step"),
-    Mutant("cnn.model", "minibatches of the first rows, never shuffled", """
-        def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
-            rng = np.random.default_rng(seed)
-            params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
-                      "W2": rng.standard_normal((filters * 16, 10)) * np.sqrt(1.0 / (filters * 16)),
-                      "b2": np.zeros(10)}
-            keys = ("W1", "b1", "W2", "b2")
-            optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)
-            losses = []
-            for _ in range(epochs):
-                pass
-                order = rng.permutation(X.shape[0])
-                for start in range(0, X.shape[0], batch_size):
-                    idx = np.arange(start, min(start + batch_size, X.shape[0]))
-                    loss, grads = cnn_loss(params, X[idx], y[idx])
-                    optimizer.step([grads[k] for k in keys])
-                    losses.append(loss)
-            return params, losses
-""",
-           catches="train_cnn records one loss per minibatch step"),
+    Mutant("cnn.model", "the optimizer is re-created every epoch", _train_cnn(
+        epoch="optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)"), catches=_PROCESS),
+    Mutant("cnn.model", "the biases are not trained", _train_cnn(keys='("W1", "W2")'), catches=_PROCESS),
+    Mutant("cnn.model", "minibatches of the first rows, never shuffled", _train_cnn(
+        idx="np.arange(start, min(start + batch_size, X.shape[0]))"), catches=_PROCESS),
 ]

@@ -1,5 +1,5 @@
 """Realistic wrong implementations of the RNN part."""
-from tests.corpus import Mutant
+from tests.corpus import Mutant, fill
 
 _LSTM_FORWARD_IFGO = """
     def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
@@ -10,6 +10,36 @@ _LSTM_FORWARD_IFGO = """
         tc = np.tanh(c)
         return o * tc, c, (x, h_prev, c_prev, Wx, Wh, i, f, o, g, tc)
 """
+
+
+_TRAIN_RNN = """
+        def train_rnn(X, y, classes, hidden=16, epochs=30, lr=0.5, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[2]
+            params = {"Wx": rng.standard_normal((D, hidden)) / np.sqrt(D),
+                      "Wh": rng.standard_normal((hidden, hidden)) / np.sqrt(hidden), "b": np.zeros(hidden),
+                      "Wy": rng.standard_normal((hidden, classes)) / np.sqrt(hidden), "by": np.zeros(classes)}
+            losses = []
+            for _ in range(<epochs>):
+                order = rng.permutation(X.shape[0])
+                epoch_losses = []
+                for start in range(0, X.shape[0], <batch>):
+                    idx = order[start:start + <batch>]
+                    loss, grads = rnn_classifier_loss(params, X[idx], y[idx])
+                    for k in params:
+                        params[k] -= lr * grads[k]
+                    epoch_losses.append(loss)
+                <record>
+            return params, losses
+"""
+_TRAIN_RNN_OK = dict(epochs="epochs", batch="batch_size", record="losses += epoch_losses")
+_PROCESS = "train_rnn records one loss per minibatch step"
+
+
+def _train_rnn(**change: str) -> str:
+    """The reference's train_rnn with the pieces in ``change`` swapped."""
+    return fill(_TRAIN_RNN, _TRAIN_RNN_OK, change)
+
 
 MUTANTS = [
     Mutant("rnn.step", "tanh derivative taken at the pre-activation", """
@@ -167,65 +197,8 @@ MUTANTS = [
             da = dh * (1 - h)
             return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
     """, catches="rnn_step_backward leaves dout and the cache unchanged"),
-    Mutant("rnn.model", "one loss per epoch (the epoch's mean)", """
-        def train_rnn(X, y, classes, hidden=16, epochs=30, lr=0.5, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[2]
-            params = {"Wx": rng.standard_normal((D, hidden)) / np.sqrt(D),
-                      "Wh": rng.standard_normal((hidden, hidden)) / np.sqrt(hidden), "b": np.zeros(hidden),
-                      "Wy": rng.standard_normal((hidden, classes)) / np.sqrt(hidden), "by": np.zeros(classes)}
-            losses = []
-            for _ in range(epochs):
-                order = rng.permutation(X.shape[0])
-                epoch_losses = []
-                for start in range(0, X.shape[0], batch_size):
-                    idx = order[start:start + batch_size]
-                    loss, grads = rnn_classifier_loss(params, X[idx], y[idx])
-                    for k in params:
-                        params[k] -= lr * grads[k]
-                    epoch_losses.append(loss)
-                losses.append(float(np.mean(epoch_losses)))
-            return params, losses
-""",
-           catches="train_rnn records one loss per minibatch step"),
-    Mutant("rnn.model", "epochs ignored", """
-        def train_rnn(X, y, classes, hidden=16, epochs=30, lr=0.5, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[2]
-            params = {"Wx": rng.standard_normal((D, hidden)) / np.sqrt(D),
-                      "Wh": rng.standard_normal((hidden, hidden)) / np.sqrt(hidden), "b": np.zeros(hidden),
-                      "Wy": rng.standard_normal((hidden, classes)) / np.sqrt(hidden), "by": np.zeros(classes)}
-            losses = []
-            for _ in range(1):
-                order = rng.permutation(X.shape[0])
-                epoch_losses = []
-                for start in range(0, X.shape[0], batch_size):
-                    idx = order[start:start + batch_size]
-                    loss, grads = rnn_classifier_loss(params, X[idx], y[idx])
-                    for k in params:
-                        params[k] -= lr * grads[k]
-                    epoch_losses.append(loss)
-                losses += epoch_losses
-            return params, losses
-""", catches="train_rnn records one loss per minibatch step"),
-    Mutant("rnn.model", "the whole training set in every step", """
-        def train_rnn(X, y, classes, hidden=16, epochs=30, lr=0.5, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[2]
-            params = {"Wx": rng.standard_normal((D, hidden)) / np.sqrt(D),
-                      "Wh": rng.standard_normal((hidden, hidden)) / np.sqrt(hidden), "b": np.zeros(hidden),
-                      "Wy": rng.standard_normal((hidden, classes)) / np.sqrt(hidden), "by": np.zeros(classes)}
-            losses = []
-            for _ in range(epochs):
-                order = rng.permutation(X.shape[0])
-                epoch_losses = []
-                for start in range(0, X.shape[0], X.shape[0]):
-                    idx = order[start:start + X.shape[0]]
-                    loss, grads = rnn_classifier_loss(params, X[idx], y[idx])
-                    for k in params:
-                        params[k] -= lr * grads[k]
-                    epoch_losses.append(loss)
-                losses += epoch_losses
-            return params, losses
-""", catches="train_rnn records one loss per minibatch step"),
+    Mutant("rnn.model", "one loss per epoch (the epoch's mean)", _train_rnn(
+        record="losses.append(float(np.mean(epoch_losses)))"), catches=_PROCESS),
+    Mutant("rnn.model", "epochs ignored", _train_rnn(epochs="1"), catches=_PROCESS),
+    Mutant("rnn.model", "the whole training set in every step", _train_rnn(batch="X.shape[0]"), catches=_PROCESS),
 ]

@@ -1,5 +1,32 @@
 """Realistic wrong implementations of the training part."""
-from tests.corpus import Mutant
+from tests.corpus import Mutant, fill
+
+
+_FIT = """
+        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
+            rng = np.random.default_rng(seed)
+            D = X.shape[1]
+            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
+                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
+            <opt>
+            losses = []
+            for epoch in range(<epochs>):
+                for idx in minibatches(len(y), batch_size, seed + epoch):
+                    <inner>
+                    loss, grads = two_layer_loss(params, <rows>)
+                    optimizer.step(<grads>)
+                    losses.append(float(loss))
+            return params, losses
+"""
+_FIT_OK = dict(opt="optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)", epochs="epochs",
+               inner="pass", rows="X[idx], y[idx]", grads="[grads[k] for k in _MLP_KEYS]")
+_PROCESS = "one loss per minibatch step, stepping one optimizer"
+
+
+def _fit(**change: str) -> str:
+    """The reference's training loop with the pieces in ``change`` swapped."""
+    return fill(_FIT, _FIT_OK, change)
+
 
 MUTANTS = [
     Mutant("train.scale", "the test set is scaled with its own statistics", """
@@ -224,87 +251,13 @@ MUTANTS = [
             dtype = np.dtype(_IDX_TYPES[raw[2]])
             return np.frombuffer(raw, dtype=dtype, count=int(np.prod(shape)), offset=4 + 4 * ndim).reshape(shape)
     """, catches="plain file named .gz"),
-    Mutant("train.loop", "the optimizer is re-created every step (momentum lost)", """
-        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[1]
-            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
-                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
-            pass
-            losses = []
-            for epoch in range(epochs):
-                for idx in minibatches(len(y), batch_size, seed + epoch):
-                    optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
-                    loss, grads = two_layer_loss(params, X[idx], y[idx])
-                    optimizer.step([grads[k] for k in _MLP_KEYS])
-                    losses.append(float(loss))
-            return params, losses
-""",
-           catches="one loss per minibatch step, stepping one optimizer"),
-    Mutant("train.loop", "the biases are never handed to the optimizer", """
-        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[1]
-            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
-                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
-            optimizer = SGD([params["W1"], params["W2"]], lr, momentum=momentum)
-            losses = []
-            for epoch in range(epochs):
-                for idx in minibatches(len(y), batch_size, seed + epoch):
-                    pass
-                    loss, grads = two_layer_loss(params, X[idx], y[idx])
-                    optimizer.step([grads["W1"], grads["W2"]])
-                    losses.append(float(loss))
-            return params, losses
-""",
-           catches="one loss per minibatch step, stepping one optimizer"),
-    Mutant("train.loop", "every step on the whole training set", """
-        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[1]
-            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
-                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
-            optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
-            losses = []
-            for epoch in range(epochs):
-                for idx in minibatches(len(y), batch_size, seed + epoch):
-                    pass
-                    loss, grads = two_layer_loss(params, X, y)
-                    optimizer.step([grads[k] for k in _MLP_KEYS])
-                    losses.append(float(loss))
-            return params, losses
-""", catches="one loss per minibatch step, stepping one optimizer"),
-    Mutant("train.loop", "epochs ignored (one pass over the data)", """
-        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[1]
-            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
-                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
-            optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)
-            losses = []
-            for epoch in range(1):
-                for idx in minibatches(len(y), batch_size, seed + epoch):
-                    pass
-                    loss, grads = two_layer_loss(params, X[idx], y[idx])
-                    optimizer.step([grads[k] for k in _MLP_KEYS])
-                    losses.append(float(loss))
-            return params, losses
-""", catches="one loss per minibatch step, stepping one optimizer"),
-    Mutant("train.loop", "momentum not passed to the optimizer", """
-        def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
-            rng = np.random.default_rng(seed)
-            D = X.shape[1]
-            params = {"W1": rng.standard_normal((D, hidden)) * np.sqrt(2.0 / D), "b1": np.zeros(hidden),
-                      "W2": rng.standard_normal((hidden, classes)) * np.sqrt(2.0 / hidden), "b2": np.zeros(classes)}
-            optimizer = SGD([params[k] for k in _MLP_KEYS], lr)
-            losses = []
-            for epoch in range(epochs):
-                for idx in minibatches(len(y), batch_size, seed + epoch):
-                    pass
-                    loss, grads = two_layer_loss(params, X[idx], y[idx])
-                    optimizer.step([grads[k] for k in _MLP_KEYS])
-                    losses.append(float(loss))
-            return params, losses
-""",
-           catches="one loss per minibatch step, stepping one optimizer"),
+    Mutant("train.loop", "the optimizer is re-created every step (momentum lost)", _fit(
+        opt="pass", inner="optimizer = SGD([params[k] for k in _MLP_KEYS], lr, momentum=momentum)"), catches=_PROCESS),
+    Mutant("train.loop", "the biases are never handed to the optimizer", _fit(
+        opt='optimizer = SGD([params["W1"], params["W2"]], lr, momentum=momentum)',
+        grads='[grads["W1"], grads["W2"]]'), catches=_PROCESS),
+    Mutant("train.loop", "every step on the whole training set", _fit(rows="X, y"), catches=_PROCESS),
+    Mutant("train.loop", "epochs ignored (one pass over the data)", _fit(epochs="1"), catches=_PROCESS),
+    Mutant("train.loop", "momentum not passed to the optimizer", _fit(
+        opt="optimizer = SGD([params[k] for k in _MLP_KEYS], lr)"), catches=_PROCESS),
 ]
