@@ -9,7 +9,6 @@ the grader failed, the student is not charged, and ``grade`` retries the submiss
 """
 from __future__ import annotations
 
-import threading
 import time
 import traceback
 import zlib
@@ -19,7 +18,9 @@ from typing import Callable, Iterable
 from grader import policy, reference
 from grader import secret as course_secret
 from grader._worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
+from grader.checks import plans
 from grader.checks.context import Context, NoReference
+from grader.checks.standard import torch_oracle
 from grader.checks.failure import CheckFailed
 from grader.registry import FORBIDDEN, HIDDEN_EXAMPLES, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
@@ -51,16 +52,33 @@ def packages_for(ex: Exercise) -> tuple[str, ...] | None:
     return NUMPY_ONLY if ex.part in FORBIDDEN else None
 
 
-_TORCH = threading.Lock()
-
-
-def import_oracles(exercises: Iterable[Exercise]) -> None:
+def import_oracles(exercises: Iterable[Exercise], torch_free: Callable[[Exercise, Check], bool] | None = None) -> None:
     """Import torch once, here, before any check runs (never in a background thread: a concurrent import
-    leaves a half-initialised module that fails other checks)."""
-    if any(c.oracle in ("torch", "training") for e in exercises for c in e.checks) or \
-            any(packages_for(e) is None for e in exercises):
-        with _TORCH:
-            import torch  # noqa: F401
+    leaves a half-initialised module that fails other checks) — unless nothing to be graded needs it: numpy
+    parts whose torch-oracle checks are all ``torch_free`` (not run, or replaying recorded answers)."""
+    exercises = list(exercises)
+    if any(packages_for(e) is None for e in exercises) or \
+            any(c.oracle in ("torch", "training") and not (torch_free and torch_free(e, c))
+                for e in exercises for c in e.checks):
+        torch_oracle()
+
+
+def _draws(ex: Exercise, check: Check, examples: int, salt: int, secret: bytes | None) -> tuple[int, int, int]:
+    """(seed, examples, scale) of a check: a hidden check has its own seed (from the secret), more examples and
+    larger shapes."""
+    if check.hidden:
+        return check_seed(ex, check, salt, secret), examples * HIDDEN_EXAMPLES, HIDDEN_SCALE
+    return check_seed(ex, check, salt, secret), examples, 1
+
+
+def _replays(ex: Exercise, check: Check, *, use_reference: bool, examples: int, salt: int,
+             secret: bytes | None) -> bool:
+    """Whether ``check`` will replay a recorded plan with all its oracles' answers (so needs no torch)."""
+    if not plans.is_answered(check.run):
+        return False
+    seed, n, scale = _draws(ex, check, examples, salt, secret)
+    solutions = reference.SOLUTIONS if use_reference else None
+    return plans.exists(plans.Key(ex.id, check.name, seed, n, scale, plans.reference_key(solutions)))
 
 
 #: At most this many characters of what a student's code printed go into a failing check's result.
@@ -82,10 +100,9 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
     A hidden check gets its own seed (from the secret), more examples and larger shapes.
     """
     points = ex.check_points(check, hidden=hidden, reference=use_reference)
+    seed, examples, scale = _draws(ex, check, examples, salt, secret)
     ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
-                  seed=check_seed(ex, check, salt, secret),
-                  examples=examples * (HIDDEN_EXAMPLES if check.hidden else 1),
-                  scale=HIDDEN_SCALE if check.hidden else 1, timeout=timeout)
+                  seed=seed, examples=examples, scale=scale, timeout=timeout)
     started = time.perf_counter()
     worker.printed = ""  # an earlier check's output is not this one's
 
@@ -308,15 +325,20 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     use_reference = reference.available() if use_reference is None else use_reference
     if hidden and secret is None:
         secret = course_secret.load()
-    import_oracles(exercises)
+
+
+    def runs(c: Check) -> bool:
+        return (hidden or not c.hidden) and (use_reference or c.oracle != "reference") and (only is None or only(c))
+
+    import_oracles(exercises, lambda ex, c: not runs(c) or _replays(ex, c, use_reference=use_reference,
+                                                                    examples=examples, salt=0, secret=secret))
     started = time.perf_counter()
     budget = _Budget(submission_timeout)
     result = SubmissionResult(str(submission))
     results = {ex.id: ExerciseResult(ex.id, ex.title, ex.part) for ex in exercises}
 
     def chosen(ex: Exercise, hidden_ones: bool) -> list[Check]:
-        return [c for c in ex.checks if c.hidden == hidden_ones and (use_reference or c.oracle != "reference")
-                and (only is None or only(c))]
+        return [c for c in ex.checks if c.hidden == hidden_ones and runs(c)]
 
     with _Workers(submission, launcher, python, budget) as workers:
         import_failed: dict[str, StudentError] = {}

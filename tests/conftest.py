@@ -13,6 +13,15 @@ from tests.corpus import Variant
 os.environ.setdefault("DEEPGRADE_SECRET", "deepgrade test suite course secret")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def plan_cache(tmp_path_factory):
+    """One cache of check plans (grader/checks/plans.py) for the whole run, never the user's ~/.cache: a
+    property's examples and answers are drawn once, then replayed by every test that grades it again."""
+    if "DEEPGRADE_CACHE" not in os.environ:
+        os.environ["DEEPGRADE_CACHE"] = str(tmp_path_factory.mktemp("deepgrade-cache"))
+    return os.environ["DEEPGRADE_CACHE"]
+
+
 @pytest.fixture
 def make_submission(tmp_path: Path):
     """``make_submission(exercise, source)``: the reference with ``source``'s definitions swapped in."""

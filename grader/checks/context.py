@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader._worker.client import StudentError, Worker
-from grader.checks import drivers, properties, replies
+from grader.checks import drivers, plans, properties, replies
 from grader.checks.failure import CheckFailed
 from grader.registry import Check, Exercise
 
@@ -33,6 +33,7 @@ class Context:
         self.scale = scale  # hidden checks: larger shapes / budgets
         self.timeout = timeout  # the CPU budget of each call (default: the check's), cut by the submission's
         self._abort: StudentError | None = None
+        self._properties = 0  # for_all calls so far: each has its own plan
         self.curves: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ oracles
@@ -104,9 +105,29 @@ class Context:
     # ------------------------------------------------------------------ properties
     def for_all(self, strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *,
                 examples: int | None = None) -> None:
-        """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed)."""
-        properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
-                           abort=lambda: self._abort, scale=self.scale)
+        """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed), replaying
+        the check's plan where one is recorded (see :mod:`grader.checks.plans`)."""
+        examples = examples or self.examples
+        self._properties += 1
+        properties.for_all(strategy, prop, examples=examples, seed_value=self.seed, abort=lambda: self._abort,
+                           scale=self.scale, plan=self._plan(examples, self._properties - 1))
+
+    def _plan(self, examples: int, call: int) -> plans.Key | None:
+        from grader import reference
+
+        if self._reference is None:
+            solutions = None
+        elif self._reference is reference.module:
+            solutions = reference.SOLUTIONS
+        else:
+            return None  # another reference than the one hashed: no plan
+        return plans.Key(self.exercise.id, self.check.name, self.seed, examples, self.scale,
+                         plans.reference_key(solutions), call)
+
+    def answer(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``, an oracle's answer on the example being checked: recorded in the check's plan, and
+        replayed from it next time (plain data only: arrays, numbers, tuples)."""
+        return plans.answer(fn, *args, keep=(NoReference,))
 
     def record_curve(self, name: str, values: Any) -> None:
         """Keep a series (a loss curve) with the check's result, for reports to plot."""

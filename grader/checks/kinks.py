@@ -8,16 +8,14 @@ backward with torch autograd on inputs drawn *at* the kinks.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
+from grader.checks import plans
 from grader.checks import strategies as S
-from grader.checks.compare import assert_close
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, call_literal
-from grader.checks.standard import Layer, torch_forward
+from grader.checks.standard import Layer, matches_torch_autograd
 from grader.registry import Exercise
 
 
@@ -29,26 +27,9 @@ def kink_check(ex: Exercise, layer: Layer, name: str, *, points: float = 0.5) ->
     assert layer.backward is not None and layer.torch is not None
 
     @ex.check(name, oracle="torch", points=points, twin=True)
+    @plans.answered
     def _(ctx: Context) -> None:
-        def prop(case: tuple[tuple[Any, ...], int]) -> None:
-            import torch
-
-            args, seed = case
-            out, leaves = torch_forward(layer.torch, args, layer.diff)  # type: ignore[arg-type]
-            dout = S.upstream(tuple(out.shape), seed)
-            out.backward(torch.tensor(dout))
-            _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
-            if len(grads) != len(layer.grads):
-                raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
-                                  f"({', '.join(layer.grads)}), got {len(grads)}")
-            for grad_name, g, leaf in zip(layer.grads, grads, leaves):
-                try:
-                    assert_close(g, leaf.grad.numpy(), what=f"the gradient {grad_name}", rtol=layer.grad_rtol,
-                                 atol=layer.grad_atol, hint=layer.hint_backward)
-                except CheckFailed as exc:
-                    raise exc.with_input(f"{call_literal(layer.forward, args)} with a random dout") from None
-
-        ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
+        ctx.for_all(st.tuples(layer.args, S.seeds()), lambda case: matches_torch_autograd(ctx, layer, case))
 
 
 @st.composite

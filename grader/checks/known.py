@@ -38,9 +38,12 @@ def register(ex: "Exercise", layer: "Layer") -> None:
 
 
 # --------------------------------------------------------------------------- plain values <-> flat arrays
-def flatten(value: Any, prefix: str, out: dict[str, np.ndarray]) -> None:
-    """Store ``value`` (arrays, numbers, str, None, lists, tuples, dicts with str keys) as arrays under ``prefix``."""
-    if isinstance(value, np.ndarray):
+def flatten(value: Any, prefix: str, out: dict[str, np.ndarray], *, exact: bool = False) -> None:
+    """Store ``value`` (arrays, numbers, str, None, lists, tuples, dicts with str keys) as arrays under ``prefix``.
+    ``exact`` keeps numpy scalars as numpy scalars (else they come back as Python numbers)."""
+    if exact and isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_, np.void)):
+        out[prefix + "@g"] = np.asarray(value)
+    elif isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             raise TypeError("object arrays cannot be recorded")
         out[prefix + "@a"] = value
@@ -57,17 +60,17 @@ def flatten(value: Any, prefix: str, out: dict[str, np.ndarray]) -> None:
     elif isinstance(value, (list, tuple)):
         out[prefix + ("@t" if isinstance(value, tuple) else "@l")] = np.asarray(len(value), dtype=np.int64)
         for j, v in enumerate(value):
-            flatten(v, f"{prefix}:{j}", out)
+            flatten(v, f"{prefix}:{j}", out, exact=exact)
     elif isinstance(value, dict) and all(isinstance(k, str) for k in value):
         out[prefix + "@d"] = np.asarray(list(value), dtype=str) if value else np.zeros(0, dtype="<U1")
         for j, v in enumerate(value.values()):
-            flatten(v, f"{prefix}:{j}", out)
+            flatten(v, f"{prefix}:{j}", out, exact=exact)
     else:
         raise TypeError(f"cannot record a value of type {type(value).__name__}")
 
 
 def unflatten(data: dict[str, np.ndarray], prefix: str) -> Any:
-    for tag in "abifsntld":
+    for tag in "abifsntldg":
         key = f"{prefix}@{tag}"
         if key not in data:
             continue
@@ -78,6 +81,8 @@ def unflatten(data: dict[str, np.ndarray], prefix: str) -> Any:
             return {"b": bool, "i": int, "f": float, "s": str}[tag](arr[()])
         if tag == "n":
             return None
+        if tag == "g":
+            return arr[()]
         if tag in "tl":
             items = [unflatten(data, f"{prefix}:{j}") for j in range(int(arr))]
             return tuple(items) if tag == "t" else items

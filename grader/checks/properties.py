@@ -1,6 +1,7 @@
 """Run a property over examples drawn by hypothesis, deterministically, and keep the shrunk failure."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from grader._worker.client import StudentError
+from grader.checks import plans
 from grader.checks.strategies import scaled
 from grader.checks.failure import CheckFailed, python_literal
 
@@ -33,14 +35,45 @@ def _first(exc: BaseException) -> BaseException:
     return exc
 
 
+def _replay(cases: plans.Cases, prop: Callable[[Any], None], abort: Callable[[], BaseException | None]) -> bool:
+    """Run ``prop`` on a plan's examples with its recorded answers; False at the first example that fails (or
+    does not fit the plan), for hypothesis to take over.  What ends a check ends it here too."""
+    for example, answers in cases:
+        stop = abort()
+        if stop is not None:
+            raise stop
+        with plans.replaying(answers) as episode:
+            try:
+                prop(example)
+                plans.exhausted(episode)
+            except (plans.Diverged, CheckFailed, HypothesisException):
+                return False
+            except StudentError as exc:
+                if exc.fatal:
+                    raise
+                return False
+    return True
+
+
 def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, examples: int, seed_value: int,
-            abort: Callable[[], BaseException | None] = lambda: None, scale: int = 1) -> None:
+            abort: Callable[[], BaseException | None] = lambda: None, scale: int = 1,
+            plan: plans.Key | None = None) -> None:
     """Check ``prop(example)`` on ``examples`` drawn examples; raise the minimal failure found.
 
     The same ``seed_value`` always draws the same examples, so a submission always gets the same score.
     ``abort()`` returns the error that ended the run early (a timeout, a missing function), if any.
     ``scale`` enlarges the shapes drawn by :mod:`grader.checks.strategies` (hidden checks).
+    With a ``plan`` key, the examples (and the answers asked for with :func:`grader.checks.plans.answer`) are
+    replayed from its plan when there is one, and recorded into it when the property holds on all of them;
+    hypothesis draws (and shrinks) only without a plan or after a replayed example failed.
     """
+    if plan is not None:
+        cases = plans.load(plan)
+        if cases is not None:
+            with scaled(scale):
+                if _replay(cases, prop, abort):
+                    return
+    recorded: list[plans.Cases] = [[]] if plan is not None else []
 
     @seed(seed_value)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False, print_blob=False,
@@ -51,8 +84,17 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
         stop = abort()
         if stop is not None:
             raise _Stop(stop)
+        drawn = None
+        if recorded:
+            try:
+                drawn = plans.snapshot(example)
+            except (TypeError, ValueError, OverflowError):
+                recorded.clear()  # not plain data: this property goes without a plan
         try:
-            prop(example)
+            with plans.recording() if recorded else nullcontext() as episode:
+                prop(example)
+            if recorded:
+                recorded[0].append((drawn, episode.answers))
         except CheckFailed as exc:
             raise exc.with_input(f"example = {python_literal(example)}") from None
         except StudentError as exc:
@@ -69,6 +111,8 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
     try:
         with scaled(scale):
             run()
+        if plan is not None and recorded:
+            plans.save(plan, recorded[0])
     except _Stop as stop:
         raise stop.error from None
     except (CheckFailed, StudentError):

@@ -20,13 +20,15 @@ forward's value checks (:func:`forward_values`), so they score only when the val
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.checks import drivers, known, replies
+from grader.checks import drivers, known, plans, replies
 from grader.checks import strategies as S
 from grader.checks.compare import as_array, assert_close, real_array, same_array, short
 from grader.checks.context import Context, NoReference
@@ -63,7 +65,8 @@ class Layer:
 
 
 def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
-    return getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[0]
+    """The reference's output on ``args`` (recorded in the check's plan)."""
+    return ctx.answer(lambda: getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[0])
 
 
 def forward_values(layer: Layer) -> tuple[str, ...]:
@@ -79,9 +82,20 @@ def _student_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
     return ctx.call(layer.forward, *args, pick=0, **layer.kwargs)
 
 
+_TORCH = threading.Lock()
+
+
+def torch_oracle() -> ModuleType:
+    """torch, imported under one lock: a concurrent first import (threads of a Dask worker) can hand one
+    thread a half-initialised module."""
+    with _TORCH:
+        import torch
+    return torch
+
+
 def torch_forward(fn: Callable[..., Any], args: Sequence[Any], diff: Sequence[int] = ()) -> tuple[Any, list[Any]]:
     """Run ``fn`` on float64 tensors; returns the output tensor and the tensors that require grad."""
-    import torch
+    torch = torch_oracle()
 
     tensors = []
     for i, a in enumerate(args):
@@ -128,11 +142,12 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
+        @plans.answered
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                expected, _ = torch_forward(layer.torch, args)  # type: ignore[arg-type]
+                expected = ctx.answer(lambda: torch_forward(layer.torch, args)[0].detach().numpy())  # type: ignore[arg-type]
                 try:
-                    assert_close(_student_forward(ctx, layer, args), expected.detach().numpy(),
+                    assert_close(_student_forward(ctx, layer, args), expected,
                                  what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
                                  hint=layer.hint_forward)
                 except CheckFailed as exc:
@@ -157,21 +172,42 @@ def _differentiated(batched: Callable[[list[list[Any]]], list[Any]], args: Seque
     return forward
 
 
+def student_vjp(ctx: Context, layer: Layer, args: tuple[Any, ...], seed: int,
+                shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
+    """dout (of ``shape``, default the shape of the student's output) and the student's gradients."""
+    if shape is None:
+        shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
+    dout = S.upstream(shape, seed)
+    _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
+    if len(grads) != len(layer.grads):
+        raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
+                          f"({', '.join(layer.grads)}), got {len(grads)}")
+    return dout, grads
+
+
+def torch_vjp(layer: Layer, args: tuple[Any, ...], seed: int) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    """The output's shape and the gradients torch autograd computes for ``dout = upstream(shape, seed)``."""
+    out, leaves = torch_forward(layer.torch, args, layer.diff)  # type: ignore[arg-type]
+    out.backward(torch_oracle().tensor(S.upstream(tuple(out.shape), seed)))
+    return tuple(out.shape), [leaf.grad.numpy() for leaf in leaves]
+
+
+def matches_torch_autograd(ctx: Context, layer: Layer, case: tuple[tuple[Any, ...], int]) -> None:
+    """The property: the student's backward gives torch autograd's gradients for a random dout."""
+    args, seed = case
+    shape, expected = ctx.answer(torch_vjp, layer, args, seed)
+    _, grads = student_vjp(ctx, layer, args, seed, tuple(shape))
+    for name, g, e in zip(layer.grads, grads, expected):
+        try:
+            assert_close(g, e, what=f"the gradient {name}", rtol=layer.grad_rtol, atol=layer.grad_atol,
+                         hint=layer.hint_backward)
+        except CheckFailed as exc:
+            raise exc.with_input(f"{call_literal(layer.forward, args)} with a random dout") from None
+
+
 def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_grad: bool = False) -> None:
     """Backward by central differences (fast mode, element-wise on failure), optionally against autograd."""
     assert layer.backward is not None
-
-    def analytic(ctx: Context, args: tuple[Any, ...], seed: int,
-                 shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
-        """dout (of ``shape``, default the shape of the student's output) and the student's gradients."""
-        if shape is None:
-            shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
-        dout = S.upstream(shape, seed)
-        _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
-        if len(grads) != len(layer.grads):
-            raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
-                              f"({', '.join(layer.grads)}), got {len(grads)}")
-        return dout, grads
 
     gradient_check = layer.name(f"{layer.backward} passes the gradient check")
 
@@ -181,7 +217,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 
         def prop(case: tuple[tuple[Any, ...], int]) -> None:
             args, seed = case
-            dout, grads = analytic(ctx, args, seed)
+            dout, grads = student_vjp(ctx, layer, args, seed)
 
             try:
                 check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff], dout, grads,
@@ -193,22 +229,9 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 
     if torch_grad and layer.torch is not None:
         @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2, twin=True)
+        @plans.answered
         def _(ctx: Context) -> None:
-            def prop(case: tuple[tuple[Any, ...], int]) -> None:
-                args, seed = case
-                import torch
-
-                out, leaves = torch_forward(layer.torch, args, layer.diff)  # type: ignore[arg-type]
-                dout, grads = analytic(ctx, args, seed, tuple(out.shape))
-                out.backward(torch.tensor(dout))
-                for name, g, leaf in zip(layer.grads, grads, leaves):
-                    try:
-                        assert_close(g, leaf.grad.numpy(), what=f"the gradient {name}", rtol=layer.grad_rtol,
-                                     atol=layer.grad_atol, hint=layer.hint_backward)
-                    except CheckFailed as exc:
-                        raise exc.with_input(f"{call_literal(layer.forward, args)} with a random dout") from None
-
-            ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
+            ctx.for_all(st.tuples(layer.args, S.seeds()), lambda case: matches_torch_autograd(ctx, layer, case))
 
     backward_invariant_check(ex, layer, requires=(gradient_check,))
 
@@ -346,9 +369,10 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch",
                   points=points / 2, twin=True)
+        @plans.answered
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                compare(_returned(ctx, layer, args)[1], torch_grads(args)[1], args, layer.grad_rtol,
+                compare(_returned(ctx, layer, args)[1], ctx.answer(torch_grads, args)[1], args, layer.grad_rtol,
                         layer.grad_atol)
 
             ctx.for_all(layer.args, prop)
@@ -358,6 +382,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
 
         @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
                   oracle=oracle, points=points / 4, twin=True)  # type: ignore[arg-type]
+        @plans.answered
         def _(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 value, grads = _returned(ctx, layer, args)
@@ -368,14 +393,14 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                                           got=np.array2string(np.asarray(g), threshold=8),
                                           hint=layer.hint_forward or "use a numerically stable formula")
                 if layer.torch is not None:
-                    expected_value, expected = torch_grads(args)
+                    expected_value, expected = ctx.answer(torch_grads, args)
                     try:  # the value's finiteness and agreement with the reference are invariant_checks'
                         assert_close(value, expected_value, what=f"the output of {layer.forward}", rtol=1e-6,
                                      atol=1e-9, hint=layer.hint_forward)
                     except CheckFailed as exc:
                         raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
                 else:
-                    expected = list(getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[1:])
+                    expected = ctx.answer(lambda: list(getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[1:]))
                 compare(grads, expected, args, 1e-6, 1e-9)
 
             ctx.for_all(layer.extreme, prop, examples=max(5, ctx.examples // 3))

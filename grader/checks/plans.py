@@ -1,0 +1,272 @@
+"""Check plans: what a property check draws, and the oracles' answers on it, computed once for every student.
+
+A check's examples depend only on the exercise, the check, its seed, its example budget and the size scale,
+never on the student; so do the reference's and torch's answers on them.  The first grading in which a
+property holds on every example records both — the examples and, per example, the answers the check asked
+for through :func:`answer` — as one ``.npz`` of plain arrays (read with ``allow_pickle=False``: data, never
+code).  Every later grading replays them: no hypothesis, and no oracle for the answers recorded.
+
+The first replayed example that fails hands the property back to hypothesis, which runs it from the start
+exactly as it would without a plan and shrinks the failure: a plan changes how fast a grade comes, never
+what it says (``tests/test_plans.py`` grades the reference and mutants with and without plans).
+
+A plan's file name is a hash of everything its content depends on: the grader's source, hypothesis' and
+numpy's versions, the reference's content (or its absence), the exercise, the check, the seed, the budget,
+the scale and the property's place in the check.  Anything else — a stale, missing or unreadable plan — is
+rebuilt by the next grading.  Plans live in :func:`cache_dir` (mode 700, files 600: a hidden check's plan
+holds its inputs; the sandboxed worker cannot see the folder, and nothing in it is ever sent whole).
+
+>>> cache_dir()  # doctest: +SKIP
+PosixPath('/home/me/.cache/deepgrade/plans')
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from grader.checks.known import flatten, unflatten
+
+FORMAT = 1
+GRADER = Path(__file__).resolve().parent.parent
+
+
+class Diverged(BaseException):
+    """A replay asked for an answer its plan does not hold: the plan does not fit this run (a BaseException,
+    so no ``except Exception`` in a check swallows it); the property falls back to hypothesis."""
+
+
+# --------------------------------------------------------------------------- where, and under which key
+def cache_dir() -> Path | None:
+    """Where plans live: ``$DEEPGRADE_CACHE/plans``, else ``$XDG_CACHE_HOME/deepgrade/plans``, else
+    ``~/.cache/deepgrade/plans``; None (no plans) where ``DEEPGRADE_PLANS=0``."""
+    if os.environ.get("DEEPGRADE_PLANS", "1").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    root = os.environ.get("DEEPGRADE_CACHE")
+    if root:
+        return Path(root) / "plans"
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "deepgrade" / "plans"
+
+
+@lru_cache(maxsize=None)
+def grader_key() -> str:
+    """A hash of what decides which examples a check draws: the grader's source and hypothesis' and numpy's
+    versions."""
+    import hypothesis
+
+    h = hashlib.sha256(f"{FORMAT}/{hypothesis.__version__}/{np.__version__}/{sys.version_info[:2]}".encode())
+    for path in sorted(GRADER.rglob("*.py")):
+        h.update(str(path.relative_to(GRADER)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def reference_key(solutions: Path | None) -> str:
+    """A hash of the reference solutions' content ("none" without them): what the recorded answers depend on."""
+    if solutions is None or not solutions.is_dir():
+        return "none"
+    h = hashlib.sha256()
+    for path in sorted(solutions.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Key:
+    """Everything a property's examples and answers depend on, besides :func:`grader_key`."""
+
+    exercise: str
+    check: str
+    seed: int
+    examples: int
+    scale: int
+    reference: str          # :func:`reference_key`
+    call: int = 0           # the property's place among the check's ``for_all`` calls
+
+    def path(self, root: Path) -> Path:
+        text = "\0".join(map(str, (grader_key(), self.exercise, self.check, self.seed, self.examples, self.scale,
+                                   self.reference, self.call)))
+        return root / grader_key()[:16] / f"{hashlib.sha256(text.encode()).hexdigest()}.npz"
+
+
+# --------------------------------------------------------------------------- answers, recorded or replayed
+@dataclass
+class _Episode:
+    """The answers of one example: being recorded, or being replayed (``pos`` the next one to hand out)."""
+
+    answers: list[Any] = field(default_factory=list)
+    replaying: bool = False
+    pos: int = 0
+
+
+_EPISODE: contextvars.ContextVar[_Episode | None] = contextvars.ContextVar("deepgrade_plan_episode", default=None)
+
+
+def answer(fn: Callable[..., Any], *args: Any, keep: tuple[type[Exception], ...] = ()) -> Any:
+    """``fn(*args)``: an oracle's answer (plain data: arrays, numbers, tuples…), recorded with the example being
+    checked, or handed back from its plan when replaying.  An exception of a ``keep`` class (``NoReference``) is
+    recorded too, and raised again on replay.
+
+    >>> answer(lambda x: x + 1, 1)  # outside a plan: just the call
+    2
+    """
+    episode = _EPISODE.get()
+    if episode is None:
+        return fn(*args)
+    if episode.replaying:
+        if episode.pos >= len(episode.answers):
+            raise Diverged("the plan holds fewer answers than the check asks for")
+        kind, value = episode.answers[episode.pos]
+        episode.pos += 1
+        if kind == "value":
+            return value
+        cls = next((c for c in keep if c.__name__ == kind), None)
+        if cls is None:
+            raise Diverged(f"the plan holds a {kind} where this check expects none")
+        raise cls(value)
+    try:
+        value = fn(*args)
+    except keep as exc:
+        episode.answers.append((type(exc).__name__, str(exc)))
+        raise
+    episode.answers.append(("value", snapshot(value)))
+    return value
+
+
+def snapshot(value: Any) -> Any:
+    """A copy of ``value`` as a plan holds it (the check may go on to change the arrays it got); TypeError,
+    ValueError or OverflowError for what is not plain data."""
+    out: dict[str, np.ndarray] = {}
+    flatten(value, "v", out, exact=True)
+    return unflatten(out, "v")
+
+
+@contextlib.contextmanager
+def _episode(episode: _Episode) -> Iterator[_Episode]:
+    token = _EPISODE.set(episode)
+    try:
+        yield episode
+    finally:
+        _EPISODE.reset(token)
+
+
+def recording() -> contextlib.AbstractContextManager[_Episode]:
+    """Record the answers asked for within this block (one example)."""
+    return _episode(_Episode())
+
+
+def replaying(answers: list[Any]) -> contextlib.AbstractContextManager[_Episode]:
+    """Hand out ``answers`` within this block (one example); see :func:`exhausted`."""
+    return _episode(_Episode(list(answers), replaying=True))
+
+
+def exhausted(episode: _Episode) -> None:
+    """Raise :class:`Diverged` unless the replayed example asked for every answer of its plan."""
+    if episode.pos != len(episode.answers):
+        raise Diverged("the check asked for fewer answers than the plan holds")
+
+
+def answered(check: Callable[..., None]) -> Callable[..., None]:
+    """Mark a check function whose oracles all answer through :func:`answer`, in one property: once its plan is
+    recorded, grading it needs neither torch nor the reference (``grader.runner.import_oracles``)."""
+    check.answered = True  # type: ignore[attr-defined]
+    return check
+
+
+def is_answered(check: Callable[..., None]) -> bool:
+    return bool(getattr(check, "answered", False))
+
+
+# --------------------------------------------------------------------------- plans on disk
+#: A plan: the examples, in the order drawn, each with the answers asked for while checking it.
+Cases = list[tuple[Any, list[Any]]]
+
+_WRITE = threading.Lock()
+
+
+def _pack(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Many small arrays as two (an index and one buffer): an ``.npz`` member costs more to read than its bytes."""
+    index = [[k, v.dtype.str, list(v.shape)] for k, v in data.items()]
+    return {"index": np.frombuffer(json.dumps(index).encode(), np.uint8),
+            "blob": np.frombuffer(b"".join(v.tobytes() for v in data.values()), np.uint8)}  # C order
+
+
+def _unpack(index: np.ndarray, blob: np.ndarray) -> dict[str, np.ndarray]:
+    data, offset, raw = {}, 0, blob.tobytes()
+    for k, dtype, shape in json.loads(index.tobytes()):
+        dt = np.dtype(dtype)
+        if dt.hasobject:
+            raise ValueError("object arrays in a plan")
+        count = int(np.prod(shape, dtype=np.int64))
+        data[str(k)] = np.frombuffer(raw, dt, count=count, offset=offset).reshape(tuple(shape))
+        offset += count * dt.itemsize
+    return data
+
+
+def load(key: Key) -> Cases | None:
+    """The plan of ``key``, or None (no cache, none recorded, or unreadable: it will be recorded again)."""
+    root = cache_dir()
+    return None if root is None else load_path(key.path(root))
+
+
+def load_path(path: Path) -> Cases | None:
+    """The plan in the file ``path``, or None (missing or unreadable)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = _unpack(npz["index"], npz["blob"])
+        if int(data["format@i"][()]) != FORMAT:
+            return None
+        return [(unflatten(data, f"{i}:x"), [tuple(a) for a in unflatten(data, f"{i}:y")])
+                for i in range(int(data["cases@i"][()]))]
+    except Exception:  # noqa: BLE001 - missing, damaged or foreign: a missing plan, recorded by this grading
+        return None
+
+
+def exists(key: Key) -> bool:
+    root = cache_dir()
+    return root is not None and key.path(root).is_file()
+
+
+def save(key: Key, cases: Cases) -> bool:
+    """Write the plan of ``key`` (atomically; files 600 in folders 700); False where it cannot be stored (no
+    cache, a value that is not plain data, a read-only disk): grading goes on without it."""
+    root = cache_dir()
+    if root is None:
+        return False
+    data: dict[str, np.ndarray] = {"format@i": np.asarray(FORMAT), "cases@i": np.asarray(len(cases))}
+    try:
+        for i, (example, answers) in enumerate(cases):
+            flatten(example, f"{i}:x", data, exact=True)
+            flatten([tuple(a) for a in answers], f"{i}:y", data, exact=True)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    path = key.path(root)
+    try:
+        with _WRITE:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 600
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, **_pack(data))
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+    except OSError:
+        return False
+    return True
+
+

@@ -1,0 +1,223 @@
+"""Check plans (grader/checks/plans.py): a grade is the same with and without them, and a plan is only data.
+
+The grades compared below cover every kind of property the standard checks replay — a forward against the
+reference and against torch (answers recorded), a gradient check, a backward against torch autograd, the
+kink and the extreme-input checks, invariants — on the reference and on mutants that fail them (where a
+replayed example fails and hypothesis shrinks it again, the message must be the very one a plan-less grade
+gives).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from grader import registry
+from grader.checks import plans, properties
+from grader.checks.failure import CheckFailed
+from grader.runner import grade
+from tests.corpus import Mutant
+
+EXERCISES = ["neuron.relu", "losses.softmax_cross_entropy"]
+MUTANTS = [
+    Mutant("neuron.relu", "leaky", "def relu_forward(x):\n    return np.where(x > 0, x, 0.01 * x), x\n", "reference"),
+    Mutant("neuron.relu", "grad at 0", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)\n", "exactly 0"),
+    Mutant("losses.softmax_cross_entropy", "naive exp",
+           "def softmax_cross_entropy(logits, labels):\n"
+           "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"
+           "    n = logits.shape[0]\n"
+           "    loss = float(-np.log(p[np.arange(n), labels]).mean())\n"
+           "    d = p.copy()\n"
+           "    d[np.arange(n), labels] -= 1\n"
+           "    return loss, d / n\n", "extreme"),
+]
+
+
+def outcome(result) -> list[tuple[str, str, float, str]]:
+    return [(c.name, c.status, c.score, c.message) for e in result.exercises for c in e.checks]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """A cache of its own (the suite's shared one may already hold these plans)."""
+    monkeypatch.setenv("DEEPGRADE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("DEEPGRADE_PLANS", raising=False)
+    return tmp_path / "cache" / "plans"
+
+
+def _grade(sub: Path, exercises: list[str], examples: int = 8, hidden: bool = True, only=None):
+    return grade(sub, [registry.get(e) for e in exercises], examples=examples, hidden=hidden, only=only)
+
+
+def test_grades_are_the_same_without_a_plan_recording_one_and_replaying_it(cache, monkeypatch, tmp_path):
+    # the reference with hidden checks (their own seeds, more examples, larger shapes); each mutant on the
+    # checks named like its target, public and hidden, where its replayed examples fail
+    subs = [(Path("solutions"), EXERCISES, None)] + [
+        (m.write(tmp_path / f"m{i}"), [m.exercise], lambda c, m=m: m.catches in c.name) for i, m in enumerate(MUTANTS)]
+    monkeypatch.setenv("DEEPGRADE_PLANS", "0")
+    without = [outcome(_grade(s, e, only=o)) for s, e, o in subs]
+    assert not cache.exists()
+    monkeypatch.delenv("DEEPGRADE_PLANS")
+    plans_of_the_reference = [outcome(_grade(s, e, only=o)) for s, e, o in subs[:1]]
+    recorded = sorted(cache.rglob("*.npz"))
+    assert len(recorded) >= 20, "the reference's passing properties (public and hidden) are recorded"
+    replaying = [outcome(_grade(s, e, only=o)) for s, e, o in subs]
+    assert without == plans_of_the_reference + replaying[1:]
+    assert without[:1] == replaying[:1]
+    failed = [(name, message) for rs in replaying[1:] for (name, status, _, message) in rs if status == "failed"]
+    assert len(failed) >= len(MUTANTS) and all("input:" in m or "example" in m for _, m in failed), failed
+
+
+def test_a_replayed_grade_draws_nothing_and_needs_no_oracle(cache, monkeypatch):
+    first = outcome(_grade(Path("solutions"), ["neuron.relu"]))
+
+    def no_hypothesis(*a, **k):
+        raise AssertionError("hypothesis ran although a plan was recorded")
+
+    monkeypatch.setattr(properties, "given", no_hypothesis)
+    ex = registry.get("neuron.relu")
+    layer_torch = [c for c in ex.checks if c.oracle == "torch"]
+    assert layer_torch and all(plans.is_answered(c.run) for c in layer_torch)
+    import grader.checks.standard as standard
+
+    monkeypatch.setattr(standard, "torch_forward", no_hypothesis)  # torch's answers come from the plan
+    assert outcome(_grade(Path("solutions"), ["neuron.relu"])) == first
+
+
+def test_a_numpy_exercise_with_its_plans_recorded_is_graded_without_importing_torch(cache):
+    script = ("import sys\nfrom grader import registry\nfrom grader.runner import grade\n"
+              "r = grade('solutions', [registry.get('neuron.relu')], examples=8)\n"
+              "print(sum(c.status == 'passed' for e in r.exercises for c in e.checks), 'torch' in sys.modules)")
+    env = {**os.environ, "DEEPGRADE_CACHE": str(cache.parent)}
+    run = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+           for _ in range(2)]
+    public = sum(not c.hidden for c in registry.get("neuron.relu").checks)
+    assert run[0].stdout.split() == [str(public), "True"]    # recording: torch computes the answers
+    assert run[1].stdout.split() == [str(public), "False"]   # replaying: its answers are in the plans
+
+
+def test_a_damaged_plan_is_recorded_again(cache):
+    first = outcome(_grade(Path("solutions"), ["neuron.relu"], hidden=False))
+    files = sorted(cache.rglob("*.npz"))
+    assert files
+    for i, f in enumerate(files):
+        f.write_bytes(b"not a plan" if i % 2 else f.read_bytes()[: len(f.read_bytes()) // 2])
+    assert outcome(_grade(Path("solutions"), ["neuron.relu"], hidden=False)) == first
+    assert all(plans.load_path(f) is not None for f in files)
+
+
+def test_plan_files_are_private_and_hold_plain_arrays(cache):
+    _grade(Path("solutions"), ["neuron.relu"], hidden=True)
+    files = list(cache.rglob("*.npz"))
+    assert files
+    for f in files:
+        assert f.stat().st_mode & 0o077 == 0, f  # a hidden check's plan holds its inputs
+        with np.load(f, allow_pickle=False) as npz:  # raises on a pickled object
+            assert sorted(npz.files) == ["blob", "index"]
+            assert npz["index"].dtype == np.uint8 and npz["blob"].dtype == np.uint8
+    for d in {f.parent for f in files} | {cache}:
+        assert d.stat().st_mode & 0o077 == 0, d
+
+
+# --------------------------------------------------------------------------- the mechanism, on a toy property
+KEY = plans.Key("toy.exercise", "toy check", 1, 12, 1, "none")
+
+
+def _toy(seen: list, answers: list, fail_at: float | None = None):
+    def prop(x):
+        seen.append(x)
+        answers.append(plans.answer(lambda: np.asarray([x, 2 * x])))
+        if fail_at is not None and x > fail_at:
+            raise CheckFailed(f"{x} is too large")
+    return prop
+
+
+def test_a_replay_hands_back_the_examples_and_answers_in_order_and_a_failure_shrinks_as_before(cache):
+    strategy = st.floats(0, 100, allow_nan=False)
+    seen, answers = [], []
+    properties.for_all(strategy, _toy(seen, answers), examples=12, seed_value=1, plan=KEY)
+    assert plans.exists(KEY) and len(seen) >= 12
+    seen2, answers2 = [], []
+    properties.for_all(strategy, _toy(seen2, answers2), examples=12, seed_value=1, plan=KEY)
+    assert seen2 == seen and all(np.array_equal(a, b) for a, b in zip(answers, answers2))
+    # a failure: the plan's examples run until one fails, then hypothesis from the start, as without a plan
+    messages = []
+    for key in (None, KEY):
+        with pytest.raises(CheckFailed) as exc:
+            properties.for_all(strategy, _toy([], [], fail_at=50.0), examples=12, seed_value=1, plan=key)
+        messages.append(exc.value.report())
+    assert messages[0] == messages[1] and "is too large" in messages[0]
+
+
+def test_a_plan_that_does_not_fit_the_run_hands_over_to_hypothesis(cache):
+    strategy = st.integers(0, 10)
+    properties.for_all(strategy, _toy([], []), examples=5, seed_value=3, plan=KEY)
+    calls = []
+
+    def asks_twice(x):  # the check changed: two answers per example where the plan holds one
+        calls.append(x)
+        plans.answer(lambda: x)
+        plans.answer(lambda: x)
+
+    properties.for_all(strategy, asks_twice, examples=5, seed_value=3, plan=KEY)
+    assert len(calls) >= 5 + 1  # one replayed example diverged, then hypothesis drew them all
+
+
+def test_answers_are_snapshots_and_kept_exceptions_replay():
+    class Missing(Exception):
+        pass
+
+    with plans.recording() as episode:
+        a = np.zeros(3)
+        got = plans.answer(lambda: a)
+        a[:] = 7  # the check changes the array it got: the plan keeps what the oracle said
+        with pytest.raises(Missing):
+            plans.answer(lambda: (_ for _ in ()).throw(Missing("no reference")), keep=(Missing,))
+    assert got is a and np.array_equal(episode.answers[0][1], np.zeros(3))
+    with plans.replaying(episode.answers) as again:
+        assert np.array_equal(plans.answer(lambda: None), np.zeros(3))
+        with pytest.raises(Missing, match="no reference"):
+            plans.answer(lambda: None, keep=(Missing,))
+        plans.exhausted(again)
+    with plans.replaying(episode.answers) as short:
+        plans.answer(lambda: None)
+        with pytest.raises(plans.Diverged):
+            plans.exhausted(short)
+
+
+@pytest.mark.parametrize("value", [np.arange(6).reshape(2, 3), np.float64(0.5), np.int64(3), (1, 2.5, "x"),
+                                   {"w": np.ones(2), "b": None}, [np.zeros((0, 4)), True], np.asarray(2.0)])
+def test_a_plan_holds_plain_values_exactly(cache, value):
+    key = plans.Key("toy.exercise", "values", 2, 1, 1, "none")
+    assert plans.save(key, [((value,), [("value", value)])])
+    ((example, answers),) = plans.load(key)
+    for got in (example[0], answers[0][1]):
+        assert_same(got, value)
+
+
+def assert_same(got, value):
+    assert type(got) is type(value)
+    if isinstance(value, np.ndarray):
+        assert got.dtype == value.dtype and got.shape == value.shape and np.array_equal(got, value)
+    elif isinstance(value, dict):
+        assert got.keys() == value.keys()
+        for k in value:
+            assert_same(got[k], value[k])
+    elif isinstance(value, (list, tuple)):
+        assert len(got) == len(value)
+        for g, v in zip(got, value):
+            assert_same(g, v)
+    else:
+        assert got == value
+
+
+def test_what_is_not_plain_data_goes_without_a_plan(cache):
+    key = plans.Key("toy.exercise", "objects", 2, 1, 1, "none")
+    assert not plans.save(key, [((object(),), [])])
+    assert not plans.save(key, [((np.array([object()]),), [])])
+    assert plans.load(key) is None
