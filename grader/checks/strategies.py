@@ -5,6 +5,7 @@ forward, gradient and invariant checks alike.
 """
 from __future__ import annotations
 
+import contextvars
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
@@ -13,23 +14,25 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 FLOAT = np.float64
-_SCALE = [1]
+#: The size scale in force: a context variable, so grades running side by side (threads of a Dask worker)
+#: each keep their own.
+_SCALE: contextvars.ContextVar[int] = contextvars.ContextVar("deepgrade_scale", default=1)
 
 
 @contextmanager
 def scaled(k: int) -> Iterator[None]:
     """Within this block, :func:`shapes` and :func:`batch_sizes` draw sides up to ``k`` times larger
     (hidden checks run with ``k = Context.scale``)."""
-    saved, _SCALE[0] = _SCALE[0], max(1, int(k))
+    token = _SCALE.set(max(1, int(k)))
     try:
         yield
     finally:
-        _SCALE[0] = saved
+        _SCALE.reset(token)
 
 
 def scale() -> int:
     """The size scale in force (1 for public checks)."""
-    return _SCALE[0]
+    return _SCALE.get()
 
 
 def floats(lo: float = -4.0, hi: float = 4.0, *, away_from: Sequence[float] = (), margin: float = 1e-2):
