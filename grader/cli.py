@@ -23,11 +23,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"deepgrade: error: {self.prog.removeprefix('deepgrade ')}: {message}\n")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command; of the one ``argv`` names only, when it names one (each sub-command
+    imports what it needs, and ``check`` should not wait for what ``grade`` or ``watch`` import)."""
     p = _Parser(prog="deepgrade", description="Grade deep-learning exercises safely.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    mods = [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)
-            if not m.name.startswith("_")]
+    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    if argv and argv[0] in names:
+        names = [argv[0]]
+    mods = [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
     for mod in sorted(mods, key=lambda m: getattr(m, "ORDER", 50)):
         sp = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(sp)
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     try:
-        args = parser().parse_args(argv)
+        args = parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on one line
         return int(exc.code or 0)
     try:
