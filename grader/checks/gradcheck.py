@@ -57,6 +57,7 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
     tolerance = f"rtol={rtol:g}, atol={atol:g}, eps={eps:g}"
     if len(analytic) != len(inputs):
         raise CheckFailed(f"expected {len(inputs)} gradient(s) ({', '.join(names)}), got {len(analytic)}")
+    grads, directions_of, states = [], [], []
     for i, (x, name) in enumerate(zip(inputs, names)):
         x = np.asarray(x, dtype=np.float64)
         g = as_array(analytic[i], f"the gradient {name}")
@@ -64,14 +65,17 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
         if not np.all(np.isfinite(g)):
             raise CheckFailed(f"the gradient {name} is not finite", got=repr(g.ravel()[:5]), hint=hint)
         vs = [rng.standard_normal(x.shape) for _ in range(directions)]
-        vs = [v / (np.linalg.norm(v) or 1.0) for v in vs]
-        batch = []
-        for v in vs:
-            batch += [_perturbed(inputs, i, eps * v), _perturbed(inputs, i, -eps * v)]
-        outs = _outputs(forward, batch)
+        grads.append(g)
+        directions_of.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
+        states.append(rng.bit_generator.state)  # where a failure of input i samples its entries from
+    # every input's moves in one round trip
+    batch = [_perturbed(inputs, i, sign * eps * v) for i, vs in enumerate(directions_of) for v in vs
+             for sign in (1, -1)]
+    outs = iter(_outputs(forward, batch))
+    for i, (g, vs, name) in enumerate(zip(grads, directions_of, names)):
         worst = None
-        for k, v in enumerate(vs):
-            lp, lm = _loss(outs[2 * k], dout), _loss(outs[2 * k + 1], dout)
+        for v in vs:
+            lp, lm = _loss(next(outs), dout), _loss(next(outs), dout)
             numeric = (lp - lm) / (2 * eps)
             analytic_dd = float(np.sum(g * v))
             allowed = atol + rtol * max(abs(numeric), abs(analytic_dd)) + _ROUNDOFF * max(abs(lp), abs(lm))
@@ -79,6 +83,7 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
                 worst = (numeric, analytic_dd)
         if worst is None:
             continue
+        rng.bit_generator.state = states[i]
         _localize(forward, inputs, i, dout, g, name, eps=eps, rtol=rtol, atol=atol, tolerance=tolerance,
                   max_entries=max_entries, rng=rng, hint=hint, directional=worst)
 
