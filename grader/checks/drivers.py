@@ -47,6 +47,29 @@ def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: st
     return {"out": out, "grads": grads if isinstance(grads, tuple) else (grads,)}
 
 
+@returns(fields(out=ANY, grads=one_of(NONE, tuple_of(ANY, ...))))
+def forward_backward_seeded(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
+                            seed: int) -> dict:
+    """``forward_backward`` with ``dout = default_rng(seed).standard_normal(out.shape)`` drawn here, as the grader
+    draws it (``strategies.upstream``): one round trip where asking for the output's shape first took two.
+    The backward is not run (grads None) on an output that is not an array of real numbers."""
+    import numpy as np
+
+    mod = student(part)
+    returned = getattr(mod, fwd)(*args)
+    if not (isinstance(returned, tuple) and len(returned) == 2):
+        raise TypeError(f"{fwd} must return (out, cache), got {type(returned).__name__}")
+    out, cache = returned
+    try:
+        real = np.asarray(out)
+        if real.dtype.names is not None or real.dtype.kind not in "biuf":
+            return {"out": out, "grads": None}
+    except Exception:  # noqa: BLE001 - not an array: the grader says what came back
+        return {"out": out, "grads": None}
+    grads = getattr(mod, bwd)(np.random.default_rng(seed).standard_normal(real.shape), cache)
+    return {"out": out, "grads": grads if isinstance(grads, tuple) else (grads,)}
+
+
 @returns(fields(douts=list_of(ANY), cache_changed=one_of(NONE, STR)))
 def backward_leaves_arguments(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
                               douts: list) -> dict:

@@ -176,9 +176,15 @@ def student_vjp(ctx: Context, layer: Layer, args: tuple[Any, ...], seed: int,
                 shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
     """dout (of ``shape``, default the shape of the student's output) and the student's gradients."""
     if shape is None:
-        shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
-    dout = S.upstream(shape, seed)
-    _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
+        reply = ctx.drive(drivers.forward_backward_seeded, ctx.exercise.part, layer.forward, layer.backward,
+                          list(args), seed)
+        dout = S.upstream(real_array(reply["out"], f"the output of {layer.forward}").shape, seed)
+        grads = reply["grads"]
+        if grads is None:
+            raise replies.malformed("reply['grads']: None for an output of real numbers")
+    else:
+        dout = S.upstream(shape, seed)
+        _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
     if len(grads) != len(layer.grads):
         raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
                           f"({', '.join(layer.grads)}), got {len(grads)}")
