@@ -2,6 +2,7 @@
 the reference versions of what it builds on (:class:`Given`), computed here at the worker's request."""
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import inspect
@@ -10,7 +11,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -46,6 +47,32 @@ def module(part: str, solutions: Path = SOLUTIONS) -> ModuleType:
             sys.modules.pop(name)
         sys.modules.update(saved)
     return mod
+
+
+def _imported_parts(part: str, solutions: Path) -> set[str]:
+    """The parts ``solutions/<part>.py`` imports (``from neuron import ...``): it cannot be imported without them."""
+    from grader.registry import PARTS
+
+    tree = ast.parse((solutions / f"{part}.py").read_text())
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module.split(".")[0] for n in ast.walk(tree)
+              if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    return names & set(PARTS)
+
+
+def solution_parts(exercise_ids: Sequence[str], solutions: Path | None = None) -> list[str]:
+    """The parts whose reference grading ``exercise_ids`` needs: theirs, their prerequisites' (transitively)
+    and what those reference modules import, in curriculum order."""
+    from grader import registry
+
+    solutions = solutions or SOLUTIONS
+    need = {e.part for i in exercise_ids for e in [registry.get(i), *registry.prerequisite_closure(registry.get(i))]}
+    todo = list(need)
+    while todo:
+        for dep in _imported_parts(todo.pop(), solutions) - need:
+            need.add(dep)
+            todo.append(dep)
+    return [p for p in registry.PARTS if p in need]
 
 
 class Given:

@@ -77,8 +77,7 @@ def _replays(ex: Exercise, check: Check, *, use_reference: bool, examples: int, 
     if not plans.is_answered(check.run):
         return False
     seed, n, scale = _draws(ex, check, examples, salt, secret)
-    solutions = reference.SOLUTIONS if use_reference else None
-    return plans.exists(plans.Key(ex.id, check.name, seed, n, scale, plans.reference_key(solutions)))
+    return plans.exists(plans.Key(ex.id, check.name, seed, n, scale, plans.reference_key(ex.id, use_reference)))
 
 
 #: At most this many characters of what a student's code printed go into a failing check's result.

@@ -26,6 +26,7 @@ import contextvars
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -40,6 +41,9 @@ from grader.checks.known import flatten, unflatten
 
 FORMAT = 1
 GRADER = Path(__file__).resolve().parent.parent
+#: Plans shipped with the grader, read-only: a student release carries its public checks' plans, a Gradescope
+#: zip all of its checks' (:func:`record`).
+SHIPPED = GRADER / "plans"
 
 
 class Diverged(BaseException):
@@ -73,13 +77,17 @@ def grader_key() -> str:
 
 
 @lru_cache(maxsize=None)
-def reference_key(solutions: Path | None) -> str:
-    """A hash of the reference solutions' content ("none" without them): what the recorded answers depend on."""
-    if solutions is None or not solutions.is_dir():
+def reference_key(exercise: str, with_reference: bool) -> str:
+    """A hash of the reference solutions an exercise is graded with ("none" without them): the recorded answers
+    depend on them.  Only the parts it needs (``reference.solution_parts``) count, so a Gradescope zip, which
+    holds only those, keys its plans as the instructor's full checkout does."""
+    from grader import reference
+
+    if not with_reference:
         return "none"
     h = hashlib.sha256()
-    for path in sorted(solutions.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for part in reference.solution_parts([exercise]):
+        h.update(part.encode() + b"\0" + (reference.SOLUTIONS / f"{part}.py").read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -216,9 +224,14 @@ def _unpack(index: np.ndarray, blob: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def load(key: Key) -> Cases | None:
-    """The plan of ``key``, or None (no cache, none recorded, or unreadable: it will be recorded again)."""
+    """The plan of ``key`` from the cache, else from the plans shipped with the grader (a release, a Gradescope
+    zip: :data:`SHIPPED`), or None (none recorded, or unreadable: this grading records it)."""
     root = cache_dir()
-    return None if root is None else load_path(key.path(root))
+    for folder in ([root] if root is not None else []) + [SHIPPED]:
+        found = load_path(key.path(folder))
+        if found is not None:
+            return found
+    return None
 
 
 def load_path(path: Path) -> Cases | None:
@@ -236,7 +249,7 @@ def load_path(path: Path) -> Cases | None:
 
 def exists(key: Key) -> bool:
     root = cache_dir()
-    return root is not None and key.path(root).is_file()
+    return (root is not None and key.path(root).is_file()) or key.path(SHIPPED).is_file()
 
 
 def save(key: Key, cases: Cases) -> bool:
@@ -270,3 +283,35 @@ def save(key: Key, cases: Cases) -> bool:
     return True
 
 
+
+
+def record(into: Path, submission: Path, exercises: list[Any], *, hidden: bool, use_reference: bool,
+           examples: int, secret: bytes | None = None) -> list[Path]:
+    """Grade ``submission`` (the reference solutions) on ``exercises`` with a cache of its own, and copy the
+    plans it records into ``into`` (the ``plans`` folder of a release or an autograder zip); returns the files.
+    ``hidden`` records the hidden checks' plans too (never for a student release)."""
+    from grader.runner import grade
+
+    saved = {k: os.environ.get(k) for k in ("DEEPGRADE_CACHE", "DEEPGRADE_PLANS")}
+    with tempfile.TemporaryDirectory(prefix="deepgrade-plans-") as cache:
+        os.environ["DEEPGRADE_CACHE"], os.environ["DEEPGRADE_PLANS"] = cache, "1"
+        try:
+            result = grade(submission, exercises, hidden=hidden, use_reference=use_reference, examples=examples,
+                           secret=secret)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        failing = [f"{e.id}: {c.name}" for e in result.exercises for c in e.checks
+                   if c.status not in ("passed", "skipped")]
+        if failing:
+            raise RuntimeError(f"the reference fails {', '.join(failing[:3])}: no plans recorded from it")
+        written = []
+        for path in sorted((Path(cache) / "plans").rglob("*.npz")):
+            dest = into / path.relative_to(Path(cache) / "plans")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+            written.append(dest)
+    return written
