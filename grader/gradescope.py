@@ -11,7 +11,6 @@ cannot open the solutions or the secret, and otherwise writes a results.json (sc
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -28,12 +27,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from grader import reference
+from grader.checks import plans
+from grader.reference import solution_parts
 
 ROOT = reference.ROOT
 _STAMP = (2024, 1, 1, 0, 0, 0)
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 #: Members of the zip (in /autograder/source): what to grade, and the course secret.
 CONFIG, SECRET = "deepgrade-autograder.json", "course-secret"
+#: The check plans in the zip (see ``grader.checks.plans.SHIPPED``).
+PLANS = "grader/plans"
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image.
@@ -76,32 +79,6 @@ def dependencies(pyproject: Path = ROOT / "pyproject.toml") -> tuple[str, list[s
 
 
 # --------------------------------------------------------------------------- what the zip holds
-def _imported_parts(part: str, solutions: Path) -> set[str]:
-    """The parts ``solutions/<part>.py`` imports (``from neuron import ...``): it cannot be imported without them."""
-    from grader.registry import PARTS
-
-    tree = ast.parse((solutions / f"{part}.py").read_text())
-    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {n.module.split(".")[0] for n in ast.walk(tree)
-              if isinstance(n, ast.ImportFrom) and n.module and not n.level}
-    return names & set(PARTS)
-
-
-def solution_parts(exercise_ids: Sequence[str], solutions: Path | None = None) -> list[str]:
-    """The parts whose reference grading ``exercise_ids`` needs: theirs, their prerequisites' (transitively)
-    and what those reference modules import, in curriculum order."""
-    from grader import registry
-
-    solutions = solutions or reference.SOLUTIONS
-    need = {e.part for i in exercise_ids for e in [registry.get(i), *registry.prerequisite_closure(registry.get(i))]}
-    todo = list(need)
-    while todo:
-        for dep in _imported_parts(todo.pop(), solutions) - need:
-            need.add(dep)
-            todo.append(dep)
-    return [p for p in registry.PARTS if p in need]
-
-
 def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644) -> None:
     info = zipfile.ZipInfo(name, _STAMP)
     info.external_attr = (stat.S_IFREG | mode) << 16
@@ -110,8 +87,9 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644) -> None
 
 
 def build(out: Path, *, exercises: list[str], examples: int, secret: bytes,
-          publish_hidden: bool = False) -> list[str]:
-    """Write the autograder zip (see the module docstring); returns its member names."""
+          publish_hidden: bool = False, with_plans: bool = True) -> list[str]:
+    """Write the autograder zip (see the module docstring); returns its member names.  ``with_plans`` grades
+    the reference once here and ships the check plans it records (``grader.checks.plans``)."""
     if not reference.available():
         raise FileNotFoundError("the Gradescope autograder needs the reference solutions (solutions/)")
     from grader import registry
@@ -133,13 +111,18 @@ def build(out: Path, *, exercises: list[str], examples: int, secret: bytes,
     }
     known = KNOWN.resolve()
     for p in sorted((ROOT / "grader").rglob("*")):  # the grader's code whole; its known answers: only these
-        if not p.is_file() or "__pycache__" in p.parts or p.suffix == ".pyc":
+        if not p.is_file() or "__pycache__" in p.parts or p.suffix == ".pyc" or p.is_relative_to(plans.SHIPPED):
             continue
         if p.resolve().parent == known and p.suffix == ".npz" and p.stem not in chosen:
             continue
         files[p.relative_to(ROOT).as_posix()] = (p.read_bytes(), 0o644)
     for part in solution_parts(chosen):
         files[f"solutions/{part}.py"] = ((reference.SOLUTIONS / f"{part}.py").read_bytes(), 0o644)
+    if with_plans:  # every check's plan, hidden ones included: each submission replays them (private, as the secret)
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in plans.record(Path(tmp), reference.SOLUTIONS, registry.select(chosen), hidden=True,
+                                  use_reference=True, examples=examples, secret=secret):
+                files[f"{PLANS}/{f.relative_to(tmp).as_posix()}"] = (f.read_bytes(), 0o600)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as zf:
         for name, (data, mode) in files.items():
@@ -157,10 +140,12 @@ def _is_root() -> bool:
 
 
 def private_paths(root: Path) -> list[Path]:
-    """What the student's process must not open: the solutions (folder and files) and the course secret."""
+    """What the student's process must not open: the solutions and the check plans (folders and files) and the
+    course secret."""
     source = root / "source"
-    solutions = source / "solutions"
-    found = [solutions, *sorted(solutions.rglob("*"))] if solutions.is_dir() else []
+    found = []
+    for folder in (source / "solutions", source / PLANS):  # the plans hold the hidden checks' inputs
+        found += [folder, *sorted(folder.rglob("*"))] if folder.is_dir() else []
     return found + [source / SECRET]
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, gradescope, reference, registry, sandbox
+from grader import batch, gradescope, reference, registry, runner, sandbox
+from grader.checks import plans
 from grader.cli import main
 from grader.registry import HIDDEN_SUFFIX
 from tests.adversarial.gradescope import thief
@@ -91,8 +92,8 @@ def assert_attack_blocked(doc: dict, blocked_by: str) -> None:
     assert attacked and {t["score"] for t in attacked} == {0}
     assert honest and {t["status"] for t in honest} == {"passed"} and doc["score"] == POINTS[BYSTANDER]
     assert any(t["name"].endswith(HIDDEN_SUFFIX) for t in honest)  # the hidden checks ran, with the zip's secret
-    assert f"ATTACK solutions={blocked_by} secret={blocked_by}" in text  # it ran, looked in the right place
-    assert SECRET.decode() not in text and "SECRET=" not in text
+    assert f"ATTACK solutions={blocked_by} secret={blocked_by} plans={blocked_by}" in text  # looked in the right place
+    assert SECRET.decode() not in text and "SECRET=" not in text and "PLANS=" not in text
     assert not [ln for ln in solution_lines("neuron") if ln in text]
 
 
@@ -110,14 +111,25 @@ def test_the_zip_holds_the_secret_and_only_what_the_graded_parts_need(autograder
     assert "bubblewrap" in setup and "download.pytorch.org/whl/cpu" in setup
     assert {n for n in names if n.startswith("solutions/")} == {"solutions/neuron.py"}
     assert {n for n in names if n.startswith("grader/known/")} == {f"grader/known/{e}.npz" for e in ONLY}
+    # the check plans of every property check, public and hidden, recorded from the reference: private
+    shipped = [n for n in names if n.startswith(gradescope.PLANS + "/") and n.endswith(".npz")]
+    torch_checks = [(e, c) for e in map(registry.get, ONLY) for c in e.checks if plans.is_answered(c.run)]
+    assert any(c.hidden for _, c in torch_checks)
+    for ex, c in torch_checks:  # at the very names run_autograder will look them up by
+        key = plans.Key(ex.id, c.name, *runner._draws(ex, c, EXAMPLES, 0, SECRET), plans.reference_key(ex.id, True))
+        assert key.path(Path(gradescope.PLANS)).as_posix() in shipped, c.name
+    with zipfile.ZipFile(autograder_zip) as zf:
+        assert {stat.S_IMODE(zf.getinfo(n).external_attr >> 16) for n in shipped} == {0o600}
 
     (tmp_path / "secret").write_bytes(SECRET)
     zpath = tmp_path / "cnn.zip"  # cnn.conv has no prerequisites, but solutions/cnn.py imports neuron and optim
-    assert main(["gradescope", "cnn.conv", "--out", str(zpath), "--secret-file", str(tmp_path / "secret")]) == 0
+    assert main(["gradescope", "cnn.conv", "--out", str(zpath), "--secret-file", str(tmp_path / "secret"),
+                 "--no-plans"]) == 0
     with zipfile.ZipFile(zpath) as zf:
         names = set(zf.namelist())
     assert {n for n in names if n.startswith("solutions/")} == {f"solutions/{p}.py" for p in ("cnn", "neuron", "optim")}
     assert {n for n in names if n.startswith("grader/known/")} == {"grader/known/cnn.conv.npz"}
+    assert not [n for n in names if n.startswith(gradescope.PLANS)]
     assert gradescope.solution_parts(["train.loop"]) == ["neuron", "losses", "backprop", "optim", "train"]
 
 
@@ -163,7 +175,9 @@ def test_without_bubblewrap_it_proves_the_files_private_then_grades_at_limits(au
     assert "grading at isolation limits" in out and "private files unreadable" in out
     assert_attack_blocked(doc, "PermissionError")  # there, but not for the student's uid
     source = root / "source"
-    for private in (source / "solutions", source / "solutions" / "neuron.py", source / gradescope.SECRET):
+    plan = next((source / gradescope.PLANS).rglob("*.npz"))
+    for private in (source / "solutions", source / "solutions" / "neuron.py", source / gradescope.SECRET,
+                    source / gradescope.PLANS, plan.parent, plan):
         st = private.stat()
         assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == (0o700 if private.is_dir() else 0o600), private
 

@@ -221,3 +221,17 @@ def test_what_is_not_plain_data_goes_without_a_plan(cache):
     assert not plans.save(key, [((object(),), [])])
     assert not plans.save(key, [((np.array([object()]),), [])])
     assert plans.load(key) is None
+
+
+def test_plans_shipped_with_the_grader_are_replayed_without_a_cache(cache, monkeypatch, tmp_path):
+    """A release or an autograder zip carries plans recorded from the reference (``plans.record``) in
+    ``grader/plans``: an empty cache finds them there, and nothing is drawn."""
+    relu = registry.get("neuron.relu")
+    shipped = plans.record(tmp_path / "shipped", Path("solutions"), [relu], hidden=True, use_reference=True,
+                           examples=8, secret=b"a course secret of enough bytes")
+    assert shipped and not cache.exists()  # recorded in a cache of its own, which is gone
+    monkeypatch.setattr(plans, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setattr(properties, "given", lambda *a, **k: pytest.fail("hypothesis drew examples"))
+    result = grade(Path("solutions"), [relu], examples=8, hidden=True, secret=b"a course secret of enough bytes")
+    assert all(c.status == "passed" for c in result.exercises[0].checks)
+    assert not list(cache.rglob("*.npz"))  # nothing recorded again

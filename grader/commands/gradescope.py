@@ -19,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--publish-hidden", action="store_true", help="show hidden checks to students by name")
     p.add_argument("--secret-file", metavar="PATH",
                    help="the course secret baked into the zip for the hidden checks (default: as `grade` finds it)")
+    p.add_argument("--no-plans", action="store_true",
+                   help="do not grade the reference here to ship the check plans (each submission then draws "
+                        "its examples again: slower)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         secret = course_secret.load(args.secret_file)
         names = gradescope.build(out, exercises=args.exercises, examples=args.examples, secret=secret,
-                                 publish_hidden=args.publish_hidden)
+                                 publish_hidden=args.publish_hidden, with_plans=not args.no_plans)
     except course_secret.SecretError as exc:
         raise UsageError(str(exc)) from None
     except FileNotFoundError as exc:
