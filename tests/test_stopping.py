@@ -16,7 +16,10 @@ import pytest
 from grader import stopping
 
 ROOT = Path(__file__).resolve().parent.parent
-STOP_WITHIN = 5.0
+#: "At once", on a machine that may be loaded (CI, the whole suite beside other work): a stopped command tears
+#: down its pool and workers in about a second when quiet (docs/benchmarks.md), but took over 5 s at a load of
+#: 4 on 2 cores.  20 s still tells a stop from waiting out the student's 60 s sleep.
+STOP_WITHIN = 20.0
 ONLY = "train.split"  # quick and torch-free: the honest student is graded in seconds even on a busy machine
 
 
@@ -101,7 +104,7 @@ def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *
         assert proc.returncode == 128 + sig, err
         assert f"deepgrade: stopped by {signal.Signals(sig).name}" in err
     assert "Traceback" not in err, err
-    assert stopping.wait_gone(leftovers(tmp_path, tag), 5.0), (
+    assert stopping.wait_gone(leftovers(tmp_path, tag), STOP_WITHIN), (
         [cmdline(p)[:200] for p in leftovers(tmp_path, tag)])
     assert not list((tmp_path / "tmp").glob("deepgrade-*")), "a temporary folder was left"
     return err
