@@ -119,6 +119,20 @@ def leaks(release: Path, solutions: Path, assignments: Path, secrets: list[bytes
     return out
 
 
+#: ``check``'s default budget: the plans a release ships are for it.
+CHECK_EXAMPLES = 25
+
+
+def ship_plans(out: Path, exercises: list, examples: int = CHECK_EXAMPLES) -> list[Path]:
+    """Record the public checks' plans into the release at ``out`` (``grader/plans``), as a student's ``check``
+    will look them up: without the reference (no reference answer is recorded, only torch's and the drawn
+    inputs, which the public seeds give anyway) and without hidden checks."""
+    from grader.checks import plans
+
+    return plans.record(out / "grader" / "plans", ROOT / "solutions", exercises, hidden=False,
+                        use_reference=False, examples=examples)
+
+
 def write(out: Path, root: Path = ROOT) -> None:
     """Copy the student-facing parts of ``root`` into ``out`` (which must not exist or be empty)."""
     out.mkdir(parents=True, exist_ok=True)

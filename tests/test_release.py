@@ -3,6 +3,7 @@ checks run; the reference solutions score full marks, the stubs 0."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -140,7 +141,31 @@ def test_the_release_scan_refuses_a_course_secret(release, tmp_path, monkeypatch
 
     monkeypatch.setenv(course_secret.ENV, secret.decode())
     monkeypatch.setattr(command, "write", careless)
-    assert main(["release", "--out", str(tmp_path / "leaky")]) == 2
+    assert main(["release", "--out", str(tmp_path / "leaky"), "--no-plans"]) == 2
     err = capsys.readouterr().err
     assert "grader/secret.txt: holds the course secret" in err and err.count("\n") == 1
     assert not (tmp_path / "leaky").exists()
+
+
+def test_the_release_ships_the_public_checks_plans_and_check_replays_them(release, tmp_path):
+    """``check`` in a fresh release (an empty cache) finds the public checks' plans the release ships, keyed
+    without the reference (students have none), so it draws nothing for them and records nothing."""
+    from grader import registry, runner
+    from grader.checks import plans
+
+    shipped = {p.relative_to(release / "grader" / "plans") for p in (release / "grader" / "plans").rglob("*.npz")}
+    for ex in registry.all_exercises():
+        for c in ex.checks:
+            if plans.is_answered(c.run) and not c.hidden:
+                key = plans.Key(ex.id, c.name, *runner._draws(ex, c, 25, 0, None), "none")
+                assert key.path(Path(".")) in shipped, (ex.id, c.name)
+    solved = tmp_path / "solved"
+    shutil.copytree(release / "assignments", solved)
+    shutil.copy(reference.SOLUTIONS / "neuron.py", solved / "neuron.py")
+    cache = tmp_path / "cache"
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "neuron.relu", "--json", "--submission",
+                           str(solved)], cwd=release, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DEEPGRADE_CACHE": str(cache)})
+    doc = json.loads(proc.stdout)
+    assert doc["score"] == doc["max_score"] > 0, proc.stderr
+    assert not list(cache.rglob("*.npz")), "a shipped plan was not found: check drew its examples again"

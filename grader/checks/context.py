@@ -107,17 +107,18 @@ class Context:
                 examples: int | None = None) -> None:
         """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed), replaying
         the check's plan where one is recorded (see :mod:`grader.checks.plans`)."""
-        examples = examples or self.examples
         self._properties += 1
-        properties.for_all(strategy, prop, examples=examples, seed_value=self.seed, abort=lambda: self._abort,
-                           scale=self.scale, plan=self._plan(examples, self._properties - 1))
+        properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
+                           abort=lambda: self._abort, scale=self.scale, plan=self._plan(self._properties - 1))
 
-    def _plan(self, examples: int, call: int) -> plans.Key | None:
+    def _plan(self, call: int) -> plans.Key | None:
+        """The key of this check's ``call``-th property: by the check's budget (a property's own count is a
+        function of it, in the grader's source) and its place in the check."""
         from grader import reference
 
         if self._reference is not None and self._reference is not reference.module:
             return None  # another reference than the one hashed: no plan
-        return plans.Key(self.exercise.id, self.check.name, self.seed, examples, self.scale,
+        return plans.Key(self.exercise.id, self.check.name, self.seed, self.examples, self.scale,
                          plans.reference_key(self.exercise.id, self._reference is not None), call)
 
     def answer(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -9,13 +9,16 @@ from grader import reference, registry
 from grader.build import build
 from grader.checks import known
 from grader.cli import UsageError
-from grader.release import ROOT, leaks, write
+from grader.release import ROOT, leaks, ship_plans, write
 
 NAME, HELP, ORDER = "release", "write a student repository without the reference solutions", 65
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) folder to write the release into")
+    p.add_argument("--no-plans", action="store_true",
+                   help="do not ship the public checks' plans (students' first `check` of each exercise then draws "
+                        "its examples itself: slower)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if stale:
         raise UsageError(f"out of date: {', '.join(stale)}; run `deepgrade build` first")
     write(out)
+    if not args.no_plans:
+        ship_plans(out, registry.all_exercises())
     found = leaks(out, reference.SOLUTIONS, reference.ASSIGNMENTS)
     if found:
         shutil.rmtree(out)
