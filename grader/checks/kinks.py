@@ -28,7 +28,7 @@ def kink_check(ex: Exercise, layer: Layer, name: str, *, points: float = 0.5) ->
 
     @ex.check(name, oracle="torch", points=points, twin=True)
     @plans.answered
-    def _(ctx: Context) -> None:
+    def matches_torch_autograd_at_the_kinks(ctx: Context) -> None:
         ctx.for_all(st.tuples(layer.args, S.seeds()), lambda case: matches_torch_autograd(ctx, layer, case))
 
 

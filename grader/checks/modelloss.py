@@ -82,7 +82,7 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
     """Register the reference and gradient checks of ``name(params, X, y) -> (loss, grads)``."""
 
     @ex.check(f"{name} matches the reference", oracle="reference", points=points, twin=True)
-    def _(ctx: Context) -> None:
+    def matches_the_reference(ctx: Context) -> None:
         def prop(seed: int) -> None:
             params, X, y = case(seed)
             got = ctx.drive(model_loss_and_grads, ex.part, name, params, X, y)
@@ -95,7 +95,7 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
         ctx.for_all(S.seeds(), _on_case(case, name, prop), examples=examples)
 
     @ex.check(f"{name} passes the gradient check", oracle="numerical", points=points, twin=True)
-    def _(ctx: Context) -> None:
+    def passes_the_gradient_check(ctx: Context) -> None:
         def prop(seed: int) -> None:
             params, X, y = case(seed)
             grads = _grads(ctx.drive(model_loss_and_grads, ex.part, name, params, X, y), keys, name)

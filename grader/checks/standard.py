@@ -113,7 +113,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     """Forward against the reference and, where torch has the function, against torch."""
 
     @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points, twin=True)
-    def _(ctx: Context) -> None:
+    def matches_the_reference(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             try:
                 assert_close(_student_forward(ctx, layer, args), _ref_forward(ctx, layer, args),
@@ -128,7 +128,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
     @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points,
               requires=forward_values(layer))  # a table of the shipped answers passes it alone
-    def _(ctx: Context) -> None:
+    def matches_recorded_answers(ctx: Context) -> None:
         try:
             recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
         except known.NoKnownAnswers as exc:
@@ -143,7 +143,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
         @plans.answered
-        def _(ctx: Context) -> None:
+        def matches_torch(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 expected = ctx.answer(lambda: torch_forward(layer.torch, args)[0].detach().numpy())  # type: ignore[arg-type]
                 try:
@@ -218,7 +218,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     gradient_check = layer.name(f"{layer.backward} passes the gradient check")
 
     @ex.check(gradient_check, oracle="numerical", points=points, twin=True, requires=forward_values(layer))
-    def _(ctx: Context) -> None:
+    def passes_the_gradient_check(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
         def prop(case: tuple[tuple[Any, ...], int]) -> None:
@@ -236,7 +236,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     if torch_grad and layer.torch is not None:
         @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2, twin=True)
         @plans.answered
-        def _(ctx: Context) -> None:
+        def backward_matches_torch_autograd(ctx: Context) -> None:
             ctx.for_all(st.tuples(layer.args, S.seeds()), lambda case: matches_torch_autograd(ctx, layer, case))
 
     backward_invariant_check(ex, layer, requires=(gradient_check,))
@@ -269,7 +269,7 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
 
     @ex.check(layer.name(f"{bwd} leaves dout and the cache unchanged"), oracle="invariant", points=points,
               twin=True, requires=tuple(requires))
-    def _(ctx: Context) -> None:
+    def leaves_dout_and_the_cache_unchanged(ctx: Context) -> None:
         def prop(case: tuple[tuple[Any, ...], int]) -> None:
             args, seed = case
             shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
@@ -288,7 +288,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
 
     @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True,
               requires=forward_values(layer))
-    def _(ctx: Context) -> None:
+    def leaves_its_inputs_unchanged(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
             for i, (before, now) in enumerate(zip(args, after)):
@@ -306,7 +306,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
 
         @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points,
                   twin=True, requires=forward_values(layer))
-        def _(ctx: Context) -> None:
+        def is_finite_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 got = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}")
                 if not np.all(np.isfinite(got)):
@@ -357,7 +357,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
 
     @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
               points=points, twin=True, requires=forward_values(layer))
-    def _(ctx: Context) -> None:
+    def gradient_passes_the_gradient_check(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
         def prop(args: tuple[Any, ...]) -> None:
@@ -376,7 +376,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         @ex.check(layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch",
                   points=points / 2, twin=True)
         @plans.answered
-        def _(ctx: Context) -> None:
+        def gradient_matches_torch_autograd(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 compare(_returned(ctx, layer, args)[1], ctx.answer(torch_grads, args)[1], args, layer.grad_rtol,
                         layer.grad_atol)
@@ -389,7 +389,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
                   oracle=oracle, points=points / 4, twin=True)  # type: ignore[arg-type]
         @plans.answered
-        def _(ctx: Context) -> None:
+        def gradient_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 value, grads = _returned(ctx, layer, args)
                 for name, g in zip(layer.grads, grads):

@@ -320,12 +320,12 @@ def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
 
 
 @OPS.check("forward values match torch on random graphs", oracle="torch", twin=True)
-def _(ctx: Context) -> None:
+def forward_values_match_torch_on_random_graphs(ctx: Context) -> None:
     _graph_check(ctx, "ops", None)
 
 
 @OPS.check("gradients match torch autograd on random graphs", oracle="torch", points=2, twin=True)
-def _(ctx: Context) -> None:
+def gradients_match_torch_autograd_on_random_graphs(ctx: Context) -> None:
     _graph_check(ctx, "ops", "a wrong local derivative, or grad set with = instead of += "
                              "(a reused node loses a part)")
 
@@ -360,7 +360,7 @@ _SINGLE: list[tuple[Program, float, dict[int, float]]] = [
 
 
 @OPS.check("each operation alone gives the right value and derivative", oracle="known")
-def _(ctx: Context) -> None:
+def each_operation_alone_gives_the_right_value_and_derivative(ctx: Context) -> None:
     for program, value, grads in _SINGLE:
         got = _run(ctx, program, "ops", 1)
         expr = render(program).split("; ")[-2].split(" = ", 1)[1]
@@ -376,12 +376,12 @@ def _(ctx: Context) -> None:
 
 
 @BACKWARD.check("backward matches torch autograd on random graphs", oracle="torch", points=2, twin=True)
-def _(ctx: Context) -> None:
+def backward_matches_torch_autograd_on_random_graphs(ctx: Context) -> None:
     _graph_check(ctx, "engine", "call _backward in reverse topological order, each node once, after all its users")
 
 
 @BACKWARD.check("the output's grad is 1 after backward", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def the_output_s_grad_is_1_after_backward(ctx: Context) -> None:
     def prop(program: Program) -> None:
         got = _run(ctx, program, "engine", 1)["out_grads"][0]
         if got != 1.0:
@@ -392,7 +392,7 @@ def _(ctx: Context) -> None:
 
 
 @BACKWARD.check("leaf gradients accumulate over backward passes", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def leaf_gradients_accumulate_over_backward_passes(ctx: Context) -> None:
     def prop(program: Program) -> None:
         got = _run(ctx, program, "engine", 2)
         once, twice = np.asarray(got["leaf_grads"][0]), np.asarray(got["leaf_grads"][1])

@@ -133,7 +133,7 @@ MLP = exercise(
 
 
 @MLP.check("two_layer_loss: the loss matches the reference", oracle="reference", twin=True)
-def _(ctx: Context) -> None:
+def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         try:
             assert_close(ctx.call(_CALL, *args, pick=0), ctx.reference().two_layer_loss(*args)[0],
@@ -145,7 +145,7 @@ def _(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss: the loss matches torch", oracle="torch", twin=True)
-def _(ctx: Context) -> None:
+def two_layer_loss_the_loss_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         try:
             assert_close(ctx.call(_CALL, *args, pick=0), _torch_mlp(*args)[0], what="the loss", rtol=1e-7,
@@ -157,7 +157,7 @@ def _(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss: the gradients pass the gradient check", oracle="numerical", points=2, twin=True)
-def _(ctx: Context) -> None:
+def two_layer_loss_the_gradients_pass_the_gradient_check(ctx: Context) -> None:
     batched = ctx.batched(_CALL, pick=0)
 
     def prop(args: tuple[Any, ...]) -> None:
@@ -177,7 +177,7 @@ def _(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss: the gradients match torch autograd", oracle="torch", points=2, twin=True)
-def _(ctx: Context) -> None:
+def two_layer_loss_the_gradients_match_torch_autograd(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         _, grads = _student_grads(ctx, args)
         _, expected = _torch_mlp(*args)
@@ -191,7 +191,7 @@ def _(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss leaves its inputs unchanged", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def two_layer_loss_leaves_its_inputs_unchanged(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         _, after = ctx.call_checking_inputs(_CALL, *args, pick=0)
         params, X, y = args
@@ -206,7 +206,7 @@ def _(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss is finite and correct on extreme inputs", oracle="torch", points=0.5)
-def _(ctx: Context) -> None:
+def two_layer_loss_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         loss, grads = _student_grads(ctx, args)
         expected_loss, expected = _torch_mlp(*args)

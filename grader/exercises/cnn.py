@@ -114,7 +114,7 @@ model_loss_checks(MODEL, "cnn_loss", _cnn_case, _KEYS,
 
 @MODEL.check("train_cnn records one loss per minibatch step, stepping one optimizer over every parameter",
              oracle="invariant", points=1.5)
-def _(ctx: Context) -> None:
+def train_cnn_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> None:
     rng = np.random.default_rng(ctx.seed)
     X, y = rng.standard_normal((20, 1, 8, 8)), rng.integers(0, 10, 20)
     kwargs = {"epochs": 2, "lr": 0.05, "momentum": 0.9, "batch_size": 8, "filters": 2, "seed": 1}
@@ -127,7 +127,7 @@ CNN_TRAINING = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "fil
 
 
 @MODEL.check("the trained CNN classifies held-out digits (>= 90%)", oracle="training", points=2, timeout=60)
-def _(ctx: Context) -> None:
+def the_trained_cnn_classifies_held_out_digits_90(ctx: Context) -> None:
     Xtr, ytr, Xte, yte = T.digits()
     images = lambda X: X.reshape(-1, 1, 8, 8)  # noqa: E731
     params, losses = T.expect_pair(ctx.call("train_cnn", images(Xtr), ytr, **CNN_TRAINING), "train_cnn")

@@ -83,7 +83,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
     strategy, names = _LOSS_FUNCTIONS[name]
 
     @ex.check(f"{name} matches the reference", oracle="reference")
-    def _(ctx: Context) -> None:
+    def matches_the_reference(ctx: Context) -> None:
         def prop(args: tuple[np.ndarray, ...]) -> None:
             loss, *grads = getattr(ctx.reference(), name)(*args)
             _compare(ctx.call(name, *args), loss, grads, name, names, args, 1e-7, 1e-10)
@@ -91,7 +91,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
         ctx.for_all(strategy, prop)
 
     @ex.check(f"{name} matches torch", oracle="torch")
-    def _(ctx: Context) -> None:
+    def matches_torch(ctx: Context) -> None:
         def prop(args: tuple[np.ndarray, ...]) -> None:
             loss, grads = _torch_loss(name, args)
             _compare(ctx.call(name, *args), loss, grads, name, names, args, 1e-7, 1e-10)
@@ -99,7 +99,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
         ctx.for_all(strategy, prop)
 
     @ex.check(f"{name} passes the gradient check", oracle="numerical", points=2)
-    def _(ctx: Context) -> None:
+    def passes_the_gradient_check(ctx: Context) -> None:
         batched = ctx.batched(name, pick=0)
 
         def prop(args: tuple[np.ndarray, ...]) -> None:
@@ -114,7 +114,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
         ctx.for_all(strategy, prop)
 
     @ex.check(f"{name} is finite on extreme logits", oracle="invariant", points=0.5)
-    def _(ctx: Context) -> None:
+    def is_finite_on_extreme_logits(ctx: Context) -> None:
         def prop(args: tuple[np.ndarray, ...]) -> None:
             got = ctx.call(name, *args)
             loss, *grads = getattr(ctx.reference(), name)(*args)
@@ -128,7 +128,7 @@ _loss_checks(LOSSES, "generator_loss")
 
 
 @LOSSES.check("generator_loss is non-saturating", oracle="known")
-def _(ctx: Context) -> None:
+def generator_loss_is_non_saturating(ctx: Context) -> None:
     """When D confidently rejects the fakes (logit −10), L_G ≈ 10 and its gradient stays ≈ −1/M."""
     f = np.full(4, -10.0)
     got = _returned(ctx.call("generator_loss", f), "generator_loss", ("d_fake",))
@@ -293,7 +293,7 @@ def _steps_input(ctx: Context, lr: float) -> str:
 
 
 @STEP.check("train_step matches the reference from the same weights", oracle="reference", points=3)
-def _(ctx: Context) -> None:
+def train_step_matches_the_reference_from_the_same_weights(ctx: Context) -> None:
     try:
         _same_steps(ctx)
     except CheckFailed as exc:
@@ -323,7 +323,7 @@ def _same_steps(ctx: Context) -> None:
 
 
 @STEP.check("train_step stays on the given device", oracle="invariant", points=1)
-def _(ctx: Context) -> None:
+def train_step_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta(ctx, "step", "train_step")
 
 
@@ -393,7 +393,7 @@ def run_seeds(base: int = 0) -> list[int]:
 
 
 @TRAIN.check("generated samples match the target's two modes", oracle="training", points=3, timeout=60)
-def _(ctx: Context) -> None:
+def generated_samples_match_the_target_s_two_modes(ctx: Context) -> None:
     data = target_samples(2000, np.random.default_rng(0))
     failure = None
     for seed in run_seeds():
@@ -432,7 +432,7 @@ def _call_count(got: dict) -> None:
 
 
 @TRAIN.check("train_gan draws fresh noise and real samples every step", oracle="invariant", points=0.75)
-def _(ctx: Context) -> None:
+def train_gan_draws_fresh_noise_and_real_samples_every_step(ctx: Context) -> None:
     got, data = _gan_process(ctx)
     _call_count(got)
     calls, n, latent = got["calls"], _PROCESS_BATCH, LATENT_DIM
@@ -465,7 +465,7 @@ def _(ctx: Context) -> None:
 
 
 @TRAIN.check("train_gan keeps one Adam per network over all its parameters", oracle="invariant", points=0.75)
-def _(ctx: Context) -> None:
+def train_gan_keeps_one_adam_per_network_over_all_its_parameters(ctx: Context) -> None:
     got, _ = _gan_process(ctx)
     _call_count(got)
     calls = got["calls"]
@@ -496,5 +496,5 @@ def _(ctx: Context) -> None:
 
 
 @TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)
-def _(ctx: Context) -> None:
+def train_gan_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta(ctx, "train", "train_gan", target_samples(64, ctx.rng))

@@ -177,7 +177,7 @@ _COMPILE_HINT = ("call model.compile(optimizer='adam', loss='sparse_categorical_
 
 
 @MODEL.check("build_model has the seed's weights, input and optimizer", oracle="known")
-def _(ctx: Context) -> None:
+def build_model_has_the_seed_s_weights_input_and_optimizer(ctx: Context) -> None:
     got = ctx.drive(_describe_model, timeout=60)
     if got["weights"] != WEIGHT_SHAPES:
         raise CheckFailed("the model's weights are not those of the seed's two Dense layers",
@@ -200,7 +200,7 @@ def _seed_weights(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 @MODEL.check("compiled loss and accuracy metric compute the seed's values", oracle="known")
-def _(ctx: Context) -> None:
+def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) -> None:
     rng = ctx.rng
     weights, X = _seed_weights(rng), rng.random((24, 784), dtype=np.float32)
     p = _probabilities(weights, X)
@@ -238,7 +238,7 @@ def _(ctx: Context) -> None:
 
 
 @MODEL.check("model output is softmax(relu(x W1 + b1) W2 + b2)", oracle="known", points=2)
-def _(ctx: Context) -> None:
+def model_output_is_softmax_relu_x_w1_b1_w2_b2(ctx: Context) -> None:
     rng = ctx.rng
     weights, X = _seed_weights(rng), rng.random((9, 784), dtype=np.float32)
     assert_close(ctx.drive(_predict, weights, X, timeout=60), _probabilities(weights, X),
@@ -248,7 +248,7 @@ def _(ctx: Context) -> None:
 
 @MODEL.check("the model build_model returns learns: 80% on held-out digits after 1 epoch", oracle="training",
              timeout=60)
-def _(ctx: Context) -> None:
+def the_model_build_model_returns_learns_80_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
     weights = ctx.drive(_train_own_model, X_train, y_train, OWN_EPOCHS, OWN_BATCH, 0)
     if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
@@ -275,7 +275,7 @@ FIT = exercise(
 
 
 @FIT.check("train_model trains the given model for the given epochs", oracle="invariant")
-def _(ctx: Context) -> None:
+def train_model_trains_the_given_model_for_the_given_epochs(ctx: Context) -> None:
     rng = ctx.rng
     X, y = rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)
     got = ctx.drive(_fit, X, y, 2, 0, timeout=60)
@@ -288,7 +288,7 @@ def _(ctx: Context) -> None:
 
 
 @FIT.check("trained model reaches 90% on held-out digits", oracle="training", points=2, timeout=120)
-def _(ctx: Context) -> None:
+def trained_model_reaches_90_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
     got = ctx.drive(_fit, X_train, y_train, EPOCHS, 0)
     ctx.record_curve("loss", got["losses"])
@@ -318,7 +318,7 @@ _CALL = f"train_model(model, X, y, epochs={WATCH_EPOCHS}, batch_size={WATCH_BATC
 
 
 @FIT.check("train_model returns the History's per-epoch loss", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def train_model_returns_the_history_s_per_epoch_loss(ctx: Context) -> None:
     got = _watched(ctx)
     history = [v for fit in got["fits"] for v in fit["loss"]]
     if len(got["returned"]) == len(history) and np.allclose(got["returned"], history, rtol=1e-6, atol=1e-7):
@@ -331,7 +331,7 @@ def _(ctx: Context) -> None:
 
 
 @FIT.check("train_model keeps the Adam optimizer build_model compiled", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def train_model_keeps_the_adam_optimizer_build_model_compiled(ctx: Context) -> None:
     got = _watched(ctx)
     if got["same_optimizer"] or got["same_settings"]:
         return
@@ -345,7 +345,7 @@ def _(ctx: Context) -> None:
 
 @FIT.check("train_model uses the given batch_size: epochs × ceil(N / batch_size) optimizer steps",
            oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def train_model_uses_the_given_batch_size_epochs_ceil_n_batch(ctx: Context) -> None:
     got = _watched(ctx)
     steps = WATCH_EPOCHS * -(-WATCH_N // WATCH_BATCH)
     if got["iterations"] == steps:

@@ -114,7 +114,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         return _run(ctx, cls, case, grads), grads
 
     @ex.check(f"{cls} matches torch.optim over several steps", oracle="torch", points=2, twin=True)
-    def _(ctx: Context) -> None:
+    def matches_torch_optim_over_several_steps(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             got, grads = run(ctx, case)
             expected = torch_trajectory(cls, case["params"], case["hyper"], grads)
@@ -128,7 +128,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         ctx.for_all(cases, prop)
 
     @ex.check(f"{cls}.step leaves the gradients unchanged", oracle="invariant", points=0.5, twin=True)
-    def _(ctx: Context) -> None:
+    def step_leaves_the_gradients_unchanged(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             at = run(ctx, case)[0]["grads_changed_at"]
             if at >= 0:
@@ -139,7 +139,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         ctx.for_all(cases, prop, examples=max(5, ctx.examples // 3))
 
     @ex.check(f"{cls}.step updates the parameters in place", oracle="invariant", points=0.5)
-    def _(ctx: Context) -> None:
+    def step_updates_the_parameters_in_place(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             last = run(ctx, case)[0]["trajectory"][-1]
             if all(np.array_equal(a, b) for a, b in zip(last, case["params"])):
@@ -184,7 +184,7 @@ def _first_step(ctx: Context, case: dict[str, Any]) -> tuple[list[np.ndarray], l
 
 
 @ADAM.check("the first Adam step moves each weight by lr·g/(|g| + ε)", oracle="known")
-def _(ctx: Context) -> None:
+def the_first_adam_step_moves_each_weight_by_lr_g_g(ctx: Context) -> None:
     """After one step m̂ = g and √v̂ = |g| exactly: a check of the bias correction that needs no torch."""
 
     def prop(case: dict[str, Any]) -> None:

@@ -308,7 +308,7 @@ NET = exercise(
 
 
 @NET.check("Net has the seed's layers", oracle="known", points=0.5)
-def _(ctx: Context) -> None:
+def net_has_the_seed_s_layers(ctx: Context) -> None:
     got = {k: tuple(v) for k, v in ctx.drive(_param_shapes).items()}
     if got != SHAPES:
         raise CheckFailed("Net's parameters are not the seed's", expected=repr(SHAPES), got=repr(got),
@@ -316,7 +316,7 @@ def _(ctx: Context) -> None:
 
 
 @NET.check("Net.forward matches the reference", oracle="reference", points=1.5)
-def _(ctx: Context) -> None:
+def net_forward_matches_the_reference(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
     for n in (1, 7, 64):
@@ -340,7 +340,7 @@ def _seed_grads(weights: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) ->
 
 
 @NET.check("Net's parameter gradients after one backward match the seed's Net", oracle="torch", points=1)
-def _(ctx: Context) -> None:
+def net_s_parameter_gradients_after_one_backward_match_the_seed(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
     X, y = rng.random((16, 784), dtype=np.float32), rng.integers(0, 10, 16)
@@ -359,7 +359,7 @@ def _(ctx: Context) -> None:
 
 
 @NET.check("Net.forward stays on the input's device", oracle="invariant", points=1)
-def _(ctx: Context) -> None:
+def net_forward_stays_on_the_input_s_device(ctx: Context) -> None:
     _on_meta_check(ctx, "forward", "Net.forward")
 
 
@@ -376,7 +376,7 @@ _LOADER_HINT = ("a DataLoader over TensorDataset(torch.as_tensor(X, dtype=torch.
 
 
 @TRAIN.check("make_loader batches every sample once", oracle="known", points=0.5)
-def _(ctx: Context) -> None:
+def make_loader_batches_every_sample_once(ctx: Context) -> None:
     rng = ctx.rng
     X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
     got = ctx.drive(_loader_batches, X, y, 3)
@@ -397,7 +397,7 @@ def _(ctx: Context) -> None:
 
 
 @TRAIN.check("train matches the reference from the same weights", oracle="reference", points=1.5)
-def _(ctx: Context) -> None:
+def train_matches_the_reference_from_the_same_weights(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
     X, y = rng.random((48, 784), dtype=np.float32), rng.integers(0, 10, 48)
@@ -425,7 +425,7 @@ def _process(ctx: Context) -> tuple[dict, int, int, float]:
 
 @TRAIN.check("train builds one optimizer over all the model's parameters with the given lr", oracle="invariant",
              points=0.75)
-def _(ctx: Context) -> None:
+def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> None:
     got, epochs, batches, lr = _process(ctx)
     optimizers, steps = got["optimizers"], len(got["steps"])
     once = "build the optimizer once, before the epoch loop: torch.optim.Adam(model.parameters(), lr=lr)"
@@ -453,7 +453,7 @@ def _(ctx: Context) -> None:
 
 
 @TRAIN.check("train takes one optimizer step per minibatch in every epoch", oracle="invariant", points=0.75)
-def _(ctx: Context) -> None:
+def train_takes_one_optimizer_step_per_minibatch_in_every_epoch(ctx: Context) -> None:
     got, epochs, batches, _ = _process(ctx)
     steps, largest = got["steps"], max(got["forwards"], default=0)
     expected = [16] * (batches - 1) + [_PROCESS_N - 16 * (batches - 1)]
@@ -484,7 +484,7 @@ def _(ctx: Context) -> None:
 
 
 @TRAIN.check("train puts the model in training mode", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def train_puts_the_model_in_training_mode(ctx: Context) -> None:
     rng = ctx.rng
     seen = ctx.drive(_modes, seed_source(), "train", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
     # only the forwards that build a graph train the model: a monitoring pass under torch.no_grad() in eval
@@ -500,12 +500,12 @@ def _(ctx: Context) -> None:
 
 
 @TRAIN.check("train stays on the given device", oracle="invariant", points=1)
-def _(ctx: Context) -> None:
+def train_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta_check(ctx, "train", "train")
 
 
 @TRAIN.check("trained Net reaches 90% on held-out digits", oracle="training", points=1.5, timeout=60)
-def _(ctx: Context) -> None:
+def trained_net_reaches_90_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
     runs = ctx.drive(_train_digits, seed_source(), X_train, y_train, EPOCHS, 0)
     nets = {device: _seed_net(run["state"], device) for device, run in runs.items()}  # the weights fit
@@ -543,7 +543,7 @@ def _evaluate_with(student: Callable[[str], Any], spec: str, weights: dict, X: n
 
 
 @EVALUATE.check("evaluate matches the reference", oracle="reference", points=1)
-def _(ctx: Context) -> None:
+def evaluate_matches_the_reference(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
     for n in (1, 37, 50):
@@ -566,7 +566,7 @@ def _evaluate_hint(got: float, expected: float, n: int) -> str:
 
 
 @EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def evaluate_runs_in_eval_mode_without_autograd(ctx: Context) -> None:
     rng = ctx.rng
     seen = ctx.drive(_modes, seed_source(), "evaluate", rng.random((32, 784), dtype=np.float32),
                      rng.integers(0, 10, 32))
@@ -579,5 +579,5 @@ def _(ctx: Context) -> None:
 
 
 @EVALUATE.check("evaluate stays on the given device", oracle="invariant", points=0.5)
-def _(ctx: Context) -> None:
+def evaluate_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta_check(ctx, "evaluate", "evaluate")

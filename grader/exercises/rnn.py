@@ -154,13 +154,13 @@ def _compare_hc(got: tuple[Any, Any], expected: tuple[Any, Any], args: tuple) ->
 
 
 @LSTM.check("lstm_step_forward matches the reference", oracle="reference", twin=True)
-def _(ctx: Context) -> None:
+def lstm_step_forward_matches_the_reference(ctx: Context) -> None:
     ctx.for_all(_step_args(4, True),
                 lambda args: _compare_hc(_lstm_hc(ctx, args), ctx.reference().lstm_step_forward(*args)[:2], args))
 
 
 @LSTM.check("lstm_step_forward matches torch LSTMCell", oracle="torch", twin=True)
-def _(ctx: Context) -> None:
+def lstm_step_forward_matches_torch_lstmcell(ctx: Context) -> None:
     def prop(args: tuple) -> None:
         (h, c), _ = torch_forward(_torch_lstm, args)
         _compare_hc(_lstm_hc(ctx, args), (h.detach().numpy(), c.detach().numpy()), args)
@@ -179,7 +179,7 @@ def _lstm_grads(ctx: Context, args: tuple, seed: int) -> tuple[np.ndarray, np.nd
 
 
 @LSTM.check("lstm_step_backward passes the gradient check", oracle="numerical", points=2, twin=True)
-def _(ctx: Context) -> None:
+def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
     def prop(case: tuple[tuple, int]) -> None:
         args, seed = case
         dh, dc, grads = _lstm_grads(ctx, args, seed)
@@ -194,7 +194,7 @@ def _(ctx: Context) -> None:
 
 
 @LSTM.check("lstm_step_backward matches torch autograd", oracle="torch", twin=True)
-def _(ctx: Context) -> None:
+def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
     import torch
 
     def prop(case: tuple[tuple, int]) -> None:
@@ -213,7 +213,7 @@ def _(ctx: Context) -> None:
 
 @LSTM.check("lstm_step_backward leaves dh, dc and the cache unchanged", oracle="invariant", points=0.5, twin=True,
             requires=["lstm_step_backward passes the gradient check"])
-def _(ctx: Context) -> None:
+def lstm_step_backward_leaves_dh_dc_and_the_cache_unchanged(ctx: Context) -> None:
     """As for every backward (``standard.backward_invariant_check``): the LSTM's has two upstream gradients."""
 
     def prop(case: tuple[tuple, int]) -> None:
@@ -260,7 +260,7 @@ def majority_task(n: int, seed: int, steps: int = 7) -> tuple[np.ndarray, np.nda
 
 @MODEL.check("train_rnn records one loss per minibatch step and updates every parameter", oracle="invariant",
              points=1.5)
-def _(ctx: Context) -> None:
+def train_rnn_records_one_loss_per_minibatch_step_and_updates(ctx: Context) -> None:
     X, y = majority_task(20, seed=ctx.seed)
     X = X + np.random.default_rng(ctx.seed).uniform(-0.01, 0.01, X.shape)  # distinct rows: each batch is traced
     kwargs = {"classes": 2, "hidden": 4, "epochs": 2, "lr": 0.5, "batch_size": 8, "seed": 1}
@@ -274,7 +274,7 @@ RNN_TRAINING = {"classes": 2, "hidden": 16, "epochs": 10, "lr": 0.5, "batch_size
 
 
 @MODEL.check("the trained RNN solves held-out sequences (>= 90%)", oracle="training", points=2, timeout=60)
-def _(ctx: Context) -> None:
+def the_trained_rnn_solves_held_out_sequences_90(ctx: Context) -> None:
     X, y = majority_task(600, seed=ctx.seed)
     X_test, y_test = majority_task(400, seed=ctx.seed + 1)
     params, losses = T.expect_pair(ctx.call("train_rnn", X, y, **RNN_TRAINING), "train_rnn")

@@ -51,7 +51,7 @@ def _standardized(ctx: Context, X_train: np.ndarray, X_test: np.ndarray) -> tupl
 
 
 @SCALE.check("standardize matches the reference", oracle="reference", twin=True)
-def _(ctx: Context) -> None:
+def standardize_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         got, expected = _standardized(ctx, *args), ctx.reference().standardize(*args)
         try:
@@ -65,7 +65,7 @@ def _(ctx: Context) -> None:
 
 
 @SCALE.check("scaled training features have mean 0 and std 1 (0 if constant)", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
         scaled = real_array(_standardized(ctx, *args)[0], "the scaled X_train", X.shape)
@@ -83,7 +83,7 @@ def _(ctx: Context) -> None:
 
 
 @SCALE.check("the test set is scaled with the training statistics", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
         train, test = _standardized(ctx, X, X[:1])  # the first training row, as a test set of one
@@ -98,7 +98,7 @@ def _(ctx: Context) -> None:
 
 
 @SCALE.check("standardize leaves its inputs unchanged", oracle="invariant", points=0.5, twin=True)
-def _(ctx: Context) -> None:
+def standardize_leaves_its_inputs_unchanged(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         _, after = ctx.call_checking_inputs("standardize", *args)
         for before, now in zip(args, after):
@@ -149,7 +149,7 @@ def _indices(value: Any, name: str, n: int) -> np.ndarray:
 
 
 @SPLIT.check("the split holds every index exactly once", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def the_split_holds_every_index_exactly_once(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         train, test = _split(ctx, *args)
         both = np.concatenate([train, test])
@@ -165,7 +165,7 @@ def _(ctx: Context) -> None:
 
 
 @SPLIT.check("every class keeps its proportion in the test set", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def every_class_keeps_its_proportion_in_the_test_set(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         y, fraction, _ = args
         _, test = _split(ctx, *args)
@@ -181,7 +181,7 @@ def _(ctx: Context) -> None:
 
 
 @SPLIT.check("the split is random and reproducible", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def the_split_is_random_and_reproducible(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         y, fraction, seed = args
         first = _split(ctx, y, fraction, seed)[1]
@@ -211,7 +211,7 @@ def _one_hot_args(draw: st.DrawFn) -> tuple[np.ndarray, int]:
 
 
 @ONE_HOT.check("one_hot matches the reference", oracle="reference", twin=True)
-def _(ctx: Context) -> None:
+def one_hot_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, int]) -> None:
         try:
             assert_close(ctx.call("one_hot", *args), ctx.reference().one_hot(*args), what="the one-hot matrix",
@@ -223,7 +223,7 @@ def _(ctx: Context) -> None:
 
 
 @ONE_HOT.check("one_hot matches torch", oracle="torch", twin=True)
-def _(ctx: Context) -> None:
+def one_hot_matches_torch(ctx: Context) -> None:
     import torch
 
     def prop(args: tuple[np.ndarray, int]) -> None:
@@ -262,7 +262,7 @@ def _order(batches: list[np.ndarray]) -> np.ndarray:
 
 
 @BATCHES.check("each epoch visits every index once, in batches of batch_size", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def each_epoch_visits_every_index_once_in_batches_of_batch_size(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, _ = args
         batches = _batches(ctx, *args)
@@ -282,7 +282,7 @@ def _(ctx: Context) -> None:
 
 
 @BATCHES.check("the order is shuffled and reproducible", oracle="invariant", twin=True)
-def _(ctx: Context) -> None:
+def the_order_is_shuffled_and_reproducible(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, seed = args
         first = _order(_batches(ctx, *args))
@@ -311,7 +311,7 @@ MLP_TRAINING = {"classes": 10, "hidden": 32, "epochs": 10, "lr": 0.1, "momentum"
 
 @LOOP.check("fit records one loss per minibatch step, stepping one optimizer over every parameter",
             oracle="invariant", points=2, twin=True)
-def _(ctx: Context) -> None:
+def fit_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> None:
     rng = np.random.default_rng(ctx.seed)
     X, y = rng.standard_normal((50, 4)), rng.integers(0, 3, 50)
     kwargs = {"classes": 3, "hidden": 5, "epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 16, "seed": 1}
@@ -320,7 +320,7 @@ def _(ctx: Context) -> None:
 
 
 @LOOP.check("the trained network classifies held-out digits (>= 90%)", oracle="training", points=3, timeout=60)
-def _(ctx: Context) -> None:
+def the_trained_network_classifies_held_out_digits_90(ctx: Context) -> None:
     (Xtr, ytr, Xte, yte), data = T.classification_data(ctx)  # the digits, or MNIST if DEEPGRADE_MNIST is set
     params, losses = T.expect_pair(ctx.call("fit", Xtr, ytr, **MLP_TRAINING), "fit")
     ref = ctx.reference()
@@ -349,7 +349,7 @@ def _accuracy_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 
 
 @EVALUATE.check("accuracy matches the reference", oracle="reference", twin=True)
-def _(ctx: Context) -> None:
+def accuracy_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         try:
             assert_close(ctx.call("accuracy", *args), ctx.reference().accuracy(*args), what="the accuracy",
@@ -361,7 +361,7 @@ def _(ctx: Context) -> None:
 
 
 @EVALUATE.check("accuracy matches torch", oracle="torch", twin=True)
-def _(ctx: Context) -> None:
+def accuracy_matches_torch(ctx: Context) -> None:
     import torch
 
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
@@ -443,12 +443,12 @@ def _idx_check(ctx: Context, compress: bool, name: str) -> None:
 
 
 @IDX.check("load_idx reads IDX files of every type and rank", oracle="known", twin=True)
-def _(ctx: Context) -> None:
+def load_idx_reads_idx_files_of_every_type_and_rank(ctx: Context) -> None:
     _idx_check(ctx, compress=False, name="data-idx")
 
 
 @IDX.check("load_idx reads gzip-compressed IDX files", oracle="known", twin=True)
-def _(ctx: Context) -> None:
+def load_idx_reads_gzip_compressed_idx_files(ctx: Context) -> None:
     _idx_check(ctx, compress=True, name="data-idx.gz")
 
 
@@ -463,11 +463,11 @@ def _by_content(ctx: Context, compress: bool, name: str) -> None:
 
 @IDX.check("load_idx detects gzip by its first bytes, not the name (gzip named without .gz)", oracle="known",
            twin=True)
-def _(ctx: Context) -> None:
+def load_idx_detects_gzip_by_its_first_bytes_not_the_name_gzip(ctx: Context) -> None:
     _by_content(ctx, compress=True, name="train-images-idx3-ubyte")
 
 
 @IDX.check("load_idx detects gzip by its first bytes, not the name (plain file named .gz)", oracle="known",
            twin=True)
-def _(ctx: Context) -> None:
+def load_idx_detects_gzip_by_its_first_bytes_not_the_name_plain(ctx: Context) -> None:
     _by_content(ctx, compress=False, name="train-images-idx3-ubyte.gz")
