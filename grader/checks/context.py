@@ -111,6 +111,12 @@ class Context:
         properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
                            abort=lambda: self._abort, scale=self.scale, plan=self._plan(self._properties - 1))
 
+    @property
+    def few_examples(self) -> int:
+        """The budget of a property that needs fewer examples than a value check (an invariant, extreme inputs,
+        costly programs): a third of the check's, at least 5."""
+        return max(5, self.examples // 3)
+
     def _plan(self, call: int) -> plans.Key | None:
         """The key of this check's ``call``-th property: by the check's budget (a property's own count is a
         function of it, in the grader's source) and its place in the check."""

@@ -1,8 +1,9 @@
 """What a failed check tells the student, and how inputs are written as copy-pasteable Python."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -89,3 +90,17 @@ class CheckFailed(AssertionError):
         if hint and not self.details.hint:
             self.details.hint = hint
         return CheckFailed(self.summary, self.details)
+
+
+@contextmanager
+def failing_input(describe: Callable[[], str]) -> Iterator[None]:
+    """A :class:`CheckFailed` raised in this block names the input it failed on: ``describe()``, called only then
+    (unless the failure names one already).
+
+    >>> with failing_input(lambda: "relu_forward(np.array([-1.0]))"):
+    ...     pass  # an assert_close(...) that may fail
+    """
+    try:
+        yield
+    except CheckFailed as exc:
+        raise exc.with_input(describe()) from None

@@ -32,7 +32,7 @@ from grader.checks import drivers, known, plans, replies
 from grader.checks import strategies as S
 from grader.checks.compare import as_array, assert_close, real_array, same_array, short
 from grader.checks.context import Context, NoReference
-from grader.checks.failure import CheckFailed, call_literal, python_literal
+from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.gradcheck import check_vjp
 from grader.registry import Exercise
 
@@ -115,12 +115,10 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points, twin=True)
     def matches_the_reference(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
-            try:
+            with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                 assert_close(_student_forward(ctx, layer, args), _ref_forward(ctx, layer, args),
                              what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
                              hint=layer.hint_forward)
-            except CheckFailed as exc:
-                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
         ctx.for_all(layer.args, prop)
 
@@ -134,11 +132,9 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
         except known.NoKnownAnswers as exc:
             raise NoReference(str(exc)) from None
         for case, (args, expected) in enumerate(recorded):
-            try:
+            with failing_input(lambda: known.input_literal(ex.id, layer, case, args)):
                 assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
                              rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
-            except CheckFailed as exc:
-                raise exc.with_input(known.input_literal(ex.id, layer, case, args)) from None
 
     if layer.torch is not None:
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
@@ -146,12 +142,10 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
         def matches_torch(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 expected = ctx.answer(lambda: torch_forward(layer.torch, args)[0].detach().numpy())  # type: ignore[arg-type]
-                try:
+                with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                     assert_close(_student_forward(ctx, layer, args), expected,
                                  what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
                                  hint=layer.hint_forward)
-                except CheckFailed as exc:
-                    raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
             ctx.for_all(layer.args, prop)
 
@@ -204,11 +198,9 @@ def matches_torch_autograd(ctx: Context, layer: Layer, case: tuple[tuple[Any, ..
     shape, expected = ctx.answer(torch_vjp, layer, args, seed)
     _, grads = student_vjp(ctx, layer, args, seed, tuple(shape))
     for name, g, e in zip(layer.grads, grads, expected):
-        try:
+        with failing_input(lambda: f"{call_literal(layer.forward, args)} with a random dout"):
             assert_close(g, e, what=f"the gradient {name}", rtol=layer.grad_rtol, atol=layer.grad_atol,
                          hint=layer.hint_backward)
-        except CheckFailed as exc:
-            raise exc.with_input(f"{call_literal(layer.forward, args)} with a random dout") from None
 
 
 def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_grad: bool = False) -> None:
@@ -225,11 +217,9 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
             args, seed = case
             dout, grads = student_vjp(ctx, layer, args, seed)
 
-            try:
+            with failing_input(lambda: f"{call_literal(layer.forward, args)}; dout = {python_literal(dout)}"):
                 check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff], dout, grads,
                           layer.grads, rtol=layer.grad_rtol, atol=layer.grad_atol, seed=seed, hint=layer.hint_backward)
-            except CheckFailed as exc:
-                raise exc.with_input(f"{call_literal(layer.forward, args)}; dout = {python_literal(dout)}") from None
 
         ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
 
@@ -280,7 +270,7 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
                                   input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
                                         f"with dout = {python_literal(dout)}", hint=IN_PLACE_HINT)
 
-        ctx.for_all(st.tuples(layer.args, S.seeds()), prop, examples=max(5, ctx.examples // 3))
+        ctx.for_all(st.tuples(layer.args, S.seeds()), prop, examples=ctx.few_examples)
 
 
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
@@ -297,7 +287,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                                       input=call_literal(layer.forward, args),
                                       hint="work on a copy (x.copy(), or x = x - m rather than x -= m)")
 
-        ctx.for_all(layer.args, prop, examples=max(5, ctx.examples // 3))
+        ctx.for_all(layer.args, prop, examples=ctx.few_examples)
 
     if layer.extreme is not None:
         if layer.stable_share:  # declared last: weigh it against every public check declared before it
@@ -321,7 +311,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                 assert_close(got, expected, what=f"the output of {layer.forward}", rtol=1e-6, atol=1e-9,
                              hint=layer.hint_forward)
 
-            ctx.for_all(layer.extreme, prop, examples=max(5, ctx.examples // 3))
+            ctx.for_all(layer.extreme, prop, examples=ctx.few_examples)
 
 
 def _returned(ctx: Context, layer: Layer, args: Sequence[Any]) -> tuple[Any, tuple[Any, ...]]:
@@ -350,10 +340,8 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
     def compare(grads: Sequence[Any], expected: Sequence[np.ndarray], args: tuple[Any, ...],
                 rtol: float, atol: float) -> None:
         for name, g, e in zip(layer.grads, grads, expected):
-            try:
+            with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                 assert_close(g, e, what=f"the gradient {name}", rtol=rtol, atol=atol, hint=layer.hint_backward)
-            except CheckFailed as exc:
-                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
     @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
               points=points, twin=True, requires=forward_values(layer))
@@ -363,12 +351,10 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         def prop(args: tuple[Any, ...]) -> None:
             value, grads = _returned(ctx, layer, args)
             value = as_array(value, f"the value of {layer.forward}")
-            try:
+            with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                 check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff],
                           np.ones(value.shape), grads, layer.grads, rtol=layer.grad_rtol,
                           atol=layer.grad_atol, seed=ctx.seed, hint=layer.hint_backward)
-            except CheckFailed as exc:
-                raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
 
         ctx.for_all(layer.args, prop)
 
@@ -400,16 +386,15 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                                           hint=layer.hint_forward or "use a numerically stable formula")
                 if layer.torch is not None:
                     expected_value, expected = ctx.answer(torch_grads, args)
-                    try:  # the value's finiteness and agreement with the reference are invariant_checks'
+                    # the value's finiteness and agreement with the reference are invariant_checks'
+                    with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                         assert_close(value, expected_value, what=f"the output of {layer.forward}", rtol=1e-6,
                                      atol=1e-9, hint=layer.hint_forward)
-                    except CheckFailed as exc:
-                        raise exc.with_input(call_literal(layer.forward, args, layer.kwargs)) from None
                 else:
                     expected = ctx.answer(lambda: list(getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[1:]))
                 compare(grads, expected, args, 1e-6, 1e-9)
 
-            ctx.for_all(layer.extreme, prop, examples=max(5, ctx.examples // 3))
+            ctx.for_all(layer.extreme, prop, examples=ctx.few_examples)
 
 
 def loss_checks(ex: Exercise, layer: Layer) -> Layer:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed
+from grader.checks.failure import CheckFailed, failing_input
 from grader.checks.replies import NUMBER, fields, list_of, malformed, returns
 from grader.registry import exercise
 
@@ -300,11 +300,9 @@ def _run(ctx: Context, program: Program, mode: str, passes: int) -> dict[str, An
 
 def _compare(got: Any, expected: np.ndarray, what: str, program: Program, hint: str = "") -> None:
     scale = max(1.0, float(np.max(np.abs(expected))))
-    try:
+    with failing_input(lambda: render(program)):
         assert_close(np.asarray(got, dtype=np.float64), expected, what=what, rtol=_RTOL, atol=_ATOL * scale,
                      hint=hint)
-    except CheckFailed as exc:
-        raise exc.with_input(render(program)) from None
 
 
 def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
@@ -388,7 +386,7 @@ def the_output_s_grad_is_1_after_backward(ctx: Context) -> None:
             ctx.fail("after out.backward(), out.grad should be 1 (∂out/∂out)", input=render(program),
                      expected="1.0", got=repr(got))
 
-    ctx.for_all(programs(max_steps=6), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(programs(max_steps=6), prop, examples=ctx.few_examples)
 
 
 @BACKWARD.check("leaf gradients accumulate over backward passes", oracle="invariant", points=0.5)
@@ -405,4 +403,4 @@ def leaf_gradients_accumulate_over_backward_passes(ctx: Context) -> None:
             raise exc.with_input(f"{render(program)} — then the same graph rebuilt on the same leaves "
                                  f"and backward() again") from None
 
-    ctx.for_all(programs(max_steps=8), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(programs(max_steps=8), prop, examples=ctx.few_examples)

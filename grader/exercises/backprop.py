@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close, same_array, short
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, call_literal
+from grader.checks.failure import CheckFailed, call_literal, failing_input
 from grader.checks.gradcheck import check_vjp
 from grader.checks.standard import Layer, backward_checks, forward_checks, layer_checks
 from grader.registry import exercise
@@ -135,11 +135,9 @@ MLP = exercise(
 @MLP.check("two_layer_loss: the loss matches the reference", oracle="reference", twin=True)
 def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
-        try:
+        with failing_input(lambda: call_literal(_CALL, args)):
             assert_close(ctx.call(_CALL, *args, pick=0), ctx.reference().two_layer_loss(*args)[0],
                          what="the loss", rtol=1e-7, atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal(_CALL, args)) from None
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -147,11 +145,9 @@ def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
 @MLP.check("two_layer_loss: the loss matches torch", oracle="torch", twin=True)
 def two_layer_loss_the_loss_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
-        try:
+        with failing_input(lambda: call_literal(_CALL, args)):
             assert_close(ctx.call(_CALL, *args, pick=0), _torch_mlp(*args)[0], what="the loss", rtol=1e-7,
                          atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal(_CALL, args)) from None
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -167,11 +163,9 @@ def two_layer_loss_the_gradients_pass_the_gradient_check(ctx: Context) -> None:
         def forward(param_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
             return batched([[dict(zip(PARAMS, p)), X, y] for p in param_lists])
 
-        try:
+        with failing_input(lambda: call_literal(_CALL, args)):
             check_vjp(forward, [params[k] for k in PARAMS], np.ones(()), [grads[k] for k in PARAMS],
                       [f"grads[{k!r}]" for k in PARAMS], rtol=1e-5, atol=1e-7, seed=ctx.seed, hint=_HINT)
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal(_CALL, args)) from None
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -182,10 +176,8 @@ def two_layer_loss_the_gradients_match_torch_autograd(ctx: Context) -> None:
         _, grads = _student_grads(ctx, args)
         _, expected = _torch_mlp(*args)
         for k in PARAMS:
-            try:
+            with failing_input(lambda: call_literal(_CALL, args)):
                 assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
-            except CheckFailed as exc:
-                raise exc.with_input(call_literal(_CALL, args)) from None
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -202,7 +194,7 @@ def two_layer_loss_leaves_its_inputs_unchanged(ctx: Context) -> None:
             raise CheckFailed(f"{_CALL} changed {', '.join(changed)} in place", input=call_literal(_CALL, args),
                               hint="compute new arrays (W - x, not W -= x); never update params here")
 
-    ctx.for_all(_mlp_args(), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(_mlp_args(), prop, examples=ctx.few_examples)
 
 
 @MLP.check("two_layer_loss is finite and correct on extreme inputs", oracle="torch", points=0.5)
@@ -210,12 +202,11 @@ def two_layer_loss_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None
     def prop(args: tuple[Any, ...]) -> None:
         loss, grads = _student_grads(ctx, args)
         expected_loss, expected = _torch_mlp(*args)
-        try:  # scores reach ±1e5 here: a softmax without the max subtracted overflows
+        # scores reach ±1e5 here: a softmax without the max subtracted overflows
+        with failing_input(lambda: call_literal(_CALL, args)):
             assert_close(loss, expected_loss, what="the loss", rtol=1e-6, atol=1e-9,
                          hint="use softmax_cross_entropy (stable) rather than your own exp of the scores")
             for k in PARAMS:
                 assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal(_CALL, args)) from None
 
-    ctx.for_all(_mlp_args(scale=100.0), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(_mlp_args(scale=100.0), prop, examples=ctx.few_examples)

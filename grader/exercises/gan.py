@@ -13,7 +13,7 @@ from grader._worker.client import StudentError
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close, real_array, short
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, call_literal
+from grader.checks.failure import CheckFailed, call_literal, failing_input
 from grader.checks.gradcheck import check_vjp
 from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
 from grader.checks.replies import ARRAY, INT, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
@@ -70,13 +70,11 @@ def _returned(got: Any, name: str, names: tuple[str, ...]) -> Any:
 def _compare(got: Any, loss: float, grads: list[np.ndarray], name: str, names: tuple[str, ...],
              args: tuple[Any, ...], rtol: float, atol: float) -> None:
     _returned(got, name, names)
-    try:
+    with failing_input(lambda: call_literal(name, args)):
         assert_close(got[0], loss, what=f"the loss of {name}", rtol=rtol, atol=atol)
         for g, e, n in zip(got[1:], grads, names):
             assert_close(g, e, what=f"the gradient {n}", rtol=rtol, atol=atol,
                          hint="the loss is a mean: divide each gradient by its batch size")
-    except CheckFailed as exc:
-        raise exc.with_input(call_literal(name, args)) from None
 
 
 def _loss_checks(ex: Exercise, name: str) -> None:
@@ -104,12 +102,10 @@ def _loss_checks(ex: Exercise, name: str) -> None:
 
         def prop(args: tuple[np.ndarray, ...]) -> None:
             got = _returned(ctx.call(name, *args), name, names)
-            try:
+            with failing_input(lambda: call_literal(name, args)):
                 check_vjp(batched, list(args), np.asarray(1.0),
                           list(got[1:]), names, rtol=1e-5, atol=1e-8,
                           hint="differentiate the *mean*: each entry's gradient carries a 1/N")
-            except CheckFailed as exc:
-                raise exc.with_input(call_literal(name, args)) from None
 
         ctx.for_all(strategy, prop)
 
@@ -120,7 +116,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
             loss, *grads = getattr(ctx.reference(), name)(*args)
             _compare(got, loss, grads, name, names, args, 1e-6, 1e-9)
 
-        ctx.for_all(st.tuples(*[_extreme] * len(names)), prop, examples=max(5, ctx.examples // 3))
+        ctx.for_all(st.tuples(*[_extreme] * len(names)), prop, examples=ctx.few_examples)
 
 
 _loss_checks(LOSSES, "discriminator_loss")

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, python_literal
+from grader.checks.failure import failing_input, python_literal
 from grader.checks.replies import ARRAY, INT, fields, list_of, malformed, returns
 from grader.registry import Exercise, exercise
 
@@ -120,10 +120,8 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
             expected = torch_trajectory(cls, case["params"], case["hyper"], grads)
             for t, (mine, theirs) in enumerate(zip(got["trajectory"], expected)):
                 for i, (a, b) in enumerate(zip(mine, theirs)):
-                    try:
+                    with failing_input(lambda: _literal(cls, case)):
                         assert_close(a, b, what=f"params[{i}] after step {t + 1}", rtol=_RTOL, atol=_ATOL, hint=hint)
-                    except CheckFailed as exc:
-                        raise exc.with_input(_literal(cls, case)) from None
 
         ctx.for_all(cases, prop)
 
@@ -136,7 +134,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
                          input=_literal(cls, case),
                          hint="grads belong to the caller: compute lr * g into a new array instead of g *= lr")
 
-        ctx.for_all(cases, prop, examples=max(5, ctx.examples // 3))
+        ctx.for_all(cases, prop, examples=ctx.few_examples)
 
     @ex.check(f"{cls}.step updates the parameters in place", oracle="invariant", points=0.5)
     def step_updates_the_parameters_in_place(ctx: Context) -> None:
@@ -148,7 +146,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
                          hint="update the arrays themselves (p -= lr * g, or p[...] = ...); "
                               "self.params[i] = p - lr * g makes a new array the caller never sees")
 
-        ctx.for_all(cases, prop, examples=max(5, ctx.examples // 3))
+        ctx.for_all(cases, prop, examples=ctx.few_examples)
 
 
 _lr = st.floats(1e-4, 0.5)
@@ -192,11 +190,9 @@ def the_first_adam_step_moves_each_weight_by_lr_g_g(ctx: Context) -> None:
         got, grads = _first_step(ctx, case)
         lr, eps = case["hyper"]["lr"], case["hyper"]["eps"]
         for i, (p, g, after) in enumerate(zip(case["params"], grads, got)):
-            try:
+            with failing_input(lambda: _literal("Adam", case)):
                 assert_close(after, p - lr * g / (np.abs(g) + eps), what=f"params[{i}] after the first step",
                              rtol=_RTOL, atol=_ATOL,
                              hint="with bias correction m̂ = g and v̂ = g² after step 1, whatever β₁ and β₂")
-            except CheckFailed as exc:
-                raise exc.with_input(_literal("Adam", case)) from None
 
-    ctx.for_all(_case(_adam_hyper), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(_case(_adam_hyper), prop, examples=ctx.few_examples)

@@ -14,7 +14,7 @@ from grader.checks import strategies as S
 from grader.checks import training as T
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, call_literal, python_literal
+from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.replies import ANY, ARRAY, fields, list_of, returns, tuple_of
@@ -145,12 +145,10 @@ def _lstm_hc(ctx: Context, args: tuple) -> tuple[Any, Any]:
 
 
 def _compare_hc(got: tuple[Any, Any], expected: tuple[Any, Any], args: tuple) -> None:
-    try:
+    with failing_input(lambda: call_literal("lstm_step_forward", args)):
         for name, g, e in zip(("h", "c"), got, expected):
             assert_close(g, e, what=f"the {name} returned by lstm_step_forward", rtol=1e-7, atol=1e-9,
                          hint="gates in the order i, f, o, g: σ on the first three blocks, tanh on the last")
-    except CheckFailed as exc:
-        raise exc.with_input(call_literal("lstm_step_forward", args)) from None
 
 
 @LSTM.check("lstm_step_forward matches the reference", oracle="reference", twin=True)
@@ -184,11 +182,9 @@ def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
         args, seed = case
         dh, dc, grads = _lstm_grads(ctx, args, seed)
         forward = lambda lists: ctx.drive(rnn_lstm_outputs, lists)  # noqa: E731
-        try:
+        with failing_input(lambda: f"{call_literal('lstm_step_forward', args)} with random dh, dc"):
             check_vjp(forward, list(args), np.concatenate([dh.ravel(), dc.ravel()]), grads, _LSTM_GRADS, seed=seed,
                       hint="dc_total = dc + dh⊙o⊙(1 − tanh²(c)); σ' = σ(1 − σ) at each gate's output")
-        except CheckFailed as exc:
-            raise exc.with_input(f"{call_literal('lstm_step_forward', args)} with random dh, dc") from None
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
@@ -202,11 +198,9 @@ def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
         dh, dc, grads = _lstm_grads(ctx, args, seed)
         (h, c), leaves = torch_forward(_torch_lstm, args, range(6))
         torch.autograd.backward([h, c], [torch.tensor(dh), torch.tensor(dc)])
-        try:
+        with failing_input(lambda: f"{call_literal('lstm_step_forward', args)} with random dh, dc"):
             for name, g, leaf in zip(_LSTM_GRADS, grads, leaves):
                 assert_close(g, leaf.grad.numpy(), what=f"the gradient {name}", rtol=1e-5, atol=1e-7)
-        except CheckFailed as exc:
-            raise exc.with_input(f"{call_literal('lstm_step_forward', args)} with random dh, dc") from None
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
@@ -227,7 +221,7 @@ def lstm_step_backward_leaves_dh_dc_and_the_cache_unchanged(ctx: Context) -> Non
                                     f"cache) with dh = {python_literal(dh)}, dc = {python_literal(dc)}",
                               hint=IN_PLACE_HINT)
 
-    ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop, examples=ctx.few_examples)
 
 
 MODEL = exercise(

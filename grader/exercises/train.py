@@ -12,7 +12,7 @@ from grader.checks import strategies as S
 from grader.checks import training as T
 from grader.checks.compare import assert_close, real_array, same_array, short
 from grader.checks.context import Context
-from grader.checks.failure import CheckFailed, call_literal, python_literal
+from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.replies import ANY, returns
 from grader.registry import exercise
 
@@ -54,12 +54,10 @@ def _standardized(ctx: Context, X_train: np.ndarray, X_test: np.ndarray) -> tupl
 def standardize_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         got, expected = _standardized(ctx, *args), ctx.reference().standardize(*args)
-        try:
+        with failing_input(lambda: call_literal("standardize", args)):
             for name, g, e in zip(("X_train", "X_test"), got, expected):
                 assert_close(g, e, what=f"the scaled {name}", rtol=1e-7, atol=1e-9,
                              hint="(X − μ_train) / σ_train, with σ = 1 for constant features")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("standardize", args)) from None
 
     ctx.for_all(_scale_args(), prop)
 
@@ -71,13 +69,11 @@ def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -
         scaled = real_array(_standardized(ctx, *args)[0], "the scaled X_train", X.shape)
         constant = np.ptp(X, axis=0) == 0
         expected_std = np.where(constant, 0.0, 1.0)
-        try:
+        with failing_input(lambda: call_literal("standardize", args)):
             assert_close(scaled.mean(axis=0), np.zeros(X.shape[1]), what="the mean of each scaled feature",
                          rtol=0, atol=1e-9)
             assert_close(scaled.std(axis=0), expected_std, what="the std of each scaled feature", rtol=1e-7,
                          atol=1e-9, hint="divide by the standard deviation (not the variance); σ = 1 when it is 0")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("standardize", args)) from None
 
     ctx.for_all(_scale_args(), prop)
 
@@ -87,12 +83,10 @@ def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
         train, test = _standardized(ctx, X, X[:1])  # the first training row, as a test set of one
-        try:
+        with failing_input(lambda: call_literal("standardize", (X, X[:1]))):
             train = real_array(train, "the scaled X_train", X.shape)
             assert_close(test, train[:1], what="the scaled test row", rtol=1e-9, atol=1e-12,
                          hint="compute μ and σ on X_train only and reuse them for X_test")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("standardize", (X, X[:1]))) from None
 
     ctx.for_all(_scale_args(), prop)
 
@@ -106,7 +100,7 @@ def standardize_leaves_its_inputs_unchanged(ctx: Context) -> None:
                 raise CheckFailed("standardize changed its input in place", input=call_literal("standardize", args),
                                   hint="X = X - mu makes a new array; X -= mu overwrites the caller's data")
 
-    ctx.for_all(_scale_args(), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(_scale_args(), prop, examples=ctx.few_examples)
 
 
 # ----------------------------------------------------------------------------- 1b. stratified split
@@ -194,7 +188,7 @@ def the_split_is_random_and_reproducible(ctx: Context) -> None:
                               input=call_literal("stratified_split", args),
                               hint="shuffle each class's indices before taking the test examples")
 
-    ctx.for_all(_split_args(), prop, examples=max(5, ctx.examples // 3))
+    ctx.for_all(_split_args(), prop, examples=ctx.few_examples)
 
 
 # ----------------------------------------------------------------------------- 1c. one-hot
@@ -213,11 +207,9 @@ def _one_hot_args(draw: st.DrawFn) -> tuple[np.ndarray, int]:
 @ONE_HOT.check("one_hot matches the reference", oracle="reference", twin=True)
 def one_hot_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, int]) -> None:
-        try:
+        with failing_input(lambda: call_literal("one_hot", args)):
             assert_close(ctx.call("one_hot", *args), ctx.reference().one_hot(*args), what="the one-hot matrix",
                          rtol=0, atol=0, hint="shape (N, num_classes) even when some classes do not occur")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("one_hot", args)) from None
 
     ctx.for_all(_one_hot_args(), prop)
 
@@ -229,11 +221,9 @@ def one_hot_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, int]) -> None:
         y, classes = args
         expected = torch.nn.functional.one_hot(torch.tensor(y), classes).double().numpy()
-        try:
+        with failing_input(lambda: call_literal("one_hot", args)):
             assert_close(ctx.call("one_hot", *args), expected, what="the one-hot matrix", rtol=0, atol=0,
                          hint="a float matrix with one row per label")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("one_hot", args)) from None
 
     ctx.for_all(_one_hot_args(), prop)
 
@@ -351,11 +341,9 @@ def _accuracy_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 @EVALUATE.check("accuracy matches the reference", oracle="reference", twin=True)
 def accuracy_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
-        try:
+        with failing_input(lambda: call_literal("accuracy", args)):
             assert_close(ctx.call("accuracy", *args), ctx.reference().accuracy(*args), what="the accuracy",
                          rtol=1e-12, atol=0, hint="a fraction in [0, 1], the argmax taken along each row")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("accuracy", args)) from None
 
     ctx.for_all(_accuracy_args(), prop)
 
@@ -367,11 +355,9 @@ def accuracy_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         scores, y = args
         expected = (torch.tensor(scores).argmax(dim=1) == torch.tensor(y)).double().mean().item()
-        try:
+        with failing_input(lambda: call_literal("accuracy", args)):
             assert_close(ctx.call("accuracy", *args), expected, what="the accuracy", rtol=1e-12, atol=0,
                          hint="a fraction in [0, 1], the argmax taken along each row")
-        except CheckFailed as exc:
-            raise exc.with_input(call_literal("accuracy", args)) from None
 
     ctx.for_all(_accuracy_args(), prop)
 
