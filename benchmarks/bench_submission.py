@@ -1,0 +1,74 @@
+"""One complete submission (a copy of solutions/) graded as `deepgrade grade` grades it: every exercise, hidden
+checks included, in the sandbox where bubblewrap works (else at `process`).  Once without check plans
+(``DEEPGRADE_PLANS=0``), once recording them, then replaying them (median of ``--repeat``); where the time goes
+(public vs hidden checks, by oracle, the slowest checks).
+
+    python benchmarks/bench_submission.py [--repeat 3] [--examples 25]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine  # noqa: E402
+
+from grader import batch, registry  # noqa: E402
+from grader.runner import grade  # noqa: E402
+
+
+def once(sub: Path, launcher, examples: int):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = grade(sub, registry.all_exercises(), launcher=launcher, hidden=True, examples=examples,
+                   secret=b"a benchmark course secret, 32 bytes or more")
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--examples", type=int, default=25)
+    args = ap.parse_args()
+    try:
+        level, launcher = "sandbox", batch.launcher_for("sandbox")
+    except ValueError:  # no bubblewrap here
+        level, launcher = "process", batch.launcher_for("process")
+    print(f"machine: {machine()}; isolation {level}; load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sub = Path(tmp) / "student"
+        shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
+        os.environ["DEEPGRADE_CACHE"] = str(Path(tmp) / "cache")
+        runs = {}
+        os.environ["DEEPGRADE_PLANS"] = "0"
+        runs["without plans"] = [once(sub, launcher, args.examples)]
+        os.environ["DEEPGRADE_PLANS"] = "1"
+        runs["recording plans"] = [once(sub, launcher, args.examples)]
+        runs["replaying plans"] = [once(sub, launcher, args.examples) for _ in range(args.repeat)]
+        for label, rs in runs.items():
+            walls = [w for _, w, _ in rs]
+            full = all(r.score == r.max_score for r, _, _ in rs)
+            print(f"{label}: wall median {statistics.median(walls):.1f} s (runs {', '.join(f'{w:.1f}' for w in walls)}),"
+                  f" grader CPU {statistics.median(c for _, _, c in rs):.1f} s, full marks: {full}")
+        result = runs["replaying plans"][-1][0]
+        checks = [(c, e.id) for e in result.exercises for c in e.checks]
+        total = sum(c.seconds for c, _ in checks)
+        by = collections.Counter()
+        for c, _ in checks:
+            by["hidden" if c.hidden else "public"] += c.seconds
+            by[f"oracle {c.oracle}"] += c.seconds
+        print(f"replaying: {total:.1f} s in {len(checks)} checks; " +
+              ", ".join(f"{k} {v:.1f} s ({v / total:.0%})" for k, v in by.most_common()))
+        for c, ex in sorted(checks, key=lambda x: -x[0].seconds)[:12]:
+            print(f"  {c.seconds:6.2f} s  {ex}: {c.name}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
