@@ -58,7 +58,7 @@ def import_oracles(exercises: Iterable[Exercise], torch_free: Callable[[Exercise
     parts whose torch-oracle checks are all ``torch_free`` (not run, or replaying recorded answers)."""
     exercises = list(exercises)
     if any(packages_for(e) is None for e in exercises) or \
-            any(c.oracle in ("torch", "training") and not (torch_free and torch_free(e, c))
+            any(c.oracle == "torch" and not (torch_free and torch_free(e, c))
                 for e in exercises for c in e.checks):
         torch_oracle()
 

@@ -89,16 +89,39 @@ def test_a_replayed_grade_draws_nothing_and_needs_no_oracle(cache, monkeypatch):
     assert outcome(_grade(Path("solutions"), ["neuron.relu"])) == first
 
 
-def test_a_numpy_exercise_with_its_plans_recorded_is_graded_without_importing_torch(cache):
+#: Numpy exercises whose torch-oracle checks answer through ``ctx.answer``: the standard layer checks and the
+#: custom ones (optimizer trajectories, random autograd graphs, the MLP's loss, one-hot, accuracy, the LSTM).
+TORCH_FREE = ["neuron.relu", "optim.adam", "autograd.ops", "backprop.mlp", "train.one_hot", "train.evaluate",
+              "rnn.lstm"]
+
+
+def test_numpy_exercises_with_their_plans_recorded_are_graded_without_importing_torch(cache):
+    only = "lambda c: c.oracle == 'torch'"
     script = ("import sys\nfrom grader import registry\nfrom grader.runner import grade\n"
-              "r = grade('solutions', [registry.get('neuron.relu')], examples=8)\n"
+              f"r = grade('solutions', [registry.get(e) for e in {TORCH_FREE!r}], examples=4, only={only})\n"
               "print(sum(c.status == 'passed' for e in r.exercises for c in e.checks), 'torch' in sys.modules)")
     env = {**os.environ, "DEEPGRADE_CACHE": str(cache.parent)}
     run = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
            for _ in range(2)]
-    public = sum(not c.hidden for c in registry.get("neuron.relu").checks)
-    assert run[0].stdout.split() == [str(public), "True"]    # recording: torch computes the answers
-    assert run[1].stdout.split() == [str(public), "False"]   # replaying: its answers are in the plans
+    checks = sum(not c.hidden and c.oracle == "torch" for e in TORCH_FREE for c in registry.get(e).checks)
+    assert run[0].stdout.split() == [str(checks), "True"]    # recording: torch computes the answers
+    assert run[1].stdout.split() == [str(checks), "False"]   # replaying: its answers are in the plans
+
+
+@pytest.mark.parametrize("exercise", TORCH_FREE[1:-1])  # rnn.lstm: covered above (shrinking one takes 30 s)
+def test_recorded_torch_answers_grade_a_mutant_as_torch_does(cache, monkeypatch, exercise):
+    """A submission that fails a torch check is graded the same with the recorded answers as with torch."""
+    from tests.corpus import mutants
+
+    mutant = next(m for m in mutants() if m.exercise == exercise and "torch" in m.catches)
+    sub = mutant.write(cache.parent / "sub")
+    only = lambda c: c.oracle == "torch" and not c.hidden  # noqa: E731
+    monkeypatch.setenv("DEEPGRADE_PLANS", "0")
+    without = outcome(_grade(sub, [exercise], examples=4, hidden=False, only=only))
+    monkeypatch.delenv("DEEPGRADE_PLANS")
+    _grade(Path("solutions"), [exercise], examples=4, hidden=False, only=only)  # records the reference's plans
+    assert outcome(_grade(sub, [exercise], examples=4, hidden=False, only=only)) == without
+    assert any(status == "failed" for _, status, _, _ in without)
 
 
 def test_a_damaged_plan_is_recorded_again(cache):

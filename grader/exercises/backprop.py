@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from grader.checks import plans
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close, same_array, short
 from grader.checks.context import Context
@@ -143,10 +144,11 @@ def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss: the loss matches torch", oracle="torch", twin=True)
+@plans.answered
 def two_layer_loss_the_loss_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         with failing_input(lambda: call_literal(_CALL, args)):
-            assert_close(ctx.call(_CALL, *args, pick=0), _torch_mlp(*args)[0], what="the loss", rtol=1e-7,
+            assert_close(ctx.call(_CALL, *args, pick=0), ctx.answer(_torch_mlp, *args)[0], what="the loss", rtol=1e-7,
                          atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
 
     ctx.for_all(_mlp_args(), prop)
@@ -171,10 +173,11 @@ def two_layer_loss_the_gradients_pass_the_gradient_check(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss: the gradients match torch autograd", oracle="torch", points=2, twin=True)
+@plans.answered
 def two_layer_loss_the_gradients_match_torch_autograd(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         _, grads = _student_grads(ctx, args)
-        _, expected = _torch_mlp(*args)
+        _, expected = ctx.answer(_torch_mlp, *args)
         for k in PARAMS:
             with failing_input(lambda: call_literal(_CALL, args)):
                 assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
@@ -198,10 +201,11 @@ def two_layer_loss_leaves_its_inputs_unchanged(ctx: Context) -> None:
 
 
 @MLP.check("two_layer_loss is finite and correct on extreme inputs", oracle="torch", points=0.5)
+@plans.answered
 def two_layer_loss_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         loss, grads = _student_grads(ctx, args)
-        expected_loss, expected = _torch_mlp(*args)
+        expected_loss, expected = ctx.answer(_torch_mlp, *args)
         # scores reach ±1e5 here: a softmax without the max subtracted overflows
         with failing_input(lambda: call_literal(_CALL, args)):
             assert_close(loss, expected_loss, what="the loss", rtol=1e-6, atol=1e-9,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from grader.checks import plans
 from grader.checks import strategies as S
 from grader.checks import training as T
 from grader.checks.compare import assert_close
@@ -157,11 +158,24 @@ def lstm_step_forward_matches_the_reference(ctx: Context) -> None:
                 lambda args: _compare_hc(_lstm_hc(ctx, args), ctx.reference().lstm_step_forward(*args)[:2], args))
 
 
+def _torch_lstm_hc(args: tuple) -> tuple[np.ndarray, np.ndarray]:
+    (h, c), _ = torch_forward(_torch_lstm, args)
+    return h.detach().numpy(), c.detach().numpy()
+
+
+def _torch_lstm_grads(args: tuple, dh: np.ndarray, dc: np.ndarray) -> list[np.ndarray]:
+    import torch
+
+    (h, c), leaves = torch_forward(_torch_lstm, args, range(6))
+    torch.autograd.backward([h, c], [torch.tensor(dh), torch.tensor(dc)])
+    return [leaf.grad.numpy() for leaf in leaves]
+
+
 @LSTM.check("lstm_step_forward matches torch LSTMCell", oracle="torch", twin=True)
+@plans.answered
 def lstm_step_forward_matches_torch_lstmcell(ctx: Context) -> None:
     def prop(args: tuple) -> None:
-        (h, c), _ = torch_forward(_torch_lstm, args)
-        _compare_hc(_lstm_hc(ctx, args), (h.detach().numpy(), c.detach().numpy()), args)
+        _compare_hc(_lstm_hc(ctx, args), ctx.answer(_torch_lstm_hc, args), args)
 
     ctx.for_all(_step_args(4, True), prop)
 
@@ -190,17 +204,15 @@ def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
 
 
 @LSTM.check("lstm_step_backward matches torch autograd", oracle="torch", twin=True)
+@plans.answered
 def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
-    import torch
-
     def prop(case: tuple[tuple, int]) -> None:
         args, seed = case
         dh, dc, grads = _lstm_grads(ctx, args, seed)
-        (h, c), leaves = torch_forward(_torch_lstm, args, range(6))
-        torch.autograd.backward([h, c], [torch.tensor(dh), torch.tensor(dc)])
+        expected = ctx.answer(_torch_lstm_grads, args, dh, dc)
         with failing_input(lambda: f"{call_literal('lstm_step_forward', args)} with random dh, dc"):
-            for name, g, leaf in zip(_LSTM_GRADS, grads, leaves):
-                assert_close(g, leaf.grad.numpy(), what=f"the gradient {name}", rtol=1e-5, atol=1e-7)
+            for name, g, e in zip(_LSTM_GRADS, grads, expected):
+                assert_close(g, e, what=f"the gradient {name}", rtol=1e-5, atol=1e-7)
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
