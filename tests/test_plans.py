@@ -177,6 +177,28 @@ def test_a_replay_hands_back_the_examples_and_answers_in_order_and_a_failure_shr
     assert messages[0] == messages[1] and "is too large" in messages[0]
 
 
+def test_no_example_runs_twice_so_code_with_state_fails_as_it_does_without_a_plan(cache):
+    """After a replayed example fails, hypothesis draws the plan's examples again: those already run are not run
+    again, so a submission that counts its calls (a memory bomb on its first call, say) sees the same calls,
+    and gets the same message, as without a plan."""
+    strategy = st.integers(0, 1000)
+    properties.for_all(strategy, lambda x: None, examples=10, seed_value=5, plan=KEY)  # an honest recording
+
+    def run(key):
+        calls = []
+
+        def prop(x):
+            calls.append(x)
+            if len(calls) == 3:
+                raise CheckFailed("the third call fails")
+
+        with pytest.raises(CheckFailed) as exc:
+            properties.for_all(strategy, prop, examples=10, seed_value=5, plan=key)
+        return exc.value.report(), calls
+
+    assert run(KEY) == run(None)
+
+
 def test_a_plan_that_does_not_fit_the_run_hands_over_to_hypothesis(cache):
     strategy = st.integers(0, 10)
     properties.for_all(strategy, _toy([], []), examples=5, seed_value=3, plan=KEY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any, Callable
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
@@ -35,9 +36,16 @@ def _first(exc: BaseException) -> BaseException:
     return exc
 
 
-def _replay(cases: plans.Cases, prop: Callable[[Any], None], abort: Callable[[], BaseException | None]) -> bool:
-    """Run ``prop`` on a plan's examples with its recorded answers; False at the first example that fails (or
-    does not fit the plan), for hypothesis to take over.  What ends a check ends it here too."""
+#: What a replay learned: each replayed example with None (it held) or the exception it failed with (last).
+Replayed = list[tuple[Any, BaseException | None]]
+
+
+def _replay(cases: plans.Cases, prop: Callable[[Any], None],
+            abort: Callable[[], BaseException | None]) -> Replayed | None:
+    """Run ``prop`` on a plan's examples with its recorded answers.  None when it holds on all of them; else
+    the examples run, the last with the failure it gave, for hypothesis to take over from (empty when the
+    plan does not fit the check: hypothesis starts afresh).  What ends a check ends it here too."""
+    seen: Replayed = []
     for example, answers in cases:
         stop = abort()
         if stop is not None:
@@ -46,13 +54,30 @@ def _replay(cases: plans.Cases, prop: Callable[[Any], None], abort: Callable[[],
             try:
                 prop(example)
                 plans.exhausted(episode)
-            except (plans.Diverged, CheckFailed, HypothesisException):
-                return False
+            except (plans.Diverged, HypothesisException):
+                return []
+            except CheckFailed as exc:
+                return seen + [(example, exc)]
             except StudentError as exc:
                 if exc.fatal:
                     raise
-                return False
-    return True
+                return seen + [(example, exc)]
+        seen.append((example, None))
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two drawn examples are the same value (arrays bit for bit, NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and \
+            bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b) or (a != a and b != b)
 
 
 def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, examples: int, seed_value: int,
@@ -67,13 +92,20 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
     replayed from its plan when there is one, and recorded into it when the property holds on all of them;
     hypothesis draws (and shrinks) only without a plan or after a replayed example failed.
     """
+    replayed: Replayed = []
     if plan is not None:
         cases = plans.load(plan)
         if cases is not None:
             with scaled(scale):
-                if _replay(cases, prop, abort):
-                    return
-    recorded: list[plans.Cases] = [[]] if plan is not None else []
+                outcome = _replay(cases, prop, abort)
+            if outcome is None:
+                return
+            replayed = outcome
+    # Hypothesis draws the plan's examples again, in the same order: those already run are not run twice (the
+    # student's code sees each call once, as without a plan), the one that failed fails the same way, and
+    # hypothesis shrinks from there.
+    calls = [0]
+    recorded: list[plans.Cases] = [[]] if plan is not None and not replayed else []
 
     @seed(seed_value)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False, print_blob=False,
@@ -84,6 +116,10 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
         stop = abort()
         if stop is not None:
             raise _Stop(stop)
+        call, calls[0] = calls[0], calls[0] + 1
+        known = replayed[call] if call < len(replayed) and _same(example, replayed[call][0]) else None
+        if known is not None and known[1] is None:
+            return  # it held when replayed
         drawn = None
         if recorded:
             try:
@@ -92,6 +128,8 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
                 recorded.clear()  # not plain data: this property goes without a plan
         try:
             with plans.recording() if recorded else nullcontext() as episode:
+                if known is not None:
+                    raise known[1]  # type: ignore[misc]  # as it failed when replayed
                 prop(example)
             if recorded:
                 recorded[0].append((drawn, episode.answers))
