@@ -129,7 +129,8 @@ class Context:
 
     def answer(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)``, an oracle's answer on the example being checked: recorded in the check's plan, and
-        replayed from it next time (plain data only: arrays, numbers, tuples)."""
+        replayed from it next time (plain data only: arrays, numbers, tuples).  It must depend on the drawn
+        example alone, never on the student's replies: the plan is replayed for every other student."""
         return plans.answer(fn, *args, keep=(NoReference,))
 
     def record_curve(self, name: str, values: Any) -> None:

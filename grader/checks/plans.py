@@ -127,6 +127,9 @@ def answer(fn: Callable[..., Any], *args: Any, keep: tuple[type[Exception], ...]
     checked, or handed back from its plan when replaying.  An exception of a ``keep`` class (``NoReference``) is
     recorded too, and raised again on replay.
 
+    The rule that keeps plans honest: ``fn`` and ``args`` may depend on the drawn example only, never on what
+    the student's code returned — a plan recorded while grading one student is replayed for every other.
+
     >>> answer(lambda x: x + 1, 1)  # outside a plan: just the call
     2
     """
