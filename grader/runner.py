@@ -76,8 +76,8 @@ def _replays(ex: Exercise, check: Check, *, use_reference: bool, examples: int, 
     """Whether ``check`` will replay a recorded plan with all its oracles' answers (so needs no torch)."""
     if not plans.is_answered(check.run):
         return False
-    seed, n, scale = _draws(ex, check, examples, salt, secret)
-    return plans.exists(plans.Key(ex.id, check.name, seed, n, scale, plans.reference_key(ex.id, use_reference)))
+    key = plans.key_for(ex, check.name, *_draws(ex, check, examples, salt, secret), use_reference)
+    return key is not None and plans.exists(key)
 
 
 #: At most this many characters of what a student's code printed go into a failing check's result.

@@ -124,8 +124,8 @@ class Context:
 
         if self._reference is not None and self._reference is not reference.module:
             return None  # another reference than the one hashed: no plan
-        return plans.Key(self.exercise.id, self.check.name, self.seed, self.examples, self.scale,
-                         plans.reference_key(self.exercise.id, self._reference is not None), call)
+        return plans.key_for(self.exercise, self.check.name, self.seed, self.examples, self.scale,
+                             self._reference is not None, call)
 
     def answer(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)``, an oracle's answer on the example being checked: recorded in the check's plan, and

@@ -109,6 +109,20 @@ class Key:
         return root / grader_key()[:16] / f"{hashlib.sha256(text.encode()).hexdigest()}.npz"
 
 
+def key_for(exercise: Any, check: str, seed: int, examples: int, scale: int, with_reference: bool,
+            call: int = 0) -> Key | None:
+    """The key of a property of a registered exercise's check; None (no plan) for an exercise the registry does
+    not hold (one a test declares: its checks are not in the source the key hashes)."""
+    from grader import registry
+
+    try:
+        if registry.get(exercise.id) is not exercise:
+            return None
+    except KeyError:
+        return None
+    return Key(exercise.id, check, seed, examples, scale, reference_key(exercise.id, with_reference), call)
+
+
 # --------------------------------------------------------------------------- answers, recorded or replayed
 @dataclass
 class _Episode:
