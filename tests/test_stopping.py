@@ -16,10 +16,7 @@ import pytest
 from grader import stopping
 
 ROOT = Path(__file__).resolve().parent.parent
-#: "At once", on a machine that may be loaded (CI, the whole suite beside other work): a stopped command tears
-#: down its pool and workers in about a second when quiet (docs/benchmarks.md), but took over 5 s at a load of
-#: 4 on 2 cores.  20 s still tells a stop from waiting out the student's 60 s sleep.
-STOP_WITHIN = 20.0
+STOP_WITHIN = 5.0
 ONLY = "train.split"  # quick and torch-free: the honest student is graded in seconds even on a busy machine
 
 
@@ -31,6 +28,14 @@ def slow_copy(dest: Path, function: str = "stratified_split") -> Path:
     doc_end = src.index('"""', src.index('"""', src.index(f"def {function}(")) + 3) + 4  # after the docstring
     path.write_text(src[:doc_end] + "    import time; time.sleep(60)\n" + src[doc_end:])
     return dest
+
+
+def _default_signals() -> None:
+    """The command starts with the signals it is sent handled as a terminal's would be: under ``nohup`` or as a
+    shell's background job (``cmd &``) the test runner inherits SIGHUP or SIGINT ignored, and the command
+    rightly keeps ignoring what it was started ignoring (see the last test here)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 @pytest.fixture
@@ -45,7 +50,8 @@ def run(tmp_path):
 
     def start(*args: str) -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env, text=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                                preexec_fn=_default_signals)
         procs.append(proc)
         return proc
 
