@@ -280,3 +280,13 @@ def test_plans_shipped_with_the_grader_are_replayed_without_a_cache(cache, monke
     result = grade(Path("solutions"), [relu], examples=8, hidden=True, secret=b"a course secret of enough bytes")
     assert all(c.status == "passed" for c in result.exercises[0].checks)
     assert not list(cache.rglob("*.npz"))  # nothing recorded again
+
+
+def test_an_answer_that_is_not_plain_data_is_used_but_not_recorded(cache):
+    seen = []
+
+    def prop(x):
+        seen.append(plans.answer(lambda: object()))  # not plain data: the check goes on, unrecorded
+
+    properties.for_all(st.integers(0, 9), prop, examples=5, seed_value=4, plan=KEY)
+    assert len(seen) >= 5 and not plans.exists(KEY)

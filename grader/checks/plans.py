@@ -6,13 +6,14 @@ property holds on every example records both — the examples and, per example, 
 for through :func:`answer` — as one ``.npz`` of plain arrays (read with ``allow_pickle=False``: data, never
 code).  Every later grading replays them: no hypothesis, and no oracle for the answers recorded.
 
-The first replayed example that fails hands the property back to hypothesis, which runs it from the start
-exactly as it would without a plan and shrinks the failure: a plan changes how fast a grade comes, never
-what it says (``tests/test_plans.py`` grades the reference and mutants with and without plans).
+The first replayed example that fails hands the property back to hypothesis, which draws the same examples
+again — without running again those already run (the student's code sees each call once) — and shrinks the
+failure as it would without a plan: a plan changes how fast a grade comes, never what it says
+(``tests/test_plans.py`` grades the reference and mutants with and without plans).
 
 A plan's file name is a hash of everything its content depends on: the grader's source, hypothesis' and
-numpy's versions, the reference's content (or its absence), the exercise, the check, the seed, the budget,
-the scale and the property's place in the check.  Anything else — a stale, missing or unreadable plan — is
+numpy's versions, the reference parts the exercise needs (or their absence), the exercise, the check, the
+seed, the check's budget, the scale and the property's place in the check.  Anything else — a stale, missing or unreadable plan — is
 rebuilt by the next grading.  Plans live in :func:`cache_dir` (mode 700, files 600: a hidden check's plan
 holds its inputs; the sandboxed worker cannot see the folder, and nothing in it is ever sent whole).
 
@@ -131,6 +132,7 @@ class _Episode:
     answers: list[Any] = field(default_factory=list)
     replaying: bool = False
     pos: int = 0
+    plain: bool = True  # False: an answer was not plain data, so this property gets no plan
 
 
 _EPISODE: contextvars.ContextVar[_Episode | None] = contextvars.ContextVar("deepgrade_plan_episode", default=None)
@@ -166,7 +168,10 @@ def answer(fn: Callable[..., Any], *args: Any, keep: tuple[type[Exception], ...]
     except keep as exc:
         episode.answers.append((type(exc).__name__, str(exc)))
         raise
-    episode.answers.append(("value", snapshot(value)))
+    try:
+        episode.answers.append(("value", snapshot(value)))
+    except (TypeError, ValueError, OverflowError):
+        episode.plain = False  # graded as usual; only not recorded
     return value
 
 

@@ -131,8 +131,10 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
                 if known is not None:
                     raise known[1]  # type: ignore[misc]  # as it failed when replayed
                 prop(example)
-            if recorded:
+            if recorded and episode.plain:
                 recorded[0].append((drawn, episode.answers))
+            elif recorded:
+                recorded.clear()  # an oracle answered with something a plan cannot hold
         except CheckFailed as exc:
             raise exc.with_input(f"example = {python_literal(example)}") from None
         except StudentError as exc:
