@@ -325,7 +325,6 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     if hidden and secret is None:
         secret = course_secret.load()
 
-
     def runs(c: Check) -> bool:
         return (hidden or not c.hidden) and (use_reference or c.oracle != "reference") and (only is None or only(c))
 
