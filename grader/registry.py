@@ -40,7 +40,8 @@ FORBIDDEN: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     part: (_NUMPY_ONLY, ()) for part in ("neuron", "losses", "backprop", "autograd", "optim", "train", "cnn", "rnn")
 }
 
-#: A hidden twin draws this many times the examples of its public check, on shapes this many times larger.
+#: A hidden twin draws this many times the examples of its public check (unless its exercise sets a budget of
+#: its own: ``exercise(..., hidden_examples=k)``), on shapes this many times larger.
 HIDDEN_EXAMPLES, HIDDEN_SCALE = 3, 2
 HIDDEN_SUFFIX = " [hidden]"
 
@@ -76,6 +77,8 @@ class Exercise:
     hint: str = ""
     seed: str = ""
     requires: tuple[str, ...] = ()  # optional Python packages the exercise needs (e.g. "keras")
+    #: its hidden twins draw this many times the examples of their public checks (the hidden budget)
+    hidden_examples: int = HIDDEN_EXAMPLES
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -97,7 +100,7 @@ class Exercise:
         """Decorator: register ``fn(ctx)`` as a check of this exercise.
 
         ``twin=True`` also registers its hidden twin ``"<name> [hidden]"``: the same property run by
-        ``grade`` (never by ``check``) with another seed, :data:`HIDDEN_EXAMPLES` times the examples and
+        ``grade`` (never by ``check``) with another seed, :attr:`hidden_examples` times the examples and
         shapes scaled by :data:`HIDDEN_SCALE` (see :class:`grader.checks.context.Context`).
 
         ``requires`` names the checks that must pass for this one to score (see :meth:`gate_of`).
@@ -148,14 +151,22 @@ _loaded = False
 
 
 def exercise(id: str, title: str, *, points: float, functions: Iterable[str], prerequisites: Iterable[str] = (),
-             hint: str = "", seed: str = "", requires: Iterable[str] = ()) -> Exercise:
-    """Declare an exercise (called at import time of its module in ``grader/exercises``)."""
+             hint: str = "", seed: str = "", requires: Iterable[str] = (),
+             hidden_examples: int = HIDDEN_EXAMPLES) -> Exercise:
+    """Declare an exercise (called at import time of its module in ``grader/exercises``).
+
+    ``hidden_examples``: its hidden twins draw that many times the examples of their public checks (the
+    exercise's hidden budget; larger shapes and other seeds either way, see :meth:`Exercise.check`).
+    """
     part = id.split(".", 1)[0]
     if "." not in id or part not in PARTS:
         raise ValueError(f"exercise id {id!r} must be '<part>.<name>' with part in {PARTS}")
+    if not (isinstance(hidden_examples, int) and hidden_examples >= 1):
+        raise ValueError(f"{id}: hidden_examples must be a whole number >= 1, not {hidden_examples!r}")
     if id in _EXERCISES:
         raise ValueError(f"exercise {id!r} is declared twice")
-    ex = Exercise(id, title, points, tuple(functions), tuple(prerequisites), hint, seed, tuple(requires))
+    ex = Exercise(id, title, points, tuple(functions), tuple(prerequisites), hint, seed, tuple(requires),
+                  hidden_examples)
     _EXERCISES[id] = ex
     return ex
 

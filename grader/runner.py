@@ -22,7 +22,7 @@ from grader.checks import plans
 from grader.checks.context import Context, NoReference
 from grader.checks.standard import torch_oracle
 from grader.checks.failure import CheckFailed
-from grader.registry import FORBIDDEN, HIDDEN_EXAMPLES, HIDDEN_SCALE, Check, Exercise
+from grader.registry import FORBIDDEN, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 from grader.sandbox import process_launcher
 from grader.secret import hidden_seed
@@ -64,10 +64,10 @@ def import_oracles(exercises: Iterable[Exercise], torch_free: Callable[[Exercise
 
 
 def _draws(ex: Exercise, check: Check, examples: int, salt: int, secret: bytes | None) -> tuple[int, int, int]:
-    """(seed, examples, scale) of a check: a hidden check has its own seed (from the secret), more examples and
-    larger shapes."""
+    """(seed, examples, scale) of a check: a hidden check has its own seed (from the secret), its exercise's
+    hidden budget of examples and larger shapes."""
     if check.hidden:
-        return check_seed(ex, check, salt, secret), examples * HIDDEN_EXAMPLES, HIDDEN_SCALE
+        return check_seed(ex, check, salt, secret), examples * ex.hidden_examples, HIDDEN_SCALE
     return check_seed(ex, check, salt, secret), examples, 1
 
 

@@ -28,7 +28,7 @@ def test_mutant_is_rejected_by_its_check(mutant, tmp_path):
 @pytest.mark.parametrize("alt", ALTERNATIVES, ids=[f"{a.exercise}:{a.name}" for a in ALTERNATIVES])
 def test_correct_alternative_passes(alt, tmp_path):
     ex = registry.get(alt.exercise)
-    # hidden twins included: they draw 3x the examples on larger shapes, hence the smaller public budget
+    # hidden twins included: they draw up to 3x the examples on larger shapes, hence the smaller public budget
     result = grade(alt.write(tmp_path / "sub"), [ex], examples=10, hidden=True)
     bad = {c.name: c.message for c in result.exercises[0].checks if c.status != "passed"}
     assert not bad, bad

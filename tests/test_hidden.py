@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -71,6 +72,22 @@ def test_hidden_twin_runs_only_when_asked_with_another_seed_more_examples_and_la
     assert s1 != s2 and (n1, n2) == (20, 20 * HIDDEN_EXAMPLES) and (k1, k2) == (1, HIDDEN_SCALE)
     assert m1 <= 5 < m2 <= 5 * HIDDEN_SCALE
     assert check_seed(ex, ex.checks[0]) != check_seed(ex, ex.checks[1])
+
+    # an exercise's own hidden budget: as many examples as the public check, still another seed, larger shapes
+    seen.clear()
+    ex.hidden_examples = 1
+    with Worker(SOLUTIONS) as worker:
+        grade_exercise(worker, ex, hidden=True, examples=20)
+    (s3, n3, k3, m3), (s4, n4, k4, m4) = seen["shapes"], seen["shapes [hidden]"]
+    assert (s3, s4) == (s1, s2) and (n3, n4) == (20, 20) and (k3, k4) == (1, HIDDEN_SCALE) and m4 > 5
+
+
+def test_a_hidden_budget_is_a_whole_number_of_at_least_one():
+    for bad in (0, -1, 0.5, "2"):
+        with pytest.raises(ValueError, match="hidden_examples"):
+            registry.exercise(f"neuron.demo_budget_{bad}", "demo", points=1, functions=["f"], hidden_examples=bad)
+    budgets = {e.id: e.hidden_examples for e in registry.all_exercises()}
+    assert all(isinstance(k, int) and 1 <= k <= HIDDEN_EXAMPLES for k in budgets.values()), budgets
 
 
 def test_strategies_read_the_scale_when_drawing():

@@ -62,6 +62,7 @@ layer_checks(LINEAR, Layer(
 
 ACTIVATION_LAYERS = exercise(
     "backprop.activation_layers", "Affine + activation layers by the chain rule", points=3, seed="3.2",
+    hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["affine_relu_forward", "affine_relu_backward", "affine_sigmoid_forward", "affine_sigmoid_backward"],
     prerequisites=["backprop.linear", "neuron.relu", "neuron.sigmoid"],
     hint="Forward: a, fc = affine_forward(x, w, b); out, act = relu_forward(a). Backward in reverse order: "
@@ -127,6 +128,7 @@ def _student_grads(ctx: Context, args: tuple[Any, ...]) -> tuple[Any, dict[str, 
 
 MLP = exercise(
     "backprop.mlp", "Two-layer network: loss and gradients", points=5, seed="3.2, 2.3",
+    hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=[_CALL],
     prerequisites=["backprop.linear", "backprop.activation_layers", "neuron.relu", "losses.softmax_cross_entropy"],
     hint="Forward: the hidden layer is affine then ReLU, the scores are a second affine layer, and the loss is "

@@ -60,6 +60,7 @@ def _torch_pool(x, pool, stride):
 
 CONV = exercise(
     "cnn.conv", "2-D convolution with stride and zero padding", points=6, seed="2.2",
+    hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["conv_forward", "conv_backward"],
     hint="out[n,f,i,j] = b[f] + Σ x_pad[n,:,i·s:i·s+HH, j·s:j·s+WW]·w[f]: a cross-correlation, the kernel is "
          "not flipped. Backward: scatter dout·w back into the padded input (same stride), then crop the padding.")

@@ -79,6 +79,7 @@ def _torch_lstm(x, h, c, Wx, Wh, b):
 
 STEP = exercise(
     "rnn.step", "One step of a vanilla RNN", points=4, seed="2.2",
+    hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["rnn_step_forward", "rnn_step_backward"],
     hint="h = tanh(x·Wx + h_prev·Wh + b). Backward: da = dh·(1 − h²) with h the *output*; dx = da·Wxᵀ, "
          "dh_prev = da·Whᵀ, dWx = xᵀ·da, dWh = h_prevᵀ·da, db = Σ da.")
@@ -89,6 +90,7 @@ layer_checks(STEP, Layer(
 
 SEQUENCE = exercise(
     "rnn.sequence", "A whole sequence: forward and backpropagation through time", points=6, seed="2.2",
+    hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["rnn_forward", "rnn_backward"], prerequisites=["rnn.step"],
     hint="Loop rnn_step_forward over t. BPTT walks t = T−1 … 0 and feeds each step dh[:, t] + dh_prev from "
          "step t+1; weight gradients are summed over the steps.")
@@ -99,6 +101,7 @@ layer_checks(SEQUENCE, Layer(
 
 LSTM = exercise(
     "rnn.lstm", "One LSTM step (gates i, f, o, g)", points=6, seed="2.2",
+    hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["lstm_step_forward", "lstm_step_backward"],
     hint="a = x·Wx + h_prev·Wh + b split into i, f, o, g (in that order); c = f⊙c_prev + i⊙g; h = o⊙tanh(c). "
          "Backward: dc_total = dc + dh⊙o⊙(1 − tanh²(c)), then through each gate's nonlinearity.")
