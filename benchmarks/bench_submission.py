@@ -3,7 +3,7 @@ checks included, in the sandbox where bubblewrap works (else at `process`).  Onc
 (``DEEPGRADE_PLANS=0``), once recording them, then replaying them (median of ``--repeat``); where the time goes
 (public vs hidden checks, by oracle, the slowest checks).
 
-    python benchmarks/bench_submission.py [--repeat 3] [--examples 25]
+    python benchmarks/bench_submission.py [--repeat 3] [--examples 25] [--replay-only]
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--examples", type=int, default=25)
+    ap.add_argument("--replay-only", action="store_true", help="skip the grade without plans")
     args = ap.parse_args()
     try:
         level, launcher = "sandbox", batch.launcher_for("sandbox")
@@ -46,8 +47,9 @@ def main() -> None:
         shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
         os.environ["DEEPGRADE_CACHE"] = str(Path(tmp) / "cache")
         runs = {}
-        os.environ["DEEPGRADE_PLANS"] = "0"
-        runs["without plans"] = [once(sub, launcher, args.examples)]
+        if not args.replay_only:
+            os.environ["DEEPGRADE_PLANS"] = "0"
+            runs["without plans"] = [once(sub, launcher, args.examples)]
         os.environ["DEEPGRADE_PLANS"] = "1"
         runs["recording plans"] = [once(sub, launcher, args.examples)]
         runs["replaying plans"] = [once(sub, launcher, args.examples) for _ in range(args.repeat)]
