@@ -16,9 +16,14 @@ os.environ.setdefault("DEEPGRADE_SECRET", "deepgrade test suite course secret")
 @pytest.fixture(scope="session", autouse=True)
 def plan_cache(tmp_path_factory):
     """One cache of check plans (grader/checks/plans.py) for the whole run, never the user's ~/.cache: a
-    property's examples and answers are drawn once, then replayed by every test that grades it again."""
+    property's examples and answers are drawn once, then replayed by every test that grades it again.  With
+    pytest-xdist every worker process shares it (the run's base folder; plans are written atomically)."""
     if "DEEPGRADE_CACHE" not in os.environ:
-        os.environ["DEEPGRADE_CACHE"] = str(tmp_path_factory.mktemp("deepgrade-cache"))
+        base = tmp_path_factory.getbasetemp()
+        shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        cache = shared / "deepgrade-cache"
+        cache.mkdir(exist_ok=True)
+        os.environ["DEEPGRADE_CACHE"] = str(cache)
     return os.environ["DEEPGRADE_CACHE"]
 
 
