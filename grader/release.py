@@ -24,7 +24,7 @@ Write the functions in `assignments/` (each stub raises `NotImplementedError` an
 formula). The grader runs your code in a separate process and tells you what is wrong, with an input you
 can paste into a Python prompt.
 
-    pip install -e .                      # once (numpy, torch CPU, hypothesis, rich, scikit-learn)
+    pip install -e .                      # once (numpy, torch CPU, hypothesis, rich, matplotlib)
     python -m grader list                 # the exercises, in order, with points
     python -m grader check neuron         # check one part (or an exercise id: neuron.sigmoid)
     python -m grader check                # check everything

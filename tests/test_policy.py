@@ -24,10 +24,10 @@ SCIPY_SIGMOID = Mutant("neuron.sigmoid", "scipy computes the answer", """
         out = expit(x)
         return out, out
 """, catches="")
-HIDDEN_SCIPY = Mutant("neuron.tanh", "scipy behind a computed name", """
+HIDDEN_TORCH = Mutant("neuron.tanh", "torch behind a computed name", """
     def tanh_forward(x):
-        special = __import__("sc" + "ipy.special", fromlist=["expit"])
-        out = 2 * special.expit(2 * x) - 1
+        lib = __import__("to" + "rch")
+        out = lib.tanh(lib.from_numpy(x)).numpy()
         return out, out
 """, catches="")
 
@@ -71,43 +71,43 @@ def test_a_torch_import_is_noted_and_costs_the_configured_penalty(tmp_path):
 
 def test_the_worker_sees_an_import_the_static_scan_cannot(tmp_path):
     """Where the packages are on the worker's path (a plain launcher), the audit hook records the import."""
-    sub = HIDDEN_SCIPY.write(tmp_path / "sub")
+    sub = HIDDEN_TORCH.write(tmp_path / "sub")
     ex = registry.get("neuron.tanh")
     res = grade(sub, [ex], only=lambda c: c.oracle == "known", forbidden_penalty=0.5,
                 launcher=plain_launcher).exercises[0]
-    assert len(res.notes) == 1 and "(run time)" in res.notes[0] and "imports scipy" in res.notes[0]
+    assert len(res.notes) == 1 and "(run time)" in res.notes[0] and "imports torch" in res.notes[0]
     assert res.penalty == 0.5 and res.score == round(res.max_score * 0.5, 4)
 
 
-def test_by_default_a_numpy_only_part_cannot_import_scipy_at_all(tmp_path):
+def test_by_default_a_numpy_only_part_cannot_import_torch_at_all(tmp_path):
     """The default launcher gives a numpy-only part a path with numpy alone: the computed import fails."""
-    sub = HIDDEN_SCIPY.write(tmp_path / "sub")
+    sub = HIDDEN_TORCH.write(tmp_path / "sub")
     res = grade(sub, [registry.get("neuron.tanh")], only=lambda c: c.oracle == "known").exercises[0]
     assert res.score == 0 and all(c.status == "error" for c in res.checks)
-    assert "No module named 'scipy'" in res.checks[0].message
+    assert "No module named 'torch'" in res.checks[0].message
 
 
 def test_every_forbidden_import_in_a_numpy_worker_is_recorded_at_the_students_line(tmp_path):
-    (tmp_path / "neuron.py").write_text("from sklearn.datasets import load_digits\n")
+    (tmp_path / "neuron.py").write_text("from torch.nn import functional\n")
     ex = registry.get("neuron.sigmoid")
     with Worker(tmp_path) as worker:
         worker.setup(["neuron"], forbidden=ex.forbidden[0])
     modules = {m for _, m, _ in worker.imports}
-    assert {"sklearn", "sklearn.datasets"} <= modules
-    assert {(p, w) for p, _, w in worker.imports} == {("neuron", "neuron.py:1")}  # sklearn's own imports too
+    assert {"torch", "torch.nn"} <= modules
+    assert {(p, w) for p, _, w in worker.imports} == {("neuron", "neuron.py:1")}  # torch's own imports too
     notes = check_submission(ex, tmp_path, worker.imports)
-    assert any("imports sklearn.datasets" in n for n in notes)
+    assert any("imports torch.nn" in n for n in notes)
 
 
 def test_an_import_whose_code_claims_another_file_is_still_recorded(tmp_path):
-    """exec(compile("import scipy", "/usr/lib/...")) hid the import from a hook that trusted file names."""
+    """exec(compile("import torch", "/usr/lib/...")) hid the import from a hook that trusted file names."""
     (tmp_path / "neuron.py").write_text(
-        "def f():\n    exec(compile('import scipy.special', '/usr/lib/python3/dist-packages/x.py', 'exec'))\nf()\n")
+        "def f():\n    exec(compile('import torch.nn', '/usr/lib/python3/dist-packages/x.py', 'exec'))\nf()\n")
     ex = registry.get("neuron.sigmoid")
     with Worker(tmp_path) as worker:
         worker.setup(["neuron"], forbidden=ex.forbidden[0])
-    assert ("neuron", "scipy.special", "neuron.py:2") in worker.imports
-    assert any("imports scipy" in n and "run time" in n for n in check_submission(ex, tmp_path, worker.imports))
+    assert ("neuron", "torch.nn", "neuron.py:2") in worker.imports
+    assert any("imports torch" in n and "run time" in n for n in check_submission(ex, tmp_path, worker.imports))
 
 
 def test_check_command_warns_and_rejects_a_bad_penalty(tmp_path, capsys):
