@@ -22,3 +22,22 @@ def test_infinite_float_round_trips(value):
 
 def test_nan_numpy_float_round_trips():
     assert math.isnan(decode(encode(np.float64("nan"))))
+
+
+
+def test_a_small_message_is_written_whole_and_a_large_one_in_chunks_without_a_copy():
+    """One write per small message (each write wakes the reader); a large one is not copied to be joined."""
+    import io
+
+    from grader._worker import wire
+
+    small = {"args": [np.arange(6.0).reshape(2, 3), np.ones(4, dtype=np.int64)], "name": "f"}
+    large = {"args": [np.zeros(wire.JOIN_BELOW // 8 + 1)], "name": "f"}
+    assert len(wire.encode(small)) == 6 and wire.packets(small) == [b"".join(wire.encode(small))]
+    chunks = [len(c) for c in wire.packets(large)]
+    assert chunks == [len(c) for c in wire.encode(large)] and len(chunks) == 4 and chunks[3] > wire.JOIN_BELOW
+    for value in (small, large):
+        stream = io.BytesIO()
+        wire.write_blocking(stream, value)
+        got = wire.read_blocking(io.BytesIO(stream.getvalue()))
+        assert got["name"] == "f" and all(np.array_equal(a, b) for a, b in zip(got["args"], value["args"]))

@@ -310,9 +310,8 @@ class Worker:
         proc = self.proc
         assert proc is not None and proc.stdin is not None
         fd = proc.stdin.fileno()
-        chunks = wire.encode(message)
         total = 0
-        for chunk in chunks:
+        for chunk in wire.packets(message):
             view = memoryview(chunk)
             total += len(view)
             while view:
