@@ -125,11 +125,17 @@ def taken(tmp_path):
         yield worker
 
 
-def test_a_worker_that_stops_reading_cannot_block_the_grader(taken):
+@pytest.mark.parametrize("size", [4_000_000, 100_000], ids=["32 MB in chunks", "800 kB in one write"])
+def test_a_worker_that_stops_reading_cannot_block_the_grader(taken, size):
+    """Neither a message written chunk by chunk nor one joined into a single write (wire.packets, under
+    JOIN_BELOW but far over a pipe's 64 KiB) can hang the grader on a worker that stopped reading."""
+    from grader._worker import wire
+
+    assert (len(wire.packets([np.zeros(size)])) == 1) == (size * 8 < wire.JOIN_BELOW)
     call(taken, "stop_reading", 0.0)
     started = time.perf_counter()
-    with pytest.raises(StudentError) as err:  # 32 MB cannot fit in a pipe that nobody reads
-        call(taken, "ok", np.zeros(4_000_000), timeout=1.0)
+    with pytest.raises(StudentError) as err:  # neither fits in a pipe that nobody reads
+        call(taken, "ok", np.zeros(size), timeout=1.0)
     assert err.value.kind == "timeout" and time.perf_counter() - started < 4 * 1.0 + SLACK + 10
     assert call(taken, "ok", 0.0) == 1.0  # a fresh worker answers again
 
