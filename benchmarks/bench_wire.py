@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, median_time  # noqa: E402
 
 from grader import reference, registry  # noqa: E402
 from grader._worker.client import Worker  # noqa: E402
@@ -33,15 +33,6 @@ PARTS = ["neuron", "losses", "backprop", "autograd", "optim"]
 def echo(student: Callable[[str], Any], value: Any) -> Any:
     """A driver that sends back what it got."""
     return value
-
-
-def per_call(fn: Callable[[], Any], n: int = 400) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -74,9 +65,9 @@ def main() -> None:
                 walls.append(time.perf_counter() - t)
                 counts.append(exchanges[0])
             worker.setup(["neuron"])
-            ping = per_call(worker.ping)
+            ping, _ = median_time(worker.ping, repeat=400)
             x = np.random.default_rng(0).standard_normal((8, 8))
-            trip = per_call(lambda: worker.drive(echo, x))
+            trip, _ = median_time(lambda: worker.drive(echo, x), repeat=400)
     wall, n = statistics.median(walls), statistics.median(counts)
     boundary = n * trip
     print(f"grade (replaying plans): median {wall:.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}), "
