@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import signal
 import tempfile
 import threading
@@ -92,13 +93,14 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
     from grader.runner import grade
 
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="deepgrade-"))
-    # An unprivileged worker (isolation "limits") may enter the folder but not list it, so it can open its own
-    # copy (world-readable, under a secret name: no second copy per worker) and cannot find anyone else's.
-    os.chmod(work, 0o711)
     source = job["source"]
     result = SubmissionResult(job["student"])
+    work: Path | None = None
     try:
+        work = Path(tempfile.mkdtemp(prefix="deepgrade-"))
+        # An unprivileged worker (isolation "limits") may enter the folder but not list it, so it can open its
+        # own copy (world-readable, under a secret name: no second copy per worker) and cannot find anyone else's.
+        os.chmod(work, 0o711)
         folder = materialize(Path(source) if isinstance(source, str) else source, work / secrets.token_hex(16))
         exercises = [registry.get(i) for i in job["exercises"]]
         with _ONE_AT_A_TIME:
@@ -109,9 +111,8 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
     except SubmissionError as exc:
         result.error = str(exc)
     finally:
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     return {"student": job["student"], "result": result.to_json(),
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -208,10 +209,13 @@ STOP_GRACE = 3.0
 _busy = False  # in a pool process: a job is being graded
 
 
-def _pool_init(parent: int) -> None:
+def _pool_init(parent: int, scratch: str) -> None:
     """Each pool process: the main process decides when to stop (a Ctrl-C reaches the whole process group, so
     SIGINT and SIGHUP do nothing here); SIGTERM ends the job in progress; the main process's death, even by
-    SIGKILL, sends SIGTERM.  The process starts with the stop signals held (``_run_local``)."""
+    SIGKILL, sends SIGTERM.  The process starts with the stop signals held (``_run_local``).  Its temporary
+    folders (the job's copy, the sandbox's scratch and views) all go into ``scratch``, which the main process
+    removes once the pool is gone, however a pool process ended."""
+    tempfile.tempdir = scratch
     signal.signal(signal.SIGINT, stopping._ignore)
     signal.signal(signal.SIGHUP, stopping._ignore)
     stopping.arm([signal.SIGTERM], before_raise=_pool_stopping)
@@ -231,7 +235,17 @@ def _pool_stopping(signum: int) -> None:
     (A signal handler may interrupt the worker client anywhere, even holding a lock: only /proc and kill.)"""
     stopping.kill(stopping.descendants())
     if not _busy:
+        _leave_scratch()
         os._exit(128 + signum)
+
+
+def _leave_scratch() -> None:
+    """A stopped pool process, about to end without ``atexit``: remove what the sandbox made in this process
+    (its scratch folders, its package view), then the pool's scratch folder if it is empty, which it is for
+    the last one out when the main process died (after a SIGKILL nobody else would)."""
+    sandbox._remove_temps()
+    with contextlib.suppress(OSError, TypeError):
+        os.rmdir(tempfile.tempdir)  # type: ignore[arg-type]
 
 
 def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +258,7 @@ def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
     except KeyboardInterrupt:
         stopping.acknowledge()
         stopping.stop_workers()
+        _leave_scratch()
         os._exit(128 + signal.SIGTERM)
     finally:
         _busy = False
@@ -264,14 +279,14 @@ def _tracker_ignoring_hangups() -> None:
             signal.signal(signal.SIGHUP, previous if previous is not None else signal.SIG_DFL)
 
 
-def _local(jobs: int) -> cf.ProcessPoolExecutor:
+def _local(jobs: int, scratch: str) -> cf.ProcessPoolExecutor:
     """Processes: the checks run grader-side (hypothesis, the reference: most of the CPU), so threads would
     share one GIL, and the checks' state is per process.  Each process pays the grader's start-up once.  One
     job gets a process too: a stop can end a process at once, a thread only when it next looks."""
     _tracker_ignoring_hangups()
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_pool_init, initargs=(os.getpid(),))
+                                  initializer=_pool_init, initargs=(os.getpid(), scratch))
 
 
 def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -292,7 +307,18 @@ def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
 
 
 def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
-    pool = _local(jobs)
+    # The pool's temporary folders live in one folder of the main process: a pool process killed in the middle
+    # of a job (a stop's grace run out, a crash) cannot leave one behind.  Others may pass through, not list.
+    scratch = tempfile.mkdtemp(prefix="deepgrade-batch-")
+    os.chmod(scratch, 0o711)
+    try:
+        yield from _run_pool(jobs, todo, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_pool(jobs: int, todo: list[dict[str, Any]], scratch: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    pool = _local(jobs, scratch)
     try:
         with stopping.signals_blocked():  # no pool process half-started when a stop comes
             futures = {pool.submit(_grade_in_pool, job): job for job in todo}

@@ -157,6 +157,28 @@ def test_grade_stops_at_once_and_keeps_what_is_graded(tmp_path, run, sig, group,
         assert all(c["status"] == ("passed" if name == "honest" else "timeout") for c in checks), checks
 
 
+def test_a_pool_process_killed_in_the_middle_of_a_job_leaves_no_temporary_folder(tmp_path, run):
+    """The class behind a stop's grace running out: a pool process that dies by SIGKILL (the kernel's OOM
+    killer, an administrator) mid-job runs no clean-up of its own.  Its folders are in the main process's."""
+    cls, out = tmp_path / "class", tmp_path / "out"
+    slow_copy(cls / "slow")
+    proc = run("grade", str(cls), "--out", str(out), "--jobs", "2", "--quiet", "--only", ONLY, "--examples", "3")
+    wait_for(lambda: worker_up(tmp_path, run.tag) or proc.poll() is not None, 120, "worker")
+    time.sleep(0.5)  # the job's copy and the worker's scratch exist now
+    tmp = tmp_path / "tmp"
+    assert [p.name for p in tmp.glob("deepgrade-batch-*/deepgrade-*")], "the job's folders are not in the pool's"
+    grader_pid = proc.pid
+    pool = [pid for pid in stopping.descendants(roots=[grader_pid])
+            if b"multiprocessing" in cmdline(pid) and any(b"child.py" in cmdline(c)
+                                                          for c in stopping.descendants(roots=[pid]))]
+    assert pool, "no pool process grading the job"
+    os.kill(pool[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    assert stopping.wait_gone(leftovers(tmp_path, run.tag), STOP_WITHIN)
+    assert not list(tmp.glob("deepgrade-*")), "a temporary folder was left"
+
+
 # --------------------------------------------------------------------------- check
 @pytest.mark.parametrize("sig, isolation", [(signal.SIGTERM, "process"), (signal.SIGINT, "process"),
                                             (signal.SIGHUP, "sandbox")])
