@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import stat
@@ -35,6 +34,8 @@ _STAMP = (2024, 1, 1, 0, 0, 0)
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 #: Members of the zip (in /autograder/source): what to grade, and the course secret.
 CONFIG, SECRET = "deepgrade-autograder.json", "course-secret"
+#: The exact versions deepgrade is tested with (the README's commands and CI install with it too).
+CONSTRAINTS = "constraints.txt"
 #: The check plans in the zip (see ``grader.checks.plans.SHIPPED``).
 PLANS = "grader/plans"
 
@@ -47,9 +48,11 @@ apt-get update && apt-get install -y --no-install-recommends bubblewrap util-lin
 if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
     apt-get install -y python3 python3-pip
 fi
-# torch from its CPU index: the default wheel pulls gigabytes of CUDA libraries
-python3 -m pip install --no-cache-dir {torch} --index-url {index}
-python3 -m pip install --no-cache-dir {deps}
+cd "$(dirname "$0")"
+# the versions deepgrade was tested with (constraints.txt); torch's CPU build from its index: the default
+# wheel pulls gigabytes of CUDA libraries that a grader without a GPU never uses
+python3 -m pip install --no-cache-dir -c constraints.txt {torch} --index-url {index}
+python3 -m pip install --no-cache-dir -c constraints.txt {deps}
 """
 
 RUN = """#!/usr/bin/env bash
@@ -71,11 +74,24 @@ exit 0
 """
 
 
+#: What grading never needs: the file watcher of ``deepgrade watch``.
+NOT_FOR_GRADING = {"watchfiles"}
+
+
 def dependencies(pyproject: Path = ROOT / "pyproject.toml") -> tuple[str, list[str]]:
-    """(the torch requirement, every other requirement) from pyproject.toml."""
-    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
-    torch = [d for d in deps if re.match(r"torch\b", d)]
-    return (torch[0] if torch else "torch"), [d for d in deps if d not in torch and not d.startswith("watchfiles")]
+    """(the torch requirement, every other requirement grading needs) from pyproject.toml's dependencies.
+
+    >>> torch, others = dependencies()
+    >>> torch.startswith("torch>="), any(d.startswith("numpy") for d in others)
+    (True, True)
+    """
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    deps = [Requirement(d) for d in tomllib.loads(pyproject.read_text())["project"]["dependencies"]]
+    torch = [str(d) for d in deps if canonicalize_name(d.name) == "torch"]
+    others = [str(d) for d in deps if canonicalize_name(d.name) not in {"torch", *NOT_FOR_GRADING}]
+    return (torch[0] if torch else "torch"), others
 
 
 # --------------------------------------------------------------------------- what the zip holds
@@ -106,6 +122,7 @@ def build(out: Path, *, exercises: list[str], examples: int, secret: bytes,
                                   deps=" ".join(shlex.quote(d) for d in deps)).encode(), 0o755),
         "run_autograder": (RUN.encode(), 0o755),
         "pyproject.toml": ((ROOT / "pyproject.toml").read_bytes(), 0o644),
+        CONSTRAINTS: ((ROOT / CONSTRAINTS).read_bytes(), 0o644),
         CONFIG: (json.dumps(config, indent=1).encode() + b"\n", 0o644),
         SECRET: (secret + b"\n", 0o600),
     }

@@ -13,7 +13,7 @@ from grader.build import _MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a release holds, relative to the repository root.
-CONTENTS = ("assignments", "grader", "pyproject.toml")
+CONTENTS = ("assignments", "grader", "pyproject.toml", "constraints.txt")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 LONG_LINE = 48  # a solution line this long is evidence on its own; shorter ones (12+) count in consecutive pairs
 
@@ -24,7 +24,15 @@ Write the functions in `assignments/` (each stub raises `NotImplementedError` an
 formula). The grader runs your code in a separate process and tells you what is wrong, with an input you
 can paste into a Python prompt.
 
-    pip install -e .                      # once (numpy, torch CPU, hypothesis, rich, matplotlib)
+Once, in this folder: a virtual environment, and the versions the grader was tested with (`keras` for the
+Keras exercise; without it that exercise is skipped). Without a GPU, take torch's CPU build first (a few
+hundred MB instead of several GB): `pip install -c constraints.txt torch --index-url https://download.pytorch.org/whl/cpu`.
+
+    python3 -m venv .venv && . .venv/bin/activate
+    pip install -c constraints.txt -e '.[keras]'
+
+Then, with the environment active:
+
     python -m grader list                 # the exercises, in order, with points
     python -m grader check neuron         # check one part (or an exercise id: neuron.sigmoid)
     python -m grader check                # check everything

@@ -109,6 +109,8 @@ def test_the_zip_holds_the_secret_and_only_what_the_graded_parts_need(autograder
         assert os.environ["DEEPGRADE_SECRET"].encode() not in b"".join(zf.read(n) for n in names)
     assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py", "grader/_worker/child.py"} <= names
     assert "bubblewrap" in setup and "download.pytorch.org/whl/cpu" in setup
+    assert "constraints.txt" in names and setup.count("-c constraints.txt") == 2  # the versions CI tested
+    assert "'torch>=" in setup and "watchfiles" not in setup and "'packaging>=" in setup
     assert {n for n in names if n.startswith("solutions/")} == {"solutions/neuron.py"}
     assert {n for n in names if n.startswith("grader/known/")} == {f"grader/known/{e}.npz" for e in ONLY}
     # the check plans of every property check, public and hidden, recorded from the reference: private
@@ -254,3 +256,14 @@ def test_the_script_fails_closed_when_python_cannot_start(autograder):
     (root / "results" / "results.json").write_text('{"score": 100}')  # stale: must not survive
     out, doc = run_script(root, python="/bin/false")
     assert doc["score"] == 0 and "could not start" in doc["output"] and doc["visibility"] == "visible"
+
+
+def test_dependencies_are_read_as_requirements_not_text(tmp_path):
+    """The torch requirement is found by its (normalized) name, markers and extras kept; ``torchvision`` or a
+    name that merely starts with "torch" is another package."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\ndependencies = ["Torch >= 2.3; python_version >= \'3.11\'", "torchvision>=0.18",\n'
+        '"numpy>=1.26", "WatchFiles>=0.21", "rich[jupyter]>=13"]\n')
+    torch, others = gradescope.dependencies(tmp_path / "pyproject.toml")
+    assert torch == 'Torch>=2.3; python_version >= "3.11"'
+    assert others == ["torchvision>=0.18", "numpy>=1.26", "rich[jupyter]>=13"]

@@ -15,7 +15,7 @@ from grader.notebook import (assert_passes, autograder_id, cell_id, extract, ext
 from grader.reference import ASSIGNMENTS, SOLUTIONS
 from grader.registry import PARTS, Check, Exercise
 
-nbformat = pytest.importorskip("nbformat", reason="notebooks need nbformat: pip install -e '.[nbgrader]'")
+nbformat = pytest.importorskip("nbformat", reason="notebooks need nbformat: pip install -e '.[notebook]'")
 
 BUILT = [p for p in PARTS if (SOLUTIONS / f"{p}.py").is_file()]
 

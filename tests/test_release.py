@@ -61,10 +61,14 @@ def _check(release: Path, *extra: str) -> dict:
 
 def test_release_has_the_student_parts_and_no_reference_code(release):
     names = {p.name for p in release.iterdir()}
-    assert {"assignments", "grader", "pyproject.toml", "README.md"} <= names
+    assert {"assignments", "grader", "pyproject.toml", "constraints.txt", "README.md"} <= names
     assert not {"solutions", "tests", "scripts"} & names
     assert list((release / "grader" / "known").glob("neuron.*.npz"))
-    assert "python -m grader check" in (release / "README.md").read_text()
+    readme = (release / "README.md").read_text()
+    assert "python -m grader check" in readme and "python3 -m venv" in readme
+    # the install line names files the release has and pins what the course's own CI tested
+    assert "pip install -c constraints.txt -e '.[keras]'" in readme
+    assert "torch==" in (release / "constraints.txt").read_text()
     prints = _solution_fingerprints()
     assert len(prints) > 50
     for path in release.rglob("*"):

@@ -91,7 +91,7 @@ def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
         import importlib.util
 
         if importlib.util.find_spec("nbformat") is None:
-            raise UsageError("grading notebooks needs nbformat: pip install -e '.[nbgrader]'")
+            raise UsageError("grading notebooks needs nbformat: pip install 'deepgrade[notebook]'")
         yield work, extract_notebooks(notebooks, work)
 
 
