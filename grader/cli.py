@@ -9,11 +9,8 @@ import signal
 import sys
 
 import grader.commands as commands
-from grader import stopping
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
+from grader import registry, stopping
+from grader.commands import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +61,8 @@ def _main(argv: list[str] | None) -> int:
     except UsageError as exc:
         print(f"deepgrade: error: {exc}", file=sys.stderr)
         return 2
-    except KeyError as exc:  # unknown exercise ids
-        print(f"deepgrade: error: {exc.args[0]}", file=sys.stderr)
+    except registry.UnknownExercise as exc:  # a user's mistake; any other KeyError is a bug and shows as one
+        print(f"deepgrade: error: {exc}", file=sys.stderr)
         return 2
 
 

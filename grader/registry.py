@@ -56,14 +56,8 @@ class Check:
     points: float = 1.0
     hidden: bool = False
     timeout: float = 10.0
-    devices: tuple[str, ...] = ()
     #: the checks (public names) that must pass for this one to score; None: the default by oracle (gate_of)
     requires: tuple[str, ...] | None = None
-
-    @property
-    def slug(self) -> str:
-        return "".join(c if c.isalnum() else "_" for c in self.name.lower()).strip("_")
-
 
 @dataclass
 class Exercise:
@@ -191,16 +185,25 @@ def all_exercises() -> list[Exercise]:
     return sorted(declared, key=lambda e: (order[e.part], declared.index(e)))
 
 
+class UnknownExercise(KeyError):
+    """An exercise id or part that the curriculum does not have (a user's mistake: the CLI says so in one
+    line).  A ``KeyError`` for callers that look names up; any other ``KeyError`` is a bug."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def get(id: str) -> Exercise:
     _load()
     try:
         return _EXERCISES[id]
     except KeyError:
-        raise KeyError(f"unknown exercise {id!r}; `deepgrade list` shows them all") from None
+        raise UnknownExercise(f"unknown exercise {id!r}; `deepgrade list` shows them all") from None
 
 
 def select(names: Iterable[str]) -> list[Exercise]:
-    """Exercises named by id or by part; all of them when ``names`` is empty.  Unknown names raise KeyError."""
+    """Exercises named by id or by part; all of them when ``names`` is empty.  Unknown names raise
+    :class:`UnknownExercise`."""
     names = list(names)
     exercises = all_exercises()
     if not names:
@@ -209,7 +212,7 @@ def select(names: Iterable[str]) -> list[Exercise]:
     for name in names:
         hits = [e.id for e in exercises if e.id == name or e.part == name]
         if not hits:
-            raise KeyError(f"unknown exercise or part {name!r}; `deepgrade list` shows them all")
+            raise UnknownExercise(f"unknown exercise or part {name!r}; `deepgrade list` shows them all")
         chosen += [h for h in hits if h not in chosen]
     return [e for e in exercises if e.id in chosen]
 

@@ -12,7 +12,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -37,10 +36,6 @@ class Submission:
 
     student: str
     path: Path
-
-    @property
-    def is_zip(self) -> bool:
-        return self.path.suffix.lower() == ".zip" and not _is_folder(self.path)
 
 
 def student_name(path: Path) -> str:
@@ -361,7 +356,3 @@ def materialize(source: Path | bytes, workdir: Path) -> Path:
         with _zip_file(source) as fh:
             unzip(fh, workdir)
     return layout_root(workdir)
-
-
-def remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

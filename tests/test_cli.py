@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from grader import reference
 
 ROOT = reference.ROOT
@@ -50,6 +52,21 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path):
         proc = deepgrade(*args)
         assert proc.returncode == 2, proc
         assert proc.stderr.count("\n") == 1 and text in proc.stderr, proc.stderr
+
+
+def test_only_an_unknown_exercise_is_a_usage_error_a_grader_bug_is_not_hidden(monkeypatch, capsys):
+    from grader import cli
+    from grader.commands import hint
+
+    assert cli.main(["hint", "neuron.nope"]) == 2
+    assert capsys.readouterr().err == "deepgrade: error: unknown exercise or part 'neuron.nope'; `deepgrade list` shows them all\n"
+
+    def buggy(args):
+        return {}["a grader bug"]
+
+    monkeypatch.setattr(hint, "run", buggy)
+    with pytest.raises(KeyError, match="a grader bug"):  # a traceback, not "deepgrade: error: ..."
+        cli.main(["hint", "neuron.relu"])
 
 
 def test_table_names_the_first_failure_and_what_comes_next(tmp_path):

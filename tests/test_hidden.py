@@ -78,7 +78,7 @@ def test_hidden_twin_runs_only_when_asked_with_another_seed_more_examples_and_la
     ex.hidden_examples = 1
     with Worker(SOLUTIONS) as worker:
         grade_exercise(worker, ex, hidden=True, examples=20)
-    (s3, n3, k3, m3), (s4, n4, k4, m4) = seen["shapes"], seen["shapes [hidden]"]
+    (s3, n3, k3, _), (s4, n4, k4, m4) = seen["shapes"], seen["shapes [hidden]"]
     assert (s3, s4) == (s1, s2) and (n3, n4) == (20, 20) and (k3, k4) == (1, HIDDEN_SCALE) and m4 > 5
 
 

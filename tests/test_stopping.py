@@ -97,7 +97,6 @@ def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *
     dies at once, and its pool processes and workers must follow it)."""
     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
     (os.killpg if group else os.kill)(proc.pid, sig)
-    sent = time.monotonic()
     try:
         _, err = proc.communicate(timeout=STOP_WITHIN)
     except subprocess.TimeoutExpired:  # where is it stuck? faulthandler prints every thread's stack

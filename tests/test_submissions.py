@@ -155,7 +155,7 @@ def test_bytecode_compiled_modules_and_hidden_folders_are_dropped_at_every_depth
 
 
 def test_check_grades_a_safe_copy(tmp_path):
-    from grader.cli import UsageError
+    from grader.commands import UsageError
     from grader.commands._common import submission_folder
 
     folder = complete(tmp_path / "alice")

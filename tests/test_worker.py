@@ -72,6 +72,23 @@ def test_timeout_restarts_the_worker_and_the_next_call_works():
         assert w.ping() == "pong"
 
 
+def _returns_the_students_object(student):
+    class Sneaky:  # what a student's function may return, passed on by a driver as it is
+        def __array__(self, dtype=None, copy=None):
+            raise RuntimeError("never asked")
+    return {"value": Sneaky()}
+
+
+def test_a_result_that_is_not_plain_data_is_the_students_error_and_the_worker_goes_on():
+    from grader import reference
+
+    with Worker(reference.SOLUTIONS) as w:
+        with pytest.raises(StudentError, match="returned a value that is not plain data") as info:
+            w.drive(_returns_the_students_object)
+        assert info.value.kind == "error" and w.restarts == 0
+        assert w.ping() == "pong"
+
+
 def test_timeout_and_crash_are_recorded_and_grading_goes_on(make_submission):
     sub = make_submission("neuron.sigmoid", """
         def sigmoid_forward(x):

@@ -22,14 +22,13 @@ class Context:
 
     def __init__(self, worker: Worker, exercise: Exercise, check: Check, *,
                  reference: Callable[[str], ModuleType] | None, seed: int = 0, examples: int = 25,
-                 devices: tuple[str, ...] = ("cpu",), scale: int = 1, timeout: float | None = None) -> None:
+                 scale: int = 1, timeout: float | None = None) -> None:
         self.worker = worker
         self.exercise = exercise
         self.check = check
         self._reference = reference
         self.seed = seed
         self.examples = examples
-        self.devices = devices
         self.scale = scale  # hidden checks: larger shapes / budgets
         self.timeout = timeout  # the CPU budget of each call (default: the check's), cut by the submission's
         self._abort: StudentError | None = None

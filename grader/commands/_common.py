@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from grader import registry
-from grader.cli import UsageError
+from grader.commands import UsageError
 from grader.notebook import Extracted, extract_notebooks
 from grader.registry import Exercise
 from grader.results import SubmissionResult

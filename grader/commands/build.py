@@ -9,7 +9,7 @@ from pathlib import Path
 from grader import reference, registry
 from grader.build import build
 from grader.checks import known
-from grader.cli import UsageError
+from grader.commands import UsageError
 
 NAME, HELP, ORDER = "build", "generate assignments/ from the marked reference solutions", 60
 

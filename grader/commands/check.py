@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from grader.cli import UsageError
+from grader.commands import UsageError
 from grader.commands._common import (add_examples, add_isolation, check_environment, add_selection, grade_with_progress, isolation_options, selected,
                                      submission_folder)
 from grader.notebook import mark_missing

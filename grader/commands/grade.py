@@ -14,7 +14,7 @@ from rich.text import Text
 
 from grader import batch, registry
 from grader import secret as course_secret
-from grader.cli import UsageError
+from grader.commands import UsageError
 from grader.commands._common import add_examples, add_isolation, check_environment, isolation_options
 from grader.policy import GRADE_PENALTY
 from grader.reporters import gradebook

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grader import gradescope, registry
 from grader import secret as course_secret
-from grader.cli import UsageError
+from grader.commands import UsageError
 from grader.commands._common import add_examples
 
 NAME, HELP, ORDER = "gradescope", "build a Gradescope autograder zip for some or all exercises", 27

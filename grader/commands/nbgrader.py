@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from grader import reference
-from grader.cli import UsageError
+from grader.commands import UsageError
 from grader.registry import PARTS
 
 NAME, HELP, ORDER = "nbgrader", "write an nbgrader course (source notebooks with autograder cells)", 70
