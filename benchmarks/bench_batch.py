@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine  # noqa: E402
+from _common import ROOT, machine
 
-from grader import batch, registry  # noqa: E402
-from grader.submissions import discover  # noqa: E402
+from grader import batch, registry
+from grader.submissions import discover
 
 
 def timed(paths: list[str], exercises, *, jobs: int, examples: int) -> float:
@@ -60,7 +60,8 @@ def main() -> None:
             medians[jobs] = statistics.median(runs)
             print(f"{args.students} submissions, --jobs {jobs}: median {medians[jobs]:.1f} s "
                   f"of {', '.join(f'{r:.1f}' for r in runs)}")
-        print(f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x (load average now {os.getloadavg()[0]:.1f})")
+        print(f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x "
+              f"(load average now {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

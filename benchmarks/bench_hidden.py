@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine  # noqa: E402
+from _common import ROOT, machine
 
-from grader import registry  # noqa: E402
-from grader.registry import HIDDEN_EXAMPLES  # noqa: E402
-from grader.runner import grade  # noqa: E402
-from tests.corpus import mutants  # noqa: E402
+from grader import registry
+from grader.registry import HIDDEN_EXAMPLES
+from grader.runner import grade
+from tests.corpus import mutants
 
 SECRET = b"a benchmark course secret, 32 bytes or more"
 

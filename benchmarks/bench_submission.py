@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine  # noqa: E402
+from _common import ROOT, machine
 
-from grader import batch, registry  # noqa: E402
-from grader.runner import grade  # noqa: E402
+from grader import batch, registry
+from grader.runner import grade
 
 
 def once(sub: Path, launcher, examples: int):
@@ -56,7 +56,8 @@ def main() -> None:
         for label, rs in runs.items():
             walls = [w for _, w, _ in rs]
             full = all(r.score == r.max_score for r, _, _ in rs)
-            print(f"{label}: wall median {statistics.median(walls):.1f} s (runs {', '.join(f'{w:.1f}' for w in walls)}),"
+            runs = ", ".join(f"{w:.1f}" for w in walls)
+            print(f"{label}: wall median {statistics.median(walls):.1f} s (runs {runs}),"
                   f" grader CPU {statistics.median(c for _, _, c in rs):.1f} s, full marks: {full}")
         result = runs["replaying plans"][-1][0]
         checks = [(c, e.id) for e in result.exercises for c in e.checks]

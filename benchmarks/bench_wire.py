@@ -17,15 +17,16 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, median_time  # noqa: E402
+from _common import machine, median_time
 
-from grader import reference, registry  # noqa: E402
-from grader._worker.client import Worker  # noqa: E402
-from grader.runner import grade_exercise  # noqa: E402
+from grader import reference, registry
+from grader._worker.client import Worker
+from grader.runner import grade_exercise
 
 PARTS = ["neuron", "losses", "backprop", "autograd", "optim"]
 
@@ -44,12 +45,15 @@ def main() -> None:
     exercises = [e for e in registry.all_exercises() if e.part in PARTS]
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}; {len(exercises)} exercises")
     exchanges = [0]  # requests to the worker, and calls to given functions the grader answers
-    for method in ("_exchange", "_answer"):
-        def counted(self: Worker, *a: Any, _original: Any = getattr(Worker, method), **k: Any) -> Any:
+    def counting(original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(self: Worker, *a: Any, **k: Any) -> Any:
             exchanges[0] += 1
-            return _original(self, *a, **k)
+            return original(self, *a, **k)
 
-        setattr(Worker, method, counted)
+        return counted
+
+    for method in ("_exchange", "_answer"):
+        setattr(Worker, method, counting(getattr(Worker, method)))
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DEEPGRADE_CACHE"] = tmp
         with Worker(reference.SOLUTIONS) as worker:

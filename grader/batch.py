@@ -24,9 +24,10 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import grader
 from grader import reference, registry, sandbox, stopping
@@ -354,7 +355,8 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
                 yield job, {"student": job["student"], "seconds": 0.0,
                             "result": SubmissionResult(job["student"], error=str(exc)).to_json()}
                 continue
-            futures[client.submit(grade_one, remote, pure=False, key=f"deepgrade-{job['student']}-{job['key'][:12]}")] = job
+            key = f"deepgrade-{job['student']}-{job['key'][:12]}"
+            futures[client.submit(grade_one, remote, pure=False, key=key)] = job
         for fut in as_completed(list(futures)):
             try:
                 yield futures[fut], fut.result()

@@ -9,9 +9,9 @@ writes those modules into a folder that the worker grades like any other submiss
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from grader.registry import PARTS, Exercise, all_exercises
 

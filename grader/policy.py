@@ -15,8 +15,8 @@ The policy itself (which parts, which packages, which sub-modules are allowed) i
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from grader.registry import Exercise
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import ast
 import importlib
-import os
 import inspect
+import os
 import sys
 from collections import Counter
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def available(solutions: Path = SOLUTIONS) -> bool:
     return solutions.is_dir() and any(solutions.glob("*.py"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def module(part: str, solutions: Path = SOLUTIONS) -> ModuleType:
     """Import ``solutions/<part>.py`` without leaving plain names like ``neuron`` in ``sys.modules``."""
     path = solutions / f"{part}.py"

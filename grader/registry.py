@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from grader.checks.context import Context
@@ -51,7 +52,7 @@ class Check:
     """One graded property of an exercise.  ``run(ctx)`` returns normally when it holds."""
 
     name: str
-    run: Callable[["Context"], None]
+    run: Callable[[Context], None]
     oracle: Oracle
     points: float = 1.0
     hidden: bool = False
@@ -90,7 +91,7 @@ class Exercise:
 
     def check(self, name: str, *, oracle: Oracle, points: float = 1.0, hidden: bool = False,
               timeout: float = 10.0, twin: bool = False, requires: Iterable[str] | None = None
-              ) -> Callable[[Callable[["Context"], None]], Callable[["Context"], None]]:
+              ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
         """Decorator: register ``fn(ctx)`` as a check of this exercise.
 
         ``twin=True`` also registers its hidden twin ``"<name> [hidden]"``: the same property run by
@@ -104,7 +105,7 @@ class Exercise:
 
         needs = None if requires is None else tuple(requires)
 
-        def register(fn: Callable[["Context"], None]) -> Callable[["Context"], None]:
+        def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
             self.add(Check(name, fn, oracle, points, hidden, timeout, requires=needs))
             if twin and not hidden:
                 self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE,

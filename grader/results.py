@@ -35,7 +35,7 @@ class CheckResult:
                 doc.pop(key)
         return doc
 
-    def redacted(self) -> "CheckResult":
+    def redacted(self) -> CheckResult:
         """This result as a student may see it: a hidden check keeps its status and points, not its details."""
         if not self.hidden:
             return self
@@ -63,7 +63,7 @@ class ExerciseResult:
         hidden = [c for c in self.checks if c.hidden]
         return sum(c.status == "passed" for c in hidden), len(hidden)
 
-    def public_view(self) -> "ExerciseResult":
+    def public_view(self) -> ExerciseResult:
         """The result with every hidden check's details withheld (see :meth:`CheckResult.redacted`)."""
         return replace(self, checks=[c.redacted() for c in self.checks], notes=list(self.notes))
 
@@ -136,7 +136,7 @@ class SubmissionResult:
         pairs = [e.hidden_passed for e in self.exercises]
         return sum(p for p, _ in pairs), sum(t for _, t in pairs)
 
-    def redacted(self, publish: bool = False) -> "SubmissionResult":
+    def redacted(self, publish: bool = False) -> SubmissionResult:
         """What a student may see: hidden checks' details withheld unless the instructor ``publish``es them."""
         if publish:
             return self
@@ -153,7 +153,7 @@ class SubmissionResult:
         return doc
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any], submission: str = "") -> "SubmissionResult":
+    def from_json(cls, doc: dict[str, Any], submission: str = "") -> SubmissionResult:
         exercises = [ExerciseResult(e["id"], e["title"], e["part"], [CheckResult(**c) for c in e["checks"]],
                                     list(e.get("notes", [])), float(e.get("penalty", 0.0)))
                      for e in doc.get("exercises", [])]

@@ -12,16 +12,16 @@ from __future__ import annotations
 import time
 import traceback
 import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from grader import policy, reference
 from grader import secret as course_secret
 from grader._worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
 from grader.checks import plans
 from grader.checks.context import Context, NoReference
-from grader.checks.standard import torch_oracle
 from grader.checks.failure import CheckFailed
+from grader.checks.standard import torch_oracle
 from grader.registry import FORBIDDEN, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 from grader.sandbox import process_launcher
@@ -205,7 +205,7 @@ class _Workers:
             self.worker.stop()
             self.worker = None
 
-    def __enter__(self) -> "_Workers":
+    def __enter__(self) -> _Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:

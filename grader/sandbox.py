@@ -28,9 +28,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from grader._worker.client import CHILD, CHILD_FILES, Launcher, plain_launcher
 
@@ -68,7 +68,7 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _works(*argv: str) -> bool:
     """Whether ``argv`` runs and exits 0 within a few seconds."""
     try:
@@ -136,7 +136,7 @@ _QUERY = ("import json, os, sys, sysconfig; p = sysconfig.get_paths(); "
           "[os.path.realpath(p[k]) for k in ('purelib', 'platlib')]]))")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def runtime(python: str) -> Runtime:
     """Where ``python`` really lives (following the venv to its base interpreter) and its site-packages."""
     out = subprocess.run([python, "-I", "-c", _QUERY], capture_output=True, text=True, timeout=60, check=True)
@@ -196,7 +196,7 @@ print(json.dumps({"entries": out}))
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_entries(python: str, packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """``(site folder, top-level entry)`` of every file of the distributions ``packages`` (e.g. numpy/,
     numpy.libs/, numpy-2.4.6.dist-info/), as ``python`` finds them; ``ValueError`` if one is not installed."""
@@ -214,7 +214,7 @@ def _package_folder(name: str) -> bool:
     return name.endswith("-packages") or name == "site-python"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_folders(roots: tuple[str, ...], depth: int = 5) -> tuple[str, ...]:
     """Every site-packages, dist-packages (or site-python) folder at most ``depth`` levels below ``roots``, as
     real paths: where any Python on the machine keeps installed packages."""
@@ -243,7 +243,7 @@ def package_folders(roots: tuple[str, ...], depth: int = 5) -> tuple[str, ...]:
     return tuple(found)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_view(python: str, packages: tuple[str, ...]) -> str:
     """A private folder of symlinks to only the top-level entries of ``packages`` (removed at exit): the
     ``PYTHONPATH`` of a ``python -S`` worker at the ``limits`` and ``process`` levels."""

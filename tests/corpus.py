@@ -38,12 +38,12 @@ class Variant:
         return dest
 
 
-def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "",  # noqa: N802
+def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "",
            merge: bool = False) -> Variant:
     return Variant(exercise, name, source, catches, part, merge)
 
 
-def Alternative(exercise: str, name: str, source: str, part: str = "", merge: bool = False) -> Variant:  # noqa: N802
+def Alternative(exercise: str, name: str, source: str, part: str = "", merge: bool = False) -> Variant:
     return Variant(exercise, name, source, "", part, merge)
 
 

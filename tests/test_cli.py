@@ -59,7 +59,8 @@ def test_only_an_unknown_exercise_is_a_usage_error_a_grader_bug_is_not_hidden(mo
     from grader.commands import hint
 
     assert cli.main(["hint", "neuron.nope"]) == 2
-    assert capsys.readouterr().err == "deepgrade: error: unknown exercise or part 'neuron.nope'; `deepgrade list` shows them all\n"
+    assert capsys.readouterr().err == ("deepgrade: error: unknown exercise or part 'neuron.nope'; "
+                                       "`deepgrade list` shows them all\n")
 
     def buggy(args):
         return {}["a grader bug"]

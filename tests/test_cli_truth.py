@@ -72,7 +72,6 @@ def test_printed_output_of_hidden_checks_is_withheld():
     assert "stdout" not in CheckResult("c", 1, 1, "passed").to_json()  # absent when empty
     assert SubmissionResult.from_json(sub.to_json()).exercises[0].checks[0].stdout == "x = 1"
     from grader.reporters.feedback import html, markdown
-
     from grader.reporters.gradescope import document
 
     for text in (markdown(sub.redacted(), "ann"), html(sub.redacted(), "ann"), str(document(sub.redacted()))):

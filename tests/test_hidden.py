@@ -13,8 +13,8 @@ from grader import registry
 from grader._worker.client import Worker
 from grader.checks import strategies as S
 from grader.checks.properties import for_all
-from grader.reporters.table import print_report
 from grader.registry import HIDDEN_EXAMPLES, HIDDEN_SCALE, HIDDEN_SUFFIX, Exercise
+from grader.reporters.table import print_report
 from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult
 from grader.runner import check_seed, grade, grade_exercise
 from tests.corpus import SOLUTIONS

@@ -19,9 +19,9 @@ from grader.notebook import EXAMPLES_ENV, module_source
 from grader.reference import ASSIGNMENTS, ROOT, SOLUTIONS
 
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -e '.[nbgrader]'")
-import nbformat  # noqa: E402 - nbgrader depends on it
+import nbformat  # nbgrader depends on it
 
-from tests.test_notebook import _body, _lines, _warning_solution  # noqa: E402
+from tests.test_notebook import _body, _lines, _warning_solution
 
 PART = "neuron"
 

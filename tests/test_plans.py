@@ -26,7 +26,8 @@ from tests.corpus import Mutant
 EXERCISES = ["neuron.relu", "losses.softmax_cross_entropy"]
 MUTANTS = [
     Mutant("neuron.relu", "leaky", "def relu_forward(x):\n    return np.where(x > 0, x, 0.01 * x), x\n", "reference"),
-    Mutant("neuron.relu", "grad at 0", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)\n", "exactly 0"),
+    Mutant("neuron.relu", "grad at 0", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)\n",
+           "exactly 0"),
     Mutant("losses.softmax_cross_entropy", "naive exp",
            "def softmax_cross_entropy(logits, labels):\n"
            "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"

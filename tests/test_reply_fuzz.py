@@ -30,8 +30,21 @@ from grader._worker.client import StudentError, _function_source
 from grader.checks import replies
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
-from grader.checks.replies import (ANY, FLOAT_ARRAY, INT, NUMBER, STR, MalformedReply, conform, dict_of, fields,
-                                   list_of, one_of, returns, tuple_of)
+from grader.checks.replies import (
+    ANY,
+    FLOAT_ARRAY,
+    INT,
+    NUMBER,
+    STR,
+    MalformedReply,
+    conform,
+    dict_of,
+    fields,
+    list_of,
+    one_of,
+    returns,
+    tuple_of,
+)
 
 #: Fuzzed runs of each check (of each hidden twin: the same code on larger data).
 SEEDS, HIDDEN_SEEDS = 3, 1
@@ -322,7 +335,7 @@ def _drivers() -> list[Any]:
     for pkg in (grader.checks, grader.exercises):
         for info in pkgutil.iter_modules(pkg.__path__):
             module = importlib.import_module(f"{pkg.__name__}.{info.name}")
-            for name, fn in vars(module).items():
+            for fn in vars(module).values():
                 if inspect.isfunction(fn) and fn.__module__ == module.__name__:
                     params = list(inspect.signature(fn).parameters)
                     if params[:1] == ["student"]:

@@ -157,7 +157,8 @@ def test_a_submission_cannot_read_the_course_secret_while_grade_runs(tmp_path, m
     blocked = "PermissionError" if isolation == "limits" else "FileNotFoundError"
     texts = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     result = json.loads(texts[out / "students" / "mallory" / "results.json"])
-    assert f"ATTACK env=missing file={blocked} envfile=missing".encode() in texts[out / "students" / "mallory" / "results.json"]
+    mallory = texts[out / "students" / "mallory" / "results.json"]
+    assert f"ATTACK env=missing file={blocked} envfile=missing".encode() in mallory
     assert result["score"] == registry.get("neuron.relu").points  # sigmoid 0, the honest relu in full
     for path, text in texts.items():
         assert from_file not in text and from_env not in text, path

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from grader.submissions import (SubmissionError, Submission, content_hash, discover, layout_root, materialize, pack,
-                                unzip, walk)
+from grader.submissions import (
+    Submission,
+    SubmissionError,
+    content_hash,
+    discover,
+    layout_root,
+    materialize,
+    pack,
+    unzip,
+    walk,
+)
 from tests.batchkit import ROOT, complete, stubs, zip_bytes
 
 SOLUTION = (ROOT / "solutions" / "neuron.py").read_text()

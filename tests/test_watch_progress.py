@@ -38,8 +38,9 @@ def test_progress_points_at_the_first_unfinished_exercise(tmp_path):
     text = (sub / "neuron.py").read_text()
     ref = (reference.SOLUTIONS / "neuron.py").read_text()
     # solve sigmoid only: take the reference's two sigmoid functions
-    from tests.corpus import replace_definitions
     import ast
+
+    from tests.corpus import replace_definitions
 
     defs = {n.name: ast.get_source_segment(ref, n) for n in ast.parse(ref).body if isinstance(n, ast.FunctionDef)}
     (sub / "neuron.py").write_text(replace_definitions(text, defs["sigmoid_forward"] + "\n\n" +

@@ -108,8 +108,9 @@ def test_timeout_and_crash_are_recorded_and_grading_goes_on(make_submission):
 
 
 def test_syntax_error_is_that_parts_error_with_the_line(tmp_path):
-    from grader import reference
     import shutil
+
+    from grader import reference
 
     shutil.copytree(reference.SOLUTIONS, tmp_path / "s")
     path = tmp_path / "s" / "neuron.py"
@@ -163,7 +164,7 @@ def test_drivers_with_the_same_name_in_two_modules_do_not_collide():
 
     first = run
 
-    def run(student):  # noqa: F811 - the point of the test
+    def run(student):  # the same name again: the point of the test
         return "second"
 
     second = run

@@ -301,7 +301,7 @@ def _serve(session: _Session) -> None:
             payload: dict[str, Any] = {"ok": result}
         except _MissingFile as exc:
             payload = {"error": "missing", "message": str(exc)}
-        except BaseException as exc:  # noqa: BLE001 - everything the student raises is reported, never fatal
+        except BaseException as exc:  # everything the student raises is reported, never fatal
             if isinstance(exc, KeyboardInterrupt):
                 raise
             if isinstance(exc, SystemExit):
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
-    sys.stdin = open(os.devnull)  # noqa: SIM115
+    sys.stdin = open(os.devnull)
     sys.stdout = sys.stderr
     sys.dont_write_bytecode = True
     sys.path_hooks.insert(0, _source_only_hook(submission))

@@ -21,9 +21,10 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from grader._worker import proctree, wire
 from grader._worker.wire import ProtocolError
@@ -46,7 +47,7 @@ IMPORT_SECONDS = 60.0
 _POLL = 0.2
 
 proctree.become_subreaper()
-_LIVE: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Worker] = weakref.WeakSet()
 _STOPPING = threading.Event()
 
 
@@ -86,7 +87,7 @@ class Budget:
     wall: float
 
     @classmethod
-    def of(cls, seconds: float, slack: float = WALL_SLACK) -> "Budget":
+    def of(cls, seconds: float, slack: float = WALL_SLACK) -> Budget:
         return cls(seconds, WALL_FACTOR * seconds + slack)
 
 
@@ -119,7 +120,7 @@ def _function_source(fn: Callable[..., Any]) -> str:
 class _Meter:
     """Time spent by one call so far, against its budget."""
 
-    def __init__(self, worker: "Worker", budget: Budget) -> None:
+    def __init__(self, worker: Worker, budget: Budget) -> None:
         self.worker, self.budget = worker, budget
         self.start = time.perf_counter()
         self.cpu0: float | None = None
@@ -265,7 +266,7 @@ class Worker:
         self.restarts += 1
         self.start()
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> Worker:
         self.start()
         return self
 

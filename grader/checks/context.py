@@ -1,8 +1,9 @@
 """What a check gets to work with: the worker, the reference, the seed and the example budget."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st

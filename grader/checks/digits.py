@@ -2,7 +2,7 @@
 upsampled to 28×28 so the seed's 784 inputs hold."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ def upsample_28(images: np.ndarray) -> np.ndarray:
     return np.pad(big, ((0, 0), (2, 2), (2, 2))).reshape(len(images), 784)
 
 
-@lru_cache(maxsize=None)
+@cache
 def digits_784(test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, y_train, X_test, y_test): a fixed shuffled split; the worker only ever gets the training part."""
     images, target = load()

@@ -7,7 +7,8 @@ The first argument is always ``student``: ``student("neuron")`` imports the stud
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from grader.checks.replies import ANY, NONE, STR, fields, list_of, one_of, returns, tuple_of
 

@@ -1,12 +1,12 @@
 """What a failed check tells the student, and how inputs are written as copy-pasteable Python."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
-
 
 #: Arrays with more elements than this are written by their first :data:`PREFIX` values (see python_literal).
 MAX_ELEMENTS, PREFIX = 64, 8
@@ -68,7 +68,8 @@ class CheckFailed(AssertionError):
         if d.input:
             lines.append(f"input:       {d.input}")
             if "np.resize(np.array(" in d.input:
-                lines.append(f"             (a large array is shown by its first {PREFIX} values, repeated to its shape)")
+                lines.append(f"             (a large array is shown by its first {PREFIX} values, "
+                             "repeated to its shape)")
         if d.worst_index:
             lines.append(f"worst index: {d.worst_index}")
         if d.expected:
@@ -81,12 +82,12 @@ class CheckFailed(AssertionError):
             lines.append(f"hint:        {d.hint}")
         return "\n".join(lines)
 
-    def with_input(self, literal: str) -> "CheckFailed":
+    def with_input(self, literal: str) -> CheckFailed:
         if not self.details.input:
             self.details.input = literal
         return CheckFailed(self.summary, self.details)
 
-    def with_hint(self, hint: str) -> "CheckFailed":
+    def with_hint(self, hint: str) -> CheckFailed:
         if hint and not self.details.hint:
             self.details.hint = hint
         return CheckFailed(self.summary, self.details)

@@ -8,7 +8,6 @@ backward with torch autograd on inputs drawn *at* the kinks.
 """
 from __future__ import annotations
 
-
 import numpy as np
 from hypothesis import strategies as st
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,18 +23,18 @@ KNOWN = Path(__file__).resolve().parent.parent / "known"
 CASES, DRAWN = 3, 12  # keep the CASES largest of DRAWN drawn inputs: a few KB per exercise
 
 #: exercise id -> the layers whose forward has a "matches recorded answers" check
-LAYERS: dict[str, list["Layer"]] = {}
+LAYERS: dict[str, list[Layer]] = {}
 
 
 class NoKnownAnswers(Exception):
     """Nothing is recorded for this layer (run ``deepgrade build``)."""
 
 
-def layer_key(layer: "Layer") -> str:
+def layer_key(layer: Layer) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", layer.name(layer.forward)).strip("_")
 
 
-def register(ex: "Exercise", layer: "Layer") -> None:
+def register(ex: Exercise, layer: Layer) -> None:
     LAYERS.setdefault(ex.id, []).append(layer)
 
 
@@ -91,18 +92,19 @@ def unflatten(data: dict[str, np.ndarray], prefix: str) -> Any:
 
 
 # --------------------------------------------------------------------------- recording
-def draw_inputs(ex_id: str, layer: "Layer") -> list[tuple[Any, ...]]:
+def draw_inputs(ex_id: str, layer: Layer) -> list[tuple[Any, ...]]:
     """The fixed inputs of a layer: the :data:`CASES` largest of :data:`DRAWN` deterministic draws."""
     from grader.checks.properties import for_all
 
     drawn: list[tuple[Any, ...]] = []
-    for_all(layer.args, drawn.append, examples=DRAWN, seed_value=zlib.crc32(f"{ex_id}/{layer_key(layer)}/known".encode()))
+    seed = zlib.crc32(f"{ex_id}/{layer_key(layer)}/known".encode())
+    for_all(layer.args, drawn.append, examples=DRAWN, seed_value=seed)
     size = [sum(np.size(a) for a in args) for args in drawn]
     order = sorted(range(len(drawn)), key=lambda i: -size[i])[:CASES]
     return [drawn[i] for i in sorted(order)]
 
 
-def record(ex_id: str, layer: "Layer", reference: Callable[..., Any],
+def record(ex_id: str, layer: Layer, reference: Callable[..., Any],
            inputs: list[tuple[Any, ...]] | None = None) -> dict[str, np.ndarray]:
     """Arrays holding ``inputs`` (default: freshly drawn) and the reference outputs on them."""
     out: dict[str, np.ndarray] = {}
@@ -113,14 +115,14 @@ def record(ex_id: str, layer: "Layer", reference: Callable[..., Any],
     return out
 
 
-def stored_inputs(data: dict[str, np.ndarray], layer: "Layer") -> list[tuple[Any, ...]]:
+def stored_inputs(data: dict[str, np.ndarray], layer: Layer) -> list[tuple[Any, ...]]:
     key, cases = layer_key(layer), []
     while f"{key}:{len(cases)}:in@t" in data:
         cases.append(unflatten(data, f"{key}:{len(cases)}:in"))
     return cases
 
 
-def input_literal(ex_id: str, layer: "Layer", case: int, args: tuple[Any, ...]) -> str:
+def input_literal(ex_id: str, layer: Layer, case: int, args: tuple[Any, ...]) -> str:
     """Python that calls ``layer.forward`` on recorded case ``case``, its arrays loaded from the .npz they are
     stored in: exact and short, where the arrays written out are thousands of numbers."""
     from grader.checks.failure import call_literal, python_literal
@@ -147,7 +149,7 @@ def load(ex_id: str, root: Path | None = None) -> dict[str, np.ndarray]:
         return {k: npz[k] for k in npz.files}
 
 
-def cases(ex_id: str, layer: "Layer", reference: Callable[[], Any] | None) -> list[tuple[tuple[Any, ...], np.ndarray]]:
+def cases(ex_id: str, layer: Layer, reference: Callable[[], Any] | None) -> list[tuple[tuple[Any, ...], np.ndarray]]:
     """(arguments, expected output) pairs of a layer: from the shipped file, else (before ``deepgrade build``
     has recorded them) from the reference, when there is one."""
     data = load(ex_id)
@@ -172,7 +174,7 @@ def same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     return a.keys() == b.keys() and all(_same_array(a[k], b[k]) for k in a)
 
 
-def build(reference_module: Callable[[str], Any], exercises: list["Exercise"], root: Path | None = None, *,
+def build(reference_module: Callable[[str], Any], exercises: list[Exercise], root: Path | None = None, *,
           check: bool = False) -> list[str]:
     """Write (or, with ``check``, compare) ``<root>/<id>.npz`` for every exercise with recorded layers.
 

@@ -6,7 +6,8 @@ of the student's own loss (oracle ``numerical``, the fast check of :mod:`grader.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st

@@ -13,9 +13,9 @@ failure as it would without a plan: a plan changes how fast a grade comes, never
 
 A plan's file name is a hash of everything its content depends on: the grader's source, hypothesis' and
 numpy's versions, the reference parts the exercise needs (or their absence), the exercise, the check, the
-seed, the check's budget, the scale and the property's place in the check.  Anything else — a stale, missing or unreadable plan — is
-rebuilt by the next grading.  Plans live in :func:`cache_dir` (mode 700, files 600: a hidden check's plan
-holds its inputs; the sandboxed worker cannot see the folder, and nothing in it is ever sent whole).
+seed, the check's budget, the scale and the property's place in the check.  Anything else — a stale, missing or
+unreadable plan — is rebuilt by the next grading.  Plans live in :func:`cache_dir` (mode 700, files 600: a hidden
+check's plan holds its inputs; the sandboxed worker cannot see the folder, and nothing in it is ever sent whole).
 
 >>> cache_dir()  # doctest: +SKIP
 PosixPath('/home/me/.cache/deepgrade/plans')
@@ -31,10 +31,11 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def cache_dir() -> Path | None:
     return Path(xdg) / "deepgrade" / "plans"
 
 
-@lru_cache(maxsize=None)
+@cache
 def grader_key() -> str:
     """A hash of what decides which examples a check draws: the grader's source and hypothesis' and numpy's
     versions."""
@@ -77,7 +78,7 @@ def grader_key() -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=None)
+@cache
 def reference_key(exercise: str, with_reference: bool) -> str:
     """A hash of the reference solutions an exercise is graded with ("none" without them): the recorded answers
     depend on them.  Only the parts it needs (``reference.solution_parts``) count, so a Gradescope zip, which

@@ -1,8 +1,9 @@
 """Run a property over examples drawn by hypothesis, deterministically, and keep the shrunk failure."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -11,8 +12,8 @@ from hypothesis.errors import HypothesisException
 
 from grader._worker.client import StudentError
 from grader.checks import plans
-from grader.checks.strategies import scaled
 from grader.checks.failure import CheckFailed, python_literal
+from grader.checks.strategies import scaled
 
 
 class _Stop(BaseException):
@@ -157,7 +158,7 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
         raise stop.error from None
     except (CheckFailed, StudentError):
         raise
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         found = _first(exc)
         stop = abort()
         if stop is not None:

@@ -12,8 +12,9 @@ The decorator stays on the grader side: drivers are sent to the worker as source
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 

@@ -6,8 +6,8 @@ forward, gradient and invariant checks alike.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import numpy as np
 from hypothesis import strategies as st

@@ -5,9 +5,10 @@ Student torch code is run in the worker on the ``meta`` device under ``grader/_w
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from grader._worker.client import StudentError
 from grader.checks.failure import CheckFailed
@@ -47,7 +48,7 @@ def devices_agree(accuracies: dict[str, float], what: str) -> None:
                               hint="the same code should learn the same thing on every device")
 
 
-def run_reference(ctx: "Context", part: str, driver: Callable[..., Any], *args: Any) -> Any:
+def run_reference(ctx: Context, part: str, driver: Callable[..., Any], *args: Any) -> Any:
     """Run a worker-side driver on the *reference* module, here in the grader (trusted code), keeping the
     grader's torch thread count as it was (drivers may pin it for the worker)."""
     import torch

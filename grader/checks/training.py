@@ -7,9 +7,10 @@ accuracy on held-out data the worker never receives.  Loss curves are recorded f
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from grader.checks.failure import CheckFailed
 from grader.checks.replies import ANY, ARRAY, FLOAT_ARRAY, NUMBER, dict_of, fields, list_of, returns
 
 
-@lru_cache(maxsize=None)
+@cache
 def digits(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The 8×8 digits (:func:`grader.checks.digits.load`) scaled to [0, 1], split stratified by class in the
     grader.
@@ -214,7 +215,7 @@ def sgd(ctx: Context, kwargs: dict[str, Any]) -> Callable[[list[np.ndarray]], An
     without the reference: the process is then checked without the update rule)."""
     if not ctx.has_reference:
         return None
-    SGD = ctx.reference("optim").SGD  # noqa: N806
+    SGD = ctx.reference("optim").SGD
     return lambda arrays: SGD(arrays, kwargs["lr"], momentum=kwargs.get("momentum", 0.0))
 
 

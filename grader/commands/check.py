@@ -5,8 +5,16 @@ import argparse
 import sys
 
 from grader.commands import UsageError
-from grader.commands._common import (add_examples, add_isolation, check_environment, add_selection, grade_with_progress, isolation_options, selected,
-                                     submission_folder)
+from grader.commands._common import (
+    add_examples,
+    add_isolation,
+    add_selection,
+    check_environment,
+    grade_with_progress,
+    isolation_options,
+    selected,
+    submission_folder,
+)
 from grader.notebook import mark_missing
 from grader.reporters import report, report_json
 

@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
         if not mine:
             continue
         done = sum(e.status == "passed" for e in mine)
-        marks = " ".join(("✓" if e.status == "passed" else "·" if e.status == "not_implemented" else "✗") + e.id.split(".", 1)[1]
-                         for e in mine)
+        sign = {"passed": "✓", "not_implemented": "·"}
+        marks = " ".join(sign.get(e.status, "✗") + e.id.split(".", 1)[1] for e in mine)
         t.add_row(part, f"{done}/{len(mine)}", f"{sum(e.score for e in mine):.1f}/{sum(e.max_score for e in mine):g}",
                   marks)
     console = Console()

@@ -21,6 +21,7 @@ from grader.checks.gradcheck import check_vjp
 from grader.checks.standard import Layer, backward_checks, forward_checks, layer_checks
 from grader.registry import exercise
 
+
 # ----------------------------------------------------------------------------- affine
 def _affine_args(kink_free: bool = False):
     """x of shape (N, d1, ..., dk), w of shape (d1·…·dk, M), b of shape (M,)."""

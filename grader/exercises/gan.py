@@ -4,7 +4,8 @@ the generator's weights, which are loaded into the reference architecture in the
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -15,8 +16,8 @@ from grader.checks.compare import assert_close, real_array, short
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal, failing_input
 from grader.checks.gradcheck import check_vjp
-from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
 from grader.checks.replies import ARRAY, INT, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
+from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
 from grader.registry import Exercise, exercise
 
 #: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²).

@@ -6,7 +6,8 @@ The part is called ``keras_model`` because a submission file named ``keras.py`` 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -9,10 +9,11 @@ drivers build them from the public specification in ``_pytorch_seed.py``, never 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,20 @@ from grader.checks.compare import assert_close, real_array
 from grader.checks.context import Context, NoReference
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
-from grader.checks.replies import (ARRAY, BOOL, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns,
-                                   tuple_of)
+from grader.checks.replies import (
+    ARRAY,
+    BOOL,
+    INT,
+    NONE,
+    NUMBER,
+    STR,
+    dict_of,
+    fields,
+    list_of,
+    one_of,
+    returns,
+    tuple_of,
+)
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
 from grader.registry import exercise
 

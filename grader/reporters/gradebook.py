@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 GRADER_ERROR = "grader error"
 
 
-def _scores(o: "Outcome", exercises: list[Exercise]) -> dict[str, float | None]:
+def _scores(o: Outcome, exercises: list[Exercise]) -> dict[str, float | None]:
     """Each exercise's score; None where the grader failed (the whole submission, or that exercise)."""
     by_id = {e.id: (None if e.status == "grader_error" else e.score) for e in o.result.exercises}
     return {e.id: (None if o.internal and not o.result.exercises else by_id.get(e.id, 0.0)) for e in exercises}
 
 
-def _error(o: "Outcome") -> str:
+def _error(o: Outcome) -> str:
     if o.internal:
         n = len(o.result.grader_failures)
         what = f"{n} check{'s' * (n != 1)} failed inside the grader" if n else one_line(o.result.error)
@@ -32,7 +32,7 @@ def _error(o: "Outcome") -> str:
     return one_line(o.result.error)
 
 
-def rows(outcomes: list["Outcome"], exercises: list[Exercise]) -> list[dict[str, Any]]:
+def rows(outcomes: list[Outcome], exercises: list[Exercise]) -> list[dict[str, Any]]:
     """One row per student; ``scores`` and ``total`` are None where the grader failed (``grader_error``)."""
     out = []
     for o in outcomes:
@@ -56,7 +56,7 @@ def cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_text(outcomes: list["Outcome"], exercises: list[Exercise]) -> str:
+def csv_text(outcomes: list[Outcome], exercises: list[Exercise]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", *(e.id for e in exercises), "total", "max", "error"])
@@ -66,13 +66,13 @@ def csv_text(outcomes: list["Outcome"], exercises: list[Exercise]) -> str:
     return buf.getvalue()
 
 
-def json_text(outcomes: list["Outcome"], exercises: list[Exercise]) -> str:
+def json_text(outcomes: list[Outcome], exercises: list[Exercise]) -> str:
     doc = {"exercises": [{"id": e.id, "title": e.title, "points": e.points} for e in exercises],
            "students": rows(outcomes, exercises)}
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def distribution(outcomes: list["Outcome"], max_score: float, bins: int = 5) -> list[tuple[str, int]]:
+def distribution(outcomes: list[Outcome], max_score: float, bins: int = 5) -> list[tuple[str, int]]:
     """How many students scored in each band of the maximum (0–20 %, …, 80–100 %); grader errors not counted."""
     counts = [0] * bins
     for o in outcomes:
@@ -84,7 +84,7 @@ def distribution(outcomes: list["Outcome"], max_score: float, bins: int = 5) -> 
     return [(f"{i * width}–{(i + 1) * width} %", n) for i, n in enumerate(counts)]
 
 
-def most_failed(outcomes: list["Outcome"], top: int = 5) -> list[tuple[str, int]]:
+def most_failed(outcomes: list[Outcome], top: int = 5) -> list[tuple[str, int]]:
     """The checks the most students did not pass (not counting unattempted ones)."""
     c: Counter[str] = Counter()
     for o in outcomes:

@@ -5,9 +5,9 @@ worker is cleaned (``grader.reporters.text.clean``: no terminal escape sequences
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
-from rich.markup import escape
 from rich.text import Text
 
 from grader.reporters.text import clean

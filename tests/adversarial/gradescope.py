@@ -6,8 +6,8 @@ try to read the reference solution and the course secret at their places in the 
 the check plans (which hold the hidden checks' inputs).  With the
 stolen solution they answer correctly (full marks if the attack works); with the stolen secret they put it
 in every failure message (it would reach results.json).  Blocked, they raise an error naming what stopped
-them, e.g. ``ATTACK solutions=PermissionError secret=PermissionError plans=PermissionError``, so a test can tell a blocked attack
-from one that looked in the wrong place.
+them, e.g. ``ATTACK solutions=PermissionError secret=PermissionError plans=PermissionError``, so a test can tell a
+blocked attack from one that looked in the wrong place.
 """
 from __future__ import annotations
 

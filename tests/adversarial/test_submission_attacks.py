@@ -91,9 +91,10 @@ def graded(tmp_path_factory):
     return out, {o.student: o for o in first}, {o.student: o for o in second}
 
 
-REFUSED = {"eve": "the submission is a symbolic link", "linkdir": "symbolic link 'solutions'", "linkfile": "symbolic link 'neuron.py'",
-           "shadow": "symbolic link 'neuron.py'", "environ": "symbolic link 'neuron.py'",
-           "notes": "symbolic link 'environ.txt'", "hardlink": "hard link 'neuron.py'",
+REFUSED = {"eve": "the submission is a symbolic link", "linkdir": "symbolic link 'solutions'",
+           "linkfile": "symbolic link 'neuron.py'", "shadow": "symbolic link 'neuron.py'",
+           "environ": "symbolic link 'neuron.py'", "notes": "symbolic link 'environ.txt'",
+           "hardlink": "hard link 'neuron.py'",
            "fifo": "FIFO (named pipe) 'neuron_data.txt'"}
 
 

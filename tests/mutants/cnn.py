@@ -1,7 +1,6 @@
 """Realistic wrong implementations of the CNN part."""
 from tests.corpus import Mutant, fill
 
-
 _TRAIN_CNN = """
         def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed)

@@ -1,7 +1,6 @@
 """Realistic wrong implementations of the training part."""
 from tests.corpus import Mutant, fill
 
-
 _FIT = """
         def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
             rng = np.random.default_rng(seed)
