@@ -24,7 +24,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +205,8 @@ def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry
 
 
 # --------------------------------------------------------------------------- executors
+#: What an executor yields: each job with its reply (or the exception that took it).
+Replies = Generator[tuple[dict[str, Any], Any], None, None]
 #: How long stopped pool processes get to kill their workers and remove their temporary folders; then SIGKILL.
 STOP_GRACE = 3.0
 _busy = False  # in a pool process: a job is being graded
@@ -307,7 +309,7 @@ def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
         p.join(timeout=1.0)
 
 
-def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
+def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Replies:
     # The pool's temporary folders live in one folder of the main process: a pool process killed in the middle
     # of a job (a stop's grace run out, a crash) cannot leave one behind.  Others may pass through, not list.
     scratch = tempfile.mkdtemp(prefix="deepgrade-batch-")
@@ -318,7 +320,7 @@ def _run_local(jobs: int, todo: list[dict[str, Any]]) -> Iterator[tuple[dict[str
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_pool(jobs: int, todo: list[dict[str, Any]], scratch: str) -> Iterator[tuple[dict[str, Any], Any]]:
+def _run_pool(jobs: int, todo: list[dict[str, Any]], scratch: str) -> Replies:
     pool = _local(jobs, scratch)
     try:
         with stopping.signals_blocked():  # no pool process half-started when a stop comes
@@ -336,7 +338,7 @@ def _run_pool(jobs: int, todo: list[dict[str, Any]], scratch: str) -> Iterator[t
 
 
 def _run_dask(scheduler: str, todo: list[dict[str, Any]],
-              submissions: dict[str, Submission]) -> Iterator[tuple[dict[str, Any], Any]]:
+              submissions: dict[str, Submission]) -> Replies:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -411,10 +413,10 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
 
     if todo:
         by_name = {s.student: s for s in submissions}
-        stream: Iterable[tuple[dict[str, Any], Any]] = (
+        stream: Replies = (
             _run_dask(scheduler or "", todo, by_name) if executor == "dask"
             else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
-        with contextlib.closing(stream):  # type: ignore[arg-type]  # a stop here ends the executor now, not at exit
+        with contextlib.closing(stream):  # a stop here ends the executor now, not at exit
             for job, reply in stream:
                 if isinstance(reply, dict):
                     result = SubmissionResult.from_json(reply["result"], job["student"])

@@ -21,14 +21,15 @@ class MarkerError(ValueError):
 
 def _enclosing(tree: ast.Module, line: int) -> tuple[str, str]:
     """(top-level name, innermost function name) around ``line`` (1-based)."""
-    top = inner = ""
+    top = ""
+    inner: tuple[str, int] | None = None  # (name, first line) of the innermost function so far
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
                 node.lineno <= line <= (node.end_lineno or node.lineno):
             if node in tree.body:
                 top = node.name
-            if not isinstance(node, ast.ClassDef) and (not inner or node.lineno > inner[1]):
-                inner = (node.name, node.lineno)  # type: ignore[assignment]
+            if not isinstance(node, ast.ClassDef) and (inner is None or node.lineno > inner[1]):
+                inner = (node.name, node.lineno)
     return top, inner[0] if inner else ""
 
 

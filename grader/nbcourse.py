@@ -66,9 +66,10 @@ def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
                                 "(nbgrader would leave a bare `raise` in the student's cell)")
     body = list(tree.body)
     doc = ""
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        doc = body.pop(0).value.value  # type: ignore[attr-defined]
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        doc = first.value.value
+        body.pop(0)
 
     def start(node: ast.stmt) -> int:
         return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1

@@ -84,7 +84,7 @@ class ExerciseResult:
             return "not_implemented"
         for s in ("grader_error", "timeout", "error", "failed", "not_implemented"):
             if s in statuses:
-                return s  # type: ignore[return-value]
+                return s
         return "failed"
 
     def first_failure(self, *, hidden: bool = True) -> CheckResult | None:

@@ -1,5 +1,5 @@
-"""The code stays lint-clean: ``ruff check`` with the rules in ``pyproject.toml`` ([tool.ruff]), where every
-``# noqa`` must still be needed (RUF100)."""
+"""The code stays lint- and type-clean: ``ruff check`` and ``mypy`` with their settings in ``pyproject.toml``
+([tool.ruff], [tool.mypy]); every ``# noqa`` and ``type: ignore`` must still be needed."""
 from __future__ import annotations
 
 import shutil
@@ -30,3 +30,11 @@ def test_ruff_would_say_so(tmp_path):
     proc = subprocess.run([*_ruff(), "check", "--no-cache", "--output-format", "concise", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "F401" in proc.stdout and "RUF100" in proc.stdout, proc.stdout
+
+
+def test_mypy_finds_nothing(tmp_path):
+    pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "Success" in proc.stdout, proc.stdout

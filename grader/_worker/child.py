@@ -116,7 +116,7 @@ class _Session:
             raise GraderCallError(str(reply["error"]))
         return reply["ok"]
 
-    def reset(self, part: str, given: dict[str, dict[str, list[str]]], forbidden: list[str]) -> None:
+    def reset(self, part: str, given: dict[str, dict[str, Any]], forbidden: list[str]) -> None:
         for name in list(self.loaded):
             sys.modules.pop(name, None)
         self.loaded.clear()
@@ -237,7 +237,7 @@ def _audit_imports(session: _Session) -> None:
             if module.split(".")[0] not in session.forbidden or len(session.imports) >= 1000:
                 return
             part, where = session.part, "(not in a submission file)"
-            frame = sys._getframe(1)
+            frame: types.FrameType | None = sys._getframe(1)
             while frame is not None:
                 name = frame.f_code.co_filename
                 if name.startswith(prefix):

@@ -229,15 +229,16 @@ class Worker:
 
     def _drain(self, proc: subprocess.Popen[bytes]) -> None:
         """Keep reading the worker's stderr (whatever it writes to fds 1 and 2) into a bounded buffer."""
-        assert proc.stderr is not None
-        for chunk in iter(lambda: proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        stderr = proc.stderr
+        assert isinstance(stderr, io.BufferedReader)  # a pipe opened with the default buffering
+        for chunk in iter(lambda: stderr.read1(65536), b""):
             if proc is not self.proc:
                 continue
             self._stderr.append(chunk)
             self._stderr_size += len(chunk)
             while self._stderr_size > self.stderr_limit and len(self._stderr) > 1:
                 self._stderr_size -= len(self._stderr.popleft())
-        proc.stderr.close()  # here, not in stop(): a grandchild may hold the pipe open and block close()
+        stderr.close()  # here, not in stop(): a grandchild may hold the pipe open and block close()
 
     def stderr_tail(self, n: int = 400) -> str:
         return b"".join(self._stderr)[-n:].decode("utf-8", "replace")

@@ -90,8 +90,7 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
     excess = diff - (atol + rtol * np.abs(expected))
     if np.all(excess <= 0):
         return
-    idx = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
-    idx = tuple(int(i) for i in idx)
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape)) if excess.ndim else ()
     scale = float(np.max(np.abs(expected))) or 1.0
     if float32_precision(got, expected, diff, scale):
         hint = FLOAT32_HINT  # the formula is right: an exercise's hint about the formula would mislead

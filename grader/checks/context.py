@@ -83,9 +83,9 @@ class Context:
                                   f"got {replies.describe(after)}")
         return reply["result"], after
 
-    def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[np.ndarray]]], list[Any]]:
+    def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[Any]]], list[Any]]:
         """A forward that evaluates many argument lists in one round trip (for gradient checks)."""
-        def forward(arg_lists: list[list[np.ndarray]]) -> list[Any]:
+        def forward(arg_lists: list[list[Any]]) -> list[Any]:
             outs = self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick)
             if len(outs) != len(arg_lists):
                 raise self._malformed(f"reply: {len(outs)} results for {len(arg_lists)} argument lists")

@@ -1,7 +1,7 @@
 """What a failed check tells the student, and how inputs are written as copy-pasteable Python."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +35,7 @@ def python_literal(value: Any) -> str:
     return repr(value)
 
 
-def call_literal(function: str, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any] | None = None) -> str:
+def call_literal(function: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> str:
     """``function(arg, ...)`` with every argument written out in full."""
     parts = [python_literal(a) for a in args] + [f"{k}={python_literal(v)}" for k, v in (kwargs or {}).items()]
     return f"{function}({', '.join(parts)})"

@@ -11,7 +11,7 @@ import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def record(ex_id: str, layer: Layer, reference: Callable[..., Any],
 
 
 def stored_inputs(data: dict[str, np.ndarray], layer: Layer) -> list[tuple[Any, ...]]:
-    key, cases = layer_key(layer), []
+    key, cases = layer_key(layer), list[tuple[Any, ...]]()
     while f"{key}:{len(cases)}:in@t" in data:
         cases.append(unflatten(data, f"{key}:{len(cases)}:in"))
     return cases
@@ -195,5 +195,5 @@ def build(reference_module: Callable[[str], Any], exercises: list[Exercise], roo
             stale.append(path(ex.id, root).name)
             if not check:
                 path(ex.id, root).parent.mkdir(parents=True, exist_ok=True)
-                np.savez_compressed(path(ex.id, root), **new)
+                np.savez_compressed(path(ex.id, root), **cast("dict[str, Any]", new))
     return stale

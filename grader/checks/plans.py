@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -296,7 +296,7 @@ def save(key: Key, cases: Cases) -> bool:
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # mode 600
             try:
                 with os.fdopen(fd, "wb") as f:
-                    np.savez(f, **_pack(data))
+                    np.savez(f, **cast("dict[str, Any]", _pack(data)))
                 os.replace(tmp, path)
             except BaseException:
                 os.unlink(tmp)

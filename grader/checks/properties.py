@@ -132,7 +132,7 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
                 if known is not None:
                     raise known[1]  # type: ignore[misc]  # as it failed when replayed
                 prop(example)
-            if recorded and episode.plain:
+            if recorded and episode is not None and episode.plain:
                 recorded[0].append((drawn, episode.answers))
             elif recorded:
                 recorded.clear()  # an oracle answered with something a plan cannot hold
@@ -160,9 +160,9 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
         raise
     except BaseException as exc:
         found = _first(exc)
-        stop = abort()
-        if stop is not None:
-            raise stop from None
+        aborted = abort()
+        if aborted is not None:
+            raise aborted from None
         if found is not exc:
             raise found from None
         if isinstance(exc, HypothesisException):

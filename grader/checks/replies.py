@@ -78,7 +78,7 @@ class Array(Schema):
     """A numpy array whose dtype kind is one of ``kinds`` (numpy's letters: b, i, u, f, c)."""
 
     kinds: str = "biufc"
-    what: str = "a numeric array"  # type: ignore[misc]
+    what: str = "a numeric array"
 
     def check(self, value: Any, path: str) -> None:
         if not (isinstance(value, np.ndarray) and value.dtype.names is None and value.dtype.kind in self.kinds):
@@ -90,7 +90,7 @@ class Scalar(Schema):
     """A Python or numpy scalar of the given kind: "number" (int or float, not bool), "int", "str", "bool"."""
 
     kind: str
-    what: str  # type: ignore[misc]
+    what: str
 
     def check(self, value: Any, path: str) -> None:
         if self.kind == "bool":

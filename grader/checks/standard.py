@@ -290,7 +290,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
 
         ctx.for_all(layer.args, prop, examples=ctx.few_examples)
 
-    if layer.extreme is not None:
+    if (extreme := layer.extreme) is not None:
         if layer.stable_share:  # declared last: weigh it against every public check declared before it
             others = sum(c.points for c in ex.checks if not c.hidden)
             points = others * layer.stable_share / (1.0 - layer.stable_share)
@@ -312,7 +312,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                 assert_close(got, expected, what=f"the output of {layer.forward}", rtol=1e-6, atol=1e-9,
                              hint=layer.hint_forward)
 
-            ctx.for_all(layer.extreme, prop, examples=ctx.few_examples)
+            ctx.for_all(extreme, prop, examples=ctx.few_examples)
 
 
 def _returned(ctx: Context, layer: Layer, args: Sequence[Any]) -> tuple[Any, tuple[Any, ...]]:
@@ -370,7 +370,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
 
             ctx.for_all(layer.args, prop)
 
-    if layer.extreme is not None:
+    if (extreme := layer.extreme) is not None:
         oracle = "torch" if layer.torch is not None else "reference"
 
         @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
@@ -398,7 +398,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                     expected = ctx.answer(reference_grads)
                 compare(grads, expected, args, 1e-6, 1e-9)
 
-            ctx.for_all(layer.extreme, prop, examples=ctx.few_examples)
+            ctx.for_all(extreme, prop, examples=ctx.few_examples)
 
 
 def loss_checks(ex: Exercise, layer: Layer) -> Layer:

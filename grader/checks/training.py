@@ -152,7 +152,7 @@ def assert_accuracy(ctx: Context, predict: Callable[[np.ndarray], np.ndarray], X
     return acc
 
 
-def record(ctx: Context, curve: Sequence[float], reference: Callable[[], Sequence[float]] | None) -> None:
+def record(ctx: Context, curve: Sequence[float] | np.ndarray, reference: Callable[[], Sequence[float]] | None) -> None:
     """Keep the student's loss curve and, when the reference is available, the reference's."""
     ctx.record_curve("loss", curve)
     if reference is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
@@ -21,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # for tests: stop after one change
 
 
-def parts_changed(changes: set[tuple[object, str]]) -> list[str]:
+def parts_changed(changes: Iterable[tuple[object, str]]) -> list[str]:
     """The curriculum parts whose ``<part>.py`` is among the changed paths, in curriculum order."""
     names = {Path(path).stem for _, path in changes if path.endswith(".py")}
     return [p for p in PARTS if p in names]

@@ -90,7 +90,7 @@ def _mlp_args(scale: float = 1.0):
 
     def build(t: tuple[int, int, int, int]):
         n, d, h, c = t
-        w = {"lo": -scale, "hi": scale}
+        w: dict[str, Any] = {"lo": -scale, "hi": scale}
         params = st.fixed_dictionaries({"W1": S.arrays((d, h), **w), "b1": S.arrays((h,), **w),
                                         "W2": S.arrays((h, c), **w), "b2": S.arrays((c,), **w)})
         return st.tuples(params, S.arrays((n, d), lo=-2, hi=2), S.labels(n, c))
@@ -107,8 +107,8 @@ def _torch_mlp(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> t
     t = {k: torch.tensor(params[k], dtype=torch.float64, requires_grad=True) for k in PARAMS}
     h = torch.relu(torch.tensor(X) @ t["W1"] + t["b1"])
     loss = F.cross_entropy(h @ t["W2"] + t["b2"], torch.tensor(y))
-    loss.backward()
-    return float(loss.detach()), {k: t[k].grad.numpy() for k in PARAMS}
+    grads = torch.autograd.grad(loss, [t[k] for k in PARAMS])
+    return float(loss.detach()), {k: g.numpy() for k, g in zip(PARAMS, grads)}
 
 
 _CALL = "two_layer_loss"

@@ -1,6 +1,8 @@
 """Part — convolutional networks (seed 2.2): conv2d, max-pool, flatten and a small CNN on the 8×8 digits."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -124,7 +126,7 @@ def train_cnn_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> 
 
 
 #: budget of the training smoke test (the reference reaches 97% in ~0.8 s)
-CNN_TRAINING = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "filters": 8, "seed": 0}
+CNN_TRAINING: dict[str, Any] = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "filters": 8, "seed": 0}
 
 
 @MODEL.check("the trained CNN classifies held-out digits (>= 90%)", oracle="training", points=2, timeout=60)

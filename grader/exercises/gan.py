@@ -57,8 +57,7 @@ def _torch_loss(name: str, args: tuple[np.ndarray, ...]) -> tuple[float, list[np
                 + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
     else:
         loss = F.binary_cross_entropy_with_logits(ts[0], torch.ones_like(ts[0]))
-    loss.backward()
-    return float(loss.detach()), [t.grad.numpy() for t in ts]
+    return float(loss.detach()), [g.numpy() for g in torch.autograd.grad(loss, ts)]
 
 
 def _returned(got: Any, name: str, names: tuple[str, ...]) -> Any:
@@ -147,7 +146,7 @@ def _adversarial_steps(student: Callable[[str], Any], weights: dict, reals: list
     G, D = mod.make_generator(), mod.make_discriminator()
     G.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in weights.items() if k.startswith("G.")})
     D.load_state_dict({k[2:]: torch.as_tensor(v) for k, v in weights.items() if k.startswith("D.")})
-    adam = {"lr": lr, "betas": (0.5, 0.999)}  # the settings the exercise states
+    adam: dict[str, Any] = {"lr": lr, "betas": (0.5, 0.999)}  # the settings the exercise states
     opt_g, opt_d = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam)
     losses = []
     for real, z in zip(reals, zs):

@@ -143,8 +143,9 @@ def _watch_fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch
     if not isinstance(returned, list):
         raise TypeError(f"train_model should return a list of floats, got {type(returned).__name__}")
     last = getattr(model, "history", None)  # keras.Model.fit(model, ...) passes the wrapper by: its last History
-    if not fits and isinstance(getattr(last, "history", None), dict):
-        fits.append({"loss": [float(v) for v in last.history.get("loss", [])], "epochs": -1, "batch_size": "?"})
+    history = getattr(last, "history", None)
+    if not fits and isinstance(history, dict):
+        fits.append({"loss": [float(v) for v in history.get("loss", [])], "epochs": -1, "batch_size": "?"})
     now = getattr(model, "optimizer", None)
 
     def settings(opt: Any) -> dict:

@@ -204,11 +204,11 @@ def _train_process(student: Callable[[str], Any], spec: str, weights: dict, X: n
         self.register_step_post_hook(on_step)
 
     hook = net.fc1.register_forward_pre_hook(on_forward)  # on fc1: a call of model.forward(xb) is seen too
-    torch.optim.Optimizer.__init__ = recording_init
+    setattr(torch.optim.Optimizer, "__init__", recording_init)  # noqa: B010 - a method, patched for this run
     try:
         mod.train(net, public["loader"](X, y, batch_size=16), epochs=epochs, device="cpu", lr=lr)
     finally:
-        torch.optim.Optimizer.__init__ = original
+        setattr(torch.optim.Optimizer, "__init__", original)  # noqa: B010
         hook.remove()
     return {"optimizers": optimizers, "steps": steps, "forwards": forwards, "params": list(before),
             "changed": [k for k, p in net.named_parameters() if not torch.equal(p.detach().cpu(), before[k])]}

@@ -279,7 +279,7 @@ def train_rnn_records_one_loss_per_minibatch_step_and_updates(ctx: Context) -> N
 
 
 #: budget of the training smoke test (the reference reaches 100% in ~0.15 s)
-RNN_TRAINING = {"classes": 2, "hidden": 16, "epochs": 10, "lr": 0.5, "batch_size": 32, "seed": 0}
+RNN_TRAINING: dict[str, Any] = {"classes": 2, "hidden": 16, "epochs": 10, "lr": 0.5, "batch_size": 32, "seed": 0}
 
 
 @MODEL.check("the trained RNN solves held-out sequences (>= 90%)", oracle="training", points=2, timeout=60)

@@ -309,7 +309,8 @@ LOOP = exercise(
     hint="Create the optimizer once over the parameter arrays themselves (it updates them in place); for each "
          "epoch and minibatch: loss, grads = two_layer_loss(...); optimizer.step(grads in the same order).")
 #: budget of the training smoke test (the reference reaches 96% in ~0.1 s)
-MLP_TRAINING = {"classes": 10, "hidden": 32, "epochs": 10, "lr": 0.1, "momentum": 0.9, "batch_size": 32, "seed": 0}
+MLP_TRAINING: dict[str, Any] = {"classes": 10, "hidden": 32, "epochs": 10, "lr": 0.1, "momentum": 0.9, "batch_size": 32,
+                                "seed": 0}
 
 
 @LOOP.check("fit records one loss per minibatch step, stepping one optimizer over every parameter",
@@ -410,6 +411,7 @@ def _idx_case(draw: st.DrawFn) -> tuple[np.ndarray, int]:
     shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
     rng = np.random.default_rng(draw(S.seeds()))
     dtype = np.dtype(_IDX_TYPES[code])
+    values: np.ndarray
     if dtype.kind == "f":
         values = rng.standard_normal(shape) * 100
     else:
