@@ -1,0 +1,61 @@
+"""deepgrade init: write the exercises into a folder of the student's, as ``rustlings init`` does."""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from grader import registry
+from grader.commands import UsageError
+
+NAME, HELP, ORDER = "init", "write the exercises (stubs to fill in) into a new folder", 5
+
+README = """\
+# Deep-learning exercises
+
+Write the functions in `assignments/`: each stub raises `NotImplementedError`, and its docstring gives the
+formula. In this folder:
+
+    deepgrade list                  # the exercises, in order, with points
+    deepgrade hint neuron.sigmoid   # what to write, and the tutorial's section
+    deepgrade check neuron          # check a part (or one exercise, or everything: deepgrade check)
+    deepgrade watch                 # re-check an exercise each time you save its file
+    deepgrade progress              # what is done and what comes next
+
+Your code runs in a separate process; a failure shows the check, a small input you can paste into Python,
+what was expected and what your code gave. Numpy-only parts (neuron, losses, backprop, autograd, optim, cnn,
+rnn, train) must not import torch, scipy, sklearn, keras, tensorflow or jax.
+"""
+
+
+def stubs() -> Path:
+    """The stubs: inside the installed package (a wheel), else the checkout's ``assignments/``."""
+    packaged = Path(__file__).resolve().parent.parent / "assignments"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent.parent / "assignments"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", nargs="?", default="deepgrade-exercises", metavar="DIR",
+                   help="where to write them (default ./deepgrade-exercises); it must not hold exercises yet")
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    source = stubs()
+    parts = [p for p in registry.PARTS if (source / f"{p}.py").is_file()]
+    if not parts:
+        raise UsageError(f"no exercise stubs in {source}: this installation of deepgrade is incomplete")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder")
+    taken = [n for n in (*(f"assignments/{p}.py" for p in parts), "README.md") if (folder / n).exists()]
+    if taken:
+        raise UsageError(f"{folder} already holds {taken[0]}: nothing was written (your work is kept); "
+                         "choose another folder")
+    (folder / "assignments").mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        shutil.copyfile(source / f"{part}.py", folder / "assignments" / f"{part}.py")
+    (folder / "README.md").write_text(README)
+    if not (folder / ".gitignore").exists():
+        (folder / ".gitignore").write_text("__pycache__/\n*.pyc\n")
+    print(f"wrote {len(parts)} exercise files to {folder / 'assignments'}/; next: cd {folder} && deepgrade list")
+    return 0
