@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine
 
-from grader import batch, registry
-from grader.submissions import discover
+from grader import registry
+from grader.instructor import batch
+from grader.instructor.submissions import discover
 
 
 def timed(paths: list[str], exercises, *, jobs: int, examples: int) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 from _common import machine
 
 from grader import reference, registry, runner
-from grader._worker.client import Worker
+from grader.isolation.worker.client import Worker
 
 REPEAT = 3
 EXAMPLES = 25

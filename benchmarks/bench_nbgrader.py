@@ -18,7 +18,7 @@ from _common import ROOT, machine
 
 
 def main() -> None:
-    from grader.nbcourse import write_course
+    from grader.notebooks.course import write_course
 
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader import registry, sandbox
-from grader._worker.client import Worker
+from grader import registry
+from grader.isolation import sandbox
+from grader.isolation.worker.client import Worker
 from grader.runner import grade
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"

@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine
 
-from grader import batch, registry
+from grader import registry
+from grader.instructor import batch
 from grader.runner import grade
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, median_time
 
 from grader import reference, registry
-from grader._worker.client import Worker
+from grader.isolation.worker.client import Worker
 from grader.runner import grade_exercise
 
 PARTS = ["neuron", "losses", "backprop", "autograd", "optim"]

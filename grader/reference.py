@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from grader._worker import wire
+from grader.isolation.worker import wire
 from grader.registry import Exercise, prerequisite_closure
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # a reference that uses Keras runs it on torch, as workers do
@@ -80,7 +80,7 @@ class Given:
     """The reference functions and classes an exercise is graded with (its prerequisites), served to the
     worker: the worker holds stubs that send their arguments here as plain data, and only the names in
     :attr:`spec` are answered.  Instances of given classes (an optimizer) live here; the arrays their
-    constructor received are kept in step with the worker's (see ``grader._worker.child._class_stub``).
+    constructor received are kept in step with the worker's (see ``grader.isolation.worker.child._class_stub``).
 
     ``calls`` counts what the worker asked for, by ``"part.name"`` (instrumentation for the checks).
     """
@@ -112,7 +112,7 @@ class Given:
         return bool(self._allowed)
 
     def __call__(self, call: dict[str, Any]) -> Any:
-        from grader._worker.client import GivenCallError
+        from grader.isolation.worker.client import GivenCallError
 
         kind, args, kwargs = call.get("kind"), call.get("args", []), call.get("kwargs", {})
         if not isinstance(args, list) or not isinstance(kwargs, dict):

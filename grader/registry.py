@@ -33,7 +33,7 @@ VALUE_ORACLES: tuple[str, ...] = ("reference", "torch", "training")
 PARTS: tuple[str, ...] = ("neuron", "losses", "backprop", "autograd", "optim",
                           "train", "cnn", "rnn", "gan", "pytorch", "keras_model")
 
-#: Libraries that would compute a numpy-only part's answer for the student (see ``grader.policy``).
+#: Libraries that would compute a numpy-only part's answer for the student (see ``grader.isolation.policy``).
 _NUMPY_ONLY: tuple[str, ...] = ("torch", "scipy", "sklearn", "tensorflow", "jax", "keras")
 #: Per part: (forbidden top-level packages, allowed sub-modules of them).  The grader loads the digits and
 #: hands them to the worker, so no numpy-only part needs anything from these packages (they are absent).

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from grader import __version__
+
 Status = Literal["passed", "failed", "error", "timeout", "not_implemented", "skipped", "grader_error"]
 #: ``grader_error``: the check failed inside the grader (not the student's fault): it scores nothing *and*
 #: costs nothing, the submission is not recorded as graded, and ``grade`` retries it on the next run.
@@ -48,7 +50,7 @@ class ExerciseResult:
     title: str
     part: str
     checks: list[CheckResult] = field(default_factory=list)
-    #: remarks for the instructor, e.g. a forbidden import (see ``grader.policy``)
+    #: remarks for the instructor, e.g. a forbidden import (see ``grader.isolation.policy``)
     notes: list[str] = field(default_factory=list)
     #: fraction of the checks' points taken off (1.0: the exercise scores 0)
     penalty: float = 0.0
@@ -158,3 +160,21 @@ class SubmissionResult:
                                     list(e.get("notes", [])), float(e.get("penalty", 0.0)))
                      for e in doc.get("exercises", [])]
         return cls(submission, exercises, doc.get("error", ""))
+
+
+@dataclass
+class Outcome:
+    """A submission graded by ``deepgrade grade`` (or taken from its record, or failed by the grader), with where
+    it came from: what the gradebook reports and the record keeps."""
+
+    student: str
+    source: str
+    result: SubmissionResult
+    seconds: float
+    key: str = ""
+    cached: bool = False
+    internal: bool = False  # the grader failed (not the student): no record, re-graded next time
+
+    def record(self) -> dict[str, Any]:
+        return {"student": self.student, "source": self.source, "key": self.key, "seconds": self.seconds,
+                "grader": __version__, "result": self.result.to_json()}

@@ -15,16 +15,17 @@ import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from grader import policy, reference
+from grader import reference
 from grader import secret as course_secret
-from grader._worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
 from grader.checks import plans
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
 from grader.checks.standard import torch_oracle
+from grader.isolation import policy
+from grader.isolation.sandbox import process_launcher
+from grader.isolation.worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
 from grader.registry import FORBIDDEN, HIDDEN_SCALE, Check, Exercise
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
-from grader.sandbox import process_launcher
 from grader.secret import hidden_seed
 
 #: Called after each exercise is graded (for progress bars).
@@ -41,7 +42,8 @@ def _missing_requirements(ex: Exercise) -> list[str]:
 
 def check_seed(ex: Exercise, check: Check, salt: int = 0, secret: bytes | None = None) -> int:
     """A fixed seed per (exercise, check): the same submission always gets the same score.  A hidden check's
-    seed comes from the course secret (:mod:`grader.secret`), so it cannot be recomputed from public names."""
+    seed comes from the course secret (:mod:`grader.secret`), so it cannot be recomputed from public
+    names."""
     if check.hidden:
         return hidden_seed(secret or course_secret.load(), ex.id, f"{check.name}/{salt}")
     return zlib.crc32(f"{ex.id}/{check.name}/{salt}".encode())
@@ -315,7 +317,7 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     ``hidden`` adds the hidden checks (``deepgrade grade``), seeded from ``secret`` (default: the course
     secret, :func:`grader.secret.load`) and run after every public check, in fresh workers.
     ``forbidden_penalty`` is the fraction of an exercise's points a forbidden import costs (0 warns only,
-    as ``check`` does).  ``launcher`` isolates the worker (see :mod:`grader.sandbox`).
+    as ``check`` does).  ``launcher`` isolates the worker (see :mod:`grader.isolation.sandbox`).
     ``submission_timeout`` is the submission's budget in seconds of its workers' CPU time (with the
     wall-clock ceiling of each call); checks after it are marked ``timeout`` without running.
     """

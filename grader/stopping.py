@@ -209,9 +209,9 @@ def _cleaners() -> set[int]:
 
 
 def stop_workers(spare: Iterable[int] = ()) -> None:
-    """Kill this process's student workers and refuse new requests (``grader._worker.client.stop_all``),
+    """Kill this process's student workers and refuse new requests (``grader.isolation.worker.client.stop_all``),
     then every other process below this one, except the subtrees of ``spare`` (children a caller had)."""
-    from grader._worker import client
+    from grader.isolation.worker import client
 
     stop_all = getattr(client, "stop_all", None)  # TODO(issue 8): the lead's; until it lands, the sweep alone
     if stop_all is not None:

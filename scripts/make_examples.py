@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import registry  # noqa: E402
-from grader.build import _MARKER, strip_solutions  # noqa: E402
+from grader.instructor.build import _MARKER, strip_solutions  # noqa: E402
 from tests.corpus import alternatives, mutants, replace_definitions  # noqa: E402
 
 SOLUTIONS = ROOT / "solutions"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import registry, sandbox
+from grader import registry
+from grader.isolation import sandbox
 from grader.runner import grade
 from tests.adversarial.cases import ATTACKS
 from tests.corpus import ROOT, SOLUTIONS

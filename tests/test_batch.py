@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, registry
+from grader import registry
 from grader.cli import main
-from grader.submissions import discover
+from grader.instructor import batch
+from grader.instructor.submissions import discover
 from tests.batchkit import EXAMPLES, ONLY, ROOT, complete, stubs, zip_bytes
 
 EXERCISES = registry.select(ONLY)

@@ -1,7 +1,7 @@
 """The same submission gets the same score twice (issue 9.6).
 
 A ``train_gan`` that never seeds anything still draws from torch's and numpy's global generators; the worker
-reseeds them before every call (``grader/_worker/child.py: _reseed``), so two gradings in fresh workers must
+reseeds them before every call (``grader/isolation/worker/child.py: _reseed``), so two gradings in fresh workers must
 agree on the score *and* on every recorded loss: a score that depends on the run is a grading bug.
 """
 from __future__ import annotations
@@ -46,8 +46,8 @@ def test_reseed_also_pins_what_varies_on_a_gpu():
     the other sources of run-to-run differences on CUDA, switched off for every worker."""
     import torch
 
-    from grader._worker import child
-    from grader._worker.client import worker_env
+    from grader.isolation.worker import child
+    from grader.isolation.worker.client import worker_env
 
     saved = torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic
     try:

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from grader import batch, registry
-from grader.submissions import discover
+from grader import registry
+from grader.instructor import batch
+from grader.instructor.submissions import discover
 from tests.batchkit import ROOT
 
 CLASS = ROOT / "examples" / "submissions"

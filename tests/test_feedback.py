@@ -27,7 +27,7 @@ def synthetic() -> SubmissionResult:
 
 
 def test_student_files_show_hidden_checks_without_details():
-    shown = synthetic().redacted()  # what grader.batch hands every student-facing reporter
+    shown = synthetic().redacted()  # what grader.instructor.batch hands every student-facing reporter
     md, page = feedback.markdown(shown, "alice"), feedback.html(shown, "alice")
     doc = gradescope.document(shown)
     for text in (md, page, doc["output"]):
@@ -152,7 +152,7 @@ def test_the_terminal_table_does_not_read_markup():
 
 
 def test_gradebook_cells_are_not_formulas():
-    from grader.batch import Outcome
+    from grader.instructor.batch import Outcome
     from grader.reporters.gradebook import cell, csv_text
 
     for bad in ("=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"):

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, gradescope, reference, registry, runner, sandbox
+from grader import reference, registry, runner
 from grader.checks import plans
 from grader.cli import main
+from grader.instructor import autograder as gradescope
+from grader.instructor import batch
+from grader.isolation import sandbox
 from grader.registry import HIDDEN_SUFFIX
 from tests.adversarial.gradescope import thief
 from tests.batchkit import ROOT, complete
@@ -107,7 +110,8 @@ def test_the_zip_holds_the_secret_and_only_what_the_graded_parts_need(autograder
         assert json.loads(zf.read(gradescope.CONFIG))["exercises"] == ONLY
         setup = zf.read("setup.sh").decode()
         assert os.environ["DEEPGRADE_SECRET"].encode() not in b"".join(zf.read(n) for n in names)
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py", "grader/_worker/child.py"} <= names
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py",
+            "grader/isolation/worker/child.py"} <= names
     assert "bubblewrap" in setup and "download.pytorch.org/whl/cpu" in setup
     assert "constraints.txt" in names and setup.count("-c constraints.txt") == 2  # the versions CI tested
     assert "'torch>=" in setup and "watchfiles" not in setup and "'packaging>=" in setup

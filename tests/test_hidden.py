@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from grader import registry
-from grader._worker.client import Worker
 from grader.checks import strategies as S
 from grader.checks.properties import for_all
+from grader.isolation.worker.client import Worker
 from grader.registry import HIDDEN_EXAMPLES, HIDDEN_SCALE, HIDDEN_SUFFIX, Exercise
 from grader.reporters.table import print_report
 from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from grader import registry
-from grader.nbcourse import normalise_stubs, write_course
-from grader.notebook import EXAMPLES_ENV, module_source
+from grader.notebooks.course import normalise_stubs, write_course
+from grader.notebooks.extract import EXAMPLES_ENV, module_source
 from grader.reference import ASSIGNMENTS, ROOT, SOLUTIONS
 
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -e '.[nbgrader]'")

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from grader import cli, registry
-from grader.build import strip_solutions
-from grader.nbcourse import FORMULAS, autograder_source, notebook, split_solution, write_course
-from grader.notebook import assert_passes, autograder_id, cell_id, extract, extract_notebooks, module_source
+from grader.instructor.build import strip_solutions
+from grader.notebooks.course import FORMULAS, autograder_source, notebook, split_solution, write_course
+from grader.notebooks.extract import assert_passes, autograder_id, cell_id, extract, extract_notebooks, module_source
 from grader.reference import ASSIGNMENTS, SOLUTIONS
 from grader.registry import PARTS, Check, Exercise
 

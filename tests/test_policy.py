@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from grader import registry
-from grader._worker.client import Worker, plain_launcher
 from grader.cli import main
-from grader.policy import check_submission, imported_modules, violations
+from grader.isolation.policy import check_submission, imported_modules, violations
+from grader.isolation.worker.client import Worker, plain_launcher
 from grader.registry import FORBIDDEN, Exercise
 from grader.runner import grade
 from tests.corpus import SOLUTIONS, Mutant

@@ -15,7 +15,7 @@ import pytest
 from grader import reference
 from grader import secret as course_secret
 from grader.cli import main
-from grader.release import leaks
+from grader.instructor.release import leaks
 
 
 def _solution_fingerprints() -> list[str]:

@@ -26,7 +26,6 @@ import pytest
 import grader.checks
 import grader.exercises
 from grader import reference, registry
-from grader._worker.client import StudentError, _function_source
 from grader.checks import replies
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
@@ -45,6 +44,7 @@ from grader.checks.replies import (
     returns,
     tuple_of,
 )
+from grader.isolation.worker.client import StudentError, _function_source
 
 #: Fuzzed runs of each check (of each hidden twin: the same code on larger data).
 SEEDS, HIDDEN_SEEDS = 3, 1

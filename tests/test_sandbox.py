@@ -1,4 +1,4 @@
-"""The isolation levels of grader/sandbox.py: what the worker can and cannot do at each one."""
+"""The isolation levels of grader/isolation/sandbox.py: what the worker can and cannot do at each one."""
 from __future__ import annotations
 
 import os
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import registry, sandbox
-from grader._worker.client import Worker
+from grader import registry
 from grader.cli import main
+from grader.isolation import sandbox
+from grader.isolation.worker.client import Worker
 from grader.runner import grade
 from tests.corpus import ROOT, SOLUTIONS
 

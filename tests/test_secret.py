@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, registry, runner
+from grader import registry, runner
 from grader import secret as course_secret
 from grader.cli import main
+from grader.instructor import batch
 from grader.results import SubmissionResult
 from tests.batchkit import complete
 
@@ -130,7 +131,7 @@ def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monke
 def test_a_submission_cannot_read_the_course_secret_while_grade_runs(tmp_path, monkeypatch, isolation):
     """The secret in the grader's environment and in its default file (in a world-traversable folder, so only
     its own modes protect it): the student's code gets neither; the honest exercise keeps full marks."""
-    from grader import sandbox
+    from grader.isolation import sandbox
     from tests.adversarial.secret import secret_spy
 
     if isolation == "sandbox" and not sandbox.bwrap_works():

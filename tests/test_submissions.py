@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.submissions import (
+from grader.instructor.submissions import (
     Submission,
     SubmissionError,
     content_hash,

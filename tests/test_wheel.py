@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import release
+from grader.instructor import release
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("build", reason="the test extra has build: pip install -e '.[test]'")

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grader._worker.wire import decode_bytes, encode_bytes
+from grader.isolation.worker.wire import decode_bytes, encode_bytes
 
 
 def decode(data):
@@ -29,7 +29,7 @@ def test_a_small_message_is_written_whole_and_a_large_one_in_chunks_without_a_co
     """One write per small message (each write wakes the reader); a large one is not copied to be joined."""
     import io
 
-    from grader._worker import wire
+    from grader.isolation.worker import wire
 
     small = {"args": [np.arange(6.0).reshape(2, 3), np.ones(4, dtype=np.int64)], "name": "f"}
     large = {"args": [np.zeros(wire.JOIN_BELOW // 8 + 1)], "name": "f"}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from grader import registry
-from grader._worker import wire
-from grader._worker.client import StudentError, Worker
+from grader.isolation.worker import wire
+from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
 
 

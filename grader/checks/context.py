@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from grader._worker.client import StudentError, Worker
 from grader.checks import drivers, plans, properties, replies
 from grader.checks.failure import CheckFailed
+from grader.isolation.worker.client import StudentError, Worker
 from grader.registry import Check, Exercise
 
 

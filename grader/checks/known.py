@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from grader.checks.layer import Layer
+
 if TYPE_CHECKING:
-    from grader.checks.standard import Layer
     from grader.registry import Exercise
 
 KNOWN = Path(__file__).resolve().parent.parent / "known"

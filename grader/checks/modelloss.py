@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from grader._worker.client import StudentError
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed
 from grader.checks.gradcheck import check_vjp
 from grader.checks.replies import ANY, dict_of, fields, list_of, returns
+from grader.isolation.worker.client import StudentError
 from grader.registry import Exercise
 
 #: seed -> (params, X, y): a small random problem for the model

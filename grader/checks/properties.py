@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from grader._worker.client import StudentError
 from grader.checks import plans
 from grader.checks.failure import CheckFailed, python_literal
 from grader.checks.strategies import scaled
+from grader.isolation.worker.client import StudentError
 
 
 class _Stop(BaseException):

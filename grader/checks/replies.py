@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from grader._worker.client import StudentError
+from grader.isolation.worker.client import StudentError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -35,34 +34,8 @@ from grader.checks.compare import as_array, assert_close, real_array, same_array
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.gradcheck import check_vjp
+from grader.checks.layer import Layer
 from grader.registry import Exercise
-
-
-@dataclass(frozen=True)
-class Layer:
-    """A forward/backward pair and its input domain."""
-
-    forward: str
-    backward: str | None                            # None: ``forward`` returns (value, *grads) (a loss)
-    args: st.SearchStrategy[tuple[Any, ...]]        # valid argument tuples for ``forward``
-    grads: tuple[str, ...] = ("dx",)                # names of what ``backward`` returns, in order
-    diff: tuple[int, ...] = (0,)                    # which arguments those gradients belong to
-    torch: Callable[..., Any] | None = None         # torch version of the forward on float64 tensors
-    extreme: st.SearchStrategy[tuple[Any, ...]] | None = None  # inputs that overflow a naive formula
-    rtol: float = 1e-7
-    atol: float = 1e-9
-    grad_rtol: float = 1e-5
-    grad_atol: float = 1e-7
-    hint_forward: str = ""
-    hint_backward: str = ""
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    label: str = ""                                 # tells apart checks of one function on several domains
-    #: share of the exercise's points the extreme-input check carries, for an exercise whose point is
-    #: stability ("Softmax (numerically stable)"); 0: the usual small invariant weight
-    stable_share: float = 0.0
-
-    def name(self, text: str) -> str:
-        return f"{text} ({self.label})" if self.label else text
 
 
 def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:

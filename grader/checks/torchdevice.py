@@ -1,6 +1,6 @@
 """Grader side of the device checks: the guard's source for the worker, and its errors as failures.
 
-Student torch code is run in the worker on the ``meta`` device under ``grader/_worker/torchguard.py``
+Student torch code is run in the worker on the ``meta`` device under ``grader/isolation/worker/torchguard.py``
 (see docs/curriculum-gan-pytorch-keras.md for what this catches without a GPU, and what it cannot).
 """
 from __future__ import annotations
@@ -10,13 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader._worker.client import StudentError
 from grader.checks.failure import CheckFailed
+from grader.isolation.worker.client import StudentError
 
 if TYPE_CHECKING:
     from grader.checks.context import Context
 
-GUARD = Path(__file__).resolve().parent.parent / "_worker" / "torchguard.py"
+GUARD = Path(__file__).resolve().parent.parent / "isolation" / "worker" / "torchguard.py"
 
 #: Agreement between devices for training smoke tests: final accuracies within this many points.
 ACCURACY_AGREEMENT = 0.03

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader import registry
 from grader.commands import UsageError
-from grader.notebook import Extracted, extract_notebooks
+from grader.notebooks.extract import Extracted, extract_notebooks
 from grader.registry import Exercise
 from grader.results import SubmissionResult
 
@@ -65,10 +65,10 @@ def submission_dir(path: str) -> Path:
 
 @contextlib.contextmanager
 def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
-    """A private copy to grade, made with no link followed and no bytecode (``grader.submissions.walk``):
+    """A private copy to grade, made with no link followed and no bytecode (``grader.instructor.submissions.walk``):
     of the folder ``path``, or, for notebooks (a .ipynb file or a folder holding some), with their solution
     cells extracted into the modules of the assignments/ layout."""
-    from grader.submissions import SubmissionError, copy, read_file
+    from grader.instructor.submissions import SubmissionError, copy, read_file
 
     p = Path(path)
     with tempfile.TemporaryDirectory(prefix="deepgrade-check-") as tmp:
@@ -96,8 +96,8 @@ def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
 
 
 def add_isolation(p: argparse.ArgumentParser, default: str) -> None:
-    """``--isolation`` and ``--submission-timeout`` (see grader/sandbox.py and docs/sandbox.md)."""
-    from grader.sandbox import LEVELS
+    """``--isolation`` and ``--submission-timeout`` (see grader/isolation/sandbox.py and docs/sandbox.md)."""
+    from grader.isolation.sandbox import LEVELS
 
     p.add_argument("--isolation", choices=LEVELS, default=default,
                    help=f"how to isolate the student's code (default {default}; auto = the best available here)")
@@ -107,7 +107,7 @@ def add_isolation(p: argparse.ArgumentParser, default: str) -> None:
 
 def isolation_options(args: argparse.Namespace) -> dict:
     """``grade()`` keyword arguments from :func:`add_isolation`'s options; a one-line error if unusable."""
-    from grader.sandbox import launcher_for
+    from grader.isolation.sandbox import launcher_for
 
     if args.submission_timeout is not None and args.submission_timeout <= 0:
         raise UsageError("--submission-timeout must be positive")

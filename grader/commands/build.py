@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from grader import reference, registry
-from grader.build import build
 from grader.checks import known
 from grader.commands import UsageError
+from grader.instructor.build import build
 
 NAME, HELP, ORDER = "build", "generate assignments/ from the marked reference solutions", 60
 

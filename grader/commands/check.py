@@ -15,7 +15,7 @@ from grader.commands._common import (
     selected,
     submission_folder,
 )
-from grader.notebook import mark_missing
+from grader.notebooks.extract import mark_missing
 from grader.reporters import report, report_json
 
 NAME, HELP, ORDER = "check", "check a submission (default ./assignments) and report", 20

@@ -11,15 +11,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from grader import batch, registry
+from grader import registry
 from grader import secret as course_secret
 from grader.commands import UsageError
 from grader.commands._common import add_examples, add_isolation, check_environment, isolation_options
-from grader.policy import GRADE_PENALTY
+from grader.instructor import batch
+from grader.instructor.submissions import discover
+from grader.isolation.policy import GRADE_PENALTY
 from grader.reporters import gradebook
 from grader.reporters.text import one_line
 from grader.stopping import Stopped
-from grader.submissions import discover
 
 NAME, HELP, ORDER = "grade", "grade many submissions (folders or zips) into a gradebook", 25
 

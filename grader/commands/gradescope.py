@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from grader import gradescope, registry
+from grader import registry
 from grader import secret as course_secret
 from grader.commands import UsageError
 from grader.commands._common import add_examples
+from grader.instructor import autograder
 
 NAME, HELP, ORDER = "gradescope", "build a Gradescope autograder zip for some or all exercises", 27
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out} should end in .zip")
     try:
         secret = course_secret.load(args.secret_file)
-        names = gradescope.build(out, exercises=args.exercises, examples=args.examples, secret=secret,
+        names = autograder.build(out, exercises=args.exercises, examples=args.examples, secret=secret,
                                  publish_hidden=args.publish_hidden, with_plans=not args.no_plans)
     except course_secret.SecretError as exc:
         raise UsageError(str(exc)) from None

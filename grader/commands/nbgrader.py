@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.nbcourse import write_course
+    from grader.notebooks.course import write_course
 
     solutions = Path(args.solutions)
     if not solutions.is_dir():

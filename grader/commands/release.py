@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 from grader import reference, registry
-from grader.build import build
 from grader.checks import known
 from grader.commands import UsageError
-from grader.release import ROOT, leaks, ship_plans, write
+from grader.instructor.build import build
+from grader.instructor.release import ROOT, leaks, ship_plans, write
 
 NAME, HELP, ORDER = "release", "write a student repository without the reference solutions", 65
 

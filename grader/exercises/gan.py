@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from grader._worker.client import StudentError
 from grader.checks import strategies as S
 from grader.checks.compare import assert_close, real_array, short
 from grader.checks.context import Context
@@ -18,6 +17,7 @@ from grader.checks.failure import CheckFailed, call_literal, failing_input
 from grader.checks.gradcheck import check_vjp
 from grader.checks.replies import ARRAY, INT, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
 from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
+from grader.isolation.worker.client import StudentError
 from grader.registry import Exercise, exercise
 
 #: The target: an even mixture of N(−2, 0.5²) and N(2, 0.5²).

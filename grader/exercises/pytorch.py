@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from grader._worker.client import StudentError
 from grader.checks.compare import assert_close, real_array
 from grader.checks.context import Context, NoReference
 from grader.checks.digits import digits_784
@@ -37,6 +36,7 @@ from grader.checks.replies import (
     tuple_of,
 )
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
+from grader.isolation.worker.client import StudentError
 from grader.registry import exercise
 
 SEED = Path(__file__).resolve().with_name("_pytorch_seed.py")

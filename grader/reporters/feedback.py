@@ -1,6 +1,6 @@
 """Per-student feedback, as Markdown and as a self-contained HTML page (with loss-curve plots).
 
-Reporters print what they are given: pass ``SubmissionResult.redacted(publish_hidden)`` (``grader.batch``
+Reporters print what they are given: pass ``SubmissionResult.redacted(publish_hidden)`` (``grader.instructor.batch``
 does), which withholds hidden checks' details.  Text that came from the worker goes through
 :mod:`grader.reporters.text`: cleaned, capped, fenced in Markdown and escaped in HTML.
 """

@@ -5,14 +5,11 @@ import csv
 import io
 import json
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grader.registry import Exercise
 from grader.reporters.text import one_line
-
-if TYPE_CHECKING:
-    from grader.batch import Outcome
-
+from grader.results import Outcome
 
 #: What a gradebook cell says where the grader (not the student) failed: not a score, retried next run.
 GRADER_ERROR = "grader error"

@@ -1,6 +1,6 @@
 """Gradescope's results.json: one test per check.
 
-Prints what it is given: pass ``SubmissionResult.redacted(publish_hidden)`` (``grader.batch`` does), so a
+Prints what it is given: pass ``SubmissionResult.redacted(publish_hidden)`` (``grader.instructor.batch`` does), so a
 hidden check shows its name, status and points, never its details unless the instructor publishes them.
 """
 from __future__ import annotations

@@ -75,7 +75,7 @@ def flagged(result: SubmissionResult) -> list[ExerciseResult]:
 
 def official_penalty() -> str:
     """What ``deepgrade grade`` does to an exercise with a forbidden import, in words."""
-    from grader.policy import GRADE_PENALTY
+    from grader.isolation.policy import GRADE_PENALTY
 
     return "scores 0" if GRADE_PENALTY >= 1 else f"loses {GRADE_PENALTY:.0%} of its points"
 

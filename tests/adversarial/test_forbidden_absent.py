@@ -10,8 +10,9 @@ import os
 
 import pytest
 
-from grader import registry, sandbox
-from grader._worker.client import Worker
+from grader import registry
+from grader.isolation import sandbox
+from grader.isolation.worker.client import Worker
 from grader.runner import grade
 from tests.corpus import SOLUTIONS, Variant
 

@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from grader import sandbox
 from grader.cli import main
+from grader.isolation import sandbox
 from tests.batchkit import complete
 from tests.corpus import ROOT, solution_lines
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, registry
+from grader import registry
+from grader.instructor import batch
+from grader.instructor.submissions import discover
 from grader.results import WITHHELD
-from grader.submissions import discover
 from tests.batchkit import ROOT, complete, stubs, zip_bytes
 
 ONLY = "neuron.sigmoid"

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from grader import reference, registry
-from grader._worker import wire
-from grader._worker.client import GivenCallError, StudentError, Worker
 from grader.checks import drivers
+from grader.isolation.worker import wire
+from grader.isolation.worker.client import GivenCallError, StudentError, Worker
 from grader.runner import grade
 from tests.corpus import solution_lines
 
@@ -129,7 +129,7 @@ def taken(tmp_path):
 def test_a_worker_that_stops_reading_cannot_block_the_grader(taken, size):
     """Neither a message written chunk by chunk nor one joined into a single write (wire.packets, under
     JOIN_BELOW but far over a pipe's 64 KiB) can hang the grader on a worker that stopped reading."""
-    from grader._worker import wire
+    from grader.isolation.worker import wire
 
     assert (len(wire.packets([np.zeros(size)])) == 1) == (size * 8 < wire.JOIN_BELOW)
     call(taken, "stop_reading", 0.0)

@@ -25,16 +25,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grader
-from grader import reference, registry, sandbox, stopping
+from grader import reference, registry, stopping
 from grader import secret as course_secret
-from grader._worker.client import Launcher
-from grader.results import SubmissionResult
-from grader.submissions import Submission, SubmissionError, content_hash, materialize, pack, safe_name
+from grader.instructor.submissions import Submission, SubmissionError, content_hash, materialize, pack, safe_name
+from grader.isolation import sandbox
+from grader.isolation.worker.client import Launcher
+from grader.results import Outcome, SubmissionResult
 
 STUDENTS, RECORDS = "students", "records"
 #: What a student receives, in ``OUT/students/<name>/``.
@@ -119,23 +119,6 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- outcomes and storage
-@dataclass
-class Outcome:
-    """A graded (or cached, or failed) submission."""
-
-    student: str
-    source: str
-    result: SubmissionResult
-    seconds: float
-    key: str = ""
-    cached: bool = False
-    internal: bool = False  # the grader failed (not the student): no record, re-graded next time
-
-    def record(self) -> dict[str, Any]:
-        return {"student": self.student, "source": self.source, "key": self.key, "seconds": self.seconds,
-                "grader": grader.__version__, "result": self.result.to_json()}
-
-
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write a file so that a reader (or a crash) sees either the old content or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@
 * ``auto``    — the best of these that works on this machine (:func:`available_isolation`).
 
 A launcher maps the worker's command line ``[python, -u, child.py, SUBMISSION]`` to the command line and
-environment that start it at that level (see :data:`grader._worker.client.Launcher`).  When it is given
+environment that start it at that level (see :data:`grader.isolation.worker.client.Launcher`).  When it is given
 ``packages`` (a numpy-only part), only those distributions can be imported: in the sandbox every other
 site-/dist-packages folder is an empty tmpfs, so the rest is absent; at ``limits`` and ``process`` the worker
 runs ``python -S`` with a ``PYTHONPATH`` view of only those packages, but the other files stay readable.
@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader._worker.client import CHILD, CHILD_FILES, Launcher, plain_launcher
+from grader.isolation.worker.client import CHILD, CHILD_FILES, Launcher, plain_launcher
 
 LEVELS = ("process", "limits", "sandbox", "auto")
 NOBODY = 65534

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader._worker import proctree, wire
-from grader._worker.wire import ProtocolError
+from grader.isolation.worker import proctree, wire
+from grader.isolation.worker.wire import ProtocolError
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 #: The files the worker runs from (``child.py`` loads ``wire.py`` beside it): a sandbox binds all of them.
@@ -35,7 +35,7 @@ CHILD_FILES = (CHILD, CHILD.with_name("wire.py"))
 
 #: Builds the command line that starts a worker: ``launcher(argv, submission, packages)`` returns the command
 #: line and its environment.  ``packages`` names the distributions the worker may import (``("numpy",)`` for a
-#: numpy-only part: torch, scipy, sklearn must be absent), or is ``None`` for all.  See ``grader.sandbox``.
+#: numpy-only part: torch, scipy, sklearn must be absent), or is ``None`` for all.  See ``grader.isolation.sandbox``.
 Launcher = Callable[[Sequence[str], Path, "tuple[str, ...] | None"], tuple[list[str], dict[str, str]]]
 
 #: A reply may be this many times the request's size, and at least REPLY_FLOOR, never over REPLY_CEILING.
@@ -93,7 +93,7 @@ class Budget:
 
 def plain_launcher(argv: Sequence[str], submission: Path,
                    packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
-    """Run the worker as an ordinary child process (see ``grader.sandbox`` for the isolation levels)."""
+    """Run the worker as an ordinary child process (see ``grader.isolation.sandbox`` for the isolation levels)."""
     return list(argv), dict(os.environ)
 
 

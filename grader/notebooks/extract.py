@@ -1,6 +1,6 @@
 """Notebook submissions: the solution cells of deepgrade notebooks, found by nbgrader ``grade_id``.
 
-A part's notebook (written by :mod:`grader.nbcourse`) holds one read-only setup cell (``setup_<part>``:
+A part's notebook (written by :mod:`grader.notebooks.course`) holds one read-only setup cell (``setup_<part>``:
 the imports) and one solution cell per exercise (``neuron.sigmoid`` → ``neuron_sigmoid``).  Joined in
 that order they are the part's module, exactly as ``assignments/<part>.py`` would be; :func:`extract`
 writes those modules into a folder that the worker grades like any other submission.

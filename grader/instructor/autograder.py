@@ -57,14 +57,15 @@ python3 -m pip install --no-cache-dir -c constraints.txt {deps}
 """
 
 RUN = """#!/usr/bin/env bash
-# Gradescope runs this for each submission; grader.gradescope.run_autograder decides how (or whether) to grade
-# $ROOT/submission and writes $ROOT/results/results.json.
+# Gradescope runs this for each submission; grader.instructor.autograder.run_autograder decides how (or whether)
+# to grade $ROOT/submission and writes $ROOT/results/results.json.
 set -uo pipefail
 ROOT="${DEEPGRADE_AUTOGRADER_ROOT:-/autograder}"
 PY="${DEEPGRADE_PYTHON:-python3}"
 export DEEPGRADE_SECRET_FILE="$ROOT/source/course-secret"
 rm -f "$ROOT/results/results.json"
-cd "$ROOT/source" && "$PY" -c 'import sys; from grader.gradescope import main; sys.exit(main(sys.argv[1:]))' "$ROOT"
+cd "$ROOT/source" && \\
+    "$PY" -c 'import sys; from grader.instructor.autograder import main; sys.exit(main(sys.argv[1:]))' "$ROOT"
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then  # Python itself failed: still fail closed, and say so
     mkdir -p "$ROOT/results"
@@ -206,7 +207,7 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
     """Run :data:`PROBE` through ``launcher`` and check that it cannot open, list or write what it must not
     (and, at ``limits``, that it is not root and can read the worker's own file).  Returns a one-line summary;
     raises :class:`Refusal` naming every failure."""
-    from grader._worker.client import CHILD
+    from grader.isolation.worker.client import CHILD
 
     source = root / "source"
     spec = {"open": [str(p) for p in private if not p.is_dir()], "list": [str(p) for p in private if p.is_dir()],
@@ -257,7 +258,7 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
 
 def choose(root: Path, private: list[Path]) -> tuple[str, Any, str]:
     """(isolation level, its launcher, the proof) for grading here; :class:`Refusal` if none is safe."""
-    from grader import sandbox
+    from grader.isolation import sandbox
 
     if _is_root():
         _lock_down(root, private)
@@ -291,14 +292,15 @@ def refusal(reason: str) -> dict[str, Any]:
 
 def run_autograder(root: Path) -> int:
     """Grade ``root/submission`` into ``root/results/results.json`` where that is safe, else write a refusal."""
-    from grader import batch, registry
+    from grader import registry
     from grader import secret as course_secret
-    from grader.policy import GRADE_PENALTY
+    from grader.instructor import batch
+    from grader.instructor.submissions import discover
+    from grader.isolation.policy import GRADE_PENALTY
     from grader.reporters import gradescope as report
-    from grader.submissions import discover
 
     root = Path(root).resolve()
-    home = str(Path(__file__).resolve().parent.parent)
+    home = str(Path(__file__).resolve().parents[2])
     if home not in sys.path:  # this grader stays importable from any cwd
         sys.path.insert(0, home)
     started = time.perf_counter()

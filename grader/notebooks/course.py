@@ -3,7 +3,7 @@
 ``source/<part>/<part>.ipynb`` per part: the part's docstring (with the tutorial's formulas in LaTeX) as
 markdown, a read-only setup cell (the imports), and per exercise a markdown cell (title, points, hint),
 a solution cell (the solutions file's code, markers included) and an autograder cell that grades the
-notebook's solution cells in deepgrade's worker (:func:`grader.notebook.assert_passes`).
+notebook's solution cells in deepgrade's worker (:func:`grader.notebooks.extract.assert_passes`).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import ast
 import re
 from pathlib import Path
 
-from grader.build import BEGIN, END
-from grader.notebook import autograder_id, cell_owner, setup_id, solution_id
+from grader.instructor.build import BEGIN, END
+from grader.notebooks.extract import autograder_id, cell_owner, setup_id, solution_id
 from grader.registry import PARTS, Exercise, all_exercises
 
 #: The tutorial's formulas (seed §4.1–4.3) in LaTeX, shown in the notebook of the parts that use them.
@@ -55,7 +55,7 @@ def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
     """(docstring, setup code, {exercise id: solution cell code}) of a solutions file.
 
     Top-level statements belong to the first exercise that writes into the function or class they define
-    (see :func:`grader.notebook.cell_owner`); anything else (a constant, a helper) goes with the next
+    (see :func:`grader.notebooks.extract.cell_owner`); anything else (a constant, a helper) goes with the next
     exercise, or the last one at the end; statements before the first exercise form the setup cell.
     """
     tree = ast.parse(source)
@@ -132,7 +132,7 @@ def _exercise_text(ex: Exercise) -> str:
 def autograder_source(ex: Exercise) -> str:
     """The autograder cell: the same checks as `deepgrade check`, run on this notebook's solution cells."""
     src = [f"# deepgrade autograder for {ex.id}: grades the saved notebook's solution cells in a worker process",
-           "from grader.notebook import assert_passes", "", f'assert_passes("{ex.id}")']
+           "from grader.notebooks.extract import assert_passes", "", f'assert_passes("{ex.id}")']
     if any(c.hidden for c in ex.checks):
         src += ["### BEGIN HIDDEN TESTS", f'assert_passes("{ex.id}", hidden=True)', "### END HIDDEN TESTS"]
     return "\n".join(src)

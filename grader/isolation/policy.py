@@ -5,7 +5,7 @@ Two detectors, both reported as notes on the exercise (and in the JSON):
 * static — an ``ast`` scan of the submission's ``<part>.py`` (and the local modules it imports) for
   ``import``/``from ... import`` statements and ``__import__("...")`` / ``importlib.import_module("...")``
   calls with a literal name;
-* run time — the worker's ``sys.addaudithook`` "import" hook (``grader._worker.child``) records modules
+* run time — the worker's ``sys.addaudithook`` "import" hook (``grader.isolation.worker.child``) records modules
   that student code itself imports (not those a library imports for itself), including imports hidden
   behind ``exec`` or computed names.
 
