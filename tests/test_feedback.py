@@ -163,3 +163,26 @@ def test_gradebook_cells_are_not_formulas():
     o = Outcome("-mallory", "", SubmissionResult("-mallory", error="=cmd|' /C calc'!A0"), 0.0)
     rows = list(csv.reader(io.StringIO(csv_text([o], registry.select(["neuron.sigmoid"])))))
     assert rows[1][0] == "'-mallory" and rows[1][-1].startswith("'=")
+
+
+def test_every_text_reporter_shows_the_same_view_of_a_check():
+    """The terminal's first-failure panel, the Markdown and HTML feedback and a notebook's failing cell say the
+    same things about a failed check (grader.reporters.view): its status and oracle, its message, and what
+    the code printed under the same heading."""
+    from rich.console import Console
+
+    from grader.notebooks.extract import _report
+    from grader.reporters import table, view
+
+    failed = CheckResult("relu_backward passes the gradient check", 0.0, 1.0, "failed", "worst index (0, 1)",
+                         "numerical", stdout="debug: x = 3")
+    result = SubmissionResult("bob", [ExerciseResult("neuron.relu", "ReLU activation", "neuron", [failed])])
+    console = Console(record=True, width=200)
+    console.print(table.failure_panel(result.exercises[0]))
+    shown = {"terminal": console.export_text(), "markdown": feedback.markdown(result, "bob"),
+             "html": feedback.html(result, "bob"), "notebook": _report(result)}
+    assert view.status_note(failed) == "[failed, oracle: numerical]"
+    for where, text in shown.items():
+        for piece in (failed.name, view.status_note(failed), "worst index (0, 1)", view.PRINTED, "debug: x = 3"):
+            assert piece in text, (where, piece)
+    assert view.exercise_heading(result.exercises[0]) in shown["markdown"] + shown["notebook"]

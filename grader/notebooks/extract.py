@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.registry import PARTS, Exercise, all_exercises
+from grader.results import SubmissionResult
 
 #: Environment variable: hypothesis examples per property in autograder cells (default 25).
 EXAMPLES_ENV = "DEEPGRADE_EXAMPLES"
@@ -132,7 +133,7 @@ def extract(ipynb_paths: Iterable[Path | str], dest: Path | str) -> list[str]:
     return extract_notebooks(ipynb_paths, dest).messages
 
 
-def mark_missing(result, missing: dict[str, str]) -> None:
+def mark_missing(result: SubmissionResult, missing: dict[str, str]) -> None:
     """Report the exercises whose solution cell is missing as errors that say so (in place)."""
     for er in result.exercises:
         if er.id in missing:
@@ -149,15 +150,18 @@ def _notebook(part: str) -> Path:
                          f"the saved file) or set {NOTEBOOK_ENV}")
 
 
-def _report(result) -> str:
+def _report(result: SubmissionResult) -> str:
+    """The result as the notebook's failing cell shows it (the same view as the terminal's and the feedback's)."""
+    from grader.reporters import view
+
     lines = []
     for er in result.exercises:
-        lines.append(f"{er.id} — {er.title}: {er.status}, {er.score:g}/{er.max_score:g} points")
+        lines.append(f"{view.exercise_heading(er)} ({er.status})")
         for c in er.checks:
-            mark = "✓" if c.status == "passed" else "✗"
-            lines.append(f"  {mark} {c.name} [{c.status}]")
-            if c.status not in ("passed", "skipped") and c.message:
-                lines.extend("      " + line for line in c.message.splitlines())
+            lines.append(f"  {view.check_label(c)}")
+            for heading, text in view.details(c):
+                lines += [f"      {heading}:"] if heading else []
+                lines += ["      " + line for line in text.splitlines()]
     return "\n".join(lines)
 
 

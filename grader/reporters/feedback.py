@@ -9,20 +9,9 @@ from __future__ import annotations
 from html import escape
 
 from grader.reporters.text import clean, fence
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
-
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-",
-        "grader_error": "⚠"}
-
-
-def _pts(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def hidden_summary(result: SubmissionResult | ExerciseResult) -> str:
-    """'hidden checks: 3/4 passed', or '' when there are none."""
-    passed, total = result.hidden_passed
-    return f"hidden checks: {passed}/{total} passed" if total else ""
+from grader.reporters.view import MARK, check_label, details, exercise_heading, hidden_summary, status_note
+from grader.reporters.view import points as _pts
+from grader.results import CheckResult, SubmissionResult
 
 
 def markdown(result: SubmissionResult, student: str) -> str:
@@ -33,16 +22,13 @@ def markdown(result: SubmissionResult, student: str) -> str:
         return "\n".join(out)
     out += [f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
     for e in result.exercises:
-        out += [f"## {MARK[e.status]} {e.id} — {e.title}: {_pts(e.score)}/{_pts(e.max_score)}", ""]
+        out += [f"## {exercise_heading(e)}", ""]
         for note in e.notes:
             out += ["Note:", "", *fence(note), ""]
         for c in e.checks:
-            out.append(f"- {MARK[c.status]} {c.name}" + ("" if c.status == "passed" else
-                                                          f" [{c.status}, oracle: {c.oracle}]"))
-            if c.status != "passed" and c.message:
-                out += ["", *fence(c.message), ""]
-            if c.status != "passed" and c.stdout:  # empty for hidden checks (SubmissionResult.redacted)
-                out += ["what your code printed:", "", *fence(c.stdout), ""]
+            out.append(f"- {check_label(c)}")
+            for heading, text in details(c):
+                out += ([f"{heading}:"] if heading else []) + ["", *fence(text), ""]
         summary = hidden_summary(e)
         if summary:
             out += ["", f"- {summary}"] if out[-1] else [f"- {summary}"]
@@ -62,14 +48,11 @@ ul{list-style:none;padding-left:.5rem}li{margin:.3rem 0}img{max-width:100%;borde
 
 
 def _check_html(c: CheckResult) -> str:
-    cls = escape(c.status)
-    body = f'<li class="{cls}">{MARK[c.status]} {escape(c.name)}'
+    body = f'<li class="{escape(c.status)}">{MARK[c.status]} {escape(c.name)}'
     if c.status != "passed":
-        body += f' <span class="meta">[{cls}, oracle: {escape(c.oracle)}]</span>'
-        if c.message:
-            body += f"<pre>{escape(clean(c.message))}</pre>"
-        if c.stdout:  # empty for hidden checks (SubmissionResult.redacted)
-            body += f"<div class=\"meta\">what your code printed:</div><pre>{escape(clean(c.stdout))}</pre>"
+        body += f' <span class="meta">{escape(status_note(c))}</span>'
+    for heading, text in details(c):
+        body += (f'<div class="meta">{escape(heading)}:</div>' if heading else "") + f"<pre>{escape(text)}</pre>"
     if c.curves:
         from grader.reporters.plots import curves_data_uri
 
@@ -88,8 +71,7 @@ def html(result: SubmissionResult, student: str) -> str:
     else:
         parts.append(f"<p><b>Score: {_pts(result.score)} / {_pts(result.max_score)}</b></p>")
     for e in result.exercises:
-        parts.append(f'<h2 class="{escape(e.status)}">{MARK[e.status]} {escape(e.id)} — {escape(e.title)}: '
-                     f"{_pts(e.score)}/{_pts(e.max_score)}</h2>")
+        parts.append(f'<h2 class="{escape(e.status)}">{escape(exercise_heading(e))}</h2>')
         parts += [f'<pre class="note">{escape(clean(note))}</pre>' for note in e.notes]
         parts.append("<ul>")
         parts += [_check_html(c) for c in e.checks]

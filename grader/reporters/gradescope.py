@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.reporters.feedback import hidden_summary
 from grader.reporters.text import clean
+from grader.reporters.view import hidden_summary
 from grader.results import SubmissionResult
 
 

@@ -11,16 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.reporters.text import clean
+from grader.reporters.view import MARK, details, hidden_summary, points, status_note
 from grader.results import ExerciseResult, SubmissionResult
 
 STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "magenta",
          "not_implemented": "yellow", "skipped": "dim", "grader_error": "bold red"}
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-",
-        "grader_error": "⚠"}
-
-
-def _points(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def table(result: SubmissionResult) -> Table:
@@ -34,19 +29,18 @@ def table(result: SubmissionResult) -> Table:
     for e in result.exercises:
         passed = sum(c.status == "passed" for c in e.checks)
         # a skipped exercise's points are not at stake here, but they are in the official grade: not "0/0"
-        points = (f"–/{_points(sum(c.max_score for c in e.checks))}" if e.status == "skipped"
-                  else f"{_points(e.score)}/{_points(e.max_score)}")
+        shown = (f"–/{points(sum(c.max_score for c in e.checks))}" if e.status == "skipped"
+                 else f"{points(e.score)}/{points(e.max_score)}")
         t.add_row(Text(e.id), Text(e.title), Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
-                  f"{passed}/{len(e.checks)}", points)
+                  f"{passed}/{len(e.checks)}", shown)
     done = sum(e.status == "passed" for e in result.exercises)
     t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
-                 f"{_points(result.score)}/{_points(result.max_score)} points")
+                 f"{points(result.score)}/{points(result.max_score)} points")
     not_checked = sum(c.max_score for e in unchecked(result) for c in e.checks)
     if not_checked:
-        t.caption += f" · {_points(not_checked)} points not checked here"
-    passed, total = result.hidden_passed
-    if total:
-        t.caption += f" · hidden checks: {passed}/{total} passed"
+        t.caption += f" · {points(not_checked)} points not checked here"
+    if hidden_summary(result):
+        t.caption += f" · {hidden_summary(result)}"
     return t
 
 
@@ -54,11 +48,11 @@ def failure_panel(e: ExerciseResult) -> Panel | None:
     first = e.first_failure()
     if first is None:
         return None
-    body = Text(f"{first.name}  [{first.status}, oracle: {first.oracle}]\n", style="bold")
-    body.append(clean(first.message))
-    if first.stdout:
-        body.append("\n--- what your code printed ---\n", style="dim")
-        body.append(clean(first.stdout))
+    body = Text(f"{first.name}  {status_note(first)}\n", style="bold")
+    for heading, text in details(first):
+        if heading:
+            body.append(f"\n--- {heading} ---\n", style="dim")
+        body.append(text)
     return Panel(body, title=Text(f"{e.id} — {e.title}"), title_align="left", border_style=STYLE[e.status])
 
 
@@ -87,7 +81,7 @@ def warnings(result: SubmissionResult) -> list[str]:
         first = next((c for c in e.checks if c.message), None)
         why = first.message.removeprefix("skipped: ") if first else "skipped"
         lines.append(f"{e.id} was not checked ({why}); the official grade counts its "
-                     f"{_points(sum(c.max_score for c in e.checks))} points.")
+                     f"{points(sum(c.max_score for c in e.checks))} points.")
     for e in flagged(result):
         if not e.penalty:
             lines.append(f"{e.id}: with this import the official grade (`deepgrade grade`) {official_penalty()} "

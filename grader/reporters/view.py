@@ -1,0 +1,55 @@
+"""One view of a result for every text reporter (the terminal table, the feedback pages, a notebook's
+``assert_passes``): the same marks, points, headings and details, so they never tell a student different
+things.  Text from the worker comes back :func:`~grader.reporters.text.clean`; each reporter escapes or
+fences it for its format.
+
+>>> from grader.results import CheckResult
+>>> c = CheckResult("relu_forward matches torch", 0.0, 1.0, "failed", "expected 0.0, got 1.0", "torch", False)
+>>> check_label(c)
+'✗ relu_forward matches torch [failed, oracle: torch]'
+>>> details(c)
+[('', 'expected 0.0, got 1.0')]
+"""
+from __future__ import annotations
+
+from grader.reporters.text import clean
+from grader.results import CheckResult, ExerciseResult, SubmissionResult
+
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-",
+        "grader_error": "⚠"}
+PRINTED = "what your code printed"
+
+
+def points(x: float) -> str:
+    """2.5, 3, 0.33: at most two decimals, no trailing zeros."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def hidden_summary(result: SubmissionResult | ExerciseResult) -> str:
+    """'hidden checks: 3/4 passed', or '' when there are none."""
+    passed, total = result.hidden_passed
+    return f"hidden checks: {passed}/{total} passed" if total else ""
+
+
+def exercise_heading(e: ExerciseResult) -> str:
+    """'✗ neuron.relu — ReLU activation: 1.5/2'."""
+    return f"{MARK[e.status]} {e.id} — {e.title}: {points(e.score)}/{points(e.max_score)}"
+
+
+def status_note(c: CheckResult) -> str:
+    """'[failed, oracle: torch]' for a check that did not pass; '' for one that did."""
+    return "" if c.status == "passed" else f"[{c.status}, oracle: {c.oracle}]"
+
+
+def check_label(c: CheckResult) -> str:
+    """'✓ name', or '✗ name [failed, oracle: torch]'."""
+    note = status_note(c)
+    return f"{MARK[c.status]} {c.name}" + (f" {note}" if note else "")
+
+
+def details(c: CheckResult) -> list[tuple[str, str]]:
+    """What a check that did not pass tells the student, cleaned: (heading, text) pairs, the message first
+    (heading ''), then what the code printed (empty for a hidden check: ``SubmissionResult.redacted``)."""
+    if c.status == "passed":
+        return []
+    return [(heading, clean(text)) for heading, text in (("", c.message), (PRINTED, c.stdout)) if text]
