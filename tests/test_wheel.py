@@ -18,8 +18,8 @@ import pytest
 from grader.instructor import release
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest.importorskip("build", reason="the test extra has build: pip install -e '.[test]'")
-pytest.importorskip("twine", reason="the test extra has twine: pip install -e '.[test]'")
+pytest.importorskip("build", reason="build is in the dist dependency group: pip install --group dist")
+pytest.importorskip("twine", reason="twine is in the dist dependency group: pip install --group dist")
 pytestmark = pytest.mark.slow
 
 
