@@ -42,7 +42,7 @@ class _NothingGiven(reference.Given):
         self.spec, self._allowed = {}, {}
 
 
-def _time(ex: registry.Exercise, given: type) -> tuple[float, int]:
+def _time(ex: registry.Exercise, given: type[reference.Given]) -> tuple[float, int]:
     runner.reference.Given = given  # type: ignore[misc]  # what the runner builds for each exercise
     try:
         with Worker(reference.SOLUTIONS, packages=runner.packages_for(ex)) as worker:

@@ -68,8 +68,8 @@ def tree_memory_kb(pid: int, parts: list[tuple[int, str]] | None = None) -> tupl
 
 def main() -> None:
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
         zpath = tmp / "autograder.zip"
         subprocess.run([sys.executable, "-m", "grader", "gradescope", *sys.argv[1:], "--out", str(zpath)],
                        cwd=ROOT, check=True, capture_output=True)

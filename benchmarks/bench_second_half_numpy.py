@@ -34,7 +34,7 @@ def run(args: list[str]) -> tuple[float, float, str, float]:
     proc = subprocess.run([sys.executable, "-c", _PEAK, "check", *args, "--submission", "solutions", "--json"],
                           cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    stats = next((line.split() for line in proc.stderr.splitlines() if line.startswith("PEAK_KIB")), ["", 0, "", 0])
+    stats = next((line.split() for line in proc.stderr.splitlines() if line.startswith("PEAK_KIB")), ["", "0", "", "0"])
     return seconds, int(stats[1]) / 1024, proc.stdout, float(stats[3])
 
 

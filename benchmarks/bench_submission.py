@@ -57,13 +57,13 @@ def main() -> None:
         for label, rs in runs.items():
             walls = [w for _, w, _ in rs]
             full = all(r.score == r.max_score for r, _, _ in rs)
-            runs = ", ".join(f"{w:.1f}" for w in walls)
-            print(f"{label}: wall median {statistics.median(walls):.1f} s (runs {runs}),"
+            listed = ", ".join(f"{w:.1f}" for w in walls)
+            print(f"{label}: wall median {statistics.median(walls):.1f} s (runs {listed}),"
                   f" grader CPU {statistics.median(c for _, _, c in rs):.1f} s, full marks: {full}")
         result = runs["replaying plans"][-1][0]
         checks = [(c, e.id) for e in result.exercises for c in e.checks]
         total = sum(c.seconds for c, _ in checks)
-        by = collections.Counter()
+        by: collections.Counter[str] = collections.Counter()
         for c, _ in checks:
             by["hidden" if c.hidden else "public"] += c.seconds
             by[f"oracle {c.oracle}"] += c.seconds

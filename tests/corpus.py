@@ -91,14 +91,14 @@ def replace_definitions(module_source: str, new_source: str, merge: bool = False
     extra, tail = [], []
     for node in new_tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            extra.append(ast.get_source_segment(new_source, node) + "\n")
+            extra.append((ast.get_source_segment(new_source, node) or "") + "\n")
             continue
         if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not (
                 isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)):
-            tail.append("\n" + ast.get_source_segment(new_source, node) + "\n")  # e.g. a monkeypatch
+            tail.append("\n" + (ast.get_source_segment(new_source, node) or "") + "\n")  # e.g. a monkeypatch
             continue
         name = node.name if hasattr(node, "name") else node.targets[0].id  # type: ignore[attr-defined]
-        text = ast.get_source_segment(new_source, node, padded=True) + "\n"
+        text = (ast.get_source_segment(new_source, node, padded=True) or "") + "\n"
         deco = getattr(node, "decorator_list", [])
         if deco:
             first = min(d.lineno for d in deco)

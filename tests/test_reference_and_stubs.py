@@ -43,6 +43,6 @@ def test_every_stub_raises_not_implemented_naming_its_exercise():
         for node in ast.walk(tree):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
                     getattr(node.exc.func, "id", "") == "NotImplementedError":
-                message = node.exc.args[0].value  # type: ignore[attr-defined]
+                message = node.exc.args[0].value
                 assert registry.get(message.split(":")[0]).part == path.stem
         assert "### BEGIN SOLUTION" not in path.read_text()

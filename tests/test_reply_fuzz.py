@@ -143,7 +143,7 @@ def junk(schema: replies.Schema, rng: np.random.Generator, depth: int = 0) -> An
     if isinstance(schema, replies.Scalar):
         make = {"number": lambda: _float(rng) if rng.random() < 0.5 else _int(rng), "int": lambda: _int(rng),
                 "str": lambda: _str(rng), "bool": lambda: bool(rng.random() < 0.5)}[schema.kind]
-        value = make()
+        value: Any = make()
         if rng.random() < 0.2 and not isinstance(value, str):  # numpy scalars travel too
             value = np.asarray(value)[()]
         return value
@@ -222,20 +222,21 @@ def mutate(value: Any, schema: replies.Schema, rng: np.random.Generator, depth: 
         key, sub = schema.fields[int(rng.integers(len(schema.fields)))]
         return {**value, key: mutate(value[key], sub, rng, depth + 1)}
     if isinstance(schema, (replies.ListOf, replies.TupleOf, replies.DictOf)) and value and rng.random() < 0.8:
-        if isinstance(value, dict):
+        if isinstance(value, dict) and isinstance(schema, replies.DictOf):
             key = _pick(rng, list(value))
-            if rng.random() < 0.3 and key not in schema.required:  # type: ignore[union-attr]
+            if rng.random() < 0.3 and key not in schema.required:
                 return {k: v for k, v in value.items() if k != key}
-            return {**value, key: mutate(value[key], schema.value, rng, depth + 1)}  # type: ignore[union-attr]
+            return {**value, key: mutate(value[key], schema.value, rng, depth + 1)}
         items = list(value)
         i = int(rng.integers(len(items)))
         if isinstance(schema, replies.TupleOf) and schema.rest is None:
             items[i] = mutate(items[i], schema.items[i], rng, depth + 1)
         elif rng.random() < 0.3:
             items = items[:i] + items[i + 1:]
-        else:
-            item = schema.item if isinstance(schema, replies.ListOf) else schema.rest
-            items[i] = mutate(items[i], item, rng, depth + 1)  # type: ignore[arg-type]
+        elif isinstance(schema, replies.ListOf):
+            items[i] = mutate(items[i], schema.item, rng, depth + 1)
+        elif isinstance(schema, replies.TupleOf) and schema.rest is not None:
+            items[i] = mutate(items[i], schema.rest, rng, depth + 1)
         return tuple(items) if isinstance(value, tuple) else items
     if isinstance(schema, replies.Array) and isinstance(value, np.ndarray):
         changed = near_miss(value, rng)
@@ -316,7 +317,7 @@ def test_junk_replies_are_the_students_fault(ex, check):
     first = zlib.crc32(f"{ex.id}/{check.name}".encode())  # each check meets other data
     for seed in range(first, first + (HIDDEN_SEEDS if check.hidden else SEEDS)):
         worker = FakeWorker(seed, honest=check.oracle != "training")  # the honest answer would train
-        ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,  # type: ignore
+        ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
                       seed=seed, examples=5 * (3 if check.hidden else 1), scale=2 if check.hidden else 1)
         try:
             check.run(ctx)
@@ -387,7 +388,7 @@ def test_conform_says_where_and_what():
 
 def test_returns_rejects_what_is_not_a_schema():
     with pytest.raises(TypeError, match="schema"):
-        returns(dict)  # type: ignore[arg-type]
+        returns(dict)
     with pytest.raises(TypeError, match="declares no reply schema"):
         replies.schema_of(lambda student: None)
 
@@ -408,7 +409,7 @@ class _Answers:
 def test_a_malformed_reply_is_a_fatal_student_error():
     ex = registry.get("neuron.sigmoid")
     answers = _Answers({"value": "x"}, {"value": np.zeros(1)})
-    ctx = Context(answers, ex, ex.checks[0], reference=None)  # type: ignore[arg-type]
+    ctx = Context(answers, ex, ex.checks[0], reference=None)
     with pytest.raises(StudentError) as info:
         ctx.drive(_driver_for_test)
     assert info.value.fatal and info.value.kind == "error"
@@ -417,15 +418,15 @@ def test_a_malformed_reply_is_a_fatal_student_error():
     with pytest.raises(StudentError):  # the check is over: a well-formed reply after it is not asked for
         ctx.drive(_driver_for_test)
     with pytest.raises(TypeError, match="declares no reply schema"):  # a grader bug, found before any call
-        Context(_Answers(1), ex, ex.checks[0], reference=None).drive(lambda student: 1)  # type: ignore[arg-type]
+        Context(_Answers(1), ex, ex.checks[0], reference=None).drive(lambda student: 1)
 
 
 def test_batched_and_checking_inputs_hold_the_worker_to_the_request():
     ex = registry.get("neuron.sigmoid")
-    ctx = Context(_Answers([1.0]), ex, ex.checks[0], reference=None)  # type: ignore[arg-type]
+    ctx = Context(_Answers([1.0]), ex, ex.checks[0], reference=None)
     with pytest.raises(StudentError, match="1 results for 2 argument lists"):
         ctx.batched("sigmoid_forward")([[np.zeros(1)], [np.ones(1)]])
-    ctx = Context(_Answers({"result": 1, "args": []}), ex, ex.checks[0], reference=None)  # type: ignore[arg-type]
+    ctx = Context(_Answers({"result": 1, "args": []}), ex, ex.checks[0], reference=None)
     with pytest.raises(StudentError, match="expected a list of 1 arguments"):
         ctx.call_checking_inputs("sigmoid_forward", np.zeros(1))
 

@@ -55,7 +55,7 @@ def run(tmp_path):
         procs.append(proc)
         return proc
 
-    start.tag = tag  # type: ignore[attr-defined]
+    start.tag = tag
     yield start
     for proc in procs:  # a failed test must not leave a grader running
         left = leftovers(tmp_path, tag)

@@ -23,7 +23,7 @@ NEEDS_BWRAP = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap i
                                  "namespaces here (apt-get install bubblewrap)")
 LEVELS = [pytest.param("sandbox", marks=NEEDS_BWRAP), "limits", "process"]
 #: Where the grader's Python really keeps them (the sandbox must not have these paths at all).
-REAL = {name: os.path.dirname(importlib.util.find_spec(name).origin) for name in FORBIDDEN}
+REAL = {name: os.path.dirname(str(getattr(importlib.util.find_spec(name), "origin", ""))) for name in FORBIDDEN}
 
 #: Each trick imports the module named ``NAME``; ``PATH`` is its real folder, ``SITE`` the folder above it.
 TRICKS = {

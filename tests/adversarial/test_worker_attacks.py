@@ -92,7 +92,7 @@ def big_valid(x):
 """
 
 
-def _frame(arrays: int, skeleton: bytes, frames: list[bytes] = ()) -> bytes:
+def _frame(arrays: int, skeleton: bytes, frames: tuple[bytes, ...] | list[bytes] = ()) -> bytes:
     out = struct.pack("!4sIQ", b"DGW2", arrays, len(skeleton)) + skeleton
     for f in frames:
         out += struct.pack("!Q", len(f)) + f
