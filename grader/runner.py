@@ -25,7 +25,7 @@ from grader.isolation import policy
 from grader.isolation.sandbox import process_launcher
 from grader.isolation.worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
 from grader.registry import FORBIDDEN, HIDDEN_SCALE, Check, Exercise
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.results import CheckResult, ExerciseResult, Status, SubmissionResult
 from grader.secret import hidden_seed
 
 #: Called after each exercise is graded (for progress bars).
@@ -107,8 +107,8 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
     started = time.perf_counter()
     worker.printed = ""  # an earlier check's output is not this one's
 
-    def result(status: str, score: float, message: str = "") -> CheckResult:
-        return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,  # type: ignore[arg-type]
+    def result(status: Status, score: float, message: str = "") -> CheckResult:
+        return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,
                            round(time.perf_counter() - started, 4), ctx.curves,
                            _printed(worker, check) if status not in ("passed", "skipped") else "")
 

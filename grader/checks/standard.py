@@ -35,7 +35,7 @@ from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.layer import Layer
-from grader.registry import Exercise
+from grader.registry import Exercise, Oracle
 
 
 def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
@@ -344,10 +344,10 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
             ctx.for_all(layer.args, prop)
 
     if (extreme := layer.extreme) is not None:
-        oracle = "torch" if layer.torch is not None else "reference"
+        oracle: Oracle = "torch" if layer.torch is not None else "reference"
 
         @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
-                  oracle=oracle, points=points / 4, twin=True)  # type: ignore[arg-type]
+                  oracle=oracle, points=points / 4, twin=True)
         @plans.answered
         def gradient_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
