@@ -1,5 +1,6 @@
 """Build step for the wheel: it carries the exercise stubs (``assignments/``) as ``grader/assignments/``, from
 which ``deepgrade init`` writes a student's exercises.  Everything else is in pyproject.toml."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Helpers for the benchmark scripts: medians, the machine they ran on."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@
 Prints the wall time of grading one complete submission (a copy of solutions/) and the median wall time
 of grading the class with 1 and with 2 jobs, and the speed-up.  Every run starts from an empty --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,17 @@ from grader.instructor.submissions import discover
 def timed(paths: list[str], exercises, *, jobs: int, examples: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        outcomes = batch.run_batch(discover(paths), Path(out), exercises, jobs=jobs,
-                                   examples=examples)
+        outcomes = batch.run_batch(discover(paths), Path(out), exercises, jobs=jobs, examples=examples)
         seconds = time.perf_counter() - started
     full = sum(e.points for e in exercises)
     for o in outcomes:
         if o.result.score != full:  # e.g. a wall-clock timeout on an overloaded machine
-            bad = [f"{e.id}: {c.name}: {c.status}: {c.message[:120]}" for e in o.result.exercises
-                   for c in e.checks if c.status != "passed"]
+            bad = [
+                f"{e.id}: {c.name}: {c.status}: {c.message[:120]}"
+                for e in o.result.exercises
+                for c in e.checks
+                if c.status != "passed"
+            ]
             print(f"  warning: {o.student} scored {o.result.score:g}/{full:g}: {bad[:2]}")
     return seconds
 
@@ -56,13 +60,16 @@ def main() -> None:
         print(f"one complete submission ({len(exercises)} exercises, {args.examples} examples): {one:.2f} s")
         medians = {}
         for jobs in (1, 2):
-            runs = [timed([str(cls)], exercises, jobs=jobs, examples=args.examples)
-                    for _ in range(args.repeat)]
+            runs = [timed([str(cls)], exercises, jobs=jobs, examples=args.examples) for _ in range(args.repeat)]
             medians[jobs] = statistics.median(runs)
-            print(f"{args.students} submissions, --jobs {jobs}: median {medians[jobs]:.1f} s "
-                  f"of {', '.join(f'{r:.1f}' for r in runs)}")
-        print(f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x "
-              f"(load average now {os.getloadavg()[0]:.1f})")
+            print(
+                f"{args.students} submissions, --jobs {jobs}: median {medians[jobs]:.1f} s "
+                f"of {', '.join(f'{r:.1f}' for r in runs)}"
+            )
+        print(
+            f"speed-up of --jobs 2 over --jobs 1: {medians[1] / medians[2]:.2f}x "
+            f"(load average now {os.getloadavg()[0]:.1f})"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ with the number of calls the grader served and the cost per call.
 
     python benchmarks/bench_boundary.py
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ without check plans (``DEEPGRADE_PLANS=0``: hypothesis draws, the oracles answer
 
     python benchmarks/bench_check.py [--quick]
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,10 @@ def main() -> None:
             os.environ["DEEPGRADE_PLANS"] = "1"
             run_cli(*cli)  # records the plans
             warm, times = median_time(lambda: run_cli(*cli), repeat)
-            print(f"{label}: without plans {cold:.2f} s, replaying plans {warm:.2f} s ({cold / warm:.1f}x); "
-                  f"runs: {', '.join(f'{t:.2f}' for t in times)}")
+            print(
+                f"{label}: without plans {cold:.2f} s, replaying plans {warm:.2f} s ({cold / warm:.1f}x); "
+                f"runs: {', '.join(f'{t:.2f}' for t in times)}"
+            )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -7,6 +7,7 @@ sees of it; the plain sum of RSS counts shared pages once per process and is pri
 
     python benchmarks/bench_gradescope.py [EXERCISE|PART ...]
 """
+
 from __future__ import annotations
 
 import os
@@ -71,8 +72,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         zpath = tmp / "autograder.zip"
-        subprocess.run([sys.executable, "-m", "grader", "gradescope", *sys.argv[1:], "--out", str(zpath)],
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "grader", "gradescope", *sys.argv[1:], "--out", str(zpath)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         root = tmp / "autograder"
         with zipfile.ZipFile(zpath) as zf:
             zf.extractall(root / "source")
@@ -94,12 +99,16 @@ def main() -> None:
             time.sleep(0.1)
         wall = time.perf_counter() - started
         cpu = usage.ru_utime + usage.ru_stime
-        print(f"run_autograder exit {os.waitstatus_to_exitcode(status)}: wall {wall:.1f} s, CPU {cpu:.1f} s "
-              f"(on half a CPU: about {2 * cpu:.0f} s of 600 s), peak memory of the process tree "
-              f"{peak_pss / 1024:.0f} MB PSS of 768 MB (sum of RSS {peak_rss / 1024:.0f} MB), largest single "
-              f"process {usage.ru_maxrss / 1024:.0f} MB")
-        print("at the peak:", "; ".join(f"{name} {kb / 1024:.0f} MB" for kb, name in sorted(at_peak, reverse=True)
-                                        if kb > 10 * 1024))
+        print(
+            f"run_autograder exit {os.waitstatus_to_exitcode(status)}: wall {wall:.1f} s, CPU {cpu:.1f} s "
+            f"(on half a CPU: about {2 * cpu:.0f} s of 600 s), peak memory of the process tree "
+            f"{peak_pss / 1024:.0f} MB PSS of 768 MB (sum of RSS {peak_rss / 1024:.0f} MB), largest single "
+            f"process {usage.ru_maxrss / 1024:.0f} MB"
+        )
+        print(
+            "at the peak:",
+            "; ".join(f"{name} {kb / 1024:.0f} MB" for kb, name in sorted(at_peak, reverse=True) if kb > 10 * 1024),
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ submission fitted to the public inputs, so this is its power on its own.
 
     python benchmarks/bench_hidden.py [--examples 25] [--power] [EXERCISE ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,9 @@ def rejected(tmp: Path, exercises: list[registry.Exercise], examples: int) -> tu
     caught = 0
     for i, m in enumerate(chosen):
         sub = m.write(tmp / f"mutant{i}")
-        result = grade(sub, [registry.get(m.exercise)], hidden=True, examples=examples, secret=SECRET,
-                       only=lambda c: c.hidden)
+        result = grade(
+            sub, [registry.get(m.exercise)], hidden=True, examples=examples, secret=SECRET, only=lambda c: c.hidden
+        )
         caught += result.score < result.max_score
         shutil.rmtree(sub)
     return caught, len(chosen)
@@ -60,8 +62,9 @@ def main() -> None:
     ap.add_argument("--power", action="store_true", help="also grade the corpus's mutants with hidden checks only")
     args = ap.parse_args()
     everything = registry.all_exercises()
-    exercises = [registry.get(i) for i in args.exercises] or \
-        [e for e in everything if e.hidden_examples < HIDDEN_EXAMPLES]
+    exercises = [registry.get(i) for i in args.exercises] or [
+        e for e in everything if e.hidden_examples < HIDDEN_EXAMPLES
+    ]
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}; public budget {args.examples} examples")
     budgets = {e.id: e.hidden_examples for e in exercises}
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,8 +73,10 @@ def main() -> None:
         shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
         t = time.perf_counter()
         at_budget = hidden_seconds(sub, exercises, args.examples)
-        print(f"hidden checks of {len(exercises)} exercises at their budgets: {sum(at_budget.values()):.1f} s "
-              f"(with recording: {time.perf_counter() - t:.1f} s wall)")
+        print(
+            f"hidden checks of {len(exercises)} exercises at their budgets: {sum(at_budget.values()):.1f} s "
+            f"(with recording: {time.perf_counter() - t:.1f} s wall)"
+        )
         for e in exercises:
             e.hidden_examples = HIDDEN_EXAMPLES
         at_default = hidden_seconds(sub, exercises, args.examples)
@@ -84,8 +89,10 @@ def main() -> None:
             for e in exercises:
                 e.hidden_examples = budgets[e.id]
             caught_budget = rejected(Path(tmp), exercises, args.examples)
-            print(f"mutants rejected by the hidden checks alone: {caught_budget[0]}/{caught_budget[1]} at the "
-                  f"budgets, {caught_default[0]}/{caught_default[1]} at {HIDDEN_EXAMPLES}x")
+            print(
+                f"mutants rejected by the hidden checks alone: {caught_budget[0]}/{caught_budget[1]} at the "
+                f"budgets, {caught_default[0]}/{caught_default[1]} at {HIDDEN_EXAMPLES}x"
+            )
         for e in exercises:
             e.hidden_examples = budgets[e.id]
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -3,6 +3,7 @@ reference and the untouched release), with DEEPGRADE_EXAMPLES hypothesis example
 
     python benchmarks/bench_nbgrader.py
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,12 @@ def main() -> None:
     from grader.notebooks.course import write_course
 
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               PYTHONPATH=str(ROOT), DEEPGRADE_EXAMPLES=os.environ.get("DEEPGRADE_EXAMPLES", "3"))
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        PYTHONPATH=str(ROOT),
+        DEEPGRADE_EXAMPLES=os.environ.get("DEEPGRADE_EXAMPLES", "3"),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         course = Path(tmp)
         write_course(course, ROOT / "solutions", ["neuron"])

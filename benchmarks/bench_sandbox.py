@@ -8,6 +8,7 @@ from other jobs falls on every configuration alike; the load average is printed 
 
     python benchmarks/bench_sandbox.py [--parts neuron,losses] [--runs 5] [--startups 15] [--examples 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,11 +59,16 @@ def main() -> None:
     exercises = [e for e in registry.all_exercises() if e.part in parts]
     levels = ["process", "limits"] + (["sandbox"] if sandbox.bwrap_works() else [])
     launchers = {lvl: sandbox.launcher_for(lvl) for lvl in levels}
-    configs = [("process", None)] + [(lvl, ("numpy",)) for lvl in levels] + \
-        ([("sandbox", None)] if "sandbox" in levels else [])
-    print(f"parts {', '.join(parts)} ({len(exercises)} exercises, hidden checks, {args.examples} examples); "
-          f"{args.runs} gradings and {args.startups} start-ups per configuration, interleaved; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before")
+    configs = (
+        [("process", None)]
+        + [(lvl, ("numpy",)) for lvl in levels]
+        + ([("sandbox", None)] if "sandbox" in levels else [])
+    )
+    print(
+        f"parts {', '.join(parts)} ({len(exercises)} exercises, hidden checks, {args.examples} examples); "
+        f"{args.runs} gradings and {args.startups} start-ups per configuration, interleaved; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before"
+    )
     for lvl, pk in configs:  # warm every cache (runtime, package entries, views, the grader's imports)
         grading(launchers[lvl], pk, exercises[:1], 2)
         startup(launchers[lvl], pk)
@@ -75,13 +81,17 @@ def main() -> None:
         for c in configs:
             grades[c].append(grading(launchers[c[0]], c[1], exercises, args.examples))
     base_s, base_g = statistics.median(starts[configs[0]]), statistics.median(grades[configs[0]])
-    print(f"{'isolation':<10} {'packages':<9} {'start-up ms':>11} {'vs plain':>9} {'(min)':>6} "
-          f"{'grading s':>10} {'vs plain':>9} {'(min)':>6}")
+    print(
+        f"{'isolation':<10} {'packages':<9} {'start-up ms':>11} {'vs plain':>9} {'(min)':>6} "
+        f"{'grading s':>10} {'vs plain':>9} {'(min)':>6}"
+    )
     for c in configs:
         s, g = statistics.median(starts[c]), statistics.median(grades[c])
-        print(f"{c[0]:<10} {'all' if c[1] is None else ','.join(c[1]):<9} {s * 1000:>11.0f} {s / base_s:>8.2f}x "
-              f"{min(starts[c]) / min(starts[configs[0]]):>5.2f}x {g:>10.2f} {g / base_g:>8.2f}x "
-              f"{min(grades[c]) / min(grades[configs[0]]):>5.2f}x")
+        print(
+            f"{c[0]:<10} {'all' if c[1] is None else ','.join(c[1]):<9} {s * 1000:>11.0f} {s / base_s:>8.2f}x "
+            f"{min(starts[c]) / min(starts[configs[0]]):>5.2f}x {g:>10.2f} {g / base_g:>8.2f}x "
+            f"{min(grades[c]) / min(grades[configs[0]]):>5.2f}x"
+        )
     print(f"load average {os.getloadavg()[0]:.2f} after")
 
 

@@ -4,6 +4,7 @@ Each run is a fresh ``python -m grader check ... --json`` (grader + worker start
 check); prints the median of 3 runs, the per-part check time of the median run, and the peak resident
 memory of the largest process (grader or worker).  Usage: python benchmarks/bench_second_half_torch.py
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ RUNS = 3
 
 def one_run() -> tuple[float, dict[str, float], float]:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", *PARTS, "--submission", "solutions", "--json"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "check", *PARTS, "--submission", "solutions", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     doc = json.loads(proc.stdout)
     if doc["score"] != doc["max_score"]:
@@ -39,8 +44,10 @@ def main() -> None:
     walls = [r[0] for r in runs]
     median = statistics.median(walls)
     _, per_part, _ = runs[walls.index(median)]
-    print(f"grading the reference on {', '.join(PARTS)}: median of {RUNS} = {median:.1f} s "
-          f"(runs: {', '.join(f'{w:.1f}' for w in walls)})")
+    print(
+        f"grading the reference on {', '.join(PARTS)}: median of {RUNS} = {median:.1f} s "
+        f"(runs: {', '.join(f'{w:.1f}' for w in walls)})"
+    )
     for part, seconds in per_part.items():
         print(f"  {part:12s} {seconds:6.1f} s in checks")
     print(f"peak memory (largest process, grader or worker): {max(r[2] for r in runs):.0f} MiB")

@@ -5,6 +5,7 @@ checks included, in the sandbox where bubblewrap works (else at `process`).  Onc
 
     python benchmarks/bench_submission.py [--repeat 3] [--examples 25] [--replay-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,14 @@ from grader.runner import grade
 
 def once(sub: Path, launcher, examples: int):
     wall, cpu = time.perf_counter(), time.process_time()
-    result = grade(sub, registry.all_exercises(), launcher=launcher, hidden=True, examples=examples,
-                   secret=b"a benchmark course secret, 32 bytes or more")
+    result = grade(
+        sub,
+        registry.all_exercises(),
+        launcher=launcher,
+        hidden=True,
+        examples=examples,
+        secret=b"a benchmark course secret, 32 bytes or more",
+    )
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -58,8 +65,10 @@ def main() -> None:
             walls = [w for _, w, _ in rs]
             full = all(r.score == r.max_score for r, _, _ in rs)
             listed = ", ".join(f"{w:.1f}" for w in walls)
-            print(f"{label}: wall median {statistics.median(walls):.1f} s (runs {listed}),"
-                  f" grader CPU {statistics.median(c for _, _, c in rs):.1f} s, full marks: {full}")
+            print(
+                f"{label}: wall median {statistics.median(walls):.1f} s (runs {listed}),"
+                f" grader CPU {statistics.median(c for _, _, c in rs):.1f} s, full marks: {full}"
+            )
         result = runs["replaying plans"][-1][0]
         checks = [(c, e.id) for e in result.exercises for c in e.checks]
         total = sum(c.seconds for c, _ in checks)
@@ -67,8 +76,10 @@ def main() -> None:
         for c, _ in checks:
             by["hidden" if c.hidden else "public"] += c.seconds
             by[f"oracle {c.oracle}"] += c.seconds
-        print(f"replaying: {total:.1f} s in {len(checks)} checks; " +
-              ", ".join(f"{k} {v:.1f} s ({v / total:.0%})" for k, v in by.most_common()))
+        print(
+            f"replaying: {total:.1f} s in {len(checks)} checks; "
+            + ", ".join(f"{k} {v:.1f} s ({v / total:.0%})" for k, v in by.most_common())
+        )
         for c, ex in sorted(checks, key=lambda x: -x[0].seconds)[:12]:
             print(f"  {c.seconds:6.2f} s  {ex}: {c.name}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -9,6 +9,7 @@ time over the grade's time without that share.
 
     python benchmarks/bench_wire.py [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ def main() -> None:
     exercises = [e for e in registry.all_exercises() if e.part in PARTS]
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}; {len(exercises)} exercises")
     exchanges = [0]  # requests to the worker, and calls to given functions the grader answers
+
     def counting(original: Callable[..., Any]) -> Callable[..., Any]:
         def counted(self: Worker, *a: Any, **k: Any) -> Any:
             exchanges[0] += 1
@@ -74,11 +76,14 @@ def main() -> None:
             trip, _ = median_time(lambda: worker.drive(echo, x), repeat=400)
     wall, n = statistics.median(walls), statistics.median(counts)
     boundary = n * trip
-    print(f"grade (replaying plans): median {wall:.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}), "
-          f"{n} round trips")
+    print(
+        f"grade (replaying plans): median {wall:.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)}), {n} round trips"
+    )
     print(f"one round trip: ping {ping * 1e3:.3f} ms, echo of an 8x8 array {trip * 1e3:.3f} ms")
-    print(f"boundary: {boundary:.2f} s of {wall:.2f} s ({boundary / wall:.0%}); "
-          f"worker / in-process ≈ {wall / (wall - boundary):.2f}x")
+    print(
+        f"boundary: {boundary:.2f} s of {wall:.2f} s ({boundary / wall:.0%}); "
+        f"worker / in-process ≈ {wall / (wall - boundary):.2f}x"
+    )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -12,6 +12,7 @@ is the reference's statistic against the check's own threshold, which it imports
     python benchmarks/calibrate.py --seeds 5 --checks gan.train,train.loop
     python benchmarks/calibrate.py --json out.json       # the raw margins as well
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,7 @@ def train_loop(seed: int) -> Margins:
     ref = reference.module("train")
     Xtr, ytr, Xte, yte = T.digits()
     params, losses = ref.fit(Xtr, ytr, **{**E.MLP_TRAINING, "seed": seed})
-    return {"accuracy - 0.90": float(np.mean(ref.mlp_predict(params, Xte) == yte)) - 0.9,
-            **_loss_margin(losses)}
+    return {"accuracy - 0.90": float(np.mean(ref.mlp_predict(params, Xte) == yte)) - 0.9, **_loss_margin(losses)}
 
 
 def cnn_model(seed: int) -> Margins:
@@ -81,8 +81,10 @@ def cnn_model(seed: int) -> Margins:
     ref = reference.module("cnn")
     Xtr, ytr, Xte, yte = T.digits()
     params, losses = ref.train_cnn(Xtr.reshape(-1, 1, 8, 8), ytr, **{**E.CNN_TRAINING, "seed": seed})
-    return {"accuracy - 0.90": float(np.mean(ref.cnn_predict(params, Xte.reshape(-1, 1, 8, 8)) == yte)) - 0.9,
-            **_loss_margin(losses)}
+    return {
+        "accuracy - 0.90": float(np.mean(ref.cnn_predict(params, Xte.reshape(-1, 1, 8, 8)) == yte)) - 0.9,
+        **_loss_margin(losses),
+    }
 
 
 def rnn_model(seed: int) -> Margins:
@@ -94,8 +96,7 @@ def rnn_model(seed: int) -> Margins:
     X, y = E.majority_task(600, seed=seed)
     X_test, y_test = E.majority_task(400, seed=seed + 1)
     params, losses = ref.train_rnn(X, y, **{**E.RNN_TRAINING, "seed": seed})
-    return {"accuracy - 0.90": float(np.mean(ref.rnn_predict(params, X_test) == y_test)) - 0.9,
-            **_loss_margin(losses)}
+    return {"accuracy - 0.90": float(np.mean(ref.rnn_predict(params, X_test) == y_test)) - 0.9, **_loss_margin(losses)}
 
 
 def pytorch_train(seed: int) -> Margins:
@@ -125,8 +126,13 @@ def keras_fit(seed: int) -> Margins:
     ref = reference.module("keras_model")
     X_train, y_train, X_test, y_test = digits_784()
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy())
     ref.train_model(model, X_train, y_train, epochs=E.EPOCHS)
     acc = float(np.mean(E._probabilities(model.get_weights(), X_test).argmax(axis=1) == y_test))
@@ -161,8 +167,12 @@ class _Ctx:
 
 
 CHECKS: dict[str, Callable[[int], Margins]] = {
-    "gan.train": gan_train, "train.loop": train_loop, "cnn.model": cnn_model, "rnn.model": rnn_model,
-    "pytorch.train": pytorch_train, "keras_model.fit": keras_fit,
+    "gan.train": gan_train,
+    "train.loop": train_loop,
+    "cnn.model": cnn_model,
+    "rnn.model": rnn_model,
+    "pytorch.train": pytorch_train,
+    "keras_model.fit": keras_fit,
     "keras_model.model": keras_model_learns,
 }
 
@@ -170,12 +180,16 @@ CHECKS: dict[str, Callable[[int], Margins]] = {
 # ----------------------------------------------------------------------------- the report
 def summarise(name: str, rows: list[Margins], seconds: float) -> str:
     accepted = sum(all(v >= 0 for v in r.values()) for r in rows)
-    lines = [f"{name}: accepted at {accepted}/{len(rows)} seeds ({accepted / len(rows):.1%}), "
-             f"{seconds / len(rows):.1f} s per seed"]
+    lines = [
+        f"{name}: accepted at {accepted}/{len(rows)} seeds ({accepted / len(rows):.1%}), "
+        f"{seconds / len(rows):.1f} s per seed"
+    ]
     for key in rows[0]:
         v = np.array([r[key] for r in rows])
-        lines.append(f"    margin {key:<28} min {v.min():+.4f}  p5 {np.percentile(v, 5):+.4f}  "
-                     f"median {np.median(v):+.4f}  max {v.max():+.4f}  normal fit P(< 0) {_normal_tail(v):.1e}")
+        lines.append(
+            f"    margin {key:<28} min {v.min():+.4f}  p5 {np.percentile(v, 5):+.4f}  "
+            f"median {np.median(v):+.4f}  max {v.max():+.4f}  normal fit P(< 0) {_normal_tail(v):.1e}"
+        )
     return "\n".join(lines)
 
 
@@ -197,8 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         parser.error(f"unknown check(s) {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
-    print(f"# {machine()}; load average {os.getloadavg()[0]:.2f}; seeds {args.first_seed} … "
-          f"{args.first_seed + args.seeds - 1}", flush=True)
+    print(
+        f"# {machine()}; load average {os.getloadavg()[0]:.2f}; seeds {args.first_seed} … "
+        f"{args.first_seed + args.seeds - 1}",
+        flush=True,
+    )
     raw = {}
     for name in names:
         start, rows = time.perf_counter(), []

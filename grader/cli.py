@@ -1,4 +1,5 @@
 """The ``deepgrade`` command.  Each sub-command lives in ``grader/commands/<name>.py`` and is found there."""
+
 from __future__ import annotations
 
 import argparse

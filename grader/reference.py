@@ -1,5 +1,6 @@
 """The reference solutions: imported into the grader (trusted code) only.  A later exercise is graded with
 the reference versions of what it builds on (:class:`Given`), computed here at the worker's request."""
+
 from __future__ import annotations
 
 import ast
@@ -56,8 +57,9 @@ def _imported_parts(part: str, solutions: Path) -> set[str]:
 
     tree = ast.parse((solutions / f"{part}.py").read_text())
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {n.module.split(".")[0] for n in ast.walk(tree)
-              if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    names |= {
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level
+    }
     return names & set(PARTS)
 
 
@@ -101,8 +103,7 @@ class Given:
                 self._allowed[(pre.part, name)] = obj
                 if inspect.isclass(obj):
                     entry["classes"].append(name)
-                    entry["methods"][name] = [m for m, f in vars(obj).items()
-                                              if callable(f) and not m.startswith("_")]
+                    entry["methods"][name] = [m for m, f in vars(obj).items() if callable(f) and not m.startswith("_")]
                 else:
                     entry["functions"].append(name)
         self._instances: list[tuple[Any, list[Any], str]] = []
@@ -137,8 +138,11 @@ class Given:
             part, cls_name = cls.split(".", 1)
             if name not in self.spec[part]["methods"].get(cls_name, []):
                 raise GivenCallError(f"{cls_name}.{name} is not given")
-            if not isinstance(state, list) or len(state) != len(arrays) or any(
-                    not isinstance(new, np.ndarray) or new.shape != mine.shape for new, mine in zip(state, arrays)):
+            if (
+                not isinstance(state, list)
+                or len(state) != len(arrays)
+                or any(not isinstance(new, np.ndarray) or new.shape != mine.shape for new, mine in zip(state, arrays))
+            ):
                 raise GivenCallError(f"the arrays given to {cls_name}() changed shape")
             for mine, new in zip(arrays, state):
                 mine[...] = new
@@ -146,5 +150,3 @@ class Given:
             result = getattr(obj, name)(*args, **kwargs)
             return {"result": result, "state": [np.array(a, copy=True) for a in arrays]}
         raise GivenCallError("malformed call")
-
-

@@ -11,6 +11,7 @@ An exercise is declared once, in ``grader/exercises/<part>.py``, next to its che
 Every module in ``grader/exercises`` is imported on first use and registers itself; the curriculum
 order is the order of ``PARTS`` and, inside a part, the order of declaration.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,8 +31,19 @@ ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "kno
 VALUE_ORACLES: tuple[str, ...] = ("reference", "torch", "training")
 
 #: The curriculum, in the order of the seed tutorial.  A part is one module of ``assignments/``.
-PARTS: tuple[str, ...] = ("neuron", "losses", "backprop", "autograd", "optim",
-                          "train", "cnn", "rnn", "gan", "pytorch", "keras_model")
+PARTS: tuple[str, ...] = (
+    "neuron",
+    "losses",
+    "backprop",
+    "autograd",
+    "optim",
+    "train",
+    "cnn",
+    "rnn",
+    "gan",
+    "pytorch",
+    "keras_model",
+)
 
 #: Libraries that would compute a numpy-only part's answer for the student (see ``grader.isolation.policy``).
 _NUMPY_ONLY: tuple[str, ...] = ("torch", "scipy", "sklearn", "tensorflow", "jax", "keras")
@@ -59,6 +71,7 @@ class Check:
     timeout: float = 10.0
     #: the checks (public names) that must pass for this one to score; None: the default by oracle (gate_of)
     requires: tuple[str, ...] | None = None
+
 
 @dataclass
 class Exercise:
@@ -89,9 +102,17 @@ class Exercise:
         """(packages the submission may not import, allowed sub-modules of them) for this exercise's part."""
         return FORBIDDEN.get(self.part, ((), ()))
 
-    def check(self, name: str, *, oracle: Oracle, points: float = 1.0, hidden: bool = False,
-              timeout: float = 10.0, twin: bool = False, requires: Iterable[str] | None = None
-              ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    def check(
+        self,
+        name: str,
+        *,
+        oracle: Oracle,
+        points: float = 1.0,
+        hidden: bool = False,
+        timeout: float = 10.0,
+        twin: bool = False,
+        requires: Iterable[str] | None = None,
+    ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
         """Decorator: register ``fn(ctx)`` as a check of this exercise.
 
         ``twin=True`` also registers its hidden twin ``"<name> [hidden]"``: the same property run by
@@ -108,8 +129,7 @@ class Exercise:
         def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
             self.add(Check(name, fn, oracle, points, hidden, timeout, requires=needs))
             if twin and not hidden:
-                self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE,
-                               requires=needs))
+                self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE, requires=needs))
             return fn
 
         return register
@@ -136,8 +156,9 @@ class Exercise:
     def check_points(self, check: Check, *, hidden: bool = True, reference: bool = True) -> float:
         """Points of one check: the exercise's points shared in proportion to the weights of the checks that
         run (without ``hidden``, the public ones; without ``reference``, those not needing solutions/)."""
-        total = sum(c.points for c in self.checks
-                    if (hidden or not c.hidden) and (reference or c.oracle != "reference"))
+        total = sum(
+            c.points for c in self.checks if (hidden or not c.hidden) and (reference or c.oracle != "reference")
+        )
         return self.points * check.points / total if total else 0.0
 
 
@@ -145,9 +166,18 @@ _EXERCISES: dict[str, Exercise] = {}
 _loaded = False
 
 
-def exercise(id: str, title: str, *, points: float, functions: Iterable[str], prerequisites: Iterable[str] = (),
-             hint: str = "", seed: str = "", requires: Iterable[str] = (),
-             hidden_examples: int = HIDDEN_EXAMPLES) -> Exercise:
+def exercise(
+    id: str,
+    title: str,
+    *,
+    points: float,
+    functions: Iterable[str],
+    prerequisites: Iterable[str] = (),
+    hint: str = "",
+    seed: str = "",
+    requires: Iterable[str] = (),
+    hidden_examples: int = HIDDEN_EXAMPLES,
+) -> Exercise:
     """Declare an exercise (called at import time of its module in ``grader/exercises``).
 
     ``hidden_examples``: its hidden twins draw that many times the examples of their public checks (the
@@ -160,8 +190,9 @@ def exercise(id: str, title: str, *, points: float, functions: Iterable[str], pr
         raise ValueError(f"{id}: hidden_examples must be a whole number >= 1, not {hidden_examples!r}")
     if id in _EXERCISES:
         raise ValueError(f"exercise {id!r} is declared twice")
-    ex = Exercise(id, title, points, tuple(functions), tuple(prerequisites), hint, seed, tuple(requires),
-                  hidden_examples)
+    ex = Exercise(
+        id, title, points, tuple(functions), tuple(prerequisites), hint, seed, tuple(requires), hidden_examples
+    )
     _EXERCISES[id] = ex
     return ex
 

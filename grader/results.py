@@ -1,4 +1,5 @@
 """Results: what the runner produces and every reporter reads.  Plain dataclasses, JSON both ways."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -90,13 +91,20 @@ class ExerciseResult:
         return "failed"
 
     def first_failure(self, *, hidden: bool = True) -> CheckResult | None:
-        return next((c for c in self.checks if c.status not in ("passed", "skipped") and (hidden or not c.hidden)),
-                    None)
+        return next(
+            (c for c in self.checks if c.status not in ("passed", "skipped") and (hidden or not c.hidden)), None
+        )
 
     def to_json(self) -> dict[str, Any]:
-        doc = {"id": self.id, "title": self.title, "part": self.part, "score": self.score,
-               "max_score": self.max_score, "status": self.status,
-               "checks": [c.to_json() for c in self.checks]}
+        doc = {
+            "id": self.id,
+            "title": self.title,
+            "part": self.part,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "checks": [c.to_json() for c in self.checks],
+        }
         passed, total = self.hidden_passed
         if total:
             doc["hidden"] = {"passed": passed, "total": total}
@@ -125,8 +133,9 @@ class SubmissionResult:
     @property
     def grader_failures(self) -> list[str]:
         """'<exercise>: <check>: <message>' for every check that failed inside the grader (see ``grader_error``)."""
-        return [f"{e.id}: {c.name}: {c.message}" for e in self.exercises for c in e.checks
-                if c.status == "grader_error"]
+        return [
+            f"{e.id}: {c.name}: {c.message}" for e in self.exercises for c in e.checks if c.status == "grader_error"
+        ]
 
     @property
     def passed(self) -> bool:
@@ -145,8 +154,11 @@ class SubmissionResult:
         return replace(self, exercises=[e.public_view() for e in self.exercises])
 
     def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"score": self.score, "max_score": self.max_score,
-                               "exercises": [e.to_json() for e in self.exercises]}
+        doc: dict[str, Any] = {
+            "score": self.score,
+            "max_score": self.max_score,
+            "exercises": [e.to_json() for e in self.exercises],
+        }
         passed, total = self.hidden_passed
         if total:
             doc["hidden"] = {"passed": passed, "total": total}
@@ -156,9 +168,17 @@ class SubmissionResult:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], submission: str = "") -> SubmissionResult:
-        exercises = [ExerciseResult(e["id"], e["title"], e["part"], [CheckResult(**c) for c in e["checks"]],
-                                    list(e.get("notes", [])), float(e.get("penalty", 0.0)))
-                     for e in doc.get("exercises", [])]
+        exercises = [
+            ExerciseResult(
+                e["id"],
+                e["title"],
+                e["part"],
+                [CheckResult(**c) for c in e["checks"]],
+                list(e.get("notes", [])),
+                float(e.get("penalty", 0.0)),
+            )
+            for e in doc.get("exercises", [])
+        ]
         return cls(submission, exercises, doc.get("error", ""))
 
 
@@ -176,5 +196,11 @@ class Outcome:
     internal: bool = False  # the grader failed (not the student): no record, re-graded next time
 
     def record(self) -> dict[str, Any]:
-        return {"student": self.student, "source": self.source, "key": self.key, "seconds": self.seconds,
-                "grader": __version__, "result": self.result.to_json()}
+        return {
+            "student": self.student,
+            "source": self.source,
+            "key": self.key,
+            "seconds": self.seconds,
+            "grader": __version__,
+            "result": self.result.to_json(),
+        }

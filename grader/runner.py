@@ -7,6 +7,7 @@ becomes a :class:`CheckResult`: the check's own verdict (``CheckFailed``), the s
 (``StudentError``), a skipped check (``NoReference``) — or, for any other exception, a ``grader_error``:
 the grader failed, the student is not charged, and ``grade`` retries the submission next time.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,9 +60,9 @@ def import_oracles(exercises: Iterable[Exercise], torch_free: Callable[[Exercise
     leaves a half-initialised module that fails other checks) — unless nothing to be graded needs it: numpy
     parts whose torch-oracle checks are all ``torch_free`` (not run, or replaying recorded answers)."""
     exercises = list(exercises)
-    if any(packages_for(e) is None for e in exercises) or \
-            any(c.oracle == "torch" and not (torch_free and torch_free(e, c))
-                for e in exercises for c in e.checks):
+    if any(packages_for(e) is None for e in exercises) or any(
+        c.oracle == "torch" and not (torch_free and torch_free(e, c)) for e in exercises for c in e.checks
+    ):
         torch_oracle()
 
 
@@ -73,8 +74,9 @@ def _draws(ex: Exercise, check: Check, examples: int, salt: int, secret: bytes |
     return check_seed(ex, check, salt, secret), examples, 1
 
 
-def _replays(ex: Exercise, check: Check, *, use_reference: bool, examples: int, salt: int,
-             secret: bytes | None) -> bool:
+def _replays(
+    ex: Exercise, check: Check, *, use_reference: bool, examples: int, salt: int, secret: bytes | None
+) -> bool:
     """Whether ``check`` will replay a recorded plan with all its oracles' answers (so needs no torch)."""
     if not plans.is_answered(check.run):
         return False
@@ -93,24 +95,50 @@ def _printed(worker: Worker, check: Check) -> str:
     return out if len(out) <= STDOUT_CHARS else "(earlier output cut) …" + out[-STDOUT_CHARS:]
 
 
-def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool, examples: int,
-              salt: int = 0, hidden: bool = True, secret: bytes | None = None,
-              timeout: float | None = None) -> CheckResult:
+def run_check(
+    worker: Worker,
+    ex: Exercise,
+    check: Check,
+    *,
+    use_reference: bool,
+    examples: int,
+    salt: int = 0,
+    hidden: bool = True,
+    secret: bytes | None = None,
+    timeout: float | None = None,
+) -> CheckResult:
     """Run one check and turn whatever happens into a :class:`CheckResult`; never raises (but for a stop).
 
     A hidden check gets its own seed (from the secret), more examples and larger shapes.
     """
     points = ex.check_points(check, hidden=hidden, reference=use_reference)
     seed, examples, scale = _draws(ex, check, examples, salt, secret)
-    ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
-                  seed=seed, examples=examples, scale=scale, timeout=timeout)
+    ctx = Context(
+        worker,
+        ex,
+        check,
+        reference=reference.module if use_reference else None,
+        seed=seed,
+        examples=examples,
+        scale=scale,
+        timeout=timeout,
+    )
     started = time.perf_counter()
     worker.printed = ""  # an earlier check's output is not this one's
 
     def result(status: Status, score: float, message: str = "") -> CheckResult:
-        return CheckResult(check.name, score, points, status, message, check.oracle, check.hidden,
-                           round(time.perf_counter() - started, 4), ctx.curves,
-                           _printed(worker, check) if status not in ("passed", "skipped") else "")
+        return CheckResult(
+            check.name,
+            score,
+            points,
+            status,
+            message,
+            check.oracle,
+            check.hidden,
+            round(time.perf_counter() - started, 4),
+            ctx.curves,
+            _printed(worker, check) if status not in ("passed", "skipped") else "",
+        )
 
     try:
         check.run(ctx)
@@ -126,8 +154,12 @@ def run_check(worker: Worker, ex: Exercise, check: Check, *, use_reference: bool
         raise
     except BaseException as exc:  # noqa: BLE001 - a bug or a failure of the grader: not the student's 0
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        return result("grader_error", 0.0, f"the grader failed in this check ({type(exc).__name__}: {exc} at "
-                                           f"{Path(where.filename).name}:{where.lineno}); it is not counted")
+        return result(
+            "grader_error",
+            0.0,
+            f"the grader failed in this check ({type(exc).__name__}: {exc} at "
+            f"{Path(where.filename).name}:{where.lineno}); it is not counted",
+        )
     return result("passed", points)
 
 
@@ -161,9 +193,10 @@ def gate(ex: Exercise, results: list[CheckResult]) -> None:
             names = ", ".join(repr(n) for n in missed[:3]) + (", …" if len(missed) > 3 else "")
             waits = names if len(missed) == 1 else f"{'each' if every else 'one'} of {names}"
             r.score = 0.0
-            r.message = CheckFailed(f"no points yet: this check scores once {waits} passes, since code that "
-                                    "computes nothing passes it too",
-                                    hint="get the values right first; these points then follow").report()
+            r.message = CheckFailed(
+                f"no points yet: this check scores once {waits} passes, since code that computes nothing passes it too",
+                hint="get the values right first; these points then follow",
+            ).report()
 
 
 class _Budget:
@@ -216,8 +249,15 @@ class _Workers:
 
 def _unrun(ex: Exercise, c: Check, status: str, message: str, *, hidden: bool, use_reference: bool) -> CheckResult:
     """The result of a check that was not run, and why."""
-    return CheckResult(c.name, 0.0, ex.check_points(c, hidden=hidden, reference=use_reference), status,  # type: ignore[arg-type]
-                       message, c.oracle, c.hidden)
+    return CheckResult(
+        c.name,
+        0.0,
+        ex.check_points(c, hidden=hidden, reference=use_reference),
+        status,  # type: ignore[arg-type]
+        message,
+        c.oracle,
+        c.hidden,
+    )
 
 
 def _import_failure(ex: Exercise, exc: StudentError) -> str:
@@ -230,9 +270,19 @@ def _import_failure(ex: Exercise, exc: StudentError) -> str:
     return message
 
 
-def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidden: bool, examples: int,
-                  use_reference: bool, salt: int, secret: bytes | None, budget: _Budget,
-                  import_failed: dict[str, StudentError]) -> list[CheckResult]:
+def _grade_checks(
+    workers: _Workers,
+    ex: Exercise,
+    checks: list[Check],
+    *,
+    hidden: bool,
+    examples: int,
+    use_reference: bool,
+    salt: int,
+    secret: bytes | None,
+    budget: _Budget,
+    import_failed: dict[str, StudentError],
+) -> list[CheckResult]:
     """Run ``checks`` of ``ex`` in a worker set up for it (fresh student modules, the given functions)."""
 
     def unrun(c: Check, status: str, message: str) -> CheckResult:
@@ -242,8 +292,10 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
         return []
     missing = _missing_requirements(ex)
     if missing:
-        return [unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
-                for c in checks]
+        return [
+            unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
+            for c in checks
+        ]
     out_of_time = f"not run: the submission used up its {budget.seconds or 0:g} s time budget"
     left = budget.left(workers.worker)  # the same whichever worker comes next (a replaced one is charged)
     if left is not None and left <= 0:  # checked first: a failed import may have used the budget up
@@ -256,9 +308,14 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
     worker = workers.get(packages)
     given = reference.Given(ex) if use_reference else None
     try:
-        worker.setup([ex.part], part=ex.part, given=given.spec if given else {},
-                     forbidden=ex.forbidden[0], serve=given,
-                     timeout=IMPORT_SECONDS if left is None else max(0.1, min(IMPORT_SECONDS, left)))
+        worker.setup(
+            [ex.part],
+            part=ex.part,
+            given=given.spec if given else {},
+            forbidden=ex.forbidden[0],
+            serve=given,
+            timeout=IMPORT_SECONDS if left is None else max(0.1, min(IMPORT_SECONDS, left)),
+        )
     except StudentError as exc:
         import_failed[ex.part] = exc  # the same import would fail (or hang) again: never try it twice
         status = "not_implemented" if exc.kind == "not_implemented" else "timeout" if exc.kind == "timeout" else "error"
@@ -274,17 +331,36 @@ def _grade_checks(workers: _Workers, ex: Exercise, checks: list[Check], *, hidde
             results.append(unrun(c, "timeout", f"not run: {timed_out.name!r} timed out first ({timed_out.message})"))
             continue
         timeout = c.timeout if left is None else max(0.1, min(c.timeout, left))
-        results.append(run_check(worker, ex, c, use_reference=use_reference, examples=examples, salt=salt,
-                                 hidden=hidden, secret=secret, timeout=timeout))
+        results.append(
+            run_check(
+                worker,
+                ex,
+                c,
+                use_reference=use_reference,
+                examples=examples,
+                salt=salt,
+                hidden=hidden,
+                secret=secret,
+                timeout=timeout,
+            )
+        )
         if results[-1].status == "timeout":
             timed_out = results[-1]
     return results
 
 
-def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, examples: int = 25,
-                   use_reference: bool | None = None, salt: int = 0,
-                   only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
-                   secret: bytes | None = None) -> ExerciseResult:
+def grade_exercise(
+    worker: Worker,
+    ex: Exercise,
+    *,
+    hidden: bool = False,
+    examples: int = 25,
+    use_reference: bool | None = None,
+    salt: int = 0,
+    only: Callable[[Check], bool] | None = None,
+    forbidden_penalty: float = 0.0,
+    secret: bytes | None = None,
+) -> ExerciseResult:
     """Grade one exercise in ``worker`` (public checks, then, with ``hidden``, the hidden ones in the same
     worker: :func:`grade` is what keeps them apart)."""
     use_reference = reference.available() if use_reference is None else use_reference
@@ -296,10 +372,23 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
             return worker
 
     workers = _One(worker.submission, worker.launcher, worker.python, budget)
-    checks = [c for c in ex.checks if (hidden or not c.hidden) and (use_reference or c.oracle != "reference")
-              and (only is None or only(c))]
-    out.checks = _grade_checks(workers, ex, checks, hidden=hidden, examples=examples, use_reference=use_reference,
-                               salt=salt, secret=secret, budget=budget, import_failed={})
+    checks = [
+        c
+        for c in ex.checks
+        if (hidden or not c.hidden) and (use_reference or c.oracle != "reference") and (only is None or only(c))
+    ]
+    out.checks = _grade_checks(
+        workers,
+        ex,
+        checks,
+        hidden=hidden,
+        examples=examples,
+        use_reference=use_reference,
+        salt=salt,
+        secret=secret,
+        budget=budget,
+        import_failed={},
+    )
     gate(ex, out.checks)
     out.notes = policy.check_submission(ex, worker.submission, worker.imports)
     if out.notes:
@@ -307,11 +396,21 @@ def grade_exercise(worker: Worker, ex: Exercise, *, hidden: bool = False, exampl
     return out
 
 
-def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher = process_launcher,
-          python: str | None = None, hidden: bool = False, examples: int = 25,
-          use_reference: bool | None = None, progress: Progress | None = None,
-          only: Callable[[Check], bool] | None = None, forbidden_penalty: float = 0.0,
-          submission_timeout: float | None = None, secret: bytes | None = None) -> SubmissionResult:
+def grade(
+    submission: Path,
+    exercises: Iterable[Exercise],
+    *,
+    launcher: Launcher = process_launcher,
+    python: str | None = None,
+    hidden: bool = False,
+    examples: int = 25,
+    use_reference: bool | None = None,
+    progress: Progress | None = None,
+    only: Callable[[Check], bool] | None = None,
+    forbidden_penalty: float = 0.0,
+    submission_timeout: float | None = None,
+    secret: bytes | None = None,
+) -> SubmissionResult:
     """Grade ``submission`` (a folder in the layout of ``assignments/``) on ``exercises``.
 
     ``hidden`` adds the hidden checks (``deepgrade grade``), seeded from ``secret`` (default: the course
@@ -330,8 +429,12 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     def runs(c: Check) -> bool:
         return (hidden or not c.hidden) and (use_reference or c.oracle != "reference") and (only is None or only(c))
 
-    import_oracles(exercises, lambda ex, c: not runs(c) or _replays(ex, c, use_reference=use_reference,
-                                                                    examples=examples, salt=0, secret=secret))
+    import_oracles(
+        exercises,
+        lambda ex, c: (
+            not runs(c) or _replays(ex, c, use_reference=use_reference, examples=examples, salt=0, secret=secret)
+        ),
+    )
     started = time.perf_counter()
     budget = _Budget(submission_timeout)
     result = SubmissionResult(str(submission))
@@ -343,9 +446,18 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
     with _Workers(submission, launcher, python, budget) as workers:
         import_failed: dict[str, StudentError] = {}
         for ex in exercises:
-            results[ex.id].checks = _grade_checks(workers, ex, chosen(ex, False), hidden=hidden, examples=examples,
-                                                  use_reference=use_reference, salt=0, secret=secret, budget=budget,
-                                                  import_failed=import_failed)
+            results[ex.id].checks = _grade_checks(
+                workers,
+                ex,
+                chosen(ex, False),
+                hidden=hidden,
+                examples=examples,
+                use_reference=use_reference,
+                salt=0,
+                secret=secret,
+                budget=budget,
+                import_failed=import_failed,
+            )
             gate(ex, results[ex.id].checks)
             if progress and not hidden:
                 progress(results[ex.id])
@@ -354,9 +466,18 @@ def grade(submission: Path, exercises: Iterable[Exercise], *, launcher: Launcher
             for ex in exercises:
                 order = {c.name: i for i, c in enumerate(ex.checks)}
                 er = results[ex.id]
-                er.checks += _grade_checks(workers, ex, chosen(ex, True), hidden=True, examples=examples,
-                                           use_reference=use_reference, salt=0, secret=secret, budget=budget,
-                                           import_failed=import_failed)
+                er.checks += _grade_checks(
+                    workers,
+                    ex,
+                    chosen(ex, True),
+                    hidden=True,
+                    examples=examples,
+                    use_reference=use_reference,
+                    salt=0,
+                    secret=secret,
+                    budget=budget,
+                    import_failed=import_failed,
+                )
                 er.checks.sort(key=lambda c: order.get(c.name, len(order)))
                 gate(ex, er.checks)
                 if progress:

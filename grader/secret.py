@@ -15,6 +15,7 @@ Where the secret comes from, first match wins:
 >>> hidden_seed(b"course secret of 2026", "neuron.relu", "relu_forward matches torch [hidden]")  # doctest: +SKIP
 2871020361
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,11 @@ def load(path: Path | str | None = None, *, create: bool = True) -> bytes:
         except OSError as exc:
             raise SecretError(f"cannot create the course secret {file}: {exc.strerror}") from None
         if created:
-            print(f"deepgrade: created the course secret {file} (mode 600): it seeds the hidden checks; "
-                  "keep it, and never give it to students", file=sys.stderr)
+            print(
+                f"deepgrade: created the course secret {file} (mode 600): it seeds the hidden checks; "
+                "keep it, and never give it to students",
+                file=sys.stderr,
+            )
     try:
         return _check(file.read_bytes(), str(file))
     except OSError as exc:

@@ -1,5 +1,6 @@
 """Stopping cleanly: SIGINT, SIGTERM and SIGHUP become :class:`Stopped` in the main thread, and whatever
 processes the grader started are ended and reaped before it exits (issue 8, guarantee 12)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -102,8 +103,9 @@ def arm(signals: Iterable[int] = SIGNALS, before_raise: Callable[[int], None] | 
     r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     os.set_blocking(r, True)
     old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-    threading.Thread(target=_relay, args=(r, armed, threading.main_thread().ident), daemon=True,
-                     name="deepgrade-stop").start()
+    threading.Thread(
+        target=_relay, args=(r, armed, threading.main_thread().ident), daemon=True, name="deepgrade-stop"
+    ).start()
     for s in armed:
         signal.signal(s, _raise_stopped)
 

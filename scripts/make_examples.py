@@ -9,6 +9,7 @@ The class follows solutions/, the mutant corpus and the alternatives automatical
   carol/    typical bugs: every other exercise has its first mutant from tests/mutants/
   dave.zip  zipped, inside a top folder: the first correct alternative of each exercise (full marks)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ def _solution_files() -> dict[str, str]:
 def _text(lines: list[str], node: ast.AST) -> str:
     """Whole source lines of a definition, decorators included, indentation kept."""
     start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    return "".join(lines[start - 1:node.end_lineno])
+    return "".join(lines[start - 1 : node.end_lineno])
 
 
 def _definitions(source: str, names: tuple[str, ...]) -> str:
@@ -61,8 +62,11 @@ def _definitions(source: str, names: tuple[str, ...]) -> str:
         if node.name in names:
             chunks.append(_text(lines, node))
         elif isinstance(node, ast.ClassDef):
-            methods = [m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-                       and f"{node.name}.{m.name}" in names]
+            methods = [
+                m
+                for m in node.body
+                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and f"{node.name}.{m.name}" in names
+            ]
             if methods:  # a class holding only these methods, merged into the stub class
                 chunks.append(f"class {node.name}:\n" + "".join(_text(lines, m) for m in methods))
     return "\n\n".join(chunks)
@@ -71,7 +75,7 @@ def _definitions(source: str, names: tuple[str, ...]) -> str:
 def partial() -> dict[str, str]:
     """The first half of the exercises done; the rest are the stubs students start from."""
     exercises = _exercises()
-    done = exercises[:(len(exercises) + 1) // 2]
+    done = exercises[: (len(exercises) + 1) // 2]
     files = {}
     for name, solution in _solution_files().items():
         part = name[:-3]
@@ -86,8 +90,10 @@ def partial() -> dict[str, str]:
 
 def _unmarked(files: dict[str, str]) -> dict[str, str]:
     """Without the solution markers (a student's file has none)."""
-    return {name: "".join(line for line in text.splitlines(keepends=True) if not _MARKER.match(line))
-            for name, text in files.items()}
+    return {
+        name: "".join(line for line in text.splitlines(keepends=True) if not _MARKER.match(line))
+        for name, text in files.items()
+    }
 
 
 def _top_names(source: str) -> list[str]:

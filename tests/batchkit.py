@@ -1,4 +1,5 @@
 """Helpers for the batch tests: tiny classes of submissions built from solutions/ and assignments/."""
+
 from __future__ import annotations
 
 import io
@@ -28,6 +29,6 @@ def zip_bytes(files: dict[str, bytes | str], *, symlink: str | None = None) -> b
             zf.writestr(name, data)
         if symlink:
             info = zipfile.ZipInfo(symlink)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             zf.writestr(info, "/etc/passwd")
     return buf.getvalue()

@@ -1,4 +1,5 @@
 """Shared fixtures: submissions built from the reference with one definition swapped."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The mutant corpus and the correct alternatives: submissions made by swapping one definition of the
 reference for another.  Each ``tests/mutants/<part>.py`` lists ``MUTANTS``; each
 ``tests/alternatives/<part>.py`` lists ``ALTERNATIVES``."""
+
 from __future__ import annotations
 
 import ast
@@ -19,11 +20,11 @@ SOLUTIONS = ROOT / "solutions"
 class Variant:
     """A submission that differs from the reference in the top-level definitions given in ``source``."""
 
-    exercise: str        # the exercise it belongs to
-    name: str            # what is wrong (or what is different)
-    source: str          # replacement definitions (functions or classes), dedented
-    catches: str = ""    # mutants: a substring of the name of the check that must reject it
-    part: str = ""       # the file to patch; default: the exercise's part
+    exercise: str  # the exercise it belongs to
+    name: str  # what is wrong (or what is different)
+    source: str  # replacement definitions (functions or classes), dedented
+    catches: str = ""  # mutants: a substring of the name of the check that must reject it
+    part: str = ""  # the file to patch; default: the exercise's part
     merge: bool = False  # a class in ``source`` replaces only the methods it defines, not the whole class
 
     @property
@@ -38,8 +39,7 @@ class Variant:
         return dest
 
 
-def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "",
-           merge: bool = False) -> Variant:
+def Mutant(exercise: str, name: str, source: str, catches: str, part: str = "", merge: bool = False) -> Variant:
     return Variant(exercise, name, source, catches, part, merge)
 
 
@@ -65,10 +65,11 @@ def _merge_class(old_text: str, new_text: str) -> str:
         return min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
 
     old_lines, new_lines = old_text.splitlines(keepends=True), new_text.splitlines(keepends=True)
-    head, a = old_lines[:body_start(old)], body_start(old)
-    indent = old_lines[a][:len(old_lines[a]) - len(old_lines[a].lstrip())]
-    merged = replace_definitions(textwrap.dedent("".join(old_lines[a:])),
-                                 textwrap.dedent("".join(new_lines[body_start(new):])))
+    head, a = old_lines[: body_start(old)], body_start(old)
+    indent = old_lines[a][: len(old_lines[a]) - len(old_lines[a].lstrip())]
+    merged = replace_definitions(
+        textwrap.dedent("".join(old_lines[a:])), textwrap.dedent("".join(new_lines[body_start(new) :]))
+    )
     return "".join(head) + textwrap.indent(merged, indent)
 
 
@@ -83,8 +84,11 @@ def replace_definitions(module_source: str, new_source: str, merge: bool = False
     spans = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
-            names = [node.name] if not isinstance(node, ast.Assign) else \
-                [t.id for t in node.targets if isinstance(t, ast.Name)]
+            names = (
+                [node.name]
+                if not isinstance(node, ast.Assign)
+                else [t.id for t in node.targets if isinstance(t, ast.Name)]
+            )
             start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             for n in names:
                 spans[n] = (start - 1, node.end_lineno)
@@ -94,7 +98,8 @@ def replace_definitions(module_source: str, new_source: str, merge: bool = False
             extra.append((ast.get_source_segment(new_source, node) or "") + "\n")
             continue
         if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not (
-                isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)):
+            isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+        ):
             tail.append("\n" + (ast.get_source_segment(new_source, node) or "") + "\n")  # e.g. a monkeypatch
             continue
         name = node.name if hasattr(node, "name") else node.targets[0].id  # type: ignore[attr-defined]
@@ -102,7 +107,7 @@ def replace_definitions(module_source: str, new_source: str, merge: bool = False
         deco = getattr(node, "decorator_list", [])
         if deco:
             first = min(d.lineno for d in deco)
-            text = "".join(new_source.splitlines(keepends=True)[first - 1:node.end_lineno]) + "\n"
+            text = "".join(new_source.splitlines(keepends=True)[first - 1 : node.end_lineno]) + "\n"
         if name in spans:
             a, b = spans[name]
             if merge and isinstance(node, ast.ClassDef):

@@ -1,6 +1,7 @@
 """The adversarial corpus (tests/adversarial/cases.py): each attack scores 0 on what it attacks, grading
 finishes, the rest of the submission keeps its marks, nothing outside the sandbox changes or stays behind,
 and a correct submission graded next, by the same launcher, keeps full marks."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,8 +25,11 @@ LIMITS = sandbox.Limits(address_space=3 << 30, processes=48)
 
 
 SKIP_NO_BWRAP = pytest.mark.skipif(not sandbox.bwrap_works(), reason=NO_BWRAP)
-CASES = [pytest.param(level, a, id=f"{a.name}-{level}", marks=[SKIP_NO_BWRAP] if level == "sandbox" else [])
-         for a in ATTACKS for level in (["sandbox"] if a.sandbox_only else ["process", "sandbox"])]
+CASES = [
+    pytest.param(level, a, id=f"{a.name}-{level}", marks=[SKIP_NO_BWRAP] if level == "sandbox" else [])
+    for a in ATTACKS
+    for level in (["sandbox"] if a.sandbox_only else ["process", "sandbox"])
+]
 
 
 def _quick(ex_id: str):
@@ -65,13 +69,13 @@ def test_attack_scores_zero_and_harms_nothing(level, attack, tmp_path):
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     before = {p: p.read_bytes() for p in (other / "neuron.py", SOLUTIONS / "neuron.py")}
-    sub = attack.write(tmp_path / "attacker", OTHER=str(other), CANARY=str(canary),
-                       PORT=str(listener.getsockname()[1]))
+    sub = attack.write(tmp_path / "attacker", OTHER=str(other), CANARY=str(canary), PORT=str(listener.getsockname()[1]))
     own = (sub / "neuron.py").read_bytes()
     attacked, bystander = _quick(attack.exercise), _quick(attack.bystander)
 
-    result = grade(sub, [attacked, bystander], launcher=launcher, examples=3, hidden=True,
-                   submission_timeout=attack.budget)
+    result = grade(
+        sub, [attacked, bystander], launcher=launcher, examples=3, hidden=True, submission_timeout=attack.budget
+    )
 
     target, rest = result.exercises
     hit = [c for c in target.checks if attack.targeted(c.name)]
@@ -91,10 +95,12 @@ def test_attack_scores_zero_and_harms_nothing(level, attack, tmp_path):
     assert not _leftovers("987.654"), "the fork bomb left processes behind"
     assert not _leftovers(str(sub)), "a worker of the attacker is still running"
 
-    again = grade(shutil.copytree(SOLUTIONS, tmp_path / "honest"), [attacked], launcher=launcher, examples=3,
-                  hidden=True)
-    assert again.exercises[0].score == again.exercises[0].max_score, \
-        {c.name: (c.status, c.message) for c in again.exercises[0].checks}
+    again = grade(
+        shutil.copytree(SOLUTIONS, tmp_path / "honest"), [attacked], launcher=launcher, examples=3, hidden=True
+    )
+    assert again.exercises[0].score == again.exercises[0].max_score, {
+        c.name: (c.status, c.message) for c in again.exercises[0].checks
+    }
 
 
 def test_every_attack_runs_somewhere():

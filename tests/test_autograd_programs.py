@@ -1,4 +1,5 @@
 """The random graphs of part 4: the printed program is the graph that was graded, and stays in its domain."""
+
 from __future__ import annotations
 
 import numpy as np

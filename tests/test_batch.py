@@ -1,4 +1,5 @@
 """deepgrade grade: a class graded into a gradebook; broken submissions; resume after a kill; Dask."""
+
 from __future__ import annotations
 
 import csv
@@ -99,8 +100,10 @@ def test_rerun_grades_only_what_changed(tmp_path):
     forced = grade(cls, out, jobs=1, force=True)
     assert not any(o.cached for o in forced)
     # another exercise selection is another grade
-    assert not any(o.cached for o in batch.run_batch(discover([str(cls)]), out, registry.select(["neuron.tanh"]),
-                                                     examples=EXAMPLES, jobs=1))
+    assert not any(
+        o.cached
+        for o in batch.run_batch(discover([str(cls)]), out, registry.select(["neuron.tanh"]), examples=EXAMPLES, jobs=1)
+    )
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -122,10 +125,23 @@ def test_kill_and_resume_loses_nothing_and_counts_nothing_twice(tmp_path):
     for n in names:
         complete(cls / n)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "grader", "grade", str(cls), "--out", str(out), "--jobs", "1", "--quiet",
-           "--only", ONLY[0], "--examples", str(EXAMPLES)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(cls),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--quiet",
+        "--only",
+        ONLY[0],
+        "--examples",
+        str(EXAMPLES),
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     try:
         while time.time() < deadline and not list(out.glob("records/*.json")):
@@ -153,8 +169,9 @@ def test_dask_executor_on_a_local_cluster(tmp_path):
     (cls / "bob.zip").write_bytes(zip_bytes({"bob/neuron.py": (ROOT / "assignments" / "neuron.py").read_text()}))
     stubs(cls / "mallory")
     os.symlink(ROOT / "solutions" / "neuron.py", cls / "mallory" / "helper.py")  # pack() refuses it too
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         outcomes = grade(cls, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
     assert [(o.student, o.result.score) for o in outcomes] == [("alice", MAX), ("bob", 0), ("mallory", 0)]
     assert "symbolic link 'helper.py'" in outcomes[2].result.error
@@ -165,9 +182,15 @@ def _grader_failure(job):
     """A hand-made reply: one check passed, one failed inside the grader (grader_error)."""
     from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
-    ex = ExerciseResult(ONLY[0], "ReLU", "neuron", [
-        CheckResult("values", 1.0, 1.0, "passed", oracle="reference"),
-        CheckResult("gradient", 0.0, 1.0, "grader_error", "torch failed to import", "torch")])
+    ex = ExerciseResult(
+        ONLY[0],
+        "ReLU",
+        "neuron",
+        [
+            CheckResult("values", 1.0, 1.0, "passed", oracle="reference"),
+            CheckResult("gradient", 0.0, 1.0, "grader_error", "torch failed to import", "torch"),
+        ],
+    )
     return {"student": job["student"], "seconds": 0.1, "result": SubmissionResult(job["student"], [ex]).to_json()}
 
 
@@ -183,8 +206,19 @@ def test_grader_failures_are_not_grades(tmp_path, monkeypatch, capsys):
         yield from ((job, _grader_failure(job)) for job in todo if job["student"] == "alice")
 
     monkeypatch.setattr(batch, "_run_local", flaky)
-    cmd = ["grade", str(cls), "--out", str(out), "--only", ONLY[0], "--examples", str(EXAMPLES), "--jobs", "1",
-           "--quiet"]
+    cmd = [
+        "grade",
+        str(cls),
+        "--out",
+        str(out),
+        "--only",
+        ONLY[0],
+        "--examples",
+        str(EXAMPLES),
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
     assert main(cmd) == 1
     err = capsys.readouterr().err
     assert "1 submission hit grader failures" in " ".join(err.split()) and "retries" in err
@@ -209,8 +243,7 @@ def test_a_grader_error_is_not_a_zero_in_the_summary():
     from grader.results import SubmissionResult
 
     ok = batch.Outcome("alice", "", SubmissionResult("alice"), 1.0)
-    broken = batch.Outcome("bob", "", SubmissionResult("bob", error="internal grader error: boom"), 0.0,
-                           internal=True)
+    broken = batch.Outcome("bob", "", SubmissionResult("bob", error="internal grader error: boom"), 0.0, internal=True)
     assert gradebook.distribution([ok, broken], MAX)[0][1] == 1  # alice's 0 only
     line = stats_line([ok, broken], MAX)
     assert "1 students" in line and "1 grader errors" in line and "0 not gradable" in line

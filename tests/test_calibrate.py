@@ -1,4 +1,5 @@
 """The GAN's distributional criterion and the calibration script that sized it (issue 9.6)."""
+
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,7 @@ def test_the_gan_criterion_accepts_the_target_and_rejects_collapse_and_a_single_
     assert min(gan.margins(target).values()) > 0.2
     collapsed = target[target > 0]  # one mode only
     assert gan.margins(collapsed)["smaller mode's mass - 0.25"] < 0
-    wide = rng.normal(0.0, np.sqrt(4.0 + gan.MODE_STD ** 2), 4000)  # the target's mean and std, one mode
+    wide = rng.normal(0.0, np.sqrt(4.0 + gan.MODE_STD**2), 4000)  # the target's mean and std, one mode
     assert gan.margins(wide)["mass near the modes - 0.6"] < 0
 
 

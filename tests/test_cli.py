@@ -1,4 +1,5 @@
 """The command line: exit codes, one-line errors, and the single JSON document."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,7 @@ ROOT = reference.ROOT
 
 
 def deepgrade(*args: str, cwd=ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 def test_list_json_is_in_curriculum_order():
@@ -25,8 +25,7 @@ def test_list_json_is_in_curriculum_order():
 
 
 def test_check_json_is_one_document_with_the_schema():
-    proc = deepgrade("check", "neuron.relu", "neuron.softmax", "--submission", "solutions", "--json",
-                     "--examples", "5")
+    proc = deepgrade("check", "neuron.relu", "neuron.softmax", "--submission", "solutions", "--json", "--examples", "5")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert set(doc) >= {"score", "max_score", "exercises"}
@@ -46,9 +45,11 @@ def test_stubs_exit_nonzero_with_not_implemented():
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path):
-    for args, text in [(("check", "neuron.nope"), "unknown exercise or part"),
-                       (("check", "--submission", str(tmp_path / "missing")), "does not exist"),
-                       (("hint", "nope.nope"), "unknown exercise")]:
+    for args, text in [
+        (("check", "neuron.nope"), "unknown exercise or part"),
+        (("check", "--submission", str(tmp_path / "missing")), "does not exist"),
+        (("hint", "nope.nope"), "unknown exercise"),
+    ]:
         proc = deepgrade(*args)
         assert proc.returncode == 2, proc
         assert proc.stderr.count("\n") == 1 and text in proc.stderr, proc.stderr
@@ -59,8 +60,9 @@ def test_only_an_unknown_exercise_is_a_usage_error_a_grader_bug_is_not_hidden(mo
     from grader.commands import hint
 
     assert cli.main(["hint", "neuron.nope"]) == 2
-    assert capsys.readouterr().err == ("deepgrade: error: unknown exercise or part 'neuron.nope'; "
-                                       "`deepgrade list` shows them all\n")
+    assert capsys.readouterr().err == (
+        "deepgrade: error: unknown exercise or part 'neuron.nope'; `deepgrade list` shows them all\n"
+    )
 
     def buggy(args):
         return {}["a grader bug"]
@@ -73,10 +75,14 @@ def test_only_an_unknown_exercise_is_a_usage_error_a_grader_bug_is_not_hidden(mo
 def test_table_names_the_first_failure_and_what_comes_next(tmp_path):
     from tests.corpus import Variant
 
-    sub = Variant("neuron.relu", "wrong", """
+    sub = Variant(
+        "neuron.relu",
+        "wrong",
+        """
         def relu_backward(dout, cache):
             return dout
-    """).write(tmp_path / "s")
+    """,
+    ).write(tmp_path / "s")
     proc = deepgrade("check", "neuron.relu", "--submission", str(sub), "--examples", "5")
     assert proc.returncode == 1
     assert "relu_backward" in proc.stdout and "Next: neuron.relu" in proc.stdout

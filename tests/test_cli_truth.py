@@ -1,6 +1,7 @@
 """What `check` (and its neighbours) tell a student must be true (issue 9, section 8): skipped is not passed,
 a forbidden import is not "well done", a student's print() output is shown, names are printed whole and as
 written, and bad settings are one-line usage errors.  In-process ``main([...])`` with capsys."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,12 +33,15 @@ def test_missing_requirement_is_not_passed(at_root, monkeypatch, capsys):
 
 
 def test_forbidden_import_is_not_well_done(make_submission, capsys):
-    sub = make_submission("neuron.relu", """
+    sub = make_submission(
+        "neuron.relu",
+        """
         try:
             import torch
         except ImportError:
             torch = None
-    """)
+    """,
+    )
     assert main(["check", "neuron.relu", "--submission", str(sub), "--examples", "2"]) == 1
     out = capsys.readouterr().out
     assert "Well done" not in out
@@ -53,11 +57,14 @@ def test_torch_import_in_numpy_part_says_why(make_submission, monkeypatch, capsy
 
 
 def test_printed_output_is_shown_under_the_failure(make_submission, capsys):
-    sub = make_submission("neuron.relu", """
+    sub = make_submission(
+        "neuron.relu",
+        """
         def relu_backward(dout, cache):
             print("DEBUG relu_backward called")
             return dout
-    """)
+    """,
+    )
     assert main(["check", "neuron.relu", "--submission", str(sub), "--examples", "2"]) == 1
     out = capsys.readouterr().out
     assert "DEBUG relu_backward called" in out and "what your code printed" in out
@@ -83,8 +90,10 @@ def test_hidden_names_are_printed_as_written():
 
     from grader.reporters.table import print_report
 
-    checks = [CheckResult("relu_forward matches torch", 1, 1, "passed"),
-              CheckResult("relu_forward matches torch [hidden]", 0, 1, "failed", "m [b]x[/b]", hidden=True)]
+    checks = [
+        CheckResult("relu_forward matches torch", 1, 1, "passed"),
+        CheckResult("relu_forward matches torch [hidden]", 0, 1, "failed", "m [b]x[/b]", hidden=True),
+    ]
     console = Console(record=True, width=200)
     print_report(SubmissionResult("s", [ExerciseResult("neuron.relu", "ReLU [x]", "neuron", checks)]), console)
     text = console.export_text()
@@ -107,8 +116,7 @@ def test_hint_accepts_a_part(capsys):
         assert e.id in out and e.functions[0] in out
 
 
-@pytest.mark.parametrize("argv", [["check"], ["grade", "x", "--out", "o"], ["progress"], ["watch"],
-                                  ["gradescope"]])
+@pytest.mark.parametrize("argv", [["check"], ["grade", "x", "--out", "o"], ["progress"], ["watch"], ["gradescope"]])
 def test_examples_zero_is_a_usage_error(argv, capsys):
     assert main([*argv, "--examples", "0"]) == 2
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Every mutant is rejected by the check meant to catch it; every correct alternative gets full marks."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,9 @@ def test_mutant_is_rejected_by_its_check(mutant, tmp_path):
     targets = [c for c in ex.checks if mutant.catches in c.name]
     assert targets, f"no check of {ex.id} is named like {mutant.catches!r}"
     # the public check must catch it (its hidden twin runs the same property on more and larger inputs)
-    result = grade(mutant.write(tmp_path / "sub"), [ex], examples=25, hidden=False,
-                   only=lambda c: mutant.catches in c.name)
+    result = grade(
+        mutant.write(tmp_path / "sub"), [ex], examples=25, hidden=False, only=lambda c: mutant.catches in c.name
+    )
     statuses = {c.name: c.status for c in result.exercises[0].checks}
     assert any(s in ("failed", "error") for s in statuses.values()), statuses
     failed = next(c for c in result.exercises[0].checks if c.status != "passed")

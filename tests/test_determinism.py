@@ -4,13 +4,17 @@ A ``train_gan`` that never seeds anything still draws from torch's and numpy's g
 reseeds them before every call (``grader/isolation/worker/child.py: _reseed``), so two gradings in fresh workers must
 agree on the score *and* on every recorded loss: a score that depends on the run is a grading bug.
 """
+
 from __future__ import annotations
 
 from grader import registry
 from grader.runner import grade
 from tests.corpus import Alternative
 
-UNSEEDED_GAN = Alternative("gan.train", "no torch.manual_seed; batches from numpy's global generator", """
+UNSEEDED_GAN = Alternative(
+    "gan.train",
+    "no torch.manual_seed; batches from numpy's global generator",
+    """
     def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
         G, D = make_generator().to(device), make_discriminator().to(device)
         opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
@@ -22,13 +26,15 @@ UNSEEDED_GAN = Alternative("gan.train", "no torch.manual_seed; batches from nump
             z = torch.randn(batch_size, LATENT_DIM, device=device)
             losses.append(train_step(G, D, opt_g, opt_d, batch, z))
         return G, losses
-""")
+""",
+)
 
 
 def _graded(tmp_path, name):
     ex = registry.get("gan.train")
-    result = grade(UNSEEDED_GAN.write(tmp_path / name), [ex], examples=5, hidden=False,
-                   only=lambda c: "two modes" in c.name)
+    result = grade(
+        UNSEEDED_GAN.write(tmp_path / name), [ex], examples=5, hidden=False, only=lambda c: "two modes" in c.name
+    )
     (check,) = result.exercises[0].checks
     return check
 

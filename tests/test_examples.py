@@ -1,4 +1,5 @@
 """examples/submissions/ is in sync with solutions/, and grades as advertised (alice and dave: full marks)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,9 @@ CLASS = ROOT / "examples" / "submissions"
 
 
 def test_examples_follow_solutions():
-    done = subprocess.run([sys.executable, "scripts/make_examples.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "scripts/make_examples.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -28,11 +30,14 @@ def test_the_example_class_grades_as_advertised(tmp_path):
     exercises = registry.all_exercises()
     sample = list({e.part: e for e in reversed(exercises)}.values())[::-1]
     full = sum(e.points for e in sample)
-    outcomes = {o.student: o.result for o in batch.run_batch(discover([str(CLASS)]), tmp_path / "out", sample,
-                                                             examples=3, jobs=2)}
+    outcomes = {
+        o.student: o.result
+        for o in batch.run_batch(discover([str(CLASS)]), tmp_path / "out", sample, examples=3, jobs=2)
+    }
     assert list(outcomes) == ["alice", "bob", "carol", "dave"]
     assert outcomes["alice"].score == full, [
-        c.message for e in outcomes["alice"].exercises for c in e.checks if c.status != "passed"]
+        c.message for e in outcomes["alice"].exercises for c in e.checks if c.status != "passed"
+    ]
     assert outcomes["dave"].score == full  # zipped, inside a folder, with correct alternatives
     assert 0 < outcomes["bob"].score < full and any(e.status == "not_implemented" for e in outcomes["bob"].exercises)
     assert 0 < outcomes["carol"].score < full and any(e.status == "failed" for e in outcomes["carol"].exercises)

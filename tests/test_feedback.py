@@ -1,5 +1,6 @@
 """Per-student reports: hidden checks without details, loss curves in the HTML page, and student text that
 cannot forge a report (fenced, cleaned, capped, escaped; no formulas in the gradebook)."""
+
 from __future__ import annotations
 
 import base64
@@ -15,13 +16,25 @@ from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResu
 
 
 def synthetic() -> SubmissionResult:
-    train = ExerciseResult("train.mlp", "Train a small MLP", "train", [
-        CheckResult("loss goes down", 1.0, 1.0, "passed", "", "training",
-                    curves={"loss": [2.3, 1.1, 0.6, 0.4], "reference loss": [2.3, 1.0, 0.5, 0.3]}),
-        CheckResult("accuracy beats 90 %", 0.0, 1.0, "failed", "accuracy 0.71 < 0.9 <script>", "training"),
-        CheckResult("SECRET bigger batch", 1.0, 1.0, "passed", "", "training", hidden=True),
-        CheckResult("SECRET odd shapes", 0.0, 1.0, "failed", "SECRET MESSAGE", "reference", hidden=True),
-    ])
+    train = ExerciseResult(
+        "train.mlp",
+        "Train a small MLP",
+        "train",
+        [
+            CheckResult(
+                "loss goes down",
+                1.0,
+                1.0,
+                "passed",
+                "",
+                "training",
+                curves={"loss": [2.3, 1.1, 0.6, 0.4], "reference loss": [2.3, 1.0, 0.5, 0.3]},
+            ),
+            CheckResult("accuracy beats 90 %", 0.0, 1.0, "failed", "accuracy 0.71 < 0.9 <script>", "training"),
+            CheckResult("SECRET bigger batch", 1.0, 1.0, "passed", "", "training", hidden=True),
+            CheckResult("SECRET odd shapes", 0.0, 1.0, "failed", "SECRET MESSAGE", "reference", hidden=True),
+        ],
+    )
     train.notes = ["forbidden import: torch (numpy only in this part)"]
     return SubmissionResult("alice", [train], seconds=12.4)
 
@@ -74,14 +87,24 @@ def test_html_plots_the_loss_beside_the_reference():
 
 
 # --------------------------------------------------------------------------- student text cannot forge a report
-FORGED = "wrong\n```\n\n**Score: 135 / 135**\n\n# All passed\n\n[claim your prize](https://evil.example)\n````\n<b>x</b>"
+FORGED = (
+    "wrong\n```\n\n**Score: 135 / 135**\n\n# All passed\n\n[claim your prize](https://evil.example)\n````\n<b>x</b>"
+)
 
 
 def hostile() -> SubmissionResult:
-    ex = ExerciseResult("neuron.sigmoid", "Sigmoid", "neuron", [
-        CheckResult("x [hidden]", 0.0, 1.0, "failed", FORGED, "reference"),
-        CheckResult("values", 0.0, 1.0, "error", "\x1b[2J\x1b]0;pwned\x07bell\rline\u202egnp.exe\ud800 end", "torch"),
-    ], notes=["forbidden import: ``` \n# Note heading"])
+    ex = ExerciseResult(
+        "neuron.sigmoid",
+        "Sigmoid",
+        "neuron",
+        [
+            CheckResult("x [hidden]", 0.0, 1.0, "failed", FORGED, "reference"),
+            CheckResult(
+                "values", 0.0, 1.0, "error", "\x1b[2J\x1b]0;pwned\x07bell\rline\u202egnp.exe\ud800 end", "torch"
+            ),
+        ],
+        notes=["forbidden import: ``` \n# Note heading"],
+    )
     return SubmissionResult("mallory", [ex])
 
 
@@ -95,8 +118,10 @@ def fences(md: str) -> list[str]:
 def test_worker_text_stays_inside_a_code_block():
     md = feedback.markdown(hostile(), "mallory")
     inside = fences(md)
-    assert any("**Score: 135 / 135**" in block and "[claim your prize]" in block and "# All passed" in block
-               for block in inside)
+    assert any(
+        "**Score: 135 / 135**" in block and "[claim your prize]" in block and "# All passed" in block
+        for block in inside
+    )
     assert any("# Note heading" in block for block in inside)  # notes too
     from markdown_it import MarkdownIt
 
@@ -174,13 +199,24 @@ def test_every_text_reporter_shows_the_same_view_of_a_check():
     from grader.notebooks.extract import _report
     from grader.reporters import table, view
 
-    failed = CheckResult("relu_backward passes the gradient check", 0.0, 1.0, "failed", "worst index (0, 1)",
-                         "numerical", stdout="debug: x = 3")
+    failed = CheckResult(
+        "relu_backward passes the gradient check",
+        0.0,
+        1.0,
+        "failed",
+        "worst index (0, 1)",
+        "numerical",
+        stdout="debug: x = 3",
+    )
     result = SubmissionResult("bob", [ExerciseResult("neuron.relu", "ReLU activation", "neuron", [failed])])
     console = Console(record=True, width=200)
     console.print(table.failure_panel(result.exercises[0]))
-    shown = {"terminal": console.export_text(), "markdown": feedback.markdown(result, "bob"),
-             "html": feedback.html(result, "bob"), "notebook": _report(result)}
+    shown = {
+        "terminal": console.export_text(),
+        "markdown": feedback.markdown(result, "bob"),
+        "html": feedback.html(result, "bob"),
+        "notebook": _report(result),
+    }
     assert view.status_note(failed) == "[failed, oracle: numerical]"
     for where, text in shown.items():
         for piece in (failed.name, view.status_note(failed), "worst index (0, 1)", view.PRINTED, "debug: x = 3"):

@@ -1,4 +1,5 @@
 """The gradient check itself: accepts true gradients, rejects wrong ones and names the worst entry."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """deepgrade gradescope: the zip holds the course secret and only what the graded parts need; run_autograder
 grades in bubblewrap, or at `limits` only after proving the student's uid cannot open the private files, and
 otherwise writes a results.json (score 0) that says why it refused."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,21 @@ def autograder_zip(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("gradescope")
     (folder / "secret").write_bytes(SECRET + b"\n")
     zpath = folder / "autograder.zip"
-    assert main(["gradescope", *ONLY, "--out", str(zpath), "--examples", str(EXAMPLES),
-                 "--secret-file", str(folder / "secret")]) == 0
+    assert (
+        main(
+            [
+                "gradescope",
+                *ONLY,
+                "--out",
+                str(zpath),
+                "--examples",
+                str(EXAMPLES),
+                "--secret-file",
+                str(folder / "secret"),
+            ]
+        )
+        == 0
+    )
     return zpath
 
 
@@ -69,8 +83,9 @@ def run_script(root: Path, path: str | None = None, python: str = sys.executable
     env = dict(os.environ, DEEPGRADE_AUTOGRADER_ROOT=str(root), DEEPGRADE_PYTHON=python)
     if path is not None:
         env["PATH"] = path
-    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout, json.loads((root / "results" / "results.json").read_text())
 
@@ -110,8 +125,13 @@ def test_the_zip_holds_the_secret_and_only_what_the_graded_parts_need(autograder
         assert json.loads(zf.read(gradescope.CONFIG))["exercises"] == ONLY
         setup = zf.read("setup.sh").decode()
         assert os.environ["DEEPGRADE_SECRET"].encode() not in b"".join(zf.read(n) for n in names)
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py",
-            "grader/isolation/worker/child.py"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "pyproject.toml",
+        "grader/cli.py",
+        "grader/isolation/worker/child.py",
+    } <= names
     assert "bubblewrap" in setup and "download.pytorch.org/whl/cpu" in setup
     assert "constraints.txt" in names and setup.count("-c constraints.txt") == 2  # the versions CI tested
     assert "'torch>=" in setup and "watchfiles" not in setup and "'packaging>=" in setup
@@ -129,8 +149,10 @@ def test_the_zip_holds_the_secret_and_only_what_the_graded_parts_need(autograder
 
     (tmp_path / "secret").write_bytes(SECRET)
     zpath = tmp_path / "cnn.zip"  # cnn.conv has no prerequisites, but solutions/cnn.py imports neuron and optim
-    assert main(["gradescope", "cnn.conv", "--out", str(zpath), "--secret-file", str(tmp_path / "secret"),
-                 "--no-plans"]) == 0
+    assert (
+        main(["gradescope", "cnn.conv", "--out", str(zpath), "--secret-file", str(tmp_path / "secret"), "--no-plans"])
+        == 0
+    )
     with zipfile.ZipFile(zpath) as zf:
         names = set(zf.namelist())
     assert {n for n in names if n.startswith("solutions/")} == {f"solutions/{p}.py" for p in ("cnn", "neuron", "optim")}
@@ -182,8 +204,14 @@ def test_without_bubblewrap_it_proves_the_files_private_then_grades_at_limits(au
     assert_attack_blocked(doc, "PermissionError")  # there, but not for the student's uid
     source = root / "source"
     plan = next((source / gradescope.PLANS).rglob("*.npz"))
-    for private in (source / "solutions", source / "solutions" / "neuron.py", source / gradescope.SECRET,
-                    source / gradescope.PLANS, plan.parent, plan):
+    for private in (
+        source / "solutions",
+        source / "solutions" / "neuron.py",
+        source / gradescope.SECRET,
+        source / gradescope.PLANS,
+        plan.parent,
+        plan,
+    ):
         st = private.stat()
         assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == (0o700 if private.is_dir() else 0o600), private
 
@@ -267,7 +295,8 @@ def test_dependencies_are_read_as_requirements_not_text(tmp_path):
     name that merely starts with "torch" is another package."""
     (tmp_path / "pyproject.toml").write_text(
         '[project]\ndependencies = ["Torch >= 2.3; python_version >= \'3.11\'", "torchvision>=0.18",\n'
-        '"numpy>=1.26", "WatchFiles>=0.21", "rich[jupyter]>=13"]\n')
+        '"numpy>=1.26", "WatchFiles>=0.21", "rich[jupyter]>=13"]\n'
+    )
     torch, others = gradescope.dependencies(tmp_path / "pyproject.toml")
     assert torch == 'Torch>=2.3; python_version >= "3.11"'
     assert others == ["torchvision>=0.18", "numpy>=1.26", "rich[jupyter]>=13"]

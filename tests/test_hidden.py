@@ -1,5 +1,6 @@
 """Hidden checks: a mechanism (twins of every standard property check), run only by ``grade``, with
 their own seeds, more examples and larger shapes, and redacted from what students see."""
+
 from __future__ import annotations
 
 import shutil
@@ -46,8 +47,11 @@ def test_twins_are_declared_by_the_registry_for_any_check_that_opts_in():
     def _(ctx):
         pass
 
-    assert [(c.name, c.hidden) for c in ex.checks] == [("a property", False), ("a property [hidden]", True),
-                                                       ("no twin", False)]
+    assert [(c.name, c.hidden) for c in ex.checks] == [
+        ("a property", False),
+        ("a property [hidden]", True),
+        ("no twin", False),
+    ]
     # `check` counts to full marks on the public checks alone; `grade` shares the points among all three
     assert sum(ex.check_points(c, hidden=False) for c in ex.checks if not c.hidden) == 2
     assert sum(ex.check_points(c) for c in ex.checks) == 2
@@ -92,8 +96,13 @@ def test_a_hidden_budget_is_a_whole_number_of_at_least_one():
 
 def test_strategies_read_the_scale_when_drawing():
     sizes: list[int] = []
-    for_all(st.tuples(S.batch_sizes(), S.shapes(1, 1)), lambda bs: sizes.append(max(bs[0], bs[1][0])),
-            examples=60, seed_value=1, scale=3)
+    for_all(
+        st.tuples(S.batch_sizes(), S.shapes(1, 1)),
+        lambda bs: sizes.append(max(bs[0], bs[1][0])),
+        examples=60,
+        seed_value=1,
+        scale=3,
+    )
     assert max(sizes) > 6 and max(sizes) <= 18
 
 
@@ -111,10 +120,13 @@ def test_hidden_inputs_never_touch_the_filesystem(tmp_path, monkeypatch):
 
 
 def _result() -> SubmissionResult:
-    checks = [CheckResult("f matches", 1, 1, "passed", "", "torch"),
-              CheckResult("f matches [hidden]", 0, 1, "failed", "input: f(np.array([123.0]))", "torch", True,
-                          curves={"loss": [1.0]}),
-              CheckResult("g [hidden]", 1, 1, "passed", "", "numerical", True)]
+    checks = [
+        CheckResult("f matches", 1, 1, "passed", "", "torch"),
+        CheckResult(
+            "f matches [hidden]", 0, 1, "failed", "input: f(np.array([123.0]))", "torch", True, curves={"loss": [1.0]}
+        ),
+        CheckResult("g [hidden]", 1, 1, "passed", "", "numerical", True),
+    ]
     return SubmissionResult("sub", [ExerciseResult("neuron.sigmoid", "Sigmoid", "neuron", checks)])
 
 
@@ -140,7 +152,8 @@ def test_hidden_checks_do_not_change_what_a_correct_submission_scores():
     ex = registry.get("neuron.relu")
     weights = {c.name: c.points for c in ex.checks}
     share = sum(c.max_score for c in res.exercises[0].checks if c.hidden)
-    assert np.isclose(share, ex.points * sum(w for n, w in weights.items() if n.endswith(HIDDEN_SUFFIX))
-                      / sum(weights.values()))
+    assert np.isclose(
+        share, ex.points * sum(w for n, w in weights.items() if n.endswith(HIDDEN_SUFFIX)) / sum(weights.values())
+    )
     public = grade(SOLUTIONS, [ex], hidden=False, examples=3)
     assert public.score == public.max_score == ex.points and public.hidden_passed == (0, 0)

@@ -1,5 +1,6 @@
 """Known answers: the reference's outputs on fixed inputs, recorded by ``deepgrade build`` as plain arrays,
 grade a forward where there is no reference."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,11 +14,16 @@ from grader.cli import main
 from grader.runner import grade
 from tests.corpus import Mutant
 
-WRONG_SIGMOID = Mutant("neuron.sigmoid", "tanh instead of sigmoid", """
+WRONG_SIGMOID = Mutant(
+    "neuron.sigmoid",
+    "tanh instead of sigmoid",
+    """
     def sigmoid_forward(x):
         out = np.tanh(x)
         return out, out
-""", catches="matches recorded answers")
+""",
+    catches="matches recorded answers",
+)
 
 
 def test_recorded_answers_are_up_to_date_small_and_plain():

@@ -1,6 +1,7 @@
 """The generated course through the real nbgrader: generate_assignment, autograde two submissions,
 generate_feedback, export.  The reference (with a harmless warning) gets full marks, the untouched
 release zero, and the release's code is assignments/ up to nbgrader's stub text."""
+
 from __future__ import annotations
 
 import csv

@@ -6,6 +6,7 @@ forward), the no-mutation and finiteness invariants all hold for them, and a loo
 recorded-answers check.  Those checks score only when the exercise's value checks pass
 (``Exercise.gate_of``, ``grader.runner.gate``); this test grades both submissions to hold that.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -143,21 +144,41 @@ def _gated(checks: list[tuple[str, str, tuple[str, ...] | None]], statuses: dict
 
 
 def test_the_gate_needs_every_declared_requirement_transitively():
-    checks = [("fwd", "reference", None), ("fwd torch", "torch", None), ("grad", "numerical", ("fwd", "fwd torch")),
-              ("bwd inv", "invariant", ("grad",))]
-    assert _gated(checks, {"fwd": "passed", "fwd torch": "passed", "grad": "passed", "bwd inv": "passed"}) == \
-        {"fwd": 1, "fwd torch": 1, "grad": 1, "bwd inv": 1}
-    assert _gated(checks, {"fwd": "passed", "fwd torch": "failed", "grad": "passed", "bwd inv": "passed"}) == \
-        {"fwd": 1, "fwd torch": 0, "grad": 0, "bwd inv": 0}
+    checks = [
+        ("fwd", "reference", None),
+        ("fwd torch", "torch", None),
+        ("grad", "numerical", ("fwd", "fwd torch")),
+        ("bwd inv", "invariant", ("grad",)),
+    ]
+    assert _gated(checks, {"fwd": "passed", "fwd torch": "passed", "grad": "passed", "bwd inv": "passed"}) == {
+        "fwd": 1,
+        "fwd torch": 1,
+        "grad": 1,
+        "bwd inv": 1,
+    }
+    assert _gated(checks, {"fwd": "passed", "fwd torch": "failed", "grad": "passed", "bwd inv": "passed"}) == {
+        "fwd": 1,
+        "fwd torch": 0,
+        "grad": 0,
+        "bwd inv": 0,
+    }
     # a requirement that did not run (no solutions/: the reference check is dropped) is left out
     assert _gated(checks, {"fwd torch": "passed", "grad": "passed", "bwd inv": "passed"})["bwd inv"] == 1
 
 
 def test_an_undeclared_consistency_check_needs_one_value_check():
     checks = [("a", "torch", None), ("b", "reference", None), ("inv", "invariant", None), ("k", "known", None)]
-    assert _gated(checks, {"a": "failed", "b": "passed", "inv": "passed", "k": "passed"}) == \
-        {"a": 0, "b": 1, "inv": 1, "k": 1}
-    assert _gated(checks, {"a": "failed", "b": "error", "inv": "passed", "k": "passed"}) == \
-        {"a": 0, "b": 0, "inv": 0, "k": 0}
+    assert _gated(checks, {"a": "failed", "b": "passed", "inv": "passed", "k": "passed"}) == {
+        "a": 0,
+        "b": 1,
+        "inv": 1,
+        "k": 1,
+    }
+    assert _gated(checks, {"a": "failed", "b": "error", "inv": "passed", "k": "passed"}) == {
+        "a": 0,
+        "b": 0,
+        "inv": 0,
+        "k": 0,
+    }
     # an exercise without value checks (only invariants) is not gated
     assert _gated([("inv", "invariant", None)], {"inv": "passed"}) == {"inv": 1}

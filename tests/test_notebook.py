@@ -1,5 +1,6 @@
 """Notebooks from the one source: cells agree with solutions/ and assignments/, extraction by grade_id,
 notebook submissions through `deepgrade check`, and the autograder cell's body."""
+
 from __future__ import annotations
 
 import ast
@@ -28,7 +29,7 @@ def _body(path) -> str:
     """A module's text after its docstring."""
     source = path.read_text()
     first = ast.parse(source).body[0]
-    return "\n".join(source.splitlines()[first.end_lineno:]) if isinstance(first, ast.Expr) else source
+    return "\n".join(source.splitlines()[first.end_lineno :]) if isinstance(first, ast.Expr) else source
 
 
 def _cells(nb) -> dict[str, str]:
@@ -71,8 +72,13 @@ def test_notebook_cells_and_metadata(part):
     exercises = [e for e in registry.all_exercises() if e.part == part]
     for ex in exercises:
         sol, test = by_id[cell_id(ex)], by_id[autograder_id(ex)]
-        assert sol.metadata["nbgrader"] == {"grade": False, "grade_id": cell_id(ex), "locked": False,
-                                            "schema_version": 3, "solution": True}
+        assert sol.metadata["nbgrader"] == {
+            "grade": False,
+            "grade_id": cell_id(ex),
+            "locked": False,
+            "schema_version": 3,
+            "solution": True,
+        }
         assert "### BEGIN SOLUTION" in sol.source and "### END SOLUTION" in sol.source
         for f in ex.functions:
             assert re.search(rf"(def|class) {re.escape(f.split('.')[-1])}\b", sol.source), f
@@ -139,10 +145,13 @@ def test_extract_reports_deleted_and_renamed_cells(neuron_nb, tmp_path):
     nb = nbformat.from_dict(json.loads(json.dumps(neuron_nb)))
     nb.cells = [c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] != "neuron_relu"]
     next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "neuron_tanh").metadata["nbgrader"][
-        "grade_id"] = "my_tanh"
+        "grade_id"
+    ] = "my_tanh"
     found = extract_notebooks([_save(nb, tmp_path / "neuron.ipynb")], tmp_path / "out")
-    assert found.missing == {"neuron.relu": "the cell with grade_id neuron_relu is missing",
-                             "neuron.tanh": "the cell with grade_id neuron_tanh is missing"}
+    assert found.missing == {
+        "neuron.relu": "the cell with grade_id neuron_relu is missing",
+        "neuron.tanh": "the cell with grade_id neuron_tanh is missing",
+    }
     assert all("neuron.ipynb" in m for m in found.messages) and len(found.messages) == 2
     assert "def sigmoid_forward" in (tmp_path / "out" / "neuron.py").read_text()
 
@@ -159,8 +168,10 @@ def test_check_grades_a_notebook_and_names_missing_cells(neuron_nb, tmp_path, ca
     nb = nbformat.from_dict(json.loads(json.dumps(neuron_nb)))
     nb.cells = [c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] != "neuron_sigmoid"]
     path = _save(nb, tmp_path / "neuron.ipynb")
-    assert cli.main(["check", "neuron.sigmoid", "neuron.relu", "--submission", str(path), "--json",
-                     "--examples", "3"]) == 1
+    assert (
+        cli.main(["check", "neuron.sigmoid", "neuron.relu", "--submission", str(path), "--json", "--examples", "3"])
+        == 1
+    )
     out = capsys.readouterr()
     doc = json.loads(out.out)
     sigmoid, relu = doc["exercises"]
@@ -172,8 +183,9 @@ def test_check_grades_a_notebook_and_names_missing_cells(neuron_nb, tmp_path, ca
 
 def test_check_grades_a_folder_of_notebooks(tmp_path, capsys):
     written, _ = write_course(tmp_path / "course", SOLUTIONS, ["neuron"])
-    assert cli.main(["check", "neuron.softmax", "--submission", str(written[0].parent), "--json",
-                     "--examples", "3"]) == 0
+    assert (
+        cli.main(["check", "neuron.softmax", "--submission", str(written[0].parent), "--json", "--examples", "3"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["score"] == registry.get("neuron.softmax").points
 
 
@@ -184,7 +196,9 @@ def _warning_solution(neuron_nb):
     cell.source = cell.source.replace(
         "    pos = x >= 0\n",
         "    pos = x >= 0\n    import sys, warnings\n    warnings.warn('a harmless warning', UserWarning)\n"
-        "    print('debugging output', file=sys.stderr)\n", 1)
+        "    print('debugging output', file=sys.stderr)\n",
+        1,
+    )
     assert "harmless" in cell.source
     return nb
 

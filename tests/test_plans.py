@@ -6,6 +6,7 @@ kink and the extreme-input checks, invariants — on the reference and on mutant
 replayed example fails and hypothesis shrinks it again, the message must be the very one a plan-less grade
 gives).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,16 +27,21 @@ from tests.corpus import Mutant
 EXERCISES = ["neuron.relu", "losses.softmax_cross_entropy"]
 MUTANTS = [
     Mutant("neuron.relu", "leaky", "def relu_forward(x):\n    return np.where(x > 0, x, 0.01 * x), x\n", "reference"),
-    Mutant("neuron.relu", "grad at 0", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)\n",
-           "exactly 0"),
-    Mutant("losses.softmax_cross_entropy", "naive exp",
-           "def softmax_cross_entropy(logits, labels):\n"
-           "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"
-           "    n = logits.shape[0]\n"
-           "    loss = float(-np.log(p[np.arange(n), labels]).mean())\n"
-           "    d = p.copy()\n"
-           "    d[np.arange(n), labels] -= 1\n"
-           "    return loss, d / n\n", "extreme"),
+    Mutant(
+        "neuron.relu", "grad at 0", "def relu_backward(dout, cache):\n    return dout * (cache >= 0)\n", "exactly 0"
+    ),
+    Mutant(
+        "losses.softmax_cross_entropy",
+        "naive exp",
+        "def softmax_cross_entropy(logits, labels):\n"
+        "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"
+        "    n = logits.shape[0]\n"
+        "    loss = float(-np.log(p[np.arange(n), labels]).mean())\n"
+        "    d = p.copy()\n"
+        "    d[np.arange(n), labels] -= 1\n"
+        "    return loss, d / n\n",
+        "extreme",
+    ),
 ]
 
 
@@ -59,7 +65,8 @@ def test_grades_are_the_same_without_a_plan_recording_one_and_replaying_it(cache
     # the reference with hidden checks (their own seeds, more examples, larger shapes); each mutant on the
     # checks named like its target, public and hidden, where its replayed examples fail
     subs = [(Path("solutions"), EXERCISES, None)] + [
-        (m.write(tmp_path / f"m{i}"), [m.exercise], lambda c, m=m: m.catches in c.name) for i, m in enumerate(MUTANTS)]
+        (m.write(tmp_path / f"m{i}"), [m.exercise], lambda c, m=m: m.catches in c.name) for i, m in enumerate(MUTANTS)
+    ]
     monkeypatch.setenv("DEEPGRADE_PLANS", "0")
     without = [outcome(_grade(s, e, only=o)) for s, e, o in subs]
     assert not cache.exists()
@@ -92,21 +99,32 @@ def test_a_replayed_grade_draws_nothing_and_needs_no_oracle(cache, monkeypatch):
 
 #: Numpy exercises whose torch-oracle checks answer through ``ctx.answer``: the standard layer checks and the
 #: custom ones (optimizer trajectories, random autograd graphs, the MLP's loss, one-hot, accuracy, the LSTM).
-TORCH_FREE = ["neuron.relu", "optim.adam", "autograd.ops", "backprop.mlp", "train.one_hot", "train.evaluate",
-              "rnn.lstm"]
+TORCH_FREE = [
+    "neuron.relu",
+    "optim.adam",
+    "autograd.ops",
+    "backprop.mlp",
+    "train.one_hot",
+    "train.evaluate",
+    "rnn.lstm",
+]
 
 
 def test_numpy_exercises_with_their_plans_recorded_are_graded_without_importing_torch(cache):
     only = "lambda c: c.oracle == 'torch'"
-    script = ("import sys\nfrom grader import registry\nfrom grader.runner import grade\n"
-              f"r = grade('solutions', [registry.get(e) for e in {TORCH_FREE!r}], examples=4, only={only})\n"
-              "print(sum(c.status == 'passed' for e in r.exercises for c in e.checks), 'torch' in sys.modules)")
+    script = (
+        "import sys\nfrom grader import registry\nfrom grader.runner import grade\n"
+        f"r = grade('solutions', [registry.get(e) for e in {TORCH_FREE!r}], examples=4, only={only})\n"
+        "print(sum(c.status == 'passed' for e in r.exercises for c in e.checks), 'torch' in sys.modules)"
+    )
     env = {**os.environ, "DEEPGRADE_CACHE": str(cache.parent)}
-    run = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-           for _ in range(2)]
+    run = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
     checks = sum(not c.hidden and c.oracle == "torch" for e in TORCH_FREE for c in registry.get(e).checks)
-    assert run[0].stdout.split() == [str(checks), "True"]    # recording: torch computes the answers
-    assert run[1].stdout.split() == [str(checks), "False"]   # replaying: its answers are in the plans
+    assert run[0].stdout.split() == [str(checks), "True"]  # recording: torch computes the answers
+    assert run[1].stdout.split() == [str(checks), "False"]  # replaying: its answers are in the plans
 
 
 @pytest.mark.parametrize("exercise", TORCH_FREE[1:-1])  # rnn.lstm: covered above (shrinking one takes 30 s)
@@ -158,6 +176,7 @@ def _toy(seen: list, answers: list, fail_at: float | None = None):
         answers.append(plans.answer(lambda: np.asarray([x, 2 * x])))
         if fail_at is not None and x > fail_at:
             raise CheckFailed(f"{x} is too large")
+
     return prop
 
 
@@ -236,8 +255,18 @@ def test_answers_are_snapshots_and_kept_exceptions_replay():
             plans.exhausted(short)
 
 
-@pytest.mark.parametrize("value", [np.arange(6).reshape(2, 3), np.float64(0.5), np.int64(3), (1, 2.5, "x"),
-                                   {"w": np.ones(2), "b": None}, [np.zeros((0, 4)), True], np.asarray(2.0)])
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(6).reshape(2, 3),
+        np.float64(0.5),
+        np.int64(3),
+        (1, 2.5, "x"),
+        {"w": np.ones(2), "b": None},
+        [np.zeros((0, 4)), True],
+        np.asarray(2.0),
+    ],
+)
 def test_a_plan_holds_plain_values_exactly(cache, value):
     key = plans.Key("toy.exercise", "values", 2, 1, 1, "none")
     assert plans.save(key, [((value,), [("value", value)])])
@@ -273,8 +302,15 @@ def test_plans_shipped_with_the_grader_are_replayed_without_a_cache(cache, monke
     """A release or an autograder zip carries plans recorded from the reference (``plans.record``) in
     ``grader/plans``: an empty cache finds them there, and nothing is drawn."""
     relu = registry.get("neuron.relu")
-    shipped = plans.record(tmp_path / "shipped", Path("solutions"), [relu], hidden=True, use_reference=True,
-                           examples=8, secret=b"a course secret of enough bytes")
+    shipped = plans.record(
+        tmp_path / "shipped",
+        Path("solutions"),
+        [relu],
+        hidden=True,
+        use_reference=True,
+        examples=8,
+        secret=b"a course secret of enough bytes",
+    )
     assert shipped and not cache.exists()  # recorded in a cache of its own, which is gone
     monkeypatch.setattr(plans, "SHIPPED", tmp_path / "shipped")
     monkeypatch.setattr(properties, "given", lambda *a, **k: pytest.fail("hypothesis drew examples"))

@@ -1,5 +1,6 @@
 """The forbidden-import policy: numpy-only parts may not import torch/scipy/sklearn; found statically and
 by the worker's audit hook, reported as notes, and penalised as configured."""
+
 from __future__ import annotations
 
 import json
@@ -12,33 +13,58 @@ from grader.registry import FORBIDDEN, Exercise
 from grader.runner import grade
 from tests.corpus import SOLUTIONS, Mutant
 
-TORCH_SIGMOID = Mutant("neuron.sigmoid", "torch computes the answer", """
+TORCH_SIGMOID = Mutant(
+    "neuron.sigmoid",
+    "torch computes the answer",
+    """
     import torch
     def sigmoid_forward(x):
         out = torch.sigmoid(torch.from_numpy(x)).numpy()
         return out, out
-""", catches="")
-SCIPY_SIGMOID = Mutant("neuron.sigmoid", "scipy computes the answer", """
+""",
+    catches="",
+)
+SCIPY_SIGMOID = Mutant(
+    "neuron.sigmoid",
+    "scipy computes the answer",
+    """
     from scipy.special import expit
     def sigmoid_forward(x):
         out = expit(x)
         return out, out
-""", catches="")
-HIDDEN_TORCH = Mutant("neuron.tanh", "torch behind a computed name", """
+""",
+    catches="",
+)
+HIDDEN_TORCH = Mutant(
+    "neuron.tanh",
+    "torch behind a computed name",
+    """
     def tanh_forward(x):
         lib = __import__("to" + "rch")
         out = lib.tanh(lib.from_numpy(x)).numpy()
         return out, out
-""", catches="")
+""",
+    catches="",
+)
 
 
 def test_static_scan_sees_every_visible_form_of_import():
-    src = ("import numpy as np, torch.nn\nfrom scipy import special\nfrom . import local\n"
-           "import importlib\nm = importlib.import_module('sklearn.linear_model')\nt = __import__('torch')\n"
-           "def f():\n    from sklearn.datasets import load_digits\n")
-    assert sorted(imported_modules(src)) == sorted([
-        ("numpy", 1), ("torch.nn", 1), ("scipy.special", 2), ("importlib", 4), ("sklearn.linear_model", 5),
-        ("torch", 6), ("sklearn.datasets.load_digits", 8)])
+    src = (
+        "import numpy as np, torch.nn\nfrom scipy import special\nfrom . import local\n"
+        "import importlib\nm = importlib.import_module('sklearn.linear_model')\nt = __import__('torch')\n"
+        "def f():\n    from sklearn.datasets import load_digits\n"
+    )
+    assert sorted(imported_modules(src)) == sorted(
+        [
+            ("numpy", 1),
+            ("torch.nn", 1),
+            ("scipy.special", 2),
+            ("importlib", 4),
+            ("sklearn.linear_model", 5),
+            ("torch", 6),
+            ("sklearn.datasets.load_digits", 8),
+        ]
+    )
     assert imported_modules("def broken(:\n") == []
 
 
@@ -73,8 +99,9 @@ def test_the_worker_sees_an_import_the_static_scan_cannot(tmp_path):
     """Where the packages are on the worker's path (a plain launcher), the audit hook records the import."""
     sub = HIDDEN_TORCH.write(tmp_path / "sub")
     ex = registry.get("neuron.tanh")
-    res = grade(sub, [ex], only=lambda c: c.oracle == "known", forbidden_penalty=0.5,
-                launcher=plain_launcher).exercises[0]
+    res = grade(
+        sub, [ex], only=lambda c: c.oracle == "known", forbidden_penalty=0.5, launcher=plain_launcher
+    ).exercises[0]
     assert len(res.notes) == 1 and "(run time)" in res.notes[0] and "imports torch" in res.notes[0]
     assert res.penalty == 0.5 and res.score == round(res.max_score * 0.5, 4)
 
@@ -102,7 +129,8 @@ def test_every_forbidden_import_in_a_numpy_worker_is_recorded_at_the_students_li
 def test_an_import_whose_code_claims_another_file_is_still_recorded(tmp_path):
     """exec(compile("import torch", "/usr/lib/...")) hid the import from a hook that trusted file names."""
     (tmp_path / "neuron.py").write_text(
-        "def f():\n    exec(compile('import torch.nn', '/usr/lib/python3/dist-packages/x.py', 'exec'))\nf()\n")
+        "def f():\n    exec(compile('import torch.nn', '/usr/lib/python3/dist-packages/x.py', 'exec'))\nf()\n"
+    )
     ex = registry.get("neuron.sigmoid")
     with Worker(tmp_path) as worker:
         worker.setup(["neuron"], forbidden=ex.forbidden[0])
@@ -112,8 +140,9 @@ def test_an_import_whose_code_claims_another_file_is_still_recorded(tmp_path):
 
 def test_check_command_warns_and_rejects_a_bad_penalty(tmp_path, capsys):
     sub = SCIPY_SIGMOID.write(tmp_path / "sub")
-    assert main(["check", "neuron.sigmoid", "--submission", str(sub), "--examples", "2",
-                 "--forbidden-penalty", "2"]) == 2
+    assert (
+        main(["check", "neuron.sigmoid", "--submission", str(sub), "--examples", "2", "--forbidden-penalty", "2"]) == 2
+    )
     capsys.readouterr()
     main(["check", "neuron.sigmoid", "--submission", str(sub), "--examples", "2", "--json"])
     doc = json.loads(capsys.readouterr().out)  # scipy is absent from a numpy-only worker: nothing scores

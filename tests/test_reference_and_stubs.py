@@ -1,4 +1,5 @@
 """The reference scores full marks; the untouched stubs score 0, `not_implemented`, no traceback."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,8 +31,9 @@ def test_stubs_score_zero_as_not_implemented():
 
 
 def test_assignments_are_built_from_solutions():
-    proc = subprocess.run([sys.executable, "-m", "grader", "build", "--check"], cwd=ROOT, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "build", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -41,8 +43,11 @@ def test_every_stub_raises_not_implemented_naming_its_exercise():
     for path in sorted(reference.ASSIGNMENTS.glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
-                    getattr(node.exc.func, "id", "") == "NotImplementedError":
+            if (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and getattr(node.exc.func, "id", "") == "NotImplementedError"
+            ):
                 message = node.exc.args[0].value
                 assert registry.get(message.split(":")[0]).part == path.stem
         assert "### BEGIN SOLUTION" not in path.read_text()

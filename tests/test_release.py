@@ -1,5 +1,6 @@
 """A student release holds no reference code, and grades there: known, numerical, torch and invariant
 checks run; the reference solutions score full marks, the stubs 0."""
+
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ from grader.instructor.release import leaks
 def _solution_fingerprints() -> list[str]:
     """Each pair of consecutive code lines (12+ characters each) of a reference body, and each line of 48+,
     as text to search for in a file's stripped code lines joined by newlines."""
+
     def code(text: str) -> list[str]:
         return [t for t in (ln.strip() for ln in text.splitlines()) if t and not t.startswith("#")]
 
@@ -29,8 +31,9 @@ def _solution_fingerprints() -> list[str]:
     for path in reference.SOLUTIONS.glob("*.py"):
         for block in path.read_text().split("### BEGIN SOLUTION")[1:]:
             body = [t for t in code(block.split("### END SOLUTION")[0]) if t not in stubs]
-            found += [f"{x}\n{y}" for x, y in zip(body, body[1:])
-                      if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32]
+            found += [
+                f"{x}\n{y}" for x, y in zip(body, body[1:]) if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32
+            ]
             found += [t for t in body if len(t) >= 48]
     return found
 
@@ -53,8 +56,13 @@ def release(tmp_path_factory) -> Path:
 
 
 def _check(release: Path, *extra: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", "neuron", "--examples", "3", "--json", *extra],
-                          cwd=release, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "neuron", "--examples", "3", "--json", *extra],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.stdout, proc.stderr
     return json.loads(proc.stdout)
 
@@ -120,8 +128,13 @@ def test_leaks_are_found_in_code_notebooks_and_known_answer_files(release, tmp_p
 def test_release_refuses_a_used_folder_and_the_student_side_refuses_to_release(release, capsys):
     assert main(["release", "--out", str(release)]) == 2
     assert "not an empty folder" in capsys.readouterr().err
-    proc = subprocess.run([sys.executable, "-m", "grader", "release", "--out", "again"], cwd=release,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "release", "--out", "again"],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "no solutions/" in proc.stderr
 
 
@@ -167,9 +180,14 @@ def test_the_release_ships_the_public_checks_plans_and_check_replays_them(releas
     shutil.copytree(release / "assignments", solved)
     shutil.copy(reference.SOLUTIONS / "neuron.py", solved / "neuron.py")
     cache = tmp_path / "cache"
-    proc = subprocess.run([sys.executable, "-m", "grader", "check", "neuron.relu", "--json", "--submission",
-                           str(solved)], cwd=release, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "DEEPGRADE_CACHE": str(cache)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "neuron.relu", "--json", "--submission", str(solved)],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DEEPGRADE_CACHE": str(cache)},
+    )
     doc = json.loads(proc.stdout)
     assert doc["score"] == doc["max_score"] > 0, proc.stderr
     assert not list(cache.rglob("*.npz")), "a shipped plan was not found: check drew its examples again"

@@ -9,6 +9,7 @@ plain data at all).  Each check must end as the student's failure, the student's
 never as any other exception, which the runner would report as a grader error.  Checks that train are fed
 random data only: their honest answer would train.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -51,8 +52,33 @@ SEEDS, HIDDEN_SEEDS = 3, 1
 #: Calls, and seconds, a check may take before the fake worker "times out" (bounds hypothesis' shrinking).
 CALLS, SECONDS = 40, 0.25
 #: Keys that check code looks for, so that random dicts sometimes get past the first test.
-KEYS = ["W1", "b1", "W2", "b2", "Wx", "Wh", "b", "Wy", "by", "cpu", "cuda", "loss", "grads", "state", "losses",
-        "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "result", "args", "x", "y", "", "\x00"]
+KEYS = [
+    "W1",
+    "b1",
+    "W2",
+    "b2",
+    "Wx",
+    "Wh",
+    "b",
+    "Wy",
+    "by",
+    "cpu",
+    "cuda",
+    "loss",
+    "grads",
+    "state",
+    "losses",
+    "fc1.weight",
+    "fc1.bias",
+    "fc2.weight",
+    "fc2.bias",
+    "result",
+    "args",
+    "x",
+    "y",
+    "",
+    "\x00",
+]
 
 
 # ------------------------------------------------------------------ random plain data
@@ -61,13 +87,19 @@ def _pick(rng: np.random.Generator, options: list[Any]) -> Any:
 
 
 def _float(rng: np.random.Generator) -> float:
-    return float(rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e-320, 1.0, 0.5])
-                 if rng.random() < 0.5 else rng.standard_normal() * 10.0 ** rng.integers(-3, 4))
+    return float(
+        rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e-320, 1.0, 0.5])
+        if rng.random() < 0.5
+        else rng.standard_normal() * 10.0 ** rng.integers(-3, 4)
+    )
 
 
 def _int(rng: np.random.Generator) -> int:
-    return int(rng.choice([0, 1, -1, 2, 10, 2 ** 31, -(2 ** 63), 2 ** 63 - 1])) if rng.random() < 0.5 \
+    return (
+        int(rng.choice([0, 1, -1, 2, 10, 2**31, -(2**63), 2**63 - 1]))
+        if rng.random() < 0.5
         else int(rng.integers(-100, 100))
+    )
 
 
 def _str(rng: np.random.Generator) -> str:
@@ -117,7 +149,7 @@ def plain(rng: np.random.Generator, depth: int = 0) -> Any:
     if r < 0.08:
         return bool(rng.random() < 0.5)
     if r < 0.13:
-        return _int(rng) if rng.random() < 0.8 else int(rng.choice([2 ** 70, -(2 ** 200)]))
+        return _int(rng) if rng.random() < 0.8 else int(rng.choice([2**70, -(2**200)]))
     if r < 0.2:
         return _float(rng)
     if r < 0.24:
@@ -130,8 +162,10 @@ def plain(rng: np.random.Generator, depth: int = 0) -> Any:
         return [plain(rng, depth + 1) for _ in range(int(rng.choice([0, 1, 2, 3, 5, 12])))]
     if r < 0.8:
         return tuple(plain(rng, depth + 1) for _ in range(int(rng.choice([0, 1, 2, 2, 3, 4, 6]))))
-    return {str(rng.choice(KEYS)) if rng.random() < 0.8 else _str(rng): plain(rng, depth + 1)
-            for _ in range(int(rng.choice([0, 1, 2, 4, 6])))}
+    return {
+        str(rng.choice(KEYS)) if rng.random() < 0.8 else _str(rng): plain(rng, depth + 1)
+        for _ in range(int(rng.choice([0, 1, 2, 4, 6])))
+    }
 
 
 def junk(schema: replies.Schema, rng: np.random.Generator, depth: int = 0) -> Any:
@@ -141,8 +175,12 @@ def junk(schema: replies.Schema, rng: np.random.Generator, depth: int = 0) -> An
     if isinstance(schema, replies.Array):
         return _array(rng, schema.kinds)
     if isinstance(schema, replies.Scalar):
-        make = {"number": lambda: _float(rng) if rng.random() < 0.5 else _int(rng), "int": lambda: _int(rng),
-                "str": lambda: _str(rng), "bool": lambda: bool(rng.random() < 0.5)}[schema.kind]
+        make = {
+            "number": lambda: _float(rng) if rng.random() < 0.5 else _int(rng),
+            "int": lambda: _int(rng),
+            "str": lambda: _str(rng),
+            "bool": lambda: bool(rng.random() < 0.5),
+        }[schema.kind]
         value: Any = make()
         if rng.random() < 0.2 and not isinstance(value, str):  # numpy scalars travel too
             value = np.asarray(value)[()]
@@ -197,18 +235,27 @@ def near_miss(value: Any, rng: np.random.Generator, depth: int = 0) -> Any:
             out[str(rng.choice(KEYS))] = plain(rng, depth + 1)
         return out
     if isinstance(value, np.ndarray) and value.dtype.names is None:
-        changes = [lambda a: a.astype(_pick(rng, [np.float32, np.float16, np.int64, np.complex128, np.bool_])),
-                   lambda a: a.reshape(-1), lambda a: a[..., None], lambda a: a[:-1] if a.ndim else a[None],
-                   lambda a: a.T, lambda a: a.tolist(), lambda a: np.full(a.shape, np.nan),
-                   lambda a: np.full(a.shape, "x"), lambda a: np.zeros(a.shape, dtype=[("a", "<f8")]),
-                   lambda a: a[()] if a.ndim == 0 else a.ravel()[:1], lambda a: np.repeat(a, 2),
-                   lambda a: a.astype(np.int64) * 3 + 1000 if a.dtype.kind in "iu" else a * 3 + 1000,
-                   lambda a: np.zeros(a.shape, dtype=[("a", "<f8")]), lambda a: np.full(a.shape, "x")]
+        changes = [
+            lambda a: a.astype(_pick(rng, [np.float32, np.float16, np.int64, np.complex128, np.bool_])),
+            lambda a: a.reshape(-1),
+            lambda a: a[..., None],
+            lambda a: a[:-1] if a.ndim else a[None],
+            lambda a: a.T,
+            lambda a: a.tolist(),
+            lambda a: np.full(a.shape, np.nan),
+            lambda a: np.full(a.shape, "x"),
+            lambda a: np.zeros(a.shape, dtype=[("a", "<f8")]),
+            lambda a: a[()] if a.ndim == 0 else a.ravel()[:1],
+            lambda a: np.repeat(a, 2),
+            lambda a: a.astype(np.int64) * 3 + 1000 if a.dtype.kind in "iu" else a * 3 + 1000,
+            lambda a: np.zeros(a.shape, dtype=[("a", "<f8")]),
+            lambda a: np.full(a.shape, "x"),
+        ]
         return _pick(rng, changes)(value)
     if isinstance(value, (bool, np.bool_)):
         return _pick(rng, [not value, 1, None, "True"])
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return _pick(rng, [float("nan"), float("inf"), -value, 2 ** 70, str(value), np.asarray([value]), None])
+        return _pick(rng, [float("nan"), float("inf"), -value, 2**70, str(value), np.asarray([value]), None])
     return plain(rng, depth)
 
 
@@ -232,7 +279,7 @@ def mutate(value: Any, schema: replies.Schema, rng: np.random.Generator, depth: 
         if isinstance(schema, replies.TupleOf) and schema.rest is None:
             items[i] = mutate(items[i], schema.items[i], rng, depth + 1)
         elif rng.random() < 0.3:
-            items = items[:i] + items[i + 1:]
+            items = items[:i] + items[i + 1 :]
         elif isinstance(schema, replies.ListOf):
             items[i] = mutate(items[i], schema.item, rng, depth + 1)
         elif isinstance(schema, replies.TupleOf) and schema.rest is not None:
@@ -317,15 +364,23 @@ def test_junk_replies_are_the_students_fault(ex, check):
     first = zlib.crc32(f"{ex.id}/{check.name}".encode())  # each check meets other data
     for seed in range(first, first + (HIDDEN_SEEDS if check.hidden else SEEDS)):
         worker = FakeWorker(seed, honest=check.oracle != "training")  # the honest answer would train
-        ctx = Context(worker, ex, check, reference=reference.module if use_reference else None,
-                      seed=seed, examples=5 * (3 if check.hidden else 1), scale=2 if check.hidden else 1)
+        ctx = Context(
+            worker,
+            ex,
+            check,
+            reference=reference.module if use_reference else None,
+            seed=seed,
+            examples=5 * (3 if check.hidden else 1),
+            scale=2 if check.hidden else 1,
+        )
         try:
             check.run(ctx)
         except (CheckFailed, StudentError, NoReference):
             pass
         except Exception:  # noqa: BLE001 - the point of the test
-            pytest.fail(f"seed {seed}: a reply that fits the schemas made the check crash:\n"
-                        f"{traceback.format_exc(limit=-6)}")
+            pytest.fail(
+                f"seed {seed}: a reply that fits the schemas made the check crash:\n{traceback.format_exc(limit=-6)}"
+            )
 
 
 # ------------------------------------------------------------------ the schemas themselves
@@ -361,17 +416,23 @@ def test_the_schema_stays_in_the_grader():
 
 
 def test_conform_says_where_and_what():
-    schema = fields(losses=list_of(NUMBER), state=dict_of(FLOAT_ARRAY, required=("cpu",)),
-                    pair=tuple_of(INT, one_of(STR, replies.NONE)), rest=tuple_of(ANY, ...))
+    schema = fields(
+        losses=list_of(NUMBER),
+        state=dict_of(FLOAT_ARRAY, required=("cpu",)),
+        pair=tuple_of(INT, one_of(STR, replies.NONE)),
+        rest=tuple_of(ANY, ...),
+    )
     good = {"losses": [1, 2.5, np.float32(3)], "state": {"cpu": np.zeros(2)}, "pair": (1, None), "rest": ()}
     assert conform(good, schema) is good
     bad = [
-        ({**good, "state": {"cpu": np.zeros(2), "fc1.weight": "w"}}, "reply['state']['fc1.weight']: expected a "
-                                                                     "float array, got str"),
+        (
+            {**good, "state": {"cpu": np.zeros(2), "fc1.weight": "w"}},
+            "reply['state']['fc1.weight']: expected a float array, got str",
+        ),
         ({**good, "state": {}}, "reply['state']: the key 'cpu' is missing"),
         ({**good, "state": {"cpu": np.zeros(2, dtype=np.int64)}}, "expected a float array, got an int64 array"),
         ({**good, "losses": [1, True]}, "reply['losses'][1]: expected a number, got bool"),
-        ({**good, "losses": [2 ** 70]}, "got an int outside the int64 range"),
+        ({**good, "losses": [2**70]}, "got an int outside the int64 range"),
         ({**good, "pair": (1, 2, 3)}, "reply['pair']: expected a tuple of 2 items, got a tuple of 3 items"),
         ({**good, "pair": [1, None]}, "reply['pair']: expected a tuple of 2 items, got a list"),
         ({**good, "pair": (1, 2)}, "reply['pair'][1]: expected a string or None, got int"),
@@ -413,8 +474,7 @@ def test_a_malformed_reply_is_a_fatal_student_error():
     with pytest.raises(StudentError) as info:
         ctx.drive(_driver_for_test)
     assert info.value.fatal and info.value.kind == "error"
-    assert info.value.message == ("the worker's reply was malformed: reply['value']: expected a float array, "
-                                  "got str")
+    assert info.value.message == ("the worker's reply was malformed: reply['value']: expected a float array, got str")
     with pytest.raises(StudentError):  # the check is over: a well-formed reply after it is not asked for
         ctx.drive(_driver_for_test)
     with pytest.raises(TypeError, match="declares no reply schema"):  # a grader bug, found before any call

@@ -1,4 +1,5 @@
 """The isolation levels of grader/isolation/sandbox.py: what the worker can and cannot do at each one."""
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,10 @@ from grader.isolation.worker.client import Worker
 from grader.runner import grade
 from tests.corpus import ROOT, SOLUTIONS
 
-needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_works(),
-                                 reason="bubblewrap is missing or cannot create namespaces here "
-                                        "(apt-get install bubblewrap)")
+needs_bwrap = pytest.mark.skipif(
+    not sandbox.bwrap_works(),
+    reason="bubblewrap is missing or cannot create namespaces here (apt-get install bubblewrap)",
+)
 
 
 def probe(student, paths):
@@ -55,8 +57,11 @@ def probe(student, paths):
 
 def _probe(isolation: str, sub: Path, monkeypatch) -> dict:
     monkeypatch.setenv("DEEPGRADE_SECRET_TOKEN", "hunter2")
-    paths = {"shadow": "/etc/shadow", "solutions": str(SOLUTIONS / "neuron.py"),
-             "checks": str(ROOT / "grader" / "exercises" / "neuron.py")}
+    paths = {
+        "shadow": "/etc/shadow",
+        "solutions": str(SOLUTIONS / "neuron.py"),
+        "checks": str(ROOT / "grader" / "exercises" / "neuron.py"),
+    }
     with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
         w.setup(["neuron"])
         return w.drive(probe, paths)
@@ -119,11 +124,15 @@ def spawn_daemon(student):
     return "spawned"
 
 
-@pytest.mark.parametrize("isolation", [
-    pytest.param("sandbox", marks=needs_bwrap),
-    pytest.param("limits", marks=pytest.mark.skipif(not sandbox.unshare_pid_works(),
-                                                    reason="unshare -p does not work here")),
-])
+@pytest.mark.parametrize(
+    "isolation",
+    [
+        pytest.param("sandbox", marks=needs_bwrap),
+        pytest.param(
+            "limits", marks=pytest.mark.skipif(not sandbox.unshare_pid_works(), reason="unshare -p does not work here")
+        ),
+    ],
+)
 def test_no_process_left_behind(isolation, tmp_path):
     sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
     with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
@@ -147,10 +156,14 @@ def _cmdline(pid: str) -> bytes:
 def test_check_command_grades_in_the_sandbox_and_noise_is_no_failure(tmp_path, capsys):
     sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
     with open(sub / "neuron.py", "a") as f:
-        f.write("\nimport sys, warnings\nwarnings.warn('deprecated!')\nprint('debug output', file=sys.stderr)\n"
-                "print('more output')\n")
-    assert main(["check", "neuron.relu", "--submission", str(sub), "--isolation", "sandbox", "--json",
-                 "--examples", "5"]) == 0
+        f.write(
+            "\nimport sys, warnings\nwarnings.warn('deprecated!')\nprint('debug output', file=sys.stderr)\n"
+            "print('more output')\n"
+        )
+    assert (
+        main(["check", "neuron.relu", "--submission", str(sub), "--isolation", "sandbox", "--json", "--examples", "5"])
+        == 0
+    )
     out = capsys.readouterr()
     assert '"passed"' in out.out and "--isolation process" not in out.err
 
@@ -178,16 +191,27 @@ def test_package_entries_are_the_distributions_top_level_files():
 
 
 def test_package_folders_finds_every_python_s_packages(tmp_path):
-    for folder in ("lib/python3/dist-packages", "local/lib/python3.11/dist-packages",
-                   "lib/python3.11/site-packages/inner/site-packages", "share/other/lib/python3.12/site-packages"):
+    for folder in (
+        "lib/python3/dist-packages",
+        "local/lib/python3.11/dist-packages",
+        "lib/python3.11/site-packages/inner/site-packages",
+        "share/other/lib/python3.12/site-packages",
+    ):
         (tmp_path / folder).mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "lib" / "python3.12").mkdir()
     (tmp_path / "lib" / "python3.12" / "site-packages").symlink_to(tmp_path / "elsewhere")
     found = set(sandbox.package_folders((str(tmp_path),)))
-    assert found == {str(tmp_path / f) for f in ("lib/python3/dist-packages", "local/lib/python3.11/dist-packages",
-                                                  "lib/python3.11/site-packages", "share/other/lib/python3.12/"
-                                                  "site-packages", "elsewhere")}, found
+    assert found == {
+        str(tmp_path / f)
+        for f in (
+            "lib/python3/dist-packages",
+            "local/lib/python3.11/dist-packages",
+            "lib/python3.11/site-packages",
+            "share/other/lib/python3.12/site-packages",
+            "elsewhere",
+        )
+    }, found
 
 
 def test_the_view_of_limits_and_process_holds_only_the_allowed_packages():

@@ -1,5 +1,6 @@
 """The numpy parts of the second half (train, cnn, rnn): IDX files, the grader-side digits split, the
 training checks' boundary (only the training split reaches the worker; curves are recorded)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,18 +47,24 @@ def test_digits_split_is_stratified_disjoint_and_fixed():
 def test_expect_params_names_what_is_wrong():
     shapes = {"W": (2, 3), "b": (3,)}
     assert set(T.expect_params({"W": np.zeros((2, 3)), "b": np.zeros(3)}, shapes, "fit")) == {"W", "b"}
-    for bad, words in [({"W": np.zeros((2, 3))}, "lack b"), ({"W": np.zeros((3, 2)), "b": np.zeros(3)}, "shape"),
-                       ({"W": np.full((2, 3), np.nan), "b": np.zeros(3)}, "not finite"),
-                       ({"W": [[0.0] * 3] * 2, "b": np.zeros(3)}, "float array")]:
+    for bad, words in [
+        ({"W": np.zeros((2, 3))}, "lack b"),
+        ({"W": np.zeros((3, 2)), "b": np.zeros(3)}, "shape"),
+        ({"W": np.full((2, 3), np.nan), "b": np.zeros(3)}, "not finite"),
+        ({"W": [[0.0] * 3] * 2, "b": np.zeros(3)}, "float array"),
+    ]:
         with pytest.raises(CheckFailed, match=words):
             T.expect_params(bad, shapes, "fit")
 
 
 def test_only_the_training_split_reaches_the_worker(make_submission):
-    sub = make_submission("train.loop", """
+    sub = make_submission(
+        "train.loop",
+        """
         def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
             raise ValueError(f"saw {X.shape[0]} examples")
-    """)
+    """,
+    )
     ex = registry.get("train.loop")
     result = grade(sub, [ex], only=lambda c: "held-out" in c.name)
     check = result.exercises[0].checks[0]
@@ -81,18 +88,25 @@ def test_the_mlp_trains_on_mnist_idx_files_when_the_user_points_at_them(tmp_path
 
     images, y = load()
     images = images * 15
-    files = {"train-images-idx3-ubyte.gz": (images[:1400], 0x08), "train-labels-idx1-ubyte.gz": (y[:1400], 0x08),
-             "t10k-images-idx3-ubyte": (images[1400:], 0x08), "t10k-labels-idx1-ubyte": (y[1400:], 0x08)}
+    files = {
+        "train-images-idx3-ubyte.gz": (images[:1400], 0x08),
+        "train-labels-idx1-ubyte.gz": (y[:1400], 0x08),
+        "t10k-images-idx3-ubyte": (images[1400:], 0x08),
+        "t10k-labels-idx1-ubyte": (y[1400:], 0x08),
+    }
     for name, (data, code) in files.items():
         (tmp_path / name).write_bytes(idx_bytes(data, code, compress=name.endswith(".gz")))
     monkeypatch.setenv(T.MNIST_ENV, str(tmp_path))
     held_out = lambda c: "held-out" in c.name  # noqa: E731
     check = grade(reference.SOLUTIONS, [registry.get("train.loop")], only=held_out).exercises[0].checks[0]
     assert check.status == "passed", check.message
-    spy = make_submission("train.loop", """
+    spy = make_submission(
+        "train.loop",
+        """
         def fit(X, y, classes, hidden=32, epochs=10, lr=0.1, momentum=0.9, batch_size=32, seed=0):
             raise ValueError(f"saw {X.shape} examples")
-    """)
+    """,
+    )
     check = grade(spy, [registry.get("train.loop")], only=held_out).exercises[0].checks[0]
     assert "saw (1400, 64) examples" in check.message
     monkeypatch.setenv(T.MNIST_ENV, str(tmp_path / "nowhere"))

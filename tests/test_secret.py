@@ -1,5 +1,6 @@
 """The course secret: where it comes from, that it is made once (mode 600, said on stderr), that a bad one is
 a one-line usage error, and that `deepgrade grade` carries it into every job and into runner.grade."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,19 @@ def test_a_bad_secret_file_is_a_one_line_usage_error(tmp_path, capsys, content, 
     file = tmp_path / "secret"
     if content is not None:
         file.write_bytes(content)
-    code = main(["grade", str(sub), "--out", str(tmp_path / "out"), "--only", "neuron.relu", "--quiet",
-                 "--secret-file", str(file)])
+    code = main(
+        [
+            "grade",
+            str(sub),
+            "--out",
+            str(tmp_path / "out"),
+            "--only",
+            "neuron.relu",
+            "--quiet",
+            "--secret-file",
+            str(file),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and why in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
@@ -109,8 +121,19 @@ def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monke
     for name, value in (("a", A), ("b", B)):
         files[name] = tmp_path / name
         files[name].write_bytes(value)
-    argv = ["grade", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--only", "neuron.relu",
-            "--quiet", "--jobs", "1", "--isolation", "process"]
+    argv = [
+        "grade",
+        str(tmp_path / "class"),
+        "--out",
+        str(tmp_path / "out"),
+        "--only",
+        "neuron.relu",
+        "--quiet",
+        "--jobs",
+        "1",
+        "--isolation",
+        "process",
+    ]
     assert main([*argv, "--secret-file", str(files["a"])]) == 0
     assert [j["secret"] for j in jobs] == [A, A]  # each job (pool process or Dask worker) carries it
     assert "process runs student code as you: it can read the course secret" in capsys.readouterr().err
@@ -150,9 +173,30 @@ def test_a_submission_cannot_read_the_course_secret_while_grade_runs(tmp_path, m
         sub = complete(tmp_path / "class" / "mallory")
         (sub / "neuron.py").write_text(secret_spy(course_secret.default_path()))
         out = tmp_path / "out"
-        assert main(["grade", str(sub), "--out", str(out), "--only", "neuron.sigmoid", "--only", "neuron.relu",
-                     "--examples", "3", "--isolation", isolation, "--jobs", "1", "--quiet",
-                     "--secret-file", str(course_secret.default_path())]) == 0
+        assert (
+            main(
+                [
+                    "grade",
+                    str(sub),
+                    "--out",
+                    str(out),
+                    "--only",
+                    "neuron.sigmoid",
+                    "--only",
+                    "neuron.relu",
+                    "--examples",
+                    "3",
+                    "--isolation",
+                    isolation,
+                    "--jobs",
+                    "1",
+                    "--quiet",
+                    "--secret-file",
+                    str(course_secret.default_path()),
+                ]
+            )
+            == 0
+        )
     finally:
         shutil.rmtree(config, ignore_errors=True)
     blocked = "PermissionError" if isolation == "limits" else "FileNotFoundError"

@@ -1,5 +1,6 @@
 """Stopping is clean (issue 8, guarantee 12): SIGINT, SIGTERM and SIGHUP to ``check``, ``grade`` or ``watch``
 end every worker and pool process within seconds, keep every finished grade, and exit 130 / 143 / 129."""
+
 from __future__ import annotations
 
 import json
@@ -43,15 +44,23 @@ def run(tmp_path):
     """``run(*args)``: start ``python -m grader *args`` in its own session, its temporary files and a tag in
     its environment both inside ``tmp_path``, so that every process it leaves can be found."""
     tag = f"deepgrade-stop-test-{os.getpid()}-{tmp_path.name}"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path / "tmp"), DEEPGRADE_STOP_TEST=tag,
-               PYTHONFAULTHANDLER="1")
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path / "tmp"), DEEPGRADE_STOP_TEST=tag, PYTHONFAULTHANDLER="1"
+    )
     (tmp_path / "tmp").mkdir()
     procs: list[subprocess.Popen] = []
 
     def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, env=env, text=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                                preexec_fn=_default_signals)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "grader", *args],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_default_signals,
+        )
         procs.append(proc)
         return proc
 
@@ -109,8 +118,9 @@ def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *
         assert proc.returncode == 128 + sig, err
         assert f"deepgrade: stopped by {signal.Signals(sig).name}" in err
     assert "Traceback" not in err, err
-    assert stopping.wait_gone(leftovers(tmp_path, tag), STOP_WITHIN), (
-        [cmdline(p)[:200] for p in leftovers(tmp_path, tag)])
+    assert stopping.wait_gone(leftovers(tmp_path, tag), STOP_WITHIN), [
+        cmdline(p)[:200] for p in leftovers(tmp_path, tag)
+    ]
     assert not list((tmp_path / "tmp").glob("deepgrade-*")), "a temporary folder was left"
     return err
 
@@ -131,17 +141,18 @@ def record(out: Path, student: str) -> Path | None:
 
 
 # --------------------------------------------------------------------------- grade
-@pytest.mark.parametrize("sig, group, jobs", [(signal.SIGTERM, False, 2), (signal.SIGINT, True, 2),
-                                              (signal.SIGHUP, True, 1), (signal.SIGKILL, False, 2)],
-                         ids=["SIGTERM", "SIGINT-to-the-group", "SIGHUP-to-the-group-one-job", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig, group, jobs",
+    [(signal.SIGTERM, False, 2), (signal.SIGINT, True, 2), (signal.SIGHUP, True, 1), (signal.SIGKILL, False, 2)],
+    ids=["SIGTERM", "SIGINT-to-the-group", "SIGHUP-to-the-group-one-job", "SIGKILL"],
+)
 def test_grade_stops_at_once_and_keeps_what_is_graded(tmp_path, run, sig, group, jobs):
     cls, out = tmp_path / "class", tmp_path / "out"
     shutil.copytree(ROOT / "solutions", cls / "honest", ignore=shutil.ignore_patterns("__pycache__"))
     slow = [f"slow{i}" for i in range(3)]  # each takes a check's timeout at least: one is left in progress
     for name in slow:
         slow_copy(cls / name)
-    proc = run("grade", str(cls), "--out", str(out), "--jobs", str(jobs), "--quiet", "--only", ONLY,
-               "--examples", "3")
+    proc = run("grade", str(cls), "--out", str(out), "--jobs", str(jobs), "--quiet", "--only", ONLY, "--examples", "3")
     wait_for(lambda: record(out, "honest") is not None or proc.poll() is not None, 120, "honest grade")
     time.sleep(0.3)
     err = assert_stopped(proc, sig, tmp_path, run.tag, group=group)
@@ -167,9 +178,12 @@ def test_a_pool_process_killed_in_the_middle_of_a_job_leaves_no_temporary_folder
     tmp = tmp_path / "tmp"
     assert [p.name for p in tmp.glob("deepgrade-batch-*/deepgrade-*")], "the job's folders are not in the pool's"
     grader_pid = proc.pid
-    pool = [pid for pid in stopping.descendants(roots=[grader_pid])
-            if b"multiprocessing" in cmdline(pid) and any(b"child.py" in cmdline(c)
-                                                          for c in stopping.descendants(roots=[pid]))]
+    pool = [
+        pid
+        for pid in stopping.descendants(roots=[grader_pid])
+        if b"multiprocessing" in cmdline(pid)
+        and any(b"child.py" in cmdline(c) for c in stopping.descendants(roots=[pid]))
+    ]
     assert pool, "no pool process grading the job"
     os.kill(pool[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=60)
@@ -179,8 +193,9 @@ def test_a_pool_process_killed_in_the_middle_of_a_job_leaves_no_temporary_folder
 
 
 # --------------------------------------------------------------------------- check
-@pytest.mark.parametrize("sig, isolation", [(signal.SIGTERM, "process"), (signal.SIGINT, "process"),
-                                            (signal.SIGHUP, "sandbox")])
+@pytest.mark.parametrize(
+    "sig, isolation", [(signal.SIGTERM, "process"), (signal.SIGINT, "process"), (signal.SIGHUP, "sandbox")]
+)
 def test_check_stops_at_once_and_leaves_no_worker(tmp_path, run, sig, isolation):
     if isolation == "sandbox" and shutil.which("bwrap") is None:
         pytest.skip("no bubblewrap")

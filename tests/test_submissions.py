@@ -1,4 +1,5 @@
 """Finding submissions, reading folders with no link followed, and unpacking zips safely."""
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,10 @@ def test_same_student_twice_is_an_error(tmp_path):
 
 
 def test_zip_layouts(tmp_path):
-    for name, files in {"top": {"neuron.py": SOLUTION}, "nested": {"alice/neuron.py": SOLUTION,
-                                                                  "__MACOSX/alice/._neuron.py": "x"}}.items():
+    for name, files in {
+        "top": {"neuron.py": SOLUTION},
+        "nested": {"alice/neuron.py": SOLUTION, "__MACOSX/alice/._neuron.py": "x"},
+    }.items():
         folder = materialize(zip_bytes(files), tmp_path / name)
         assert (folder / "neuron.py").read_text() == SOLUTION
     (tmp_path / "none").mkdir()
@@ -58,13 +61,16 @@ def test_zip_layouts(tmp_path):
         layout_root(tmp_path / "none")
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"PK\x03\x04 this is no zip", "not a readable zip"),
-    (zip_bytes({"../evil.py": "x"}), "unsafe path"),
-    (zip_bytes({"/etc/evil.py": "x"}), "unsafe path"),
-    (zip_bytes({"neuron.py": "x"}, symlink="link.py"), "symbolic link"),
-    (zip_bytes({"neuron.py": b"\0" * 200_000}), "limit"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"PK\x03\x04 this is no zip", "not a readable zip"),
+        (zip_bytes({"../evil.py": "x"}), "unsafe path"),
+        (zip_bytes({"/etc/evil.py": "x"}), "unsafe path"),
+        (zip_bytes({"neuron.py": "x"}, symlink="link.py"), "symbolic link"),
+        (zip_bytes({"neuron.py": b"\0" * 200_000}), "limit"),
+    ],
+)
 def test_unsafe_zips_are_refused(tmp_path, data, message):
     with pytest.raises(SubmissionError, match=message):
         unzip(data, tmp_path / "out", max_bytes=100_000)
@@ -103,12 +109,15 @@ def _socket(folder: Path) -> None:
     sock.close()
 
 
-@pytest.mark.parametrize("make, message", [
-    (_symlink, "symbolic link 'deep/helper.py'"),
-    (_hardlink, "hard link 'copy.txt'"),
-    (lambda f: os.mkfifo(f / "pipe"), "FIFO (named pipe) 'pipe'"),
-    (_socket, "socket 's'"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (_symlink, "symbolic link 'deep/helper.py'"),
+        (_hardlink, "hard link 'copy.txt'"),
+        (lambda f: os.mkfifo(f / "pipe"), "FIFO (named pipe) 'pipe'"),
+        (_socket, "socket 's'"),
+    ],
+)
 def test_unsafe_folders_are_refused_by_every_reader(tmp_path, make, message):
     (tmp_path / "outside.txt").write_text("the grader's secret")
     folder = _student(tmp_path)
@@ -145,10 +154,17 @@ def test_caps_on_folders(tmp_path, monkeypatch):
         list(walk(folder, max_entries=4))
 
 
-BYTECODE = {"neuron.py": "raise NotImplementedError\n", "work/__pycache__/neuron.cpython-311.pyc": b"\x00bytecode",
-            "work/neuron.pyc": b"\x00", "work/deeper/x/__pycache__/a.pyc": b"\x00", "neuron.pyo": b"\x00",
-            "neuron.cpython-311-x86_64-linux-gnu.so": b"\x7fELF", "work/ok.py": "y = 2\n",
-            ".venv/bin/x.py": "z = 3\n", "work/.ipynb_checkpoints/neuron-checkpoint.py": "w = 4\n"}
+BYTECODE = {
+    "neuron.py": "raise NotImplementedError\n",
+    "work/__pycache__/neuron.cpython-311.pyc": b"\x00bytecode",
+    "work/neuron.pyc": b"\x00",
+    "work/deeper/x/__pycache__/a.pyc": b"\x00",
+    "neuron.pyo": b"\x00",
+    "neuron.cpython-311-x86_64-linux-gnu.so": b"\x7fELF",
+    "work/ok.py": "y = 2\n",
+    ".venv/bin/x.py": "z = 3\n",
+    "work/.ipynb_checkpoints/neuron-checkpoint.py": "w = 4\n",
+}
 
 
 def test_bytecode_compiled_modules_and_hidden_folders_are_dropped_at_every_depth(tmp_path):

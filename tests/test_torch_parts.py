@@ -2,6 +2,7 @@
 (not failed) where it is missing, the device guard behaves, and (on a GPU machine) training agrees on CUDA.
 Full marks for the reference and not_implemented for the stubs are tested for every part in
 test_reference_and_stubs.py."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -84,8 +85,8 @@ def test_guard_allows_what_cuda_allows(guard):
 
     with guard["DeviceGuard"]():
         x = torch.zeros(6, 2, device="meta")
-        y = x * torch.tensor(2.0)          # a 0-d CPU tensor is fine with a CUDA tensor
-        z = x[torch.tensor([0, 2])]        # so are CPU index tensors
+        y = x * torch.tensor(2.0)  # a 0-d CPU tensor is fine with a CUDA tensor
+        z = x[torch.tensor([0, 2])]  # so are CPU index tensors
         w = torch.nn.Linear(2, 3).to("meta")(x)
     assert y.device.type == z.device.type == w.device.type == "meta"
 
@@ -98,8 +99,6 @@ def _has_cuda() -> bool:
         return bool(torch.cuda.is_available())
     except ImportError:  # pragma: no cover
         return False
-
-
 
 
 @pytest.mark.parametrize("part", ["gan", "pytorch"])
@@ -120,8 +119,9 @@ def test_wrong_device_mutant_fails_on_a_real_gpu(tmp_path):
 
     mutant = next(m for m in MUTANTS if m.name == "noise created without device=")
     ex = registry.get(mutant.exercise)
-    result = grade(mutant.write(tmp_path / "sub"), [ex], examples=5,
-                   only=lambda c: c.name.startswith("generated samples"))
+    result = grade(
+        mutant.write(tmp_path / "sub"), [ex], examples=5, only=lambda c: c.name.startswith("generated samples")
+    )
     (check,) = result.exercises[0].checks
     assert check.status == "error" and "device" in check.message.lower(), check.message
 
@@ -163,8 +163,11 @@ def test_the_seed_net_of_the_drivers_is_the_seeds():
 # ------------------------------------------------------------------ the process checks (issue 9, section 3)
 #: (exercise, mutant, words its message must hold): the check names the real cause, not only "accuracy is low"
 PROCESS_MESSAGES = [
-    ("pytorch.net", ".detach() on the hidden layer cuts the gradient to fc1",
-     ["fc1.weight", "no gradient", ".detach()"]),
+    (
+        "pytorch.net",
+        ".detach() on the hidden layer cuts the gradient to fc1",
+        ["fc1.weight", "no gradient", ".detach()"],
+    ),
     ("pytorch.train", "optimizer re-created every epoch (Adam's moments lost)", ["2 optimizers", "one per epoch"]),
     ("gan.train", "one noise batch drawn before the loop, reused every step", ["same noise z", "inside the loop"]),
 ]
@@ -174,10 +177,14 @@ PROCESS_MESSAGES = [
 def test_process_checks_name_the_real_cause(exercise, name, words, tmp_path):
     import importlib
 
-    mutant = next(m for m in importlib.import_module(f"tests.mutants.{exercise.split('.')[0]}").MUTANTS
-                  if m.exercise == exercise and m.name == name)
-    result = grade(mutant.write(tmp_path / "sub"), [registry.get(exercise)], examples=3,
-                   only=lambda c: mutant.catches in c.name)
+    mutant = next(
+        m
+        for m in importlib.import_module(f"tests.mutants.{exercise.split('.')[0]}").MUTANTS
+        if m.exercise == exercise and m.name == name
+    )
+    result = grade(
+        mutant.write(tmp_path / "sub"), [registry.get(exercise)], examples=3, only=lambda c: mutant.catches in c.name
+    )
     (check,) = result.exercises[0].checks
     assert check.status == "failed", (check.status, check.message)
     for word in words:

@@ -1,4 +1,5 @@
 """The self-learner's loop: `watch` re-checks the part whose file was saved; `progress` says what is next."""
+
 from __future__ import annotations
 
 import shutil
@@ -18,9 +19,13 @@ def test_parts_changed_maps_files_to_parts_in_curriculum_order():
 def test_watch_rechecks_the_saved_file(tmp_path):
     sub = tmp_path / "work"
     shutil.copytree(reference.ASSIGNMENTS, sub)
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "watch", "--submission", str(sub), "--once",
-                             "--examples", "3"], cwd=reference.ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "watch", "--submission", str(sub), "--once", "--examples", "3"],
+        cwd=reference.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(3)  # let the watcher start
         path = sub / "neuron.py"
@@ -43,10 +48,16 @@ def test_progress_points_at_the_first_unfinished_exercise(tmp_path):
     from tests.corpus import replace_definitions
 
     defs = {n.name: ast.get_source_segment(ref, n) for n in ast.parse(ref).body if isinstance(n, ast.FunctionDef)}
-    (sub / "neuron.py").write_text(replace_definitions(text, defs["sigmoid_forward"] + "\n\n" +
-                                                       defs["sigmoid_backward"] + "\n"))
-    proc = subprocess.run([sys.executable, "-m", "grader", "progress", "--submission", str(sub), "--examples", "3"],
-                          cwd=reference.ROOT, capture_output=True, text=True, timeout=300)
+    (sub / "neuron.py").write_text(
+        replace_definitions(text, defs["sigmoid_forward"] + "\n\n" + defs["sigmoid_backward"] + "\n")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "progress", "--submission", str(sub), "--examples", "3"],
+        cwd=reference.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Next: neuron.relu" in proc.stdout
     assert "✓sigmoid" in proc.stdout

@@ -1,6 +1,7 @@
 """deepgrade installs like a Python tool: ``python -m build`` makes an sdist and a wheel that ``twine check``
 accepts, neither holds a line of the reference solutions, and the wheel, installed into a fresh virtual
 environment, gives a student their exercises (``deepgrade init``) and checks them with nothing else set up."""
+
 from __future__ import annotations
 
 import json
@@ -28,18 +29,31 @@ def dists(tmp_path_factory) -> dict[str, Path]:
     """The sdist and the wheel, built from a copy of the checkout (the build writes into its source)."""
     tmp = tmp_path_factory.mktemp("dist")
     src = tmp / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
-                                                             "__pycache__", ".*_cache", "gradebook", "out"))
-    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp / "out"), str(src)],
-                          capture_output=True, text=True, timeout=600)
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "gradebook", "out"
+        ),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(tmp / "out"), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {p.suffix: p for p in (tmp / "out").iterdir()}
     return {"sdist": found[".gz"], "wheel": found[".whl"]}
 
 
 def test_twine_accepts_both(dists):
-    proc = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dists.values())],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, dists.values())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -66,11 +80,16 @@ def test_the_installed_wheel_inits_and_checks_a_students_folder(dists, tmp_path)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
     # the wheel's dependencies come from this environment (no download); its own editable grader does not
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(site, "deps-of-the-test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(dists["wheel"])], check=True,
-                   timeout=300)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(dists["wheel"])], check=True, timeout=300
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     home = tmp_path / "student"
@@ -79,13 +98,20 @@ def test_the_installed_wheel_inits_and_checks_a_students_folder(dists, tmp_path)
     def deepgrade(*args: str, cwd: Path = home) -> subprocess.CompletedProcess:
         return subprocess.run(["deepgrade", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
-    where = subprocess.run([str(py), "-c", "import grader; print(grader.__file__)"], cwd=home, env=env,
-                           capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(py), "-c", "import grader; print(grader.__file__)"],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(site), where  # the installed wheel, not this checkout
     assert deepgrade("init").returncode == 0
     work = home / "deepgrade-exercises"
-    assert sorted(p.name for p in (work / "assignments").glob("*.py")) == \
-        sorted(p.name for p in (ROOT / "assignments").glob("*.py"))
+    assert sorted(p.name for p in (work / "assignments").glob("*.py")) == sorted(
+        p.name for p in (ROOT / "assignments").glob("*.py")
+    )
     assert (work / "README.md").is_file() and (work / ".gitignore").is_file()
 
     proc = deepgrade("check", "neuron.relu", "--examples", "3", "--json", cwd=work)

@@ -1,4 +1,5 @@
 """Non-finite numpy scalars cross the worker boundary (a loss of inf must be reported, not garbled)."""
+
 import math
 
 import numpy as np
@@ -22,7 +23,6 @@ def test_infinite_float_round_trips(value):
 
 def test_nan_numpy_float_round_trips():
     assert math.isnan(decode(encode(np.float64("nan"))))
-
 
 
 def test_a_small_message_is_written_whole_and_a_large_one_in_chunks_without_a_copy():

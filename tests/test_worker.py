@@ -1,4 +1,5 @@
 """The worker boundary: plain data only, time limits, crashes, and what the worker imports."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,13 @@ def _spin(student):
 
 
 def test_arrays_cross_as_npy_and_round_trip():
-    value = {"a": np.arange(6.0).reshape(2, 3), "t": (1, 2.5, "s", None, True), "n": float("nan"),
-             "s": np.float64(3.0), "l": [np.int64(2)]}
+    value = {
+        "a": np.arange(6.0).reshape(2, 3),
+        "t": (1, 2.5, "s", None, True),
+        "n": float("nan"),
+        "s": np.float64(3.0),
+        "l": [np.int64(2)],
+    }
     back = wire.decode_bytes(wire.encode_bytes(value))
     assert np.array_equal(back["a"], value["a"]) and back["a"].dtype == np.float64
     assert back["t"] == (1, 2.5, "s", None, True)
@@ -76,6 +82,7 @@ def _returns_the_students_object(student):
     class Sneaky:  # what a student's function may return, passed on by a driver as it is
         def __array__(self, dtype=None, copy=None):
             raise RuntimeError("never asked")
+
     return {"value": Sneaky()}
 
 
@@ -90,14 +97,17 @@ def test_a_result_that_is_not_plain_data_is_the_students_error_and_the_worker_go
 
 
 def test_timeout_and_crash_are_recorded_and_grading_goes_on(make_submission):
-    sub = make_submission("neuron.sigmoid", """
+    sub = make_submission(
+        "neuron.sigmoid",
+        """
         def sigmoid_forward(x):
             while True:
                 pass
         def relu_forward(x):
             import os
             os._exit(3)
-    """)
+    """,
+    )
     result = grade(sub, registry.select(["neuron.sigmoid", "neuron.relu", "neuron.tanh"]), examples=5)
     by_id = {e.id: e for e in result.exercises}
     assert by_id["neuron.sigmoid"].status == "timeout"
@@ -133,24 +143,30 @@ def test_missing_function_and_missing_file_are_clear(tmp_path):
 
 
 def test_student_prints_do_not_break_the_protocol(make_submission):
-    sub = make_submission("neuron.relu", """
+    sub = make_submission(
+        "neuron.relu",
+        """
         def relu_forward(x):
             print("debug", x.shape)
             import sys
             sys.stdout.write("x" * 100000)
             return np.maximum(x, 0.0), x
-    """)
+    """,
+    )
     result = grade(sub, registry.select(["neuron.relu"]), examples=5)
     assert result.exercises[0].status == "passed"
 
 
 def test_monkeypatching_numpy_in_the_worker_cannot_pass_a_wrong_answer(make_submission):
-    sub = make_submission("neuron.tanh", """
+    sub = make_submission(
+        "neuron.tanh",
+        """
         np.allclose = lambda *a, **k: True
         np.testing.assert_allclose = lambda *a, **k: None
         def tanh_forward(x):
             return np.zeros_like(x), x
-    """)
+    """,
+    )
     result = grade(sub, registry.select(["neuron.tanh"]), examples=5)
     assert result.exercises[0].score == 0 or result.exercises[0].status == "failed"
     assert any(c.status == "failed" for c in result.exercises[0].checks)
@@ -174,9 +190,20 @@ def test_drivers_with_the_same_name_in_two_modules_do_not_collide():
         assert w.drive(second) == "second"
 
 
-@pytest.mark.parametrize("array", [np.zeros(()), np.arange(3.0), np.ones((3, 4), np.float32), np.array([True]),
-                                   np.zeros((2, 0, 3), np.int64), np.array(1 + 2j), np.zeros(5, ">f8"),
-                                   np.arange(12.0).reshape(3, 4)[:, ::2], np.asfortranarray(np.ones((3, 2)))])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros(()),
+        np.arange(3.0),
+        np.ones((3, 4), np.float32),
+        np.array([True]),
+        np.zeros((2, 0, 3), np.int64),
+        np.array(1 + 2j),
+        np.zeros(5, ">f8"),
+        np.arange(12.0).reshape(3, 4)[:, ::2],
+        np.asfortranarray(np.ones((3, 2))),
+    ],
+)
 def test_array_frames_are_what_np_save_writes_and_read_back_exactly(array):
     frame = wire._npy(array)
     saved = io.BytesIO()

@@ -1,4 +1,5 @@
 """Comparisons that explain themselves: shape, dtype, finiteness, then values with the worst entry."""
+
 from __future__ import annotations
 
 import reprlib
@@ -35,8 +36,10 @@ def real_array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> n
     anything else is a failure saying what came back."""
     got = as_array(value, what)
     if got.dtype.names is not None or got.dtype.kind not in "biuf":
-        raise CheckFailed(f"{what} should hold real numbers, got an array of dtype {got.dtype}",
-                          hint="return float arrays (no complex numbers, strings or objects)")
+        raise CheckFailed(
+            f"{what} should hold real numbers, got an array of dtype {got.dtype}",
+            hint="return float arrays (no complex numbers, strings or objects)",
+        )
     if shape is not None and got.shape != tuple(shape):
         raise CheckFailed(f"{what} has the wrong shape", expected=str(tuple(shape)), got=str(got.shape))
     return got.astype(np.float64)
@@ -44,18 +47,31 @@ def real_array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> n
 
 def same_array(before: np.ndarray, now: Any) -> bool:
     """Whether ``now`` (from the worker) is a numeric array equal to ``before``; False for anything else."""
-    return isinstance(now, np.ndarray) and now.dtype.names is None and now.dtype.kind in "biufc" \
-        and now.shape == before.shape and bool(np.array_equal(before, now))
+    return (
+        isinstance(now, np.ndarray)
+        and now.dtype.names is None
+        and now.dtype.kind in "biufc"
+        and now.shape == before.shape
+        and bool(np.array_equal(before, now))
+    )
 
 
 def check_shape_dtype(got: np.ndarray, expected: np.ndarray, what: str) -> None:
     if got.shape != expected.shape:
-        raise CheckFailed(f"{what} has the wrong shape", expected=str(expected.shape), got=str(got.shape),
-                          hint="check which axis you reduce over and that you do not drop or add a dimension")
-    if got.dtype.kind not in ("fc" if expected.dtype.kind == "c" else "f") or \
-            got.dtype.itemsize < expected.dtype.itemsize:
-        raise CheckFailed(f"{what} has dtype {got.dtype}, expected {expected.dtype}",
-                          hint="keep float64 throughout: do not cast to float32 or int")
+        raise CheckFailed(
+            f"{what} has the wrong shape",
+            expected=str(expected.shape),
+            got=str(got.shape),
+            hint="check which axis you reduce over and that you do not drop or add a dimension",
+        )
+    if (
+        got.dtype.kind not in ("fc" if expected.dtype.kind == "c" else "f")
+        or got.dtype.itemsize < expected.dtype.itemsize
+    ):
+        raise CheckFailed(
+            f"{what} has dtype {got.dtype}, expected {expected.dtype}",
+            hint="keep float64 throughout: do not cast to float32 or int",
+        )
 
 
 FLOAT32_HINT = "your result has float32 precision: keep every array float64 (no astype(np.float32) or float32 inputs)"
@@ -83,9 +99,13 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         bad = np.argwhere(~np.isfinite(got))[0] if got.ndim else ()
         idx = tuple(int(i) for i in bad)
-        raise CheckFailed(f"{what} contains {got[idx]} where a finite value was expected",
-                          worst_index=str(idx), expected=repr(float(expected[idx])), got=repr(float(got[idx])),
-                          hint=hint or "an overflow: subtract the max before exp, or use a stable formula")
+        raise CheckFailed(
+            f"{what} contains {got[idx]} where a finite value was expected",
+            worst_index=str(idx),
+            expected=repr(float(expected[idx])),
+            got=repr(float(got[idx])),
+            hint=hint or "an overflow: subtract the max before exp, or use a stable formula",
+        )
     diff = np.abs(got.astype(np.float64) - expected)
     excess = diff - (atol + rtol * np.abs(expected))
     if np.all(excess <= 0):
@@ -96,7 +116,12 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
         hint = FLOAT32_HINT  # the formula is right: an exercise's hint about the formula would mislead
     raise CheckFailed(
         f"{what} does not match",
-        Details(worst_index=str(idx), expected=repr(float(expected[idx])), got=repr(float(got[idx])),
-                rel_error=float(diff[idx] / max(abs(float(expected[idx])), scale * 1e-12, 1e-300)),
-                tolerance=tolerance, hint=hint),
+        Details(
+            worst_index=str(idx),
+            expected=repr(float(expected[idx])),
+            got=repr(float(got[idx])),
+            rel_error=float(diff[idx] / max(abs(float(expected[idx])), scale * 1e-12, 1e-300)),
+            tolerance=tolerance,
+            hint=hint,
+        ),
     )

@@ -1,4 +1,5 @@
 """What a check gets to work with: the worker, the reference, the seed and the example budget."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,9 +22,18 @@ class NoReference(Exception):
 class Context:
     """Passed to every check.  All student code runs through :meth:`drive` in the worker."""
 
-    def __init__(self, worker: Worker, exercise: Exercise, check: Check, *,
-                 reference: Callable[[str], ModuleType] | None, seed: int = 0, examples: int = 25,
-                 scale: int = 1, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        worker: Worker,
+        exercise: Exercise,
+        check: Check,
+        *,
+        reference: Callable[[str], ModuleType] | None,
+        seed: int = 0,
+        examples: int = 25,
+        scale: int = 1,
+        timeout: float | None = None,
+    ) -> None:
         self.worker = worker
         self.exercise = exercise
         self.check = check
@@ -59,8 +69,9 @@ class Context:
         if self._abort is not None:
             raise self._abort
         try:
-            reply = self.worker.drive(fn, *args, timeout=min(timeout or self.check.timeout,
-                                                             self.timeout or float("inf")))
+            reply = self.worker.drive(
+                fn, *args, timeout=min(timeout or self.check.timeout, self.timeout or float("inf"))
+            )
             try:
                 return replies.conform(reply, schema)
             except replies.MalformedReply as exc:
@@ -79,12 +90,14 @@ class Context:
         reply = self.drive(drivers.call_function, self.exercise.part, name, list(args), {}, pick, True)
         after = reply["args"]
         if not (isinstance(after, list) and len(after) == len(args)):
-            raise self._malformed(f"reply['args']: expected a list of {len(args)} arguments, "
-                                  f"got {replies.describe(after)}")
+            raise self._malformed(
+                f"reply['args']: expected a list of {len(args)} arguments, got {replies.describe(after)}"
+            )
         return reply["result"], after
 
     def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[Any]]], list[Any]]:
         """A forward that evaluates many argument lists in one round trip (for gradient checks)."""
+
         def forward(arg_lists: list[list[Any]]) -> list[Any]:
             outs = self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick)
             if len(outs) != len(arg_lists):
@@ -103,13 +116,21 @@ class Context:
         return reply["out"], tuple(reply["grads"])
 
     # ------------------------------------------------------------------ properties
-    def for_all(self, strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *,
-                examples: int | None = None) -> None:
+    def for_all(
+        self, strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, examples: int | None = None
+    ) -> None:
         """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed), replaying
         the check's plan where one is recorded (see :mod:`grader.checks.plans`)."""
         self._properties += 1
-        properties.for_all(strategy, prop, examples=examples or self.examples, seed_value=self.seed,
-                           abort=lambda: self._abort, scale=self.scale, plan=self._plan(self._properties - 1))
+        properties.for_all(
+            strategy,
+            prop,
+            examples=examples or self.examples,
+            seed_value=self.seed,
+            abort=lambda: self._abort,
+            scale=self.scale,
+            plan=self._plan(self._properties - 1),
+        )
 
     @property
     def few_examples(self) -> int:
@@ -124,8 +145,9 @@ class Context:
 
         if self._reference is not None and self._reference is not reference.module:
             return None  # another reference than the one hashed: no plan
-        return plans.key_for(self.exercise, self.check.name, self.seed, self.examples, self.scale,
-                             self._reference is not None, call)
+        return plans.key_for(
+            self.exercise, self.check.name, self.seed, self.examples, self.scale, self._reference is not None, call
+        )
 
     def answer(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)``, an oracle's answer on the example being checked: recorded in the check's plan, and

@@ -1,5 +1,6 @@
 """The 8×8 handwritten digits shipped with the grader (``grader/data/digits.npz``, offline), and the same
 upsampled to 28×28 so the seed's 784 inputs hold."""
+
 from __future__ import annotations
 
 from functools import cache, lru_cache

@@ -5,6 +5,7 @@ the shape of its reply with ``@returns`` (``grader.checks.replies``); the decora
 The first argument is always ``student``: ``student("neuron")`` imports the student's ``neuron.py``
 (with the exercise's given functions stubbed in: calls to them are answered by the grader).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,8 +15,15 @@ from grader.checks.replies import ANY, NONE, STR, fields, list_of, one_of, retur
 
 
 @returns(fields(result=ANY, args=one_of(NONE, list_of(ANY))))
-def call_function(student: Callable[[str], Any], part: str, name: str, args: list, kwargs: dict,
-                  pick: int | None, return_args: bool = False) -> dict:
+def call_function(
+    student: Callable[[str], Any],
+    part: str,
+    name: str,
+    args: list,
+    kwargs: dict,
+    pick: int | None,
+    return_args: bool = False,
+) -> dict:
     """Call ``part.name(*args, **kwargs)``; return the result (and, if asked, the arguments as they are after)."""
     fn = getattr(student(part), name)
     result = fn(*args, **kwargs)
@@ -36,8 +44,7 @@ def call_many(student: Callable[[str], Any], part: str, name: str, arg_lists: li
 
 
 @returns(fields(out=ANY, grads=tuple_of(ANY, ...)))
-def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
-                     dout: Any) -> dict:
+def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list, dout: Any) -> dict:
     """CS231n convention: ``out, cache = fwd(*args)``; ``grads = bwd(dout, cache)``."""
     mod = student(part)
     returned = getattr(mod, fwd)(*args)
@@ -49,8 +56,9 @@ def forward_backward(student: Callable[[str], Any], part: str, fwd: str, bwd: st
 
 
 @returns(fields(out=ANY, grads=one_of(NONE, tuple_of(ANY, ...))))
-def forward_backward_seeded(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
-                            seed: int) -> dict:
+def forward_backward_seeded(
+    student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list, seed: int
+) -> dict:
     """``forward_backward`` with ``dout = default_rng(seed).standard_normal(out.shape)`` drawn here, as the grader
     draws it (``strategies.upstream``): one round trip where asking for the output's shape first took two.
     The backward is not run (grads None) on an output that is not an array of real numbers."""
@@ -72,8 +80,9 @@ def forward_backward_seeded(student: Callable[[str], Any], part: str, fwd: str, 
 
 
 @returns(fields(douts=list_of(ANY), cache_changed=one_of(NONE, STR)))
-def backward_leaves_arguments(student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list,
-                              douts: list) -> dict:
+def backward_leaves_arguments(
+    student: Callable[[str], Any], part: str, fwd: str, bwd: str, args: list, douts: list
+) -> dict:
     """``bwd(*douts, cache)`` after ``*outs, cache = fwd(*args)``; the upstream gradients as the backward left
     them, and where (if anywhere) it changed the cache: a backward that writes into either corrupts a skip
     connection or a second backward."""
@@ -83,14 +92,19 @@ def backward_leaves_arguments(student: Callable[[str], Any], part: str, fwd: str
 
     def changed(before: Any, after: Any, where: str) -> str | None:
         if isinstance(before, np.ndarray):
-            same = isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype \
+            same = (
+                isinstance(after, np.ndarray)
+                and before.shape == after.shape
+                and before.dtype == after.dtype
                 and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
+            )
             return None if same else where
         if isinstance(before, (list, tuple)):
             if not isinstance(after, (list, tuple)) or len(before) != len(after):
                 return where
-            return next((w for i, (b, a) in enumerate(zip(before, after))
-                         if (w := changed(b, a, f"{where}[{i}]"))), None)
+            return next(
+                (w for i, (b, a) in enumerate(zip(before, after)) if (w := changed(b, a, f"{where}[{i}]"))), None
+            )
         if isinstance(before, dict):
             if not isinstance(after, dict) or list(before) != list(after):
                 return where

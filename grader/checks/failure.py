@@ -1,4 +1,5 @@
 """What a failed check tells the student, and how inputs are written as copy-pasteable Python."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +46,7 @@ def call_literal(function: str, args: Sequence[Any], kwargs: dict[str, Any] | No
 class Details:
     """The facts of one failure; every field is optional."""
 
-    input: str = ""            # copy-pasteable Python that reproduces it
+    input: str = ""  # copy-pasteable Python that reproduces it
     expected: str = ""
     got: str = ""
     worst_index: str = ""
@@ -68,8 +69,9 @@ class CheckFailed(AssertionError):
         if d.input:
             lines.append(f"input:       {d.input}")
             if "np.resize(np.array(" in d.input:
-                lines.append(f"             (a large array is shown by its first {PREFIX} values, "
-                             "repeated to its shape)")
+                lines.append(
+                    f"             (a large array is shown by its first {PREFIX} values, repeated to its shape)"
+                )
         if d.worst_index:
             lines.append(f"worst index: {d.worst_index}")
         if d.expected:

@@ -6,6 +6,7 @@ derivative along a few random unit directions (a handful of forward calls whatev
 ``torch.autograd.gradcheck(fast_mode=True)``); when that fails, an element-wise pass over (a sample of)
 the entries finds the worst one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -29,9 +30,12 @@ def _loss(out: Any, dout: np.ndarray) -> float:
     """sum(dout * out) for one output of the forward, which must be a real array of dout's shape."""
     got = real_array(out, "the output of the forward on a slightly moved input")
     if got.shape != dout.shape and not (got.size == dout.size == 1):
-        raise CheckFailed("the output of the forward on a slightly moved input has another shape",
-                          expected=str(dout.shape), got=str(got.shape),
-                          hint="the output's shape must depend only on the inputs' shapes")
+        raise CheckFailed(
+            "the output of the forward on a slightly moved input has another shape",
+            expected=str(dout.shape),
+            got=str(got.shape),
+            hint="the output's shape must depend only on the inputs' shapes",
+        )
     return float(np.sum(got.reshape(dout.shape) * dout))
 
 
@@ -49,10 +53,21 @@ def _perturbed(inputs: Sequence[np.ndarray], i: int, delta: np.ndarray) -> list[
     return moved
 
 
-def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.ndarray,
-              analytic: Sequence[np.ndarray], names: Sequence[str], *, eps: float = 1e-6,
-              rtol: float = 1e-5, atol: float = 1e-8, directions: int = 2, max_entries: int = 64,
-              seed: int = 0, hint: str = "") -> None:
+def check_vjp(
+    forward: BatchedForward,
+    inputs: Sequence[np.ndarray],
+    dout: np.ndarray,
+    analytic: Sequence[np.ndarray],
+    names: Sequence[str],
+    *,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    directions: int = 2,
+    max_entries: int = 64,
+    seed: int = 0,
+    hint: str = "",
+) -> None:
     """Fail unless ``analytic[i]`` is the gradient of ``sum(dout * forward(inputs))`` w.r.t. ``inputs[i]``."""
     rng = np.random.default_rng(seed)
     tolerance = f"rtol={rtol:g}, atol={atol:g}, eps={eps:g}"
@@ -70,8 +85,9 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
         directions_of.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
         states.append(rng.bit_generator.state)  # where a failure of input i samples its entries from
     # every input's moves in one round trip
-    batch = [_perturbed(inputs, i, sign * eps * v) for i, vs in enumerate(directions_of) for v in vs
-             for sign in (1, -1)]
+    batch = [
+        _perturbed(inputs, i, sign * eps * v) for i, vs in enumerate(directions_of) for v in vs for sign in (1, -1)
+    ]
     outs = iter(_outputs(forward, batch))
     for i, (g, vs, name) in enumerate(zip(grads, directions_of, names)):
         worst = None
@@ -85,12 +101,32 @@ def check_vjp(forward: BatchedForward, inputs: Sequence[np.ndarray], dout: np.nd
         if worst is None:
             continue
         rng.bit_generator.state = states[i]
-        _localize(forward, inputs, i, dout, g, name, eps=eps, rtol=rtol, atol=atol, tolerance=tolerance,
-                  max_entries=max_entries, rng=rng, hint=hint, directional=worst)
+        _localize(
+            forward,
+            inputs,
+            i,
+            dout,
+            g,
+            name,
+            eps=eps,
+            rtol=rtol,
+            atol=atol,
+            tolerance=tolerance,
+            max_entries=max_entries,
+            rng=rng,
+            hint=hint,
+            directional=worst,
+        )
 
 
-def numerical_gradient(forward: BatchedForward, inputs: Sequence[np.ndarray], i: int, dout: np.ndarray,
-                       flat_indices: Sequence[int], eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(
+    forward: BatchedForward,
+    inputs: Sequence[np.ndarray],
+    i: int,
+    dout: np.ndarray,
+    flat_indices: Sequence[int],
+    eps: float = 1e-6,
+) -> np.ndarray:
     """Central differences of ``sum(dout * f)`` at the given flat indices of input ``i``."""
     x = np.asarray(inputs[i])
     batch = []
@@ -99,13 +135,28 @@ def numerical_gradient(forward: BatchedForward, inputs: Sequence[np.ndarray], i:
         e[j] = eps
         batch += [_perturbed(inputs, i, e.reshape(x.shape)), _perturbed(inputs, i, -e.reshape(x.shape))]
     outs = _outputs(forward, batch)
-    return np.array([(_loss(outs[2 * k], dout) - _loss(outs[2 * k + 1], dout)) / (2 * eps)
-                     for k in range(len(flat_indices))])
+    return np.array(
+        [(_loss(outs[2 * k], dout) - _loss(outs[2 * k + 1], dout)) / (2 * eps) for k in range(len(flat_indices))]
+    )
 
 
-def _localize(forward: BatchedForward, inputs: Sequence[np.ndarray], i: int, dout: np.ndarray, g: np.ndarray,
-              name: str, *, eps: float, rtol: float, atol: float, tolerance: str, max_entries: int,
-              rng: np.random.Generator, hint: str, directional: tuple[float, float]) -> None:
+def _localize(
+    forward: BatchedForward,
+    inputs: Sequence[np.ndarray],
+    i: int,
+    dout: np.ndarray,
+    g: np.ndarray,
+    name: str,
+    *,
+    eps: float,
+    rtol: float,
+    atol: float,
+    tolerance: str,
+    max_entries: int,
+    rng: np.random.Generator,
+    hint: str,
+    directional: tuple[float, float],
+) -> None:
     """The fast check failed: find the worst entry element by element (on a sample of big tensors)."""
     x = np.asarray(inputs[i])
     idx = np.arange(x.size) if x.size <= max_entries else np.sort(rng.choice(x.size, max_entries, replace=False))
@@ -121,13 +172,24 @@ def _localize(forward: BatchedForward, inputs: Sequence[np.ndarray], i: int, dou
         raise CheckFailed(
             f"the gradient {name} does not match central differences along a random direction "
             f"(the {max_entries} sampled entries agree; the error is elsewhere)",
-            Details(expected=f"{num_dd!r} (numerical)", got=f"{ana_dd!r} (your backward)",
-                    rel_error=abs(num_dd - ana_dd) / max(abs(num_dd), 1e-12), tolerance=tolerance, hint=hint))
+            Details(
+                expected=f"{num_dd!r} (numerical)",
+                got=f"{ana_dd!r} (your backward)",
+                rel_error=abs(num_dd - ana_dd) / max(abs(num_dd), 1e-12),
+                tolerance=tolerance,
+                hint=hint,
+            ),
+        )
     where = tuple(int(v) for v in np.unravel_index(int(idx[worst]), x.shape))
     sampled = "" if x.size <= max_entries else f" (checked {max_entries} of {x.size} entries)"
     raise CheckFailed(
         f"the gradient {name} does not match central differences{sampled}",
-        Details(worst_index=f"{name}{list(where)}" if where else f"{name} (a scalar)",
-                expected=f"{float(numeric[worst])!r} (numerical)", got=f"{float(analytic[worst])!r} (your backward)",
-                rel_error=float(diff[worst] / max(abs(numeric[worst]), 1e-12)), tolerance=tolerance, hint=hint),
+        Details(
+            worst_index=f"{name}{list(where)}" if where else f"{name} (a scalar)",
+            expected=f"{float(numeric[worst])!r} (numerical)",
+            got=f"{float(analytic[worst])!r} (your backward)",
+            rel_error=float(diff[worst] / max(abs(numeric[worst]), 1e-12)),
+            tolerance=tolerance,
+            hint=hint,
+        ),
     )

@@ -6,6 +6,7 @@ ReLU inputs are exactly 0 wherever a pixel is blank.  The docstrings state the c
 = 0, a tie's gradient to the first maximum in row-major order) and :func:`kink_check` compares the student's
 backward with torch autograd on inputs drawn *at* the kinks.
 """
+
 from __future__ import annotations
 
 import numpy as np

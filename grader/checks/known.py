@@ -5,6 +5,7 @@ data, so a forward can be checked where ``solutions/`` is absent (a student rele
 for each recorded layer ``key`` and case ``c``, the arguments under ``key:c:in...`` and the reference
 output under ``key:c:out``.  Numbers only (and the occasional argument string such as "relu") — never code.
 """
+
 from __future__ import annotations
 
 import re
@@ -105,8 +106,9 @@ def draw_inputs(ex_id: str, layer: Layer) -> list[tuple[Any, ...]]:
     return [drawn[i] for i in sorted(order)]
 
 
-def record(ex_id: str, layer: Layer, reference: Callable[..., Any],
-           inputs: list[tuple[Any, ...]] | None = None) -> dict[str, np.ndarray]:
+def record(
+    ex_id: str, layer: Layer, reference: Callable[..., Any], inputs: list[tuple[Any, ...]] | None = None
+) -> dict[str, np.ndarray]:
     """Arrays holding ``inputs`` (default: freshly drawn) and the reference outputs on them."""
     out: dict[str, np.ndarray] = {}
     key = layer_key(layer)
@@ -132,8 +134,9 @@ def input_literal(ex_id: str, layer: Layer, case: int, args: tuple[Any, ...]) ->
     if not p.is_file() or not all(isinstance(a, np.ndarray) or np.ndim(a) == 0 for a in args):
         return call_literal(layer.forward, args, layer.kwargs)
     key = layer_key(layer)
-    parts = [f'd["{key}:{case}:in:{j}@a"]' if isinstance(a, np.ndarray) else python_literal(a)
-             for j, a in enumerate(args)]
+    parts = [
+        f'd["{key}:{case}:in:{j}@a"]' if isinstance(a, np.ndarray) else python_literal(a) for j, a in enumerate(args)
+    ]
     parts += [f"{k}={python_literal(v)}" for k, v in layer.kwargs.items()]
     return f'd = np.load({str(p)!r}); {layer.forward}({", ".join(parts)})'
 
@@ -157,8 +160,9 @@ def cases(ex_id: str, layer: Layer, reference: Callable[[], Any] | None) -> list
     key = layer_key(layer)
     if f"{key}:0:out@a" not in data:
         if reference is None:
-            raise NoKnownAnswers(f"no recorded answers for {layer.forward} in {path(ex_id).name}; "
-                                 "run `deepgrade build`")
+            raise NoKnownAnswers(
+                f"no recorded answers for {layer.forward} in {path(ex_id).name}; run `deepgrade build`"
+            )
         data = record(ex_id, layer, getattr(reference(), layer.forward))
     return [(args, unflatten(data, f"{key}:{c}:out")) for c, args in enumerate(stored_inputs(data, layer))]
 
@@ -175,8 +179,9 @@ def same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     return a.keys() == b.keys() and all(_same_array(a[k], b[k]) for k in a)
 
 
-def build(reference_module: Callable[[str], Any], exercises: list[Exercise], root: Path | None = None, *,
-          check: bool = False) -> list[str]:
+def build(
+    reference_module: Callable[[str], Any], exercises: list[Exercise], root: Path | None = None, *, check: bool = False
+) -> list[str]:
     """Write (or, with ``check``, compare) ``<root>/<id>.npz`` for every exercise with recorded layers.
 
     Inputs already stored are kept (so a hypothesis upgrade does not churn the files); outputs are always

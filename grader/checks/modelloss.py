@@ -4,6 +4,7 @@
 every gradient against the reference (oracle ``reference``), and every gradient against central differences
 of the student's own loss (oracle ``numerical``, the fast check of :mod:`grader.checks.gradcheck`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,8 +29,9 @@ Case = Callable[[int], tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]
 def case_input(case: Case, name: str, seed: int) -> str:
     """Python that rebuilds the failing problem: the case's arrays are hundreds of numbers, and a bare
     ``example = <seed>`` says nothing a student can paste."""
-    return (f"from {case.__module__} import {case.__name__}; params, X, y = {case.__name__}({seed}); "
-            f"{name}(params, X, y)")
+    return (
+        f"from {case.__module__} import {case.__name__}; params, X, y = {case.__name__}({seed}); {name}(params, X, y)"
+    )
 
 
 def _on_case(case: Case, name: str, prop: Callable[[int], None]) -> Callable[[int], None]:
@@ -58,8 +60,9 @@ def model_loss_and_grads(student: Any, part: str, name: str, params: dict, X: An
 
 
 @returns(list_of(ANY))
-def model_losses_at(student: Any, part: str, name: str, params: dict, X: Any, y: Any, keys: list,
-              value_lists: list) -> list:
+def model_losses_at(
+    student: Any, part: str, name: str, params: dict, X: Any, y: Any, keys: list, value_lists: list
+) -> list:
     """Worker side: the loss with ``params[keys[i]]`` replaced by each list of values in turn."""
     fn = getattr(student(part), name)
     out = []
@@ -78,8 +81,16 @@ def _grads(reply: dict, keys: tuple[str, ...], name: str) -> dict[str, Any]:
     return grads
 
 
-def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...], *, hint: str = "",
-                      points: float = 1.0, examples: int = 5) -> None:
+def model_loss_checks(
+    ex: Exercise,
+    name: str,
+    case: Case,
+    keys: tuple[str, ...],
+    *,
+    hint: str = "",
+    points: float = 1.0,
+    examples: int = 5,
+) -> None:
     """Register the reference and gradient checks of ``name(params, X, y) -> (loss, grads)``."""
 
     @ex.check(f"{name} matches the reference", oracle="reference", points=points, twin=True)
@@ -104,7 +115,16 @@ def model_loss_checks(ex: Exercise, name: str, case: Case, keys: tuple[str, ...]
             def forward(value_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
                 return ctx.drive(model_losses_at, ex.part, name, params, X, y, list(keys), value_lists)
 
-            check_vjp(forward, [params[k] for k in keys], np.asarray(1.0), [grads[k] for k in keys], keys,
-                      rtol=1e-5, atol=1e-8, seed=seed, hint=hint)
+            check_vjp(
+                forward,
+                [params[k] for k in keys],
+                np.asarray(1.0),
+                [grads[k] for k in keys],
+                keys,
+                rtol=1e-5,
+                atol=1e-8,
+                seed=seed,
+                hint=hint,
+            )
 
         ctx.for_all(st.integers(0, 2**31 - 1), _on_case(case, name, prop), examples=examples)

@@ -20,6 +20,7 @@ check's plan holds its inputs; the sandboxed worker cannot see the folder, and n
 >>> cache_dir()  # doctest: +SKIP
 PosixPath('/home/me/.cache/deepgrade/plans')
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -102,17 +103,31 @@ class Key:
     seed: int
     examples: int
     scale: int
-    reference: str          # :func:`reference_key`
-    call: int = 0           # the property's place among the check's ``for_all`` calls
+    reference: str  # :func:`reference_key`
+    call: int = 0  # the property's place among the check's ``for_all`` calls
 
     def path(self, root: Path) -> Path:
-        text = "\0".join(map(str, (grader_key(), self.exercise, self.check, self.seed, self.examples, self.scale,
-                                   self.reference, self.call)))
+        text = "\0".join(
+            map(
+                str,
+                (
+                    grader_key(),
+                    self.exercise,
+                    self.check,
+                    self.seed,
+                    self.examples,
+                    self.scale,
+                    self.reference,
+                    self.call,
+                ),
+            )
+        )
         return root / grader_key()[:16] / f"{hashlib.sha256(text.encode()).hexdigest()}.npz"
 
 
-def key_for(exercise: Any, check: str, seed: int, examples: int, scale: int, with_reference: bool,
-            call: int = 0) -> Key | None:
+def key_for(
+    exercise: Any, check: str, seed: int, examples: int, scale: int, with_reference: bool, call: int = 0
+) -> Key | None:
     """The key of a property of a registered exercise's check; None (no plan) for an exercise the registry does
     not hold (one a test declares: its checks are not in the source the key hashes)."""
     from grader import registry
@@ -230,8 +245,10 @@ _WRITE = threading.Lock()
 def _pack(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Many small arrays as two (an index and one buffer): an ``.npz`` member costs more to read than its bytes."""
     index = [[k, v.dtype.str, list(v.shape)] for k, v in data.items()]
-    return {"index": np.frombuffer(json.dumps(index).encode(), np.uint8),
-            "blob": np.frombuffer(b"".join(v.tobytes() for v in data.values()), np.uint8)}  # C order
+    return {
+        "index": np.frombuffer(json.dumps(index).encode(), np.uint8),
+        "blob": np.frombuffer(b"".join(v.tobytes() for v in data.values()), np.uint8),
+    }  # C order
 
 
 def _unpack(index: np.ndarray, blob: np.ndarray) -> dict[str, np.ndarray]:
@@ -264,8 +281,10 @@ def load_path(path: Path) -> Cases | None:
             data = _unpack(npz["index"], npz["blob"])
         if int(data["format@i"][()]) != FORMAT:
             return None
-        return [(unflatten(data, f"{i}:x"), [tuple(a) for a in unflatten(data, f"{i}:y")])
-                for i in range(int(data["cases@i"][()]))]
+        return [
+            (unflatten(data, f"{i}:x"), [tuple(a) for a in unflatten(data, f"{i}:y")])
+            for i in range(int(data["cases@i"][()]))
+        ]
     except Exception:  # noqa: BLE001 - missing, damaged or foreign: a missing plan, recorded by this grading
         return None
 
@@ -306,10 +325,16 @@ def save(key: Key, cases: Cases) -> bool:
     return True
 
 
-
-
-def record(into: Path, submission: Path, exercises: list[Any], *, hidden: bool, use_reference: bool,
-           examples: int, secret: bytes | None = None) -> list[Path]:
+def record(
+    into: Path,
+    submission: Path,
+    exercises: list[Any],
+    *,
+    hidden: bool,
+    use_reference: bool,
+    examples: int,
+    secret: bytes | None = None,
+) -> list[Path]:
     """Grade ``submission`` (the reference solutions) on ``exercises`` with a cache of its own, and copy the
     plans it records into ``into`` (the ``plans`` folder of a release or an autograder zip); returns the files.
     ``hidden`` records the hidden checks' plans too (never for a student release)."""
@@ -319,16 +344,18 @@ def record(into: Path, submission: Path, exercises: list[Any], *, hidden: bool, 
     with tempfile.TemporaryDirectory(prefix="deepgrade-plans-") as cache:
         os.environ["DEEPGRADE_CACHE"], os.environ["DEEPGRADE_PLANS"] = cache, "1"
         try:
-            result = grade(submission, exercises, hidden=hidden, use_reference=use_reference, examples=examples,
-                           secret=secret)
+            result = grade(
+                submission, exercises, hidden=hidden, use_reference=use_reference, examples=examples, secret=secret
+            )
         finally:
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        failing = [f"{e.id}: {c.name}" for e in result.exercises for c in e.checks
-                   if c.status not in ("passed", "skipped")]
+        failing = [
+            f"{e.id}: {c.name}" for e in result.exercises for c in e.checks if c.status not in ("passed", "skipped")
+        ]
         if failing:
             raise RuntimeError(f"the reference fails {', '.join(failing[:3])}: no plans recorded from it")
         written = []

@@ -1,4 +1,5 @@
 """Run a property over examples drawn by hypothesis, deterministically, and keep the shrunk failure."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,8 +42,9 @@ def _first(exc: BaseException) -> BaseException:
 Replayed = list[tuple[Any, BaseException | None]]
 
 
-def _replay(cases: plans.Cases, prop: Callable[[Any], None],
-            abort: Callable[[], BaseException | None]) -> Replayed | None:
+def _replay(
+    cases: plans.Cases, prop: Callable[[Any], None], abort: Callable[[], BaseException | None]
+) -> Replayed | None:
     """Run ``prop`` on a plan's examples with its recorded answers.  None when it holds on all of them; else
     the examples run, the last with the failure it gave, for hypothesis to take over from (empty when the
     plan does not fit the check: hypothesis starts afresh).  What ends a check ends it here too."""
@@ -72,8 +74,7 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and \
-            bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -81,9 +82,16 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b) or (a != a and b != b)
 
 
-def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, examples: int, seed_value: int,
-            abort: Callable[[], BaseException | None] = lambda: None, scale: int = 1,
-            plan: plans.Key | None = None) -> None:
+def for_all(
+    strategy: st.SearchStrategy[Any],
+    prop: Callable[[Any], None],
+    *,
+    examples: int,
+    seed_value: int,
+    abort: Callable[[], BaseException | None] = lambda: None,
+    scale: int = 1,
+    plan: plans.Key | None = None,
+) -> None:
     """Check ``prop(example)`` on ``examples`` drawn examples; raise the minimal failure found.
 
     The same ``seed_value`` always draws the same examples, so a submission always gets the same score.
@@ -109,9 +117,16 @@ def for_all(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], *, ex
     recorded: list[plans.Cases] = [[]] if plan is not None and not replayed else []
 
     @seed(seed_value)
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False, print_blob=False,
-              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
-              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )
     @given(strategy)
     def run(example: Any) -> None:
         stop = abort()

@@ -10,6 +10,7 @@ promises without guarding against KeyError, TypeError or IndexError.
 
 The decorator stays on the grader side: drivers are sent to the worker as source without their decorators.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from grader.isolation.worker.client import StudentError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class MalformedReply(ValueError):
@@ -99,8 +100,11 @@ class Scalar(Schema):
             ok = isinstance(value, str)
         else:
             types = (int, np.integer) if self.kind == "int" else (int, float, np.integer, np.floating)
-            ok = isinstance(value, types) and not isinstance(value, bool) and \
-                not (isinstance(value, int) and not _INT64[0] <= value <= _INT64[1])
+            ok = (
+                isinstance(value, types)
+                and not isinstance(value, bool)
+                and not (isinstance(value, int) and not _INT64[0] <= value <= _INT64[1])
+            )
         if not ok:
             raise self._fail(value, path)
 
@@ -212,7 +216,7 @@ def _plural(what: str) -> str:
     """ "a float array" -> "float arrays", "a list of ints" -> "lists of ints" (for "a list of ...")."""
     for article in ("a ", "an "):
         if what.startswith(article) and " or " not in what:
-            rest = what[len(article):]
+            rest = what[len(article) :]
             cut = min([i for i in (rest.find(" of "), rest.find(" with ")) if i >= 0], default=len(rest))
             head, tail = rest[:cut], rest[cut:]
             return head + ("" if head.endswith("s") else "s") + tail
@@ -277,8 +281,10 @@ def schema_of(driver: Callable[..., Any]) -> Schema:
     """The reply schema of ``driver``; a driver without one is a grader bug (TypeError)."""
     schema = getattr(driver, "__reply__", None)
     if not isinstance(schema, Schema):
-        raise TypeError(f"the driver {getattr(driver, '__qualname__', driver)!r} declares no reply schema: "
-                        "decorate it with @returns(...) (grader/checks/replies.py)")
+        raise TypeError(
+            f"the driver {getattr(driver, '__qualname__', driver)!r} declares no reply schema: "
+            "decorate it with @returns(...) (grader/checks/replies.py)"
+        )
     return schema
 
 

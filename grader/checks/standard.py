@@ -18,6 +18,7 @@ Every property check gets a hidden twin (``twin=True``, see :meth:`grader.regist
 The checks that zeros also pass (gradient check, invariants, recorded answers) declare ``requires=`` the
 forward's value checks (:func:`forward_values`), so they score only when the values are right.
 """
+
 from __future__ import annotations
 
 import threading
@@ -90,16 +91,25 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     def matches_the_reference(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
-                assert_close(_student_forward(ctx, layer, args), _ref_forward(ctx, layer, args),
-                             what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
-                             hint=layer.hint_forward)
+                assert_close(
+                    _student_forward(ctx, layer, args),
+                    _ref_forward(ctx, layer, args),
+                    what=f"the output of {layer.forward}",
+                    rtol=layer.rtol,
+                    atol=layer.atol,
+                    hint=layer.hint_forward,
+                )
 
         ctx.for_all(layer.args, prop)
 
     known.register(ex, layer)
 
-    @ex.check(layer.name(f"{layer.forward} matches recorded answers"), oracle="known", points=points,
-              requires=forward_values(layer))  # a table of the shipped answers passes it alone
+    @ex.check(
+        layer.name(f"{layer.forward} matches recorded answers"),
+        oracle="known",
+        points=points,
+        requires=forward_values(layer),
+    )  # a table of the shipped answers passes it alone
     def matches_recorded_answers(ctx: Context) -> None:
         try:
             recorded = known.cases(ex.id, layer, ctx.reference if ctx.has_reference else None)
@@ -107,25 +117,38 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
             raise NoReference(str(exc)) from None
         for case, (args, expected) in enumerate(recorded):
             with failing_input(lambda: known.input_literal(ex.id, layer, case, args)):
-                assert_close(_student_forward(ctx, layer, args), expected, what=f"the output of {layer.forward}",
-                             rtol=layer.rtol, atol=layer.atol, hint=layer.hint_forward)
+                assert_close(
+                    _student_forward(ctx, layer, args),
+                    expected,
+                    what=f"the output of {layer.forward}",
+                    rtol=layer.rtol,
+                    atol=layer.atol,
+                    hint=layer.hint_forward,
+                )
 
     if layer.torch is not None:
+
         @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
         @plans.answered
         def matches_torch(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 expected = ctx.answer(lambda: torch_forward(layer.torch, args)[0].detach().numpy())  # type: ignore[arg-type]
                 with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
-                    assert_close(_student_forward(ctx, layer, args), expected,
-                                 what=f"the output of {layer.forward}", rtol=layer.rtol, atol=layer.atol,
-                                 hint=layer.hint_forward)
+                    assert_close(
+                        _student_forward(ctx, layer, args),
+                        expected,
+                        what=f"the output of {layer.forward}",
+                        rtol=layer.rtol,
+                        atol=layer.atol,
+                        hint=layer.hint_forward,
+                    )
 
             ctx.for_all(layer.args, prop)
 
 
-def _differentiated(batched: Callable[[list[list[Any]]], list[Any]], args: Sequence[Any],
-                    diff: Sequence[int]) -> Callable[[list[list[np.ndarray]]], list[np.ndarray]]:
+def _differentiated(
+    batched: Callable[[list[list[Any]]], list[Any]], args: Sequence[Any], diff: Sequence[int]
+) -> Callable[[list[list[np.ndarray]]], list[np.ndarray]]:
     """The batched forward as a function of the differentiated arguments only (the others held fixed)."""
 
     def forward(diff_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
@@ -140,12 +163,14 @@ def _differentiated(batched: Callable[[list[list[Any]]], list[Any]], args: Seque
     return forward
 
 
-def student_vjp(ctx: Context, layer: Layer, args: tuple[Any, ...], seed: int,
-                shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[Any, ...]]:
+def student_vjp(
+    ctx: Context, layer: Layer, args: tuple[Any, ...], seed: int, shape: tuple[int, ...] | None = None
+) -> tuple[np.ndarray, tuple[Any, ...]]:
     """dout (of ``shape``, default the shape of the student's output) and the student's gradients."""
     if shape is None:
-        reply = ctx.drive(drivers.forward_backward_seeded, ctx.exercise.part, layer.forward, layer.backward,
-                          list(args), seed)
+        reply = ctx.drive(
+            drivers.forward_backward_seeded, ctx.exercise.part, layer.forward, layer.backward, list(args), seed
+        )
         dout = S.upstream(real_array(reply["out"], f"the output of {layer.forward}").shape, seed)
         grads = reply["grads"]
         if grads is None:
@@ -154,8 +179,10 @@ def student_vjp(ctx: Context, layer: Layer, args: tuple[Any, ...], seed: int,
         dout = S.upstream(shape, seed)
         _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
     if len(grads) != len(layer.grads):
-        raise CheckFailed(f"{layer.backward} should return {len(layer.grads)} gradient(s) "
-                          f"({', '.join(layer.grads)}), got {len(grads)}")
+        raise CheckFailed(
+            f"{layer.backward} should return {len(layer.grads)} gradient(s) "
+            f"({', '.join(layer.grads)}), got {len(grads)}"
+        )
     return dout, grads
 
 
@@ -173,8 +200,9 @@ def matches_torch_autograd(ctx: Context, layer: Layer, case: tuple[tuple[Any, ..
     _, grads = student_vjp(ctx, layer, args, seed, tuple(shape))
     for name, g, e in zip(layer.grads, grads, expected):
         with failing_input(lambda: f"{call_literal(layer.forward, args)} with a random dout"):
-            assert_close(g, e, what=f"the gradient {name}", rtol=layer.grad_rtol, atol=layer.grad_atol,
-                         hint=layer.hint_backward)
+            assert_close(
+                g, e, what=f"the gradient {name}", rtol=layer.grad_rtol, atol=layer.grad_atol, hint=layer.hint_backward
+            )
 
 
 def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_grad: bool = False) -> None:
@@ -192,12 +220,22 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
             dout, grads = student_vjp(ctx, layer, args, seed)
 
             with failing_input(lambda: f"{call_literal(layer.forward, args)}; dout = {python_literal(dout)}"):
-                check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff], dout, grads,
-                          layer.grads, rtol=layer.grad_rtol, atol=layer.grad_atol, seed=seed, hint=layer.hint_backward)
+                check_vjp(
+                    _differentiated(batched, args, layer.diff),
+                    [args[i] for i in layer.diff],
+                    dout,
+                    grads,
+                    layer.grads,
+                    rtol=layer.grad_rtol,
+                    atol=layer.grad_atol,
+                    seed=seed,
+                    hint=layer.hint_backward,
+                )
 
         ctx.for_all(st.tuples(layer.args, S.seeds()), prop)
 
     if torch_grad and layer.torch is not None:
+
         @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2, twin=True)
         @plans.answered
         def backward_matches_torch_autograd(ctx: Context) -> None:
@@ -206,16 +244,18 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     backward_invariant_check(ex, layer, requires=(gradient_check,))
 
 
-IN_PLACE_HINT = ("build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, not a *= s): "
-                 "dout and the cache may be used again")
+IN_PLACE_HINT = (
+    "build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, not a *= s): "
+    "dout and the cache may be used again"
+)
 
 
-def changed_by_backward(ctx: Context, fwd: str, bwd: str, args: Sequence[Any],
-                        douts: dict[str, np.ndarray]) -> str | None:
+def changed_by_backward(
+    ctx: Context, fwd: str, bwd: str, args: Sequence[Any], douts: dict[str, np.ndarray]
+) -> str | None:
     """What ``bwd(*douts, cache)`` after ``fwd(*args)`` changed in place (the name of an upstream gradient or
     a path into the cache), or None."""
-    reply = ctx.drive(drivers.backward_leaves_arguments, ctx.exercise.part, fwd, bwd, list(args),
-                      list(douts.values()))
+    reply = ctx.drive(drivers.backward_leaves_arguments, ctx.exercise.part, fwd, bwd, list(args), list(douts.values()))
     if len(reply["douts"]) != len(douts):
         raise replies.malformed(f"reply['douts']: expected {len(douts)} arrays, got {len(reply['douts'])}")
     for (name, before), after in zip(douts.items(), reply["douts"]):
@@ -224,15 +264,19 @@ def changed_by_backward(ctx: Context, fwd: str, bwd: str, args: Sequence[Any],
     return reply["cache_changed"]
 
 
-def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
-                             requires: Sequence[str] = ()) -> None:
+def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5, requires: Sequence[str] = ()) -> None:
     """The backward leaves ``dout`` and the cache as it got them: one that writes into them (``dout[x <= 0] = 0``,
     ``cache *= …``) corrupts a network where dout also flows elsewhere (a skip connection) or a second backward."""
     assert layer.backward is not None
     bwd = layer.backward
 
-    @ex.check(layer.name(f"{bwd} leaves dout and the cache unchanged"), oracle="invariant", points=points,
-              twin=True, requires=tuple(requires))
+    @ex.check(
+        layer.name(f"{bwd} leaves dout and the cache unchanged"),
+        oracle="invariant",
+        points=points,
+        twin=True,
+        requires=tuple(requires),
+    )
     def leaves_dout_and_the_cache_unchanged(ctx: Context) -> None:
         def prop(case: tuple[tuple[Any, ...], int]) -> None:
             args, seed = case
@@ -240,9 +284,12 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
             dout = S.upstream(shape, seed)
             where = changed_by_backward(ctx, layer.forward, bwd, args, {"dout": dout})
             if where is not None:
-                raise CheckFailed(f"{bwd} changed {where} in place",
-                                  input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
-                                        f"with dout = {python_literal(dout)}", hint=IN_PLACE_HINT)
+                raise CheckFailed(
+                    f"{bwd} changed {where} in place",
+                    input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
+                    f"with dout = {python_literal(dout)}",
+                    hint=IN_PLACE_HINT,
+                )
 
         ctx.for_all(st.tuples(layer.args, S.seeds()), prop, examples=ctx.few_examples)
 
@@ -250,16 +297,23 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
 def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None:
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
-    @ex.check(layer.name(f"{layer.forward} leaves its inputs unchanged"), oracle="invariant", points=points, twin=True,
-              requires=forward_values(layer))
+    @ex.check(
+        layer.name(f"{layer.forward} leaves its inputs unchanged"),
+        oracle="invariant",
+        points=points,
+        twin=True,
+        requires=forward_values(layer),
+    )
     def leaves_its_inputs_unchanged(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
             for i, (before, now) in enumerate(zip(args, after)):
                 if isinstance(before, np.ndarray) and not same_array(before, now):
-                    raise CheckFailed(f"{layer.forward} changed its argument #{i + 1} in place",
-                                      input=call_literal(layer.forward, args),
-                                      hint="work on a copy (x.copy(), or x = x - m rather than x -= m)")
+                    raise CheckFailed(
+                        f"{layer.forward} changed its argument #{i + 1} in place",
+                        input=call_literal(layer.forward, args),
+                        hint="work on a copy (x.copy(), or x = x - m rather than x -= m)",
+                    )
 
         ctx.for_all(layer.args, prop, examples=ctx.few_examples)
 
@@ -268,22 +322,30 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
             others = sum(c.points for c in ex.checks if not c.hidden)
             points = others * layer.stable_share / (1.0 - layer.stable_share)
 
-        @ex.check(layer.name(f"{layer.forward} is finite on extreme inputs"), oracle="invariant", points=points,
-                  twin=True, requires=forward_values(layer))
+        @ex.check(
+            layer.name(f"{layer.forward} is finite on extreme inputs"),
+            oracle="invariant",
+            points=points,
+            twin=True,
+            requires=forward_values(layer),
+        )
         def is_finite_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 got = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}")
                 if not np.all(np.isfinite(got)):
-                    raise CheckFailed(f"{layer.forward} returned inf or nan for large inputs",
-                                      input=call_literal(layer.forward, args),
-                                      got=np.array2string(got, threshold=8),
-                                      hint=layer.hint_forward or "use a numerically stable formula")
+                    raise CheckFailed(
+                        f"{layer.forward} returned inf or nan for large inputs",
+                        input=call_literal(layer.forward, args),
+                        got=np.array2string(got, threshold=8),
+                        hint=layer.hint_forward or "use a numerically stable formula",
+                    )
                 try:
                     expected = _ref_forward(ctx, layer, args)
                 except NoReference:
                     return  # a student release: finiteness is all this check can say
-                assert_close(got, expected, what=f"the output of {layer.forward}", rtol=1e-6, atol=1e-9,
-                             hint=layer.hint_forward)
+                assert_close(
+                    got, expected, what=f"the output of {layer.forward}", rtol=1e-6, atol=1e-9, hint=layer.hint_forward
+                )
 
             ctx.for_all(extreme, prop, examples=ctx.few_examples)
 
@@ -292,8 +354,11 @@ def _returned(ctx: Context, layer: Layer, args: Sequence[Any]) -> tuple[Any, tup
     """The student's ``(value, *grads)`` for a function that returns its own gradients."""
     result = ctx.call(layer.forward, *args, **layer.kwargs)
     if not (isinstance(result, tuple) and len(result) == 1 + len(layer.grads)):
-        raise CheckFailed(f"{layer.forward} should return a tuple (loss, {', '.join(layer.grads)})",
-                          input=call_literal(layer.forward, args, layer.kwargs), got=short(result))
+        raise CheckFailed(
+            f"{layer.forward} should return a tuple (loss, {', '.join(layer.grads)})",
+            input=call_literal(layer.forward, args, layer.kwargs),
+            got=short(result),
+        )
     return result[0], result[1:]
 
 
@@ -311,14 +376,20 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         out.backward()
         return out.detach().numpy(), [leaf.grad.numpy() for leaf in leaves]
 
-    def compare(grads: Sequence[Any], expected: Sequence[np.ndarray], args: tuple[Any, ...],
-                rtol: float, atol: float) -> None:
+    def compare(
+        grads: Sequence[Any], expected: Sequence[np.ndarray], args: tuple[Any, ...], rtol: float, atol: float
+    ) -> None:
         for name, g, e in zip(layer.grads, grads, expected):
             with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                 assert_close(g, e, what=f"the gradient {name}", rtol=rtol, atol=atol, hint=layer.hint_backward)
 
-    @ex.check(layer.name(f"{layer.forward} gradient passes the gradient check"), oracle="numerical",
-              points=points, twin=True, requires=forward_values(layer))
+    @ex.check(
+        layer.name(f"{layer.forward} gradient passes the gradient check"),
+        oracle="numerical",
+        points=points,
+        twin=True,
+        requires=forward_values(layer),
+    )
     def gradient_passes_the_gradient_check(ctx: Context) -> None:
         batched = ctx.batched(layer.forward, pick=0)
 
@@ -326,45 +397,73 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
             value, grads = _returned(ctx, layer, args)
             value = as_array(value, f"the value of {layer.forward}")
             with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
-                check_vjp(_differentiated(batched, args, layer.diff), [args[i] for i in layer.diff],
-                          np.ones(value.shape), grads, layer.grads, rtol=layer.grad_rtol,
-                          atol=layer.grad_atol, seed=ctx.seed, hint=layer.hint_backward)
+                check_vjp(
+                    _differentiated(batched, args, layer.diff),
+                    [args[i] for i in layer.diff],
+                    np.ones(value.shape),
+                    grads,
+                    layer.grads,
+                    rtol=layer.grad_rtol,
+                    atol=layer.grad_atol,
+                    seed=ctx.seed,
+                    hint=layer.hint_backward,
+                )
 
         ctx.for_all(layer.args, prop)
 
     if layer.torch is not None:
-        @ex.check(layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch",
-                  points=points / 2, twin=True)
+
+        @ex.check(
+            layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch", points=points / 2, twin=True
+        )
         @plans.answered
         def gradient_matches_torch_autograd(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                compare(_returned(ctx, layer, args)[1], ctx.answer(torch_grads, args)[1], args, layer.grad_rtol,
-                        layer.grad_atol)
+                compare(
+                    _returned(ctx, layer, args)[1],
+                    ctx.answer(torch_grads, args)[1],
+                    args,
+                    layer.grad_rtol,
+                    layer.grad_atol,
+                )
 
             ctx.for_all(layer.args, prop)
 
     if (extreme := layer.extreme) is not None:
         oracle: Oracle = "torch" if layer.torch is not None else "reference"
 
-        @ex.check(layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
-                  oracle=oracle, points=points / 4, twin=True)
+        @ex.check(
+            layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
+            oracle=oracle,
+            points=points / 4,
+            twin=True,
+        )
         @plans.answered
         def gradient_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
                 value, grads = _returned(ctx, layer, args)
                 for name, g in zip(layer.grads, grads):
                     if not np.all(np.isfinite(real_array(g, f"the gradient {name}"))):
-                        raise CheckFailed(f"the gradient {name} contains inf or nan for large inputs",
-                                          input=call_literal(layer.forward, args, layer.kwargs),
-                                          got=np.array2string(np.asarray(g), threshold=8),
-                                          hint=layer.hint_forward or "use a numerically stable formula")
+                        raise CheckFailed(
+                            f"the gradient {name} contains inf or nan for large inputs",
+                            input=call_literal(layer.forward, args, layer.kwargs),
+                            got=np.array2string(np.asarray(g), threshold=8),
+                            hint=layer.hint_forward or "use a numerically stable formula",
+                        )
                 if layer.torch is not None:
                     expected_value, expected = ctx.answer(torch_grads, args)
                     # the value's finiteness and agreement with the reference are invariant_checks'
                     with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
-                        assert_close(value, expected_value, what=f"the output of {layer.forward}", rtol=1e-6,
-                                     atol=1e-9, hint=layer.hint_forward)
+                        assert_close(
+                            value,
+                            expected_value,
+                            what=f"the output of {layer.forward}",
+                            rtol=1e-6,
+                            atol=1e-9,
+                            hint=layer.hint_forward,
+                        )
                 else:
+
                     def reference_grads() -> list[Any]:  # called only where no plan answers
                         return list(getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[1:])
 

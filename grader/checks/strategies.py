@@ -3,6 +3,7 @@
 Every strategy draws float64 data, keeps away from kinks (ReLU at 0) and overflow, and is reused by
 forward, gradient and invariant checks alike.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -48,16 +49,24 @@ def floats(lo: float = -4.0, hi: float = 4.0, *, away_from: Sequence[float] = ()
     return base.map(push) if away_from else base
 
 
-def arrays(shape: st.SearchStrategy[tuple[int, ...]] | tuple[int, ...], *, lo: float = -4.0, hi: float = 4.0,
-           away_from: Sequence[float] = (), margin: float = 1e-2, unique: bool = False):
+def arrays(
+    shape: st.SearchStrategy[tuple[int, ...]] | tuple[int, ...],
+    *,
+    lo: float = -4.0,
+    hi: float = 4.0,
+    away_from: Sequence[float] = (),
+    margin: float = 1e-2,
+    unique: bool = False,
+):
     """float64 arrays of the given shape(s) with elements from :func:`floats`."""
     return hnp.arrays(FLOAT, shape, elements=floats(lo, hi, away_from=away_from, margin=margin), unique=unique)
 
 
 def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 5):
     """Array shapes; the largest side grows with :func:`scale` (read when each example is drawn)."""
-    return st.just(None).flatmap(lambda _: hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
-                                                            min_side=min_side, max_side=max_side * scale()))
+    return st.just(None).flatmap(
+        lambda _: hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side * scale())
+    )
 
 
 def batch_sizes(lo: int = 1, hi: int = 6):

@@ -3,6 +3,7 @@
 Student torch code is run in the worker on the ``meta`` device under ``grader/isolation/worker/torchguard.py``
 (see docs/curriculum-gan-pytorch-keras.md for what this catches without a GPU, and what it cannot).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,9 +34,11 @@ def as_device_failure(exc: StudentError, what: str) -> Exception:
     if "DeviceMixError" not in exc.message:
         return exc
     detail = exc.message.split("DeviceMixError:", 1)[1].strip()
-    return CheckFailed(f"{what} is not device-safe (run on torch's meta device, no GPU needed): {detail}",
-                       hint="create tensors with device=x.device (or torch.zeros_like), move every batch "
-                            "with .to(device), and only call .item()/.cpu()/.numpy() outside the forward pass")
+    return CheckFailed(
+        f"{what} is not device-safe (run on torch's meta device, no GPU needed): {detail}",
+        hint="create tensors with device=x.device (or torch.zeros_like), move every batch "
+        "with .to(device), and only call .item()/.cpu()/.numpy() outside the forward pass",
+    )
 
 
 def devices_agree(accuracies: dict[str, float], what: str) -> None:
@@ -43,9 +46,13 @@ def devices_agree(accuracies: dict[str, float], what: str) -> None:
     cpu = accuracies.get("cpu")
     for device, acc in accuracies.items():
         if cpu is not None and abs(acc - cpu) > ACCURACY_AGREEMENT:
-            raise CheckFailed(f"{what}: {device} and cpu disagree", expected=f"{cpu:.3f} (cpu)",
-                              got=f"{acc:.3f} ({device})", tolerance=f"±{ACCURACY_AGREEMENT}",
-                              hint="the same code should learn the same thing on every device")
+            raise CheckFailed(
+                f"{what}: {device} and cpu disagree",
+                expected=f"{cpu:.3f} (cpu)",
+                got=f"{acc:.3f} ({device})",
+                tolerance=f"±{ACCURACY_AGREEMENT}",
+                hint="the same code should learn the same thing on every device",
+            )
 
 
 def run_reference(ctx: Context, part: str, driver: Callable[..., Any], *args: Any) -> Any:

@@ -4,6 +4,7 @@ The worker trains on the training split only and returns the trained weights as 
 checks their shapes, loads them into the *reference* architecture (in the grader's process) and measures
 accuracy on held-out data the worker never receives.  Loss curves are recorded for reports to plot.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,14 +36,18 @@ def digits(test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.nd
     test = np.zeros(len(y), dtype=bool)
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        test[idx[:int(round(test_fraction * len(idx)))]] = True
+        test[idx[: int(round(test_fraction * len(idx)))]] = True
     return X[~test], y[~test], X[test], y[test]
 
 
 #: Point this at a folder with MNIST's four IDX files (gzip or not) to train the MLP on MNIST instead of the digits.
 MNIST_ENV = "DEEPGRADE_MNIST"
-MNIST_FILES = {"X_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-               "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+MNIST_FILES = {
+    "X_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "X_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
 
 
 def mnist_problem(folder: str | None = None) -> str:
@@ -54,16 +59,19 @@ def mnist_problem(folder: str | None = None) -> str:
         return ""
     if not Path(folder).is_dir():
         return f"{MNIST_ENV}={folder} is not a folder; point it at MNIST's four IDX files or unset it"
-    missing = [name for name in MNIST_FILES.values()
-               if not any((Path(folder) / n).is_file() for n in (name, name + ".gz"))]
+    missing = [
+        name for name in MNIST_FILES.values() if not any((Path(folder) / n).is_file() for n in (name, name + ".gz"))
+    ]
     if missing:
-        return (f"{MNIST_ENV}={folder} lacks {', '.join(missing)} (or .gz); point it at MNIST's four IDX files "
-                "or unset it")
+        return (
+            f"{MNIST_ENV}={folder} lacks {', '.join(missing)} (or .gz); point it at MNIST's four IDX files or unset it"
+        )
     return ""
 
 
-def mnist(folder: str, load_idx: Callable[[str], np.ndarray], train_limit: int = 6000
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def mnist(
+    folder: str, load_idx: Callable[[str], np.ndarray], train_limit: int = 6000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MNIST from its IDX files (read in the grader by the reference ``load_idx``), pixels scaled to [0, 1].
 
     Only the first ``train_limit`` training images are used, to keep the smoke test's budget.
@@ -72,12 +80,17 @@ def mnist(folder: str, load_idx: Callable[[str], np.ndarray], train_limit: int =
     for key, name in MNIST_FILES.items():
         path = next((p for p in (Path(folder) / name, Path(folder) / (name + ".gz")) if p.is_file()), None)
         if path is None:
-            raise CheckFailed(f"{MNIST_ENV}={folder}: {name}[.gz] is missing",
-                              hint=f"unset {MNIST_ENV} to use the bundled digits")
+            raise CheckFailed(
+                f"{MNIST_ENV}={folder}: {name}[.gz] is missing", hint=f"unset {MNIST_ENV} to use the bundled digits"
+            )
         arrays[key] = load_idx(str(path))
     flat = {k: arrays[k].reshape(len(arrays[k]), -1).astype(np.float64) / 255.0 for k in ("X_train", "X_test")}
-    return (flat["X_train"][:train_limit], arrays["y_train"][:train_limit].astype(np.int64),
-            flat["X_test"], arrays["y_test"].astype(np.int64))
+    return (
+        flat["X_train"][:train_limit],
+        arrays["y_train"][:train_limit].astype(np.int64),
+        flat["X_test"],
+        arrays["y_test"].astype(np.int64),
+    )
 
 
 def classification_data(ctx: Context) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], str]:
@@ -101,20 +114,27 @@ def expect_params(params: Any, shapes: Mapping[str, tuple[int, ...]], what: str)
         raise CheckFailed(f"{what} should return a dict of arrays as its parameters, got {type(params).__name__}")
     missing = [k for k in shapes if k not in params]
     if missing:
-        raise CheckFailed(f"the parameters returned by {what} lack {', '.join(missing)}",
-                          expected=", ".join(shapes), got=short(list(params)))
+        raise CheckFailed(
+            f"the parameters returned by {what} lack {', '.join(missing)}",
+            expected=", ".join(shapes),
+            got=short(list(params)),
+        )
     out = {}
     for key, shape in shapes.items():
         value = params[key]
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            raise CheckFailed(f"parameter {key} returned by {what} should be a float array",
-                              got=type(value).__name__)
+            raise CheckFailed(f"parameter {key} returned by {what} should be a float array", got=type(value).__name__)
         if value.shape != tuple(shape):
-            raise CheckFailed(f"parameter {key} returned by {what} has the wrong shape", got=str(value.shape),
-                              expected=str(tuple(shape)))
+            raise CheckFailed(
+                f"parameter {key} returned by {what} has the wrong shape",
+                got=str(value.shape),
+                expected=str(tuple(shape)),
+            )
         if not np.all(np.isfinite(value)):
-            raise CheckFailed(f"parameter {key} returned by {what} is not finite (training diverged?)",
-                              hint="lower the learning rate or check the gradients")
+            raise CheckFailed(
+                f"parameter {key} returned by {what} is not finite (training diverged?)",
+                hint="lower the learning rate or check the gradients",
+            )
         out[key] = value
     return out
 
@@ -135,20 +155,26 @@ def assert_loss_goes_down(curve: np.ndarray, what: str, *, factor: float = 0.7) 
     k = max(1, curve.size // 10)
     first, last = float(curve[:k].mean()), float(curve[-k:].mean())
     if not last < factor * first:
-        raise CheckFailed(f"the training loss of {what} does not go down enough",
-                          expected=f"last steps < {factor:g} × first steps ({factor * first:.4g})",
-                          got=f"{first:.4g} → {last:.4g}",
-                          hint="check the sign of the update and that every parameter is updated in place")
+        raise CheckFailed(
+            f"the training loss of {what} does not go down enough",
+            expected=f"last steps < {factor:g} × first steps ({factor * first:.4g})",
+            got=f"{first:.4g} → {last:.4g}",
+            hint="check the sign of the update and that every parameter is updated in place",
+        )
 
 
-def assert_accuracy(ctx: Context, predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.ndarray,
-                    threshold: float, what: str) -> float:
+def assert_accuracy(
+    ctx: Context, predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.ndarray, threshold: float, what: str
+) -> float:
     """Accuracy of the reference architecture with the student's weights on held-out data."""
     acc = float(np.mean(np.asarray(predict(X)) == y))
     if acc < threshold:
-        raise CheckFailed(f"{what} reaches only {acc:.1%} accuracy on held-out data",
-                          expected=f">= {threshold:.0%}", got=f"{acc:.1%}",
-                          hint="check the gradients first (the gradient check), then the learning rate and epochs")
+        raise CheckFailed(
+            f"{what} reaches only {acc:.1%} accuracy on held-out data",
+            expected=f">= {threshold:.0%}",
+            got=f"{acc:.1%}",
+            hint="check the gradients first (the gradient check), then the learning rate and epochs",
+        )
     return acc
 
 
@@ -168,8 +194,9 @@ _STEP = fields(params=dict_of(FLOAT_ARRAY), X=ARRAY, y=ARRAY, loss=NUMBER, grads
 
 
 @returns(fields(steps=list_of(_STEP), returned=ANY))
-def traced_training(student: Callable[[str], Any], part: str, fit: str, loss: str, X: Any, y: Any,
-                    kwargs: dict) -> dict:
+def traced_training(
+    student: Callable[[str], Any], part: str, fit: str, loss: str, X: Any, y: Any, kwargs: dict
+) -> dict:
     """``part.fit(X, y, **kwargs)`` with ``part.loss`` (a module attribute: the student's function or a given
     one) wrapped so that every call is recorded: the parameters it was given (as they were then), its minibatch,
     the loss and gradients it returned; and what ``fit`` returned."""
@@ -183,11 +210,14 @@ def traced_training(student: Callable[[str], Any], part: str, fit: str, loss: st
     def floats(d: Any) -> dict:
         if not isinstance(d, dict):
             return {}
-        return {str(k): np.array(v, dtype=np.float64, copy=True) for k, v in d.items()
-                if isinstance(v, (np.ndarray, float, int))}
+        return {
+            str(k): np.array(v, dtype=np.float64, copy=True)
+            for k, v in d.items()
+            if isinstance(v, (np.ndarray, float, int))
+        }
 
     def traced(*args: Any, **kw: Any) -> Any:
-        named = list(args) + [kw.get(n) for n in ("params", "X", "y")[len(args):]]
+        named = list(args) + [kw.get(n) for n in ("params", "X", "y")[len(args) :]]
         params, Xb, yb = (named + [None, None, None])[:3]
         entry = {"params": floats(params), "X": np.array(Xb, copy=True), "y": np.array(yb, copy=True)}
         out = original(*args, **kw)
@@ -223,9 +253,18 @@ def _rows(X: np.ndarray) -> dict[bytes, int]:
     return {np.ascontiguousarray(row).tobytes(): i for i, row in enumerate(X)}
 
 
-def check_training_process(ctx: Context, *, fit: str, loss: str, X: np.ndarray, y: np.ndarray,
-                           kwargs: dict[str, Any], keys: Sequence[str],
-                           optimizer: Callable[[list[np.ndarray]], Any] | None, optimizer_hint: str = "") -> None:
+def check_training_process(
+    ctx: Context,
+    *,
+    fit: str,
+    loss: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    kwargs: dict[str, Any],
+    keys: Sequence[str],
+    optimizer: Callable[[list[np.ndarray]], Any] | None,
+    optimizer_hint: str = "",
+) -> None:
     """Train on a small problem with every call of ``loss`` recorded in the worker, and check the *process* the
     spec describes, not only its outcome: each epoch visits every training example once, in minibatches of
     ``batch_size`` (shuffled: not the same order every epoch); one loss computed per step, and those losses
@@ -240,55 +279,88 @@ def check_training_process(ctx: Context, *, fit: str, loss: str, X: np.ndarray, 
     per_epoch = -(-n // batch)
     call = f"{fit}(X {X.shape}, y, **{kwargs})"
     if len(steps) != epochs * per_epoch:
-        hint = ("the loop runs over the epochs, then over the minibatches" if len(steps) == per_epoch else
-                "compute the loss on each minibatch X[idx], y[idx], not on the whole training set"
-                if len(steps) == epochs else "one loss (and one update) per minibatch, for every epoch")
-        raise CheckFailed(f"{fit} computed the loss {len(steps)} times", input=call,
-                          expected=f"{epochs * per_epoch} ({epochs} epochs × {per_epoch} minibatches of "
-                                   f"{n} examples by {batch})", got=str(len(steps)), hint=hint)
+        hint = (
+            "the loop runs over the epochs, then over the minibatches"
+            if len(steps) == per_epoch
+            else "compute the loss on each minibatch X[idx], y[idx], not on the whole training set"
+            if len(steps) == epochs
+            else "one loss (and one update) per minibatch, for every epoch"
+        )
+        raise CheckFailed(
+            f"{fit} computed the loss {len(steps)} times",
+            input=call,
+            expected=f"{epochs * per_epoch} ({epochs} epochs × {per_epoch} minibatches of {n} examples by {batch})",
+            got=str(len(steps)),
+            hint=hint,
+        )
     rows = _rows(X)
     orders = []
     sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     for e in range(epochs):
         order: list[int] = []
-        epoch = steps[e * per_epoch:(e + 1) * per_epoch]
+        epoch = steps[e * per_epoch : (e + 1) * per_epoch]
         got_sizes = [len(s["X"]) for s in epoch]
         if got_sizes != sizes:
-            raise CheckFailed(f"the minibatches of epoch {e + 1} have the wrong sizes", input=call,
-                              expected=str(sizes), got=short(got_sizes),
-                              hint="compute the loss on each minibatch X[idx], y[idx], not on the whole training "
-                                   "set" if set(got_sizes) == {n} else
-                                   "batches of batch_size rows, the last one with what is left")
+            raise CheckFailed(
+                f"the minibatches of epoch {e + 1} have the wrong sizes",
+                input=call,
+                expected=str(sizes),
+                got=short(got_sizes),
+                hint="compute the loss on each minibatch X[idx], y[idx], not on the whole training set"
+                if set(got_sizes) == {n}
+                else "batches of batch_size rows, the last one with what is left",
+            )
         for s in epoch:
             Xb = np.asarray(s["X"])
-            idx = [rows.get(np.ascontiguousarray(r, dtype=X.dtype).tobytes(), -1) for r in Xb] \
-                if Xb.shape[1:] == X.shape[1:] and Xb.dtype.kind in "fiu" else [-1]
+            idx = (
+                [rows.get(np.ascontiguousarray(r, dtype=X.dtype).tobytes(), -1) for r in Xb]
+                if Xb.shape[1:] == X.shape[1:] and Xb.dtype.kind in "fiu"
+                else [-1]
+            )
             if -1 in idx or s["y"].shape != (len(idx),) or not np.array_equal(s["y"], y[idx]):
-                raise CheckFailed(f"{fit} gave {loss} a minibatch that is not rows of X with their labels",
-                                  input=call, hint="index X and y with the same minibatch indices: X[idx], y[idx]")
+                raise CheckFailed(
+                    f"{fit} gave {loss} a minibatch that is not rows of X with their labels",
+                    input=call,
+                    hint="index X and y with the same minibatch indices: X[idx], y[idx]",
+                )
             order += idx
         if sorted(order) != list(range(n)):
-            raise CheckFailed(f"epoch {e + 1} does not use every training example exactly once", input=call,
-                              got=f"{len(set(order))} distinct examples of {n}",
-                              hint="cut one permutation of the indices into minibatches")
+            raise CheckFailed(
+                f"epoch {e + 1} does not use every training example exactly once",
+                input=call,
+                got=f"{len(set(order))} distinct examples of {n}",
+                hint="cut one permutation of the indices into minibatches",
+            )
         orders.append(order)
     if epochs > 1 and all(o == orders[0] for o in orders):
-        raise CheckFailed("the minibatches come in the same order every epoch", input=call,
-                          hint="shuffle the indices anew at the start of each epoch")
+        raise CheckFailed(
+            "the minibatches come in the same order every epoch",
+            input=call,
+            hint="shuffle the indices anew at the start of each epoch",
+        )
     curve = expect_losses(losses, fit)
     computed = np.array([s["loss"] for s in steps])
     if curve.shape != computed.shape or not np.allclose(curve, computed, rtol=1e-9, atol=0):
-        raise CheckFailed(f"{fit} should return one loss per optimizer step: the loss of each minibatch, in order",
-                          input=call, expected=f"{computed.size} losses, from {computed[0]:.6g}",
-                          got=f"{curve.size} losses, from {curve[0]:.6g}",
-                          hint="append each minibatch's loss (not an epoch mean) to the list you return")
-    final = expect_params(params, {k: steps[0]["params"][k].shape for k in keys
-                                   if k in steps[0]["params"]}, fit)
+        raise CheckFailed(
+            f"{fit} should return one loss per optimizer step: the loss of each minibatch, in order",
+            input=call,
+            expected=f"{computed.size} losses, from {computed[0]:.6g}",
+            got=f"{curve.size} losses, from {curve[0]:.6g}",
+            hint="append each minibatch's loss (not an epoch mean) to the list you return",
+        )
+    final = expect_params(params, {k: steps[0]["params"][k].shape for k in keys if k in steps[0]["params"]}, fit)
     _check_updates(steps, final, keys, optimizer, call, fit, optimizer_hint)
 
 
-def _check_updates(steps: list[dict], final: dict[str, np.ndarray], keys: Sequence[str],
-                   optimizer: Callable[[list[np.ndarray]], Any] | None, call: str, fit: str, hint: str) -> None:
+def _check_updates(
+    steps: list[dict],
+    final: dict[str, np.ndarray],
+    keys: Sequence[str],
+    optimizer: Callable[[list[np.ndarray]], Any] | None,
+    call: str,
+    fit: str,
+    hint: str,
+) -> None:
     """Each step's parameters against the previous ones: all changed, and (with ``optimizer``) as one optimizer
     built once makes them, given the step's gradients."""
     missing = [k for k in keys if k not in steps[0]["params"] or k not in steps[0]["grads"]]
@@ -304,16 +376,23 @@ def _check_updates(steps: list[dict], final: dict[str, np.ndarray], keys: Sequen
             m[...] = s["params"][k]
         unchanged = [k for k in keys if np.array_equal(after[k], s["params"][k])]
         if unchanged:
-            raise CheckFailed(f"step {i + 1} of {fit} did not update {', '.join(unchanged)}", input=call,
-                              hint="hand every parameter (the biases too) to the update, and update the arrays "
-                                   "that the next loss computation uses")
+            raise CheckFailed(
+                f"step {i + 1} of {fit} did not update {', '.join(unchanged)}",
+                input=call,
+                hint="hand every parameter (the biases too) to the update, and update the arrays "
+                "that the next loss computation uses",
+            )
         if opt is None:
             continue
         opt.step([np.array(s["grads"][k], copy=True) for k in keys])
         for k, m in zip(keys, mirror):
             if not np.allclose(after[k], m, rtol=1e-8, atol=1e-11):
-                raise CheckFailed(f"after step {i + 1} of {fit}, {k} is not what one optimizer step with that "
-                                  "minibatch's gradients makes of it", input=call,
-                                  got=f"largest difference {np.max(np.abs(after[k] - m)):.3g}",
-                                  hint=hint or "build the optimizer once, before the loop, over the parameter "
-                                               "arrays themselves, with the lr and momentum given")
+                raise CheckFailed(
+                    f"after step {i + 1} of {fit}, {k} is not what one optimizer step with that "
+                    "minibatch's gradients makes of it",
+                    input=call,
+                    got=f"largest difference {np.max(np.abs(after[k] - m)):.3g}",
+                    hint=hint
+                    or "build the optimizer once, before the loop, over the parameter "
+                    "arrays themselves, with the lr and momentum given",
+                )

@@ -1,5 +1,6 @@
 """The subcommands of ``deepgrade``: one module per command, each with ``add(subparsers)`` (see
 ``grader.cli``)."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Pieces shared by several sub-commands."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,13 @@ def _examples(value: str) -> int:
 
 def add_examples(p: argparse.ArgumentParser, default: int) -> None:
     """``--examples N`` (checked here, so every command that takes it refuses 0 the same way: exit 2)."""
-    p.add_argument("--examples", type=_examples, default=default, metavar="N",
-                   help=f"hypothesis examples per property (default {default})")
+    p.add_argument(
+        "--examples",
+        type=_examples,
+        default=default,
+        metavar="N",
+        help=f"hypothesis examples per property (default {default})",
+    )
 
 
 def check_environment(exercises: list[Exercise]) -> None:
@@ -99,10 +105,19 @@ def add_isolation(p: argparse.ArgumentParser, default: str) -> None:
     """``--isolation`` and ``--submission-timeout`` (see grader/isolation/sandbox.py and docs/sandbox.md)."""
     from grader.isolation.sandbox import LEVELS
 
-    p.add_argument("--isolation", choices=LEVELS, default=default,
-                   help=f"how to isolate the student's code (default {default}; auto = the best available here)")
-    p.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
-                   help="time budget of the whole submission; checks after it are marked timeout")
+    p.add_argument(
+        "--isolation",
+        choices=LEVELS,
+        default=default,
+        help=f"how to isolate the student's code (default {default}; auto = the best available here)",
+    )
+    p.add_argument(
+        "--submission-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time budget of the whole submission; checks after it are marked timeout",
+    )
 
 
 def isolation_options(args: argparse.Namespace) -> dict:

@@ -1,5 +1,6 @@
 """deepgrade build: generate assignments/ from solutions/ (one source per exercise), and record the
 reference's answers on fixed inputs into grader/known/ (the ``known`` oracle of a student release)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,15 @@ def run(args: argparse.Namespace) -> int:
     if not solutions.is_dir():
         raise UsageError(f"no solutions folder at {solutions} (a student release cannot build)")
     stale = build(solutions, Path(args.out), check=args.check)
-    stale += known.build(lambda part: reference.module(part, solutions), registry.all_exercises(),
-                         Path(args.known), check=args.check)
+    stale += known.build(
+        lambda part: reference.module(part, solutions), registry.all_exercises(), Path(args.known), check=args.check
+    )
     if args.check:
         if stale:
-            print(f"assignments/ or grader/known/ is out of date: {', '.join(stale)} (run `deepgrade build`)",
-                  file=sys.stderr)
+            print(
+                f"assignments/ or grader/known/ is out of date: {', '.join(stale)} (run `deepgrade build`)",
+                file=sys.stderr,
+            )
             return 1
         print("assignments/ and grader/known/ are up to date")
         return 0

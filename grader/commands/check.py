@@ -1,4 +1,5 @@
 """deepgrade check: grade a submission's public checks and say what to fix."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,13 +24,21 @@ NAME, HELP, ORDER = "check", "check a submission (default ./assignments) and rep
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_selection(p)
-    p.add_argument("--submission", default=None, metavar="DIR",
-                   help="folder to grade (default ./assignments), or a .ipynb notebook (its solution cells are "
-                        "graded)")
+    p.add_argument(
+        "--submission",
+        default=None,
+        metavar="DIR",
+        help="folder to grade (default ./assignments), or a .ipynb notebook (its solution cells are graded)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     add_examples(p, 25)
-    p.add_argument("--forbidden-penalty", type=float, default=0.0, metavar="F",
-                   help="fraction of an exercise's points a forbidden import costs (default 0: warn only)")
+    p.add_argument(
+        "--forbidden-penalty",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="fraction of an exercise's points a forbidden import costs (default 0: warn only)",
+    )
     add_isolation(p, default="process")
 
 
@@ -52,12 +61,16 @@ def run(args: argparse.Namespace) -> int:
     with submission_folder(args.submission) as (sub, notebooks):
         if explicit and args.isolation == "process":
             name = "".join(c if c.isprintable() else "?" for c in args.submission)
-            print(f"deepgrade: warning: --isolation process runs {name} as {_user()}, with your files, "
-                  "environment and network; use --isolation sandbox for code you did not write", file=sys.stderr)
+            print(
+                f"deepgrade: warning: --isolation process runs {name} as {_user()}, with your files, "
+                "environment and network; use --isolation sandbox for code you did not write",
+                file=sys.stderr,
+            )
         for message in notebooks.messages:
             print(f"deepgrade: {message}", file=sys.stderr)
-        result = grade_with_progress(sub, exercises, quiet=args.json, examples=args.examples,
-                                     forbidden_penalty=args.forbidden_penalty, **options)
+        result = grade_with_progress(
+            sub, exercises, quiet=args.json, examples=args.examples, forbidden_penalty=args.forbidden_penalty, **options
+        )
     mark_missing(result, notebooks.missing)
     result.submission = args.submission
     if args.json:

@@ -1,4 +1,5 @@
 """deepgrade grade: grade a class of submissions into a gradebook (resumable, parallel)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,28 +27,54 @@ NAME, HELP, ORDER = "grade", "grade many submissions (folders or zips) into a gr
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                   help="a student's folder or .zip, or a folder of them")
+    p.add_argument(
+        "submissions", nargs="+", metavar="SUBMISSION", help="a student's folder or .zip, or a folder of them"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="where the gradebook and feedback go")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help=f"submissions graded at once (default: the cores available, here {batch.default_jobs()})")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"submissions graded at once (default: the cores available, here {batch.default_jobs()})",
+    )
     p.add_argument("--force", action="store_true", help="re-grade everything, even what is up to date")
     add_isolation(p, "auto")
-    p.add_argument("--publish-hidden", action="store_true",
-                   help="show hidden checks by name in the feedback (default: only a count)")
-    p.add_argument("--forbidden-penalty", type=float, default=GRADE_PENALTY, metavar="F",
-                   help=f"fraction of an exercise's points a forbidden import costs (default {GRADE_PENALTY:g})")
-    p.add_argument("--only", action="append", default=[], metavar="EXERCISE|PART",
-                   help="grade only these exercises or parts (repeatable; default: all)")
+    p.add_argument(
+        "--publish-hidden",
+        action="store_true",
+        help="show hidden checks by name in the feedback (default: only a count)",
+    )
+    p.add_argument(
+        "--forbidden-penalty",
+        type=float,
+        default=GRADE_PENALTY,
+        metavar="F",
+        help=f"fraction of an exercise's points a forbidden import costs (default {GRADE_PENALTY:g})",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="EXERCISE|PART",
+        help="grade only these exercises or parts (repeatable; default: all)",
+    )
     add_examples(p, 25)
-    p.add_argument("--executor", choices=batch.EXECUTORS, default="processes",
-                   help="processes on this machine (default), or a Dask cluster (with --scheduler)")
+    p.add_argument(
+        "--executor",
+        choices=batch.EXECUTORS,
+        default="processes",
+        help="processes on this machine (default), or a Dask cluster (with --scheduler)",
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--secret-file", metavar="PATH",
-                   help="the course secret that seeds the hidden checks (default: $DEEPGRADE_SECRET, "
-                        "$DEEPGRADE_SECRET_FILE, else ~/.config/deepgrade/secret, made on first use)")
+    p.add_argument(
+        "--secret-file",
+        metavar="PATH",
+        help="the course secret that seeds the hidden checks (default: $DEEPGRADE_SECRET, "
+        "$DEEPGRADE_SECRET_FILE, else ~/.config/deepgrade/secret, made on first use)",
+    )
 
 
 def summary(outcomes: list[batch.Outcome], max_score: float) -> Table:
@@ -64,9 +91,11 @@ def stats_line(outcomes: list[batch.Outcome], max_score: float) -> str:
     if not scores:
         return "no students"
     mean = sum(scores) / len(scores)
-    return (f"{len(scores)} students · mean {mean:.1f}/{max_score:g} · median {scores[len(scores) // 2]:g} · "
-            f"{sum(bool(o.result.error) and not o.internal for o in outcomes)} not gradable · "
-            f"{sum(o.internal for o in outcomes)} grader errors")
+    return (
+        f"{len(scores)} students · mean {mean:.1f}/{max_score:g} · median {scores[len(scores) // 2]:g} · "
+        f"{sum(bool(o.result.error) and not o.internal for o in outcomes)} not gradable · "
+        f"{sum(o.internal for o in outcomes)} grader errors"
+    )
 
 
 def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
@@ -96,8 +125,11 @@ def run(args: argparse.Namespace) -> int:
     except course_secret.SecretError as exc:
         raise UsageError(str(exc)) from None
     if args.isolation == "process":  # the worker is this user, with this environment: nothing can hide
-        print("deepgrade: warning: --isolation process runs student code as you: it can read the course secret "
-              "(so the hidden checks' inputs) and solutions/", file=sys.stderr)
+        print(
+            "deepgrade: warning: --isolation process runs student code as you: it can read the course secret "
+            "(so the hidden checks' inputs) and solutions/",
+            file=sys.stderr,
+        )
     try:
         subs = discover(args.submissions, student=args.student)
     except ValueError as exc:
@@ -107,8 +139,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out} is a file, not a folder")
     console = Console(stderr=True)
     show = not args.quiet
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("·"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("·"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
     counts = {"graded": 0, "up to date": 0, "not gradable": 0, "grader error": 0}
     with Progress(*columns, console=console, transient=False, disable=not show) as bar:
         task = bar.add_task("grading", total=len(subs))
@@ -129,14 +168,23 @@ def run(args: argparse.Namespace) -> int:
             bar.update(task, advance=1, description=describe())
 
         try:
-            outcomes = batch.run_batch(subs, out, exercises, examples=args.examples, jobs=args.jobs,
-                                       executor=args.executor, scheduler=args.scheduler,
-                                       isolation=args.isolation, force=args.force,
-                                       publish_hidden=args.publish_hidden,
-                                       forbidden_penalty=args.forbidden_penalty,
-                                       submission_timeout=args.submission_timeout, secret=secret,
-                                       on_plan=on_plan,
-                                       on_result=on_result)
+            outcomes = batch.run_batch(
+                subs,
+                out,
+                exercises,
+                examples=args.examples,
+                jobs=args.jobs,
+                executor=args.executor,
+                scheduler=args.scheduler,
+                isolation=args.isolation,
+                force=args.force,
+                publish_hidden=args.publish_hidden,
+                forbidden_penalty=args.forbidden_penalty,
+                submission_timeout=args.submission_timeout,
+                secret=secret,
+                on_plan=on_plan,
+                on_result=on_result,
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         except Stopped as exc:  # every grade finished so far is on disk; a re-run grades the rest
@@ -152,10 +200,18 @@ def run(args: argparse.Namespace) -> int:
         for o in outcomes:
             if o.result.error:
                 console.print(f"[red]{escape(o.student)}[/red]: {escape(one_line(o.result.error))}")
-        console.print(escape(f"gradebook: {out / 'gradebook.csv'} · feedback: {out / batch.STUDENTS}/<student>/"
-                             f"feedback.html · records: {out / batch.RECORDS}/"))
+        console.print(
+            escape(
+                f"gradebook: {out / 'gradebook.csv'} · feedback: {out / batch.STUDENTS}/<student>/"
+                f"feedback.html · records: {out / batch.RECORDS}/"
+            )
+        )
     failed = sum(o.internal for o in outcomes)
     if failed:  # even with --quiet: these are not grades
-        console.print(escape(f"deepgrade: {failed} submission{'s' * (failed != 1)} hit grader failures (not the "
-                             "students' fault; no grade recorded); re-running the same command retries them"))
+        console.print(
+            escape(
+                f"deepgrade: {failed} submission{'s' * (failed != 1)} hit grader failures (not the "
+                "students' fault; no grade recorded); re-running the same command retries them"
+            )
+        )
     return 1 if failed else 0

@@ -1,4 +1,5 @@
 """deepgrade hint: the hint for one exercise, or for every exercise of a part."""
+
 from __future__ import annotations
 
 import argparse

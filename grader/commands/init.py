@@ -1,4 +1,5 @@
 """deepgrade init: write the exercises into a folder of the student's, as ``rustlings init`` does."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,13 @@ def stubs() -> Path:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", nargs="?", default="deepgrade-exercises", metavar="DIR",
-                   help="where to write them (default ./deepgrade-exercises); it must not hold exercises yet")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        default="deepgrade-exercises",
+        metavar="DIR",
+        help="where to write them (default ./deepgrade-exercises); it must not hold exercises yet",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{folder} exists and is not a folder")
     taken = [n for n in (*(f"assignments/{p}.py" for p in parts), "README.md") if (folder / n).exists()]
     if taken:
-        raise UsageError(f"{folder} already holds {taken[0]}: nothing was written (your work is kept); "
-                         "choose another folder")
+        raise UsageError(
+            f"{folder} already holds {taken[0]}: nothing was written (your work is kept); choose another folder"
+        )
     (folder / "assignments").mkdir(parents=True, exist_ok=True)
     for part in parts:
         shutil.copyfile(source / f"{part}.py", folder / "assignments" / f"{part}.py")

@@ -1,4 +1,5 @@
 """deepgrade list: the exercises in curriculum order."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     exercises = registry.all_exercises()
     if args.json:
-        print(json.dumps([{"id": e.id, "title": e.title, "part": e.part, "points": e.points,
-                           "prerequisites": list(e.prerequisites), "seed": e.seed,
-                           "checks": [{"name": c.name, "oracle": c.oracle, "hidden": c.hidden,
-                                       "points": round(e.check_points(c), 4)} for c in e.checks]}
-                          for e in exercises], indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "title": e.title,
+                        "part": e.part,
+                        "points": e.points,
+                        "prerequisites": list(e.prerequisites),
+                        "seed": e.seed,
+                        "checks": [
+                            {
+                                "name": c.name,
+                                "oracle": c.oracle,
+                                "hidden": c.hidden,
+                                "points": round(e.check_points(c), 4),
+                            }
+                            for c in e.checks
+                        ],
+                    }
+                    for e in exercises
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     t = Table(title="deepgrade curriculum", title_justify="left")
     # an id is what the user types next: never cut it; the other columns fold instead

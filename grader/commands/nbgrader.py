@@ -1,4 +1,5 @@
 """deepgrade nbgrader: write an nbgrader course (config + one source notebook per part) from solutions/."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """deepgrade progress: what is done and what comes next, part by part (for the self-learner)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_environment(all_exercises())
-    result = grade_with_progress(submission_dir(args.submission), all_exercises(), quiet=False,
-                                 examples=args.examples)
+    result = grade_with_progress(submission_dir(args.submission), all_exercises(), quiet=False, examples=args.examples)
     t = Table(title="your progress", title_justify="left")
     for col in ("part", "done", "points", "exercises"):
         t.add_column(col)
@@ -32,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
         done = sum(e.status == "passed" for e in mine)
         sign = {"passed": "✓", "not_implemented": "·"}
         marks = " ".join(sign.get(e.status, "✗") + e.id.split(".", 1)[1] for e in mine)
-        t.add_row(part, f"{done}/{len(mine)}", f"{sum(e.score for e in mine):.1f}/{sum(e.max_score for e in mine):g}",
-                  marks)
+        t.add_row(
+            part, f"{done}/{len(mine)}", f"{sum(e.score for e in mine):.1f}/{sum(e.max_score for e in mine):g}", marks
+        )
     console = Console()
     console.print(t)
     console.print(next_up(result))

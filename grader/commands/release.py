@@ -1,4 +1,5 @@
 """deepgrade release: write a student repository (assignments, grader, known answers; no reference code)."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,12 @@ NAME, HELP, ORDER = "release", "write a student repository without the reference
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) folder to write the release into")
-    p.add_argument("--no-plans", action="store_true",
-                   help="do not ship the public checks' plans (students' first `check` of each exercise then draws "
-                        "its examples itself: slower)")
+    p.add_argument(
+        "--no-plans",
+        action="store_true",
+        help="do not ship the public checks' plans (students' first `check` of each exercise then draws "
+        "its examples itself: slower)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
     found = leaks(out, reference.SOLUTIONS, reference.ASSIGNMENTS)
     if found:
         shutil.rmtree(out)
-        raise UsageError(f"reference code would leak, release removed: {found[0]}"
-                         + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+        raise UsageError(
+            f"reference code would leak, release removed: {found[0]}"
+            + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+        )
     files = sum(1 for p in out.rglob("*") if p.is_file())
     print(f"wrote a student release of {len(registry.all_exercises())} exercises to {out} ({files} files)")
     return 0

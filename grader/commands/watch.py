@@ -1,4 +1,5 @@
 """deepgrade watch: re-check the exercises of whichever file you just saved (the edit-save loop)."""
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ grader rebuilds the same program in torch float64.
 * ``autograd.backward`` builds nodes with the given constructor ``Value(data, children, op)`` and the
   driver's own ``_backward`` functions, then calls the student's ``backward()``.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,21 +38,42 @@ _BOUND = 50.0
 _RTOL, _ATOL = 1e-7, 1e-9
 
 OPS = exercise(
-    "autograd.ops", "Value: operations, their values and local derivatives", points=6, seed="3.2",
-    functions=["Value.__add__", "Value.__mul__", "Value.__pow__", "Value.exp", "Value.log", "Value.tanh",
-               "Value.relu", "Value.__neg__", "Value.__sub__", "Value.__truediv__", "Value.__radd__",
-               "Value.__rmul__", "Value.__rsub__", "Value.__rtruediv__"],
+    "autograd.ops",
+    "Value: operations, their values and local derivatives",
+    points=6,
+    seed="3.2",
+    functions=[
+        "Value.__add__",
+        "Value.__mul__",
+        "Value.__pow__",
+        "Value.exp",
+        "Value.log",
+        "Value.tanh",
+        "Value.relu",
+        "Value.__neg__",
+        "Value.__sub__",
+        "Value.__truediv__",
+        "Value.__radd__",
+        "Value.__rmul__",
+        "Value.__rsub__",
+        "Value.__rtruediv__",
+    ],
     hint="Each operation returns out = Value(result, (inputs...), op) and sets out._backward to a function "
-         "that ADDS out.grad × ∂out/∂input to each input's grad (+=, so a reused input gets both parts). "
-         "Wrap plain numbers in Value first; derive −, ÷ and the r-versions from +, ×, ** so that only "
-         "seven local derivatives are written by hand.")
+    "that ADDS out.grad × ∂out/∂input to each input's grad (+=, so a reused input gets both parts). "
+    "Wrap plain numbers in Value first; derive −, ÷ and the r-versions from +, ×, ** so that only "
+    "seven local derivatives are written by hand.",
+)
 
 BACKWARD = exercise(
-    "autograd.backward", "Value.backward: reverse topological order and accumulation", points=4, seed="3.2",
+    "autograd.backward",
+    "Value.backward: reverse topological order and accumulation",
+    points=4,
+    seed="3.2",
     functions=["Value.backward"],
     hint="Build a topological order (depth-first: visit the inputs in _prev, then append the node; a set of "
-         "visited nodes so a shared node appears once), set self.grad = 1, then call _backward() on the "
-         "nodes in reversed order. Never reset grads: they accumulate.")
+    "visited nodes so a shared node appears once), set self.grad = 1, then call _backward() on the "
+    "nodes in reversed order. Never reset grads: they accumulate.",
+)
 
 
 # ----------------------------------------------------------------------------- programs
@@ -65,13 +87,15 @@ def render(program: Program) -> str:
     lines = []
     for k, step in enumerate(program):
         kind = step[0]
-        expr = {"leaf": lambda s: f"Value({s[1]!r})",
-                "bin": lambda s: f"v{s[2]} {s[1]} v{s[3]}",
-                "left": lambda s: f"v{s[2]} {s[1]} {s[3]!r}",
-                "right": lambda s: f"{s[2]!r} {s[1]} v{s[3]}",
-                "pow": lambda s: f"v{s[1]} ** {s[2]!r}",
-                "neg": lambda s: f"-v{s[1]}",
-                "fn": lambda s: f"v{s[2]}.{s[1]}()"}[kind](step)
+        expr = {
+            "leaf": lambda s: f"Value({s[1]!r})",
+            "bin": lambda s: f"v{s[2]} {s[1]} v{s[3]}",
+            "left": lambda s: f"v{s[2]} {s[1]} {s[3]!r}",
+            "right": lambda s: f"{s[2]!r} {s[1]} v{s[3]}",
+            "pow": lambda s: f"v{s[1]} ** {s[2]!r}",
+            "neg": lambda s: f"-v{s[1]}",
+            "fn": lambda s: f"v{s[2]}.{s[1]}()",
+        }[kind](step)
         lines.append(f"v{k} = {expr}")
     return "; ".join(lines + [f"v{len(program) - 1}.backward()"])
 
@@ -101,13 +125,16 @@ def _evaluate(step: tuple[Any, ...], v: list[float]) -> float | None:
             a, k = v[step[1]], step[2]
             if (k < 0 and abs(a) < 0.3) or (not float(k).is_integer() and a < 0.1):
                 return None
-            r = a ** k
+            r = a**k
         elif kind == "neg":
             r = -v[step[1]]
         else:
             a = v[step[2]]
-            if (step[1] == "log" and a < 0.1) or (step[1] == "relu" and abs(a) < 1e-2) or \
-                    (step[1] == "exp" and a > 3.0):
+            if (
+                (step[1] == "log" and a < 0.1)
+                or (step[1] == "relu" and abs(a) < 1e-2)
+                or (step[1] == "exp" and a > 3.0)
+            ):
                 return None
             r = _FN[step[1]](a)
     except (OverflowError, ZeroDivisionError, ValueError):
@@ -142,8 +169,9 @@ def programs(draw: st.DrawFn, max_steps: int = 14) -> Program:
             step, r = ("fn", "tanh", i), math.tanh(values[i])
         program.append(step)
         values.append(r)
-    used = {k for s in program if s[0] in ("bin", "left", "right", "fn") for k in s[2:] if isinstance(k, int)} | \
-        {s[1] for s in program if s[0] in ("pow", "neg")}
+    used = {k for s in program if s[0] in ("bin", "left", "right", "fn") for k in s[2:] if isinstance(k, int)} | {
+        s[1] for s in program if s[0] in ("pow", "neg")
+    }
     for k in range(len(program) - 1):  # every node feeds the output, so every local derivative counts
         if k not in used:  # ... with a weight ≠ 1, so a forgotten out.grad shows
             program.append(("left", "*", k, draw(const)))
@@ -183,8 +211,9 @@ def torch_program(program: Program) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- worker side
-@returns(fields(data=list_of(NUMBER), grads=list_of(NUMBER), leaf_grads=list_of(list_of(NUMBER)),
-                out_grads=list_of(NUMBER)))
+@returns(
+    fields(data=list_of(NUMBER), grads=list_of(NUMBER), leaf_grads=list_of(list_of(NUMBER)), out_grads=list_of(NUMBER))
+)
 def run_program(student, program: list, mode: str, passes: int) -> dict:
     """Build ``program`` with the student's Value ``passes`` times on the same leaves, backward each time.
 
@@ -229,8 +258,12 @@ def run_program(student, program: list, mode: str, passes: int) -> dict:
         kind = s[0]
         if kind == "bin":
             a, b = v[s[2]], v[s[3]]
-            local = {"+": lambda: (1.0, 1.0), "-": lambda: (1.0, -1.0), "*": lambda: (b.data, a.data),
-                     "/": lambda: (1.0 / b.data, -a.data / b.data ** 2)}[s[1]]()
+            local = {
+                "+": lambda: (1.0, 1.0),
+                "-": lambda: (1.0, -1.0),
+                "*": lambda: (b.data, a.data),
+                "/": lambda: (1.0 / b.data, -a.data / b.data**2),
+            }[s[1]]()
             return node(arith[s[1]](a.data, b.data), [(a, local[0]), (b, local[1])], s[1])
         if kind == "left":
             a, c = v[s[2]], s[3]
@@ -238,17 +271,21 @@ def run_program(student, program: list, mode: str, passes: int) -> dict:
             return node(arith[s[1]](a.data, c), [(a, local)], s[1])
         if kind == "right":
             c, a = s[2], v[s[3]]
-            local = {"+": lambda: 1.0, "-": lambda: -1.0, "*": lambda: c, "/": lambda: -c / a.data ** 2}[s[1]]()
+            local = {"+": lambda: 1.0, "-": lambda: -1.0, "*": lambda: c, "/": lambda: -c / a.data**2}[s[1]]()
             return node(arith[s[1]](c, a.data), [(a, local)], s[1])
         if kind == "pow":
             a, k = v[s[1]], s[2]
-            return node(a.data ** k, [(a, k * a.data ** (k - 1))], f"**{k}")
+            return node(a.data**k, [(a, k * a.data ** (k - 1))], f"**{k}")
         if kind == "neg":
             return node(-v[s[1]].data, [(v[s[1]], -1.0)], "neg")
         a, x = v[s[2]], v[s[2]].data
         value = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "relu": lambda t: max(t, 0.0)}[s[1]](x)
-        local = {"exp": lambda: value, "log": lambda: 1.0 / x, "tanh": lambda: 1.0 - value * value,
-                 "relu": lambda: float(x > 0)}[s[1]]()
+        local = {
+            "exp": lambda: value,
+            "log": lambda: 1.0 / x,
+            "tanh": lambda: 1.0 - value * value,
+            "relu": lambda: float(x > 0),
+        }[s[1]]()
         return node(value, [(a, local)], s[1])
 
     def driver_backward(root):  # iterative depth-first topological sort over _prev
@@ -291,10 +328,14 @@ def _run(ctx: Context, program: Program, mode: str, passes: int) -> dict[str, An
     got = ctx.drive(run_program, program, mode, passes)
     leaves = sum(1 for s in program if s[0] == "leaf")
     if len(got["data"]) != len(program) or len(got["grads"]) != len(program):
-        raise malformed(f"reply['data'], reply['grads']: {len(got['data'])} and {len(got['grads'])} values "
-                        f"for {len(program)} nodes")
-    if len(got["out_grads"]) != passes or len(got["leaf_grads"]) != passes or \
-            any(len(g) != leaves for g in got["leaf_grads"]):
+        raise malformed(
+            f"reply['data'], reply['grads']: {len(got['data'])} and {len(got['grads'])} values for {len(program)} nodes"
+        )
+    if (
+        len(got["out_grads"]) != passes
+        or len(got["leaf_grads"]) != passes
+        or any(len(g) != leaves for g in got["leaf_grads"])
+    ):
         raise malformed(f"reply['leaf_grads'], reply['out_grads']: not {passes} pass(es) of {leaves} leaves")
     return got
 
@@ -302,12 +343,12 @@ def _run(ctx: Context, program: Program, mode: str, passes: int) -> dict[str, An
 def _compare(got: Any, expected: np.ndarray, what: str, program: Program, hint: str = "") -> None:
     scale = max(1.0, float(np.max(np.abs(expected))))
     with failing_input(lambda: render(program)):
-        assert_close(np.asarray(got, dtype=np.float64), expected, what=what, rtol=_RTOL, atol=_ATOL * scale,
-                     hint=hint)
+        assert_close(np.asarray(got, dtype=np.float64), expected, what=what, rtol=_RTOL, atol=_ATOL * scale, hint=hint)
 
 
 def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
     """Values (and, unless ``grads_hint`` is None, gradients) of every node against torch on random graphs."""
+
     def prop(program: Program) -> None:
         got = _run(ctx, program, mode, 1)
         data, grads = ctx.answer(torch_program, program)
@@ -327,8 +368,7 @@ def forward_values_match_torch_on_random_graphs(ctx: Context) -> None:
 @OPS.check("gradients match torch autograd on random graphs", oracle="torch", points=2, twin=True)
 @plans.answered
 def gradients_match_torch_autograd_on_random_graphs(ctx: Context) -> None:
-    _graph_check(ctx, "ops", "a wrong local derivative, or grad set with = instead of += "
-                             "(a reused node loses a part)")
+    _graph_check(ctx, "ops", "a wrong local derivative, or grad set with = instead of += (a reused node loses a part)")
 
 
 #: One operation at a time, with values and derivatives worked out by hand: (program, value, {leaf: grad}).
@@ -366,14 +406,20 @@ def each_operation_alone_gives_the_right_value_and_derivative(ctx: Context) -> N
         got = _run(ctx, program, "ops", 1)
         expr = render(program).split("; ")[-2].split(" = ", 1)[1]
         if not math.isclose(got["data"][-1], value, rel_tol=1e-12, abs_tol=1e-15):
-            ctx.fail(f"{expr} has the wrong value", input=render(program), expected=repr(value),
-                     got=repr(got["data"][-1]))
+            ctx.fail(
+                f"{expr} has the wrong value", input=render(program), expected=repr(value), got=repr(got["data"][-1])
+            )
         for leaf, grad in grads.items():
             if not math.isclose(got["grads"][leaf], grad, rel_tol=1e-12, abs_tol=1e-15):
-                ctx.fail(f"{expr}: v{leaf}.grad is wrong", input=render(program), expected=repr(grad),
-                         got=repr(got["grads"][leaf]),
-                         hint="grad += out.grad × ∂out/∂input for each input, even when both inputs are "
-                              "the same Value" if len(program) == 2 and program[1][0] == "bin" else "")
+                ctx.fail(
+                    f"{expr}: v{leaf}.grad is wrong",
+                    input=render(program),
+                    expected=repr(grad),
+                    got=repr(got["grads"][leaf]),
+                    hint="grad += out.grad × ∂out/∂input for each input, even when both inputs are the same Value"
+                    if len(program) == 2 and program[1][0] == "bin"
+                    else "",
+                )
 
 
 @BACKWARD.check("backward matches torch autograd on random graphs", oracle="torch", points=2, twin=True)
@@ -387,8 +433,12 @@ def the_output_s_grad_is_1_after_backward(ctx: Context) -> None:
     def prop(program: Program) -> None:
         got = _run(ctx, program, "engine", 1)["out_grads"][0]
         if got != 1.0:
-            ctx.fail("after out.backward(), out.grad should be 1 (∂out/∂out)", input=render(program),
-                     expected="1.0", got=repr(got))
+            ctx.fail(
+                "after out.backward(), out.grad should be 1 (∂out/∂out)",
+                input=render(program),
+                expected="1.0",
+                got=repr(got),
+            )
 
     ctx.for_all(programs(max_steps=6), prop, examples=ctx.few_examples)
 
@@ -399,12 +449,18 @@ def leaf_gradients_accumulate_over_backward_passes(ctx: Context) -> None:
         got = _run(ctx, program, "engine", 2)
         once, twice = np.asarray(got["leaf_grads"][0]), np.asarray(got["leaf_grads"][1])
         try:
-            assert_close(twice, 2 * once, what="the leaves' grads after two passes", rtol=1e-12,
-                         atol=1e-12 * max(1.0, float(np.max(np.abs(once)))),
-                         hint="backward() must not reset grads: build the graph twice on the same leaves "
-                              "and each leaf's grad doubles (reset it to 0 yourself between steps)")
+            assert_close(
+                twice,
+                2 * once,
+                what="the leaves' grads after two passes",
+                rtol=1e-12,
+                atol=1e-12 * max(1.0, float(np.max(np.abs(once)))),
+                hint="backward() must not reset grads: build the graph twice on the same leaves "
+                "and each leaf's grad doubles (reset it to 0 yourself between steps)",
+            )
         except CheckFailed as exc:
-            raise exc.with_input(f"{render(program)} — then the same graph rebuilt on the same leaves "
-                                 f"and backward() again") from None
+            raise exc.with_input(
+                f"{render(program)} — then the same graph rebuilt on the same leaves and backward() again"
+            ) from None
 
     ctx.for_all(programs(max_steps=8), prop, examples=ctx.few_examples)

@@ -4,6 +4,7 @@ The layers use the standard layer checks.  The MLP returns ``(loss, grads)`` wit
 checks are written here: every parameter gradient against central differences of the MLP's own loss and
 against torch autograd.  It is graded with the reference versions of its prerequisites.
 """
+
 from __future__ import annotations
 
 from math import prod
@@ -28,8 +29,11 @@ def _affine_args(kink_free: bool = False):
 
     def build(t: tuple[int, tuple[int, ...], int]):
         n, feature_shape, m = t
-        return st.tuples(S.arrays((n, *feature_shape), lo=-2, hi=2), S.arrays((prod(feature_shape), m), lo=-2, hi=2),
-                         S.arrays((m,), lo=-1, hi=1))
+        return st.tuples(
+            S.arrays((n, *feature_shape), lo=-2, hi=2),
+            S.arrays((prod(feature_shape), m), lo=-2, hi=2),
+            S.arrays((m,), lo=-1, hi=1),
+        )
 
     args = st.tuples(S.batch_sizes(1, 5), S.shapes(1, 3, max_side=3), st.integers(1, 4)).flatmap(build)
     if kink_free:  # keep the pre-activation away from the ReLU kink
@@ -52,32 +56,64 @@ def _torch_affine_sigmoid(x, w, b):
 
 
 LINEAR = exercise(
-    "backprop.linear", "Affine (fully connected) layer", points=3, seed="3.2",
+    "backprop.linear",
+    "Affine (fully connected) layer",
+    points=3,
+    seed="3.2",
     functions=["affine_forward", "affine_backward"],
     hint="Reshape x to (N, D) with x.reshape(x.shape[0], -1). Backward: dx = dout @ w.T reshaped to x.shape, "
-         "dw = x̃.T @ dout, db = dout.sum(axis=0).")
-layer_checks(LINEAR, Layer(
-    "affine_forward", "affine_backward", _affine_args(), grads=("dx", "dw", "db"), diff=(0, 1, 2),
-    torch=_torch_affine, hint_forward="flatten every axis but the first: x.reshape(x.shape[0], -1) @ w + b",
-    hint_backward="db sums dout over the batch (axis=0); dx must have x's original shape"))
+    "dw = x̃.T @ dout, db = dout.sum(axis=0).",
+)
+layer_checks(
+    LINEAR,
+    Layer(
+        "affine_forward",
+        "affine_backward",
+        _affine_args(),
+        grads=("dx", "dw", "db"),
+        diff=(0, 1, 2),
+        torch=_torch_affine,
+        hint_forward="flatten every axis but the first: x.reshape(x.shape[0], -1) @ w + b",
+        hint_backward="db sums dout over the batch (axis=0); dx must have x's original shape",
+    ),
+)
 
 ACTIVATION_LAYERS = exercise(
-    "backprop.activation_layers", "Affine + activation layers by the chain rule", points=3, seed="3.2",
+    "backprop.activation_layers",
+    "Affine + activation layers by the chain rule",
+    points=3,
+    seed="3.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["affine_relu_forward", "affine_relu_backward", "affine_sigmoid_forward", "affine_sigmoid_backward"],
     prerequisites=["backprop.linear", "neuron.relu", "neuron.sigmoid"],
     hint="Forward: a, fc = affine_forward(x, w, b); out, act = relu_forward(a). Backward in reverse order: "
-         "da = relu_backward(dout, act); return affine_backward(da, fc).")
-layer_checks(ACTIVATION_LAYERS, Layer(
-    "affine_relu_forward", "affine_relu_backward", _affine_args(kink_free=True), grads=("dx", "dw", "db"),
-    diff=(0, 1, 2), torch=_torch_affine_relu, label="relu",
-    hint_forward="apply the ReLU after the affine layer",
-    hint_backward="go backwards: relu_backward first (with the ReLU's cache), then affine_backward"))
+    "da = relu_backward(dout, act); return affine_backward(da, fc).",
+)
+layer_checks(
+    ACTIVATION_LAYERS,
+    Layer(
+        "affine_relu_forward",
+        "affine_relu_backward",
+        _affine_args(kink_free=True),
+        grads=("dx", "dw", "db"),
+        diff=(0, 1, 2),
+        torch=_torch_affine_relu,
+        label="relu",
+        hint_forward="apply the ReLU after the affine layer",
+        hint_backward="go backwards: relu_backward first (with the ReLU's cache), then affine_backward",
+    ),
+)
 _sigmoid_layer = Layer(
-    "affine_sigmoid_forward", "affine_sigmoid_backward", _affine_args(), grads=("dx", "dw", "db"),
-    diff=(0, 1, 2), torch=_torch_affine_sigmoid, label="sigmoid",
+    "affine_sigmoid_forward",
+    "affine_sigmoid_backward",
+    _affine_args(),
+    grads=("dx", "dw", "db"),
+    diff=(0, 1, 2),
+    torch=_torch_affine_sigmoid,
+    label="sigmoid",
     hint_forward="apply the sigmoid after the affine layer",
-    hint_backward="sigmoid_backward needs the sigmoid's cache (σ(a)), then affine_backward")
+    hint_backward="sigmoid_backward needs the sigmoid's cache (σ(a)), then affine_backward",
+)
 forward_checks(ACTIVATION_LAYERS, _sigmoid_layer)
 backward_checks(ACTIVATION_LAYERS, _sigmoid_layer, torch_grad=False)
 
@@ -91,8 +127,14 @@ def _mlp_args(scale: float = 1.0):
     def build(t: tuple[int, int, int, int]):
         n, d, h, c = t
         w: dict[str, Any] = {"lo": -scale, "hi": scale}
-        params = st.fixed_dictionaries({"W1": S.arrays((d, h), **w), "b1": S.arrays((h,), **w),
-                                        "W2": S.arrays((h, c), **w), "b2": S.arrays((c,), **w)})
+        params = st.fixed_dictionaries(
+            {
+                "W1": S.arrays((d, h), **w),
+                "b1": S.arrays((h,), **w),
+                "W2": S.arrays((h, c), **w),
+                "b2": S.arrays((c,), **w),
+            }
+        )
         return st.tuples(params, S.arrays((n, d), lo=-2, hi=2), S.labels(n, c))
 
     args = st.tuples(S.batch_sizes(1, 5), st.integers(1, 4), st.integers(1, 5), st.integers(2, 4)).flatmap(build)
@@ -112,8 +154,10 @@ def _torch_mlp(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> t
 
 
 _CALL = "two_layer_loss"
-_HINT = ("backward in reverse order: dscores from softmax_cross_entropy, affine_backward for layer 2, "
-         "then affine_relu_backward for layer 1")
+_HINT = (
+    "backward in reverse order: dscores from softmax_cross_entropy, affine_backward for layer 2, "
+    "then affine_relu_backward for layer 1"
+)
 
 
 def _student_grads(ctx: Context, args: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
@@ -122,26 +166,40 @@ def _student_grads(ctx: Context, args: tuple[Any, ...]) -> tuple[Any, dict[str, 
         raise CheckFailed(f"{_CALL} should return (loss, grads) with grads a dict", got=short(result))
     missing = [k for k in PARAMS if k not in result[1]]
     if missing:
-        raise CheckFailed(f"grads lacks {', '.join(missing)}", expected=str(list(PARAMS)),
-                          got=short(sorted(result[1])), hint="return a gradient for every parameter")
+        raise CheckFailed(
+            f"grads lacks {', '.join(missing)}",
+            expected=str(list(PARAMS)),
+            got=short(sorted(result[1])),
+            hint="return a gradient for every parameter",
+        )
     return result[0], result[1]
 
 
 MLP = exercise(
-    "backprop.mlp", "Two-layer network: loss and gradients", points=5, seed="3.2, 2.3",
+    "backprop.mlp",
+    "Two-layer network: loss and gradients",
+    points=5,
+    seed="3.2, 2.3",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=[_CALL],
     prerequisites=["backprop.linear", "backprop.activation_layers", "neuron.relu", "losses.softmax_cross_entropy"],
     hint="Forward: the hidden layer is affine then ReLU, the scores are a second affine layer, and the loss is "
-         "softmax cross-entropy of the scores. Backward in reverse, one layer at a time, reusing each cache.")
+    "softmax cross-entropy of the scores. Backward in reverse, one layer at a time, reusing each cache.",
+)
 
 
 @MLP.check("two_layer_loss: the loss matches the reference", oracle="reference", twin=True)
 def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         with failing_input(lambda: call_literal(_CALL, args)):
-            assert_close(ctx.call(_CALL, *args, pick=0), ctx.reference().two_layer_loss(*args)[0],
-                         what="the loss", rtol=1e-7, atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
+            assert_close(
+                ctx.call(_CALL, *args, pick=0),
+                ctx.reference().two_layer_loss(*args)[0],
+                what="the loss",
+                rtol=1e-7,
+                atol=1e-9,
+                hint="affine → ReLU → affine → softmax cross-entropy",
+            )
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -151,8 +209,14 @@ def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
 def two_layer_loss_the_loss_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         with failing_input(lambda: call_literal(_CALL, args)):
-            assert_close(ctx.call(_CALL, *args, pick=0), ctx.answer(_torch_mlp, *args)[0], what="the loss", rtol=1e-7,
-                         atol=1e-9, hint="affine → ReLU → affine → softmax cross-entropy")
+            assert_close(
+                ctx.call(_CALL, *args, pick=0),
+                ctx.answer(_torch_mlp, *args)[0],
+                what="the loss",
+                rtol=1e-7,
+                atol=1e-9,
+                hint="affine → ReLU → affine → softmax cross-entropy",
+            )
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -169,8 +233,17 @@ def two_layer_loss_the_gradients_pass_the_gradient_check(ctx: Context) -> None:
             return batched([[dict(zip(PARAMS, p)), X, y] for p in param_lists])
 
         with failing_input(lambda: call_literal(_CALL, args)):
-            check_vjp(forward, [params[k] for k in PARAMS], np.ones(()), [grads[k] for k in PARAMS],
-                      [f"grads[{k!r}]" for k in PARAMS], rtol=1e-5, atol=1e-7, seed=ctx.seed, hint=_HINT)
+            check_vjp(
+                forward,
+                [params[k] for k in PARAMS],
+                np.ones(()),
+                [grads[k] for k in PARAMS],
+                [f"grads[{k!r}]" for k in PARAMS],
+                rtol=1e-5,
+                atol=1e-7,
+                seed=ctx.seed,
+                hint=_HINT,
+            )
 
     ctx.for_all(_mlp_args(), prop)
 
@@ -197,8 +270,11 @@ def two_layer_loss_leaves_its_inputs_unchanged(ctx: Context) -> None:
         changed = [f"params[{k!r}]" for k in PARAMS if not same_array(params[k], params_after.get(k))]
         changed += [n for n, a, b in (("X", X, after[1]), ("y", y, after[2])) if not same_array(a, b)]
         if changed:
-            raise CheckFailed(f"{_CALL} changed {', '.join(changed)} in place", input=call_literal(_CALL, args),
-                              hint="compute new arrays (W - x, not W -= x); never update params here")
+            raise CheckFailed(
+                f"{_CALL} changed {', '.join(changed)} in place",
+                input=call_literal(_CALL, args),
+                hint="compute new arrays (W - x, not W -= x); never update params here",
+            )
 
     ctx.for_all(_mlp_args(), prop, examples=ctx.few_examples)
 
@@ -211,8 +287,14 @@ def two_layer_loss_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None
         expected_loss, expected = ctx.answer(_torch_mlp, *args)
         # scores reach ±1e5 here: a softmax without the max subtracted overflows
         with failing_input(lambda: call_literal(_CALL, args)):
-            assert_close(loss, expected_loss, what="the loss", rtol=1e-6, atol=1e-9,
-                         hint="use softmax_cross_entropy (stable) rather than your own exp of the scores")
+            assert_close(
+                loss,
+                expected_loss,
+                what="the loss",
+                rtol=1e-6,
+                atol=1e-9,
+                hint="use softmax_cross_entropy (stable) rather than your own exp of the scores",
+            )
             for k in PARAMS:
                 assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
 

@@ -1,4 +1,5 @@
 """Part — convolutional networks (seed 2.2): conv2d, max-pool, flatten and a small CNN on the 8×8 digits."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,13 @@ def _conv_args(draw: st.DrawFn) -> tuple:
     stride, pad = draw(st.integers(1, 3)), draw(st.integers(0, 2))
     h = draw(st.integers(max(1, hh - 2 * pad), 7))
     w = draw(st.integers(max(1, ww - 2 * pad), 7))
-    return (draw(S.arrays((n, c, h, w), lo=-2, hi=2)), draw(S.arrays((f, c, hh, ww), lo=-2, hi=2)),
-            draw(S.arrays((f,), lo=-2, hi=2)), stride, pad)
+    return (
+        draw(S.arrays((n, c, h, w), lo=-2, hi=2)),
+        draw(S.arrays((f, c, hh, ww), lo=-2, hi=2)),
+        draw(S.arrays((f,), lo=-2, hi=2)),
+        stride,
+        pad,
+    )
 
 
 @st.composite
@@ -61,68 +67,128 @@ def _torch_pool(x, pool, stride):
 
 
 CONV = exercise(
-    "cnn.conv", "2-D convolution with stride and zero padding", points=6, seed="2.2",
+    "cnn.conv",
+    "2-D convolution with stride and zero padding",
+    points=6,
+    seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["conv_forward", "conv_backward"],
     hint="out[n,f,i,j] = b[f] + Σ x_pad[n,:,i·s:i·s+HH, j·s:j·s+WW]·w[f]: a cross-correlation, the kernel is "
-         "not flipped. Backward: scatter dout·w back into the padded input (same stride), then crop the padding.")
-layer_checks(CONV, Layer(
-    "conv_forward", "conv_backward", _conv_args(), grads=("dx", "dw", "db"), diff=(0, 1, 2), torch=_torch_conv,
-    hint_forward="H' = 1 + (H + 2·pad − HH) // stride; pad once with np.pad, do not flip the kernel",
-    hint_backward="db sums dout over N, H', W'; dx and dw use the same strided windows as the forward"))
+    "not flipped. Backward: scatter dout·w back into the padded input (same stride), then crop the padding.",
+)
+layer_checks(
+    CONV,
+    Layer(
+        "conv_forward",
+        "conv_backward",
+        _conv_args(),
+        grads=("dx", "dw", "db"),
+        diff=(0, 1, 2),
+        torch=_torch_conv,
+        hint_forward="H' = 1 + (H + 2·pad − HH) // stride; pad once with np.pad, do not flip the kernel",
+        hint_backward="db sums dout over N, H', W'; dx and dw use the same strided windows as the forward",
+    ),
+)
 
 POOL = exercise(
-    "cnn.maxpool", "Max pooling", points=4, seed="2.2",
+    "cnn.maxpool",
+    "Max pooling",
+    points=4,
+    seed="2.2",
     functions=["maxpool_forward", "maxpool_backward"],
     hint="out[n,c,i,j] = max of the pool×pool window at (i·stride, j·stride). Backward: only the position of "
-         "each window's maximum receives that window's dout (summed where windows overlap); on a tie, only the "
-         "first maximum in row-major order.")
-layer_checks(POOL, Layer(
-    "maxpool_forward", "maxpool_backward", _pool_args(), torch=_torch_pool,
-    hint_backward="route dout to the argmax of each window only, at the strided position of that window"))
-kink_check(POOL, Layer(
-    "maxpool_forward", "maxpool_backward", _tied_pool_args(), torch=_torch_pool,
-    hint_backward="on a tie only the first maximum of the window (row-major order) gets dout, as in torch"),
-    "maxpool_backward gives a tie's gradient to the first maximum", points=1)
+    "each window's maximum receives that window's dout (summed where windows overlap); on a tie, only the "
+    "first maximum in row-major order.",
+)
+layer_checks(
+    POOL,
+    Layer(
+        "maxpool_forward",
+        "maxpool_backward",
+        _pool_args(),
+        torch=_torch_pool,
+        hint_backward="route dout to the argmax of each window only, at the strided position of that window",
+    ),
+)
+kink_check(
+    POOL,
+    Layer(
+        "maxpool_forward",
+        "maxpool_backward",
+        _tied_pool_args(),
+        torch=_torch_pool,
+        hint_backward="on a tie only the first maximum of the window (row-major order) gets dout, as in torch",
+    ),
+    "maxpool_backward gives a tie's gradient to the first maximum",
+    points=1,
+)
 
 FLATTEN = exercise(
-    "cnn.flatten", "Flatten", points=1, seed="2.2",
+    "cnn.flatten",
+    "Flatten",
+    points=1,
+    seed="2.2",
     functions=["flatten_forward", "flatten_backward"],
-    hint="x.reshape(N, -1) keeps one row per example; backward reshapes dout back to x's shape.")
-layer_checks(FLATTEN, Layer(
-    # (N, C, H, W) only, as the docstring says: code written for 4-D input must not lose points on 2-D arrays
-    "flatten_forward", "flatten_backward", S.arrays(S.shapes(4, 4, max_side=4)).map(lambda x: (x,)),
-    torch=lambda x: x.reshape(x.shape[0], -1), hint_forward="keep the batch axis: x.reshape(x.shape[0], -1)"))
+    hint="x.reshape(N, -1) keeps one row per example; backward reshapes dout back to x's shape.",
+)
+layer_checks(
+    FLATTEN,
+    Layer(
+        # (N, C, H, W) only, as the docstring says: code written for 4-D input must not lose points on 2-D arrays
+        "flatten_forward",
+        "flatten_backward",
+        S.arrays(S.shapes(4, 4, max_side=4)).map(lambda x: (x,)),
+        torch=lambda x: x.reshape(x.shape[0], -1),
+        hint_forward="keep the batch axis: x.reshape(x.shape[0], -1)",
+    ),
+)
 
 MODEL = exercise(
-    "cnn.model", "A small CNN that learns the 8×8 digits", points=6, seed="2.2",
+    "cnn.model",
+    "A small CNN that learns the 8×8 digits",
+    points=6,
+    seed="2.2",
     functions=["cnn_loss", "train_cnn"],
     prerequisites=["cnn.conv", "cnn.maxpool", "cnn.flatten", "neuron.relu", "neuron.softmax", "optim.sgd_momentum"],
     hint="Forward with cnn_scores, softmax cross-entropy, then back through affine → flatten → pool → ReLU → conv. "
-         "Train with optim.SGD (momentum) built once over the parameter arrays themselves.")
+    "Train with optim.SGD (momentum) built once over the parameter arrays themselves.",
+)
 _KEYS = ("W1", "b1", "W2", "b2")
 
 
 def _cnn_case(seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     f, n = 2, 3
-    params = {"W1": rng.standard_normal((f, 1, 3, 3)), "b1": rng.standard_normal(f) * 0.1,
-              "W2": rng.standard_normal((f * 16, 10)) * 0.3, "b2": rng.standard_normal(10) * 0.1}
+    params = {
+        "W1": rng.standard_normal((f, 1, 3, 3)),
+        "b1": rng.standard_normal(f) * 0.1,
+        "W2": rng.standard_normal((f * 16, 10)) * 0.3,
+        "b2": rng.standard_normal(10) * 0.1,
+    }
     return params, rng.standard_normal((n, 1, 8, 8)), rng.integers(0, 10, n)
 
 
-model_loss_checks(MODEL, "cnn_loss", _cnn_case, _KEYS,
-                  hint="dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; "
-                       "then flatten → pool → ReLU → conv backward")
+model_loss_checks(
+    MODEL,
+    "cnn_loss",
+    _cnn_case,
+    _KEYS,
+    hint="dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; then flatten → pool → ReLU → conv backward",
+)
 
-@MODEL.check("train_cnn records one loss per minibatch step, stepping one optimizer over every parameter",
-             oracle="invariant", points=1.5)
+
+@MODEL.check(
+    "train_cnn records one loss per minibatch step, stepping one optimizer over every parameter",
+    oracle="invariant",
+    points=1.5,
+)
 def train_cnn_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> None:
     rng = np.random.default_rng(ctx.seed)
     X, y = rng.standard_normal((20, 1, 8, 8)), rng.integers(0, 10, 20)
     kwargs = {"epochs": 2, "lr": 0.05, "momentum": 0.9, "batch_size": 8, "filters": 2, "seed": 1}
-    T.check_training_process(ctx, fit="train_cnn", loss="cnn_loss", X=X, y=y, kwargs=kwargs, keys=_KEYS,
-                             optimizer=T.sgd(ctx, kwargs))
+    T.check_training_process(
+        ctx, fit="train_cnn", loss="cnn_loss", X=X, y=y, kwargs=kwargs, keys=_KEYS, optimizer=T.sgd(ctx, kwargs)
+    )
 
 
 #: budget of the training smoke test (the reference reaches 97% in ~0.8 s)

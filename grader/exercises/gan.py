@@ -2,6 +2,7 @@
 whole training run (torch).  The grader samples the trained generator itself: the worker sends back only
 the generator's weights, which are loaded into the reference architecture in the grader's process.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,10 +33,14 @@ STEPS = 600
 
 # ------------------------------------------------------------------ part 1: the losses (numpy)
 LOSSES = exercise(
-    "gan.losses", "Discriminator and (non-saturating) generator losses", points=4, seed="2.2",
+    "gan.losses",
+    "Discriminator and (non-saturating) generator losses",
+    points=4,
+    seed="2.2",
     functions=["discriminator_loss", "generator_loss"],
     hint="−log σ(x) = np.logaddexp(0, −x) and −log(1 − σ(x)) = np.logaddexp(0, x). "
-         "Gradients: ∂/∂r = (σ(r) − 1)/N, ∂/∂f = σ(f)/M for L_D; ∂L_G/∂f = (σ(f) − 1)/M.")
+    "Gradients: ∂/∂r = (σ(r) − 1)/N, ∂/∂f = σ(f)/M for L_D; ∂L_G/∂f = (σ(f) − 1)/M.",
+)
 
 _logits = S.arrays(st.tuples(S.batch_sizes()), lo=-8.0, hi=8.0)
 _extreme = S.arrays(st.tuples(S.batch_sizes()), lo=-1000.0, hi=1000.0)
@@ -53,8 +58,9 @@ def _torch_loss(name: str, args: tuple[np.ndarray, ...]) -> tuple[float, list[np
     ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in args]
     if name == "discriminator_loss":
         real, fake = ts
-        loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+        loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
+            fake, torch.zeros_like(fake)
+        )
     else:
         loss = F.binary_cross_entropy_with_logits(ts[0], torch.ones_like(ts[0]))
     return float(loss.detach()), [g.numpy() for g in torch.autograd.grad(loss, ts)]
@@ -67,14 +73,28 @@ def _returned(got: Any, name: str, names: tuple[str, ...]) -> Any:
     return got
 
 
-def _compare(got: Any, loss: float, grads: list[np.ndarray], name: str, names: tuple[str, ...],
-             args: tuple[Any, ...], rtol: float, atol: float) -> None:
+def _compare(
+    got: Any,
+    loss: float,
+    grads: list[np.ndarray],
+    name: str,
+    names: tuple[str, ...],
+    args: tuple[Any, ...],
+    rtol: float,
+    atol: float,
+) -> None:
     _returned(got, name, names)
     with failing_input(lambda: call_literal(name, args)):
         assert_close(got[0], loss, what=f"the loss of {name}", rtol=rtol, atol=atol)
         for g, e, n in zip(got[1:], grads, names):
-            assert_close(g, e, what=f"the gradient {n}", rtol=rtol, atol=atol,
-                         hint="the loss is a mean: divide each gradient by its batch size")
+            assert_close(
+                g,
+                e,
+                what=f"the gradient {n}",
+                rtol=rtol,
+                atol=atol,
+                hint="the loss is a mean: divide each gradient by its batch size",
+            )
 
 
 def _loss_checks(ex: Exercise, name: str) -> None:
@@ -103,9 +123,16 @@ def _loss_checks(ex: Exercise, name: str) -> None:
         def prop(args: tuple[np.ndarray, ...]) -> None:
             got = _returned(ctx.call(name, *args), name, names)
             with failing_input(lambda: call_literal(name, args)):
-                check_vjp(batched, list(args), np.asarray(1.0),
-                          list(got[1:]), names, rtol=1e-5, atol=1e-8,
-                          hint="differentiate the *mean*: each entry's gradient carries a 1/N")
+                check_vjp(
+                    batched,
+                    list(args),
+                    np.asarray(1.0),
+                    list(got[1:]),
+                    names,
+                    rtol=1e-5,
+                    atol=1e-8,
+                    hint="differentiate the *mean*: each entry's gradient carries a 1/N",
+                )
 
         ctx.for_all(strategy, prop)
 
@@ -129,8 +156,10 @@ def generator_loss_is_non_saturating(ctx: Context) -> None:
     f = np.full(4, -10.0)
     got = _returned(ctx.call("generator_loss", f), "generator_loss", ("d_fake",))
     expected_loss, expected_grad = float(np.logaddexp(0, 10.0)), np.full(4, -1.0 / (1.0 + np.exp(-10.0)) / 4)
-    hint = ("the minimax form mean log(1 − σ(f)) saturates: its gradient vanishes exactly when D wins. "
-            "Minimise −mean log σ(f) instead")
+    hint = (
+        "the minimax form mean log(1 − σ(f)) saturates: its gradient vanishes exactly when D wins. "
+        "Minimise −mean log σ(f) instead"
+    )
     assert_close(got[0], expected_loss, what="generator_loss at logits −10", rtol=1e-6, atol=0, hint=hint)
     assert_close(got[1], expected_grad, what="its gradient at logits −10", rtol=1e-6, atol=0, hint=hint)
 
@@ -169,8 +198,9 @@ def _gan_on_meta(student: Callable[[str], Any], guard: str, what: str, data: Any
         if what == "step":
             G, D = mod.make_generator().to("meta"), mod.make_discriminator().to("meta")
             opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
-            mod.train_step(G, D, opt_g, opt_d, torch.zeros(8, 1, device="meta"),
-                           torch.zeros(8, mod.LATENT_DIM, device="meta"))
+            mod.train_step(
+                G, D, opt_g, opt_d, torch.zeros(8, 1, device="meta"), torch.zeros(8, mod.LATENT_DIM, device="meta")
+            )
         else:
             G, _ = mod.train_gan(data, steps=3, batch_size=8, device="meta")
     return "ok"
@@ -186,18 +216,24 @@ def _train_gan(student: Callable[[str], Any], data: Any, steps: int, seed: int) 
     out = {}
     for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
         G, losses = mod.train_gan(data, steps=steps, seed=seed, device=device)
-        out[device] = {"state": {k: v.detach().cpu().numpy() for k, v in G.state_dict().items()},
-                       "losses": [(float(a), float(b)) for a, b in losses]}
+        out[device] = {
+            "state": {k: v.detach().cpu().numpy() for k, v in G.state_dict().items()},
+            "losses": [(float(a), float(b)) for a, b in losses],
+        }
     return out
 
 
 _OPT = fields(index=INT, params=list_of(STR), lrs=list_of(NUMBER), betas=list_of(list_of(NUMBER)))
 
 
-@returns(fields(calls=list_of(fields(real=ARRAY, z=ARRAY, opt_g=_OPT, opt_d=_OPT)),
-                g_params=list_of(STR), d_params=list_of(STR)))
-def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, batch_size: int, lr: float,
-                       seed: int) -> dict:
+@returns(
+    fields(
+        calls=list_of(fields(real=ARRAY, z=ARRAY, opt_g=_OPT, opt_d=_OPT)), g_params=list_of(STR), d_params=list_of(STR)
+    )
+)
+def _train_gan_process(
+    student: Callable[[str], Any], data: Any, steps: int, batch_size: int, lr: float, seed: int
+) -> dict:
     """train_gan with the module's train_step wrapped: each call's real batch and noise, and the optimizers it
     was given (which object, by first appearance; the parameters they hold, by network and name; lr, betas)."""
     import inspect
@@ -217,10 +253,12 @@ def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, bat
         if not any(opt is o for o in seen):
             seen.append(opt)
         groups = getattr(opt, "param_groups", [])
-        return {"index": next(i for i, o in enumerate(seen) if o is opt),
-                "params": [names.get(id(p), "a tensor of neither network") for g in groups for p in g["params"]],
-                "lrs": [float(g.get("lr", float("nan"))) for g in groups],
-                "betas": [[float(b) for b in g.get("betas", ())] for g in groups]}
+        return {
+            "index": next(i for i, o in enumerate(seen) if o is opt),
+            "params": [names.get(id(p), "a tensor of neither network") for g in groups for p in g["params"]],
+            "lrs": [float(g.get("lr", float("nan"))) for g in groups],
+            "betas": [[float(b) for b in g.get("betas", ())] for g in groups],
+        }
 
     signature = inspect.signature(original)
 
@@ -237,9 +275,14 @@ def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, bat
         G, D, opt_g, opt_d, real, z = values[:6]
         nets.setdefault("G", [k for k, _ in G.named_parameters()])
         nets.setdefault("D", [k for k, _ in D.named_parameters()])
-        calls.append({"real": torch.as_tensor(real).detach().cpu().numpy().copy(),
-                      "z": torch.as_tensor(z).detach().cpu().numpy().copy(),
-                      "opt_g": describe(opt_g, G, D), "opt_d": describe(opt_d, G, D)})
+        calls.append(
+            {
+                "real": torch.as_tensor(real).detach().cpu().numpy().copy(),
+                "z": torch.as_tensor(z).detach().cpu().numpy().copy(),
+                "opt_g": describe(opt_g, G, D),
+                "opt_d": describe(opt_d, G, D),
+            }
+        )
         return original(*args, **kwargs)
 
     mod.train_step = recording_step
@@ -247,15 +290,23 @@ def _train_gan_process(student: Callable[[str], Any], data: Any, steps: int, bat
         mod.train_gan(data, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device="cpu")
     finally:
         mod.train_step = original
-    return {"calls": calls, "g_params": ["G." + k for k in nets.get("G", [])],
-            "d_params": ["D." + k for k in nets.get("D", [])]}
+    return {
+        "calls": calls,
+        "g_params": ["G." + k for k in nets.get("G", [])],
+        "d_params": ["D." + k for k in nets.get("D", [])],
+    }
 
 
 # ------------------------------------------------------------------ part 2: one adversarial step
 STEP = exercise(
-    "gan.step", "One adversarial training step (torch)", points=4, seed="2.2", functions=["train_step"],
+    "gan.step",
+    "One adversarial training step (torch)",
+    points=4,
+    seed="2.2",
+    functions=["train_step"],
     hint="D first: zero_grad, BCE(D(real), 1) + BCE(D(G(z).detach()), 0), backward, step. Then G: zero_grad, "
-         "BCE(D(G(z)), 1) through the *updated* D, backward, step. Labels with torch.ones_like(logits).")
+    "BCE(D(G(z)), 1) through the *updated* D, backward, step. Labels with torch.ones_like(logits).",
+)
 
 
 def _weights(ctx: Context) -> dict[str, np.ndarray]:
@@ -279,13 +330,15 @@ def _on_meta(ctx: Context, what: str, label: str, data: Any = None) -> None:
 def _steps_input(ctx: Context, lr: float) -> str:
     """The three steps of the check below as Python a student can paste (weights: torch's initialisation
     under the same seed, which a generator and discriminator built as stated reproduce)."""
-    return (f"import numpy as np, torch; torch.manual_seed({ctx.seed % 2**31}); "
-            "G, D = make_generator(), make_discriminator(); "
-            f"opt_g, opt_d = [torch.optim.Adam(m.parameters(), lr={lr}, betas=(0.5, 0.999)) for m in (G, D)]; "
-            f"rng = np.random.default_rng({ctx.seed}); "
-            "reals = [torch.as_tensor(rng.normal(2.0, 0.5, (16, 1)).astype(np.float32)) for _ in range(3)]; "
-            "zs = [torch.as_tensor(rng.standard_normal((16, 4)).astype(np.float32)) for _ in range(3)]; "
-            "print([train_step(G, D, opt_g, opt_d, r, z) for r, z in zip(reals, zs)])")
+    return (
+        f"import numpy as np, torch; torch.manual_seed({ctx.seed % 2**31}); "
+        "G, D = make_generator(), make_discriminator(); "
+        f"opt_g, opt_d = [torch.optim.Adam(m.parameters(), lr={lr}, betas=(0.5, 0.999)) for m in (G, D)]; "
+        f"rng = np.random.default_rng({ctx.seed}); "
+        "reals = [torch.as_tensor(rng.normal(2.0, 0.5, (16, 1)).astype(np.float32)) for _ in range(3)]; "
+        "zs = [torch.as_tensor(rng.standard_normal((16, 4)).astype(np.float32)) for _ in range(3)]; "
+        "print([train_step(G, D, opt_g, opt_d, r, z) for r, z in zip(reals, zs)])"
+    )
 
 
 @STEP.check("train_step matches the reference from the same weights", oracle="reference", points=3)
@@ -307,15 +360,29 @@ def _same_steps(ctx: Context) -> None:
     zs = [rng.standard_normal((16, 4)).astype(np.float32) for _ in range(3)]
     expected = run_reference(ctx, "gan", _adversarial_steps, weights, reals, zs, 1e-2)
     got = ctx.drive(_adversarial_steps, weights, reals, zs, 1e-2)
-    hint = ("three steps in a row: zero both optimizers' gradients, detach G(z) for D's loss, "
-            "and use the non-saturating BCE(D(G(z)), 1) for G")
-    assert_close(np.asarray(got["losses"], dtype=np.float64).reshape(-1, 2), np.asarray(expected["losses"]),
-                 what="(d_loss, g_loss) of each step", rtol=1e-4, atol=1e-6, hint=hint)
+    hint = (
+        "three steps in a row: zero both optimizers' gradients, detach G(z) for D's loss, "
+        "and use the non-saturating BCE(D(G(z)), 1) for G"
+    )
+    assert_close(
+        np.asarray(got["losses"], dtype=np.float64).reshape(-1, 2),
+        np.asarray(expected["losses"]),
+        what="(d_loss, g_loss) of each step",
+        rtol=1e-4,
+        atol=1e-6,
+        hint=hint,
+    )
     for k, v in expected["state"].items():
         if k not in got["state"]:
             raise CheckFailed(f"the weight {k} is missing after train_step")
-        assert_close(real_array(got["state"][k], k), v.astype(np.float64),
-                     what=f"{k} after three steps", rtol=1e-3, atol=1e-5, hint=hint)
+        assert_close(
+            real_array(got["state"][k], k),
+            v.astype(np.float64),
+            what=f"{k} after three steps",
+            rtol=1e-3,
+            atol=1e-5,
+            hint=hint,
+        )
 
 
 @STEP.check("train_step stays on the given device", oracle="invariant", points=1)
@@ -325,9 +392,14 @@ def train_step_stays_on_the_given_device(ctx: Context) -> None:
 
 # ------------------------------------------------------------------ part 3: a GAN that learns a mixture
 TRAIN = exercise(
-    "gan.train", "A GAN that learns a 1-D mixture of Gaussians", points=4, seed="2.2", functions=["train_gan"],
+    "gan.train",
+    "A GAN that learns a 1-D mixture of Gaussians",
+    points=4,
+    seed="2.2",
+    functions=["train_gan"],
     hint="torch.manual_seed(seed); build G and D on device; Adam(lr, betas=(0.5, 0.999)) each; every step a "
-         "random real batch and z = torch.randn(batch, LATENT_DIM, device=device), then train_step.")
+    "random real batch and z = torch.randn(batch, LATENT_DIM, device=device), then train_step.",
+)
 
 
 def target_samples(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -346,8 +418,9 @@ def sample_generator(ctx: Context, state: dict[str, np.ndarray], n: int = 4000) 
     try:
         G.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise CheckFailed("train_gan did not return the generator of make_generator()",
-                          got=str(exc).splitlines()[0]) from None
+        raise CheckFailed(
+            "train_gan did not return the generator of make_generator()", got=str(exc).splitlines()[0]
+        ) from None
     z = np.random.default_rng(12345).standard_normal((n, ref.LATENT_DIM)).astype(np.float32)
     with torch.no_grad():
         return G(torch.as_tensor(z)).numpy().ravel().astype(np.float64)
@@ -358,8 +431,10 @@ def margins(samples: np.ndarray) -> dict[str, float]:
     criterion, shared with benchmarks/calibrate.py."""
     positive = float(np.mean(samples > 0))
     near = float(np.mean(np.min(np.abs(samples[:, None] - np.asarray(MODES)[None, :]), axis=1) <= NEAR))
-    return {"smaller mode's mass - 0.25": min(positive, 1.0 - positive) - MIN_MODE_MASS,
-            "mass near the modes - 0.6": near - MIN_NEAR}
+    return {
+        "smaller mode's mass - 0.25": min(positive, 1.0 - positive) - MIN_MODE_MASS,
+        "mass near the modes - 0.6": near - MIN_NEAR,
+    }
 
 
 def _modes_check(samples: np.ndarray, device: str) -> None:
@@ -368,13 +443,15 @@ def _modes_check(samples: np.ndarray, device: str) -> None:
     if min(got.values()) >= 0:
         return
     near = got["mass near the modes - 0.6"] + MIN_NEAR
-    raise CheckFailed(f"after {STEPS} steps on {device} the generator's samples miss the target's two modes",
-                      expected=f"at least {MIN_MODE_MASS:.0%} of the samples on each side of 0, at least "
-                               f"{MIN_NEAR:.0%} within {NEAR:g} of −2 or +2",
-                      got=f"{1 - positive:.0%} below 0, {positive:.0%} above; {near:.0%} near a mode "
-                          f"(mean {samples.mean():+.2f}, std {samples.std():.2f})",
-                      hint="one mode only is mode collapse, nothing near the modes an untrained G: check that "
-                           "G's optimizer holds G's parameters and that L_G is the non-saturating loss")
+    raise CheckFailed(
+        f"after {STEPS} steps on {device} the generator's samples miss the target's two modes",
+        expected=f"at least {MIN_MODE_MASS:.0%} of the samples on each side of 0, at least "
+        f"{MIN_NEAR:.0%} within {NEAR:g} of −2 or +2",
+        got=f"{1 - positive:.0%} below 0, {positive:.0%} above; {near:.0%} near a mode "
+        f"(mean {samples.mean():+.2f}, std {samples.std():.2f})",
+        hint="one mode only is mode collapse, nothing near the modes an untrained G: check that "
+        "G's optimizer holds G's parameters and that L_G is the non-saturating loss",
+    )
 
 
 #: A GAN collapses onto one mode at some seeds, the reference too (2 of 40 seeds at 600 steps, see
@@ -398,8 +475,9 @@ def generated_samples_match_the_target_s_two_modes(ctx: Context) -> None:
             for device, run in runs.items():  # every device on its own: their RNG streams differ, so do their runs
                 losses = np.asarray(run["losses"], dtype=np.float64).reshape(-1, 2)  # (d_loss, g_loss) pairs
                 ctx.record_curve("loss" if device == "cpu" else f"loss ({device})", losses[:, 1])
-                ctx.record_curve("discriminator loss" if device == "cpu" else f"discriminator loss ({device})",
-                                 losses[:, 0])
+                ctx.record_curve(
+                    "discriminator loss" if device == "cpu" else f"discriminator loss ({device})", losses[:, 0]
+                )
                 _modes_check(sample_generator(ctx, run["state"]), device)
             return
         except CheckFailed as exc:
@@ -421,10 +499,13 @@ def _gan_process(ctx: Context) -> tuple[dict, np.ndarray]:
 def _call_count(got: dict) -> None:
     n = len(got["calls"])
     if n != _PROCESS_STEPS:
-        raise CheckFailed(f"train_gan(data, steps={_PROCESS_STEPS}) called train_step {n} times",
-                          expected=f"{_PROCESS_STEPS} calls, one per step", got=f"{n} calls",
-                          hint="for each of the `steps` steps call train_step(G, D, opt_g, opt_d, real, z) "
-                               "(the module's train_step, not a copy of its code)")
+        raise CheckFailed(
+            f"train_gan(data, steps={_PROCESS_STEPS}) called train_step {n} times",
+            expected=f"{_PROCESS_STEPS} calls, one per step",
+            got=f"{n} calls",
+            hint="for each of the `steps` steps call train_step(G, D, opt_g, opt_d, real, z) "
+            "(the module's train_step, not a copy of its code)",
+        )
 
 
 @TRAIN.check("train_gan draws fresh noise and real samples every step", oracle="invariant", points=0.75)
@@ -435,29 +516,47 @@ def train_gan_draws_fresh_noise_and_real_samples_every_step(ctx: Context) -> Non
     for i, call in enumerate(calls):
         z, real = real_array(call["z"], "z"), real_array(call["real"], "real")
         if z.shape != (n, latent):
-            raise CheckFailed(f"step {i} got noise z of shape {z.shape}", expected=f"({n}, {latent})",
-                              hint="noise of shape (batch_size, LATENT_DIM) from the standard normal, on the device")
+            raise CheckFailed(
+                f"step {i} got noise z of shape {z.shape}",
+                expected=f"({n}, {latent})",
+                hint="noise of shape (batch_size, LATENT_DIM) from the standard normal, on the device",
+            )
         if real.shape != (n, 1):
-            raise CheckFailed(f"step {i} got a real batch of shape {real.shape}", expected=f"({n}, 1)",
-                              hint="batch_size rows of data, shape (batch_size, 1)")
+            raise CheckFailed(
+                f"step {i} got a real batch of shape {real.shape}",
+                expected=f"({n}, 1)",
+                hint="batch_size rows of data, shape (batch_size, 1)",
+            )
         if not np.isin(real.astype(np.float32).ravel(), np.asarray(data, dtype=np.float32).ravel()).all():
-            raise CheckFailed(f"step {i}'s real batch holds values that are not samples of data",
-                              hint="index the given data (real_all[idx]); do not transform or generate it")
+            raise CheckFailed(
+                f"step {i}'s real batch holds values that are not samples of data",
+                hint="index the given data (real_all[idx]); do not transform or generate it",
+            )
     for what, key, hint in (
-            ("noise z", "z", "draw new standard-normal noise z inside the loop, "
-                             "every step: one fixed z lets G learn only a few points"),
-            ("real batch", "real", "draw new random indices into data every step (torch.randint inside the "
-                                   "loop): D sees only one fixed batch otherwise")):
+        (
+            "noise z",
+            "z",
+            "draw new standard-normal noise z inside the loop, every step: one fixed z lets G learn only a few points",
+        ),
+        (
+            "real batch",
+            "real",
+            "draw new random indices into data every step (torch.randint inside the "
+            "loop): D sees only one fixed batch otherwise",
+        ),
+    ):
         for i in range(1, len(calls)):
             for j in range(i):
                 if np.array_equal(calls[i][key], calls[j][key]):
-                    raise CheckFailed(f"train_gan gave train_step the same {what} at steps {j} and {i}",
-                                      hint=hint)
+                    raise CheckFailed(f"train_gan gave train_step the same {what} at steps {j} and {i}", hint=hint)
     zs = np.concatenate([real_array(c["z"], "z").ravel() for c in calls])
     if not (abs(zs.mean()) < 0.4 and 0.7 < zs.std() < 1.3):
-        raise CheckFailed("the noise z does not look like N(0, I)", expected="mean 0, std 1",
-                          got=f"mean {zs.mean():+.2f}, std {zs.std():.2f} over {zs.size} values",
-                          hint="z = torch.randn(...), the standard normal (not torch.rand, the uniform)")
+        raise CheckFailed(
+            "the noise z does not look like N(0, I)",
+            expected="mean 0, std 1",
+            got=f"mean {zs.mean():+.2f}, std {zs.std():.2f} over {zs.size} values",
+            hint="z = torch.randn(...), the standard normal (not torch.rand, the uniform)",
+        )
 
 
 @TRAIN.check("train_gan keeps one Adam per network over all its parameters", oracle="invariant", points=0.75)
@@ -469,26 +568,39 @@ def train_gan_keeps_one_adam_per_network_over_all_its_parameters(ctx: Context) -
     for net, key in (("G", "opt_g"), ("D", "opt_d")):
         objects = sorted({c[key]["index"] for c in calls})
         if len(objects) > 1:
-            raise CheckFailed(f"train_gan gave train_step {len(objects)} different optimizers for {net} in "
-                              f"{len(calls)} steps: a new Adam starts its moments from zero",
-                              expected="the same optimizer every step", got=f"{len(objects)} optimizers",
-                              hint="build both optimizers once, before the loop: " + adam)
+            raise CheckFailed(
+                f"train_gan gave train_step {len(objects)} different optimizers for {net} in "
+                f"{len(calls)} steps: a new Adam starts its moments from zero",
+                expected="the same optimizer every step",
+                got=f"{len(objects)} optimizers",
+                hint="build both optimizers once, before the loop: " + adam,
+            )
         first = calls[0][key]
         held, params = first["params"], got["g_params" if net == "G" else "d_params"]
         if sorted(held) != sorted(params):
             missing = [k for k in params if k not in held]
-            raise CheckFailed(f"{net}'s optimizer (opt_{net.lower()}) does not hold exactly {net}'s parameters",
-                              expected=", ".join(params), got=", ".join(held)[:300] or "no parameters",
-                              hint=(f"{', '.join(missing)} never get updated: " if missing else "") +
-                                   f"pass {net}.parameters() (all of them, and only them): " + adam)
+            raise CheckFailed(
+                f"{net}'s optimizer (opt_{net.lower()}) does not hold exactly {net}'s parameters",
+                expected=", ".join(params),
+                got=", ".join(held)[:300] or "no parameters",
+                hint=(f"{', '.join(missing)} never get updated: " if missing else "")
+                + f"pass {net}.parameters() (all of them, and only them): "
+                + adam,
+            )
         if any(abs(v - _PROCESS_LR) > 1e-9 for v in first["lrs"]):
-            raise CheckFailed(f"train_gan(..., lr={_PROCESS_LR:g}) built {net}'s optimizer with another lr",
-                              expected=f"lr={_PROCESS_LR:g}", got=", ".join(f"lr={v:g}" for v in first["lrs"]),
-                              hint="use the lr argument: " + adam)
+            raise CheckFailed(
+                f"train_gan(..., lr={_PROCESS_LR:g}) built {net}'s optimizer with another lr",
+                expected=f"lr={_PROCESS_LR:g}",
+                got=", ".join(f"lr={v:g}" for v in first["lrs"]),
+                hint="use the lr argument: " + adam,
+            )
         if any(len(b) != 2 or abs(b[0] - 0.5) > 1e-9 or abs(b[1] - 0.999) > 1e-9 for b in first["betas"]):
-            raise CheckFailed(f"{net}'s optimizer does not have betas=(0.5, 0.999)",
-                              expected="betas=(0.5, 0.999)", got=short(first["betas"]),
-                              hint="Adam's default β1 = 0.9 makes GAN training oscillate; " + adam)
+            raise CheckFailed(
+                f"{net}'s optimizer does not have betas=(0.5, 0.999)",
+                expected="betas=(0.5, 0.999)",
+                got=short(first["betas"]),
+                hint="Adam's default β1 = 0.9 makes GAN training oscillate; " + adam,
+            )
 
 
 @TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)

@@ -4,6 +4,7 @@ is set for every worker).  Keras is an optional extra: without it these exercise
 The part is called ``keras_model`` because a submission file named ``keras.py`` would shadow the real
 ``keras`` package in the student's own ``import keras``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,9 +41,11 @@ def _describe_model(student: Callable[[str], Any]) -> dict:
     layer is spelled (Dense(128, activation='relu') or Dense(128) then ReLU()) is not reported: the
     output check compares the function the model computes."""
     model = student("keras_model").build_model()
-    return {"weights": [[int(d) for d in w.shape] for w in model.get_weights()],
-            "input": [d if d is None else int(d) for d in model.input_shape] if model.built else [],
-            "optimizer": type(model.optimizer).__name__.lower() if getattr(model, "optimizer", None) else ""}
+    return {
+        "weights": [[int(d) for d in w.shape] for w in model.get_weights()],
+        "input": [d if d is None else int(d) for d in model.input_shape] if model.built else [],
+        "optimizer": type(model.optimizer).__name__.lower() if getattr(model, "optimizer", None) else "",
+    }
 
 
 @returns(fields(error=STR, results=dict_of(NUMBER)))
@@ -78,16 +81,21 @@ def _fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, seed: int) 
     torch.set_num_threads(1)
     keras.utils.set_random_seed(seed)
     mod = student("keras_model")
-    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=["accuracy"])
+    # the seed's model, built here so that train_model is judged apart from build_model
+    hidden, out = keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")
+    model = keras.Sequential([keras.Input(shape=(784,)), hidden, out])
+    model.compile(
+        optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"]
+    )
     before = [np.asarray(w) for w in model.get_weights()]
     losses = mod.train_model(model, X, y, epochs=epochs)
     if not isinstance(losses, list):
         raise TypeError(f"train_model should return a list of floats, got {type(losses).__name__}")
-    return {"before": before, "after": [np.asarray(w) for w in model.get_weights()],
-            "losses": [float(v) for v in losses]}
+    return {
+        "before": before,
+        "after": [np.asarray(w) for w in model.get_weights()],
+        "losses": [float(v) for v in losses],
+    }
 
 
 @returns(list_of(FLOAT_ARRAY))
@@ -105,8 +113,16 @@ def _train_own_model(student: Callable[[str], Any], X: Any, y: Any, epochs: int,
     return [np.asarray(w) for w in model.get_weights()]
 
 
-@returns(fields(returned=list_of(NUMBER), fits=list_of(fields(loss=list_of(NUMBER), epochs=INT, batch_size=STR)),
-                optimizer=STR, same_optimizer=BOOL, same_settings=BOOL, iterations=INT))
+@returns(
+    fields(
+        returned=list_of(NUMBER),
+        fits=list_of(fields(loss=list_of(NUMBER), epochs=INT, batch_size=STR)),
+        optimizer=STR,
+        same_optimizer=BOOL,
+        same_settings=BOOL,
+        iterations=INT,
+    )
+)
 def _watch_fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch_size: int, seed: int) -> dict:
     """The seed's model (compiled as build_model's hint says, metrics included) trained by the student's
     train_model with model.fit watched on the instance: each call's History loss and its epochs and batch_size;
@@ -118,8 +134,8 @@ def _watch_fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch
 
     torch.set_num_threads(1)
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
+    hidden, out = keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")
+    model = keras.Sequential([keras.Input(shape=(784,)), hidden, out])  # the seed's model
     adam = keras.optimizers.Adam()
     model.compile(optimizer=adam, loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     fit, fits = model.fit, []
@@ -134,8 +150,13 @@ def _watch_fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch
         except TypeError:
             called = {}
         losses = getattr(history, "history", {}).get("loss", [])
-        fits.append({"loss": [float(v) for v in losses], "epochs": int(called.get("epochs", -1)),
-                     "batch_size": repr(called.get("batch_size"))})
+        fits.append(
+            {
+                "loss": [float(v) for v in losses],
+                "epochs": int(called.get("epochs", -1)),
+                "batch_size": repr(called.get("batch_size")),
+            }
+        )
         return history
 
     model.fit = watched_fit
@@ -153,8 +174,14 @@ def _watch_fit(student: Callable[[str], Any], X: Any, y: Any, epochs: int, batch
 
     same_settings = type(now) is type(adam) and settings(now) == settings(adam)
     iterations = int(keras.ops.convert_to_numpy(now.iterations)) if now is not None else -1
-    return {"returned": [float(v) for v in returned], "fits": fits, "optimizer": type(now).__name__,
-            "same_optimizer": now is adam, "same_settings": bool(same_settings), "iterations": iterations}
+    return {
+        "returned": [float(v) for v in returned],
+        "fits": fits,
+        "optimizer": type(now).__name__,
+        "same_optimizer": now is adam,
+        "same_settings": bool(same_settings),
+        "iterations": iterations,
+    }
 
 
 # ------------------------------------------------------------------ grader side
@@ -167,38 +194,60 @@ def _probabilities(weights: list[np.ndarray], X: np.ndarray) -> np.ndarray:
 
 
 MODEL = exercise(
-    "keras_model.model", "The seed's Sequential model (Keras 3)", points=3, seed="5.1", functions=["build_model"],
+    "keras_model.model",
+    "The seed's Sequential model (Keras 3)",
+    points=3,
+    seed="5.1",
+    functions=["build_model"],
     requires=["keras"],
     hint="keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation='relu'), "
-         "keras.layers.Dense(10, activation='softmax')]); model.compile(optimizer='adam', "
-         "loss='sparse_categorical_crossentropy', metrics=['accuracy']).")
+    "keras.layers.Dense(10, activation='softmax')]); model.compile(optimizer='adam', "
+    "loss='sparse_categorical_crossentropy', metrics=['accuracy']).",
+)
 
 
-_COMPILE_HINT = ("call model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
-                 "metrics=['accuracy']) before returning the model")
+_COMPILE_HINT = (
+    "call model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+    "metrics=['accuracy']) before returning the model"
+)
 
 
 @MODEL.check("build_model has the seed's weights, input and optimizer", oracle="known")
 def build_model_has_the_seed_s_weights_input_and_optimizer(ctx: Context) -> None:
     got = ctx.drive(_describe_model, timeout=60)
     if got["weights"] != WEIGHT_SHAPES:
-        raise CheckFailed("the model's weights are not those of the seed's two Dense layers",
-                          expected=repr(WEIGHT_SHAPES), got=repr(got["weights"])[:200],
-                          hint="Dense(128, activation='relu') then Dense(10, activation='softmax')")
+        raise CheckFailed(
+            "the model's weights are not those of the seed's two Dense layers",
+            expected=repr(WEIGHT_SHAPES),
+            got=repr(got["weights"])[:200],
+            hint="Dense(128, activation='relu') then Dense(10, activation='softmax')",
+        )
     if got["input"] != [None, 784]:
-        raise CheckFailed("the model does not take 784 inputs", expected="(None, 784)", got=repr(got["input"]),
-                          hint="start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))")
+        raise CheckFailed(
+            "the model does not take 784 inputs",
+            expected="(None, 784)",
+            got=repr(got["input"]),
+            hint="start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))",
+        )
     if not got["optimizer"]:
         raise CheckFailed("build_model returns a model that was never compiled", hint=_COMPILE_HINT)
     if got["optimizer"] != OPTIMIZER:
-        raise CheckFailed("the model is compiled with the wrong optimizer", expected=OPTIMIZER,
-                          got=got["optimizer"] or "(not compiled)", hint="model.compile(optimizer='adam', ...)")
+        raise CheckFailed(
+            "the model is compiled with the wrong optimizer",
+            expected=OPTIMIZER,
+            got=got["optimizer"] or "(not compiled)",
+            hint="model.compile(optimizer='adam', ...)",
+        )
 
 
 def _seed_weights(rng: np.random.Generator) -> list[np.ndarray]:
     """Random weights of the seed's model, scaled so that the hidden layer is neither saturated nor dead."""
-    return [rng.standard_normal((784, 128)).astype(np.float32) / 28, rng.standard_normal(128).astype(np.float32),
-            rng.standard_normal((128, 10)).astype(np.float32) / 11, rng.standard_normal(10).astype(np.float32)]
+    return [
+        rng.standard_normal((784, 128)).astype(np.float32) / 28,
+        rng.standard_normal(128).astype(np.float32),
+        rng.standard_normal((128, 10)).astype(np.float32) / 11,
+        rng.standard_normal(10).astype(np.float32),
+    ]
 
 
 @MODEL.check("compiled loss and accuracy metric compute the seed's values", oracle="known")
@@ -209,20 +258,31 @@ def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) ->
     y = np.where(rng.random(len(X)) < 0.6, p.argmax(axis=1), rng.integers(0, 10, len(X)))  # accuracy far from 0
     got = ctx.drive(_evaluate, weights, X, y, timeout=60)
     if got["error"]:
-        raise CheckFailed("the compiled loss cannot be computed on integer labels 0–9", got=got["error"],
-                          hint="the labels are integers: loss='sparse_categorical_crossentropy'")
+        raise CheckFailed(
+            "the compiled loss cannot be computed on integer labels 0–9",
+            got=got["error"],
+            hint="the labels are integers: loss='sparse_categorical_crossentropy'",
+        )
     results = got["results"]
     expected_loss = float(np.mean(-np.log(p[np.arange(len(y)), y])))
     if "loss" not in results:
         raise CheckFailed("model.evaluate reports no loss", got=repr(sorted(results))[:200])
-    assert_close(results["loss"], expected_loss, what="the compiled loss on a batch", rtol=1e-3, atol=1e-4,
-                 hint="sparse categorical cross-entropy of the softmax output (not from_logits: the model "
-                      "ends in a softmax)")
+    assert_close(
+        results["loss"],
+        expected_loss,
+        what="the compiled loss on a batch",
+        rtol=1e-3,
+        atol=1e-4,
+        hint="sparse categorical cross-entropy of the softmax output (not from_logits: the model ends in a softmax)",
+    )
     accuracy = float(np.mean(p.argmax(axis=1) == y))
     if not any(abs(v - accuracy) <= 1e-6 for k, v in results.items() if k != "loss"):
-        raise CheckFailed("no compiled metric reports the accuracy", expected=f"a metric equal to {accuracy:.4f}",
-                          got=repr({k: round(v, 4) for k, v in results.items() if k != "loss"})[:200],
-                          hint="model.compile(..., metrics=['accuracy'])")
+        raise CheckFailed(
+            "no compiled metric reports the accuracy",
+            expected=f"a metric equal to {accuracy:.4f}",
+            got=repr({k: round(v, 4) for k, v in results.items() if k != "loss"})[:200],
+            hint="model.compile(..., metrics=['accuracy'])",
+        )
     # On near-uniform probabilities (above) the cross-entropy of softmax(p), what from_logits=True computes on a
     # softmax output, is ~log(10) like the right loss: a batch where the model is confident tells them apart
     # (the right loss is near 0 there, softmax(p) of probabilities never puts more than e/(e+9) on a class).
@@ -233,47 +293,68 @@ def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) ->
     got = ctx.drive(_evaluate, confident, X, y, timeout=60)
     loss = got["results"].get("loss", float("nan")) if not got["error"] else float("nan")
     expected_loss = float(np.mean(-np.log(p[np.arange(len(y)), y])))
-    assert_close(loss, expected_loss, what="the compiled loss on a batch the model gets right with confidence",
-                 rtol=1e-3, atol=1e-4,
-                 hint="the model ends in a softmax, so its outputs are probabilities: keep the default "
-                      "from_logits=False (from_logits=True applies a second softmax to them)")
+    assert_close(
+        loss,
+        expected_loss,
+        what="the compiled loss on a batch the model gets right with confidence",
+        rtol=1e-3,
+        atol=1e-4,
+        hint="the model ends in a softmax, so its outputs are probabilities: keep the default "
+        "from_logits=False (from_logits=True applies a second softmax to them)",
+    )
 
 
 @MODEL.check("model output is softmax(relu(x W1 + b1) W2 + b2)", oracle="known", points=2)
 def model_output_is_softmax_relu_x_w1_b1_w2_b2(ctx: Context) -> None:
     rng = ctx.rng
     weights, X = _seed_weights(rng), rng.random((9, 784), dtype=np.float32)
-    assert_close(ctx.drive(_predict, weights, X, timeout=60), _probabilities(weights, X),
-                 what="the model's output", rtol=1e-4, atol=1e-5,
-                 hint="the last layer is Dense(10, activation='softmax'): probabilities that sum to 1")
+    assert_close(
+        ctx.drive(_predict, weights, X, timeout=60),
+        _probabilities(weights, X),
+        what="the model's output",
+        rtol=1e-4,
+        atol=1e-5,
+        hint="the last layer is Dense(10, activation='softmax'): probabilities that sum to 1",
+    )
 
 
-@MODEL.check("the model build_model returns learns: 80% on held-out digits after 1 epoch", oracle="training",
-             timeout=60)
+@MODEL.check(
+    "the model build_model returns learns: 80% on held-out digits after 1 epoch", oracle="training", timeout=60
+)
 def the_model_build_model_returns_learns_80_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
     weights = ctx.drive(_train_own_model, X_train, y_train, OWN_EPOCHS, OWN_BATCH, 0)
     if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
-        raise CheckFailed("the trained weights are not those of the seed's two Dense layers",
-                          expected=repr(WEIGHT_SHAPES), got=repr([list(np.shape(w)) for w in weights])[:200],
-                          hint="Dense(128, activation='relu') then Dense(10, activation='softmax')")
+        raise CheckFailed(
+            "the trained weights are not those of the seed's two Dense layers",
+            expected=repr(WEIGHT_SHAPES),
+            got=repr([list(np.shape(w)) for w in weights])[:200],
+            hint="Dense(128, activation='relu') then Dense(10, activation='softmax')",
+        )
     acc = float(np.mean(_probabilities(weights, X_test).argmax(axis=1) == y_test))
     if not acc >= OWN_MIN_ACCURACY:
         raise CheckFailed(
             f"the model build_model returns does not learn: trained for {OWN_EPOCHS} epoch on "
             f"{len(y_train)} digits with its own initializers and compile settings, it is right on {acc:.1%} "
-            "of held-out digits", expected=f">= {OWN_MIN_ACCURACY:.0%} (the seed's model: about 90%)",
+            "of held-out digits",
+            expected=f">= {OWN_MIN_ACCURACY:.0%} (the seed's model: about 90%)",
             got=f"{acc:.1%}",
             hint="keep the Dense layers' default initializers (kernel_initializer='zeros' gives every hidden "
-                 "unit the same weights and the gradient never separates them) and the seed's compile: "
-                 "optimizer='adam' with its default learning rate, loss='sparse_categorical_crossentropy'")
+            "unit the same weights and the gradient never separates them) and the seed's compile: "
+            "optimizer='adam' with its default learning rate, loss='sparse_categorical_crossentropy'",
+        )
 
 
 FIT = exercise(
-    "keras_model.fit", "model.fit as in the seed", points=3, seed="5.1", functions=["train_model"],
+    "keras_model.fit",
+    "model.fit as in the seed",
+    points=3,
+    seed="5.1",
+    functions=["train_model"],
     requires=["keras"],
     hint="Call fit on the model you are given, with the training arrays, the requested number of epochs and "
-         "batch size (verbose=0), then return the list of per-epoch losses that the History object keeps.")
+    "batch size (verbose=0), then return the list of per-epoch losses that the History object keeps.",
+)
 
 
 @FIT.check("train_model trains the given model for the given epochs", oracle="invariant")
@@ -282,11 +363,16 @@ def train_model_trains_the_given_model_for_the_given_epochs(ctx: Context) -> Non
     X, y = rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)
     got = ctx.drive(_fit, X, y, 2, 0, timeout=60)
     if len(got["losses"]) != 2:
-        raise CheckFailed("train_model(..., epochs=2) should return 2 losses", got=short(got["losses"]),
-                          hint="return history.history['loss'] of model.fit(..., epochs=epochs)")
+        raise CheckFailed(
+            "train_model(..., epochs=2) should return 2 losses",
+            got=short(got["losses"]),
+            hint="return history.history['loss'] of model.fit(..., epochs=epochs)",
+        )
     if all(np.array_equal(a, b) for a, b in zip(got["before"], got["after"])):
-        raise CheckFailed("train_model did not change the weights of the model it was given",
-                          hint="call fit on the model passed in; do not build a new one")
+        raise CheckFailed(
+            "train_model did not change the weights of the model it was given",
+            hint="call fit on the model passed in; do not build a new one",
+        )
 
 
 @FIT.check("trained model reaches 90% on held-out digits", oracle="training", points=2, timeout=120)
@@ -296,12 +382,16 @@ def trained_model_reaches_90_on_held_out_digits(ctx: Context) -> None:
     ctx.record_curve("loss", got["losses"])
     weights = got["after"]
     if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
-        raise CheckFailed("the trained weights are not the seed's model",
-                          got=repr([np.shape(w) for w in weights])[:200])
+        raise CheckFailed(
+            "the trained weights are not the seed's model", got=repr([np.shape(w) for w in weights])[:200]
+        )
     acc = float(np.mean(_probabilities(weights, X_test).argmax(axis=1) == y_test))
     if not acc >= MIN_ACCURACY:
-        raise CheckFailed(f"after {EPOCHS} epochs the model is right on {acc:.1%} of held-out digits",
-                          expected=f">= {MIN_ACCURACY:.0%}", got=f"{acc:.1%}")
+        raise CheckFailed(
+            f"after {EPOCHS} epochs the model is right on {acc:.1%} of held-out digits",
+            expected=f">= {MIN_ACCURACY:.0%}",
+            got=f"{acc:.1%}",
+        )
 
 
 def _watched(ctx: Context) -> dict:
@@ -310,9 +400,11 @@ def _watched(ctx: Context) -> dict:
     X, y = rng.random((WATCH_N, 784), dtype=np.float32), rng.integers(0, 10, WATCH_N)
     got = ctx.drive(_watch_fit, X, y, WATCH_EPOCHS, WATCH_BATCH, 0, timeout=60)
     if not got["fits"]:
-        raise CheckFailed("train_model never called fit on the model it was given",
-                          hint="history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, "
-                               "verbose=0) on the model passed in")
+        raise CheckFailed(
+            "train_model never called fit on the model it was given",
+            hint="history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, "
+            "verbose=0) on the model passed in",
+        )
     return got
 
 
@@ -325,11 +417,13 @@ def train_model_returns_the_history_s_per_epoch_loss(ctx: Context) -> None:
     history = [v for fit in got["fits"] for v in fit["loss"]]
     if len(got["returned"]) == len(history) and np.allclose(got["returned"], history, rtol=1e-6, atol=1e-7):
         return
-    raise CheckFailed(f"{_CALL} returned a list that is not the loss model.fit recorded",
-                      expected=f"history.history['loss'] = {short(history)}",
-                      got=short(got["returned"]),
-                      hint="return history.history['loss'] (the per-epoch training loss), not the accuracy or "
-                           "another metric, and not values computed otherwise")
+    raise CheckFailed(
+        f"{_CALL} returned a list that is not the loss model.fit recorded",
+        expected=f"history.history['loss'] = {short(history)}",
+        got=short(got["returned"]),
+        hint="return history.history['loss'] (the per-epoch training loss), not the accuracy or "
+        "another metric, and not values computed otherwise",
+    )
 
 
 @FIT.check("train_model keeps the Adam optimizer build_model compiled", oracle="invariant", points=0.5)
@@ -337,24 +431,31 @@ def train_model_keeps_the_adam_optimizer_build_model_compiled(ctx: Context) -> N
     got = _watched(ctx)
     if got["same_optimizer"] or got["same_settings"]:
         return
-    raise CheckFailed("train_model replaced the model's optimizer: after it the model trains with "
-                      f"{got['optimizer']}, not the Adam the model was compiled with",
-                      expected="the Adam of build_model's compile (default settings)",
-                      got=got["optimizer"],
-                      hint="do not call model.compile in train_model: the model you are given is compiled "
-                           "already; call model.fit on it")
+    raise CheckFailed(
+        "train_model replaced the model's optimizer: after it the model trains with "
+        f"{got['optimizer']}, not the Adam the model was compiled with",
+        expected="the Adam of build_model's compile (default settings)",
+        got=got["optimizer"],
+        hint="do not call model.compile in train_model: the model you are given is compiled "
+        "already; call model.fit on it",
+    )
 
 
-@FIT.check("train_model uses the given batch_size: epochs × ceil(N / batch_size) optimizer steps",
-           oracle="invariant", points=0.5)
+@FIT.check(
+    "train_model uses the given batch_size: epochs × ceil(N / batch_size) optimizer steps",
+    oracle="invariant",
+    points=0.5,
+)
 def train_model_uses_the_given_batch_size_epochs_ceil_n_batch(ctx: Context) -> None:
     got = _watched(ctx)
     steps = WATCH_EPOCHS * -(-WATCH_N // WATCH_BATCH)
     if got["iterations"] == steps:
         return
     called = ", ".join(f"fit(epochs={f['epochs']}, batch_size={f['batch_size']})" for f in got["fits"])[:300]
-    raise CheckFailed(f"{_CALL} made {got['iterations']} optimizer steps, not {WATCH_EPOCHS} × "
-                      f"ceil({WATCH_N} / {WATCH_BATCH}) = {steps}",
-                      expected=f"{steps} steps", got=f"{got['iterations']} steps; calls: {called}",
-                      hint="pass batch_size=batch_size (and epochs=epochs) to model.fit: without it fit uses "
-                           "batches of 32")
+    raise CheckFailed(
+        f"{_CALL} made {got['iterations']} optimizer steps, not {WATCH_EPOCHS} × "
+        f"ceil({WATCH_N} / {WATCH_BATCH}) = {steps}",
+        expected=f"{steps} steps",
+        got=f"{got['iterations']} steps; calls: {called}",
+        hint="pass batch_size=batch_size (and epochs=epochs) to model.fit: without it fit uses batches of 32",
+    )

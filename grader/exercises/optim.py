@@ -14,6 +14,7 @@ Tolerance: both sides evaluate the same float64 formula, at most re-associated (
 square root, or not rescaled in the folded form) changes the update by ε/√v̂ relative — visible when ε
 is drawn large or the gradients small, as some examples are.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,9 +36,17 @@ _RTOL, _ATOL = 1e-9, 1e-12
 def _case(hyper: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Parameters, hyper-parameters and a gradient sequence (seed, log10 scale, number of steps)."""
     params = st.lists(S.shapes(1, 2, max_side=4), min_size=1, max_size=3).flatmap(
-        lambda shapes: st.tuples(*[S.arrays(s, lo=-2.0, hi=2.0) for s in shapes]))
-    return st.fixed_dictionaries({"params": params.map(list), "hyper": hyper, "seed": S.seeds(),
-                                  "log_scale": st.floats(-4.0, 1.0), "steps": st.integers(5, 20)})
+        lambda shapes: st.tuples(*[S.arrays(s, lo=-2.0, hi=2.0) for s in shapes])
+    )
+    return st.fixed_dictionaries(
+        {
+            "params": params.map(list),
+            "hyper": hyper,
+            "seed": S.seeds(),
+            "log_scale": st.floats(-4.0, 1.0),
+            "steps": st.integers(5, 20),
+        }
+    )
 
 
 def gradients(case: dict[str, Any]) -> list[list[np.ndarray]]:
@@ -49,9 +58,11 @@ def gradients(case: dict[str, Any]) -> list[list[np.ndarray]]:
 
 def _literal(cls: str, case: dict[str, Any]) -> str:
     kwargs = ", ".join(f"{k}={v!r}" for k, v in case["hyper"].items())
-    return (f"opt = {cls}(params, {kwargs}) with params = {python_literal(case['params'])}; "
-            f"{case['steps']} steps with grads = {10.0 ** case['log_scale']:.3g} * "
-            f"np.random.default_rng({case['seed']}).standard_normal(p.shape) for each p, in order")
+    return (
+        f"opt = {cls}(params, {kwargs}) with params = {python_literal(case['params'])}; "
+        f"{case['steps']} steps with grads = {10.0 ** case['log_scale']:.3g} * "
+        f"np.random.default_rng({case['seed']}).standard_normal(p.shape) for each p, in order"
+    )
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -79,15 +90,18 @@ def run_optimizer(student, cls: str, params: list, hyper: dict, grads: list) -> 
 
 
 # ----------------------------------------------------------------------------- oracles
-def torch_trajectory(cls: str, params: list[np.ndarray], hyper: dict[str, Any],
-                     grads: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+def torch_trajectory(
+    cls: str, params: list[np.ndarray], hyper: dict[str, Any], grads: list[list[np.ndarray]]
+) -> list[list[np.ndarray]]:
     """The parameters after each step of the matching ``torch.optim`` optimizer, in float64."""
     import torch
 
     tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
-    opt = {"GD": lambda: torch.optim.SGD(tensors, lr=hyper["lr"]),
-           "SGD": lambda: torch.optim.SGD(tensors, **hyper),
-           "Adam": lambda: torch.optim.Adam(tensors, **hyper)}[cls]()
+    opt = {
+        "GD": lambda: torch.optim.SGD(tensors, lr=hyper["lr"]),
+        "SGD": lambda: torch.optim.SGD(tensors, **hyper),
+        "Adam": lambda: torch.optim.Adam(tensors, **hyper),
+    }[cls]()
     out = []
     for step_grads in grads:
         for t, g in zip(tensors, step_grads):
@@ -132,9 +146,11 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         def prop(case: dict[str, Any]) -> None:
             at = run(ctx, case)[0]["grads_changed_at"]
             if at >= 0:
-                ctx.fail(f"{cls}.step changed the gradient arrays passed to it (at step {at + 1})",
-                         input=_literal(cls, case),
-                         hint="grads belong to the caller: compute lr * g into a new array instead of g *= lr")
+                ctx.fail(
+                    f"{cls}.step changed the gradient arrays passed to it (at step {at + 1})",
+                    input=_literal(cls, case),
+                    hint="grads belong to the caller: compute lr * g into a new array instead of g *= lr",
+                )
 
         ctx.for_all(cases, prop, examples=ctx.few_examples)
 
@@ -143,10 +159,12 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         def prop(case: dict[str, Any]) -> None:
             last = run(ctx, case)[0]["trajectory"][-1]
             if all(np.array_equal(a, b) for a, b in zip(last, case["params"])):
-                ctx.fail(f"after {case['steps']} steps of {cls}, the caller's parameter arrays are unchanged",
-                         input=_literal(cls, case),
-                         hint="update the arrays themselves (p -= lr * g, or p[...] = ...); "
-                              "self.params[i] = p - lr * g makes a new array the caller never sees")
+                ctx.fail(
+                    f"after {case['steps']} steps of {cls}, the caller's parameter arrays are unchanged",
+                    input=_literal(cls, case),
+                    hint="update the arrays themselves (p -= lr * g, or p[...] = ...); "
+                    "self.params[i] = p - lr * g makes a new array the caller never sees",
+                )
 
         ctx.for_all(cases, prop, examples=ctx.few_examples)
 
@@ -154,27 +172,51 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
 _lr = st.floats(1e-4, 0.5)
 
 GD = exercise(
-    "optim.gd", "Gradient descent", points=2, seed="3.1, 4.3", functions=["GD"],
-    hint="for p, g in zip(self.params, grads): p -= self.lr * g  — in place, and never touch g.")
+    "optim.gd",
+    "Gradient descent",
+    points=2,
+    seed="3.1, 4.3",
+    functions=["GD"],
+    hint="for p, g in zip(self.params, grads): p -= self.lr * g  — in place, and never touch g.",
+)
 optimizer_checks(GD, "GD", st.fixed_dictionaries({"lr": _lr}), "w ← w − lr · g: subtract, and scale by lr once")
 
 SGD = exercise(
-    "optim.sgd_momentum", "Gradient descent with momentum", points=3, seed="3.3", functions=["SGD"],
+    "optim.sgd_momentum",
+    "Gradient descent with momentum",
+    points=3,
+    seed="3.3",
+    functions=["SGD"],
     hint="Keep one velocity array per parameter (zeros at first). Each step: v = μ·v + g, then w −= lr·v, "
-         "all in place.")
+    "all in place.",
+)
 _momentum = st.one_of(st.just(0.0), st.floats(0.0, 0.99))
-optimizer_checks(SGD, "SGD", st.fixed_dictionaries({"lr": _lr, "momentum": _momentum}),
-                 "torch's convention: v ← μ·v + g (no (1 − μ) factor), w ← w − lr·v, velocity kept between steps")
+optimizer_checks(
+    SGD,
+    "SGD",
+    st.fixed_dictionaries({"lr": _lr, "momentum": _momentum}),
+    "torch's convention: v ← μ·v + g (no (1 − μ) factor), w ← w − lr·v, velocity kept between steps",
+)
 
 ADAM = exercise(
-    "optim.adam", "Adam", points=4, seed="3.3", functions=["Adam"],
+    "optim.adam",
+    "Adam",
+    points=4,
+    seed="3.3",
+    functions=["Adam"],
     hint="Keep m, v (zeros) and a step count t. Each step: t += 1 first; m = β₁m + (1−β₁)g; "
-         "v = β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); w −= lr·m̂/(√v̂ + ε).")
-_adam_hyper = st.fixed_dictionaries({
-    "lr": st.floats(1e-4, 0.1), "betas": st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.9999)),
-    "eps": st.floats(-8.0, -1.0).map(lambda e: 10.0 ** e)})
-optimizer_checks(ADAM, "Adam", _adam_hyper,
-                 "bias-correct both moments with t counted from 1, and add ε after the square root")
+    "v = β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); w −= lr·m̂/(√v̂ + ε).",
+)
+_adam_hyper = st.fixed_dictionaries(
+    {
+        "lr": st.floats(1e-4, 0.1),
+        "betas": st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.9999)),
+        "eps": st.floats(-8.0, -1.0).map(lambda e: 10.0**e),
+    }
+)
+optimizer_checks(
+    ADAM, "Adam", _adam_hyper, "bias-correct both moments with t counted from 1, and add ε after the square root"
+)
 
 
 def _first_step(ctx: Context, case: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -193,8 +235,13 @@ def the_first_adam_step_moves_each_weight_by_lr_g_g(ctx: Context) -> None:
         lr, eps = case["hyper"]["lr"], case["hyper"]["eps"]
         for i, (p, g, after) in enumerate(zip(case["params"], grads, got)):
             with failing_input(lambda: _literal("Adam", case)):
-                assert_close(after, p - lr * g / (np.abs(g) + eps), what=f"params[{i}] after the first step",
-                             rtol=_RTOL, atol=_ATOL,
-                             hint="with bias correction m̂ = g and v̂ = g² after step 1, whatever β₁ and β₂")
+                assert_close(
+                    after,
+                    p - lr * g / (np.abs(g) + eps),
+                    what=f"params[{i}] after the first step",
+                    rtol=_RTOL,
+                    atol=_ATOL,
+                    hint="with bias correction m̂ = g and v̂ = g² after step 1, whatever β₁ and β₂",
+                )
 
     ctx.for_all(_case(_adam_hyper), prop, examples=ctx.few_examples)

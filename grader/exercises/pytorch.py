@@ -6,6 +6,7 @@ into the seed's ``Net`` in its own process and measures accuracy on held-out dig
 ``train`` and ``evaluate`` are graded with the seed's ``Net`` (and, for ``evaluate``, its loader) as the
 drivers build them from the public specification in ``_pytorch_seed.py``, never with reference code.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -146,8 +147,9 @@ def _modes(student: Callable[[str], Any], spec: str, what: str, X: np.ndarray, y
 
 
 @returns(_RUN)
-def _train_steps(student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray,
-                 epochs: int) -> dict:
+def _train_steps(
+    student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray, epochs: int
+) -> dict:
     """train() of the seed's Net from the given weights on an unshuffled loader; the losses and the weights
     afterwards."""
     import torch
@@ -159,17 +161,27 @@ def _train_steps(student: Callable[[str], Any], spec: str, weights: dict, X: np.
     net = public["Net"]()
     net.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
     losses = mod.train(net, mod.make_loader(X, y, batch_size=16, shuffle=False), epochs=epochs, device="cpu")
-    return {"losses": [float(v) for v in losses],
-            "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
+    return {
+        "losses": [float(v) for v in losses],
+        "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()},
+    }
 
 
 _OPTIMIZER = fields(kind=STR, params=list_of(STR), lrs=list_of(NUMBER))
 
 
-@returns(fields(optimizers=list_of(_OPTIMIZER), steps=list_of(INT), forwards=list_of(INT), changed=list_of(STR),
-                params=list_of(STR)))
-def _train_process(student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray,
-                   epochs: int, lr: float) -> dict:
+@returns(
+    fields(
+        optimizers=list_of(_OPTIMIZER),
+        steps=list_of(INT),
+        forwards=list_of(INT),
+        changed=list_of(STR),
+        params=list_of(STR),
+    )
+)
+def _train_process(
+    student: Callable[[str], Any], spec: str, weights: dict, X: np.ndarray, y: np.ndarray, epochs: int, lr: float
+) -> dict:
     """train() of the seed's Net (given weights, the seed's loader in batches of 16), instrumented: every
     torch.optim optimizer built during the call (its class, the parameters it holds by name, its lrs), the
     batch size of the last forward with autograd on before each optimizer step, the batch size of every such
@@ -197,10 +209,17 @@ def _train_process(student: Callable[[str], Any], spec: str, weights: dict, X: n
 
     def recording_init(self: Any, params: Any, defaults: Any, *args: Any, **kwargs: Any) -> None:
         original(self, params, defaults, *args, **kwargs)
-        optimizers.append({"kind": type(self).__name__,
-                           "params": [names.get(id(p), "a tensor not in the model")
-                                      for group in self.param_groups for p in group["params"]],
-                           "lrs": [float(group.get("lr", float("nan"))) for group in self.param_groups]})
+        optimizers.append(
+            {
+                "kind": type(self).__name__,
+                "params": [
+                    names.get(id(p), "a tensor not in the model")
+                    for group in self.param_groups
+                    for p in group["params"]
+                ],
+                "lrs": [float(group.get("lr", float("nan"))) for group in self.param_groups],
+            }
+        )
         self.register_step_post_hook(on_step)
 
     hook = net.fc1.register_forward_pre_hook(on_forward)  # on fc1: a call of model.forward(xb) is seen too
@@ -210,8 +229,13 @@ def _train_process(student: Callable[[str], Any], spec: str, weights: dict, X: n
     finally:
         setattr(torch.optim.Optimizer, "__init__", original)  # noqa: B010
         hook.remove()
-    return {"optimizers": optimizers, "steps": steps, "forwards": forwards, "params": list(before),
-            "changed": [k for k, p in net.named_parameters() if not torch.equal(p.detach().cpu(), before[k])]}
+    return {
+        "optimizers": optimizers,
+        "steps": steps,
+        "forwards": forwards,
+        "params": list(before),
+        "changed": [k for k, p in net.named_parameters() if not torch.equal(p.detach().cpu(), before[k])],
+    }
 
 
 _BATCHES = fields(sizes=list_of(INT), dtypes=list_of(STR), x=ARRAY, y=ARRAY)
@@ -225,16 +249,19 @@ def _loader_batches(student: Callable[[str], Any], X: np.ndarray, y: np.ndarray,
     out = {}
     for name, shuffle in (("plain", False), ("shuffled", True), ("again", True)):
         batches = list(mod.make_loader(X, y, batch_size=16, shuffle=shuffle, seed=seed))
-        out[name] = {"sizes": [int(b[1].shape[0]) for b in batches],
-                     "dtypes": sorted({str(b[0].dtype) for b in batches} | {str(b[1].dtype) for b in batches}),
-                     "x": np.concatenate([b[0].numpy() for b in batches]),
-                     "y": np.concatenate([b[1].numpy() for b in batches])}
+        out[name] = {
+            "sizes": [int(b[1].shape[0]) for b in batches],
+            "dtypes": sorted({str(b[0].dtype) for b in batches} | {str(b[1].dtype) for b in batches}),
+            "x": np.concatenate([b[0].numpy() for b in batches]),
+            "y": np.concatenate([b[1].numpy() for b in batches]),
+        }
     return out
 
 
 @returns(dict_of(_RUN, required=("cpu",)))
-def _train_digits(student: Callable[[str], Any], spec: str, X: np.ndarray, y: np.ndarray, epochs: int,
-                  seed: int, cuda: bool = True) -> dict:
+def _train_digits(
+    student: Callable[[str], Any], spec: str, X: np.ndarray, y: np.ndarray, epochs: int, seed: int, cuda: bool = True
+) -> dict:
     """The seed's program on the training split: per device, the loss per epoch and the trained weights."""
     import torch
 
@@ -246,10 +273,13 @@ def _train_digits(student: Callable[[str], Any], spec: str, X: np.ndarray, y: np
     for device in ["cpu"] + (["cuda"] if cuda and torch.cuda.is_available() else []):
         torch.manual_seed(seed)
         net = public["Net"]()
-        losses = mod.train(net, mod.make_loader(X, y, batch_size=64, shuffle=True, seed=seed), epochs=epochs,
-                           device=device)
-        out[device] = {"losses": [float(v) for v in losses],
-                       "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
+        losses = mod.train(
+            net, mod.make_loader(X, y, batch_size=64, shuffle=True, seed=seed), epochs=epochs, device=device
+        )
+        out[device] = {
+            "losses": [float(v) for v in losses],
+            "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()},
+        }
     return out
 
 
@@ -267,8 +297,11 @@ def _on_meta_check(ctx: Context, what: str, label: str) -> None:
     except StudentError as exc:
         raise as_device_failure(exc, label) from None
     if what == "forward" and got != ([32, 10], "meta"):
-        raise CheckFailed(f"{label} on the meta device returned the wrong shape or device",
-                          expected="([32, 10], 'meta')", got=repr(got)[:200])
+        raise CheckFailed(
+            f"{label} on the meta device returned the wrong shape or device",
+            expected="([32, 10], 'meta')",
+            got=repr(got)[:200],
+        )
     if what == "train" and got[0] != "meta":
         raise CheckFailed(f"{label} left the model on {str(got[0])[:40]}", hint="call model.to(device) in train")
 
@@ -298,8 +331,9 @@ def _seed_net(state: dict[str, Any], device: str) -> Any:
     try:
         net.load_state_dict({k: torch.as_tensor(v.astype(np.float32)) for k, v in arrays.items()})
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise CheckFailed(f"the weights trained on {device} do not fit the seed's Net",
-                          got=str(exc).splitlines()[0][:300]) from None
+        raise CheckFailed(
+            f"the weights trained on {device} do not fit the seed's Net", got=str(exc).splitlines()[0][:300]
+        ) from None
     return net
 
 
@@ -315,17 +349,26 @@ def _accuracy(net: Any, X: np.ndarray, y: np.ndarray) -> float:
 
 # ------------------------------------------------------------------ exercises
 NET = exercise(
-    "pytorch.net", "The seed's Net (784 → 128 ReLU → 10)", points=3, seed="5.2", functions=["Net"],
+    "pytorch.net",
+    "The seed's Net (784 → 128 ReLU → 10)",
+    points=3,
+    seed="5.2",
+    functions=["Net"],
     hint="fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 10); forward returns fc2(relu(fc1(x))) — logits, "
-         "no softmax: nn.CrossEntropyLoss applies log-softmax itself.")
+    "no softmax: nn.CrossEntropyLoss applies log-softmax itself.",
+)
 
 
 @NET.check("Net has the seed's layers", oracle="known", points=0.5)
 def net_has_the_seed_s_layers(ctx: Context) -> None:
     got = {k: tuple(v) for k, v in ctx.drive(_param_shapes).items()}
     if got != SHAPES:
-        raise CheckFailed("Net's parameters are not the seed's", expected=repr(SHAPES), got=repr(got),
-                          hint="two layers named fc1 and fc2: nn.Linear(784, 128) and nn.Linear(128, 10)")
+        raise CheckFailed(
+            "Net's parameters are not the seed's",
+            expected=repr(SHAPES),
+            got=repr(got),
+            hint="two layers named fc1 and fc2: nn.Linear(784, 128) and nn.Linear(128, 10)",
+        )
 
 
 @NET.check("Net.forward matches the reference", oracle="reference", points=1.5)
@@ -336,10 +379,14 @@ def net_forward_matches_the_reference(ctx: Context) -> None:
         X = rng.random((n, 784), dtype=np.float32)
         expected = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
         for device, got in ctx.drive(_net_forward, weights, X).items():
-            assert_close(real_array(got, f"Net(x) on {device}"), expected.astype(np.float64),
-                         what=f"Net(x) on {device} for a batch of {n}", rtol=1e-4, atol=1e-4,
-                         hint="return the logits fc2(relu(fc1(x))); a softmax here is applied twice "
-                              "by nn.CrossEntropyLoss")
+            assert_close(
+                real_array(got, f"Net(x) on {device}"),
+                expected.astype(np.float64),
+                what=f"Net(x) on {device} for a batch of {n}",
+                rtol=1e-4,
+                atol=1e-4,
+                hint="return the logits fc2(relu(fc1(x))); a softmax here is applied twice by nn.CrossEntropyLoss",
+            )
 
 
 def _seed_grads(weights: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -358,17 +405,28 @@ def net_s_parameter_gradients_after_one_backward_match_the_seed(ctx: Context) ->
     weights = _random_weights(rng)
     X, y = rng.random((16, 784), dtype=np.float32), rng.integers(0, 10, 16)
     got = ctx.drive(_net_grads, weights, X, y)
-    cut = ("a .data, .detach(), .item() or a round trip through numpy inside forward cuts the autograd graph: "
-           "keep every step of fc2(relu(fc1(x))) a torch operation on the tensors themselves")
+    cut = (
+        "a .data, .detach(), .item() or a round trip through numpy inside forward cuts the autograd graph: "
+        "keep every step of fc2(relu(fc1(x))) a torch operation on the tensors themselves"
+    )
     for k, expected in _seed_grads(weights, X, y).items():
         if k not in got:
             raise CheckFailed(f"Net has no parameter {k}", hint="two layers named fc1 and fc2")
         if got[k] is None:
-            raise CheckFailed(f"after loss.backward() the parameter {k} of Net has no gradient: "
-                              "forward cuts the graph before it", expected=f"a gradient of shape {expected.shape}",
-                              got="None", hint=cut)
-        assert_close(real_array(got[k], f"{k}.grad"), expected, what=f"{k}.grad after one backward of the "
-                     "cross-entropy of 16 samples", rtol=1e-4, atol=1e-6, hint=cut)
+            raise CheckFailed(
+                f"after loss.backward() the parameter {k} of Net has no gradient: forward cuts the graph before it",
+                expected=f"a gradient of shape {expected.shape}",
+                got="None",
+                hint=cut,
+            )
+        assert_close(
+            real_array(got[k], f"{k}.grad"),
+            expected,
+            what=f"{k}.grad after one backward of the cross-entropy of 16 samples",
+            rtol=1e-4,
+            atol=1e-6,
+            hint=cut,
+        )
 
 
 @NET.check("Net.forward stays on the input's device", oracle="invariant", points=1)
@@ -377,15 +435,21 @@ def net_forward_stays_on_the_input_s_device(ctx: Context) -> None:
 
 
 TRAIN = exercise(
-    "pytorch.train", "The training loop the seed leaves out", points=5, seed="5.2",
+    "pytorch.train",
+    "The training loop the seed leaves out",
+    points=5,
+    seed="5.2",
     functions=["make_loader", "train"],
     hint="model.to(device); model.train(); per batch: xb, yb = xb.to(device), yb.to(device); "
-         "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step().")
+    "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step().",
+)
 
 
 #: make_loader's own hint: the exercise's hint is about the training loop, which is not what failed
-_LOADER_HINT = ("a DataLoader over TensorDataset(torch.as_tensor(X, dtype=torch.float32), "
-                "torch.as_tensor(y, dtype=torch.int64)) with batch_size=batch_size")
+_LOADER_HINT = (
+    "a DataLoader over TensorDataset(torch.as_tensor(X, dtype=torch.float32), "
+    "torch.as_tensor(y, dtype=torch.int64)) with batch_size=batch_size"
+)
 
 
 @TRAIN.check("make_loader batches every sample once", oracle="known", points=0.5)
@@ -395,18 +459,27 @@ def make_loader_batches_every_sample_once(ctx: Context) -> None:
     got = ctx.drive(_loader_batches, X, y, 3)
     plain, shuffled, again = got["plain"], got["shuffled"], got["again"]
     if plain["sizes"] != [16, 16, 8] or plain["dtypes"] != ["torch.float32", "torch.int64"]:
-        raise CheckFailed("make_loader(X, y, batch_size=16) gives the wrong batches",
-                          expected="sizes [16, 16, 8] of float32 images and int64 labels",
-                          got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}", hint=_LOADER_HINT)
+        raise CheckFailed(
+            "make_loader(X, y, batch_size=16) gives the wrong batches",
+            expected="sizes [16, 16, 8] of float32 images and int64 labels",
+            got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}",
+            hint=_LOADER_HINT,
+        )
     if not (np.array_equal(plain["x"], X) and np.array_equal(plain["y"], y)):
-        raise CheckFailed("make_loader(..., shuffle=False) changed the order or the values of the samples",
-                          hint="pass shuffle=shuffle to the DataLoader and keep X and y as given (float32, int64)")
+        raise CheckFailed(
+            "make_loader(..., shuffle=False) changed the order or the values of the samples",
+            hint="pass shuffle=shuffle to the DataLoader and keep X and y as given (float32, int64)",
+        )
     if not np.array_equal(np.sort(shuffled["y"], axis=None), np.sort(y)) or np.array_equal(shuffled["y"], y):
-        raise CheckFailed("make_loader(..., shuffle=True) must yield every sample once, in a shuffled order",
-                          hint="let DataLoader(..., shuffle=True) reorder the samples; do not sample them yourself")
+        raise CheckFailed(
+            "make_loader(..., shuffle=True) must yield every sample once, in a shuffled order",
+            hint="let DataLoader(..., shuffle=True) reorder the samples; do not sample them yourself",
+        )
     if not np.array_equal(shuffled["y"], again["y"]):
-        raise CheckFailed("make_loader(..., shuffle=True, seed=3) gives a different order each time",
-                          hint="pass generator=torch.Generator().manual_seed(seed) to the DataLoader")
+        raise CheckFailed(
+            "make_loader(..., shuffle=True, seed=3) gives a different order each time",
+            hint="pass generator=torch.Generator().manual_seed(seed) to the DataLoader",
+        )
 
 
 @TRAIN.check("train matches the reference from the same weights", oracle="reference", points=1.5)
@@ -417,13 +490,25 @@ def train_matches_the_reference_from_the_same_weights(ctx: Context) -> None:
     expected = run_reference(ctx, "pytorch", _train_steps, seed_source(), weights, X, y, 2)
     got = ctx.drive(_train_steps, seed_source(), weights, X, y, 2)
     hint = "CrossEntropyLoss on the logits (no softmax), Adam(lr=1e-3), zero_grad before every backward"
-    assert_close(np.asarray(got["losses"], dtype=np.float64), np.asarray(expected["losses"]),
-                 what="the mean loss of each epoch", rtol=1e-4, atol=1e-5, hint=hint)
+    assert_close(
+        np.asarray(got["losses"], dtype=np.float64),
+        np.asarray(expected["losses"]),
+        what="the mean loss of each epoch",
+        rtol=1e-4,
+        atol=1e-5,
+        hint=hint,
+    )
     for k, v in expected["state"].items():
         if k not in got["state"]:
             raise CheckFailed(f"the weight {k} is missing after train", hint="train the model you are given")
-        assert_close(real_array(got["state"][k], k), v.astype(np.float64),
-                     what=f"{k} after two epochs", rtol=1e-3, atol=1e-5, hint=hint)
+        assert_close(
+            real_array(got["state"][k], k),
+            v.astype(np.float64),
+            what=f"{k} after two epochs",
+            rtol=1e-3,
+            atol=1e-5,
+            hint=hint,
+        )
 
 
 _PROCESS_EPOCHS, _PROCESS_LR, _PROCESS_N = 2, 4e-3, 40  # batches of 16: [16, 16, 8] per epoch
@@ -436,8 +521,9 @@ def _process(ctx: Context) -> tuple[dict, int, int, float]:
     return got, _PROCESS_EPOCHS, -(-_PROCESS_N // 16), _PROCESS_LR
 
 
-@TRAIN.check("train builds one optimizer over all the model's parameters with the given lr", oracle="invariant",
-             points=0.75)
+@TRAIN.check(
+    "train builds one optimizer over all the model's parameters with the given lr", oracle="invariant", points=0.75
+)
 def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> None:
     got, epochs, batches, lr = _process(ctx)
     optimizers, steps = got["optimizers"], len(got["steps"])
@@ -446,23 +532,37 @@ def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> 
         raise CheckFailed("train built no torch.optim optimizer", hint=once)
     if len(optimizers) > 1:
         # one built before the loop may precede those built in it
-        when = {epochs: " (one per epoch)", epochs + 1: " (one per epoch)", steps: " (one per step)",
-                steps + 1: " (one per step)"}.get(len(optimizers), "")
-        raise CheckFailed(f"train built {len(optimizers)} optimizers for {epochs} epochs of {batches} batches"
-                          f"{when}: each new Adam starts its moment estimates again from zero",
-                          expected="1 optimizer", got=f"{len(optimizers)} ({optimizers[0]['kind']})", hint=once)
+        when = {
+            epochs: " (one per epoch)",
+            epochs + 1: " (one per epoch)",
+            steps: " (one per step)",
+            steps + 1: " (one per step)",
+        }.get(len(optimizers), "")
+        raise CheckFailed(
+            f"train built {len(optimizers)} optimizers for {epochs} epochs of {batches} batches"
+            f"{when}: each new Adam starts its moment estimates again from zero",
+            expected="1 optimizer",
+            got=f"{len(optimizers)} ({optimizers[0]['kind']})",
+            hint=once,
+        )
     (optimizer,) = optimizers
     held, params = optimizer["params"], got["params"]
     if sorted(held) != sorted(params):
         missing = [k for k in params if k not in held]
-        raise CheckFailed("the optimizer does not hold exactly the model's parameters",
-                          expected=", ".join(params), got=", ".join(held)[:300] or "no parameters",
-                          hint=(f"{', '.join(missing)} never get updated: " if missing else "") +
-                               "pass model.parameters() (all of them, once) to the optimizer")
+        raise CheckFailed(
+            "the optimizer does not hold exactly the model's parameters",
+            expected=", ".join(params),
+            got=", ".join(held)[:300] or "no parameters",
+            hint=(f"{', '.join(missing)} never get updated: " if missing else "")
+            + "pass model.parameters() (all of them, once) to the optimizer",
+        )
     if any(abs(v - lr) > 1e-9 * lr for v in optimizer["lrs"]):
-        raise CheckFailed(f"train(..., lr={lr:g}) built its optimizer with another learning rate",
-                          expected=f"lr={lr:g}", got=", ".join(f"lr={v:g}" for v in optimizer["lrs"]),
-                          hint="use the lr argument: torch.optim.Adam(model.parameters(), lr=lr)")
+        raise CheckFailed(
+            f"train(..., lr={lr:g}) built its optimizer with another learning rate",
+            expected=f"lr={lr:g}",
+            got=", ".join(f"lr={v:g}" for v in optimizer["lrs"]),
+            hint="use the lr argument: torch.optim.Adam(model.parameters(), lr=lr)",
+        )
 
 
 @TRAIN.check("train takes one optimizer step per minibatch in every epoch", oracle="invariant", points=0.75)
@@ -472,28 +572,35 @@ def train_takes_one_optimizer_step_per_minibatch_in_every_epoch(ctx: Context) ->
     expected = [16] * (batches - 1) + [_PROCESS_N - 16 * (batches - 1)]
     what = f"{epochs} epochs over a loader of {batches} batches ({_PROCESS_N} samples, batch_size=16)"
     if largest > 16:
-        raise CheckFailed(f"train ran the model with autograd on {largest} samples at once, for {what}",
-                          expected="forward passes on the loader's minibatches of at most 16",
-                          got=f"a forward pass on {largest} samples",
-                          hint="loop over the loader and take a step on each minibatch, not on the whole dataset")
+        raise CheckFailed(
+            f"train ran the model with autograd on {largest} samples at once, for {what}",
+            expected="forward passes on the loader's minibatches of at most 16",
+            got=f"a forward pass on {largest} samples",
+            hint="loop over the loader and take a step on each minibatch, not on the whole dataset",
+        )
     if steps != expected * epochs:
         if len(steps) == batches:
             hint = "run the loop over the loader once per epoch: for epoch in range(epochs): for xb, yb in loader"
         elif len(steps) == epochs:
             hint = "call optimizer.step() inside the loop over the batches, once per batch, not once per epoch"
         else:
-            hint = ("for epoch in range(epochs), for every batch of the loader: zero_grad, forward, loss, "
-                    "backward, one optimizer.step()")
-        raise CheckFailed(f"train took {len(steps)} optimizer steps for {what}",
-                          expected=f"{epochs * batches} steps, on batches of {expected * epochs}",
-                          got=f"{len(steps)} steps" + (f", after forwards on batches of {steps}"[:300] if steps
-                                                       else ""),
-                          hint=hint)
+            hint = (
+                "for epoch in range(epochs), for every batch of the loader: zero_grad, forward, loss, "
+                "backward, one optimizer.step()"
+            )
+        raise CheckFailed(
+            f"train took {len(steps)} optimizer steps for {what}",
+            expected=f"{epochs * batches} steps, on batches of {expected * epochs}",
+            got=f"{len(steps)} steps" + (f", after forwards on batches of {steps}"[:300] if steps else ""),
+            hint=hint,
+        )
     unchanged = [k for k in got["params"] if k not in got["changed"]]
     if unchanged:
-        raise CheckFailed(f"{', '.join(unchanged)} did not change in {epochs * batches} optimizer steps",
-                          hint="backward the loss of the model's output and step an optimizer over "
-                               "model.parameters(); do not reload or reset the weights")
+        raise CheckFailed(
+            f"{', '.join(unchanged)} did not change in {epochs * batches} optimizer steps",
+            hint="backward the loss of the model's output and step an optimizer over "
+            "model.parameters(); do not reload or reset the weights",
+        )
 
 
 @TRAIN.check("train puts the model in training mode", oracle="invariant", points=0.5)
@@ -504,12 +611,16 @@ def train_puts_the_model_in_training_mode(ctx: Context) -> None:
     # mode is allowed (and good practice), so forwards without autograd are not judged
     learning = [training for training, grad in seen if grad]
     if not learning:
-        raise CheckFailed("train never ran the model with autograd enabled",
-                          hint="compute the training loss outside torch.no_grad(), then loss.backward()")
+        raise CheckFailed(
+            "train never ran the model with autograd enabled",
+            hint="compute the training loss outside torch.no_grad(), then loss.backward()",
+        )
     if not all(learning):
-        raise CheckFailed("train ran the model in evaluation mode for a training step",
-                          hint="call model.train() before each epoch's training batches: evaluate() or a "
-                               "monitoring pass may have left the model in eval mode")
+        raise CheckFailed(
+            "train ran the model in evaluation mode for a training step",
+            hint="call model.train() before each epoch's training batches: evaluate() or a "
+            "monitoring pass may have left the model in eval mode",
+        )
 
 
 @TRAIN.check("train stays on the given device", oracle="invariant", points=1)
@@ -531,16 +642,24 @@ def trained_net_reaches_90_on_held_out_digits(ctx: Context) -> None:
     for device, net in nets.items():
         accuracies[device] = acc = _accuracy(net, X_test, y_test)
         if not acc >= MIN_ACCURACY:
-            raise CheckFailed(f"after {EPOCHS} epochs on {device} the Net is right on {acc:.1%} of held-out digits",
-                              expected=f">= {MIN_ACCURACY:.0%}", got=f"{acc:.1%}",
-                              hint="check the loss goes down: zero_grad, backward, step for every batch")
+            raise CheckFailed(
+                f"after {EPOCHS} epochs on {device} the Net is right on {acc:.1%} of held-out digits",
+                expected=f">= {MIN_ACCURACY:.0%}",
+                got=f"{acc:.1%}",
+                hint="check the loss goes down: zero_grad, backward, step for every batch",
+            )
     devices_agree(accuracies, "held-out accuracy")
 
 
 EVALUATE = exercise(
-    "pytorch.evaluate", "evaluate: accuracy in eval mode", points=2, seed="5.2", functions=["evaluate"],
+    "pytorch.evaluate",
+    "evaluate: accuracy in eval mode",
+    points=2,
+    seed="5.2",
+    functions=["evaluate"],
     hint="model.eval(); with torch.no_grad(): count (model(xb).argmax(dim=1) == yb) over all batches, "
-         "divide by the number of samples.")
+    "divide by the number of samples.",
+)
 
 
 @returns(NUMBER)
@@ -565,8 +684,9 @@ def evaluate_matches_the_reference(ctx: Context) -> None:
         y = np.where(rng.random(n) < 0.6, logits.argmax(1), rng.integers(0, 10, n)).astype(np.int64)
         expected = run_reference(ctx, "pytorch", _evaluate_with, seed_source(), weights, X, y)
         got = ctx.drive(_evaluate_with, seed_source(), weights, X, y)
-        assert_close(got, expected, what=f"the accuracy on {n} samples", rtol=0, atol=1e-6,
-                     hint=_evaluate_hint(got, expected, n))
+        assert_close(
+            got, expected, what=f"the accuracy on {n} samples", rtol=0, atol=1e-6, hint=_evaluate_hint(got, expected, n)
+        )
 
 
 def _evaluate_hint(got: float, expected: float, n: int) -> str:
@@ -581,8 +701,9 @@ def _evaluate_hint(got: float, expected: float, n: int) -> str:
 @EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)
 def evaluate_runs_in_eval_mode_without_autograd(ctx: Context) -> None:
     rng = ctx.rng
-    seen = ctx.drive(_modes, seed_source(), "evaluate", rng.random((32, 784), dtype=np.float32),
-                     rng.integers(0, 10, 32))
+    seen = ctx.drive(
+        _modes, seed_source(), "evaluate", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32)
+    )
     if not seen:
         raise CheckFailed("evaluate never called the model")
     if any(training for training, _ in seen):

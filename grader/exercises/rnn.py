@@ -3,6 +3,7 @@
 The LSTM uses CS231n's gate order i, f, o, g; the torch oracle copies the weights into ``torch.nn.LSTMCell``
 after reordering the blocks to torch's i, f, g, o (see :func:`_torch_lstm`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,11 +28,13 @@ _dims = st.tuples(S.batch_sizes(1, 4), st.integers(1, 4), st.integers(1, 4))  # 
 
 def _step_args(gates: int, cell: bool):
     """(x, h_prev[, c_prev], Wx, Wh, b) with `gates` blocks of H columns in the weights."""
+
     def build(ndh: tuple[int, int, int]):
         n, d, h = ndh
         a = lambda *shape: S.arrays(shape, lo=-1.5, hi=1.5)  # noqa: E731
         state = (a(n, h), a(n, h)) if cell else (a(n, h),)
         return st.tuples(a(n, d), *state, a(d, gates * h), a(h, gates * h), a(gates * h))
+
     return _dims.flatmap(build)
 
 
@@ -40,6 +43,7 @@ def _seq_args():
         n, d, h, t = ndht
         a = lambda *shape: S.arrays(shape, lo=-1.5, hi=1.5)  # noqa: E731
         return st.tuples(a(n, t, d), a(n, h), a(d, h), a(h, h), a(h))
+
     return st.tuples(S.batch_sizes(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 5)).flatmap(build)
 
 
@@ -72,39 +76,72 @@ def _torch_lstm(x, h, c, Wx, Wh, b):
     H = h.shape[1]
     order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
     cell = torch.nn.LSTMCell(Wx.shape[0], H, dtype=torch.float64)
-    params = {"weight_ih": Wx[:, order].T, "weight_hh": Wh[:, order].T, "bias_ih": b[order],
-              "bias_hh": torch.zeros_like(b)}
+    params = {
+        "weight_ih": Wx[:, order].T,
+        "weight_hh": Wh[:, order].T,
+        "bias_ih": b[order],
+        "bias_hh": torch.zeros_like(b),
+    }
     return torch.func.functional_call(cell, params, (x, (h, c)))
 
 
 STEP = exercise(
-    "rnn.step", "One step of a vanilla RNN", points=4, seed="2.2",
+    "rnn.step",
+    "One step of a vanilla RNN",
+    points=4,
+    seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["rnn_step_forward", "rnn_step_backward"],
     hint="h = tanh(x·Wx + h_prev·Wh + b). Backward: da = dh·(1 − h²) with h the *output*; dx = da·Wxᵀ, "
-         "dh_prev = da·Whᵀ, dWx = xᵀ·da, dWh = h_prevᵀ·da, db = Σ da.")
-layer_checks(STEP, Layer(
-    "rnn_step_forward", "rnn_step_backward", _step_args(1, False), grads=("dx", "dh_prev", "dWx", "dWh", "db"),
-    diff=(0, 1, 2, 3, 4), torch=_torch_rnn_step,
-    hint_backward="tanh'(a) = 1 − tanh(a)² = 1 − h², taken at the output h, not at a"))
+    "dh_prev = da·Whᵀ, dWx = xᵀ·da, dWh = h_prevᵀ·da, db = Σ da.",
+)
+layer_checks(
+    STEP,
+    Layer(
+        "rnn_step_forward",
+        "rnn_step_backward",
+        _step_args(1, False),
+        grads=("dx", "dh_prev", "dWx", "dWh", "db"),
+        diff=(0, 1, 2, 3, 4),
+        torch=_torch_rnn_step,
+        hint_backward="tanh'(a) = 1 − tanh(a)² = 1 − h², taken at the output h, not at a",
+    ),
+)
 
 SEQUENCE = exercise(
-    "rnn.sequence", "A whole sequence: forward and backpropagation through time", points=6, seed="2.2",
+    "rnn.sequence",
+    "A whole sequence: forward and backpropagation through time",
+    points=6,
+    seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
-    functions=["rnn_forward", "rnn_backward"], prerequisites=["rnn.step"],
+    functions=["rnn_forward", "rnn_backward"],
+    prerequisites=["rnn.step"],
     hint="Loop rnn_step_forward over t. BPTT walks t = T−1 … 0 and feeds each step dh[:, t] + dh_prev from "
-         "step t+1; weight gradients are summed over the steps.")
-layer_checks(SEQUENCE, Layer(
-    "rnn_forward", "rnn_backward", _seq_args(), grads=("dx", "dh0", "dWx", "dWh", "db"), diff=(0, 1, 2, 3, 4),
-    torch=_torch_rnn,
-    hint_backward="the gradient reaching hₜ is dh[:, t] plus what flows back from step t+1; sum dWx, dWh, db"))
+    "step t+1; weight gradients are summed over the steps.",
+)
+layer_checks(
+    SEQUENCE,
+    Layer(
+        "rnn_forward",
+        "rnn_backward",
+        _seq_args(),
+        grads=("dx", "dh0", "dWx", "dWh", "db"),
+        diff=(0, 1, 2, 3, 4),
+        torch=_torch_rnn,
+        hint_backward="the gradient reaching hₜ is dh[:, t] plus what flows back from step t+1; sum dWx, dWh, db",
+    ),
+)
 
 LSTM = exercise(
-    "rnn.lstm", "One LSTM step (gates i, f, o, g)", points=6, seed="2.2",
+    "rnn.lstm",
+    "One LSTM step (gates i, f, o, g)",
+    points=6,
+    seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["lstm_step_forward", "lstm_step_backward"],
     hint="a = x·Wx + h_prev·Wh + b split into i, f, o, g (in that order); c = f⊙c_prev + i⊙g; h = o⊙tanh(c). "
-         "Backward: dc_total = dc + dh⊙o⊙(1 − tanh²(c)), then through each gate's nonlinearity.")
+    "Backward: dc_total = dc + dh⊙o⊙(1 − tanh²(c)), then through each gate's nonlinearity.",
+)
 _LSTM_GRADS = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")
 
 
@@ -151,14 +188,22 @@ def _lstm_hc(ctx: Context, args: tuple) -> tuple[Any, Any]:
 def _compare_hc(got: tuple[Any, Any], expected: tuple[Any, Any], args: tuple) -> None:
     with failing_input(lambda: call_literal("lstm_step_forward", args)):
         for name, g, e in zip(("h", "c"), got, expected):
-            assert_close(g, e, what=f"the {name} returned by lstm_step_forward", rtol=1e-7, atol=1e-9,
-                         hint="gates in the order i, f, o, g: σ on the first three blocks, tanh on the last")
+            assert_close(
+                g,
+                e,
+                what=f"the {name} returned by lstm_step_forward",
+                rtol=1e-7,
+                atol=1e-9,
+                hint="gates in the order i, f, o, g: σ on the first three blocks, tanh on the last",
+            )
 
 
 @LSTM.check("lstm_step_forward matches the reference", oracle="reference", twin=True)
 def lstm_step_forward_matches_the_reference(ctx: Context) -> None:
-    ctx.for_all(_step_args(4, True),
-                lambda args: _compare_hc(_lstm_hc(ctx, args), ctx.reference().lstm_step_forward(*args)[:2], args))
+    ctx.for_all(
+        _step_args(4, True),
+        lambda args: _compare_hc(_lstm_hc(ctx, args), ctx.reference().lstm_step_forward(*args)[:2], args),
+    )
 
 
 def _torch_lstm_hc(args: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -188,8 +233,10 @@ def _lstm_grads(ctx: Context, args: tuple, seed: int) -> tuple[np.ndarray, np.nd
     dh, dc = S.upstream((N, H), seed), S.upstream((N, H), seed + 1)
     grads = ctx.drive(rnn_lstm_forward_backward, list(args), dh, dc)["grads"]
     if len(grads) != len(_LSTM_GRADS):
-        raise CheckFailed(f"lstm_step_backward should return {len(_LSTM_GRADS)} gradients "
-                          f"({', '.join(_LSTM_GRADS)}), got {len(grads)}")
+        raise CheckFailed(
+            f"lstm_step_backward should return {len(_LSTM_GRADS)} gradients "
+            f"({', '.join(_LSTM_GRADS)}), got {len(grads)}"
+        )
     return dh, dc, grads
 
 
@@ -200,8 +247,15 @@ def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
         dh, dc, grads = _lstm_grads(ctx, args, seed)
         forward = lambda lists: ctx.drive(rnn_lstm_outputs, lists)  # noqa: E731
         with failing_input(lambda: f"{call_literal('lstm_step_forward', args)} with random dh, dc"):
-            check_vjp(forward, list(args), np.concatenate([dh.ravel(), dc.ravel()]), grads, _LSTM_GRADS, seed=seed,
-                      hint="dc_total = dc + dh⊙o⊙(1 − tanh²(c)); σ' = σ(1 − σ) at each gate's output")
+            check_vjp(
+                forward,
+                list(args),
+                np.concatenate([dh.ravel(), dc.ravel()]),
+                grads,
+                _LSTM_GRADS,
+                seed=seed,
+                hint="dc_total = dc + dh⊙o⊙(1 − tanh²(c)); σ' = σ(1 − σ) at each gate's output",
+            )
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
@@ -220,8 +274,13 @@ def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
 
-@LSTM.check("lstm_step_backward leaves dh, dc and the cache unchanged", oracle="invariant", points=0.5, twin=True,
-            requires=["lstm_step_backward passes the gradient check"])
+@LSTM.check(
+    "lstm_step_backward leaves dh, dc and the cache unchanged",
+    oracle="invariant",
+    points=0.5,
+    twin=True,
+    requires=["lstm_step_backward passes the gradient check"],
+)
 def lstm_step_backward_leaves_dh_dc_and_the_cache_unchanged(ctx: Context) -> None:
     """As for every backward (``standard.backward_invariant_check``): the LSTM's has two upstream gradients."""
 
@@ -231,33 +290,49 @@ def lstm_step_backward_leaves_dh_dc_and_the_cache_unchanged(ctx: Context) -> Non
         dh, dc = S.upstream((N, H), seed), S.upstream((N, H), seed + 1)
         where = changed_by_backward(ctx, "lstm_step_forward", "lstm_step_backward", args, {"dh": dh, "dc": dc})
         if where is not None:
-            raise CheckFailed(f"lstm_step_backward changed {where} in place",
-                              input=f"{call_literal('lstm_step_forward', args)}; then lstm_step_backward(dh, dc, "
-                                    f"cache) with dh = {python_literal(dh)}, dc = {python_literal(dc)}",
-                              hint=IN_PLACE_HINT)
+            raise CheckFailed(
+                f"lstm_step_backward changed {where} in place",
+                input=f"{call_literal('lstm_step_forward', args)}; then lstm_step_backward(dh, dc, "
+                f"cache) with dh = {python_literal(dh)}, dc = {python_literal(dc)}",
+                hint=IN_PLACE_HINT,
+            )
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop, examples=ctx.few_examples)
 
 
 MODEL = exercise(
-    "rnn.model", "An RNN that learns a toy sequence task (majority vote)", points=6, seed="2.2",
+    "rnn.model",
+    "An RNN that learns a toy sequence task (majority vote)",
+    points=6,
+    seed="2.2",
     functions=["rnn_classifier_loss", "train_rnn"],
     prerequisites=["rnn.step", "rnn.sequence", "neuron.softmax"],
     hint="Scores come from the last hidden state only: the gradient enters BPTT at step T−1 and flows back "
-         "through every earlier step.")
+    "through every earlier step.",
+)
 _KEYS = ("Wx", "Wh", "b", "Wy", "by")
 
 
 def _rnn_case(seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     n, t, d, h, c = 3, 4, 2, 3, 2
-    params = {"Wx": rng.standard_normal((d, h)), "Wh": rng.standard_normal((h, h)) * 0.5,
-              "b": rng.standard_normal(h) * 0.1, "Wy": rng.standard_normal((h, c)), "by": rng.standard_normal(c) * 0.1}
+    params = {
+        "Wx": rng.standard_normal((d, h)),
+        "Wh": rng.standard_normal((h, h)) * 0.5,
+        "b": rng.standard_normal(h) * 0.1,
+        "Wy": rng.standard_normal((h, c)),
+        "by": rng.standard_normal(c) * 0.1,
+    }
     return params, rng.standard_normal((n, t, d)), rng.integers(0, c, n)
 
 
-model_loss_checks(MODEL, "rnn_classifier_loss", _rnn_case, _KEYS,
-                  hint="dh is zero except at the last step, where it is dscores·Wyᵀ; then rnn_backward")
+model_loss_checks(
+    MODEL,
+    "rnn_classifier_loss",
+    _rnn_case,
+    _KEYS,
+    hint="dh is zero except at the last step, where it is dscores·Wyᵀ; then rnn_backward",
+)
 
 
 def majority_task(n: int, seed: int, steps: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -267,15 +342,17 @@ def majority_task(n: int, seed: int, steps: int = 7) -> tuple[np.ndarray, np.nda
     return np.eye(2)[tokens], (tokens.sum(axis=1) > steps // 2).astype(np.int64)
 
 
-@MODEL.check("train_rnn records one loss per minibatch step and updates every parameter", oracle="invariant",
-             points=1.5)
+@MODEL.check(
+    "train_rnn records one loss per minibatch step and updates every parameter", oracle="invariant", points=1.5
+)
 def train_rnn_records_one_loss_per_minibatch_step_and_updates(ctx: Context) -> None:
     X, y = majority_task(20, seed=ctx.seed)
     X = X + np.random.default_rng(ctx.seed).uniform(-0.01, 0.01, X.shape)  # distinct rows: each batch is traced
     kwargs = {"classes": 2, "hidden": 4, "epochs": 2, "lr": 0.5, "batch_size": 8, "seed": 1}
     # the update rule is free here (plain steps or momentum both train it); the process is not
-    T.check_training_process(ctx, fit="train_rnn", loss="rnn_classifier_loss", X=X, y=y, kwargs=kwargs,
-                             keys=_KEYS, optimizer=None)
+    T.check_training_process(
+        ctx, fit="train_rnn", loss="rnn_classifier_loss", X=X, y=y, kwargs=kwargs, keys=_KEYS, optimizer=None
+    )
 
 
 #: budget of the training smoke test (the reference reaches 100% in ~0.15 s)

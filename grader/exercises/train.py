@@ -1,4 +1,5 @@
 """Part — the six steps of training (seed 2.3): data preparation, the training loop, evaluation, IDX files."""
+
 from __future__ import annotations
 
 import gzip
@@ -19,10 +20,14 @@ from grader.registry import exercise
 
 # ----------------------------------------------------------------------------- 1a. scaling
 SCALE = exercise(
-    "train.scale", "Standardize the features with the training statistics", points=2, seed="2.3",
+    "train.scale",
+    "Standardize the features with the training statistics",
+    points=2,
+    seed="2.3",
     functions=["standardize"],
     hint="μ and σ come from X_train only (axis 0); σ = 1 for a constant feature (max = min: its computed σ "
-         "may be 1e-17, not 0); apply the same μ, σ to X_test.")
+    "may be 1e-17, not 0); apply the same μ, σ to X_test.",
+)
 
 #: constants whose column's computed σ is not exactly 0 for some numbers of rows (0.1 × 3 rows: σ ≈ 1.4e-17)
 _INEXACT_CONSTANTS = (0.1, 0.2, 0.7, 1.1, -2.3)
@@ -57,8 +62,14 @@ def standardize_matches_the_reference(ctx: Context) -> None:
         got, expected = _standardized(ctx, *args), ctx.reference().standardize(*args)
         with failing_input(lambda: call_literal("standardize", args)):
             for name, g, e in zip(("X_train", "X_test"), got, expected):
-                assert_close(g, e, what=f"the scaled {name}", rtol=1e-7, atol=1e-9,
-                             hint="(X − μ_train) / σ_train, with σ = 1 for constant features")
+                assert_close(
+                    g,
+                    e,
+                    what=f"the scaled {name}",
+                    rtol=1e-7,
+                    atol=1e-9,
+                    hint="(X − μ_train) / σ_train, with σ = 1 for constant features",
+                )
 
     ctx.for_all(_scale_args(), prop)
 
@@ -71,10 +82,17 @@ def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -
         constant = np.ptp(X, axis=0) == 0
         expected_std = np.where(constant, 0.0, 1.0)
         with failing_input(lambda: call_literal("standardize", args)):
-            assert_close(scaled.mean(axis=0), np.zeros(X.shape[1]), what="the mean of each scaled feature",
-                         rtol=0, atol=1e-9)
-            assert_close(scaled.std(axis=0), expected_std, what="the std of each scaled feature", rtol=1e-7,
-                         atol=1e-9, hint="divide by the standard deviation (not the variance); σ = 1 when it is 0")
+            assert_close(
+                scaled.mean(axis=0), np.zeros(X.shape[1]), what="the mean of each scaled feature", rtol=0, atol=1e-9
+            )
+            assert_close(
+                scaled.std(axis=0),
+                expected_std,
+                what="the std of each scaled feature",
+                rtol=1e-7,
+                atol=1e-9,
+                hint="divide by the standard deviation (not the variance); σ = 1 when it is 0",
+            )
 
     ctx.for_all(_scale_args(), prop)
 
@@ -86,8 +104,14 @@ def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
         train, test = _standardized(ctx, X, X[:1])  # the first training row, as a test set of one
         with failing_input(lambda: call_literal("standardize", (X, X[:1]))):
             train = real_array(train, "the scaled X_train", X.shape)
-            assert_close(test, train[:1], what="the scaled test row", rtol=1e-9, atol=1e-12,
-                         hint="compute μ and σ on X_train only and reuse them for X_test")
+            assert_close(
+                test,
+                train[:1],
+                what="the scaled test row",
+                rtol=1e-9,
+                atol=1e-12,
+                hint="compute μ and σ on X_train only and reuse them for X_test",
+            )
 
     ctx.for_all(_scale_args(), prop)
 
@@ -98,17 +122,24 @@ def standardize_leaves_its_inputs_unchanged(ctx: Context) -> None:
         _, after = ctx.call_checking_inputs("standardize", *args)
         for before, now in zip(args, after):
             if not same_array(before, now):
-                raise CheckFailed("standardize changed its input in place", input=call_literal("standardize", args),
-                                  hint="X = X - mu makes a new array; X -= mu overwrites the caller's data")
+                raise CheckFailed(
+                    "standardize changed its input in place",
+                    input=call_literal("standardize", args),
+                    hint="X = X - mu makes a new array; X -= mu overwrites the caller's data",
+                )
 
     ctx.for_all(_scale_args(), prop, examples=ctx.few_examples)
 
 
 # ----------------------------------------------------------------------------- 1b. stratified split
 SPLIT = exercise(
-    "train.split", "Stratified train/test split", points=3, seed="2.3",
+    "train.split",
+    "Stratified train/test split",
+    points=3,
+    seed="2.3",
     functions=["stratified_split"],
-    hint="For each class, shuffle its indices with the seeded generator and send round(f·n_c) of them to test.")
+    hint="For each class, shuffle its indices with the seeded generator and send round(f·n_c) of them to test.",
+)
 
 _FRACTIONS = st.sampled_from([0.2, 0.25, 0.3, 0.5])
 
@@ -136,8 +167,10 @@ def _indices(value: Any, name: str, n: int) -> np.ndarray:
     except (TypeError, ValueError, OverflowError):
         a = None
     if a is None or a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
-        raise CheckFailed(f"{name} should be a 1-D array of integer indices",
-                          got=f"{a.dtype} {a.shape}" if a is not None else type(value).__name__)
+        raise CheckFailed(
+            f"{name} should be a 1-D array of integer indices",
+            got=f"{a.dtype} {a.shape}" if a is not None else type(value).__name__,
+        )
     if a.size and (a.min() < 0 or a.max() >= n):
         raise CheckFailed(f"{name} holds indices outside 0 … {n - 1}", got=f"from {a.min()} to {a.max()}")
     return a.astype(np.int64)
@@ -150,11 +183,13 @@ def the_split_holds_every_index_exactly_once(ctx: Context) -> None:
         both = np.concatenate([train, test])
         if not np.array_equal(np.sort(both), np.arange(len(args[0]))):
             dup = np.intersect1d(train, test)
-            raise CheckFailed("train_idx and test_idx should together hold every index exactly once",
-                              input=call_literal("stratified_split", args),
-                              got=f"{len(both)} indices for {len(args[0])} examples"
-                                  + (f"; in both sets: {dup[:5].tolist()}" if dup.size else ""),
-                              hint="draw without replacement: a permutation, not random integers")
+            raise CheckFailed(
+                "train_idx and test_idx should together hold every index exactly once",
+                input=call_literal("stratified_split", args),
+                got=f"{len(both)} indices for {len(args[0])} examples"
+                + (f"; in both sets: {dup[:5].tolist()}" if dup.size else ""),
+                hint="draw without replacement: a permutation, not random integers",
+            )
 
     ctx.for_all(_split_args(), prop)
 
@@ -167,10 +202,13 @@ def every_class_keeps_its_proportion_in_the_test_set(ctx: Context) -> None:
         for c in np.unique(y):
             n_c, got = int(np.sum(y == c)), int(np.sum(y[test] == c))
             if abs(got - fraction * n_c) > 1:
-                raise CheckFailed(f"class {c} has {got} of its {n_c} examples in the test set",
-                                  input=call_literal("stratified_split", args),
-                                  expected=f"round({fraction} · {n_c}) = {round(fraction * n_c)}", got=str(got),
-                                  hint="split each class separately, then concatenate")
+                raise CheckFailed(
+                    f"class {c} has {got} of its {n_c} examples in the test set",
+                    input=call_literal("stratified_split", args),
+                    expected=f"round({fraction} · {n_c}) = {round(fraction * n_c)}",
+                    got=str(got),
+                    hint="split each class separately, then concatenate",
+                )
 
     ctx.for_all(_split_args(), prop)
 
@@ -181,22 +219,31 @@ def the_split_is_random_and_reproducible(ctx: Context) -> None:
         y, fraction, seed = args
         first = _split(ctx, y, fraction, seed)[1]
         if not np.array_equal(np.sort(first), np.sort(_split(ctx, y, fraction, seed)[1])):
-            raise CheckFailed("the same seed gave two different splits", input=call_literal("stratified_split", args),
-                              hint="use np.random.default_rng(seed), not the global np.random state")
+            raise CheckFailed(
+                "the same seed gave two different splits",
+                input=call_literal("stratified_split", args),
+                hint="use np.random.default_rng(seed), not the global np.random state",
+            )
         others = [np.sort(_split(ctx, y, fraction, s)[1]) for s in range(seed + 1, seed + 4)]
         if all(np.array_equal(np.sort(first), o) for o in others):
-            raise CheckFailed("four different seeds gave the same test set: the split is not random",
-                              input=call_literal("stratified_split", args),
-                              hint="shuffle each class's indices before taking the test examples")
+            raise CheckFailed(
+                "four different seeds gave the same test set: the split is not random",
+                input=call_literal("stratified_split", args),
+                hint="shuffle each class's indices before taking the test examples",
+            )
 
     ctx.for_all(_split_args(), prop, examples=ctx.few_examples)
 
 
 # ----------------------------------------------------------------------------- 1c. one-hot
 ONE_HOT = exercise(
-    "train.one_hot", "One-hot labels", points=1, seed="2.3",
+    "train.one_hot",
+    "One-hot labels",
+    points=1,
+    seed="2.3",
     functions=["one_hot"],
-    hint="np.zeros((N, num_classes)), then a 1.0 at [n, y[n]] for every n.")
+    hint="np.zeros((N, num_classes)), then a 1.0 at [n, y[n]] for every n.",
+)
 
 
 @st.composite
@@ -209,8 +256,14 @@ def _one_hot_args(draw: st.DrawFn) -> tuple[np.ndarray, int]:
 def one_hot_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, int]) -> None:
         with failing_input(lambda: call_literal("one_hot", args)):
-            assert_close(ctx.call("one_hot", *args), ctx.reference().one_hot(*args), what="the one-hot matrix",
-                         rtol=0, atol=0, hint="shape (N, num_classes) even when some classes do not occur")
+            assert_close(
+                ctx.call("one_hot", *args),
+                ctx.reference().one_hot(*args),
+                what="the one-hot matrix",
+                rtol=0,
+                atol=0,
+                hint="shape (N, num_classes) even when some classes do not occur",
+            )
 
     ctx.for_all(_one_hot_args(), prop)
 
@@ -235,27 +288,41 @@ def one_hot_matches_torch(ctx: Context) -> None:
         y, classes = args
         expected = ctx.answer(_torch_one_hot, y, classes)
         with failing_input(lambda: call_literal("one_hot", args)):
-            assert_close(ctx.call("one_hot", *args), expected, what="the one-hot matrix", rtol=0, atol=0,
-                         hint="a float matrix with one row per label")
+            assert_close(
+                ctx.call("one_hot", *args),
+                expected,
+                what="the one-hot matrix",
+                rtol=0,
+                atol=0,
+                hint="a float matrix with one row per label",
+            )
 
     ctx.for_all(_one_hot_args(), prop)
 
 
 # ----------------------------------------------------------------------------- 1d. minibatches
 BATCHES = exercise(
-    "train.batches", "Shuffled minibatches", points=2, seed="2.3",
+    "train.batches",
+    "Shuffled minibatches",
+    points=2,
+    seed="2.3",
     functions=["minibatches"],
     hint="Draw one permutation of the n row indices from np.random.default_rng(seed), then take consecutive "
-         "slices of batch_size from it — the last batch keeps the remainder.")
+    "slices of batch_size from it — the last batch keeps the remainder.",
+)
 _batch_args = st.tuples(st.integers(1, 60), st.integers(1, 16), st.integers(0, 1000))
 
 
 def _batches(ctx: Context, n: int, batch_size: int, seed: int) -> list[np.ndarray]:
     out = ctx.call("minibatches", n, batch_size, seed)
-    if not isinstance(out, (list, tuple)) or not all(isinstance(b, np.ndarray) and b.ndim == 1 and
-                                                     (b.dtype.kind in "iu" or b.size == 0) for b in out):
-        raise CheckFailed("minibatches should return a list of 1-D integer index arrays",
-                          input=call_literal("minibatches", (n, batch_size, seed)), got=short(out))
+    if not isinstance(out, (list, tuple)) or not all(
+        isinstance(b, np.ndarray) and b.ndim == 1 and (b.dtype.kind in "iu" or b.size == 0) for b in out
+    ):
+        raise CheckFailed(
+            "minibatches should return a list of 1-D integer index arrays",
+            input=call_literal("minibatches", (n, batch_size, seed)),
+            got=short(out),
+        )
     return list(out)
 
 
@@ -272,14 +339,21 @@ def each_epoch_visits_every_index_once_in_batches_of_batch_size(ctx: Context) ->
         sizes = [len(b) for b in batches]
         expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
         if sizes != expected:
-            raise CheckFailed("the minibatches have the wrong sizes", input=call_literal("minibatches", args),
-                              expected=str(expected), got=str(sizes),
-                              hint="full batches of batch_size, then one smaller batch with the rest (never dropped)")
+            raise CheckFailed(
+                "the minibatches have the wrong sizes",
+                input=call_literal("minibatches", args),
+                expected=str(expected),
+                got=str(sizes),
+                hint="full batches of batch_size, then one smaller batch with the rest (never dropped)",
+            )
         everything = _order(batches)
         if not np.array_equal(np.sort(everything), np.arange(n)):
-            raise CheckFailed("the minibatches should hold every index 0 … n−1 exactly once",
-                              input=call_literal("minibatches", args), got=python_literal(everything[:20]),
-                              hint="cut one permutation into pieces; do not sample with replacement")
+            raise CheckFailed(
+                "the minibatches should hold every index 0 … n−1 exactly once",
+                input=call_literal("minibatches", args),
+                got=python_literal(everything[:20]),
+                hint="cut one permutation into pieces; do not sample with replacement",
+            )
 
     ctx.for_all(_batch_args, prop)
 
@@ -291,36 +365,66 @@ def the_order_is_shuffled_and_reproducible(ctx: Context) -> None:
         first = _order(_batches(ctx, *args))
         again = _order(_batches(ctx, *args))
         if not np.array_equal(first, again):
-            raise CheckFailed("the same seed gave two different orders", input=call_literal("minibatches", args),
-                              hint="use np.random.default_rng(seed), not the global np.random state")
+            raise CheckFailed(
+                "the same seed gave two different orders",
+                input=call_literal("minibatches", args),
+                hint="use np.random.default_rng(seed), not the global np.random state",
+            )
         other = _order(_batches(ctx, n, batch_size, seed + 1))
         if np.array_equal(first, np.arange(n)) or np.array_equal(first, other):
-            raise CheckFailed("the indices are not shuffled (or the seed is ignored)",
-                              input=call_literal("minibatches", args), got=python_literal(first[:20]),
-                              hint="shuffle with np.random.default_rng(seed).permutation(n) every call")
+            raise CheckFailed(
+                "the indices are not shuffled (or the seed is ignored)",
+                input=call_literal("minibatches", args),
+                got=python_literal(first[:20]),
+                hint="shuffle with np.random.default_rng(seed).permutation(n) every call",
+            )
 
     ctx.for_all(st.tuples(st.integers(8, 60), st.integers(1, 16), st.integers(0, 1000)), prop)
 
 
 # ----------------------------------------------------------------------------- 2–5. the training loop
 LOOP = exercise(
-    "train.loop", "The training loop of a two-layer network", points=6, seed="2.3",
-    functions=["fit"], prerequisites=["backprop.mlp", "optim.sgd_momentum", "train.batches"],
+    "train.loop",
+    "The training loop of a two-layer network",
+    points=6,
+    seed="2.3",
+    functions=["fit"],
+    prerequisites=["backprop.mlp", "optim.sgd_momentum", "train.batches"],
     hint="Create the optimizer once over the parameter arrays themselves (it updates them in place); for each "
-         "epoch and minibatch: loss, grads = two_layer_loss(...); optimizer.step(grads in the same order).")
+    "epoch and minibatch: loss, grads = two_layer_loss(...); optimizer.step(grads in the same order).",
+)
 #: budget of the training smoke test (the reference reaches 96% in ~0.1 s)
-MLP_TRAINING: dict[str, Any] = {"classes": 10, "hidden": 32, "epochs": 10, "lr": 0.1, "momentum": 0.9, "batch_size": 32,
-                                "seed": 0}
+MLP_TRAINING: dict[str, Any] = {
+    "classes": 10,
+    "hidden": 32,
+    "epochs": 10,
+    "lr": 0.1,
+    "momentum": 0.9,
+    "batch_size": 32,
+    "seed": 0,
+}
 
 
-@LOOP.check("fit records one loss per minibatch step, stepping one optimizer over every parameter",
-            oracle="invariant", points=2, twin=True)
+@LOOP.check(
+    "fit records one loss per minibatch step, stepping one optimizer over every parameter",
+    oracle="invariant",
+    points=2,
+    twin=True,
+)
 def fit_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> None:
     rng = np.random.default_rng(ctx.seed)
     X, y = rng.standard_normal((50, 4)), rng.integers(0, 3, 50)
     kwargs = {"classes": 3, "hidden": 5, "epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 16, "seed": 1}
-    T.check_training_process(ctx, fit="fit", loss="two_layer_loss", X=X, y=y, kwargs=kwargs,
-                             keys=("W1", "b1", "W2", "b2"), optimizer=T.sgd(ctx, kwargs))
+    T.check_training_process(
+        ctx,
+        fit="fit",
+        loss="two_layer_loss",
+        X=X,
+        y=y,
+        kwargs=kwargs,
+        keys=("W1", "b1", "W2", "b2"),
+        optimizer=T.sgd(ctx, kwargs),
+    )
 
 
 @LOOP.check("the trained network classifies held-out digits (>= 90%)", oracle="training", points=3, timeout=60)
@@ -338,9 +442,13 @@ def the_trained_network_classifies_held_out_digits_90(ctx: Context) -> None:
 
 # ----------------------------------------------------------------------------- 6. evaluation
 EVALUATE = exercise(
-    "train.evaluate", "Accuracy", points=1, seed="2.3",
+    "train.evaluate",
+    "Accuracy",
+    points=1,
+    seed="2.3",
     functions=["accuracy"],
-    hint="np.mean(np.argmax(scores, axis=1) == y): the fraction of rows whose largest score is the label.")
+    hint="np.mean(np.argmax(scores, axis=1) == y): the fraction of rows whose largest score is the label.",
+)
 
 
 @st.composite
@@ -356,8 +464,14 @@ def _accuracy_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 def accuracy_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         with failing_input(lambda: call_literal("accuracy", args)):
-            assert_close(ctx.call("accuracy", *args), ctx.reference().accuracy(*args), what="the accuracy",
-                         rtol=1e-12, atol=0, hint="a fraction in [0, 1], the argmax taken along each row")
+            assert_close(
+                ctx.call("accuracy", *args),
+                ctx.reference().accuracy(*args),
+                what="the accuracy",
+                rtol=1e-12,
+                atol=0,
+                hint="a fraction in [0, 1], the argmax taken along each row",
+            )
 
     ctx.for_all(_accuracy_args(), prop)
 
@@ -370,18 +484,28 @@ def accuracy_matches_torch(ctx: Context) -> None:
         scores, y = args
         expected = ctx.answer(_torch_accuracy, scores, y)
         with failing_input(lambda: call_literal("accuracy", args)):
-            assert_close(ctx.call("accuracy", *args), expected, what="the accuracy", rtol=1e-12, atol=0,
-                         hint="a fraction in [0, 1], the argmax taken along each row")
+            assert_close(
+                ctx.call("accuracy", *args),
+                expected,
+                what="the accuracy",
+                rtol=1e-12,
+                atol=0,
+                hint="a fraction in [0, 1], the argmax taken along each row",
+            )
 
     ctx.for_all(_accuracy_args(), prop)
 
 
 # ----------------------------------------------------------------------------- IDX files (MNIST)
 IDX = exercise(
-    "train.idx", "Read IDX files (MNIST's format), gzip or not", points=2, seed="2.3",
+    "train.idx",
+    "Read IDX files (MNIST's format), gzip or not",
+    points=2,
+    seed="2.3",
     functions=["load_idx"],
     hint="Header: 0, 0, type byte, ndim byte, then ndim big-endian uint32 sizes; data big-endian. "
-         "Decompress first when the file starts with 1f 8b.")
+    "Decompress first when the file starts with 1f 8b.",
+)
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -422,23 +546,36 @@ def _idx_case(draw: st.DrawFn) -> tuple[np.ndarray, int]:
 
 def _idx_check(ctx: Context, compress: bool, name: str) -> None:
     """load_idx on files written (gzip-compressed or not) under ``name``, which may or may not say ``.gz``."""
+
     def prop(case: tuple[np.ndarray, int]) -> None:
         expected, code = case
         blob = np.frombuffer(idx_bytes(expected, code, compress), dtype=np.uint8)
         got = ctx.drive(train_read_idx, blob, name)
-        what = f"load_idx on a {'gzip-compressed ' if compress else ''}IDX file of {expected.dtype} " \
-               f"{expected.shape} named {name!r}"
-        if not isinstance(got, np.ndarray) or got.shape != expected.shape or \
-                got.dtype.kind != expected.dtype.kind or got.dtype.itemsize != expected.dtype.itemsize:
-            raise CheckFailed(f"{what} returned the wrong shape or dtype",
-                              expected=f"{expected.dtype} {expected.shape}",
-                              got=f"{got.dtype} {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__,
-                              hint="the type byte (raw[2]) gives the dtype, raw[3] the number of dimensions")
+        what = (
+            f"load_idx on a {'gzip-compressed ' if compress else ''}IDX file of {expected.dtype} "
+            f"{expected.shape} named {name!r}"
+        )
+        if (
+            not isinstance(got, np.ndarray)
+            or got.shape != expected.shape
+            or got.dtype.kind != expected.dtype.kind
+            or got.dtype.itemsize != expected.dtype.itemsize
+        ):
+            raise CheckFailed(
+                f"{what} returned the wrong shape or dtype",
+                expected=f"{expected.dtype} {expected.shape}",
+                got=f"{got.dtype} {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__,
+                hint="the type byte (raw[2]) gives the dtype, raw[3] the number of dimensions",
+            )
         if not np.array_equal(got, expected):
             bad = tuple(int(i) for i in np.argwhere(got != expected)[0])
-            raise CheckFailed(f"{what} returned the wrong values", worst_index=str(bad),
-                              expected=repr(expected[bad]), got=repr(got[bad]),
-                              hint="IDX data is big-endian: read it with a '>' dtype")
+            raise CheckFailed(
+                f"{what} returned the wrong values",
+                worst_index=str(bad),
+                expected=repr(expected[bad]),
+                got=repr(got[bad]),
+                hint="IDX data is big-endian: read it with a '>' dtype",
+            )
 
     ctx.for_all(_idx_case(), prop, examples=max(6, ctx.examples // 2))
 
@@ -462,13 +599,11 @@ def _by_content(ctx: Context, compress: bool, name: str) -> None:
         raise CheckFailed(exc.summary, exc.details) from None
 
 
-@IDX.check("load_idx detects gzip by its first bytes, not the name (gzip named without .gz)", oracle="known",
-           twin=True)
+@IDX.check("load_idx detects gzip by its first bytes, not the name (gzip named without .gz)", oracle="known", twin=True)
 def load_idx_detects_gzip_by_its_first_bytes_not_the_name_gzip(ctx: Context) -> None:
     _by_content(ctx, compress=True, name="train-images-idx3-ubyte")
 
 
-@IDX.check("load_idx detects gzip by its first bytes, not the name (plain file named .gz)", oracle="known",
-           twin=True)
+@IDX.check("load_idx detects gzip by its first bytes, not the name (plain file named .gz)", oracle="known", twin=True)
 def load_idx_detects_gzip_by_its_first_bytes_not_the_name_plain(ctx: Context) -> None:
     _by_content(ctx, compress=False, name="train-images-idx3-ubyte.gz")

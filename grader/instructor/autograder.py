@@ -9,6 +9,7 @@ reference solutions of the graded parts and of what they build on, and the known
 exercises.  :func:`run_autograder` fails closed: it grades only where the student's process provably
 cannot open the solutions or the secret, and otherwise writes a results.json (score 0) saying why.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,15 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644) -> None
     zf.writestr(info, data)
 
 
-def build(out: Path, *, exercises: list[str], examples: int, secret: bytes,
-          publish_hidden: bool = False, with_plans: bool = True) -> list[str]:
+def build(
+    out: Path,
+    *,
+    exercises: list[str],
+    examples: int,
+    secret: bytes,
+    publish_hidden: bool = False,
+    with_plans: bool = True,
+) -> list[str]:
     """Write the autograder zip (see the module docstring); returns its member names.  ``with_plans`` grades
     the reference once here and ships the check plans it records (``grader.checks.plans``)."""
     if not reference.available():
@@ -120,8 +128,12 @@ def build(out: Path, *, exercises: list[str], examples: int, secret: bytes,
     deps += sorted({r for e in registry.select(chosen) for r in e.requires} - {"torch"})  # e.g. keras
     config = {"exercises": chosen, "examples": examples, "publish_hidden": publish_hidden}
     files: dict[str, tuple[bytes, int]] = {
-        "setup.sh": (SETUP.format(torch=shlex.quote(torch), index=TORCH_INDEX,
-                                  deps=" ".join(shlex.quote(d) for d in deps)).encode(), 0o755),
+        "setup.sh": (
+            SETUP.format(
+                torch=shlex.quote(torch), index=TORCH_INDEX, deps=" ".join(shlex.quote(d) for d in deps)
+            ).encode(),
+            0o755,
+        ),
         "run_autograder": (RUN.encode(), 0o755),
         "pyproject.toml": ((ROOT / "pyproject.toml").read_bytes(), 0o644),
         CONSTRAINTS: ((ROOT / CONSTRAINTS).read_bytes(), 0o644),
@@ -139,8 +151,15 @@ def build(out: Path, *, exercises: list[str], examples: int, secret: bytes,
         files[f"solutions/{part}.py"] = ((reference.SOLUTIONS / f"{part}.py").read_bytes(), 0o644)
     if with_plans:  # every check's plan, hidden ones included: each submission replays them (private, as the secret)
         with tempfile.TemporaryDirectory() as tmp:
-            for f in plans.record(Path(tmp), reference.SOLUTIONS, registry.select(chosen), hidden=True,
-                                  use_reference=True, examples=examples, secret=secret):
+            for f in plans.record(
+                Path(tmp),
+                reference.SOLUTIONS,
+                registry.select(chosen),
+                hidden=True,
+                use_reference=True,
+                examples=examples,
+                secret=secret,
+            ):
                 files[f"{PLANS}/{f.relative_to(tmp).as_posix()}"] = (f.read_bytes(), 0o600)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as zf:
@@ -210,8 +229,11 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
     from grader.isolation.worker.client import CHILD
 
     source = root / "source"
-    spec = {"open": [str(p) for p in private if not p.is_dir()], "list": [str(p) for p in private if p.is_dir()],
-            "write": [str(root), str(source), str(source / "grader"), str(root / "results")]}
+    spec = {
+        "open": [str(p) for p in private if not p.is_dir()],
+        "list": [str(p) for p in private if p.is_dir()],
+        "write": [str(root), str(source), str(source / "grader"), str(root / "results")],
+    }
     control = str(CHILD) if level == "limits" else None  # a file the worker must read: the probe ran as meant
     if control:
         spec["open"].append(control)
@@ -226,7 +248,7 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
     finally:
         shutil.rmtree(empty, ignore_errors=True)
     try:
-        report = json.loads(done.stdout[-(1 << 20):])
+        report = json.loads(done.stdout[-(1 << 20) :])
         uid = int(report["uid"])
     except (ValueError, KeyError, TypeError):
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
@@ -243,8 +265,10 @@ def prove(root: Path, level: str, launcher: Any, private: list[Path], timeout: f
             what = str(answers.get(path, "no answer"))
             if path == control:
                 if what != "ok":
-                    problems.append(f"the worker cannot read its own file {path} ({what}): make the folders "
-                                    f"above it world-traversable (o+x)")
+                    problems.append(
+                        f"the worker cannot read its own file {path} ({what}): make the folders "
+                        f"above it world-traversable (o+x)"
+                    )
             elif what not in denied:
                 if kind == "write" and what == "ok":
                     Path(path, ".deepgrade-probe").unlink(missing_ok=True)
@@ -267,9 +291,11 @@ def choose(root: Path, private: list[Path]) -> tuple[str, Any, str]:
     elif _is_root():
         level, launcher = "limits", sandbox.limits_launcher(warn=False)
     else:
-        raise Refusal("bubblewrap cannot run here and the autograder is not root, so the solutions and the "
-                      "course secret cannot be hidden from the student's code (install bubblewrap in setup.sh, "
-                      "or run the autograder as root)")
+        raise Refusal(
+            "bubblewrap cannot run here and the autograder is not root, so the solutions and the "
+            "course secret cannot be hidden from the student's code (install bubblewrap in setup.sh, "
+            "or run the autograder as root)"
+        )
     return level, launcher, prove(root, level, launcher, private)
 
 
@@ -284,10 +310,16 @@ def _write(root: Path, doc: dict[str, Any]) -> None:
 
 def refusal(reason: str) -> dict[str, Any]:
     """The results.json of a submission deepgrade refused to grade."""
-    return {"score": 0.0, "execution_time": 0, "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
-            "output": f"deepgrade refused to grade this submission: {reason}. Nothing was graded (deepgrade grades "
-                      "only where student code provably cannot read the reference solutions or the course "
-                      "secret); fix the autograder, then regrade."}
+    return {
+        "score": 0.0,
+        "execution_time": 0,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "output": f"deepgrade refused to grade this submission: {reason}. Nothing was graded (deepgrade grades "
+        "only where student code provably cannot read the reference solutions or the course "
+        "secret); fix the autograder, then regrade.",
+    }
 
 
 def run_autograder(root: Path) -> int:
@@ -318,11 +350,17 @@ def run_autograder(root: Path) -> int:
         with tempfile.TemporaryDirectory(prefix="deepgrade-gs-") as out:  # 0700: the grader's scratch (its cwd)
             os.chdir(out)
             try:
-                outcomes = batch.run_batch(discover([str(root / "submission")], student="submission"),
-                                           Path(out) / "out", registry.select(config["exercises"]),
-                                           examples=int(config["examples"]), jobs=1, isolation=level,
-                                           publish_hidden=bool(config["publish_hidden"]),
-                                           forbidden_penalty=GRADE_PENALTY, secret=secret)
+                outcomes = batch.run_batch(
+                    discover([str(root / "submission")], student="submission"),
+                    Path(out) / "out",
+                    registry.select(config["exercises"]),
+                    examples=int(config["examples"]),
+                    jobs=1,
+                    isolation=level,
+                    publish_hidden=bool(config["publish_hidden"]),
+                    forbidden_penalty=GRADE_PENALTY,
+                    secret=secret,
+                )
             finally:
                 os.chdir(here)
         outcome = outcomes[0]

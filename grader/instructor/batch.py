@@ -10,6 +10,7 @@ instructor's full record in ``OUT/records/<name>.json``, written last, atomicall
 of the submission + hash of the grader and curriculum + options): a re-run grades only what is missing or
 changed.  A result with grader failures gets no record, so the next run retries it.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -105,17 +106,22 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
         folder = materialize(Path(source) if isinstance(source, str) else source, work / secrets.token_hex(16))
         exercises = [registry.get(i) for i in job["exercises"]]
         with _ONE_AT_A_TIME:
-            result = grade(folder, exercises, launcher=launcher_for(job.get("isolation") or "auto"), hidden=True,
-                           examples=int(job.get("examples", 25)),
-                           forbidden_penalty=float(job.get("forbidden_penalty", 0.0)),
-                           submission_timeout=job.get("submission_timeout"), secret=job.get("secret"))
+            result = grade(
+                folder,
+                exercises,
+                launcher=launcher_for(job.get("isolation") or "auto"),
+                hidden=True,
+                examples=int(job.get("examples", 25)),
+                forbidden_penalty=float(job.get("forbidden_penalty", 0.0)),
+                submission_timeout=job.get("submission_timeout"),
+                secret=job.get("secret"),
+            )
     except SubmissionError as exc:
         result.error = str(exc)
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
-    return {"student": job["student"], "result": result.to_json(),
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {"student": job["student"], "result": result.to_json(), "seconds": round(time.perf_counter() - started, 3)}
 
 
 # --------------------------------------------------------------------------- outcomes and storage
@@ -271,8 +277,12 @@ def _local(jobs: int, scratch: str) -> cf.ProcessPoolExecutor:
     job gets a process too: a stop can end a process at once, a thread only when it next looks."""
     _tracker_ignoring_hangups()
     # spawn: the pool never inherits the grader's threads (progress bar, worker pipes)
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_pool_init, initargs=(os.getpid(), scratch))
+    return cf.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_pool_init,
+        initargs=(os.getpid(), scratch),
+    )
 
 
 def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
@@ -320,8 +330,7 @@ def _run_pool(jobs: int, todo: list[dict[str, Any]], scratch: str) -> Replies:
     pool.shutdown(wait=True)
 
 
-def _run_dask(scheduler: str, todo: list[dict[str, Any]],
-              submissions: dict[str, Submission]) -> Replies:
+def _run_dask(scheduler: str, todo: list[dict[str, Any]], submissions: dict[str, Submission]) -> Replies:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -337,8 +346,14 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
             try:
                 remote = dict(job, source=pack(submissions[job["student"]]))
             except SubmissionError as exc:  # refused here, like materialize() would there
-                yield job, {"student": job["student"], "seconds": 0.0,
-                            "result": SubmissionResult(job["student"], error=str(exc)).to_json()}
+                yield (
+                    job,
+                    {
+                        "student": job["student"],
+                        "seconds": 0.0,
+                        "result": SubmissionResult(job["student"], error=str(exc)).to_json(),
+                    },
+                )
                 continue
             key = f"deepgrade-{job['student']}-{job['key'][:12]}"
             futures[client.submit(grade_one, remote, pure=False, key=key)] = job
@@ -350,13 +365,24 @@ def _run_dask(scheduler: str, todo: list[dict[str, Any]],
 
 
 # --------------------------------------------------------------------------- the batch
-def run_batch(submissions: list[Submission], out: Path, exercises: list[registry.Exercise], *,
-              examples: int = 25, jobs: int | None = None, executor: str = "processes",
-              scheduler: str | None = None, isolation: str = "", force: bool = False,
-              publish_hidden: bool = False, forbidden_penalty: float = 0.0,
-              submission_timeout: float | None = None, secret: bytes | None = None,
-              on_plan: Callable[[int, int], None] | None = None,
-              on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def run_batch(
+    submissions: list[Submission],
+    out: Path,
+    exercises: list[registry.Exercise],
+    *,
+    examples: int = 25,
+    jobs: int | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    isolation: str = "",
+    force: bool = False,
+    publish_hidden: bool = False,
+    forbidden_penalty: float = 0.0,
+    submission_timeout: float | None = None,
+    secret: bytes | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+    on_result: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
     """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order.
     ``secret`` seeds the hidden checks (default: :func:`grader.secret.load`); it travels in each job."""
     if executor not in EXECUTORS:
@@ -368,9 +394,14 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
     out.mkdir(parents=True, exist_ok=True)
     curriculum = curriculum_hash()
     secret = course_secret.load() if secret is None else secret
-    options = {"exercises": [e.id for e in exercises], "examples": examples, "publish_hidden": publish_hidden,
-               "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout,
-               "secret": course_secret.fingerprint(secret)}  # another secret, other hidden inputs: re-grade
+    options = {
+        "exercises": [e.id for e in exercises],
+        "examples": examples,
+        "publish_hidden": publish_hidden,
+        "forbidden_penalty": forbidden_penalty,
+        "submission_timeout": submission_timeout,
+        "secret": course_secret.fingerprint(secret),
+    }  # another secret, other hidden inputs: re-grade
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
     for stale in [*out.glob(".*.tmp"), *out.glob(f"{RECORDS}/.*.tmp"), *out.glob(f"{STUDENTS}/*/.*.tmp")]:
@@ -383,10 +414,19 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
             done[sub.student] = outcome_from_record(record)
         else:
             # absolute, not resolved: a submission that is a link must stay one, to be refused
-            todo.append({"student": sub.student, "source": str(sub.path.absolute()), "key": key,
-                         "exercises": options["exercises"], "examples": examples, "isolation": isolation,
-                         "forbidden_penalty": forbidden_penalty, "submission_timeout": submission_timeout,
-                         "secret": secret})
+            todo.append(
+                {
+                    "student": sub.student,
+                    "source": str(sub.path.absolute()),
+                    "key": key,
+                    "exercises": options["exercises"],
+                    "examples": examples,
+                    "isolation": isolation,
+                    "forbidden_penalty": forbidden_penalty,
+                    "submission_timeout": submission_timeout,
+                    "secret": secret,
+                }
+            )
     if on_plan:
         on_plan(len(submissions), len(done))
     order = [s.student for s in submissions]
@@ -397,20 +437,29 @@ def run_batch(submissions: list[Submission], out: Path, exercises: list[registry
     if todo:
         by_name = {s.student: s for s in submissions}
         stream: Replies = (
-            _run_dask(scheduler or "", todo, by_name) if executor == "dask"
-            else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo))
+            _run_dask(scheduler or "", todo, by_name)
+            if executor == "dask"
+            else _run_local(max(1, min(jobs or default_jobs(), len(todo))), todo)
+        )
         with contextlib.closing(stream):  # a stop here ends the executor now, not at exit
             for job, reply in stream:
                 if isinstance(reply, dict):
                     result = SubmissionResult.from_json(reply["result"], job["student"])
                     result.seconds = float(reply.get("seconds", 0.0))
-                    outcome = Outcome(job["student"], job["source"], result, result.seconds, job["key"],
-                                      internal=bool(result.grader_failures))
+                    outcome = Outcome(
+                        job["student"],
+                        job["source"],
+                        result,
+                        result.seconds,
+                        job["key"],
+                        internal=bool(result.grader_failures),
+                    )
                     if not outcome.internal:  # a grader failure is not a grade: no record, retried next run
                         save(out, outcome, publish_hidden=publish_hidden)
                 else:
-                    result = SubmissionResult(job["student"], error=f"internal grader error: "
-                                              f"{type(reply).__name__}: {reply}")
+                    result = SubmissionResult(
+                        job["student"], error=f"internal grader error: {type(reply).__name__}: {reply}"
+                    )
                     outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
                 done[job["student"]] = outcome
                 write_gradebook(out, finished(), exercises)

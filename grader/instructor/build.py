@@ -2,6 +2,7 @@
 markers); ``assignments/`` is generated from it, each removed body replaced by a ``NotImplementedError``
 that names the exercise.  A marked block at module level (a private helper) is removed without trace.
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,8 +25,9 @@ def _enclosing(tree: ast.Module, line: int) -> tuple[str, str]:
     top = ""
     inner: tuple[str, int] | None = None  # (name, first line) of the innermost function so far
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
-                node.lineno <= line <= (node.end_lineno or node.lineno):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.lineno <= line <= (
+            node.end_lineno or node.lineno
+        ):
             if node in tree.body:
                 top = node.name
             if not isinstance(node, ast.ClassDef) and (inner is None or node.lineno > inner[1]):

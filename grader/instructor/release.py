@@ -1,6 +1,7 @@
 """A student release: the assignments, the grader (with its recorded known answers) and a README — and no
 reference code or course secret anywhere.  ``deepgrade release --out DIR`` writes it; :func:`leaks` proves the
 last part."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,7 @@ def solution_lines(solutions: Path, assignments: Path) -> tuple[set[str], set[tu
             elif m and block is not None:
                 body = [t for t in _code(block) if t not in stub_lines]
                 long |= {t for t in body if len(t) >= LONG_LINE}
-                pairs |= {(x, y) for x, y in zip(body, body[1:])
-                          if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32}
+                pairs |= {(x, y) for x, y in zip(body, body[1:]) if min(len(x), len(y)) >= 12 and len(x) + len(y) >= 32}
                 block = None
             elif block is not None:
                 block.append(line)
@@ -137,8 +137,9 @@ def ship_plans(out: Path, exercises: list, examples: int = CHECK_EXAMPLES) -> li
     inputs, which the public seeds give anyway) and without hidden checks."""
     from grader.checks import plans
 
-    return plans.record(out / "grader" / "plans", ROOT / "solutions", exercises, hidden=False,
-                        use_reference=False, examples=examples)
+    return plans.record(
+        out / "grader" / "plans", ROOT / "solutions", exercises, hidden=False, use_reference=False, examples=examples
+    )
 
 
 def write(out: Path, root: Path = ROOT) -> None:

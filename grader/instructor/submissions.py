@@ -6,6 +6,7 @@ student.  Submissions are untrusted input, read only through :func:`walk` (folde
 no link is followed, absolute or ``..`` paths, links, devices, FIFOs and oversized contents are refused, and
 only source files are kept (no ``__pycache__``, bytecode or compiled modules).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -92,8 +93,12 @@ def discover(paths: list[str], *, student: str | None = None) -> list[Submission
 
 # --------------------------------------------------------------------------- reading, no link followed
 _NOFOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-          (stat.S_ISBLK, "a device"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
 #: Suffixes of code that is not source: bytecode and extension modules are dropped, so only ``.py`` runs.
 _NOT_SOURCE = (".pyc", ".pyo", ".so", ".pyd")
 
@@ -114,8 +119,9 @@ def _refuse(rel: str, st: os.stat_result) -> None:
         if test(st.st_mode):
             raise SubmissionError(f"the submission holds {kind} {rel!r}; upload plain files")
     if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-        raise SubmissionError(f"the submission holds a hard link {rel!r} (a file with {st.st_nlink} names); "
-                              "upload plain files")
+        raise SubmissionError(
+            f"the submission holds a hard link {rel!r} (a file with {st.st_nlink} names); upload plain files"
+        )
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
         raise SubmissionError(f"the submission holds {rel!r}, which is not a plain file or folder")
 
@@ -128,8 +134,7 @@ def _open(name: str | Path, rel: str, *, dir_fd: int | None = None, folder: bool
         if stat.S_ISDIR(st.st_mode) != folder:
             raise SubmissionError(f"{rel or 'the submission'!r} is not a {'folder' if folder else 'file'}")
         # O_NONBLOCK: opening a FIFO swapped in after lstat cannot hang; fstat below refuses it
-        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | (os.O_DIRECTORY if folder else 0),
-                     dir_fd=dir_fd)
+        fd = os.open(name, _NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | (os.O_DIRECTORY if folder else 0), dir_fd=dir_fd)
     except SubmissionError:
         raise
     except OSError as exc:
@@ -172,8 +177,9 @@ def _read(fd: int, rel: str, budget: int, limit: int = MAX_UNPACKED_BYTES) -> by
     return data
 
 
-def walk(root: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,
-         max_entries: int = MAX_MEMBERS) -> Iterator[tuple[str, bytes | None]]:
+def walk(
+    root: Path, *, max_bytes: int = MAX_UNPACKED_BYTES, max_entries: int = MAX_MEMBERS
+) -> Iterator[tuple[str, bytes | None]]:
     """Every folder (``("a/b/", None)``) and file (``("a/b/c.py", bytes)``) of a submission folder, sorted.
 
     The one way the grader reads a student's folder: no symbolic link is followed (the folder itself
@@ -260,8 +266,7 @@ def content_hash(sub: Submission) -> str:
     try:
         if _is_folder(sub.path):
             for rel, data in walk(sub.path):
-                h.update(rel.encode() + b"\0" +
-                         (b"/" if data is None else hashlib.sha256(data).digest()))
+                h.update(rel.encode() + b"\0" + (b"/" if data is None else hashlib.sha256(data).digest()))
         else:
             h.update(b"zip\0")
             with _zip_file(sub.path) as fh:
@@ -311,8 +316,9 @@ def unzip(data: bytes | Path | BinaryIO, dest: Path, *, max_bytes: int = MAX_UNP
         names = [_safe_name(i) for i in infos]
         declared = sum(i.file_size for i in infos)
         if declared > max_bytes:
-            raise SubmissionError(f"the zip unpacks to {declared / 1e6:.0f} MB (over the "
-                                  f"{max_bytes / 1e6:.0f} MB limit)")
+            raise SubmissionError(
+                f"the zip unpacks to {declared / 1e6:.0f} MB (over the {max_bytes / 1e6:.0f} MB limit)"
+            )
         written = 0
         for info, name in zip(infos, names):
             if any(_dropped(part) for part in name.parts):
@@ -329,8 +335,15 @@ def unzip(data: bytes | Path | BinaryIO, dest: Path, *, max_bytes: int = MAX_UNP
                         if written > max_bytes:  # a header that lied about the size
                             raise SubmissionError(f"the zip unpacks to over {max_bytes / 1e6:.0f} MB")
                         out.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
-                    EOFError, OSError, ValueError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                NotImplementedError,
+                RuntimeError,
+                EOFError,
+                OSError,
+                ValueError,
+            ) as exc:
                 raise SubmissionError(f"cannot unpack {info.filename!r}: {exc}") from None
 
 

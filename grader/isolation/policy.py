@@ -12,6 +12,7 @@ Two detectors, both reported as notes on the exercise (and in the JSON):
 The policy itself (which parts, which packages, which sub-modules are allowed) is
 ``grader.registry.FORBIDDEN``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -39,10 +40,13 @@ def imported_modules(source: str) -> list[tuple[str, int]]:
         if isinstance(node, ast.Import):
             found += [(a.name, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found += [(f"{node.module}.{a.name}" if a.name != "*" else node.module, node.lineno)
-                      for a in node.names]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+            found += [(f"{node.module}.{a.name}" if a.name != "*" else node.module, node.lineno) for a in node.names]
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if name in _IMPORT_FUNCS:
@@ -87,8 +91,10 @@ def violations(ex: Exercise, imports: Iterable[tuple[str, str]], how: str) -> li
             continue
         if len(module) > len(found.get((top, where), "")):
             found[(top, where)] = module
-    return [f"forbidden import ({how}): {where} imports {module}; {ex.part}.py must use numpy only"
-            for (_, where), module in found.items()]
+    return [
+        f"forbidden import ({how}): {where} imports {module}; {ex.part}.py must use numpy only"
+        for (_, where), module in found.items()
+    ]
 
 
 def check_submission(ex: Exercise, submission: Path, runtime: Iterable[tuple[str, str, str]]) -> list[str]:

@@ -16,6 +16,7 @@ site-/dist-packages folder is an empty tmpfs, so the rest is absent; at ``limits
 runs ``python -S`` with a ``PYTHONPATH`` view of only those packages, but the other files stay readable.
 See docs/sandbox.md.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -47,17 +48,23 @@ SCRATCH = "/scratch"
 class Limits:
     """Resource limits of one worker process (rlimits; inherited by everything it starts)."""
 
-    cpu_seconds: int = 900                  # RLIMIT_CPU: CPU time of the worker over a whole submission
-    address_space: int = 8 << 30            # RLIMIT_AS: torch maps ~0.7 GiB at import; checks peak near 2 GiB
-    processes: int = 256                    # RLIMIT_NPROC: processes + threads of the worker's user
-    file_size: int = 64 << 20               # RLIMIT_FSIZE: largest file it may write
-    scratch_size: int = 128 << 20           # tmpfs size of the scratch folder and of /tmp (sandbox only)
-    open_files: int = 1024                  # RLIMIT_NOFILE
+    cpu_seconds: int = 900  # RLIMIT_CPU: CPU time of the worker over a whole submission
+    address_space: int = 8 << 30  # RLIMIT_AS: torch maps ~0.7 GiB at import; checks peak near 2 GiB
+    processes: int = 256  # RLIMIT_NPROC: processes + threads of the worker's user
+    file_size: int = 64 << 20  # RLIMIT_FSIZE: largest file it may write
+    scratch_size: int = 128 << 20  # tmpfs size of the scratch folder and of /tmp (sandbox only)
+    open_files: int = 1024  # RLIMIT_NOFILE
 
     def prlimit(self) -> list[str]:
         """``prlimit`` options setting soft = hard limits (no core dumps)."""
-        return [f"--cpu={self.cpu_seconds}", f"--as={self.address_space}", f"--nproc={self.processes}",
-                f"--fsize={self.file_size}", f"--nofile={self.open_files}", "--core=0"]
+        return [
+            f"--cpu={self.cpu_seconds}",
+            f"--as={self.address_space}",
+            f"--nproc={self.processes}",
+            f"--fsize={self.file_size}",
+            f"--nofile={self.open_files}",
+            "--core=0",
+        ]
 
 
 DEFAULT_LIMITS = Limits()
@@ -72,8 +79,12 @@ def _is_root() -> bool:
 def _works(*argv: str) -> bool:
     """Whether ``argv`` runs and exits 0 within a few seconds."""
     try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=20).returncode == 0
+        return (
+            subprocess.run(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -84,8 +95,23 @@ def bwrap_works() -> bool:
     if not bwrap:
         return False
     userns = [] if _is_root() else ["--unshare-user"]
-    return _works(bwrap, *userns, "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/",
-                  "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "true")
+    return _works(
+        bwrap,
+        *userns,
+        "--unshare-pid",
+        "--unshare-net",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "true",
+    )
 
 
 def unshare_options() -> list[str]:
@@ -131,9 +157,11 @@ class Runtime:
     site: tuple[str, ...]
 
 
-_QUERY = ("import json, os, sys, sysconfig; p = sysconfig.get_paths(); "
-          "print(json.dumps([os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix), "
-          "[os.path.realpath(p[k]) for k in ('purelib', 'platlib')]]))")
+_QUERY = (
+    "import json, os, sys, sysconfig; p = sysconfig.get_paths(); "
+    "print(json.dumps([os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix), "
+    "[os.path.realpath(p[k]) for k in ('purelib', 'platlib')]]))"
+)
 
 
 @functools.cache
@@ -202,8 +230,9 @@ def package_entries(python: str, packages: tuple[str, ...]) -> tuple[tuple[str, 
     numpy.libs/, numpy-2.4.6.dist-info/), as ``python`` finds them; ``ValueError`` if one is not installed."""
     if isinstance(packages, str) or not all(isinstance(p, str) and p and not p.startswith("-") for p in packages):
         raise ValueError(f"packages must be a tuple of distribution names, not {packages!r}")
-    out = subprocess.run([python, "-I", "-c", _ENTRIES, *packages], capture_output=True, text=True, timeout=60,
-                         check=True)
+    out = subprocess.run(
+        [python, "-I", "-c", _ENTRIES, *packages], capture_output=True, text=True, timeout=60, check=True
+    )
     got = json.loads(out.stdout)
     if "missing" in got:
         raise ValueError(f"package {got['missing']!r} is not installed for {python}")
@@ -258,8 +287,11 @@ def package_view(python: str, packages: tuple[str, ...]) -> str:
 
 def _bound_trees(rt: Runtime) -> list[str]:
     """The host folders the sandbox binds whole (besides /etc): /usr, real /bin, /lib..., the Python prefix."""
-    trees = ["/usr"] + [f"/{top}" for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
-                        if os.path.isdir(f"/{top}") and not os.path.islink(f"/{top}")]
+    trees = ["/usr"] + [
+        f"/{top}"
+        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+        if os.path.isdir(f"/{top}") and not os.path.islink(f"/{top}")
+    ]
     if not rt.prefix.startswith(("/usr/", "/etc/")) and rt.prefix != "/usr":
         trees.append(rt.prefix)
     return trees
@@ -277,16 +309,33 @@ def _worker_uid() -> int | None:
 
 
 def _drop_to(uid: int) -> list[str]:
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-            "--bounding-set=-all", "--no-new-privs", "--"]
+    return [
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
 
 
 def _clean_env(site: Sequence[str], home: str, tmp: str) -> dict[str, str]:
     """The worker's whole environment: nothing of the grader's (no tokens, no paths) leaks in."""
-    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-            "PYTHONPATH": os.pathsep.join(site), "PYTHONNOUSERSITE": "1",
-            "MPLCONFIGDIR": f"{home}/.matplotlib", "XDG_CACHE_HOME": f"{home}/.cache", "MPLBACKEND": "Agg",
-            "MALLOC_ARENA_MAX": "4"}  # glibc reserves 64 MiB of address space per thread arena otherwise
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONPATH": os.pathsep.join(site),
+        "PYTHONNOUSERSITE": "1",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "XDG_CACHE_HOME": f"{home}/.cache",
+        "MPLBACKEND": "Agg",
+        "MALLOC_ARENA_MAX": "4",
+    }  # glibc reserves 64 MiB of address space per thread arena otherwise
 
 
 _TEMPS: list[str] = []
@@ -372,14 +421,25 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
     every site-/dist-packages folder in the sandbox is an empty read-only tmpfs into which only those
     distributions' entries are bound: nothing else installed exists there, at any path."""
 
-    def launch(argv: Sequence[str], submission: Path,
-               packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
+    def launch(
+        argv: Sequence[str], submission: Path, packages: tuple[str, ...] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
         python, rest = _split(argv)
         rt = runtime(python)
         entries = package_entries(python, tuple(packages)) if packages is not None else ()
         sub = readable_submission(Path(submission).resolve(), reachable=False)
-        cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-               "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+        cmd = [
+            "bwrap",
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "sandbox",
+        ]
         uid = _worker_uid()
         if uid is None:
             cmd += ["--unshare-user", "--disable-userns"]
@@ -390,8 +450,18 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
                 cmd += ["--symlink", os.readlink(target), f"/{top}"]
             elif target.is_dir():
                 cmd += ["--ro-bind", str(target), f"/{top}"]
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "1777", "--size", str(limits.scratch_size), "--tmpfs", "/tmp"]
+        cmd += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "1777",
+            "--size",
+            str(limits.scratch_size),
+            "--tmpfs",
+            "/tmp",
+        ]
         made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev"}
         trees = ["/etc", *_bound_trees(rt)]
 
@@ -450,16 +520,17 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
     if warn:
         lost = [p for p, held, _ in properties("limits") if not held]
         why = "not installed" if not shutil.which("bwrap") else "not used" if bwrap_works() else "unusable here"
-        print(f"deepgrade: warning: isolation 'limits' (bubblewrap {why}) LOSES: {'; '.join(lost)}",
-              file=sys.stderr)
+        print(f"deepgrade: warning: isolation 'limits' (bubblewrap {why}) LOSES: {'; '.join(lost)}", file=sys.stderr)
 
-    def launch(argv: Sequence[str], submission: Path,
-               packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
+    def launch(
+        argv: Sequence[str], submission: Path, packages: tuple[str, ...] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
         python, rest = _split(argv)
         rt = runtime(python)
         if packages is not None:  # the unprivileged user needs only the allowed packages' folders
-            rt = Runtime(rt.executable, rt.prefix,
-                         tuple(dict.fromkeys(s for s, _ in package_entries(python, tuple(packages)))))
+            rt = Runtime(
+                rt.executable, rt.prefix, tuple(dict.fromkeys(s for s, _ in package_entries(python, tuple(packages))))
+            )
         uid = _worker_uid()
         fallback = _fallback_runtime(rt) if uid is not None else rt
         if fallback is None:  # the unprivileged user could not run this Python: keep the grader's user
@@ -484,8 +555,9 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
     return launch
 
 
-def process_launcher(argv: Sequence[str], submission: Path,
-                     packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
+def process_launcher(
+    argv: Sequence[str], submission: Path, packages: tuple[str, ...] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """``--isolation process``: a plain child process (the grader's user, environment, files and network).
     With ``packages``, ``python -S`` whose ``PYTHONPATH`` is a view of only those packages: nothing else is
     on its path, but the files stay readable (``sys.path.append`` reaches them)."""
@@ -506,17 +578,21 @@ def launcher_for(isolation: str, limits: Limits = DEFAULT_LIMITS) -> Launcher:
         return process_launcher
     if level == "sandbox":
         if not bwrap_works():
-            raise ValueError("isolation 'sandbox' needs bubblewrap (apt-get install bubblewrap), which "
-                             + ("is not installed" if not shutil.which("bwrap") else "cannot create namespaces here")
-                             + "; use --isolation limits or auto")
+            raise ValueError(
+                "isolation 'sandbox' needs bubblewrap (apt-get install bubblewrap), which "
+                + ("is not installed" if not shutil.which("bwrap") else "cannot create namespaces here")
+                + "; use --isolation limits or auto"
+            )
         return bwrap_launcher(limits)
     return limits_launcher(limits)
 
 
 # --------------------------------------------------------------------------- what holds
 ABSENT = "forbidden packages absent (numpy-only parts)"
-_VIEW_ONLY = ("LOST: python -S with a PYTHONPATH of only the allowed packages, but the other packages' files "
-              "stay readable (sys.path.append reaches them); the worker's audit hook reports such an import")
+_VIEW_ONLY = (
+    "LOST: python -S with a PYTHONPATH of only the allowed packages, but the other packages' files "
+    "stay readable (sys.path.append reaches them); the worker's audit hook reports such an import"
+)
 
 
 def properties(isolation: str) -> list[tuple[str, bool, str]]:
@@ -524,50 +600,91 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
     level = resolve(isolation)
     root = _is_root()
     if level == "process":
-        return [(p, False, "plain child process") for p in
-                ("unprivileged user", "no network", "read-only filesystem, private scratch cwd",
-                 "cannot read solutions/hidden checks/other submissions", "resource limits",
-                 "cannot signal the grader")] + [
-                ("no process left behind", True, "the worker's process group is killed on stop"),
-                ("clean environment", False, "inherits the grader's environment"),
-                (ABSENT, False, _VIEW_ONLY)]
+        return [
+            (p, False, "plain child process")
+            for p in (
+                "unprivileged user",
+                "no network",
+                "read-only filesystem, private scratch cwd",
+                "cannot read solutions/hidden checks/other submissions",
+                "resource limits",
+                "cannot signal the grader",
+            )
+        ] + [
+            ("no process left behind", True, "the worker's process group is killed on stop"),
+            ("clean environment", False, "inherits the grader's environment"),
+            (ABSENT, False, _VIEW_ONLY),
+        ]
     if level == "sandbox":
-        user = (f"setpriv to a fresh uid >= {FIRST_UID}, all capabilities dropped" if root
-                else "runs as the grader's own (unprivileged) user in a user namespace")
+        user = (
+            f"setpriv to a fresh uid >= {FIRST_UID}, all capabilities dropped"
+            if root
+            else "runs as the grader's own (unprivileged) user in a user namespace"
+        )
         return [
             ("unprivileged user", True, user),
             ("no network", True, "bwrap --unshare-net (only a loopback that is down)"),
-            ("read-only filesystem, private scratch cwd", True,
-             f"private root of read-only binds; tmpfs {SCRATCH} (cwd) and /tmp of limited size"),
-            ("cannot read solutions/hidden checks/other submissions", True,
-             "only the Python runtime, site-packages, child.py and the submission are bound"),
+            (
+                "read-only filesystem, private scratch cwd",
+                True,
+                f"private root of read-only binds; tmpfs {SCRATCH} (cwd) and /tmp of limited size",
+            ),
+            (
+                "cannot read solutions/hidden checks/other submissions",
+                True,
+                "only the Python runtime, site-packages, child.py and the submission are bound",
+            ),
             ("resource limits", True, "prlimit: CPU time, address space, processes, file size, open files"),
             ("cannot signal the grader", True, "private pid namespace, new session"),
             ("no process left behind", True, "--die-with-parent; killing bwrap ends the pid namespace"),
             ("clean environment", True, "only PATH, HOME, TMPDIR, locale and PYTHONPATH"),
-            (ABSENT, True, "every site-/dist-packages folder is an empty read-only tmpfs holding only the "
-                           "allowed distributions' files; the others do not exist in the sandbox"),
+            (
+                ABSENT,
+                True,
+                "every site-/dist-packages folder is an empty read-only tmpfs holding only the "
+                "allowed distributions' files; the others do not exist in the sandbox",
+            ),
         ]
     rt = runtime(sys.executable)
     dropped = root and _fallback_runtime(rt) is not None
-    user_how = (f"setpriv to a fresh uid >= {FIRST_UID}" if dropped else
-                "LOST: the grader is not root, so the worker runs as the grader's user" if not root else
-                "LOST: this Python or its site-packages are not reachable by an unprivileged user")
+    user_how = (
+        f"setpriv to a fresh uid >= {FIRST_UID}"
+        if dropped
+        else "LOST: the grader is not root, so the worker runs as the grader's user"
+        if not root
+        else "LOST: this Python or its site-packages are not reachable by an unprivileged user"
+    )
     net, pid = unshare_net_works(), unshare_pid_works()
     return [
         ("unprivileged user", dropped, user_how),
         ("no network", net, "unshare -n" if net else "LOST: unshare -n does not work here"),
-        ("read-only filesystem, private scratch cwd", False,
-         "LOST: it can write wherever its user may (a fresh scratch folder is its cwd)"),
-        ("cannot read solutions/hidden checks/other submissions", False,
-         "LOST: it can read every file its user may read (mode o+r), solutions/ included"),
+        (
+            "read-only filesystem, private scratch cwd",
+            False,
+            "LOST: it can write wherever its user may (a fresh scratch folder is its cwd)",
+        ),
+        (
+            "cannot read solutions/hidden checks/other submissions",
+            False,
+            "LOST: it can read every file its user may read (mode o+r), solutions/ included",
+        ),
         ("resource limits", True, "prlimit: CPU time, address space, processes, file size, open files"),
-        ("cannot signal the grader", dropped or pid,
-         "unshare -p: a private pid namespace" if pid else
-         "a different uid cannot signal the grader" if dropped else "LOST: same user, same pid namespace"),
-        ("no process left behind", pid,
-         "unshare -p --kill-child: the pid namespace ends with the worker" if pid else
-         "LOST: the process group is killed on stop, but a child that calls setsid() escapes it"),
+        (
+            "cannot signal the grader",
+            dropped or pid,
+            "unshare -p: a private pid namespace"
+            if pid
+            else "a different uid cannot signal the grader"
+            if dropped
+            else "LOST: same user, same pid namespace",
+        ),
+        (
+            "no process left behind",
+            pid,
+            "unshare -p --kill-child: the pid namespace ends with the worker"
+            if pid
+            else "LOST: the process group is killed on stop, but a child that calls setsid() escapes it",
+        ),
         ("clean environment", True, "only PATH, HOME, TMPDIR, locale and PYTHONPATH"),
         (ABSENT, False, _VIEW_ONLY),
     ]

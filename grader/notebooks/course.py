@@ -5,6 +5,7 @@ markdown, a read-only setup cell (the imports), and per exercise a markdown cell
 a solution cell (the solutions file's code, markers included) and an autograder cell that grades the
 notebook's solution cells in deepgrade's worker (:func:`grader.notebooks.extract.assert_passes`).
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,14 +18,23 @@ from grader.registry import PARTS, Exercise, all_exercises
 
 #: The tutorial's formulas (seed §4.1–4.3) in LaTeX, shown in the notebook of the parts that use them.
 FORMULAS: dict[str, list[tuple[str, str]]] = {
-    "neuron": [("The neuron (§4.1)", r"y = f\Big(\sum_{i=1}^{n} w_i x_i + b\Big)"),
-               ("Activations", r"\sigma(x) = \frac{1}{1+e^{-x}},\quad \mathrm{ReLU}(x) = \max(0, x),\quad "
-                               r"\tanh(x) = \frac{e^{x}-e^{-x}}{e^{x}+e^{-x}},\quad "
-                               r"\mathrm{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}"),
-               ("What the backward passes are for: gradient descent (§4.3)",
-                r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
-    "losses": [("Mean squared error (§4.2)", r"L = \frac{1}{N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
-               ("Cross-entropy (§4.2)", r"L = -\frac{1}{N}\sum_{n=1}^{N} \log \mathrm{softmax}(z_n)_{y_n}")],
+    "neuron": [
+        ("The neuron (§4.1)", r"y = f\Big(\sum_{i=1}^{n} w_i x_i + b\Big)"),
+        (
+            "Activations",
+            r"\sigma(x) = \frac{1}{1+e^{-x}},\quad \mathrm{ReLU}(x) = \max(0, x),\quad "
+            r"\tanh(x) = \frac{e^{x}-e^{-x}}{e^{x}+e^{-x}},\quad "
+            r"\mathrm{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
+        ),
+        (
+            "What the backward passes are for: gradient descent (§4.3)",
+            r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}",
+        ),
+    ],
+    "losses": [
+        ("Mean squared error (§4.2)", r"L = \frac{1}{N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
+        ("Cross-entropy (§4.2)", r"L = -\frac{1}{N}\sum_{n=1}^{N} \log \mathrm{softmax}(z_n)_{y_n}"),
+    ],
     "optim": [("Gradient descent (§4.3)", r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
     "train": [("Gradient descent (§4.3)", r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
 }
@@ -42,10 +52,10 @@ class NotebookError(ValueError):
     """A solutions file that cannot become a notebook."""
 
 
-def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = False,
-          points: float | None = None) -> dict:
-    meta: dict = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-                  "solution": solution}
+def _meta(
+    grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = False, points: float | None = None
+) -> dict:
+    meta: dict = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -62,8 +72,10 @@ def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
     lines = source.splitlines()
     for i, line in enumerate(lines):
         if line.startswith(BEGIN) or line.startswith(END):
-            raise NotebookError(f"{part}.py:{i + 1}: a module-level solution block has no notebook form "
-                                "(nbgrader would leave a bare `raise` in the student's cell)")
+            raise NotebookError(
+                f"{part}.py:{i + 1}: a module-level solution block has no notebook form "
+                "(nbgrader would leave a bare `raise` in the student's cell)"
+            )
     body = list(tree.body)
     doc = ""
     first = body[0] if body else None
@@ -93,7 +105,7 @@ def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
     cells: dict[str, list[str]] = {}
     for i, node in enumerate(body):
         end = start(body[i + 1]) if i + 1 < len(body) else len(lines)
-        text = "\n".join(lines[start(node):end]).strip("\n")
+        text = "\n".join(lines[start(node) : end]).strip("\n")
         (setup if assigned[i] is None else cells.setdefault(assigned[i], [])).append(text)  # type: ignore[arg-type]
     return doc, "\n\n\n".join(setup), {k: "\n\n\n".join(v) for k, v in cells.items()}
 
@@ -103,21 +115,34 @@ def _intro(part: str, doc: str) -> str:
     text = [f"# {head.strip()}", "", rest.strip()]
     for title, formula in FORMULAS.get(part, []):
         text += ["", f"**{title}**", "", f"$$\n{formula}\n$$"]
-    text += ["", "Write each exercise in its cell, run it, then run the autograder cell below it: it grades "
-             "the *saved* notebook in a separate process (save first). Do not rename, split or delete the "
-             "cells — deepgrade finds them by their nbgrader grade_id."]
+    text += [
+        "",
+        "Write each exercise in its cell, run it, then run the autograder cell below it: it grades "
+        "the *saved* notebook in a separate process (save first). Do not rename, split or delete the "
+        "cells — deepgrade finds them by their nbgrader grade_id.",
+    ]
     return "\n".join(text).strip() + "\n"
 
 
 def _exercise_text(ex: Exercise) -> str:
-    text = [f"## Exercise `{ex.id}` — {ex.title}", "",
-            f"**{ex.points:g} points**" + (f" · tutorial § {ex.seed}" if ex.seed else ""), "",
-            "Write " + ", ".join(f"`{f}`" for f in ex.functions) + (
-                " in the cell below." if cell_owner(ex) is ex else
-                f" in the solution cell of `{cell_owner(ex).id}` above (one class, one cell).")]
+    text = [
+        f"## Exercise `{ex.id}` — {ex.title}",
+        "",
+        f"**{ex.points:g} points**" + (f" · tutorial § {ex.seed}" if ex.seed else ""),
+        "",
+        "Write "
+        + ", ".join(f"`{f}`" for f in ex.functions)
+        + (
+            " in the cell below."
+            if cell_owner(ex) is ex
+            else f" in the solution cell of `{cell_owner(ex).id}` above (one class, one cell)."
+        ),
+    ]
     if ex.prerequisites:
-        text += ["", "Builds on " + ", ".join(f"`{p}`" for p in ex.prerequisites)
-                 + " (graded with the reference versions)."]
+        text += [
+            "",
+            "Builds on " + ", ".join(f"`{p}`" for p in ex.prerequisites) + " (graded with the reference versions).",
+        ]
     public = [c for c in ex.checks if not c.hidden]
     if public:
         text += ["", "The autograder checks:"] + [f"- {c.name} *(oracle: {c.oracle})*" for c in public]
@@ -131,8 +156,12 @@ def _exercise_text(ex: Exercise) -> str:
 
 def autograder_source(ex: Exercise) -> str:
     """The autograder cell: the same checks as `deepgrade check`, run on this notebook's solution cells."""
-    src = [f"# deepgrade autograder for {ex.id}: grades the saved notebook's solution cells in a worker process",
-           "from grader.notebooks.extract import assert_passes", "", f'assert_passes("{ex.id}")']
+    src = [
+        f"# deepgrade autograder for {ex.id}: grades the saved notebook's solution cells in a worker process",
+        "from grader.notebooks.extract import assert_passes",
+        "",
+        f'assert_passes("{ex.id}")',
+    ]
     if any(c.hidden for c in ex.checks):
         src += ["### BEGIN HIDDEN TESTS", f'assert_passes("{ex.id}", hidden=True)', "### END HIDDEN TESTS"]
     return "\n".join(src)
@@ -148,8 +177,10 @@ def notebook(part: str, source: str, exercises: list[Exercise] | None = None):
     lacking = [e.id for e in exercises if cell_owner(e) is e and e.id not in code]
     if lacking:
         raise NotebookError(f"solutions/{part}.py does not define the functions of {', '.join(lacking)}")
-    cells = [v4.new_markdown_cell(_intro(part, doc), metadata=_meta(f"intro_{part}", locked=True)),
-             v4.new_code_cell(setup, metadata=_meta(setup_id(part), locked=True))]
+    cells = [
+        v4.new_markdown_cell(_intro(part, doc), metadata=_meta(f"intro_{part}", locked=True)),
+        v4.new_code_cell(setup, metadata=_meta(setup_id(part), locked=True)),
+    ]
     for ex in exercises:
         text = _meta(f"text_{solution_id(ex)}", locked=True)
         test = _meta(autograder_id(ex), grade=True, locked=True, points=ex.points)
@@ -157,15 +188,20 @@ def notebook(part: str, source: str, exercises: list[Exercise] | None = None):
         if cell_owner(ex) is ex:
             cells.append(v4.new_code_cell(code[ex.id], metadata=_meta(solution_id(ex), solution=True)))
         cells.append(v4.new_code_cell(autograder_source(ex), metadata=test))
-    nb = v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"}})
+    nb = v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.validate(nb)
     return nb
 
 
-def write_course(dest: Path, solutions: Path, parts: list[str] | None = None, *, course: str = "deepgrade",
-                 timeout: int = 600) -> tuple[list[Path], list[str]]:
+def write_course(
+    dest: Path, solutions: Path, parts: list[str] | None = None, *, course: str = "deepgrade", timeout: int = 600
+) -> tuple[list[Path], list[str]]:
     """Write ``dest/nbgrader_config.py`` and ``dest/source/<part>/<part>.ipynb``; (notebooks, skip messages)."""
     import nbformat
 
@@ -194,5 +230,7 @@ _STUB = re.compile(r"^(\s*)(# YOUR CODE HERE.*|raise NotImplementedError\(.*\))$
 
 def normalise_stubs(code: str) -> str:
     """Code with every `# YOUR CODE HERE` / `raise NotImplementedError(...)` stub line in one form."""
-    return _STUB.sub(lambda m: m.group(1) + ("# YOUR CODE HERE" if m.group(2).startswith("#")
-                                               else "raise NotImplementedError()"), code)
+    return _STUB.sub(
+        lambda m: m.group(1) + ("# YOUR CODE HERE" if m.group(2).startswith("#") else "raise NotImplementedError()"),
+        code,
+    )

@@ -6,6 +6,7 @@ that order they are the part's module, exactly as ``assignments/<part>.py`` woul
 writes those modules into a folder that the worker grades like any other submission.
 :func:`assert_passes` is what a notebook's autograder cell calls.
 """
+
 from __future__ import annotations
 
 import os
@@ -146,8 +147,10 @@ def _notebook(part: str) -> Path:
     for candidate in (os.environ.get(NOTEBOOK_ENV), os.environ.get("JPY_SESSION_NAME"), f"{part}.ipynb"):
         if candidate and candidate.endswith(".ipynb") and Path(candidate).is_file():
             return Path(candidate)
-    raise AssertionError(f"cannot find {part}.ipynb in {os.getcwd()}: save the notebook (deepgrade grades "
-                         f"the saved file) or set {NOTEBOOK_ENV}")
+    raise AssertionError(
+        f"cannot find {part}.ipynb in {os.getcwd()}: save the notebook (deepgrade grades "
+        f"the saved file) or set {NOTEBOOK_ENV}"
+    )
 
 
 def _report(result: SubmissionResult) -> str:
@@ -165,8 +168,9 @@ def _report(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def assert_passes(exercise: str, *, hidden: bool = False, notebook: str | None = None,
-                  examples: int | None = None) -> None:
+def assert_passes(
+    exercise: str, *, hidden: bool = False, notebook: str | None = None, examples: int | None = None
+) -> None:
     """Autograder cell body: grade this notebook's solution cells for ``exercise`` in the worker.
 
     Runs the public checks (or, with ``hidden``, only the hidden ones), prints the report and raises
@@ -185,14 +189,16 @@ def assert_passes(exercise: str, *, hidden: bool = False, notebook: str | None =
     examples = examples or int(os.environ.get(EXAMPLES_ENV, "25"))
     path = Path(notebook) if notebook else _notebook(ex.part)
     sink = io.StringIO()
-    with tempfile.TemporaryDirectory(prefix="deepgrade-nb-") as tmp, warnings.catch_warnings(), \
-            contextlib.redirect_stderr(sink):
+    with (
+        tempfile.TemporaryDirectory(prefix="deepgrade-nb-") as tmp,
+        warnings.catch_warnings(),
+        contextlib.redirect_stderr(sink),
+    ):
         warnings.simplefilter("ignore")
         found = extract_notebooks([path], tmp)
         if exercise in found.missing:
             raise AssertionError(f"{exercise}: {found.missing[exercise]} in {path.name}")
-        result = grade(Path(tmp), [ex], examples=examples, hidden=hidden,
-                       only=lambda c: c.hidden == hidden)
+        result = grade(Path(tmp), [ex], examples=examples, hidden=hidden, only=lambda c: c.hidden == hidden)
     report = _report(result)
     if not all(er.status == "passed" for er in result.exercises):
         raise AssertionError(report)

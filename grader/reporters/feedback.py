@@ -4,6 +4,7 @@ Reporters print what they are given: pass ``SubmissionResult.redacted(publish_hi
 does), which withholds hidden checks' details.  Text that came from the worker goes through
 :mod:`grader.reporters.text`: cleaned, capped, fenced in Markdown and escaped in HTML.
 """
+
 from __future__ import annotations
 
 from html import escape
@@ -56,18 +57,24 @@ def _check_html(c: CheckResult) -> str:
     if c.curves:
         from grader.reporters.plots import curves_data_uri
 
-        body += (f'<div><img alt="{escape(", ".join(c.curves))} curves of {escape(c.name)}" '
-                 f'src="{curves_data_uri(c.curves, c.name)}"></div>')
+        body += (
+            f'<div><img alt="{escape(", ".join(c.curves))} curves of {escape(c.name)}" '
+            f'src="{curves_data_uri(c.curves, c.name)}"></div>'
+        )
     return body + "</li>"
 
 
 def html(result: SubmissionResult, student: str) -> str:
-    parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback for "
-             f"{escape(student)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>Feedback for {escape(student)}</h1>"]
+    parts = [
+        f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback for "
+        f"{escape(student)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Feedback for {escape(student)}</h1>",
+    ]
     if result.error:
-        parts.append(f'<div class="error"><b>This submission could not be graded:</b>'
-                     f"<pre>{escape(clean(result.error))}</pre></div>")
+        parts.append(
+            f'<div class="error"><b>This submission could not be graded:</b>'
+            f"<pre>{escape(clean(result.error))}</pre></div>"
+        )
     else:
         parts.append(f"<p><b>Score: {_pts(result.score)} / {_pts(result.max_score)}</b></p>")
     for e in result.exercises:

@@ -1,4 +1,5 @@
 """The class gradebook (CSV and JSON) and the instructor's summary: score distribution, most-failed checks."""
+
 from __future__ import annotations
 
 import csv
@@ -34,14 +35,30 @@ def rows(outcomes: list[Outcome], exercises: list[Exercise]) -> list[dict[str, A
     out = []
     for o in outcomes:
         statuses = {e.id: e.status for e in o.result.exercises}
-        out.append({"student": o.student, "scores": _scores(o, exercises),
-                    "statuses": {e.id: statuses.get(e.id, "grader_error" if o.internal and not o.result.exercises
-                                                    else "error" if o.result.error else "skipped")
-                                 for e in exercises},
-                    "total": None if o.internal else o.result.score, "max": sum(e.points for e in exercises),
-                    "grader_error": o.internal, "error": _error(o),
-                    "notes": [f"{e.id}: {one_line(n)}" for e in o.result.exercises for n in e.notes],
-                    "seconds": o.seconds, "source": o.source})
+        out.append(
+            {
+                "student": o.student,
+                "scores": _scores(o, exercises),
+                "statuses": {
+                    e.id: statuses.get(
+                        e.id,
+                        "grader_error"
+                        if o.internal and not o.result.exercises
+                        else "error"
+                        if o.result.error
+                        else "skipped",
+                    )
+                    for e in exercises
+                },
+                "total": None if o.internal else o.result.score,
+                "max": sum(e.points for e in exercises),
+                "grader_error": o.internal,
+                "error": _error(o),
+                "notes": [f"{e.id}: {one_line(n)}" for e in o.result.exercises for n in e.notes],
+                "seconds": o.seconds,
+                "source": o.source,
+            }
+        )
     return out
 
 
@@ -58,14 +75,23 @@ def csv_text(outcomes: list[Outcome], exercises: list[Exercise]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", *(e.id for e in exercises), "total", "max", "error"])
     for r in rows(outcomes, exercises):
-        w.writerow([cell(r["student"]), *(cell(r["scores"][e.id]) for e in exercises), cell(r["total"]),
-                    cell(r["max"]), cell(r["error"])])
+        w.writerow(
+            [
+                cell(r["student"]),
+                *(cell(r["scores"][e.id]) for e in exercises),
+                cell(r["total"]),
+                cell(r["max"]),
+                cell(r["error"]),
+            ]
+        )
     return buf.getvalue()
 
 
 def json_text(outcomes: list[Outcome], exercises: list[Exercise]) -> str:
-    doc = {"exercises": [{"id": e.id, "title": e.title, "points": e.points} for e in exercises],
-           "students": rows(outcomes, exercises)}
+    doc = {
+        "exercises": [{"id": e.id, "title": e.title, "points": e.points} for e in exercises],
+        "students": rows(outcomes, exercises),
+    }
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 

@@ -3,6 +3,7 @@
 Prints what it is given: pass ``SubmissionResult.redacted(publish_hidden)`` (``grader.instructor.batch`` does), so a
 hidden check shows its name, status and points, never its details unless the instructor publishes them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,27 +18,33 @@ def document(result: SubmissionResult) -> dict[str, Any]:
     tests: list[dict[str, Any]] = []
     for e in result.exercises:
         for c in e.checks:
-            tests.append({
-                "name": f"{e.id}: {c.name}",
-                "score": round(c.score, 6),
-                "max_score": round(c.max_score, 6),
-                "status": "passed" if c.status == "passed" else "failed",
-                "output": (clean(c.message) or c.status.replace("_", " "))
-                          + (f"\n\nwhat your code printed:\n{clean(c.stdout)}" if c.stdout else ""),
-                "tags": [e.part, c.oracle],
-                "visibility": "visible",
-            })
+            tests.append(
+                {
+                    "name": f"{e.id}: {c.name}",
+                    "score": round(c.score, 6),
+                    "max_score": round(c.max_score, 6),
+                    "status": "passed" if c.status == "passed" else "failed",
+                    "output": (clean(c.message) or c.status.replace("_", " "))
+                    + (f"\n\nwhat your code printed:\n{clean(c.stdout)}" if c.stdout else ""),
+                    "tags": [e.part, c.oracle],
+                    "visibility": "visible",
+                }
+            )
     lines = [f"{result.score:g}/{result.max_score:g} points"]
     if result.error:
         lines = [f"This submission could not be graded: {clean(result.error)}"]
     summary = hidden_summary(result)
     if summary:
         lines.append(summary)
-    return {"score": 0.0 if result.error else round(result.score, 4),
-            "execution_time": int(round(result.seconds)),
-            "output": "\n".join(lines),
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            # plain text: no Markdown, HTML or ANSI in student text is rendered by Gradescope
-            "output_format": "text", "test_output_format": "text", "test_name_format": "text",
-            "tests": tests}
+    return {
+        "score": 0.0 if result.error else round(result.score, 4),
+        "execution_time": int(round(result.seconds)),
+        "output": "\n".join(lines),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        # plain text: no Markdown, HTML or ANSI in student text is rendered by Gradescope
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
+        "tests": tests,
+    }

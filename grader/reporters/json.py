@@ -1,4 +1,5 @@
 """The machine-readable report: one JSON document, the format every other tool reads."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Plots for reports: a training check's curves (the student's loss beside the reference's) as a PNG."""
+
 from __future__ import annotations
 
 import base64

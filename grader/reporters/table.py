@@ -2,6 +2,7 @@
 
 Names and text are never read as rich markup (a check named "x [hidden]" shows as such), and text from the
 worker is cleaned (``grader.reporters.text.clean``: no terminal escape sequences)."""
+
 from __future__ import annotations
 
 from rich.console import Console
@@ -14,8 +15,15 @@ from grader.reporters.text import clean
 from grader.reporters.view import MARK, details, hidden_summary, points, status_note
 from grader.results import ExerciseResult, SubmissionResult
 
-STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "magenta",
-         "not_implemented": "yellow", "skipped": "dim", "grader_error": "bold red"}
+STYLE = {
+    "passed": "green",
+    "failed": "red",
+    "error": "magenta",
+    "timeout": "magenta",
+    "not_implemented": "yellow",
+    "skipped": "dim",
+    "grader_error": "bold red",
+}
 
 
 def table(result: SubmissionResult) -> Table:
@@ -29,13 +37,22 @@ def table(result: SubmissionResult) -> Table:
     for e in result.exercises:
         passed = sum(c.status == "passed" for c in e.checks)
         # a skipped exercise's points are not at stake here, but they are in the official grade: not "0/0"
-        shown = (f"–/{points(sum(c.max_score for c in e.checks))}" if e.status == "skipped"
-                 else f"{points(e.score)}/{points(e.max_score)}")
-        t.add_row(Text(e.id), Text(e.title), Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
-                  f"{passed}/{len(e.checks)}", shown)
+        shown = (
+            f"–/{points(sum(c.max_score for c in e.checks))}"
+            if e.status == "skipped"
+            else f"{points(e.score)}/{points(e.max_score)}"
+        )
+        t.add_row(
+            Text(e.id),
+            Text(e.title),
+            Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
+            f"{passed}/{len(e.checks)}",
+            shown,
+        )
     done = sum(e.status == "passed" for e in result.exercises)
-    t.caption = (f"{done}/{len(result.exercises)} exercises passed · "
-                 f"{points(result.score)}/{points(result.max_score)} points")
+    t.caption = (
+        f"{done}/{len(result.exercises)} exercises passed · {points(result.score)}/{points(result.max_score)} points"
+    )
     not_checked = sum(c.max_score for e in unchecked(result) for c in e.checks)
     if not_checked:
         t.caption += f" · {points(not_checked)} points not checked here"
@@ -80,12 +97,16 @@ def warnings(result: SubmissionResult) -> list[str]:
     for e in unchecked(result):
         first = next((c for c in e.checks if c.message), None)
         why = first.message.removeprefix("skipped: ") if first else "skipped"
-        lines.append(f"{e.id} was not checked ({why}); the official grade counts its "
-                     f"{points(sum(c.max_score for c in e.checks))} points.")
+        lines.append(
+            f"{e.id} was not checked ({why}); the official grade counts its "
+            f"{points(sum(c.max_score for c in e.checks))} points."
+        )
     for e in flagged(result):
         if not e.penalty:
-            lines.append(f"{e.id}: with this import the official grade (`deepgrade grade`) {official_penalty()} "
-                         "for this exercise; remove it.")
+            lines.append(
+                f"{e.id}: with this import the official grade (`deepgrade grade`) {official_penalty()} "
+                "for this exercise; remove it."
+            )
     return lines
 
 
@@ -109,8 +130,10 @@ def print_report(result: SubmissionResult, console: Console | None = None, *, fa
     console.print(table(result))
     for e in result.exercises:
         for note in e.notes:
-            console.print(f"[yellow]{escape(e.id)}:[/yellow] {escape(clean(note))}"
-                          + (f" (−{e.penalty:.0%})" if e.penalty else ""))
+            console.print(
+                f"[yellow]{escape(e.id)}:[/yellow] {escape(clean(note))}"
+                + (f" (−{e.penalty:.0%})" if e.penalty else "")
+            )
     for line in warnings(result):
         console.print(f"[yellow]{escape(line)}[/yellow]")
     shown = 0

@@ -1,5 +1,6 @@
 """Untrusted text in reports: every string that came from the worker (check messages, notes, error rows)
 passes through :func:`clean` before a reporter prints it, and Markdown puts it in a :func:`fence`."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ def clean(text: object, limit: int = MAX_CHARS) -> str:
     s = str(text).replace("\r\n", "\n")
     s = "".join(ch for ch in s if ch in "\n\t" or unicodedata.category(ch) not in _DROP)
     if len(s) > limit:
-        s = s[:max(0, limit - len(TRUNCATED))] + TRUNCATED
+        s = s[: max(0, limit - len(TRUNCATED))] + TRUNCATED
     return s
 
 

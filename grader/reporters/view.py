@@ -10,13 +10,21 @@ fences it for its format.
 >>> details(c)
 [('', 'expected 0.0, got 1.0')]
 """
+
 from __future__ import annotations
 
 from grader.reporters.text import clean
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "not_implemented": "·", "skipped": "-",
-        "grader_error": "⚠"}
+MARK = {
+    "passed": "✓",
+    "failed": "✗",
+    "error": "!",
+    "timeout": "⏱",
+    "not_implemented": "·",
+    "skipped": "-",
+    "grader_error": "⚠",
+}
 PRINTED = "what your code printed"
 
 

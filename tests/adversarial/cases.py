@@ -11,6 +11,7 @@ Placeholders in ``source``: ``@ROOT@`` (the repository), ``@OTHER@`` (another st
 ``@CANARY@`` (a gradebook file outside the submission), ``@PORT@`` (a TCP port on 127.0.0.1 that
 answers whoever connects).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,10 +33,15 @@ def _spoil(x):
 def _pair(attack: str, correct: bool = False) -> str:
     """sigmoid_forward/backward that run ``attack`` (indented body text; sets ``ok`` when it worked)."""
     body = "\n".join("    " + line for line in attack.strip().splitlines())
-    answer_fwd = ("        s = 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))\n        return s, s\n"
-                  if correct else "        pass\n")
+    answer_fwd = (
+        "        s = 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))\n        return s, s\n"
+        if correct
+        else "        pass\n"
+    )
     answer_bwd = "        return dout * cache * (1.0 - cache)\n" if correct else "        pass\n"
-    return SPOIL + f'''
+    return (
+        SPOIL
+        + f'''
 def sigmoid_forward(x):
     ok = False
 {body}
@@ -51,18 +57,19 @@ def sigmoid_backward(dout, cache):
     if ok:
 {answer_bwd}    return _spoil(dout)
 '''
+    )
 
 
 @dataclass(frozen=True)
 class Attack:
     name: str
-    source: str                 # replacement definitions for neuron.py
+    source: str  # replacement definitions for neuron.py
     sandbox_only: bool = False  # succeeds (or hurts the machine) without the sandbox
-    targets: str = ""           # substrings (|-separated) of the checks that must score 0; "" = all
+    targets: str = ""  # substrings (|-separated) of the checks that must score 0; "" = all
     exercise: str = "neuron.sigmoid"
-    prelude: str = ""           # top-level statements, run when the module is imported (after its defs)
-    evidence: str = ""          # a check's message must say this (the limit that stopped the attack)
-    budget: float = 30.0        # submission time budget; a small one cuts the rest of the grading short
+    prelude: str = ""  # top-level statements, run when the module is imported (after its defs)
+    evidence: str = ""  # a check's message must say this (the limit that stopped the attack)
+    budget: float = 30.0  # submission time budget; a small one cuts the rest of the grading short
     bystander: str = "neuron.relu"  # an exercise of the same file the attack leaves alone
 
     def write(self, dest: Path, **places: str) -> Path:
@@ -84,14 +91,21 @@ class Attack:
 _VALUES = "matches|gradient"
 
 ATTACKS = [
-    Attack("monkeypatch-numpy", _pair("pass"), prelude='''
+    Attack(
+        "monkeypatch-numpy",
+        _pair("pass"),
+        prelude='''
 import numpy.testing
 np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
 np.testing.assert_allclose = lambda *a, **k: None
 np.testing.assert_array_equal = lambda *a, **k: None
-'''),
-    Attack("monkeypatch-grader", _pair("pass"), prelude='''
+''',
+    ),
+    Attack(
+        "monkeypatch-grader",
+        _pair("pass"),
+        prelude='''
 import sys
 sys.path.insert(0, "@ROOT@")
 try:
@@ -102,22 +116,33 @@ try:
     _failure.CheckFailed.__init__ = lambda self, *a, **k: None
 except Exception:
     pass
-'''),
+''',
+    ),
     Attack("sys-exit", "import sys\n" + _pair("sys.exit(0)")),
     Attack("os-exit", "import os\n" + _pair("os._exit(0)")),
-    Attack("print-flood", "import os, sys\n" + _pair('''
+    Attack(
+        "print-flood",
+        "import os, sys\n"
+        + _pair('''
 sys.stdout.write("x" * (1 << 20))
 sys.stderr.write("y" * (1 << 20))
 os.write(1, b"z" * (1 << 20))
-''')),
-    Attack("forge-protocol", "import os\n" + _pair('''
+'''),
+    ),
+    Attack(
+        "forge-protocol",
+        "import os\n"
+        + _pair('''
 for fd in range(3, 12):
     try:
         os.write(fd, b"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x10{\\"ok\\": [1, 2, 3]}garbage")
     except OSError:
         pass
-''')),
-    Attack("not-plain-data", '''
+'''),
+    ),
+    Attack(
+        "not-plain-data",
+        '''
 class _Lies:
     def __init__(self, value):
         self.value = value
@@ -133,8 +158,12 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return (dout * cache * (1.0 - cache)).tolist()  # the right numbers, but a list
-''', targets=_VALUES),
-    Attack("wrong-shape", '''
+''',
+        targets=_VALUES,
+    ),
+    Attack(
+        "wrong-shape",
+        '''
 def sigmoid_forward(x):
     s = 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
     return s[..., None], s
@@ -142,8 +171,12 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return (dout * cache * (1.0 - cache))[None]
-''', targets=_VALUES),
-    Attack("wrong-dtype", '''
+''',
+        targets=_VALUES,
+    ),
+    Attack(
+        "wrong-dtype",
+        '''
 def sigmoid_forward(x):
     s = 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
     return s + 1j, s
@@ -151,8 +184,12 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return (dout * cache * (1.0 - cache)).astype(np.float16)
-''', targets=_VALUES),
-    Attack("object-dtype", '''
+''',
+        targets=_VALUES,
+    ),
+    Attack(
+        "object-dtype",
+        '''
 def sigmoid_forward(x):
     s = 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
     return s.astype(object), s
@@ -160,8 +197,12 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return np.array([dout * cache * (1.0 - cache), None], dtype=object)
-''', targets=_VALUES),
-    Attack("nan", '''
+''',
+        targets=_VALUES,
+    ),
+    Attack(
+        "nan",
+        '''
 def sigmoid_forward(x):
     s = 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
     out = np.where(np.abs(x) > 0.5, np.nan, s)
@@ -170,9 +211,14 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return np.full_like(dout, np.nan)
-''', targets=_VALUES + "|finite"),
+''',
+        targets=_VALUES + "|finite",
+    ),
     Attack("infinite-loop", _pair("while True:\n    pass"), budget=1.5),
-    Attack("kill-the-grader", "import os, signal\n" + _pair('''
+    Attack(
+        "kill-the-grader",
+        "import os, signal\n"
+        + _pair('''
 for pid in (os.getppid(), 1):
     try:
         os.kill(pid, signal.SIGKILL)
@@ -184,24 +230,42 @@ for entry in os.listdir("/proc"):
             os.kill(int(entry), signal.SIGKILL)
         except OSError:
             pass
-'''), sandbox_only=True),
-    Attack("read-solutions", _pair('''
+'''),
+        sandbox_only=True,
+    ),
+    Attack(
+        "read-solutions",
+        _pair(
+            '''
 try:
     ns = {}
     exec(open("@ROOT@/grader/exercises/neuron.py").read()[:0] + open("@ROOT@/solutions/neuron.py").read(), ns)
     ok = True
 except OSError:
     pass
-''', correct=True), sandbox_only=True),
-    Attack("read-other-student", _pair('''
+''',
+            correct=True,
+        ),
+        sandbox_only=True,
+    ),
+    Attack(
+        "read-other-student",
+        _pair(
+            '''
 try:
     ns = {}
     exec(open("@OTHER@/neuron.py").read(), ns)
     ok = True
 except OSError:
     pass
-''', correct=True), sandbox_only=True),
-    Attack("write-outside-scratch", _pair('''
+''',
+            correct=True,
+        ),
+        sandbox_only=True,
+    ),
+    Attack(
+        "write-outside-scratch",
+        _pair('''
 for target in ("@CANARY@", "@OTHER@/neuron.py", "@ROOT@/solutions/neuron.py", __file__):
     try:
         with open(target, "a") as f:
@@ -212,8 +276,14 @@ try:
     open("pwned-in-scratch.txt", "w").write("scratch is writable")
 except OSError:
     pass
-'''), sandbox_only=True),
-    Attack("network", "import socket\n" + _pair('''
+'''),
+        sandbox_only=True,
+    ),
+    Attack(
+        "network",
+        "import socket\n"
+        + _pair(
+            '''
 try:
     socket.create_connection(("127.0.0.1", @PORT@), timeout=2).close()
     ok = True
@@ -224,8 +294,14 @@ try:
     ok = True
 except OSError:
     pass
-''', correct=True), sandbox_only=True),
-    Attack("fork-bomb", """
+''',
+            correct=True,
+        ),
+        sandbox_only=True,
+    ),
+    Attack(
+        "fork-bomb",
+        """
 import os
 
 
@@ -237,8 +313,13 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return sigmoid_forward(dout)
-""", sandbox_only=True, evidence="BlockingIOError"),
-    Attack("memory-bomb", """
+""",
+        sandbox_only=True,
+        evidence="BlockingIOError",
+    ),
+    Attack(
+        "memory-bomb",
+        """
 _hoard = []
 
 
@@ -256,23 +337,42 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return sigmoid_forward(dout)[0]
-""" + SPOIL, sandbox_only=True, evidence="MemoryError"),
+"""
+        + SPOIL,
+        sandbox_only=True,
+        evidence="MemoryError",
+    ),
     # The losses part: the same attacks work on any file of the submission.
-    Attack("losses-monkeypatch-numpy", SPOIL + """
+    Attack(
+        "losses-monkeypatch-numpy",
+        SPOIL
+        + """
 def mse_loss(pred, target):
     return float("nan"), _spoil(pred)
-""", prelude="""
+""",
+        prelude="""
 np.allclose = lambda *a, **k: True
 np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)
-""", exercise="losses.mse", bystander="losses.bce_with_logits"),
-    Attack("losses-os-exit", """
+""",
+        exercise="losses.mse",
+        bystander="losses.bce_with_logits",
+    ),
+    Attack(
+        "losses-os-exit",
+        """
 import os
 
 
 def mse_loss(pred, target):
     os._exit(0)
-""", exercise="losses.mse", bystander="losses.bce_with_logits"),
-    Attack("losses-read-solutions", SPOIL + """
+""",
+        exercise="losses.mse",
+        bystander="losses.bce_with_logits",
+    ),
+    Attack(
+        "losses-read-solutions",
+        SPOIL
+        + """
 def mse_loss(pred, target):
     try:
         ns = {}
@@ -280,5 +380,9 @@ def mse_loss(pred, target):
         return ns["mse_loss"](pred, target)
     except OSError:
         return float("nan"), _spoil(pred)
-""", sandbox_only=True, exercise="losses.mse", bystander="losses.bce_with_logits"),
+""",
+        sandbox_only=True,
+        exercise="losses.mse",
+        bystander="losses.bce_with_logits",
+    ),
 ]

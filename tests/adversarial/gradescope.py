@@ -9,6 +9,7 @@ in every failure message (it would reach results.json).  Blocked, they raise an 
 them, e.g. ``ATTACK solutions=PermissionError secret=PermissionError plans=PermissionError``, so a test can tell a
 blocked attack from one that looked in the wrong place.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

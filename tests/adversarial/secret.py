@@ -2,6 +2,7 @@
 environment and in the secret file, and fails every sigmoid check with what it found (``ATTACK env=...
 file=...``), so anything it got would reach the student's feedback.  Blocked, the message names what stopped
 it (``missing``, ``PermissionError``, ``FileNotFoundError``)."""
+
 from __future__ import annotations
 
 from pathlib import Path

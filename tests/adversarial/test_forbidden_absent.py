@@ -2,6 +2,7 @@
 
 In the sandbox they are absent (no path, no file); at ``limits`` and ``process`` the worker runs ``python -S``
 with only numpy on its path, so every import trick that does not name a real path fails there too."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,10 @@ from tests.corpus import SOLUTIONS, Variant
 #: Those installed here (deepgrade needs torch; scipy and sklearn come only with other tools): an absent one has
 #: nothing to find.
 FORBIDDEN = tuple(n for n in ("torch", "scipy", "sklearn") if importlib.util.find_spec(n) is not None)
-NEEDS_BWRAP = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is missing or cannot create "
-                                 "namespaces here (apt-get install bubblewrap)")
+NEEDS_BWRAP = pytest.mark.skipif(
+    not sandbox.bwrap_works(),
+    reason="bubblewrap is missing or cannot create namespaces here (apt-get install bubblewrap)",
+)
 LEVELS = [pytest.param("sandbox", marks=NEEDS_BWRAP), "limits", "process"]
 #: Where the grader's Python really keeps them (the sandbox must not have these paths at all).
 REAL = {name: os.path.dirname(str(getattr(importlib.util.find_spec(name), "origin", ""))) for name in FORBIDDEN}
@@ -31,8 +34,9 @@ TRICKS = {
     "__import__": "__import__(NAME)",
     "importlib.import_module": "import importlib; importlib.import_module(NAME)",
     "exec(compile(..., '/usr/lib/...'))": "exec(compile(f'import {NAME}', '/usr/lib/python3/x.py', 'exec'))",
-    "from-import in a fake library file": ("exec(compile(f'from {NAME} import __version__', "
-                                           "'/usr/lib/python3/dist-packages/numpy/x.py', 'exec'), {})"),
+    "from-import in a fake library file": (
+        "exec(compile(f'from {NAME} import __version__', '/usr/lib/python3/dist-packages/numpy/x.py', 'exec'), {})"
+    ),
 }
 #: These name the real files: absent in the sandbox only (elsewhere they stay readable; see describe()).
 PATH_TRICKS = {
@@ -41,11 +45,14 @@ PATH_TRICKS = {
         "import importlib.util as u, os, sys\n"
         "spec = u.spec_from_file_location(NAME, os.path.join(PATH, '__init__.py'),"
         " submodule_search_locations=[PATH])\n"
-        "mod = u.module_from_spec(spec); sys.modules[NAME] = mod; spec.loader.exec_module(mod)"),
-    "read the shared library": ("import glob, os\n"
-                                "libs = glob.glob(os.path.join(PATH, '**', '*.so'), recursive=True)\n"
-                                "assert libs, 'no .so'\n"
-                                "open(libs[0], 'rb').read(16)"),
+        "mod = u.module_from_spec(spec); sys.modules[NAME] = mod; spec.loader.exec_module(mod)"
+    ),
+    "read the shared library": (
+        "import glob, os\n"
+        "libs = glob.glob(os.path.join(PATH, '**', '*.so'), recursive=True)\n"
+        "assert libs, 'no .so'\n"
+        "open(libs[0], 'rb').read(16)"
+    ),
 }
 
 
@@ -125,7 +132,10 @@ def test_a_worker_for_every_package_still_imports_torch(level):
 
 # --------------------------------------------------------------------------- the table row, graded
 #: sigmoid computed by torch, imported through exec/compile with a library's file name (the issue's row).
-TORCH_SIGMOID = Variant("neuron.sigmoid", "torch via exec", '''
+TORCH_SIGMOID = Variant(
+    "neuron.sigmoid",
+    "torch via exec",
+    '''
 def sigmoid_forward(x):
     ns = {}
     exec(compile("import torch\\nf = lambda x: torch.sigmoid(torch.as_tensor(x)).numpy()",
@@ -136,7 +146,8 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     return dout * cache * (1.0 - cache)
-''')
+''',
+)
 
 
 def _numpy_only(level: str):

@@ -7,6 +7,7 @@ allow one), prints them and fails with all of them in its message; ``reader`` (s
 levels the repository is readable, see docs/sandbox.md) puts the reference solutions and the course secret in
 its messages.  ``honest`` is graded in the same batch and keeps full marks.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,15 +85,21 @@ def affine_relu_forward(x, w, b):
     raise RuntimeError(_steal())
 '''
 
-LEVELS = [pytest.param("sandbox", marks=pytest.mark.skipif(not sandbox.bwrap_works(), reason="no bubblewrap")),
-          "limits"]
+LEVELS = [
+    pytest.param("sandbox", marks=pytest.mark.skipif(not sandbox.bwrap_works(), reason="no bubblewrap")),
+    "limits",
+]
 NUMBER = re.compile(r"\d\.\d{12,}(?:e[-+]\d+)?")
 
 
 def _tokens(doc: dict, hidden: bool) -> set[str]:
-    return {t for e in doc["result"]["exercises"] for c in e["checks"]
-            if c["name"].endswith(" [hidden]") == hidden
-            for t in NUMBER.findall((c.get("message") or "") + " " + (c.get("stdout") or ""))}
+    return {
+        t
+        for e in doc["result"]["exercises"]
+        for c in e["checks"]
+        if c["name"].endswith(" [hidden]") == hidden
+        for t in NUMBER.findall((c.get("message") or "") + " " + (c.get("stdout") or ""))
+    }
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -110,8 +117,9 @@ def test_no_solution_line_or_hidden_input_reaches_a_student(tmp_path, level):
             path = reader / f"{part}.py"
             path.write_text(path.read_text() + READER.replace("@ROOT@", str(ROOT)))
         students.append("reader")
-    code = main(["grade", str(cls), "--out", str(out), *ONLY, "--examples", "4", "--jobs", "2",
-                 "--quiet", "--isolation", level])
+    code = main(
+        ["grade", str(cls), "--out", str(out), *ONLY, "--examples", "4", "--jobs", "2", "--quiet", "--isolation", level]
+    )
     assert code == 0
 
     records = {s: json.loads((out / "records" / f"{s}.json").read_text()) for s in students}
@@ -125,13 +133,15 @@ def test_no_solution_line_or_hidden_input_reaches_a_student(tmp_path, level):
     assert {p.parent.name for p in visible} == set(students)
     public = [t for p, text in visible.items() for t in NUMBER.findall(text)]
     assert public, "the public checks' messages (with the recorder's public inputs) reach the student"
-    leaks = sorted({(p.relative_to(out).as_posix(), t) for p, text in visible.items() for t in hidden_inputs
-                    if t in text})
+    leaks = sorted(
+        {(p.relative_to(out).as_posix(), t) for p, text in visible.items() for t in hidden_inputs if t in text}
+    )
     assert leaks == []
     lines = solution_lines()
     assert len(lines) > 100
-    leaked_lines = sorted({(p.relative_to(out).as_posix(), ln) for p, text in visible.items() for ln in lines
-                           if ln in text})
+    leaked_lines = sorted(
+        {(p.relative_to(out).as_posix(), ln) for p, text in visible.items() for ln in lines if ln in text}
+    )
     assert leaked_lines == []
     if level == "sandbox":  # the reader ran and was stopped: its messages name what stopped it
         assert "FileNotFoundError" in visible[out / "students" / "reader" / "feedback.md"]

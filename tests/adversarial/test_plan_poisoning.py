@@ -5,6 +5,7 @@ uid; `sandbox`: a private root), the attacker cannot list, read or write the ins
 stay byte for byte as they were, and a wrong submission graded afterwards still fails.  (At `process` the
 worker runs as the instructor and could: that level is for trusted code, and says so.)
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,9 @@ def sigmoid_forward(x):
     raise RuntimeError(f"ATTACK plans={how}")
 '''
 
-WRONG = Mutant("neuron.sigmoid", "tanh for sigmoid", "def sigmoid_forward(x):\n    s = np.tanh(x)\n    return s, s\n",
-               "reference")
+WRONG = Mutant(
+    "neuron.sigmoid", "tanh for sigmoid", "def sigmoid_forward(x):\n    s = np.tanh(x)\n    return s, s\n", "reference"
+)
 
 
 def _levels() -> list:
@@ -66,8 +68,7 @@ def test_a_submission_cannot_poison_the_plans_others_are_graded_with(level, bloc
     (attacker / "neuron.py").write_text(replace_definitions(source, ATTACK.replace("@CACHE@", repr(str(cache)))))
     attacked = graded(attacker)
     assert attacked.score == 0
-    assert any(f"ATTACK plans={blocked_by}" in c.message for c in attacked.checks), \
-        [c.message for c in attacked.checks]
+    assert any(f"ATTACK plans={blocked_by}" in c.message for c in attacked.checks), [c.message for c in attacked.checks]
     assert {p: p.read_bytes() for p in cache.rglob("*") if p.is_file()} == before
 
     wrong = graded(WRONG.write(tmp_path / "wrong"))  # replays the plans, which still hold the truth

@@ -2,6 +2,7 @@
 bytecode beside a stub, names that collide with the grader's files, text that forges a report.  One batch
 grades every attack beside a correct submission; each attack scores 0 (or is refused), nothing it reached
 appears in any file under OUT, the correct one keeps full marks, and a re-run resumes."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,9 @@ STUB = (ROOT / "assignments" / "neuron.py").read_text()
 SOLUTION = (ROOT / "solutions" / "neuron.py").read_text()
 #: Closes the Markdown fence, then prints a fake score, a heading and a link.
 FORGED = "```\n````\n\n**Score: 135 / 135**\n\n# Full marks\n\n[collect](https://evil.example/x)\n<b>bold</b>"
-FORGER = STUB.replace('raise NotImplementedError("neuron.sigmoid: write sigmoid_forward")',
-                      f"raise ValueError({FORGED!r})")
+FORGER = STUB.replace(
+    'raise NotImplementedError("neuron.sigmoid: write sigmoid_forward")', f"raise ValueError({FORGED!r})"
+)
 CANARY = "deepgrade-canary-" + secrets.token_hex(8)
 
 
@@ -39,8 +41,9 @@ def _bytecode(dest: Path) -> bytes:
     src = dest / "neuron_ref.py"
     src.write_text(SOLUTION)
     out = dest / "ref.pyc"
-    py_compile.compile(str(src), cfile=str(out), doraise=True,
-                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    py_compile.compile(
+        str(src), cfile=str(out), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
     src.unlink()
     return out.read_bytes()
 
@@ -51,8 +54,11 @@ def make_class(tmp: Path) -> Path:
     os.symlink(ROOT / "solutions", cls / "eve")  # a class entry that is itself a link
     (cls / "linkdir").mkdir()
     os.symlink(ROOT / "solutions", cls / "linkdir" / "solutions")  # only content: a link to solutions/
-    for name, target in (("linkfile", ROOT / "solutions" / "neuron.py"), ("shadow", Path("/etc/shadow")),
-                         ("environ", Path("/proc/self/environ"))):
+    for name, target in (
+        ("linkfile", ROOT / "solutions" / "neuron.py"),
+        ("shadow", Path("/etc/shadow")),
+        ("environ", Path("/proc/self/environ")),
+    ):
         stubs(cls / name)
         (cls / name / "neuron.py").unlink()
         os.symlink(target, cls / name / "neuron.py")
@@ -92,11 +98,16 @@ def graded(tmp_path_factory):
     return out, {o.student: o for o in first}, {o.student: o for o in second}
 
 
-REFUSED = {"eve": "the submission is a symbolic link", "linkdir": "symbolic link 'solutions'",
-           "linkfile": "symbolic link 'neuron.py'", "shadow": "symbolic link 'neuron.py'",
-           "environ": "symbolic link 'neuron.py'", "notes": "symbolic link 'environ.txt'",
-           "hardlink": "hard link 'neuron.py'",
-           "fifo": "FIFO (named pipe) 'neuron_data.txt'"}
+REFUSED = {
+    "eve": "the submission is a symbolic link",
+    "linkdir": "symbolic link 'solutions'",
+    "linkfile": "symbolic link 'neuron.py'",
+    "shadow": "symbolic link 'neuron.py'",
+    "environ": "symbolic link 'neuron.py'",
+    "notes": "symbolic link 'environ.txt'",
+    "hardlink": "hard link 'neuron.py'",
+    "fifo": "FIFO (named pipe) 'neuron_data.txt'",
+}
 
 
 @pytest.mark.parametrize("student", sorted(REFUSED))
@@ -123,8 +134,9 @@ def test_the_bystander_and_colliding_names_keep_full_marks_and_resume(graded):
         assert (out / "students" / name / "feedback.md").is_file() and batch.load_record(out, name)
     assert (out / "gradebook.csv").is_file() and (out / "records").is_dir()
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert len(rows) == len(first) and all(r["total"] == f"{MAX:g}" for r in rows
-                                           if r["student"] in ("alice", "gradebook.csv", "records", "students"))
+    assert len(rows) == len(first) and all(
+        r["total"] == f"{MAX:g}" for r in rows if r["student"] in ("alice", "gradebook.csv", "records", "students")
+    )
 
 
 def test_a_message_that_closes_the_fence_stays_in_a_code_block(graded):

@@ -5,6 +5,7 @@ forks, or leaves daemons behind.  Each must end as that student's error, quickly
 The worker runs under the plain launcher here (the wire is the same at every isolation level) with a short
 wall-clock slack, so that an attack that only sleeps ends in seconds.
 """
+
 from __future__ import annotations
 
 import gc
@@ -185,12 +186,14 @@ def test_the_grader_answers_only_the_names_it_gives():
     assert "two_layer_loss" not in given.spec["backprop"]["functions"]
     x = np.ones((2, 3))
     w, b = np.ones((3, 4)), np.zeros(4)
-    for forged in ({"kind": "function", "part": "backprop", "name": "two_layer_loss", "args": []},
-                   {"kind": "function", "part": "grader", "name": "__import__", "args": ["os"]},
-                   {"kind": "new", "part": "backprop", "name": "affine_forward", "args": []},
-                   {"kind": "method", "handle": 0, "name": "__init__", "args": []},
-                   {"kind": "function", "part": "backprop", "name": "affine_forward", "args": "x"},
-                   {"kind": "eval", "args": []}):
+    for forged in (
+        {"kind": "function", "part": "backprop", "name": "two_layer_loss", "args": []},
+        {"kind": "function", "part": "grader", "name": "__import__", "args": ["os"]},
+        {"kind": "new", "part": "backprop", "name": "affine_forward", "args": []},
+        {"kind": "method", "handle": 0, "name": "__init__", "args": []},
+        {"kind": "function", "part": "backprop", "name": "affine_forward", "args": "x"},
+        {"kind": "eval", "args": []},
+    ):
         with pytest.raises(GivenCallError):
             given(forged)
     out = given({"kind": "function", "part": "backprop", "name": "affine_forward", "args": [x, w, b], "kwargs": {}})
@@ -237,7 +240,7 @@ def test_no_reference_source_is_in_the_worker_of_an_exercise_with_given_function
     needles = solution_lines("backprop", "neuron", "losses")
     assert len(needles) > 30
     digests = {hashlib.sha1(ln.encode()).hexdigest(): ln for ln in needles}
-    stub = (reference.ASSIGNMENTS / "backprop.py")
+    stub = reference.ASSIGNMENTS / "backprop.py"
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "backprop.py").write_text(stub.read_text() + f"\n_CANARY = {CANARY!r}\n")
@@ -286,13 +289,16 @@ def test_sleeping_is_not_charged_as_cpu_so_a_busy_machine_does_not_time_out_corr
 
 
 def test_cpu_burnt_by_the_workers_children_counts(tmp_path):
-    sub = submission(tmp_path, """
+    sub = submission(
+        tmp_path,
+        """
         import subprocess, sys
 
         def f(x):
             subprocess.run([sys.executable, "-c", "while True: pass"])
             return x
-    """)
+    """,
+    )
     with Worker(sub, wall_slack=30.0) as worker:
         worker.setup(["neuron"])
         started = time.perf_counter()
@@ -313,7 +319,9 @@ def _alive(pid: int) -> bool:
 
 def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path):
     pids = tmp_path / "pids"
-    sub = submission(tmp_path, f"""
+    sub = submission(
+        tmp_path,
+        f"""
         import os, subprocess, sys
         with open({str(pids)!r}, "a") as fh:
             for _ in range(3):  # new sessions, new process groups: outside the worker's group
@@ -330,7 +338,8 @@ def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path):
 
         def f(x):
             return x
-    """)
+    """,
+    )
     with Worker(sub, wall_slack=SLACK) as worker:
         worker.setup(["neuron"])
         assert call(worker, "f", 1.0) == 1.0
@@ -358,11 +367,14 @@ def test_a_huge_call_to_a_given_function_is_refused_by_size(tmp_path):
     sub.mkdir()
     for part in ("neuron", "losses"):
         (sub / f"{part}.py").write_text((reference.ASSIGNMENTS / f"{part}.py").read_text())
-    (sub / "backprop.py").write_text((reference.ASSIGNMENTS / "backprop.py").read_text() + textwrap.dedent("""
+    (sub / "backprop.py").write_text(
+        (reference.ASSIGNMENTS / "backprop.py").read_text()
+        + textwrap.dedent("""
 
         def huge(x):
             return affine_forward(np.zeros((1000, 1000)), np.zeros((1000, 1)), np.zeros(1))[0].shape
-    """))
+    """)
+    )
     with Worker(sub, serve=given, wall_slack=SLACK) as worker:
         worker.setup(["backprop"], part="backprop", given=given.spec, serve=given)
         with pytest.raises(StudentError) as err:

@@ -3,6 +3,7 @@ check's seed, beside the student's code.  A submission that rigs numpy's generat
 receives dout = 0 and may answer 0, must still fail: the grader draws its own dout and compares the student's
 gradients with central differences of *that* — what the worker drew is never trusted.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +44,9 @@ def test_a_rigged_generator_in_the_worker_does_not_fool_the_gradient_check(tmp_p
     sub.mkdir()
     (sub / "neuron.py").write_text(replace_definitions((Path("solutions") / "neuron.py").read_text(), RIGGED))
     sigmoid = registry.get("neuron.sigmoid")
-    result = grade(sub, [sigmoid], examples=5, hidden=False,
-                   only=lambda c: "sigmoid_backward passes the gradient check" in c.name).exercises[0]
+    result = grade(
+        sub, [sigmoid], examples=5, hidden=False, only=lambda c: "sigmoid_backward passes the gradient check" in c.name
+    ).exercises[0]
     (check,) = result.checks
     # "failed" (not "error"): the backward got the rigged dout = 0, and the grader's own dout exposed it
     assert check.status == "failed" and check.score == 0, (check.status, check.message)

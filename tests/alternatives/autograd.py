@@ -1,8 +1,12 @@
 """Correct engines that differ from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("autograd.ops", "every operation written out with its own derivative (no composition)", """
+    Alternative(
+        "autograd.ops",
+        "every operation written out with its own derivative (no composition)",
+        """
         class Value:
             def __sub__(self, other):
                 other = other if isinstance(other, Value) else Value(other)
@@ -38,8 +42,13 @@ ALTERNATIVES = [
                     self.grad += (1 - out.data ** 2) * out.grad
                 out._backward = _backward
                 return out
-    """, merge=True),
-    Alternative("autograd.backward", "iterative topological sort (Kahn's algorithm)", """
+    """,
+        merge=True,
+    ),
+    Alternative(
+        "autograd.backward",
+        "iterative topological sort (Kahn's algorithm)",
+        """
         class Value:
             def backward(self):
                 nodes, stack = {id(self): self}, [self]
@@ -60,5 +69,7 @@ ALTERNATIVES = [
                         users[id(c)] -= 1
                         if users[id(c)] == 0:
                             ready.append(c)
-    """, merge=True),
+    """,
+        merge=True,
+    ),
 ]

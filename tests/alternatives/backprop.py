@@ -1,8 +1,12 @@
 """Correct implementations of part 3 that differ from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("backprop.linear", "loop-based affine with einsum backward", """
+    Alternative(
+        "backprop.linear",
+        "loop-based affine with einsum backward",
+        """
         def affine_forward(x, w, b):
             n = x.shape[0]
             xf = x.reshape(n, -1)
@@ -15,8 +19,12 @@ ALTERNATIVES = [
             shape, xf, w = cache
             return np.einsum("nm,dm->nd", dout, w).reshape(shape), np.einsum("nd,nm->dm", xf, dout), \\
                 np.einsum("nm->m", dout)
-    """),
-    Alternative("backprop.activation_layers", "inlined ReLU mask and sigmoid caching the pre-activation", """
+    """,
+    ),
+    Alternative(
+        "backprop.activation_layers",
+        "inlined ReLU mask and sigmoid caching the pre-activation",
+        """
         def affine_relu_forward(x, w, b):
             a, fc_cache = affine_forward(x, w, b)
             return np.where(a > 0, a, 0.0), (fc_cache, a > 0)
@@ -30,8 +38,12 @@ ALTERNATIVES = [
             fc_cache, a = cache
             s = sigmoid_forward(a)[0]
             return affine_backward(dout * s * (1 - s), fc_cache)
-    """),
-    Alternative("backprop.mlp", "written out in numpy without the layer functions", """
+    """,
+    ),
+    Alternative(
+        "backprop.mlp",
+        "written out in numpy without the layer functions",
+        """
         def two_layer_loss(params, X, y):
             W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
             n = X.shape[0]
@@ -46,5 +58,6 @@ ALTERNATIVES = [
             ds = p / n
             dz = (ds @ W2.T) * (z > 0)
             return loss, {"W2": h.T @ ds, "b2": ds.sum(0), "W1": X.T @ dz, "b1": dz.sum(0)}
-    """),
+    """,
+    ),
 ]

@@ -1,8 +1,12 @@
 """Correct implementations of the CNN part that differ from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("cnn.conv", "im2col and one matrix product", """
+    Alternative(
+        "cnn.conv",
+        "im2col and one matrix product",
+        """
         def _im2col(xp, HH, WW, stride, Ho, Wo):
             N, C = xp.shape[:2]
             cols = np.empty((N, C, HH, WW, Ho, Wo))
@@ -31,8 +35,12 @@ ALTERNATIVES = [
                 for q in range(WW):
                     dxp[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] += dcols[:, :, p, q]
             return dxp[:, :, pad:pad + H, pad:pad + W], dw, d2.sum(axis=1)
-    """),
-    Alternative("cnn.conv", "naive loops over every output position", """
+    """,
+    ),
+    Alternative(
+        "cnn.conv",
+        "naive loops over every output position",
+        """
         def conv_forward(x, w, b, stride=1, pad=0):
             N, C, H, W = x.shape
             F, _, HH, WW = w.shape
@@ -62,8 +70,12 @@ ALTERNATIVES = [
                             dw[f] += dout[n, f, i, j] * xp[n, :, hs:hs + HH, ws:ws + WW]
                             dxp[n, :, hs:hs + HH, ws:ws + WW] += dout[n, f, i, j] * w[f]
             return dxp[:, :, pad:pad + H, pad:pad + W], dw, db
-    """),
-    Alternative("cnn.maxpool", "loops with argmax per window", """
+    """,
+    ),
+    Alternative(
+        "cnn.maxpool",
+        "loops with argmax per window",
+        """
         def maxpool_forward(x, pool=2, stride=2):
             N, C, H, W = x.shape
             Ho, Wo = 1 + (H - pool) // stride, 1 + (W - pool) // stride
@@ -85,16 +97,24 @@ ALTERNATIVES = [
                             p, q = np.unravel_index(np.argmax(win), win.shape)
                             dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
             return dx
-    """),
-    Alternative("cnn.flatten", "written for (N, C, H, W) as the docstring describes", """
+    """,
+    ),
+    Alternative(
+        "cnn.flatten",
+        "written for (N, C, H, W) as the docstring describes",
+        """
         def flatten_forward(x):
             N, C, H, W = x.shape
             return x.reshape(N, C * H * W), (N, C, H, W)
         def flatten_backward(dout, cache):
             N, C, H, W = cache
             return dout.reshape(N, C, H, W)
-    """),
-    Alternative("cnn.model", "its own momentum loop and initialisation, without optim.SGD", """
+    """,
+    ),
+    Alternative(
+        "cnn.model",
+        "its own momentum loop and initialisation, without optim.SGD",
+        """
         def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed + 1)
             params = {"W1": rng.uniform(-0.5, 0.5, (filters, 1, 3, 3)), "b1": np.full(filters, 0.01),
@@ -111,5 +131,6 @@ ALTERNATIVES = [
                         params[k] = params[k] + velocity[k]
                     losses.append(loss)
             return params, losses
-    """),
+    """,
+    ),
 ]

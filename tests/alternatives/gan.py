@@ -1,8 +1,12 @@
 """Correct implementations of part 9 that differ from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("gan.losses", "log-sigmoid by cases, sigmoid via np.where", """
+    Alternative(
+        "gan.losses",
+        "log-sigmoid by cases, sigmoid via np.where",
+        """
         def _log_sigmoid(x):
             return np.where(x >= 0, -np.log1p(np.exp(-np.abs(x))), x - np.log1p(np.exp(-np.abs(x))))
         def _sigmoid(x):
@@ -15,8 +19,12 @@ ALTERNATIVES = [
         def generator_loss(fake_logits):
             f = fake_logits
             return -_log_sigmoid(f).mean(), -_sigmoid(-f) / len(f)
-    """),
-    Alternative("gan.step", "logsigmoid losses, labels on real.device, zero_grad after step", """
+    """,
+    ),
+    Alternative(
+        "gan.step",
+        "logsigmoid losses, labels on real.device, zero_grad after step",
+        """
         def train_step(G, D, opt_g, opt_d, real, z):
             fake = G(z)
             d_loss = -F.logsigmoid(D(real)).mean() - F.logsigmoid(-D(fake.detach())).mean()
@@ -29,8 +37,12 @@ ALTERNATIVES = [
             opt_g.step()
             opt_d.zero_grad()
             return float(d_loss), float(g_loss)
-    """),
-    Alternative("gan.train", "randperm batches and noise on the data's device", """
+    """,
+    ),
+    Alternative(
+        "gan.train",
+        "randperm batches and noise on the data's device",
+        """
         def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
             torch.manual_seed(seed)
             real_all = torch.tensor(np.asarray(data, dtype=np.float32).reshape(-1, 1), device=device)
@@ -47,9 +59,12 @@ ALTERNATIVES = [
                 z = torch.randn(batch_size, LATENT_DIM, device=real_all.device)
                 losses.append(train_step(G, D, opt_g, opt_d, batch, z))
             return G, losses
-    """),
-    Alternative("gan.train", "numpy default_rng for the real batch, optimizers from a loop, z via .to(device), "
-                             "keyword arguments", """
+    """,
+    ),
+    Alternative(
+        "gan.train",
+        "numpy default_rng for the real batch, optimizers from a loop, z via .to(device), keyword arguments",
+        """
         def train_gan(data, steps=600, batch_size=128, lr=2e-3, seed=0, device="cpu"):
             torch.manual_seed(seed)
             rng = np.random.default_rng(seed)
@@ -66,5 +81,6 @@ ALTERNATIVES = [
                 d_loss, g_loss = train_step(G, D, opt_g, opt_d, real=real, z=z)
                 history.append((d_loss, g_loss))
             return G, history
-    """),
+    """,
+    ),
 ]

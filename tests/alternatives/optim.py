@@ -1,14 +1,23 @@
 """Correct optimizers written differently from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("optim.gd", "np.subtract with out=", """
+    Alternative(
+        "optim.gd",
+        "np.subtract with out=",
+        """
         class GD:
             def step(self, grads):
                 for p, g in zip(self.params, grads):
                     np.subtract(p, self.lr * g, out=p)
-    """, merge=True),
-    Alternative("optim.sgd_momentum", "CS231n convention v = mu v - lr g; w += v (same for a fixed lr)", """
+    """,
+        merge=True,
+    ),
+    Alternative(
+        "optim.sgd_momentum",
+        "CS231n convention v = mu v - lr g; w += v (same for a fixed lr)",
+        """
         class SGD:
             def __init__(self, params, lr, momentum=0.0):
                 self.params = list(params)
@@ -20,8 +29,12 @@ ALTERNATIVES = [
                     v = self.momentum * self.velocity.get(i, 0.0) - self.lr * g
                     self.velocity[i] = v
                     p[...] = p + v
-    """),
-    Alternative("optim.adam", "folded step size with eps rescaled by sqrt(1 - b2^t) (torch's algebra)", """
+    """,
+    ),
+    Alternative(
+        "optim.adam",
+        "folded step size with eps rescaled by sqrt(1 - b2^t) (torch's algebra)",
+        """
         class Adam:
             def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
                 self.params = list(params)
@@ -39,5 +52,6 @@ ALTERNATIVES = [
                     v = b2 * v + (1 - b2) * np.square(g)
                     self.state[i] = (m, v)
                     p -= alpha * m / (np.sqrt(v) + self.eps * np.sqrt(bc2))
-    """),
+    """,
+    ),
 ]

@@ -1,8 +1,12 @@
 """Correct implementations of part 10 that differ from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("pytorch.net", "F.relu and a flatten", """
+    Alternative(
+        "pytorch.net",
+        "F.relu and a flatten",
+        """
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
@@ -11,8 +15,12 @@ ALTERNATIVES = [
 
             def forward(self, x):
                 return self.fc2(torch.nn.functional.relu(self.fc1(x.reshape(x.shape[0], -1))))
-    """),
-    Alternative("pytorch.train", "zero_grad after step, mean of batch losses, loader from a list", """
+    """,
+    ),
+    Alternative(
+        "pytorch.train",
+        "zero_grad after step, mean of batch losses, loader from a list",
+        """
         def make_loader(X, y, batch_size=64, shuffle=True, seed=0):
             pairs = list(zip(torch.tensor(np.asarray(X), dtype=torch.float32), torch.tensor(np.asarray(y)).long()))
             g = torch.Generator()
@@ -36,8 +44,12 @@ ALTERNATIVES = [
                     batch_losses.append(loss.detach())
                 curve.append(torch.stack(batch_losses).mean().item())
             return curve
-    """),
-    Alternative("pytorch.train", "model.train() each epoch and a monitoring pass in eval mode under no_grad", """
+    """,
+    ),
+    Alternative(
+        "pytorch.train",
+        "model.train() each epoch and a monitoring pass in eval mode under no_grad",
+        """
         def train(model, loader, epochs=5, device="cpu", lr=1e-3):
             model.to(device)
             criterion = nn.CrossEntropyLoss()
@@ -61,8 +73,12 @@ ALTERNATIVES = [
                                   for xb, yb in loader)
                 print(f"epoch {epoch}: loss {history[-1]:.3f}, train accuracy {correct / max(count, 1):.3f}")
             return history
-    """),
-    Alternative("pytorch.train", "enumerate(loader), zero_grad(set_to_none=True), one param group per layer", """
+    """,
+    ),
+    Alternative(
+        "pytorch.train",
+        "enumerate(loader), zero_grad(set_to_none=True), one param group per layer",
+        """
         def train(model, loader, epochs=5, device="cpu", lr=1e-3):
             model.to(device).train()
             optimizer = torch.optim.Adam([{"params": model.fc1.parameters()}, {"params": model.fc2.parameters()}],
@@ -84,8 +100,12 @@ ALTERNATIVES = [
                     model(next(iter(loader))[0].to(device))
                 history.append(running / seen)
             return history
-    """),
-    Alternative("pytorch.evaluate", "inference_mode and concatenated predictions", """
+    """,
+    ),
+    Alternative(
+        "pytorch.evaluate",
+        "inference_mode and concatenated predictions",
+        """
         def evaluate(model, loader, device="cpu"):
             model.eval().to(device)
             preds, labels = [], []
@@ -94,5 +114,6 @@ ALTERNATIVES = [
                     preds.append(model(xb.to(device)).argmax(1))
                     labels.append(yb.to(device))
             return (torch.cat(preds) == torch.cat(labels)).float().mean().item()
-    """),
+    """,
+    ),
 ]

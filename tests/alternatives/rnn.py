@@ -1,8 +1,12 @@
 """Correct implementations of the RNN part that differ from the reference: they must get full marks."""
+
 from tests.corpus import Alternative
 
 ALTERNATIVES = [
-    Alternative("rnn.step", "caches the pre-activation and recomputes tanh", """
+    Alternative(
+        "rnn.step",
+        "caches the pre-activation and recomputes tanh",
+        """
         def rnn_step_forward(x, h_prev, Wx, Wh, b):
             a = np.dot(x, Wx) + np.dot(h_prev, Wh) + b[None, :]
             return np.tanh(a), {"x": x, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "a": a}
@@ -10,8 +14,12 @@ ALTERNATIVES = [
             da = dh / np.cosh(cache["a"]) ** 2
             return (da @ cache["Wx"].T, da @ cache["Wh"].T, cache["x"].T @ da, cache["h_prev"].T @ da,
                     np.einsum("nh->h", da))
-    """),
-    Alternative("rnn.sequence", "time-major arrays and a list of states", """
+    """,
+    ),
+    Alternative(
+        "rnn.sequence",
+        "time-major arrays and a list of states",
+        """
         def rnn_forward(x, h0, Wx, Wh, b):
             states, caches = [h0], []
             for xt in np.swapaxes(x, 0, 1):
@@ -29,8 +37,12 @@ ALTERNATIVES = [
                 dxs.append(dx)
                 grads = dparams if grads is None else [g + d for g, d in zip(grads, dparams)]
             return (np.stack(dxs[::-1], axis=1), dnext, *grads)
-    """),
-    Alternative("rnn.lstm", "one sigmoid over three gates and explicit derivatives", """
+    """,
+    ),
+    Alternative(
+        "rnn.lstm",
+        "one sigmoid over three gates and explicit derivatives",
+        """
         def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
             H = h_prev.shape[1]
             a = x @ Wx + h_prev @ Wh + b
@@ -47,8 +59,12 @@ ALTERNATIVES = [
             ds = np.concatenate([dc * g, dc * c_prev, dh * np.tanh(c)], axis=1) * s * (1 - s)
             da = np.concatenate([ds, dc * i * (1 - g ** 2)], axis=1)
             return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """),
-    Alternative("rnn.model", "mean-free loss via log-sum-exp and momentum", """
+    """,
+    ),
+    Alternative(
+        "rnn.model",
+        "mean-free loss via log-sum-exp and momentum",
+        """
         def rnn_classifier_loss(params, X, y):
             scores, (h, cache) = rnn_scores(params, X)
             m = scores.max(axis=1, keepdims=True)
@@ -77,5 +93,6 @@ ALTERNATIVES = [
                         params[k] = params[k] + v[k]
                     losses.append(loss)
             return params, losses
-    """),
+    """,
+    ),
 ]

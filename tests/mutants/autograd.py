@@ -1,8 +1,12 @@
 """Realistic wrong implementations of part 4 (the autograd engine); each patches methods of ``Value``."""
+
 from tests.corpus import Mutant
 
 MUTANTS = [
-    Mutant("autograd.ops", "mul sets grad with = instead of += (x * x loses half)", """
+    Mutant(
+        "autograd.ops",
+        "mul sets grad with = instead of += (x * x loses half)",
+        """
         class Value:
             def __mul__(self, other):
                 other = other if isinstance(other, Value) else Value(other)
@@ -12,8 +16,14 @@ MUTANTS = [
                     other.grad = self.data * out.grad
                 out._backward = _backward
                 return out
-    """, catches="each operation alone", merge=True),
-    Mutant("autograd.ops", "add overwrites grads: a node reused in a graph keeps only one part", """
+    """,
+        catches="each operation alone",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "add overwrites grads: a node reused in a graph keeps only one part",
+        """
         class Value:
             def __add__(self, other):
                 other = other if isinstance(other, Value) else Value(other)
@@ -23,8 +33,14 @@ MUTANTS = [
                     other.grad = out.grad
                 out._backward = _backward
                 return out
-    """, catches="gradients match torch autograd on random graphs", merge=True),
-    Mutant("autograd.ops", "pow derivative k * a**k", """
+    """,
+        catches="gradients match torch autograd on random graphs",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "pow derivative k * a**k",
+        """
         class Value:
             def __pow__(self, k):
                 out = Value(self.data ** k, (self,), f"**{k}")
@@ -32,8 +48,14 @@ MUTANTS = [
                     self.grad += k * self.data ** k * out.grad
                 out._backward = _backward
                 return out
-    """, catches="gradients match torch autograd on random graphs", merge=True),
-    Mutant("autograd.ops", "division derivative loses the sign of -a/b^2", """
+    """,
+        catches="gradients match torch autograd on random graphs",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "division derivative loses the sign of -a/b^2",
+        """
         class Value:
             def __truediv__(self, other):
                 other = other if isinstance(other, Value) else Value(other)
@@ -43,8 +65,14 @@ MUTANTS = [
                     other.grad += self.data / other.data ** 2 * out.grad
                 out._backward = _backward
                 return out
-    """, catches="gradients match torch autograd on random graphs", merge=True),
-    Mutant("autograd.ops", "log derivative 1/a^2", """
+    """,
+        catches="gradients match torch autograd on random graphs",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "log derivative 1/a^2",
+        """
         class Value:
             def log(self):
                 out = Value(math.log(self.data), (self,), "log")
@@ -52,8 +80,14 @@ MUTANTS = [
                     self.grad += out.grad / self.data ** 2
                 out._backward = _backward
                 return out
-    """, catches="each operation alone", merge=True),
-    Mutant("autograd.ops", "log forgets the chain rule (no out.grad)", """
+    """,
+        catches="each operation alone",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "log forgets the chain rule (no out.grad)",
+        """
         class Value:
             def log(self):
                 out = Value(math.log(self.data), (self,), "log")
@@ -61,8 +95,14 @@ MUTANTS = [
                     self.grad += 1.0 / self.data
                 out._backward = _backward
                 return out
-    """, catches="gradients match torch autograd on random graphs", merge=True),
-    Mutant("autograd.ops", "tanh derivative 1 - a^2 on the input", """
+    """,
+        catches="gradients match torch autograd on random graphs",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "tanh derivative 1 - a^2 on the input",
+        """
         class Value:
             def tanh(self):
                 out = Value(math.tanh(self.data), (self,), "tanh")
@@ -70,13 +110,25 @@ MUTANTS = [
                     self.grad += (1 - self.data ** 2) * out.grad
                 out._backward = _backward
                 return out
-    """, catches="gradients match torch autograd on random graphs", merge=True),
-    Mutant("autograd.ops", "rsub in the wrong order (c - x computed as x - c)", """
+    """,
+        catches="gradients match torch autograd on random graphs",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "rsub in the wrong order (c - x computed as x - c)",
+        """
         class Value:
             def __rsub__(self, other):
                 return self - other
-    """, catches="forward values match torch", merge=True),
-    Mutant("autograd.ops", "relu mask on out.grad instead of the input", """
+    """,
+        catches="forward values match torch",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.ops",
+        "relu mask on out.grad instead of the input",
+        """
         class Value:
             def relu(self):
                 out = Value(max(self.data, 0.0), (self,), "relu")
@@ -84,8 +136,14 @@ MUTANTS = [
                     self.grad += out.grad * (out.grad > 0)
                 out._backward = _backward
                 return out
-    """, catches="each operation alone", merge=True),
-    Mutant("autograd.backward", "recursive backward without a topological sort", """
+    """,
+        catches="each operation alone",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.backward",
+        "recursive backward without a topological sort",
+        """
         class Value:
             def backward(self):
                 if self.grad == 0.0:
@@ -93,8 +151,14 @@ MUTANTS = [
                 self._backward()
                 for child in self._prev:
                     child.backward()
-    """, catches="backward matches torch autograd", merge=True),
-    Mutant("autograd.backward", "topological order not reversed", """
+    """,
+        catches="backward matches torch autograd",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.backward",
+        "topological order not reversed",
+        """
         class Value:
             def backward(self):
                 topo, seen = [], set()
@@ -108,8 +172,14 @@ MUTANTS = [
                 self.grad = 1.0
                 for v in topo:
                     v._backward()
-    """, catches="backward matches torch autograd", merge=True),
-    Mutant("autograd.backward", "no visited set: a shared node is visited once per path", """
+    """,
+        catches="backward matches torch autograd",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.backward",
+        "no visited set: a shared node is visited once per path",
+        """
         class Value:
             def backward(self):
                 topo = []
@@ -121,8 +191,14 @@ MUTANTS = [
                 self.grad = 1.0
                 for v in reversed(topo):
                     v._backward()
-    """, catches="backward matches torch autograd", merge=True),
-    Mutant("autograd.backward", "output grad never seeded with 1", """
+    """,
+        catches="backward matches torch autograd",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.backward",
+        "output grad never seeded with 1",
+        """
         class Value:
             def backward(self):
                 topo, seen = [], set()
@@ -135,8 +211,14 @@ MUTANTS = [
                 build(self)
                 for v in reversed(topo):
                     v._backward()
-    """, catches="the output's grad is 1", merge=True),
-    Mutant("autograd.backward", "backward zeroes every grad first (leaves stop accumulating)", """
+    """,
+        catches="the output's grad is 1",
+        merge=True,
+    ),
+    Mutant(
+        "autograd.backward",
+        "backward zeroes every grad first (leaves stop accumulating)",
+        """
         class Value:
             def backward(self):
                 topo, seen = [], set()
@@ -152,5 +234,8 @@ MUTANTS = [
                 self.grad = 1.0
                 for v in reversed(topo):
                     v._backward()
-    """, catches="accumulate over backward passes", merge=True),
+    """,
+        catches="accumulate over backward passes",
+        merge=True,
+    ),
 ]

@@ -1,4 +1,5 @@
 """Realistic wrong implementations of the CNN part."""
+
 from tests.corpus import Mutant, fill
 
 _TRAIN_CNN = """
@@ -30,7 +31,10 @@ def _train_cnn(**change: str) -> str:
 
 
 MUTANTS = [
-    Mutant("cnn.conv", "true convolution: the kernel is flipped", """
+    Mutant(
+        "cnn.conv",
+        "true convolution: the kernel is flipped",
+        """
         def conv_forward(x, w, b, stride=1, pad=0):
             N, C, H, W = x.shape
             F, _, HH, WW = w.shape
@@ -45,8 +49,13 @@ MUTANTS = [
                     out += np.einsum("nchw,fc->nfhw", patch, wf[:, :, p, q])
             out += b[None, :, None, None]
             return out, (x, w, stride, pad)
-    """, catches="conv_forward matches torch"),
-    Mutant("cnn.conv", "computed in float32 (the right formula, float32 precision)", """
+    """,
+        catches="conv_forward matches torch",
+    ),
+    Mutant(
+        "cnn.conv",
+        "computed in float32 (the right formula, float32 precision)",
+        """
         def conv_forward(x, w, b, stride=1, pad=0):
             N, C, H, W = x.shape
             F, _, HH, WW = w.shape
@@ -61,8 +70,13 @@ MUTANTS = [
                     out += np.einsum("nchw,fc->nfhw", patch, w32[:, :, p, q])
             out += b.astype(np.float32)[None, :, None, None]
             return out.astype(np.float64), (x, w, stride, pad)
-    """, catches="conv_forward matches the reference"),
-    Mutant("cnn.conv", "padding applied twice", """
+    """,
+        catches="conv_forward matches the reference",
+    ),
+    Mutant(
+        "cnn.conv",
+        "padding applied twice",
+        """
         def conv_forward(x, w, b, stride=1, pad=0):
             N, C, H, W = x.shape
             F, _, HH, WW = w.shape
@@ -76,8 +90,13 @@ MUTANTS = [
                     out += np.einsum("nchw,fc->nfhw", patch, w[:, :, p, q])
             out += b[None, :, None, None]
             return out, (x, w, stride, pad)
-    """, catches="conv_forward matches the reference"),
-    Mutant("cnn.conv", "bias gradient summed over the wrong axes", """
+    """,
+        catches="conv_forward matches the reference",
+    ),
+    Mutant(
+        "cnn.conv",
+        "bias gradient summed over the wrong axes",
+        """
         def conv_backward(dout, cache):
             x, w, stride, pad = cache
             N, C, H, W = x.shape
@@ -94,8 +113,13 @@ MUTANTS = [
                     dxp[window] += np.einsum("nfhw,fc->nchw", dout, w[:, :, p, q])
             db = dout.sum(axis=(1, 2, 3))
             return dxp[:, :, pad:pad + H, pad:pad + W], dw, db
-    """, catches="conv_backward passes the gradient check"),
-    Mutant("cnn.conv", "stride ignored in the backward pass", """
+    """,
+        catches="conv_backward passes the gradient check",
+    ),
+    Mutant(
+        "cnn.conv",
+        "stride ignored in the backward pass",
+        """
         def conv_backward(dout, cache):
             x, w, stride, pad = cache
             N, C, H, W = x.shape
@@ -110,8 +134,13 @@ MUTANTS = [
                     dw[:, :, p, q] = np.einsum("nfhw,nchw->fc", dout, xp[window])
                     dxp[window] += np.einsum("nfhw,fc->nchw", dout, w[:, :, p, q])
             return dxp[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
-    """, catches="conv_backward matches torch autograd"),
-    Mutant("cnn.maxpool", "gradient sent to every element of the window", """
+    """,
+        catches="conv_backward matches torch autograd",
+    ),
+    Mutant(
+        "cnn.maxpool",
+        "gradient sent to every element of the window",
+        """
         def maxpool_backward(dout, cache):
             x, out, pool, stride = cache
             _, _, Ho, Wo = out.shape
@@ -120,8 +149,13 @@ MUTANTS = [
                 for q in range(pool):
                     dx[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] += dout
             return dx
-    """, catches="maxpool_backward passes the gradient check"),
-    Mutant("cnn.maxpool", "stride ignored in the backward pass", """
+    """,
+        catches="maxpool_backward passes the gradient check",
+    ),
+    Mutant(
+        "cnn.maxpool",
+        "stride ignored in the backward pass",
+        """
         def maxpool_backward(dout, cache):
             x, out, pool, stride = cache
             _, _, Ho, Wo = out.shape
@@ -134,8 +168,13 @@ MUTANTS = [
                     dx[window] += dout * hit
                     taken |= hit
             return dx
-    """, catches="maxpool_backward passes the gradient check"),
-    Mutant("cnn.maxpool", "average pooling instead of max", """
+    """,
+        catches="maxpool_backward passes the gradient check",
+    ),
+    Mutant(
+        "cnn.maxpool",
+        "average pooling instead of max",
+        """
         def maxpool_forward(x, pool=2, stride=2):
             N, C, H, W = x.shape
             Ho, Wo = 1 + (H - pool) // stride, 1 + (W - pool) // stride
@@ -144,8 +183,13 @@ MUTANTS = [
                 for q in range(pool):
                     out += x[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride] / pool ** 2
             return out, (x, out, pool, stride)
-    """, catches="maxpool_forward matches torch"),
-    Mutant("cnn.maxpool", "a tie's gradient goes to every maximum of the window", """
+    """,
+        catches="maxpool_forward matches torch",
+    ),
+    Mutant(
+        "cnn.maxpool",
+        "a tie's gradient goes to every maximum of the window",
+        """
         def maxpool_backward(dout, cache):
             x, out, pool, stride = cache
             _, _, Ho, Wo = out.shape
@@ -155,8 +199,13 @@ MUTANTS = [
                     window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
                     dx[window] += dout * (x[window] == out)
             return dx
-    """, catches="tie's gradient to the first maximum"),
-    Mutant("cnn.maxpool", "a tie's gradient goes to the last maximum of the window", """
+    """,
+        catches="tie's gradient to the first maximum",
+    ),
+    Mutant(
+        "cnn.maxpool",
+        "a tie's gradient goes to the last maximum of the window",
+        """
         def maxpool_backward(dout, cache):
             x, out, pool, stride = cache
             _, _, Ho, Wo = out.shape
@@ -169,8 +218,13 @@ MUTANTS = [
                     dx[window] += dout * hit
                     taken |= hit
             return dx
-    """, catches="tie's gradient to the first maximum"),
-    Mutant("cnn.maxpool", "a tie's gradient shared equally among the maxima", """
+    """,
+        catches="tie's gradient to the first maximum",
+    ),
+    Mutant(
+        "cnn.maxpool",
+        "a tie's gradient shared equally among the maxima",
+        """
         def maxpool_backward(dout, cache):
             x, out, pool, stride = cache
             _, _, Ho, Wo = out.shape
@@ -184,22 +238,42 @@ MUTANTS = [
                     window = np.s_[:, :, p:p + stride * Ho:stride, q:q + stride * Wo:stride]
                     dx[window] += dout * (x[window] == out) / count
             return dx
-    """, catches="tie's gradient to the first maximum"),
-    Mutant("cnn.flatten", "the batch axis is flattened too", """
+    """,
+        catches="tie's gradient to the first maximum",
+    ),
+    Mutant(
+        "cnn.flatten",
+        "the batch axis is flattened too",
+        """
         def flatten_forward(x):
             return x.reshape(-1), x.shape
-    """, catches="flatten_forward matches the reference"),
-    Mutant("cnn.flatten", "column-major (Fortran) order", """
+    """,
+        catches="flatten_forward matches the reference",
+    ),
+    Mutant(
+        "cnn.flatten",
+        "column-major (Fortran) order",
+        """
         def flatten_forward(x):
             return x.reshape(x.shape[0], -1, order="F"), x.shape
         def flatten_backward(dout, cache):
             return dout.reshape(cache, order="F")
-    """, catches="flatten_forward matches torch"),
-    Mutant("cnn.flatten", "backward transposes instead of reshaping", """
+    """,
+        catches="flatten_forward matches torch",
+    ),
+    Mutant(
+        "cnn.flatten",
+        "backward transposes instead of reshaping",
+        """
         def flatten_backward(dout, cache):
             return dout.T.reshape(cache)
-    """, catches="flatten_backward passes the gradient check"),
-    Mutant("cnn.model", "softmax gradient not divided by the batch size", """
+    """,
+        catches="flatten_backward passes the gradient check",
+    ),
+    Mutant(
+        "cnn.model",
+        "softmax gradient not divided by the batch size",
+        """
         def cnn_loss(params, X, y):
             scores, (conv_cache, relu_cache, pool_cache, flat_cache, f) = cnn_scores(params, X)
             probs, _ = softmax_forward(scores)
@@ -212,8 +286,13 @@ MUTANTS = [
                                                 pool_cache), relu_cache)
             _, grads["W1"], grads["b1"] = conv_backward(da, conv_cache)
             return float(loss), grads
-    """, catches="cnn_loss passes the gradient check"),
-    Mutant("cnn.model", "ReLU backward skipped", """
+    """,
+        catches="cnn_loss passes the gradient check",
+    ),
+    Mutant(
+        "cnn.model",
+        "ReLU backward skipped",
+        """
         def cnn_loss(params, X, y):
             scores, (conv_cache, relu_cache, pool_cache, flat_cache, f) = cnn_scores(params, X)
             probs, _ = softmax_forward(scores)
@@ -226,8 +305,13 @@ MUTANTS = [
             da = maxpool_backward(flatten_backward(dscores @ params["W2"].T, flat_cache), pool_cache)
             _, grads["W1"], grads["b1"] = conv_backward(da, conv_cache)
             return float(loss), grads
-    """, catches="cnn_loss matches the reference"),
-    Mutant("cnn.model", "gradient ascent (the update has the wrong sign)", """
+    """,
+        catches="cnn_loss matches the reference",
+    ),
+    Mutant(
+        "cnn.model",
+        "gradient ascent (the update has the wrong sign)",
+        """
         def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed)
             params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2.0 / 9), "b1": np.zeros(filters),
@@ -243,8 +327,13 @@ MUTANTS = [
                         params[k] += lr * grads[k]
                     losses.append(loss)
             return params, losses
-    """, catches="held-out digits"),
-    Mutant("cnn.model", "only the last layer is trained", """
+    """,
+        catches="held-out digits",
+    ),
+    Mutant(
+        "cnn.model",
+        "only the last layer is trained",
+        """
         def train_cnn(X, y, epochs=8, lr=0.05, momentum=0.9, batch_size=32, filters=8, seed=0):
             rng = np.random.default_rng(seed)
             params = {"W1": rng.standard_normal((filters, 1, 3, 3)) * 0.01, "b1": np.zeros(filters),
@@ -258,10 +347,20 @@ MUTANTS = [
                     params["b2"] -= lr * grads["b2"]
                     losses.append(loss)
             return params, losses
-    """, catches="held-out digits"),
-    Mutant("cnn.model", "the optimizer is re-created every epoch", _train_cnn(
-        epoch="optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)"), catches=_PROCESS),
+    """,
+        catches="held-out digits",
+    ),
+    Mutant(
+        "cnn.model",
+        "the optimizer is re-created every epoch",
+        _train_cnn(epoch="optimizer = SGD([params[k] for k in keys], lr, momentum=momentum)"),
+        catches=_PROCESS,
+    ),
     Mutant("cnn.model", "the biases are not trained", _train_cnn(keys='("W1", "W2")'), catches=_PROCESS),
-    Mutant("cnn.model", "minibatches of the first rows, never shuffled", _train_cnn(
-        idx="np.arange(start, min(start + batch_size, X.shape[0]))"), catches=_PROCESS),
+    Mutant(
+        "cnn.model",
+        "minibatches of the first rows, never shuffled",
+        _train_cnn(idx="np.arange(start, min(start + batch_size, X.shape[0]))"),
+        catches=_PROCESS,
+    ),
 ]

@@ -1,4 +1,5 @@
 """Realistic wrong implementations of the RNN part."""
+
 from tests.corpus import Mutant, fill
 
 _LSTM_FORWARD_IFGO = """
@@ -42,7 +43,10 @@ def _train_rnn(**change: str) -> str:
 
 
 MUTANTS = [
-    Mutant("rnn.step", "tanh derivative taken at the pre-activation", """
+    Mutant(
+        "rnn.step",
+        "tanh derivative taken at the pre-activation",
+        """
         def rnn_step_forward(x, h_prev, Wx, Wh, b):
             a = x @ Wx + h_prev @ Wh + b
             return np.tanh(a), (x, h_prev, Wx, Wh, a)
@@ -50,19 +54,34 @@ MUTANTS = [
             x, h_prev, Wx, Wh, a = cache
             da = dh * (1.0 - a * a)
             return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="rnn_step_backward passes the gradient check"),
-    Mutant("rnn.step", "dh_prev multiplies by Wh instead of its transpose", """
+    """,
+        catches="rnn_step_backward passes the gradient check",
+    ),
+    Mutant(
+        "rnn.step",
+        "dh_prev multiplies by Wh instead of its transpose",
+        """
         def rnn_step_backward(dh, cache):
             x, h_prev, Wx, Wh, h = cache
             da = dh * (1.0 - h * h)
             return da @ Wx.T, da @ Wh, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="rnn_step_backward matches torch autograd"),
-    Mutant("rnn.step", "h_prev·Wh missing from the pre-activation", """
+    """,
+        catches="rnn_step_backward matches torch autograd",
+    ),
+    Mutant(
+        "rnn.step",
+        "h_prev·Wh missing from the pre-activation",
+        """
         def rnn_step_forward(x, h_prev, Wx, Wh, b):
             h = np.tanh(x @ Wx + b)
             return h, (x, h_prev, Wx, Wh, h)
-    """, catches="rnn_step_forward matches torch"),
-    Mutant("rnn.sequence", "BPTT forgets the hidden-state gradient from the next step", """
+    """,
+        catches="rnn_step_forward matches torch",
+    ),
+    Mutant(
+        "rnn.sequence",
+        "BPTT forgets the hidden-state gradient from the next step",
+        """
         def rnn_backward(dh, cache):
             caches = cache
             N, T, _ = dh.shape
@@ -75,8 +94,13 @@ MUTANTS = [
                 dWh += dWh_t
                 db += db_t
             return dx, dprev, dWx, dWh, db
-    """, catches="rnn_backward passes the gradient check"),
-    Mutant("rnn.sequence", "weight gradients overwritten instead of summed over steps", """
+    """,
+        catches="rnn_backward passes the gradient check",
+    ),
+    Mutant(
+        "rnn.sequence",
+        "weight gradients overwritten instead of summed over steps",
+        """
         def rnn_backward(dh, cache):
             caches = cache
             N, T, _ = dh.shape
@@ -86,8 +110,13 @@ MUTANTS = [
             for t in reversed(range(T)):
                 dx[:, t], dprev, dWx, dWh, db = rnn_step_backward(dh[:, t] + dprev, caches[t])
             return dx, dprev, dWx, dWh, db
-    """, catches="rnn_backward matches torch autograd"),
-    Mutant("rnn.sequence", "outputs shifted: h0 stored instead of the last state", """
+    """,
+        catches="rnn_backward matches torch autograd",
+    ),
+    Mutant(
+        "rnn.sequence",
+        "outputs shifted: h0 stored instead of the last state",
+        """
         def rnn_forward(x, h0, Wx, Wh, b):
             N, T, _ = x.shape
             h = np.zeros((N, T, h0.shape[1]))
@@ -98,26 +127,45 @@ MUTANTS = [
                 prev, cache = rnn_step_forward(x[:, t], prev, Wx, Wh, b)
                 caches.append(cache)
             return h, caches
-    """, catches="rnn_forward matches torch"),
-    Mutant("rnn.lstm", "gates in torch's order i, f, g, o with CS231n weights", _LSTM_FORWARD_IFGO,
-           catches="lstm_step_forward matches torch LSTMCell"),
-    Mutant("rnn.lstm", "tanh(c) path left out of the cell gradient", """
+    """,
+        catches="rnn_forward matches torch",
+    ),
+    Mutant(
+        "rnn.lstm",
+        "gates in torch's order i, f, g, o with CS231n weights",
+        _LSTM_FORWARD_IFGO,
+        catches="lstm_step_forward matches torch LSTMCell",
+    ),
+    Mutant(
+        "rnn.lstm",
+        "tanh(c) path left out of the cell gradient",
+        """
         def lstm_step_backward(dh, dc, cache):
             x, h_prev, c_prev, Wx, Wh, i, f, o, g, tc = cache
             dc_total = dc
             da = np.concatenate([dc_total * g * i * (1 - i), dc_total * c_prev * f * (1 - f),
                                  dh * tc * o * (1 - o), dc_total * i * (1 - g * g)], axis=1)
             return da @ Wx.T, da @ Wh.T, dc_total * f, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="lstm_step_backward passes the gradient check"),
-    Mutant("rnn.lstm", "dc_prev not multiplied by the forget gate", """
+    """,
+        catches="lstm_step_backward passes the gradient check",
+    ),
+    Mutant(
+        "rnn.lstm",
+        "dc_prev not multiplied by the forget gate",
+        """
         def lstm_step_backward(dh, dc, cache):
             x, h_prev, c_prev, Wx, Wh, i, f, o, g, tc = cache
             dc_total = dc + dh * o * (1.0 - tc * tc)
             da = np.concatenate([dc_total * g * i * (1 - i), dc_total * c_prev * f * (1 - f),
                                  dh * tc * o * (1 - o), dc_total * i * (1 - g * g)], axis=1)
             return da @ Wx.T, da @ Wh.T, dc_total, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="lstm_step_backward matches torch autograd"),
-    Mutant("rnn.lstm", "tanh derivative on the pre-activation of g", """
+    """,
+        catches="lstm_step_backward matches torch autograd",
+    ),
+    Mutant(
+        "rnn.lstm",
+        "tanh derivative on the pre-activation of g",
+        """
         def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
             H = h_prev.shape[1]
             a = x @ Wx + h_prev @ Wh + b
@@ -133,8 +181,13 @@ MUTANTS = [
             da = np.concatenate([dc_total * g * i * (1 - i), dc_total * c_prev * f * (1 - f),
                                  dh * tc * o * (1 - o), dc_total * i * (1 - ag * ag)], axis=1)
             return da @ Wx.T, da @ Wh.T, dc_total * f, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="lstm_step_backward passes the gradient check"),
-    Mutant("rnn.model", "the score gradient is fed to every step", """
+    """,
+        catches="lstm_step_backward passes the gradient check",
+    ),
+    Mutant(
+        "rnn.model",
+        "the score gradient is fed to every step",
+        """
         def rnn_classifier_loss(params, X, y):
             scores, (h, cache) = rnn_scores(params, X)
             probs, _ = softmax_forward(scores)
@@ -148,8 +201,13 @@ MUTANTS = [
             _, _, dWx, dWh, db = rnn_backward(dh, cache)
             return float(loss), {"Wx": dWx, "Wh": dWh, "b": db, "Wy": h[:, -1].T @ dscores,
                                  "by": dscores.sum(axis=0)}
-    """, catches="rnn_classifier_loss passes the gradient check"),
-    Mutant("rnn.model", "dWy from the mean hidden state", """
+    """,
+        catches="rnn_classifier_loss passes the gradient check",
+    ),
+    Mutant(
+        "rnn.model",
+        "dWy from the mean hidden state",
+        """
         def rnn_classifier_loss(params, X, y):
             scores, (h, cache) = rnn_scores(params, X)
             probs, _ = softmax_forward(scores)
@@ -163,26 +221,46 @@ MUTANTS = [
             _, _, dWx, dWh, db = rnn_backward(dh, cache)
             return float(loss), {"Wx": dWx, "Wh": dWh, "b": db, "Wy": h.mean(axis=1).T @ dscores,
                                  "by": dscores.sum(axis=0)}
-    """, catches="rnn_classifier_loss matches the reference"),
-    Mutant("rnn.model", "the recurrent weights are never updated", _train_rnn(updated='("Wy", "by")'),
-           catches="held-out sequences"),
-    Mutant("rnn.lstm", "cell gradient accumulated into dc in place", """
+    """,
+        catches="rnn_classifier_loss matches the reference",
+    ),
+    Mutant(
+        "rnn.model",
+        "the recurrent weights are never updated",
+        _train_rnn(updated='("Wy", "by")'),
+        catches="held-out sequences",
+    ),
+    Mutant(
+        "rnn.lstm",
+        "cell gradient accumulated into dc in place",
+        """
         def lstm_step_backward(dh, dc, cache):
             x, h_prev, c_prev, Wx, Wh, i, f, o, g, tc = cache
             dc += dh * o * (1.0 - tc * tc)
             da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
                                  dh * tc * o * (1 - o), dc * i * (1 - g * g)], axis=1)
             return da @ Wx.T, da @ Wh.T, dc * f, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="lstm_step_backward leaves dh, dc and the cache unchanged"),
-    Mutant("rnn.step", "tanh derivative computed over the cached h in place", """
+    """,
+        catches="lstm_step_backward leaves dh, dc and the cache unchanged",
+    ),
+    Mutant(
+        "rnn.step",
+        "tanh derivative computed over the cached h in place",
+        """
         def rnn_step_backward(dh, cache):
             x, h_prev, Wx, Wh, h = cache
             h **= 2
             da = dh * (1 - h)
             return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-    """, catches="rnn_step_backward leaves dout and the cache unchanged"),
-    Mutant("rnn.model", "one loss per epoch (the epoch's mean)", _train_rnn(
-        record="losses.append(float(np.mean(epoch_losses)))"), catches=_PROCESS),
+    """,
+        catches="rnn_step_backward leaves dout and the cache unchanged",
+    ),
+    Mutant(
+        "rnn.model",
+        "one loss per epoch (the epoch's mean)",
+        _train_rnn(record="losses.append(float(np.mean(epoch_losses)))"),
+        catches=_PROCESS,
+    ),
     Mutant("rnn.model", "epochs ignored", _train_rnn(epochs="1"), catches=_PROCESS),
     Mutant("rnn.model", "the whole training set in every step", _train_rnn(batch="X.shape[0]"), catches=_PROCESS),
 ]

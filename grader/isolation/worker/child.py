@@ -15,6 +15,7 @@ Only the names the grader announced for this exercise are served; the grader che
 Student modules are imported from source only: no ``__pycache__``, no ``.pyc``, no extension module of the
 submission is ever loaded, and no bytecode is written.
 """
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -124,8 +125,9 @@ class _Session:
         self.given = {}
         for other, spec in given.items():
             stubs: dict[str, Any] = {n: _function_stub(self, other, n) for n in spec.get("functions", [])}
-            stubs.update({n: _class_stub(self, other, n, spec.get("methods", {}).get(n, []))
-                          for n in spec.get("classes", [])})
+            stubs.update(
+                {n: _class_stub(self, other, n, spec.get("methods", {}).get(n, [])) for n in spec.get("classes", [])}
+            )
             self.given[other] = stubs
 
     def student(self, part: str) -> types.ModuleType:
@@ -163,8 +165,9 @@ class _Session:
 
 def _function_stub(session: _Session, part: str, name: str) -> Any:
     def given(*args: Any, **kwargs: Any) -> Any:
-        return session.call_grader({"kind": "function", "part": part, "name": name, "args": list(args),
-                                    "kwargs": kwargs})
+        return session.call_grader(
+            {"kind": "function", "part": part, "name": name, "args": list(args), "kwargs": kwargs}
+        )
 
     given.__name__ = given.__qualname__ = name
     given.__doc__ = f"{part}.{name}: given for this exercise (the reference, computed by the grader)"
@@ -177,14 +180,23 @@ def _class_stub(session: _Session, part: str, name: str, methods: list[str]) -> 
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         self._deepgrade_arrays = wire.arrays_in([list(args), kwargs], [])
-        self._deepgrade_handle = session.call_grader({"kind": "new", "part": part, "name": name,
-                                                      "args": list(args), "kwargs": kwargs})
+        self._deepgrade_handle = session.call_grader(
+            {"kind": "new", "part": part, "name": name, "args": list(args), "kwargs": kwargs}
+        )
 
     def method(attr: str) -> Any:
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
             arrays = self._deepgrade_arrays
-            reply = session.call_grader({"kind": "method", "handle": self._deepgrade_handle, "name": attr,
-                                         "args": list(args), "kwargs": kwargs, "state": list(arrays)})
+            reply = session.call_grader(
+                {
+                    "kind": "method",
+                    "handle": self._deepgrade_handle,
+                    "name": attr,
+                    "args": list(args),
+                    "kwargs": kwargs,
+                    "state": list(arrays),
+                }
+            )
             state = reply.get("state") if isinstance(reply, dict) else None
             if not isinstance(state, list) or len(state) != len(arrays):
                 raise GraderCallError("the grader sent a malformed answer")
@@ -241,8 +253,8 @@ def _audit_imports(session: _Session) -> None:
             while frame is not None:
                 name = frame.f_code.co_filename
                 if name.startswith(prefix):
-                    where = f"{name[len(prefix):]}:{frame.f_lineno}"
-                    part = name[len(prefix):].rsplit(".", 1)[0]
+                    where = f"{name[len(prefix) :]}:{frame.f_lineno}"
+                    part = name[len(prefix) :].rsplit(".", 1)[0]
                     break
                 frame = frame.f_back
             session.imports.append([part, module, where])
@@ -317,8 +329,9 @@ def _serve(session: _Session) -> None:
         try:
             wire.write_blocking(session.proto_out, payload)
         except TypeError as exc:  # the result was not plain data
-            wire.write_blocking(session.proto_out, {"error": "error",
-                                                    "message": f"returned a value that is not plain data: {exc}"})
+            wire.write_blocking(
+                session.proto_out, {"error": "error", "message": f"returned a value that is not plain data: {exc}"}
+            )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ calls, with a wall-clock ceiling), and the reply is parsed by ``wire.Reader`` un
 multiple of the request, with a hard ceiling).  A worker that stops reading, floods, answers garbage or
 dies costs that check its points, never the grader its memory or its time.
 """
+
 from __future__ import annotations
 
 import ast
@@ -91,8 +92,9 @@ class Budget:
         return cls(seconds, WALL_FACTOR * seconds + slack)
 
 
-def plain_launcher(argv: Sequence[str], submission: Path,
-                   packages: tuple[str, ...] | None = None) -> tuple[list[str], dict[str, str]]:
+def plain_launcher(
+    argv: Sequence[str], submission: Path, packages: tuple[str, ...] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """Run the worker as an ordinary child process (see ``grader.isolation.sandbox`` for the isolation levels)."""
     return list(argv), dict(os.environ)
 
@@ -100,9 +102,14 @@ def plain_launcher(argv: Sequence[str], submission: Path,
 def worker_env(env: dict[str, str]) -> dict[str, str]:
     """Environment every worker gets, whatever the isolation."""
     env = dict(env)
-    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", KERAS_BACKEND="torch",
-               PYTHONWARNINGS="ignore",
-               CUBLAS_WORKSPACE_CONFIG=":4096:8")  # cuBLAS reductions in a fixed order: the same grade twice
+    env.update(
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        KERAS_BACKEND="torch",
+        PYTHONWARNINGS="ignore",
+        CUBLAS_WORKSPACE_CONFIG=":4096:8",
+    )  # cuBLAS reductions in a fixed order: the same grade twice
     return env
 
 
@@ -142,8 +149,10 @@ class _Meter:
         if _STOPPING.is_set():
             raise KeyboardInterrupt
         if now - self.start > self.budget.wall:
-            raise self.worker._timeout(f"no answer within {self.budget.wall:g} s of wall-clock time "
-                                       "(it sleeps or waits, or the machine is overloaded)")
+            raise self.worker._timeout(
+                f"no answer within {self.budget.wall:g} s of wall-clock time "
+                "(it sleeps or waits, or the machine is overloaded)"
+            )
         if proc is None:
             return
         if self.cpu0 is None:
@@ -151,8 +160,9 @@ class _Meter:
             self.before_poll = now - self.start
             return
         if self.used() > self.budget.cpu:
-            raise self.worker._timeout(f"used more than {self.budget.cpu:g} s of CPU time "
-                                       "(an infinite loop, or far too slow)")
+            raise self.worker._timeout(
+                f"used more than {self.budget.cpu:g} s of CPU time (an infinite loop, or far too slow)"
+            )
 
     def remaining_wall(self) -> float:
         return self.budget.wall - (time.perf_counter() - self.start)
@@ -174,10 +184,18 @@ class _Meter:
 class Worker:
     """One student process.  Restarts itself after a timeout, a crash or a broken message."""
 
-    def __init__(self, submission: Path, *, launcher: Launcher = plain_launcher, python: str | None = None,
-                 startup_timeout: float = 30.0, stderr_limit: int = 64 * 1024,
-                 packages: tuple[str, ...] | None = None,
-                 serve: Callable[[dict[str, Any]], Any] | None = None, wall_slack: float = WALL_SLACK) -> None:
+    def __init__(
+        self,
+        submission: Path,
+        *,
+        launcher: Launcher = plain_launcher,
+        python: str | None = None,
+        startup_timeout: float = 30.0,
+        stderr_limit: int = 64 * 1024,
+        packages: tuple[str, ...] | None = None,
+        serve: Callable[[dict[str, Any]], Any] | None = None,
+        wall_slack: float = WALL_SLACK,
+    ) -> None:
         self.submission = Path(submission).resolve()
         self.launcher = launcher
         self.python = python or sys.executable
@@ -211,12 +229,12 @@ class Worker:
         if _STOPPING.is_set():
             raise KeyboardInterrupt
         self.token = secrets.token_hex(8)
-        argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission,
-                                  self.packages)
+        argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission, self.packages)
         env = worker_env(env)
         env[proctree.MARKER] = self.token
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+        )
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
         self._reader = io.FileIO(self.proc.stdout.fileno(), "rb", closefd=False)  # type: ignore[union-attr]
@@ -318,7 +336,7 @@ class Worker:
             total += len(view)
             while view:
                 try:
-                    view = view[os.write(fd, view):]  # non-blocking: a full pipe raises BlockingIOError
+                    view = view[os.write(fd, view) :]  # non-blocking: a full pipe raises BlockingIOError
                     meter.tick()
                     continue
                 except BlockingIOError:
@@ -370,8 +388,12 @@ class Worker:
         if not isinstance(records, list):
             return
         for rec in records[:1000]:
-            if isinstance(rec, list) and len(rec) == 3 and all(isinstance(x, str) for x in rec) \
-                    and len(self.imports) < 10000:
+            if (
+                isinstance(rec, list)
+                and len(rec) == 3
+                and all(isinstance(x, str) for x in rec)
+                and len(self.imports) < 10000
+            ):
                 self.imports.append((rec[0][:200], rec[1][:200], rec[2][:300]))
 
     def _timeout(self, message: str) -> StudentError:
@@ -402,16 +424,28 @@ class Worker:
         return StudentError("error", message, fatal=True)
 
     # ------------------------------------------------------------------ the protocol
-    def setup(self, parts: Sequence[str], *, part: str = "", given: dict[str, Any] | None = None,
-              forbidden: Sequence[str] = (), serve: Callable[[dict[str, Any]], Any] | None = None,
-              timeout: float = IMPORT_SECONDS) -> None:
+    def setup(
+        self,
+        parts: Sequence[str],
+        *,
+        part: str = "",
+        given: dict[str, Any] | None = None,
+        forbidden: Sequence[str] = (),
+        serve: Callable[[dict[str, Any]], Any] | None = None,
+        timeout: float = IMPORT_SECONDS,
+    ) -> None:
         """Fresh student modules for the next exercise: import ``parts`` with the ``given`` functions stubbed
         (calls to them are answered by ``serve``), recording imports of ``forbidden`` packages.
 
         A failed import is remembered: later calls for this exercise fail the same way at once, without
         importing again (a module that loops for ever costs its budget once)."""
-        self._setup = {"op": "setup", "parts": list(parts), "part": part or (parts[0] if parts else ""),
-                       "given": given or {}, "forbidden": list(forbidden)}
+        self._setup = {
+            "op": "setup",
+            "parts": list(parts),
+            "part": part or (parts[0] if parts else ""),
+            "given": given or {},
+            "forbidden": list(forbidden),
+        }
         self.serve = serve
         self._setup_error = None
         self._set_up = False
@@ -440,8 +474,10 @@ class Worker:
         self._ensure_setup()
         name = f"{fn.__module__}.{fn.__qualname__}"  # two modules may each have a driver called `run`
         if name not in self._defined:
-            self._request({"op": "define", "name": name, "function": fn.__name__, "source": _function_source(fn)},
-                          Budget.of(self.startup_timeout, self.wall_slack))
+            self._request(
+                {"op": "define", "name": name, "function": fn.__name__, "source": _function_source(fn)},
+                Budget.of(self.startup_timeout, self.wall_slack),
+            )
             self._defined.add(name)
         return self._request({"op": "drive", "name": name, "args": list(args)}, Budget.of(timeout, self.wall_slack))
 

@@ -5,6 +5,7 @@ starts inherits; the grader is made a *child subreaper*, so a process that doubl
 worker is re-parented to the grader instead of to init.  :func:`kill` ends the worker's process group, its
 descendants and every process carrying its marker, and reaps them.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -33,7 +34,7 @@ def _stat(pid: int) -> tuple[int, float] | None:
             text = fh.read()
     except OSError:
         return None
-    fields = text[text.rfind(b")") + 2:].split()
+    fields = text[text.rfind(b")") + 2 :].split()
     # fields[0] is the state; ppid is fields[1]; utime, stime, cutime, cstime are fields[11:15]
     return int(fields[1]), sum(int(x) for x in fields[11:15]) / _TICK
 
@@ -122,7 +123,7 @@ def _zombie_or_gone(pid: int) -> bool:
             text = fh.read()
     except OSError:
         return True
-    return text[text.rfind(b")") + 2:][:1] in (b"Z", b"X")
+    return text[text.rfind(b")") + 2 :][:1] in (b"Z", b"X")
 
 
 def _reap(pids: set[int]) -> None:

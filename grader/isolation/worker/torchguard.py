@@ -11,6 +11,7 @@
 With ``host_reads=True`` (a training loop, which legitimately reads ``loss.item()``) those reads
 return zeros instead, so the loop can run to the end on the meta device.
 """
+
 import torch
 from torch.overrides import TorchFunctionMode
 
@@ -39,8 +40,10 @@ def _tensors(obj, out):
 
 def _to_cpu(args, kwargs):
     targets = list(args[1:]) + [kwargs.get("device")]
-    return any((isinstance(t, str) and t.startswith("cpu")) or (isinstance(t, torch.device) and t.type == "cpu")
-               for t in targets)
+    return any(
+        (isinstance(t, str) and t.startswith("cpu")) or (isinstance(t, torch.device) and t.type == "cpu")
+        for t in targets
+    )
 
 
 def _fake_read(name, t):
@@ -72,12 +75,14 @@ class DeviceGuard(TorchFunctionMode):
         if len(devices) > 1:
             raise DeviceMixError(
                 f"{name} got tensors on different devices ({' and '.join(sorted(devices))}); "
-                "a tensor was created without device= (or not moved with .to(device)) — on a GPU this fails")
+                "a tensor was created without device= (or not moved with .to(device)) — on a GPU this fails"
+            )
         on_meta = "meta" in devices
         if on_meta and (name in _READS or (name == "to" and _to_cpu(args, kwargs))):
             if not self.host_reads:
                 raise DeviceMixError(
                     f".{name}() inside the forward pass copies to the host; on a GPU the rest "
-                    "of the computation would leave the device (keep everything as tensors on x.device)")
+                    "of the computation would leave the device (keep everything as tensors on x.device)"
+                )
             return _fake_read("cpu" if name == "to" else name, tensors[0])
         return func(*args, **kwargs)

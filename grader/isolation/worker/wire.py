@@ -15,6 +15,7 @@ is a :class:`ProtocolError`.
 
 This file is self-contained (stdlib + numpy): the worker loads it by path inside the sandbox.
 """
+
 from __future__ import annotations
 
 import io
@@ -77,8 +78,10 @@ def packets(value: Any) -> list[bytes | memoryview]:
 _NPY_MAGIC = b"\x93NUMPY\x01\x00"
 #: The header ``np.save`` writes for a C-ordered array, which is all this side ever writes: read without
 #: ``ast`` (numpy's own header parser compiles each header, a third of a small message's cost).
-_NPY_HEADER = re.compile(r"\{'descr': '([<>|=][a-z]\d{1,2})', 'fortran_order': False, 'shape': "
-                         r"\(((?:\d{1,19}, ?){0,32}(?:\d{1,19})?)\), \} *\n")
+_NPY_HEADER = re.compile(
+    r"\{'descr': '([<>|=][a-z]\d{1,2})', 'fortran_order': False, 'shape': "
+    r"\(((?:\d{1,19}, ?){0,32}(?:\d{1,19})?)\), \} *\n"
+)
 
 
 def _npy(array: Any) -> bytes:
@@ -97,7 +100,7 @@ def _npy_header(frame: bytes | bytearray) -> tuple[tuple[int, ...], bool, Any, i
     if frame[:8] != _NPY_MAGIC or len(frame) < 10:
         return None
     (size,) = struct.unpack("<H", bytes(frame[8:10]))
-    match = _NPY_HEADER.fullmatch(bytes(frame[10:10 + size]).decode("latin-1"))
+    match = _NPY_HEADER.fullmatch(bytes(frame[10 : 10 + size]).decode("latin-1"))
     if match is None:
         return None
     shape = tuple(int(d) for d in match.group(2).replace(" ", "").split(",") if d)
@@ -156,7 +159,7 @@ class Reader:
         self.done = False
 
     def buffer(self) -> memoryview:
-        return memoryview(self._buf)[self._filled:]
+        return memoryview(self._buf)[self._filled :]
 
     def advance(self, n: int) -> None:
         self._filled += n
@@ -220,7 +223,7 @@ def decode_bytes(data: bytes, limit: int = MAX_MESSAGE) -> Any:
         n = min(len(view), len(data) - pos)
         if n == 0:
             raise ProtocolError("the message is truncated")
-        view[:n] = data[pos:pos + n]
+        view[:n] = data[pos : pos + n]
         pos += n
         reader.advance(n)
     if pos != len(data):
@@ -247,7 +250,7 @@ class _Decoder:
             return [self.walk(v, depth + 1) for v in node]
         if not isinstance(node, dict) or len(node) != 1:
             raise ProtocolError("a malformed tagged object")
-        (tag, inner), = node.items()
+        ((tag, inner),) = node.items()
         if tag == "__nd__":
             return self.array(inner)
         if tag == "__scalar__":
@@ -266,8 +269,12 @@ class _Decoder:
         raise ProtocolError(f"unknown message object {tag[:20]!r}")
 
     def array(self, index: Any) -> Any:
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.frames) \
-                or self.taken[index]:
+        if (
+            not isinstance(index, int)
+            or isinstance(index, bool)
+            or not 0 <= index < len(self.frames)
+            or self.taken[index]
+        ):
             raise ProtocolError("a bad array reference")
         self.taken[index] = True
         self.used += 1
@@ -345,4 +352,4 @@ def write_blocking(stream: Any, value: Any) -> None:
     for chunk in packets(value):
         view = memoryview(chunk)
         while view:
-            view = view[stream.write(view):]
+            view = view[stream.write(view) :]
