@@ -18,11 +18,10 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, TypeVar
 
-if TYPE_CHECKING:
-    from grader.checks.context import Context
-
+#: A check function, ``fn(ctx)``; registering one returns it unchanged.
+CheckFn = TypeVar("CheckFn", bound=Callable[..., None])
 Oracle = Literal["reference", "torch", "numerical", "invariant", "known", "training"]
 ORACLES: tuple[str, ...] = ("reference", "torch", "numerical", "invariant", "known", "training")
 #: Oracles that compare the student's values with the truth on drawn inputs.  The others (a gradient check
@@ -64,7 +63,7 @@ class Check:
     """One graded property of an exercise.  ``run(ctx)`` returns normally when it holds."""
 
     name: str
-    run: Callable[[Context], None]
+    run: Callable[..., None]  # fn(ctx): ctx is a grader.checks.context.Context (which imports this module)
     oracle: Oracle
     points: float = 1.0
     hidden: bool = False
@@ -112,7 +111,7 @@ class Exercise:
         timeout: float = 10.0,
         twin: bool = False,
         requires: Iterable[str] | None = None,
-    ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    ) -> Callable[[CheckFn], CheckFn]:
         """Decorator: register ``fn(ctx)`` as a check of this exercise.
 
         ``twin=True`` also registers its hidden twin ``"<name> [hidden]"``: the same property run by
@@ -126,7 +125,7 @@ class Exercise:
 
         needs = None if requires is None else tuple(requires)
 
-        def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+        def register(fn: CheckFn) -> CheckFn:
             self.add(Check(name, fn, oracle, points, hidden, timeout, requires=needs))
             if twin and not hidden:
                 self.add(Check(name + HIDDEN_SUFFIX, fn, oracle, points, True, timeout * HIDDEN_SCALE, requires=needs))
