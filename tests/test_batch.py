@@ -141,7 +141,11 @@ def test_kill_and_resume_loses_nothing_and_counts_nothing_twice(tmp_path):
         "--examples",
         str(EXAMPLES),
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (tmp_path / "tmp").mkdir()  # a whole process group killed at once cleans nothing up: keep its folders here
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     try:
         while time.time() < deadline and not list(out.glob("records/*.json")):
