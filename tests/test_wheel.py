@@ -121,6 +121,11 @@ def test_the_installed_wheel_inits_and_checks_a_students_folder(dists, tmp_path)
     doc = json.loads(proc.stdout)
     assert proc.returncode == 0 and doc["score"] == doc["max_score"] > 0, proc.stdout[-2000:] + proc.stderr
 
+    progress = deepgrade("progress", cwd=work)  # the self-learner's commands need no set-up either
+    assert progress.returncode == 0 and "neuron" in progress.stdout, progress.stdout + progress.stderr
+    hint = deepgrade("hint", "neuron.relu", cwd=work)
+    assert hint.returncode == 0 and "relu_forward" in hint.stdout, hint.stdout + hint.stderr
+
     again = deepgrade("init")  # a second init keeps the student's work
     assert again.returncode == 2 and "nothing was written" in again.stderr
     assert (work / "assignments" / "neuron.py").read_text() == (ROOT / "solutions" / "neuron.py").read_text()
