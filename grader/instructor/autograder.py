@@ -34,6 +34,7 @@ from grader.reference import solution_parts
 ROOT = reference.ROOT
 _STAMP = (2024, 1, 1, 0, 0, 0)
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+PYPI_INDEX = "https://pypi.org/simple"
 #: Members of the zip (in /autograder/source): what to grade, and the course secret.
 CONFIG, SECRET = "deepgrade-autograder.json", "course-secret"
 #: The exact versions deepgrade is tested with (the README's commands and CI install with it too).
@@ -52,8 +53,9 @@ if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1
 fi
 cd "$(dirname "$0")"
 # the versions deepgrade was tested with (constraints.txt); torch's CPU build from its index: the default
-# wheel pulls gigabytes of CUDA libraries that a grader without a GPU never uses
-python3 -m pip install --no-cache-dir -c constraints.txt {torch} --index-url {index}
+# wheel pulls gigabytes of CUDA libraries that a grader without a GPU never uses (its dependencies, at the
+# pinned versions, may be only on PyPI; the CPU build, 2.13.0+cpu, ranks above PyPI's 2.13.0)
+python3 -m pip install --no-cache-dir -c constraints.txt {torch} --index-url {index} --extra-index-url {pypi}
 python3 -m pip install --no-cache-dir -c constraints.txt {deps}
 """
 
@@ -130,7 +132,10 @@ def build(
     files: dict[str, tuple[bytes, int]] = {
         "setup.sh": (
             SETUP.format(
-                torch=shlex.quote(torch), index=TORCH_INDEX, deps=" ".join(shlex.quote(d) for d in deps)
+                torch=shlex.quote(torch),
+                index=TORCH_INDEX,
+                pypi=PYPI_INDEX,
+                deps=" ".join(shlex.quote(d) for d in deps),
             ).encode(),
             0o755,
         ),

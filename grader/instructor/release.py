@@ -25,11 +25,12 @@ Write the functions in `assignments/` (each stub raises `NotImplementedError` an
 formula). The grader runs your code in a separate process and tells you what is wrong, with an input you
 can paste into a Python prompt.
 
-Once, in this folder: a virtual environment, and the versions the grader was tested with (`keras` for the
-Keras exercise; without it that exercise is skipped). Without a GPU, take torch's CPU build first (a few
-hundred MB instead of several GB): `pip install -c constraints.txt torch --index-url https://download.pytorch.org/whl/cpu`.
+Once, in this folder: a virtual environment and the versions the grader was tested with (`keras` for the
+Keras exercise; without it that exercise is skipped):
 
     python3 -m venv .venv && . .venv/bin/activate
+    # without a GPU, first torch's CPU build (a few hundred MB instead of several GB):
+    pip install -c constraints.txt torch --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
     pip install -c constraints.txt -e '.[keras]'
 
 Then, with the environment active:
