@@ -337,7 +337,7 @@ def run_autograder(root: Path) -> int:
     from grader.reporters import gradescope as report
 
     root = Path(root).resolve()
-    home = str(Path(__file__).resolve().parents[2])
+    home = str(ROOT)
     if home not in sys.path:  # this grader stays importable from any cwd
         sys.path.insert(0, home)
     started = time.perf_counter()

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from grader.instructor.build import _MARKER
+from grader.reference import ROOT  # the checkout: assignments/, grader/, solutions/
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout: assignments/, grader/, solutions/
 #: What a release holds, relative to the repository root.
 CONTENTS = ("assignments", "grader", "pyproject.toml", "constraints.txt")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
