@@ -48,3 +48,36 @@ def test_sampled_localisation_on_a_big_tensor():
     wrong = 2 * dout * x  # gradient of x**2 ... but the forward is x**3
     with pytest.raises(CheckFailed, match="checked 64 of 900 entries"):
         check_vjp(lambda ls: [a[0] ** 3 for a in ls], [x], dout, [wrong], ["dx"])
+
+
+def _counting(forward):
+    seen = []
+
+    def counted(lists):
+        seen.append(len(lists))
+        return forward(lists)
+
+    return counted, seen
+
+
+def test_true_gradients_cost_two_forwards_a_direction_whatever_the_number_of_inputs():
+    rng = np.random.default_rng(3)
+    x, w, dout = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    forward, seen = _counting(_forward)
+    check_vjp(forward, [x, w], dout, _grads(x, w, dout), ["dx", "dw"], directions=2)
+    assert seen == [4]  # one round trip, every input moved at once along 2 directions
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+def test_a_wrong_gradient_of_a_small_input_is_not_hidden_by_the_others(scale):
+    # y = W @ x + b: b has 4 entries against W's 400, and a gradient small beside dW's; a db off by
+    # ``scale`` of its value must still fail, and the per-input pass must name db.
+    rng = np.random.default_rng(4)
+    W, x, b = rng.standard_normal((4, 100)) * 10, rng.standard_normal((100, 3)) * 10, rng.standard_normal((4, 1))
+    dout = rng.standard_normal((4, 3))
+    dW, dx, db = dout @ x.T, W.T @ dout, dout.sum(axis=1, keepdims=True)
+    forward, seen = _counting(lambda lists: [w @ xx + bb for w, xx, bb in lists])
+    with pytest.raises(CheckFailed) as info:
+        check_vjp(forward, [W, x, b], dout, [dW, dx, db * (1 + scale)], ["dW", "dx", "db"])
+    assert info.value.details.worst_index.startswith("db[")
+    assert seen[0] == 4 and len(seen) > 1  # the joint pass disagreed, then one input at a time

@@ -3,8 +3,10 @@
 The scalar being differentiated is ``L(x) = sum(dout * f(x))`` for a random upstream gradient ``dout``;
 the student's backward must return ``dL/dx`` for every input.  The fast mode compares the directional
 derivative along a few random unit directions (a handful of forward calls whatever the tensor size, like
-``torch.autograd.gradcheck(fast_mode=True)``); when that fails, an element-wise pass over (a sample of)
-the entries finds the worst one.
+``torch.autograd.gradcheck(fast_mode=True)``), first with every input moved at once (two forward calls a
+direction whatever the number of inputs: a wrong gradient of any input changes the sum
+``Σᵢ <dL/dxᵢ, vᵢ>`` along almost every direction), then, only where that disagrees, one input at a time;
+where one input disagrees, an element-wise pass over (a sample of) its entries finds the worst one.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def check_vjp(
         grads.append(g)
         directions_of.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
         states.append(rng.bit_generator.state)  # where a failure of input i samples its entries from
-    # every input's moves in one round trip
+    if len(inputs) > 1 and _agrees_jointly(forward, inputs, dout, grads, rng, eps, rtol, atol, directions):
+        return
+    # one input at a time, every input's moves in one round trip
     batch = [
         _perturbed(inputs, i, sign * eps * v) for i, vs in enumerate(directions_of) for v in vs for sign in (1, -1)
     ]
@@ -93,11 +97,9 @@ def check_vjp(
         worst = None
         for v in vs:
             lp, lm = _loss(next(outs), dout), _loss(next(outs), dout)
-            numeric = (lp - lm) / (2 * eps)
             analytic_dd = float(np.sum(g * v))
-            allowed = atol + rtol * max(abs(numeric), abs(analytic_dd)) + _ROUNDOFF * max(abs(lp), abs(lm))
-            if abs(numeric - analytic_dd) > allowed:
-                worst = (numeric, analytic_dd)
+            if not _agrees(lp, lm, analytic_dd, eps, rtol, atol):
+                worst = ((lp - lm) / (2 * eps), analytic_dd)
         if worst is None:
             continue
         rng.bit_generator.state = states[i]
@@ -117,6 +119,43 @@ def check_vjp(
             hint=hint,
             directional=worst,
         )
+
+
+def _agrees(lp: float, lm: float, analytic: float, eps: float, rtol: float, atol: float) -> bool:
+    """The central difference of the loss values ``lp``, ``lm`` agrees with the analytic directional derivative."""
+    numeric = (lp - lm) / (2 * eps)
+    allowed = atol + rtol * max(abs(numeric), abs(analytic)) + _ROUNDOFF * max(abs(lp), abs(lm))
+    return abs(numeric - analytic) <= allowed
+
+
+def _agrees_jointly(
+    forward: BatchedForward,
+    inputs: Sequence[np.ndarray],
+    dout: np.ndarray,
+    grads: Sequence[np.ndarray],
+    rng: np.random.Generator,
+    eps: float,
+    rtol: float,
+    atol: float,
+    directions: int,
+) -> bool:
+    """Every input moved at once along its own random unit direction: does the sum of the directional
+    derivatives match the central difference, along each of ``directions`` directions?"""
+    moves = []
+    for _ in range(directions):
+        vs = [rng.standard_normal(np.shape(x)) for x in inputs]
+        moves.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
+    batch = [
+        [np.asarray(x, dtype=np.float64) + sign * eps * v for x, v in zip(inputs, vs)]
+        for vs in moves
+        for sign in (1, -1)
+    ]
+    outs = iter(_outputs(forward, batch))
+    agree = True
+    for vs in moves:
+        lp, lm = _loss(next(outs), dout), _loss(next(outs), dout)
+        agree &= _agrees(lp, lm, float(sum(np.sum(g * v) for g, v in zip(grads, vs))), eps, rtol, atol)
+    return agree
 
 
 def numerical_gradient(
