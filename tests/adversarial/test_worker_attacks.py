@@ -116,6 +116,7 @@ MALFORMED = {
     "an object array": _frame(1, b'{"__nd__": 0}', [_npy_header((1,)).replace(b"<f8", b"|O8")]),
     "an array nothing refers to": _frame(1, b"1", [_npy_header((0,))]),
     "not JSON": _frame(0, b"{'a': 1}"),
+    "an array header longer than its frame": _frame(1, b'{"__nd__": 0}', [_npy_header((2,))[:40]]),
 }
 
 
@@ -177,6 +178,17 @@ def test_a_malformed_reply_is_the_students_error_never_the_graders(taken, what):
 def test_the_framer_refuses_each_malformed_message_before_allocating(what):
     with pytest.raises(wire.ProtocolError):
         wire.decode_bytes(MALFORMED[what], limit=4 << 20)
+
+
+def test_a_remembered_array_header_is_held_to_its_frame_and_the_memory_of_headers_is_bounded():
+    # the reader remembers the headers it parsed: a header seen with a good frame is no pass for a short one
+    good = _frame(1, b'{"__nd__": 0}', [_npy_header((2,)) + bytes(16)])
+    assert wire.decode_bytes(good).shape == (2,)
+    with pytest.raises(wire.ProtocolError, match="claiming 2 elements"):
+        wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [_npy_header((2,)) + bytes(8)]))
+    for n in range(3 * wire._HEADERS_KEPT):  # a worker sending ever new shapes
+        wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [_npy_header((n,)) + bytes(8 * n)]))
+    assert wire._parsed_header.cache_info().currsize <= wire._HEADERS_KEPT
 
 
 # --------------------------------------------------------------------------- given functions (guarantee 1)

@@ -306,32 +306,37 @@ class Worker:
             while True:
                 reply = self._receive(meter, limit)
                 if isinstance(reply, dict) and set(reply) == {"call"}:
-                    self._send(self._answer(reply["call"], meter), meter)
+                    self._write(self._answer(reply["call"], meter), meter)
                     continue
                 return reply
         finally:
             self.used_seconds += meter.used() if self.proc is not None else time.perf_counter() - meter.start
 
-    def _answer(self, call: Any, meter: _Meter) -> dict[str, Any]:
+    def _answer(self, call: Any, meter: _Meter) -> list[bytes | memoryview]:
+        """The encoded answer to a call to a given function (encoded here: an answer that is not plain data
+        is an error for the worker's code, not for the grader)."""
         started = time.thread_time()
         try:
             if self.serve is None or not isinstance(call, dict):
                 raise GivenCallError("nothing is given for this exercise")
-            answer: dict[str, Any] = {"ok": self.serve(call)}
-            wire.encode(answer)  # not plain data is an error for the worker's code, not for the grader
+            chunks = wire.encode({"ok": self.serve(call)})
         except (GivenCallError, TypeError, ValueError, ArithmeticError, IndexError, KeyError) as exc:
-            answer = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+            chunks = wire.encode({"error": f"{type(exc).__name__}: {str(exc)[:500]}"})
         except Exception as exc:  # noqa: BLE001 - the reference failed on the student's arguments
-            answer = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+            chunks = wire.encode({"error": f"{type(exc).__name__}: {str(exc)[:500]}"})
         meter.served += time.thread_time() - started
-        return answer
+        return chunks
 
     def _send(self, message: Any, meter: _Meter) -> int:
+        return self._write(wire.encode(message), meter)
+
+    def _write(self, chunks: list[bytes | memoryview], meter: _Meter) -> int:
+        """Write one encoded message (its chunks joined where small), serving the deadline; its size."""
         proc = self.proc
         assert proc is not None and proc.stdin is not None
         fd = proc.stdin.fileno()
         total = 0
-        for chunk in wire.packets(message):
+        for chunk in wire.joined(chunks):
             view = memoryview(chunk)
             total += len(view)
             while view:

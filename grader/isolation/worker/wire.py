@@ -18,6 +18,7 @@ This file is self-contained (stdlib + numpy): the worker loads it by path inside
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -69,7 +70,11 @@ JOIN_BELOW = 1 << 20
 
 def packets(value: Any) -> list[bytes | memoryview]:
     """What to write for one message holding ``value``: its :func:`encode` chunks, joined when small."""
-    chunks = encode(value)
+    return joined(encode(value))
+
+
+def joined(chunks: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """The :func:`encode` chunks of one message as they are written: joined when small."""
     if sum(len(c) for c in chunks) <= JOIN_BELOW:
         return [b"".join(chunks)]
     return chunks
@@ -86,13 +91,24 @@ _NPY_HEADER = re.compile(
 
 def _npy(array: Any) -> bytes:
     """``.npy`` bytes of a numeric array (version 1.0, C order, the same bytes ``np.save`` writes)."""
-    np = _np()
-    if array.dtype.kind not in _KINDS or array.dtype.fields is not None or array.dtype.subdtype is not None:
-        raise TypeError(f"an array of dtype {array.dtype} cannot be sent (numbers only)")
-    shape = repr(tuple(int(d) for d in array.shape))
-    header = f"{{'descr': '{np.lib.format.dtype_to_descr(array.dtype)}', 'fortran_order': False, 'shape': {shape}, }}"
+    dtype = array.dtype
+    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise TypeError(f"an array of dtype {dtype} cannot be sent (numbers only)")
+    return b"".join((_npy_prefix(dtype, array.shape), array.tobytes(order="C")))
+
+
+#: Headers written and read, remembered (a grade sends the same few shapes thousands of times); bounded, so
+#: that a worker sending ever new shapes costs the grader no memory.
+_HEADERS_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=_HEADERS_KEPT)
+def _npy_prefix(dtype: Any, shape: tuple[int, ...]) -> bytes:
+    """The magic string, header length and header of a C-ordered array of ``dtype`` and ``shape``."""
+    dims = repr(tuple(int(d) for d in shape))
+    header = f"{{'descr': '{_np().lib.format.dtype_to_descr(dtype)}', 'fortran_order': False, 'shape': {dims}, }}"
     header += " " * ((64 - (len(_NPY_MAGIC) + 2 + len(header) + 1) % 64) % 64) + "\n"
-    return b"".join((_NPY_MAGIC, struct.pack("<H", len(header)), header.encode("latin-1"), array.tobytes(order="C")))
+    return b"".join((_NPY_MAGIC, struct.pack("<H", len(header)), header.encode("latin-1")))
 
 
 def _npy_header(frame: bytes | bytearray) -> tuple[tuple[int, ...], bool, Any, int] | None:
@@ -100,11 +116,18 @@ def _npy_header(frame: bytes | bytearray) -> tuple[tuple[int, ...], bool, Any, i
     if frame[:8] != _NPY_MAGIC or len(frame) < 10:
         return None
     (size,) = struct.unpack("<H", bytes(frame[8:10]))
-    match = _NPY_HEADER.fullmatch(bytes(frame[10 : 10 + size]).decode("latin-1"))
+    if len(frame) < 10 + size:
+        return None
+    return _parsed_header(bytes(frame[10 : 10 + size]))
+
+
+@functools.lru_cache(maxsize=_HEADERS_KEPT)
+def _parsed_header(header: bytes) -> tuple[tuple[int, ...], bool, Any, int] | None:
+    match = _NPY_HEADER.fullmatch(header.decode("latin-1"))
     if match is None:
         return None
     shape = tuple(int(d) for d in match.group(2).replace(" ", "").split(",") if d)
-    return shape, False, _np().dtype(match.group(1)), 10 + size
+    return shape, False, _np().dtype(match.group(1)), 10 + len(header)
 
 
 def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
