@@ -72,8 +72,14 @@ def flatten(value: Any, prefix: str, out: dict[str, np.ndarray], *, exact: bool 
         raise TypeError(f"cannot record a value of type {type(value).__name__}")
 
 
-def unflatten(data: dict[str, np.ndarray], prefix: str) -> Any:
-    for tag in "abifsntldg":
+def tags_of(data: dict[str, np.ndarray]) -> dict[str, str]:
+    """The tag of every prefix in ``data`` (what :func:`unflatten` otherwise looks for, tag by tag)."""
+    return {prefix: tag for prefix, _, tag in (key.rpartition("@") for key in data)}
+
+
+def unflatten(data: dict[str, np.ndarray], prefix: str, tags: dict[str, str] | None = None) -> Any:
+    """The value :func:`flatten` stored under ``prefix``; ``tags`` (:func:`tags_of`) saves looking for it."""
+    for tag in "abifsntldg" if tags is None else tags.get(prefix, ""):
         key = f"{prefix}@{tag}"
         if key not in data:
             continue
@@ -87,9 +93,9 @@ def unflatten(data: dict[str, np.ndarray], prefix: str) -> Any:
         if tag == "g":
             return arr[()]
         if tag in "tl":
-            items = [unflatten(data, f"{prefix}:{j}") for j in range(int(arr))]
+            items = [unflatten(data, f"{prefix}:{j}", tags) for j in range(int(arr))]
             return tuple(items) if tag == "t" else items
-        return {str(k): unflatten(data, f"{prefix}:{j}") for j, k in enumerate(arr.tolist())}
+        return {str(k): unflatten(data, f"{prefix}:{j}", tags) for j, k in enumerate(arr.tolist())}
     raise KeyError(prefix)
 
 

@@ -27,6 +27,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -40,7 +41,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from grader.checks.known import flatten, unflatten
+from grader.checks.known import flatten, tags_of, unflatten
 
 FORMAT = 1
 GRADER = Path(__file__).resolve().parent.parent
@@ -257,7 +258,10 @@ def _unpack(index: np.ndarray, blob: np.ndarray) -> dict[str, np.ndarray]:
         dt = np.dtype(dtype)
         if dt.hasobject:
             raise ValueError("object arrays in a plan")
-        count = int(np.prod(shape, dtype=np.int64))
+        dims = [int(d) for d in shape]
+        if any(d < 0 for d in dims):
+            raise ValueError("a negative dimension in a plan")
+        count = math.prod(dims)  # numpy's prod was half of loading a plan
         data[str(k)] = np.frombuffer(raw, dt, count=count, offset=offset).reshape(tuple(shape))
         offset += count * dt.itemsize
     return data
@@ -281,8 +285,9 @@ def load_path(path: Path) -> Cases | None:
             data = _unpack(npz["index"], npz["blob"])
         if int(data["format@i"][()]) != FORMAT:
             return None
+        tags = tags_of(data)
         return [
-            (unflatten(data, f"{i}:x"), [tuple(a) for a in unflatten(data, f"{i}:y")])
+            (unflatten(data, f"{i}:x", tags), [tuple(a) for a in unflatten(data, f"{i}:y", tags)])
             for i in range(int(data["cases@i"][()]))
         ]
     except Exception:  # noqa: BLE001 - missing, damaged or foreign: a missing plan, recorded by this grading
