@@ -50,6 +50,7 @@ def _names(doc: dict[str, Any], key: str, field: str | None, where: Path) -> lis
 def _outcome(out: Path, student: str, run: dict[str, Any] | None) -> Outcome:
     failed = ((run or {}).get("grader_errors") or {}).get(student)
     try:
+        batch.record_path(out, student)  # a name that is not a safe file name: not a gradebook grade wrote
         if isinstance(failed, dict):  # the last grade's state: a grader error, not a grade (no record)
             o = batch.outcome_from_record(failed)
             o.internal, o.cached = True, False
