@@ -48,9 +48,10 @@ def test_the_students_table_is_the_gradebook_with_error_rows_on_top(book):
         cells = tr.all("td")
         assert cells[0].text == s["student"]
         if s["total"] is None:  # a grader error: no score, no feedback to link to
-            assert cells[1].text == "" and not cells[0].all("a")
+            assert cells[1].text == cells[2].text == cells[3].text == "" and not cells[0].all("a")
         else:
             assert float(cells[1].text) == pytest.approx(s["total"], abs=0.005)
+            assert float(cells[2].text) == s["max"] and int(cells[3].text) == round(100 * s["total"] / s["max"])
             href = cells[0].all("a")[0].attr("href")
             assert href == f"students/{s['student']}/feedback.html" and (book / href).is_file()
         assert float(cells[5].text) == pytest.approx(s["seconds"], abs=0.05)

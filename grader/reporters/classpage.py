@@ -170,17 +170,19 @@ def _seconds(x: float) -> str:
     return f"{x:.1f}"
 
 
-def _student_row(o: Outcome, full: int, count: int) -> str:
+def _student_row(o: Outcome, full: int, count: int, top: float) -> str:
+    """A grader error has no score (not a 0) and no feedback; the maximum is the gradebook's (every exercise's
+    points), so the percentage is the one a spreadsheet of gradebook.csv computes."""
     r = o.result
     error = one_line(gradebook.error_text(o)) if (o.internal or r.error) else ""
     score = "" if o.internal else points(r.score)
-    pct = "" if o.internal or not r.max_score else f"{100 * r.score / r.max_score:.0f}"
+    pct = "" if o.internal or not top else f"{100 * r.score / top:.0f}"
     cells = [
         _td(feedback_link(o.student, linked=not o.internal), o.student),
         _td(escape(score), score if score else -1, "n score"),
-        _td(escape(points(r.max_score)) if not o.internal else "", r.max_score, "n"),
+        _td("" if o.internal else escape(points(top)), top, "n"),
         _td(escape(pct), pct if pct else -1, "n"),
-        _td(f"{full}/{count}", full, "n"),
+        _td("" if o.internal else f"{full}/{count}", -1 if o.internal else full, "n"),
         _td(_seconds(o.seconds), o.seconds, "n time"),
         _td(escape(error), error),
     ]
@@ -203,7 +205,7 @@ def students_table(outcomes: list[Outcome], exercises: list[Exercise]) -> str:
     rows: list[str] = []
     for o in outcomes:
         full = sum(1 for e in o.result.exercises if e.id in ids and e.max_score > 0 and e.score >= e.max_score - 1e-9)
-        row = _student_row(o, full, len(exercises))
+        row = _student_row(o, full, len(exercises), sum(e.points for e in exercises))
         (errors if o.internal or o.result.error else rows).append(row)
     return (
         f'<table class="sortable" id="students"><thead><tr>{head}</tr></thead>'
