@@ -98,19 +98,22 @@ class Marks:
         return self.full / n, self.partial / n, self.zero / n
 
 
+def grades(o: Outcome) -> dict[str, tuple[float, float, str]]:
+    """Each exercise's (score, points at stake, status), computed once (results compute them on every access)."""
+    return {e.id: (e.score, e.max_score, e.status) for e in o.result.exercises}
+
+
 def marks(outcomes: list[Outcome], exercises: list[Exercise]) -> list[Marks]:
     """Per exercise (in the order given: the curriculum's).  A grader error counts nowhere (not a grade); a
     submission that could not be graded counts as zero; an exercise whose every check was skipped here, nowhere."""
+    table = [grades(o) for o in outcomes if not o.internal]
     out = []
     for ex in exercises:
         m = Marks(ex, 0, 0, 0)
-        for o in outcomes:
-            if o.internal:
+        for g in table:
+            score, top, status = g.get(ex.id, (0.0, 1.0, "error"))
+            if status == "grader_error" or top <= 0:
                 continue
-            er = next((e for e in o.result.exercises if e.id == ex.id), None)
-            if er is not None and (er.status == "grader_error" or er.max_score <= 0):
-                continue
-            score, top = (er.score, er.max_score) if er is not None else (0.0, 1.0)
             if score >= top - 1e-9:
                 m.full += 1
             elif score > 0:
@@ -170,13 +173,13 @@ def _seconds(x: float) -> str:
     return f"{x:.1f}"
 
 
-def _student_row(o: Outcome, full: int, count: int, top: float) -> str:
+def _student_row(o: Outcome, total: float, full: int, count: int, top: float) -> str:
     """A grader error has no score (not a 0) and no feedback; the maximum is the gradebook's (every exercise's
     points), so the percentage is the one a spreadsheet of gradebook.csv computes."""
     r = o.result
     error = one_line(gradebook.error_text(o)) if (o.internal or r.error) else ""
-    score = "" if o.internal else points(r.score)
-    pct = "" if o.internal or not top else f"{100 * r.score / top:.0f}"
+    score = "" if o.internal else points(total)
+    pct = "" if o.internal or not top else f"{100 * total / top:.0f}"
     cells = [
         _td(feedback_link(o.student, linked=not o.internal), o.student),
         _td(escape(score), score if score else -1, "n score"),
@@ -204,8 +207,10 @@ def students_table(outcomes: list[Outcome], exercises: list[Exercise]) -> str:
     errors: list[str] = []
     rows: list[str] = []
     for o in outcomes:
-        full = sum(1 for e in o.result.exercises if e.id in ids and e.max_score > 0 and e.score >= e.max_score - 1e-9)
-        row = _student_row(o, full, len(exercises), sum(e.points for e in exercises))
+        g = grades(o)
+        full = sum(1 for i, (score, top, _s) in g.items() if i in ids and 0 < top <= score + 1e-9)
+        total = round(sum(score for score, _t, _s in g.values()), 4)  # as SubmissionResult.score
+        row = _student_row(o, total, full, len(exercises), sum(e.points for e in exercises))
         (errors if o.internal or o.result.error else rows).append(row)
     return (
         f'<table class="sortable" id="students"><thead><tr>{head}</tr></thead>'
