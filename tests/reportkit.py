@@ -8,7 +8,7 @@ from pathlib import Path
 
 from grader import registry
 from grader.instructor import batch, report
-from grader.results import CheckResult, ExerciseResult, Outcome, SubmissionResult
+from grader.results import CheckResult, ExerciseResult, Outcome, Status, SubmissionResult
 
 #: Every this-many students, one whose submission could not be graded and one the grader failed on.
 BROKEN_EVERY, BROKEN_AT, INTERNAL_AT = 25, 7, 13
@@ -25,7 +25,7 @@ def _exercise(ex: registry.Exercise, student: str, skill: float, rng: random.Ran
         elif rng.random() < skill:
             results.append(CheckResult(c.name, each, each, "passed", "", c.oracle, c.hidden, 0.01))
         else:  # a message that names the student, as a student's own exception text can
-            status = rng.choice(["failed", "failed", "error", "timeout"])
+            status: Status = rng.choice(["failed", "failed", "error", "timeout"])
             message = f"expected 1.0, got {rng.randint(2, 4)}.0 at index 0 ({student} was here; {student.upper()})"
             results.append(CheckResult(c.name, 0.0, each, status, message, c.oracle, c.hidden, 0.02, stdout="hi"))
     return ExerciseResult(ex.id, ex.title, ex.part, results)

@@ -486,11 +486,11 @@ def run_batch(
         isolation=isolation,
         executor=executor,
         publish_hidden=publish_hidden,
-        secret=options["secret"],
+        secret=course_secret.fingerprint(secret),
         examples=examples,
         forbidden_penalty=forbidden_penalty,
         submission_timeout=submission_timeout,
-        exercises=options["exercises"],
+        exercises=[e.id for e in exercises],
         students=order,
     )
     run.update(graded=len(todo), up_to_date=len(done), grader_errors=grader_errors)
