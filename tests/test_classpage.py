@@ -103,6 +103,9 @@ def test_the_most_failed_checks_are_counted_and_their_examples_name_nobody(book)
     names = [s["student"] for s in gradebook(book)["students"]]
     table = doc.by_id("failing").text
     assert PLACEHOLDER in table and not any(n in table or n.upper() in table for n in names)
+    hidden = [tr for tr in rows if tr.attr("data-check").endswith("[hidden]")]
+    assert hidden and all("withheld" in tr.all("pre")[0].text for tr in hidden)
+    assert all("expected 1.0, got" in tr.all("pre")[0].text for tr in rows if tr not in hidden)
     for tr in rows:
         target = tr.all("a")[0].attr("href").removeprefix("#")
         hint = doc.by_id(target)
@@ -148,6 +151,15 @@ def test_anonymise_takes_out_every_name_and_its_parts():
         == f"{PLACEHOLDER}: {PLACEHOLDER}'s {PLACEHOLDER}; Bobby {PLACEHOLDER} {PLACEHOLDER}=1 xx alicent"
     )
     assert anonymise("al\u200bice", names) == "al\u200bice"  # clean() runs first in the page: see the next test
+
+
+def test_hidden_checks_examples_are_shown_only_when_the_grade_published_them():
+    outcomes = synthetic_class(3, EXERCISES[:1])
+    for o in outcomes:
+        for c in o.result.exercises[0].checks:
+            c.status, c.hidden, c.message = "failed", True, "input: x = [1e9]"
+    assert "withheld" in classpage.failing(outcomes, publish_hidden=False, top=1)[0].example
+    assert classpage.failing(outcomes, publish_hidden=True, top=1)[0].example == "input: x = [1e9]"
 
 
 def test_an_example_hidden_in_invisible_characters_is_still_anonymised():

@@ -146,7 +146,12 @@ def failing(outcomes: list[Outcome], *, publish_hidden: bool, top: int = TOP_FAI
         seen: Counter[str] = Counter()
         named: set[str] = set()
         for _o, c in who:
-            raw = clean(c.redacted().message if not publish_hidden else c.message, EXAMPLE_CHARS)
+            if c.hidden and not publish_hidden:
+                seen[
+                    _("withheld, as from the students: a hidden check (records/<student>.json holds its messages)")
+                ] += 1
+                continue
+            raw = clean(c.message, EXAMPLE_CHARS)
             text = anonymise(raw, names)
             seen[text] += 1
             if text != raw:
