@@ -432,9 +432,11 @@ def run_batch(
     secret: bytes | None = None,
     on_plan: Callable[[int, int], None] | None = None,
     on_result: Callable[[Outcome], None] | None = None,
+    class_page: bool = True,
 ) -> list[Outcome]:
     """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order.
-    ``secret`` seeds the hidden checks (default: :func:`grader.secret.load`); it travels in each job."""
+    ``secret`` seeds the hidden checks (default: :func:`grader.secret.load`); it travels in each job.
+    ``class_page``: write ``OUT/index.html`` at the end (the Gradescope autograder, one student, does not)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
@@ -534,7 +536,8 @@ def run_batch(
                     on_result(outcome)
     run.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), wall_seconds=round(time.perf_counter() - started, 3))
     write_run(out, run)
-    from grader.instructor import report
+    if class_page:
+        from grader.instructor import report
 
-    report.write(out, finished(), exercises, run)
+        report.write(out, finished(), exercises, run)
     return finished()
