@@ -44,6 +44,19 @@ def test_a_student_without_a_saved_grade_is_an_error_row(tmp_path):
     assert book["student002"]["grader_error"] and book["student002"]["total"] is None
 
 
+def test_a_gradebook_from_before_run_json_gets_its_page_too(tmp_path):
+    outcomes = synthetic_class(30, EXERCISES)
+    save_class(tmp_path, outcomes, EXERCISES)
+    (tmp_path / batch.RUN).unlink()
+    assert main(["report", str(tmp_path)]) == 0
+    doc = parse((tmp_path / "index.html").read_text())
+    assert "not recorded" in doc.by_id("settings").text
+    rows = [tr.attr("data-student") for tr in doc.by_id("students").all("tr") if "data-student" in tr.attrs]
+    assert sorted(rows) == sorted(o.student for o in outcomes)
+    errors = {tr.attr("data-student") for tr in doc.by_id("students").all("tbody")[0].all("tr")}
+    assert errors == {o.student for o in outcomes if o.internal or o.result.error}
+
+
 def _run_json(tmp_path, **changes):
     save_class(tmp_path, synthetic_class(3, EXERCISES), EXERCISES)
     run = json.loads((tmp_path / batch.RUN).read_text())
