@@ -83,3 +83,21 @@ def test_a_folder_that_is_not_a_gradebook_is_one_line_and_status_2(tmp_path, cap
     assert main(["report", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("deepgrade: error: ") and says in err and err.count("\n") == 1, err
+
+
+def test_a_grade_with_everything_up_to_date_still_writes_the_gradebook_and_the_page(tmp_path):
+    from grader.instructor.submissions import discover
+    from tests.batchkit import EXAMPLES, ONLY, complete
+
+    complete(tmp_path / "class" / "alice")
+    out = tmp_path / "out"
+    grade = lambda: batch.run_batch(  # noqa: E731
+        discover([str(tmp_path / "class")]), out, registry.select(ONLY), examples=EXAMPLES, jobs=1
+    )
+    grade()
+    for name in FILES:
+        (out / name).unlink()
+    assert all(o.cached for o in grade())
+    assert all((out / name).is_file() for name in FILES)
+    run = json.loads((out / batch.RUN).read_text())
+    assert (run["graded"], run["up_to_date"]) == (0, 1) and run["finished"]

@@ -534,6 +534,7 @@ def run_batch(
                 write_gradebook(out, finished(), exercises)
                 if on_result:
                     on_result(outcome)
+    write_gradebook(out, finished(), exercises)
     run.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), wall_seconds=round(time.perf_counter() - started, 3))
     write_run(out, run)
     if class_page:
