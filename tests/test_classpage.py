@@ -217,6 +217,13 @@ def test_the_similarity_pairs_are_shown_side_by_side_with_their_matches_marked()
     assert [m.text for m in pre_b.all("mark")] == [file["code_b"][s:e] for s, e in pair["files"][0]["spans_b"]]
 
 
+def test_a_long_file_is_shown_whole_up_to_its_cap_and_then_cut():
+    code = "x = 1\n" * 3000  # 18,000 characters: under the cap, over a message's
+    assert parse(f"<pre>{similarity_view.highlighted(code, [(6, 12)])}</pre>").all("pre")[0].text == code
+    cut = parse(f"<pre>{similarity_view.highlighted(code * 2, [])}</pre>").all("pre")[0].text
+    assert cut.startswith(code) and len(cut) < similarity_view.MAX_CODE + 100 and "cut here" in cut
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [

@@ -164,9 +164,10 @@ def failing(outcomes: list[Outcome], *, publish_hidden: bool, top: int = TOP_FAI
 # --------------------------------------------------------------------------- pieces of the page
 def feedback_link(student: str, *, linked: bool = True) -> str:
     """The student's name, escaped, linking to ``students/<name>/feedback.html`` (relative: works from disk)."""
+    name = clean(student, 200)  # names from grade are safe file names (unchanged); a hand-edited file's need not be
     if not linked:
-        return escape(student)
-    return f'<a href="students/{escape(quote(student, safe=""))}/feedback.html">{escape(student)}</a>'
+        return escape(name)
+    return f'<a href="students/{escape(quote(name, safe="", errors="replace"))}/feedback.html">{escape(name)}</a>'
 
 
 def _td(text: str, sort: object, cls: str = "") -> str:
@@ -186,7 +187,7 @@ def _student_row(o: Outcome, total: float, full: int, count: int, top: float) ->
     score = "" if o.internal else points(total)
     pct = "" if o.internal or not top else f"{100 * total / top:.0f}"
     cells = [
-        _td(feedback_link(o.student, linked=not o.internal), o.student),
+        _td(feedback_link(o.student, linked=not o.internal), clean(o.student, 200)),
         _td(escape(score), score if score else -1, "n score"),
         _td("" if o.internal else escape(points(top)), top, "n"),
         _td(escape(pct), pct if pct else -1, "n"),
@@ -194,7 +195,7 @@ def _student_row(o: Outcome, total: float, full: int, count: int, top: float) ->
         _td(_seconds(o.seconds), o.seconds, "n time"),
         _td(escape(error), error),
     ]
-    return f'<tr data-student="{escape(o.student)}">' + "".join(cells) + "</tr>"
+    return f'<tr data-student="{escape(clean(o.student, 200))}">' + "".join(cells) + "</tr>"
 
 
 def students_table(outcomes: list[Outcome], exercises: list[Exercise]) -> str:

@@ -161,11 +161,15 @@ def highlighted(code: str, spans: list[tuple[int, int]]) -> str:
     Offsets are into the raw code, so it is cut and escaped piece by piece, never shifted by the escaping."""
     cut = len(code) > MAX_CODE
     code = code[:MAX_CODE]
+
+    def text(piece: str) -> str:  # control characters out; the length is already capped
+        return escape(clean(piece, MAX_CODE + 1))
+
     out, at = [], 0
     for start, end in merged([(s, min(e, len(code))) for s, e in spans if s < len(code)]):
-        out += [escape(clean(code[at:start])), "<mark>", escape(clean(code[start:end])), "</mark>"]
+        out += [text(code[at:start]), "<mark>", text(code[start:end]), "</mark>"]
         at = end
-    out.append(escape(clean(code[at:])))
+    out.append(text(code[at:]))
     if cut:
         out.append(escape(_("\n… (cut here: the file is longer)")))
     return "".join(out)
@@ -182,10 +186,11 @@ def _pair_html(p: Pair, feedback_link: Any) -> str:
     parts = [f'<details class="pair"><summary>{head}</summary>']
     for f in p.files:
         parts.append(
-            f"<h4>{escape(f.name)}</h4>"
-            f'<div class="sbs"><div><div class="meta">{escape(p.a)}</div>'
+            f"<h4>{escape(clean(f.name, 200))}</h4>"
+            f'<div class="sbs"><div><div class="meta">{escape(clean(p.a, 200))}</div>'
             f"<pre>{highlighted(f.code_a, f.spans_a)}</pre></div>"
-            f'<div><div class="meta">{escape(p.b)}</div><pre>{highlighted(f.code_b, f.spans_b)}</pre></div></div>'
+            f'<div><div class="meta">{escape(clean(p.b, 200))}</div>'
+            f"<pre>{highlighted(f.code_b, f.spans_b)}</pre></div></div>"
         )
     parts.append("</details>")
     return "".join(parts)
