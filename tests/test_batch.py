@@ -18,6 +18,7 @@ from grader.cli import main
 from grader.instructor import batch
 from grader.instructor.submissions import discover
 from tests.batchkit import EXAMPLES, ONLY, ROOT, complete, stubs, zip_bytes
+from tests.htmldom import parse
 
 EXERCISES = registry.select(ONLY)
 MAX = sum(e.points for e in EXERCISES)
@@ -74,7 +75,16 @@ def test_a_class_with_broken_submissions(tmp_path):
     assert any(t["name"].endswith("[hidden]") for t in doc["tests"])  # hidden twins are graded
     alice = (out / "students" / "alice" / "feedback.md").read_text()
     assert "hidden checks: " in alice
-    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "gradebook.json", "records", "students"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "gradebook.csv",
+        "gradebook.json",
+        "index.html",
+        "records",
+        "run.json",
+        "students",
+    ]
+    page = parse((out / "index.html").read_text()).by_id("students")
+    assert [tr.attr("data-student") for tr in page.all("tbody")[0].all("tr")] == ["dave", "erin", "frank"]
     assert sorted(p.name for p in (out / "students" / "alice").iterdir()) == sorted(batch.STUDENT_FILES)
     for student in by:
         assert (out / "students" / student / "feedback.md").read_text().startswith(f"# Feedback for {student}")

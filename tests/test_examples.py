@@ -11,6 +11,7 @@ from grader import registry
 from grader.instructor import batch
 from grader.instructor.submissions import discover
 from tests.batchkit import ROOT
+from tests.htmldom import parse
 
 CLASS = ROOT / "examples" / "submissions"
 
@@ -41,3 +42,7 @@ def test_the_example_class_grades_as_advertised(tmp_path):
     assert outcomes["dave"].score == full  # zipped, inside a folder, with correct alternatives
     assert 0 < outcomes["bob"].score < full and any(e.status == "not_implemented" for e in outcomes["bob"].exercises)
     assert 0 < outcomes["carol"].score < full and any(e.status == "failed" for e in outcomes["carol"].exercises)
+    # the class page says the same (tests/test_classpage.py checks it in detail on a synthetic class)
+    rows = parse((tmp_path / "out" / "index.html").read_text()).by_id("students").all("tr")
+    shown = {tr.attr("data-student"): float(tr.all("td")[1].text) for tr in rows if "data-student" in tr.attrs}
+    assert shown == {name: pytest.approx(r.score, abs=0.005) for name, r in outcomes.items()}

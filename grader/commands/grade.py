@@ -202,8 +202,8 @@ def run(args: argparse.Namespace) -> int:
                 console.print(f"[red]{escape(o.student)}[/red]: {escape(one_line(o.result.error))}")
         console.print(
             escape(
-                f"gradebook: {out / 'gradebook.csv'} · feedback: {out / batch.STUDENTS}/<student>/"
-                f"feedback.html · records: {out / batch.RECORDS}/"
+                f"class report: {out / batch.INDEX} · gradebook: {out / 'gradebook.csv'} · feedback: "
+                f"{out / batch.STUDENTS}/<student>/feedback.html · records: {out / batch.RECORDS}/"
             )
         )
     failed = sum(o.internal for o in outcomes)

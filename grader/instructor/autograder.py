@@ -365,6 +365,7 @@ def run_autograder(root: Path) -> int:
                     publish_hidden=bool(config["publish_hidden"]),
                     forbidden_penalty=GRADE_PENALTY,
                     secret=secret,
+                    class_page=False,  # one student, in a scratch folder: nobody would read it
                 )
             finally:
                 os.chdir(here)

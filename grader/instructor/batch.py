@@ -38,6 +38,8 @@ from grader.isolation.worker.client import Launcher
 from grader.results import Outcome, SubmissionResult
 
 STUDENTS, RECORDS = "students", "records"
+#: The settings and times of the last grade into OUT (what the class page shows), and the class page.
+RUN, INDEX = "run.json", "index.html"
 #: What a student receives, in ``OUT/students/<name>/``.
 STUDENT_FILES = ("feedback.md", "feedback.html", "results.json")
 EXECUTORS: tuple[str, ...] = ("processes", "dask")
@@ -184,6 +186,54 @@ def save(out: Path, outcome: Outcome, *, publish_hidden: bool) -> None:
     atomic_write(folder / "feedback.md", feedback.markdown(shown, outcome.student))
     atomic_write(folder / "feedback.html", feedback.html(shown, outcome.student))
     atomic_write(record_path(out, outcome.student), json.dumps(outcome.record(), indent=1, ensure_ascii=False))
+
+
+def run_settings(
+    *,
+    isolation: str,
+    executor: str,
+    publish_hidden: bool,
+    secret: str,
+    examples: int,
+    forbidden_penalty: float,
+    submission_timeout: float | None,
+    exercises: list[str],
+    students: list[str],
+) -> dict[str, Any]:
+    """What ``OUT/run.json`` says of a grade: its settings (``secret``: the secret's fingerprint) and the class
+    in order; :func:`run_batch` adds the counts, the grader errors (student -> outcome record: they have no
+    record in ``records/``) and, once it is done, ``finished`` and ``wall_seconds``."""
+    return {
+        "deepgrade": grader.__version__,
+        "isolation": isolation,
+        "isolation_level": sandbox.resolve(isolation),
+        "executor": executor,
+        "hidden": {"run": True, "published": publish_hidden, "secret": secret},
+        "examples": examples,
+        "forbidden_penalty": forbidden_penalty,
+        "submission_timeout": submission_timeout,
+        "exercises": exercises,
+        "students": students,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "finished": None,  # a stopped grade leaves it so: the page says so
+        "wall_seconds": None,
+        "graded": 0,
+        "up_to_date": 0,
+        "grader_errors": {},
+    }
+
+
+def write_run(out: Path, run: dict[str, Any]) -> None:
+    atomic_write(out / RUN, json.dumps(run, indent=1, ensure_ascii=False))
+
+
+def load_run(out: Path) -> dict[str, Any] | None:
+    """``OUT/run.json``, or None where there is none (a gradebook of an older deepgrade) or it is unreadable."""
+    try:
+        doc = json.loads((out / RUN).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def write_gradebook(out: Path, outcomes: list[Outcome], exercises: list[registry.Exercise]) -> None:
@@ -382,15 +432,18 @@ def run_batch(
     secret: bytes | None = None,
     on_plan: Callable[[int, int], None] | None = None,
     on_result: Callable[[Outcome], None] | None = None,
+    class_page: bool = True,
 ) -> list[Outcome]:
     """Grade ``submissions`` into ``out``; returns one outcome per submission, in the given order.
-    ``secret`` seeds the hidden checks (default: :func:`grader.secret.load`); it travels in each job."""
+    ``secret`` seeds the hidden checks (default: :func:`grader.secret.load`); it travels in each job.
+    ``class_page``: write ``OUT/index.html`` at the end (the Gradescope autograder, one student, does not)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
         raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     isolation = isolation or isolation_levels()[0]
     launcher_for(isolation)  # a level this machine cannot give is an error before anything runs
+    started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     curriculum = curriculum_hash()
     secret = course_secret.load() if secret is None else secret
@@ -430,6 +483,20 @@ def run_batch(
     if on_plan:
         on_plan(len(submissions), len(done))
     order = [s.student for s in submissions]
+    grader_errors: dict[str, Any] = {}  # student -> the outcome's record (not in records/: retried next run)
+    run = run_settings(
+        isolation=isolation,
+        executor=executor,
+        publish_hidden=publish_hidden,
+        secret=course_secret.fingerprint(secret),
+        examples=examples,
+        forbidden_penalty=forbidden_penalty,
+        submission_timeout=submission_timeout,
+        exercises=[e.id for e in exercises],
+        students=order,
+    )
+    run.update(graded=len(todo), up_to_date=len(done), grader_errors=grader_errors)
+    write_run(out, run)
 
     def finished() -> list[Outcome]:
         return [done[s] for s in order if s in done]
@@ -462,8 +529,16 @@ def run_batch(
                     )
                     outcome = Outcome(job["student"], job["source"], result, 0.0, job["key"], internal=True)
                 done[job["student"]] = outcome
+                if outcome.internal:
+                    grader_errors[outcome.student] = outcome.record()
                 write_gradebook(out, finished(), exercises)
                 if on_result:
                     on_result(outcome)
     write_gradebook(out, finished(), exercises)
+    run.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), wall_seconds=round(time.perf_counter() - started, 3))
+    write_run(out, run)
+    if class_page:
+        from grader.instructor import report
+
+        report.write(out, finished(), exercises, run)
     return finished()

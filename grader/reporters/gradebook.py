@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter
 from typing import Any
 
 from grader.registry import Exercise
 from grader.reporters.text import one_line
-from grader.results import Outcome
+from grader.results import CheckResult, Outcome
 
 #: What a gradebook cell says where the grader (not the student) failed: not a score, retried next run.
 GRADER_ERROR = "grader error"
@@ -22,7 +21,7 @@ def _scores(o: Outcome, exercises: list[Exercise]) -> dict[str, float | None]:
     return {e.id: (None if o.internal and not o.result.exercises else by_id.get(e.id, 0.0)) for e in exercises}
 
 
-def _error(o: Outcome) -> str:
+def error_text(o: Outcome) -> str:
     if o.internal:
         n = len(o.result.grader_failures)
         what = f"{n} check{'s' * (n != 1)} failed inside the grader" if n else one_line(o.result.error)
@@ -53,7 +52,7 @@ def rows(outcomes: list[Outcome], exercises: list[Exercise]) -> list[dict[str, A
                 "total": None if o.internal else o.result.score,
                 "max": sum(e.points for e in exercises),
                 "grader_error": o.internal,
-                "error": _error(o),
+                "error": error_text(o),
                 "notes": [f"{e.id}: {one_line(n)}" for e in o.result.exercises for n in e.notes],
                 "seconds": o.seconds,
                 "source": o.source,
@@ -107,12 +106,23 @@ def distribution(outcomes: list[Outcome], max_score: float, bins: int = 5) -> li
     return [(f"{i * width}–{(i + 1) * width} %", n) for i, n in enumerate(counts)]
 
 
-def most_failed(outcomes: list[Outcome], top: int = 5) -> list[tuple[str, int]]:
-    """The checks the most students did not pass (not counting unattempted ones)."""
-    c: Counter[str] = Counter()
+#: The statuses of a check a student attempted and did not pass.
+FAILING = ("failed", "error", "timeout")
+
+
+def failures(outcomes: list[Outcome]) -> dict[tuple[str, str], list[tuple[Outcome, CheckResult]]]:
+    """(exercise id, check name) -> each student who attempted that check and did not pass it, with the check's
+    result; in the order the checks were first failed, the students in the order given."""
+    found: dict[tuple[str, str], list[tuple[Outcome, CheckResult]]] = {}
     for o in outcomes:
         for e in o.result.exercises:
             for ch in e.checks:
-                if ch.status in ("failed", "error", "timeout"):
-                    c[f"{e.id}: {ch.name}"] += 1
-    return c.most_common(top)
+                if ch.status in FAILING:
+                    found.setdefault((e.id, ch.name), []).append((o, ch))
+    return found
+
+
+def most_failed(outcomes: list[Outcome], top: int = 5) -> list[tuple[str, int]]:
+    """The checks the most students did not pass (not counting unattempted ones)."""
+    worst = sorted(failures(outcomes).items(), key=lambda item: -len(item[1]))[:top]
+    return [(f"{ex}: {check}", len(who)) for (ex, check), who in worst]

@@ -4,12 +4,15 @@ reach the notebook's failing cell, the terminal panel or the feedback pages, and
 
 from __future__ import annotations
 
+import json
+
 from rich.console import Console
 
+from grader import registry
 from grader.notebooks.extract import _report
-from grader.reporters import feedback, table
+from grader.reporters import classpage, feedback, table
 from grader.reporters.text import MAX_CHARS
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.results import CheckResult, ExerciseResult, Outcome, SubmissionResult
 
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07bell\rline\u202egnp.exe\ud800 end"
 
@@ -20,6 +23,8 @@ def result() -> SubmissionResult:
 
 
 def test_no_reporter_passes_on_control_characters_or_unbounded_text():
+    code = {"name": HOSTILE, "code_a": HOSTILE, "code_b": "", "spans_a": [[0, 3]], "spans_b": []}
+    pair = {"a": HOSTILE, "b": "b", "shared_a": 1, "shared_b": 1, "files": [code]}
     console = Console(record=True, width=200)
     console.print(table.failure_panel(result().exercises[0]))
     shown = {
@@ -27,6 +32,11 @@ def test_no_reporter_passes_on_control_characters_or_unbounded_text():
         "terminal": console.export_text(),
         "markdown": feedback.markdown(result(), "mallory"),
         "html": feedback.html(result(), "mallory"),
+        "class page": classpage.page(
+            [Outcome("mallory" + HOSTILE, "", result(), 1.0)],
+            [registry.get("neuron.sigmoid")],
+            similarity=json.dumps({"tool": HOSTILE, "threshold": 0.5, "pairs": [pair]}),
+        ),
     }
     for where, text in shown.items():
         for bad in ("\x1b", "\x07", "\u202e", "\ud800", "\r"):
