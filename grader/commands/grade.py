@@ -127,12 +127,16 @@ def similar(subs: list[Submission], out: Path, args: argparse.Namespace) -> str 
     if args.no_similarity:
         (out / similarity.FILE_NAME).unlink(missing_ok=True)
         return None
-    doc = similarity.write(subs, out, args.similarity_threshold)
-    n = len(doc["pairs"])
-    return (
-        f"similarity: {n} pair{'s' * (n != 1)} of students share at least {args.similarity_threshold:.0%} of "
-        f"their code ({doc['tool']}): {out / similarity.FILE_NAME}"
-    )
+    found = similarity.write(subs, out, args.similarity_threshold)
+    n, kept = found.flagged, len(found.document["pairs"])
+    lines = [
+        f"similarity: {n} pair{'s' * (n != 1)} of students share at least {args.similarity_threshold:.0%} of their "
+        f"code ({found.document['tool']})"
+        + (f"; the {kept} most similar are kept" if kept < n else "")
+        + f": {out / similarity.FILE_NAME}"
+    ]
+    lines += [f"similarity: {name} left out: {'; '.join(why)}" for name, why in found.skipped.items()]
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,9 @@ MAX_FILE_BYTES = 512 * 1024
 #: A pair is flagged only if it shares at least this many normalized characters: two students who each
 #: wrote one short function the same way are not a copy.
 MIN_SHARED_CHARS = 200
+#: At most this many pairs (the most similar) are written: each carries both students' files, and no one reads
+#: more; a class that has more is flagged too low (raise ``--similarity-threshold``).
+MAX_PAIRS = 500
 FILE_NAME = "similarity.json"
 
 
@@ -242,33 +245,54 @@ def compare(a: Student, b: Student) -> dict[str, Any] | None:
     }
 
 
-def flagged(students: list[Student], threshold: float) -> list[dict[str, Any]]:
-    """Every pair at or above ``threshold`` (either student's shared fraction), most similar first."""
-    pairs = []
+def is_flagged(pair: dict[str, Any], threshold: float) -> bool:
+    """Whether a pair from :func:`compare` is a flag: enough code shared, by either student's measure."""
+    return pair["chars"] >= MIN_SHARED_CHARS and max(pair["shared_a"], pair["shared_b"]) >= threshold
+
+
+def all_pairs(students: list[Student]) -> Iterator[dict[str, Any]]:
+    """:func:`compare` of every pair that shares anything, in the order of the students' names."""
     ordered = sorted(students, key=lambda s: s.name)
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:
             pair = compare(a, b)
-            if pair is None:
-                continue
-            if pair.pop("chars") >= MIN_SHARED_CHARS and max(pair["shared_a"], pair["shared_b"]) >= threshold:
-                pairs.append(pair)
+            if pair is not None:
+                yield pair
+
+
+def flagged(students: list[Student], threshold: float) -> list[dict[str, Any]]:
+    """Every pair at or above ``threshold`` (either student's shared fraction), most similar first."""
+    pairs = [p for p in all_pairs(students) if is_flagged(p, threshold)]
+    for p in pairs:
+        del p["chars"]
     pairs.sort(key=lambda p: (-max(p["shared_a"], p["shared_b"]), p["a"], p["b"]))
     return pairs
 
 
-def document(subs: Iterable[Submission], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
-    """The content of ``similarity.json`` for a batch."""
+@dataclass
+class Report:
+    """What :func:`report` found: ``similarity.json``'s document, how many pairs were above the threshold (the
+    document keeps the :data:`MAX_PAIRS` most similar) and the submissions or files left out, with why."""
+
+    document: dict[str, Any]
+    flagged: int
+    skipped: dict[str, list[str]]
+
+
+def report(subs: Iterable[Submission], threshold: float = DEFAULT_THRESHOLD) -> Report:
+    """Compare every pair of ``subs``."""
     if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"the similarity threshold must be in (0, 1], not {threshold:g}")
+        raise ValueError(f"the similarity threshold must be above 0 and at most 1, not {threshold:g}")
     students = load(subs, boilerplate())
-    return {"tool": tool(), "threshold": threshold, "pairs": flagged(students, threshold)}
+    pairs = flagged(students, threshold)
+    doc = {"tool": tool(), "threshold": threshold, "pairs": pairs[:MAX_PAIRS]}
+    return Report(doc, len(pairs), {s.name: s.skipped for s in students if s.skipped})
 
 
-def write(subs: Iterable[Submission], out: Path, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
-    """Write ``out/similarity.json`` atomically; returns what was written."""
+def write(subs: Iterable[Submission], out: Path, threshold: float = DEFAULT_THRESHOLD) -> Report:
+    """Write ``out/similarity.json`` atomically; returns the report."""
     from grader.instructor.batch import atomic_write
 
-    doc = document(subs, threshold)
-    atomic_write(out / FILE_NAME, json.dumps(doc, indent=1, ensure_ascii=False))
-    return doc
+    found = report(subs, threshold)
+    atomic_write(out / FILE_NAME, json.dumps(found.document, indent=1, ensure_ascii=False))
+    return found
