@@ -64,7 +64,7 @@ def test_independent_correct_solutions_are_not_flagged(tmp_path):
     found = similarity.report(subs)
     assert found.document["pairs"] == [] and found.flagged == 0
     pair = similarity.compare(*similarity.load(subs, similarity.boilerplate()))
-    assert pair is not None and 0 < max(pair["shared_a"], pair["shared_b"]) < similarity.DEFAULT_THRESHOLD
+    assert pair is not None and 0 < max(pair.shared_a, pair.shared_b) < similarity.DEFAULT_THRESHOLD
 
 
 def test_the_stubs_alone_share_nothing(tmp_path):
@@ -82,6 +82,7 @@ def test_the_stubs_alone_share_nothing(tmp_path):
     assert similarity.compare(a, c) is None  # the reference holds the stubs' text: none of it counts
 
 
+@pytest.mark.slow
 def test_the_same_class_gives_the_same_file_whatever_the_hash_seed(tmp_path):
     original = some(similarkit.author(0))
     for name, files in (("ann", original), ("ben", similarkit.disguise(original, "comments", 2))):
@@ -204,6 +205,7 @@ def test_a_threshold_out_of_range_is_refused(tmp_path, capsys):
     assert not (tmp_path / "gb").exists()
 
 
+@pytest.mark.slow
 def test_grade_compares_every_submission_even_those_already_graded(tmp_path, monkeypatch):
     # a resumed grade re-grades nobody (run_batch returns only what it graded now: nothing here); the flags
     # are still over the whole batch

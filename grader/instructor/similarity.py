@@ -111,8 +111,8 @@ def kgram_hashes(text: str) -> np.ndarray:
 def _coverage(starts: np.ndarray, n: int) -> np.ndarray:
     """Which of ``n`` characters the k-grams starting at ``starts`` cover."""
     edges = np.zeros(n + K + 1, dtype=np.int64)
-    np.add.at(edges, starts, 1)
-    np.add.at(edges, starts + K, -1)
+    edges[starts] += 1  # the starts are distinct positions: no index repeats
+    edges[starts + K] -= 1
     return np.cumsum(edges)[:n] > 0
 
 
@@ -127,6 +127,7 @@ class Document:
     hashes: np.ndarray  # the hash of each k-gram that is not boilerplate, by position
     starts: np.ndarray  # its position
     keys: frozenset[int]
+    unique: np.ndarray  # the keys, sorted
     own: int  # normalized characters covered by non-boilerplate k-grams: the denominator of "shared"
 
     @classmethod
@@ -138,12 +139,11 @@ class Document:
             mine = np.fromiter((h not in boilerplate for h in hashes.tolist()), dtype=bool, count=len(hashes))
             hashes, starts = hashes[mine], starts[mine]
         own = int(_coverage(starts, len(text)).sum())
-        return cls(name, code, lo, hi, hashes, starts, frozenset(hashes.tolist()), own)
+        return cls(name, code, lo, hi, hashes, starts, frozenset(hashes.tolist()), np.unique(hashes), own)
 
-    def shared_with(self, keys: frozenset[int]) -> np.ndarray:
-        """Which normalized characters are covered by k-grams found in ``keys``."""
-        found = np.fromiter((h in keys for h in self.hashes.tolist()), dtype=bool, count=len(self.hashes))
-        return _coverage(self.starts[found], len(self.lo))
+    def shared_with(self, other: Document) -> np.ndarray:
+        """Which normalized characters are covered by k-grams ``other`` has too."""
+        return _coverage(self.starts[np.isin(self.hashes, other.unique, assume_unique=False)], len(self.lo))
 
     def spans(self, covered: np.ndarray) -> list[list[int]]:
         """The covered characters as ``[start, end]`` character offsets in :attr:`code`."""
@@ -203,54 +203,77 @@ def read_code(sub: Submission) -> tuple[dict[str, str], list[str]]:
 
 
 def load(subs: Iterable[Submission], bp: frozenset[int]) -> list[Student]:
+    """Every submission read and fingerprinted.  The same text is fingerprinted once (a stub left as it was, an
+    exact copy): a :class:`Document` is never changed."""
     students = []
+    seen: dict[tuple[str, str], Document] = {}
     for sub in subs:
         code, skipped = read_code(sub)
-        students.append(
-            Student(sub.student, {name: Document.of(name, text, bp) for name, text in code.items()}, skipped)
-        )
+        files = {}
+        for name, text in code.items():
+            if (name, text) not in seen:
+                seen[name, text] = Document.of(name, text, bp)
+            files[name] = seen[name, text]
+        students.append(Student(sub.student, files, skipped))
     return students
 
 
 # --------------------------------------------------------------------------- comparing
-def compare(a: Student, b: Student) -> dict[str, Any] | None:
-    """The pair's entry of ``similarity.json`` (without the threshold applied), or None if they share nothing."""
-    files = []
-    shared_a = shared_b = 0
+@dataclass
+class Pair:
+    """Two students who share code: how much, and in which files (where is found again by :meth:`entry`: a large
+    class has thousands of such pairs, too many to keep every mask)."""
+
+    a: Student
+    b: Student
+    shared_a: float  # the fraction of a's own code that b has too
+    shared_b: float
+    chars: int  # normalized characters shared: the larger of the two students' counts
+    files: list[str]
+
+    def flagged(self, threshold: float) -> bool:
+        """Enough code shared, by either student's measure."""
+        return self.chars >= MIN_SHARED_CHARS and max(self.shared_a, self.shared_b) >= threshold
+
+    def entry(self) -> dict[str, Any]:
+        """The pair in ``similarity.json``."""
+        files = []
+        for name in self.files:
+            da, db = self.a.files[name], self.b.files[name]
+            files.append(
+                {
+                    "name": name,
+                    "code_a": da.code,
+                    "code_b": db.code,
+                    "spans_a": da.spans(da.shared_with(db)),
+                    "spans_b": db.spans(db.shared_with(da)),
+                }
+            )
+        return {
+            "a": self.a.name,
+            "b": self.b.name,
+            "shared_a": self.shared_a,
+            "shared_b": self.shared_b,
+            "files": files,
+        }
+
+
+def compare(a: Student, b: Student) -> Pair | None:
+    """What ``a`` and ``b`` share, file by file, or None if nothing."""
+    files, in_a, in_b = [], 0, 0
     for name in sorted(a.files.keys() & b.files.keys()):
         da, db = a.files[name], b.files[name]
-        if da.keys.isdisjoint(db.keys):
-            continue
-        ca, cb = da.shared_with(db.keys), db.shared_with(da.keys)
-        shared_a += int(ca.sum())
-        shared_b += int(cb.sum())
-        files.append(
-            {
-                "name": name,
-                "code_a": da.code,
-                "code_b": db.code,
-                "spans_a": da.spans(ca),
-                "spans_b": db.spans(cb),
-            }
-        )
+        if not da.keys.isdisjoint(db.keys):
+            files.append(name)
+            in_a += int(da.shared_with(db).sum())
+            in_b += int(db.shared_with(da).sum())
     if not files:
         return None
-    return {
-        "a": a.name,
-        "b": b.name,
-        "shared_a": round(shared_a / a.own, 4) if a.own else 0.0,
-        "shared_b": round(shared_b / b.own, 4) if b.own else 0.0,
-        "chars": max(shared_a, shared_b),
-        "files": files,
-    }
+    shared_a = round(in_a / a.own, 4) if a.own else 0.0
+    return Pair(a, b, shared_a, round(in_b / b.own, 4) if b.own else 0.0, max(in_a, in_b), files)
 
 
-def is_flagged(pair: dict[str, Any], threshold: float) -> bool:
-    """Whether a pair from :func:`compare` is a flag: enough code shared, by either student's measure."""
-    return pair["chars"] >= MIN_SHARED_CHARS and max(pair["shared_a"], pair["shared_b"]) >= threshold
-
-
-def all_pairs(students: list[Student]) -> Iterator[dict[str, Any]]:
+def all_pairs(students: list[Student]) -> Iterator[Pair]:
     """:func:`compare` of every pair that shares anything, in the order of the students' names."""
     ordered = sorted(students, key=lambda s: s.name)
     for i, a in enumerate(ordered):
@@ -260,12 +283,10 @@ def all_pairs(students: list[Student]) -> Iterator[dict[str, Any]]:
                 yield pair
 
 
-def flagged(students: list[Student], threshold: float) -> list[dict[str, Any]]:
+def flagged(students: list[Student], threshold: float) -> list[Pair]:
     """Every pair at or above ``threshold`` (either student's shared fraction), most similar first."""
-    pairs = [p for p in all_pairs(students) if is_flagged(p, threshold)]
-    for p in pairs:
-        del p["chars"]
-    pairs.sort(key=lambda p: (-max(p["shared_a"], p["shared_b"]), p["a"], p["b"]))
+    pairs = [p for p in all_pairs(students) if p.flagged(threshold)]
+    pairs.sort(key=lambda p: (-max(p.shared_a, p.shared_b), p.a.name, p.b.name))
     return pairs
 
 
@@ -285,7 +306,7 @@ def report(subs: Iterable[Submission], threshold: float = DEFAULT_THRESHOLD) -> 
         raise ValueError(f"the similarity threshold must be above 0 and at most 1, not {threshold:g}")
     students = load(subs, boilerplate())
     pairs = flagged(students, threshold)
-    doc = {"tool": tool(), "threshold": threshold, "pairs": pairs[:MAX_PAIRS]}
+    doc = {"tool": tool(), "threshold": threshold, "pairs": [p.entry() for p in pairs[:MAX_PAIRS]]}
     return Report(doc, len(pairs), {s.name: s.skipped for s in students if s.skipped})
 
 
