@@ -27,6 +27,12 @@ SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
 
 
+def stubs() -> Path:
+    """The stubs students start from: inside the installed package (a wheel), else the checkout's ``assignments/``."""
+    packaged = Path(__file__).resolve().parent / "assignments"
+    return packaged if packaged.is_dir() else ASSIGNMENTS
+
+
 def available(solutions: Path = SOLUTIONS) -> bool:
     """Whether reference solutions are here (a Gradescope zip holds only the parts it grades)."""
     return solutions.is_dir() and any(solutions.glob("*.py"))

@@ -16,8 +16,8 @@ from grader import registry
 from grader import secret as course_secret
 from grader.commands import UsageError
 from grader.commands._common import add_examples, add_isolation, check_environment, isolation_options
-from grader.instructor import batch
-from grader.instructor.submissions import discover
+from grader.instructor import batch, report, similarity
+from grader.instructor.submissions import Submission, discover
 from grader.isolation.policy import GRADE_PENALTY
 from grader.reporters import gradebook
 from grader.reporters.text import one_line
@@ -70,6 +70,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
+        "--similarity-threshold",
+        type=float,
+        default=similarity.DEFAULT_THRESHOLD,
+        metavar="F",
+        help="flag pairs of students when either one's code is at least this fraction shared with the other's, "
+        f"in DIR/{similarity.FILE_NAME} (default {similarity.DEFAULT_THRESHOLD:g})",
+    )
+    p.add_argument(
+        "--no-similarity", action="store_true", help=f"compare no submissions (and remove DIR/{similarity.FILE_NAME})"
+    )
+    p.add_argument(
         "--secret-file",
         metavar="PATH",
         help="the course secret that seeds the hidden checks (default: $DEEPGRADE_SECRET, "
@@ -110,12 +121,32 @@ def failed_table(outcomes: list[batch.Outcome]) -> Table | None:
     return t
 
 
+def similar(subs: list[Submission], out: Path, args: argparse.Namespace) -> str | None:
+    """Compare every submission of the batch (graded now or before) into ``out/similarity.json``; a line to show.
+    With ``--no-similarity`` an old file is removed: it would describe another batch."""
+    if args.no_similarity:
+        (out / similarity.FILE_NAME).unlink(missing_ok=True)
+        return None
+    found = similarity.write(subs, out, args.similarity_threshold)
+    n, kept = found.flagged, len(found.document["pairs"])
+    lines = [
+        f"similarity: {n} pair{'s' * (n != 1)} of students share at least {args.similarity_threshold:.0%} of their "
+        f"code ({found.document['tool']})"
+        + (f"; the {kept} most similar are kept" if kept < n else "")
+        + f": {out / similarity.FILE_NAME}"
+    ]
+    lines += [f"similarity: {name} left out: {'; '.join(why)}" for name, why in found.skipped.items()]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.forbidden_penalty <= 1.0:
         raise UsageError("--forbidden-penalty must be between 0 and 1")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     isolation_options(args)  # a level this machine cannot give, or a bad timeout: one line, exit 2
+    if not 0.0 < args.similarity_threshold <= 1.0:
+        raise UsageError("--similarity-threshold must be above 0 and at most 1")
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     exercises = registry.select(args.only)
@@ -184,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
                 secret=secret,
                 on_plan=on_plan,
                 on_result=on_result,
+                class_page=False,  # written below, once the similarity flags are in
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
@@ -191,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
             kept = counts["up to date"] + kept_now[0]
             exc.note = f"{kept} graded submission{'s' * (kept != 1)} kept in {out}, {len(subs) - kept} to go"
             raise
+    flags = similar(subs, out, args)
+    report.write(out, outcomes, exercises, batch.load_run(out))
     if show:
         console.print(summary(outcomes, sum(e.points for e in exercises)))
         console.print(stats_line(outcomes, sum(e.points for e in exercises)))
@@ -200,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
         for o in outcomes:
             if o.result.error:
                 console.print(f"[red]{escape(o.student)}[/red]: {escape(one_line(o.result.error))}")
+        if flags is not None:
+            console.print(escape(flags))
         console.print(
             escape(
                 f"class report: {out / batch.INDEX} · gradebook: {out / 'gradebook.csv'} · feedback: "

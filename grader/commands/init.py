@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader import registry
 from grader.commands import UsageError
+from grader.reference import stubs
 
 NAME, HELP, ORDER = "init", "write the exercises (stubs to fill in) into a new folder", 5
 
@@ -27,12 +28,6 @@ Your code runs in a separate process; a failure shows the check, a small input y
 what was expected and what your code gave. Numpy-only parts (neuron, losses, backprop, autograd, optim, cnn,
 rnn, train) must not import torch, scipy, sklearn, keras, tensorflow or jax.
 """
-
-
-def stubs() -> Path:
-    """The stubs: inside the installed package (a wheel), else the checkout's ``assignments/``."""
-    packaged = Path(__file__).resolve().parent.parent / "assignments"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent.parent / "assignments"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -79,8 +79,9 @@ exit 0
 """
 
 
-#: What grading never needs: the file watcher of ``deepgrade watch``.
-NOT_FOR_GRADING = {"watchfiles"}
+#: What grading one submission never needs: the file watcher of ``deepgrade watch``, the similarity flags of a
+#: batch (``deepgrade grade``; copydetect is imported only there).
+NOT_FOR_GRADING = {"watchfiles", "copydetect"}
 
 
 def dependencies(pyproject: Path = ROOT / "pyproject.toml") -> tuple[str, list[str]]:
