@@ -117,25 +117,42 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 # ----------------------------------------------------------------------------- names built from templates
-#: Check names built by a factory from a template (``"{function} matches torch"``): marked in the factory's
-#: module and listed here by :func:`template`, so :func:`name` can translate a name made from them.
-_TEMPLATES: list[str] = []
-#: Suffixes a name may carry, translated on their own (a hidden twin; a layer's domain label is data)
+#: Check names built by a factory (``grader.checks.standard.named``) from a template: a function's name and
+#: the template's text.  Listed here, not where they are used, so a check's name is translated wherever it
+#: is shown (a report rebuilt from saved results included) without importing the exercises.  A factory's new
+#: template is added here (``template`` refuses one that is not).
+TEMPLATES: tuple[str, ...] = (
+    N_("{function} matches the reference"),
+    N_("{function} matches recorded answers"),
+    N_("{function} matches torch"),
+    N_("{function} matches torch autograd"),
+    N_("{function} passes the gradient check"),
+    N_("{function} leaves dout and the cache unchanged"),
+    N_("{function} leaves its inputs unchanged"),
+    N_("{function} is finite on extreme inputs"),
+    N_("{function} gradient passes the gradient check"),
+    N_("{function} gradient matches torch autograd"),
+    N_("{function} gradient is finite and correct on extreme inputs"),
+    N_("{function} is finite on extreme logits"),
+    N_("{function} matches torch.optim over several steps"),
+    N_("{function}.step leaves the gradients unchanged"),
+    N_("{function}.step updates the parameters in place"),
+)
+#: The suffix of a hidden twin's name (``grader.registry.HIDDEN_SUFFIX``), translated on its own
 HIDDEN = " [hidden]"
 
 
 def template(message: str) -> str:
-    """Register ``message`` (a template with ``{placeholders}``) as a way names are built; return it."""
-    if message not in _TEMPLATES:
-        _TEMPLATES.append(message)
-        _patterns.cache_clear()
+    """``message``, a check-name template of :data:`TEMPLATES` (a ``ValueError`` for any other)."""
+    if message not in TEMPLATES:
+        raise ValueError(f"{message!r} is not in grader.i18n.TEMPLATES: add it there, so its names are translated")
     return message
 
 
 @cache
 def _patterns() -> list[tuple[re.Pattern[str], str]]:
     found = []
-    for msg in sorted(_TEMPLATES, key=lambda m: -len(re.sub(r"\{\w+\}", "", m))):  # the most specific first
+    for msg in sorted(TEMPLATES, key=lambda m: -len(re.sub(r"\{\w+\}", "", m))):  # the most specific first
         pieces = re.split(r"\{(\w+)\}", msg)
         regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(pieces))
         found.append((re.compile(regex + r"(?P<_rest>(?: \(.*\))?)$"), msg))

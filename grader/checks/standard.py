@@ -53,9 +53,9 @@ def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
 def forward_values(layer: Layer) -> tuple[str, ...]:
     """The names of the checks of ``layer``'s forward against the truth on drawn inputs: what the checks a
     do-nothing forward also passes (gradient check, invariants, recorded answers) require to score."""
-    names = [layer.name(named(N_("{function} matches the reference"), layer.forward))]
+    names = [layer.name(named("{function} matches the reference", layer.forward))]
     if layer.torch is not None:
-        names.append(layer.name(named(N_("{function} matches torch"), layer.forward)))
+        names.append(layer.name(named("{function} matches torch", layer.forward)))
     return tuple(names)
 
 
@@ -94,7 +94,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     """Forward against the reference and, where torch has the function, against torch."""
 
     @ex.check(
-        layer.name(named(N_("{function} matches the reference"), layer.forward)),
+        layer.name(named("{function} matches the reference", layer.forward)),
         oracle="reference",
         points=points,
         twin=True,
@@ -116,7 +116,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     known.register(ex, layer)
 
     @ex.check(
-        layer.name(named(N_("{function} matches recorded answers"), layer.forward)),
+        layer.name(named("{function} matches recorded answers", layer.forward)),
         oracle="known",
         points=points,
         requires=forward_values(layer),
@@ -140,7 +140,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     if layer.torch is not None:
 
         @ex.check(
-            layer.name(named(N_("{function} matches torch"), layer.forward)), oracle="torch", points=points, twin=True
+            layer.name(named("{function} matches torch", layer.forward)), oracle="torch", points=points, twin=True
         )
         @plans.answered
         def matches_torch(ctx: Context) -> None:
@@ -233,7 +233,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     """Backward by central differences (fast mode, element-wise on failure), optionally against autograd."""
     assert layer.backward is not None
 
-    gradient_check = layer.name(named(N_("{function} passes the gradient check"), layer.backward))
+    gradient_check = layer.name(named("{function} passes the gradient check", layer.backward))
 
     @ex.check(gradient_check, oracle="numerical", points=points, twin=True, requires=forward_values(layer))
     def passes_the_gradient_check(ctx: Context) -> None:
@@ -261,7 +261,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     if torch_grad and layer.torch is not None:
 
         @ex.check(
-            layer.name(named(N_("{function} matches torch autograd"), layer.backward)),
+            layer.name(named("{function} matches torch autograd", layer.backward)),
             oracle="torch",
             points=points / 2,
             twin=True,
@@ -300,7 +300,7 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
     bwd = layer.backward
 
     @ex.check(
-        layer.name(named(N_("{function} leaves dout and the cache unchanged"), bwd)),
+        layer.name(named("{function} leaves dout and the cache unchanged", bwd)),
         oracle="invariant",
         points=points,
         twin=True,
@@ -329,7 +329,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
     @ex.check(
-        layer.name(named(N_("{function} leaves its inputs unchanged"), layer.forward)),
+        layer.name(named("{function} leaves its inputs unchanged", layer.forward)),
         oracle="invariant",
         points=points,
         twin=True,
@@ -356,7 +356,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
             points = others * layer.stable_share / (1.0 - layer.stable_share)
 
         @ex.check(
-            layer.name(named(N_("{function} is finite on extreme inputs"), layer.forward)),
+            layer.name(named("{function} is finite on extreme inputs", layer.forward)),
             oracle="invariant",
             points=points,
             twin=True,
@@ -433,7 +433,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                 )
 
     @ex.check(
-        layer.name(named(N_("{function} gradient passes the gradient check"), layer.forward)),
+        layer.name(named("{function} gradient passes the gradient check", layer.forward)),
         oracle="numerical",
         points=points,
         twin=True,
@@ -463,7 +463,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
     if layer.torch is not None:
 
         @ex.check(
-            layer.name(named(N_("{function} gradient matches torch autograd"), layer.forward)),
+            layer.name(named("{function} gradient matches torch autograd", layer.forward)),
             oracle="torch",
             points=points / 2,
             twin=True,
@@ -485,7 +485,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         oracle: Oracle = "torch" if layer.torch is not None else "reference"
 
         @ex.check(
-            layer.name(named(N_("{function} gradient is finite and correct on extreme inputs"), layer.forward)),
+            layer.name(named("{function} gradient is finite and correct on extreme inputs", layer.forward)),
             oracle=oracle,
             points=points / 4,
             twin=True,

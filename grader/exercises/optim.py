@@ -130,7 +130,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         grads = gradients(case)
         return _run(ctx, cls, case, grads), grads
 
-    @ex.check(named(N_("{function} matches torch.optim over several steps"), cls), oracle="torch", points=2, twin=True)
+    @ex.check(named("{function} matches torch.optim over several steps", cls), oracle="torch", points=2, twin=True)
     @plans.answered
     def matches_torch_optim_over_several_steps(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
@@ -143,9 +143,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
 
         ctx.for_all(cases, prop)
 
-    @ex.check(
-        named(N_("{function}.step leaves the gradients unchanged"), cls), oracle="invariant", points=0.5, twin=True
-    )
+    @ex.check(named("{function}.step leaves the gradients unchanged", cls), oracle="invariant", points=0.5, twin=True)
     def step_leaves_the_gradients_unchanged(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             at = run(ctx, case)[0]["grads_changed_at"]
@@ -158,7 +156,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
 
         ctx.for_all(cases, prop, examples=ctx.few_examples)
 
-    @ex.check(named(N_("{function}.step updates the parameters in place"), cls), oracle="invariant", points=0.5)
+    @ex.check(named("{function}.step updates the parameters in place", cls), oracle="invariant", points=0.5)
     def step_updates_the_parameters_in_place(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             last = run(ctx, case)[0]["trajectory"][-1]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from grader.i18n import N_, _, name
 from grader.reporters.text import clean
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult
 
 MARK = {
     "passed": "✓",
@@ -85,4 +85,5 @@ def details(c: CheckResult) -> list[tuple[str, str]]:
     (heading ''), then what the code printed (empty for a hidden check: ``SubmissionResult.redacted``)."""
     if c.status == "passed":
         return []
-    return [(heading, clean(text)) for heading, text in (("", c.message), (_(PRINTED), c.stdout)) if text]
+    message = _(WITHHELD) if c.message == WITHHELD else c.message  # the one message made of a msgid alone
+    return [(heading, clean(text)) for heading, text in (("", message), (_(PRINTED), c.stdout)) if text]
