@@ -21,6 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_lang(p)
 
 
+def sections(seed: str) -> str:
+    """'2.1, 4.1' as '2.1 artificial neural networks, 4.1 the neuron model' (the titles translated)."""
+    named = [f"{n} {_(registry.SECTIONS[n])}" if n in registry.SECTIONS else n for n in seed.split(", ")]
+    return _(", ").join(named)
+
+
 def panel(e: Exercise) -> Panel:
     """One exercise's hint; plain text, not rich markup (a hint may hold brackets, e.g. ``x[i]``)."""
     body = (
@@ -29,7 +35,7 @@ def panel(e: Exercise) -> Panel:
         + _("Write: {functions} in {file}").format(functions=", ".join(e.functions), file=f"{e.part}.py")
     )
     if e.seed:
-        body += "  " + _("(tutorial § {section})").format(section=e.seed)
+        body += "  " + _("(tutorial § {section})").format(section=sections(e.seed))
     if e.prerequisites:
         body += "\n" + _("Builds on: {exercises}").format(exercises=", ".join(e.prerequisites))
     return Panel(Text(body), title=Text(f"{e.id} — {_(e.title)}"), title_align="left")
