@@ -68,7 +68,9 @@ def update() -> None:
     English catalog's msgstr is its msgid)."""
     for lang in LANGUAGES:
         action = "update" if po_path(lang).exists() else "init"
-        pybabel(action, "-D", "deepgrade", "-i", str(POT), "-d", str(LOCALE), "-l", lang, "-w", "120")
+        # no fuzzy matching: a guess from a similar message reads as a translation, and is often wrong
+        fuzzy = ["--no-fuzzy-matching"] if action == "update" else []
+        pybabel(action, "-D", "deepgrade", "-i", str(POT), "-d", str(LOCALE), "-l", lang, "-w", "120", *fuzzy)
         catalog = _brace_only(read(lang))
         for message in catalog:
             if lang == "en" and message.id:

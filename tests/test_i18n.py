@@ -51,14 +51,14 @@ def placeholders(text: str) -> set[str]:
 
 def problems(lang: str, entries: dict[str, str]) -> list[str]:
     """What is wrong with a catalog's entries: empty, other placeholders than the msgid's, and for Chinese, a
-    msgstr without a Chinese character (left in English)."""
+    msgstr without a Chinese character (left in English) where the msgid has words (", " is punctuation)."""
     found = []
     for msgid, msgstr in entries.items():
         if not msgstr.strip():
             found.append(f"{lang}: {msgid!r} is not translated")
         elif placeholders(msgid) != placeholders(msgstr):
             found.append(f"{lang}: {msgid!r} -> {msgstr!r}: placeholders differ")
-        elif lang == "zh_CN" and not CJK.search(msgstr):
+        elif lang == "zh_CN" and re.search("[A-Za-z]", re.sub(r"\{[^}]*\}", "", msgid)) and not CJK.search(msgstr):
             found.append(f"{lang}: {msgid!r} -> {msgstr!r} has no Chinese in it")
         elif lang == "en" and msgstr != msgid:
             found.append(f"{lang}: {msgid!r} -> {msgstr!r}: the English catalog is its msgids")
