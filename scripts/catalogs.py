@@ -72,6 +72,10 @@ def update() -> None:
         fuzzy = ["--no-fuzzy-matching"] if action == "update" else []
         pybabel(action, "-D", "deepgrade", "-i", str(POT), "-d", str(LOCALE), "-l", lang, "-w", "120", *fuzzy)
         catalog = _brace_only(read(lang))
+        catalog.project, catalog.version = "deepgrade", "0.1.0"
+        catalog.header_comment = f"# deepgrade's messages in {lang} (scripts/catalogs.py; docs/architecture.md)."
+        catalog.last_translator = catalog.language_team = "deepgrade"
+        catalog.msgid_bugs_address = ""
         for message in catalog:
             if lang == "en" and message.id:
                 message.string = message.id

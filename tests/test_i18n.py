@@ -327,3 +327,25 @@ def test_init_writes_the_readme_in_the_chosen_language(tmp_path):
     assert readme.startswith("# 深度学习练习") and "deepgrade check neuron" in readme
     assert "个练习文件写入" in proc.stdout
     assert Path(tmp_path / "ex" / "assignments" / "neuron.py").is_file()
+
+
+@pytest.mark.slow
+def test_a_grade_job_builds_its_messages_in_the_language_it_carries(monkeypatch, tmp_path):
+    """``grade`` runs each submission in a job (another process, with the pool): the job carries the language and
+    its messages are built in it; the worker that runs the student's code is not told."""
+    from grader.instructor import batch
+
+    monkeypatch.setattr(i18n, "_current", None)
+    mutant = next(
+        m for m in mutants() if m.exercise == "neuron.relu" and m.name == "gradient masked on dout instead of x"
+    )
+    folder = mutant.write(tmp_path / "bob")
+    job = {"student": "bob", "source": str(folder), "exercises": ["neuron.relu"], "examples": 5, "isolation": "process"}
+    messages = {}
+    for lang in ("zh_CN", "en"):
+        reply = batch.grade_one({**job, "lang": lang})
+        (exercise,) = reply["result"]["exercises"]
+        messages[lang] = "\n".join(c["message"] for c in exercise["checks"] if c["status"] == "failed")
+        assert exercise["title"] == "ReLU activation" and exercise["status"] == "failed"  # data stays as it is
+    assert "梯度 dx 与中心差分不一致" in messages["zh_CN"] and "提示：" in messages["zh_CN"]
+    assert "the gradient dx does not match central differences" in messages["en"] and not CJK.search(messages["en"])
