@@ -45,6 +45,11 @@ def named(message: str, function: str) -> str:
     return template(message).format(function=function)
 
 
+def output_of(layer: Layer) -> str:
+    """'the output of relu_forward', in the chosen language: what a failure of the forward's value is about."""
+    return _("the output of {forward}").format(forward=layer.forward)
+
+
 def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
     """The reference's output on ``args`` (recorded in the check's plan)."""
     return ctx.answer(lambda: getattr(ctx.reference(), layer.forward)(*args, **layer.kwargs)[0])
@@ -105,7 +110,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
                 assert_close(
                     _student_forward(ctx, layer, args),
                     _ref_forward(ctx, layer, args),
-                    what=_("the output of {forward}").format(forward=layer.forward),
+                    what=output_of(layer),
                     rtol=layer.rtol,
                     atol=layer.atol,
                     hint=layer.hint_forward,
@@ -131,7 +136,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
                 assert_close(
                     _student_forward(ctx, layer, args),
                     expected,
-                    what=_("the output of {forward}").format(forward=layer.forward),
+                    what=output_of(layer),
                     rtol=layer.rtol,
                     atol=layer.atol,
                     hint=layer.hint_forward,
@@ -150,7 +155,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
                     assert_close(
                         _student_forward(ctx, layer, args),
                         expected,
-                        what=_("the output of {forward}").format(forward=layer.forward),
+                        what=output_of(layer),
                         rtol=layer.rtol,
                         atol=layer.atol,
                         hint=layer.hint_forward,
@@ -184,9 +189,7 @@ def student_vjp(
         reply = ctx.drive(
             drivers.forward_backward_seeded, ctx.exercise.part, layer.forward, layer.backward, list(args), seed
         )
-        dout = S.upstream(
-            real_array(reply["out"], _("the output of {forward}").format(forward=layer.forward)).shape, seed
-        )
+        dout = S.upstream(real_array(reply["out"], output_of(layer)).shape, seed)
         grads = reply["grads"]
         if grads is None:
             raise replies.malformed("reply['grads']: None for an output of real numbers")
@@ -309,9 +312,7 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
     def leaves_dout_and_the_cache_unchanged(ctx: Context) -> None:
         def prop(case: tuple[tuple[Any, ...], int]) -> None:
             args, seed = case
-            shape = real_array(
-                _student_forward(ctx, layer, args), _("the output of {forward}").format(forward=layer.forward)
-            ).shape
+            shape = real_array(_student_forward(ctx, layer, args), output_of(layer)).shape
             dout = S.upstream(shape, seed)
             where = changed_by_backward(ctx, layer.forward, bwd, args, {"dout": dout})
             if where is not None:
@@ -364,9 +365,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         )
         def is_finite_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                got = real_array(
-                    _student_forward(ctx, layer, args), _("the output of {forward}").format(forward=layer.forward)
-                )
+                got = real_array(_student_forward(ctx, layer, args), output_of(layer))
                 if not np.all(np.isfinite(got)):
                     raise CheckFailed(
                         _("{forward} returned inf or nan for large inputs").format(forward=layer.forward),
@@ -378,14 +377,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                     expected = _ref_forward(ctx, layer, args)
                 except NoReference:
                     return  # a student release: finiteness is all this check can say
-                assert_close(
-                    got,
-                    expected,
-                    what=_("the output of {forward}").format(forward=layer.forward),
-                    rtol=1e-6,
-                    atol=1e-9,
-                    hint=layer.hint_forward,
-                )
+                assert_close(got, expected, what=output_of(layer), rtol=1e-6, atol=1e-9, hint=layer.hint_forward)
 
             ctx.for_all(extreme, prop, examples=ctx.few_examples)
 
@@ -507,12 +499,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                     # the value's finiteness and agreement with the reference are invariant_checks'
                     with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                         assert_close(
-                            value,
-                            expected_value,
-                            what=_("the output of {forward}").format(forward=layer.forward),
-                            rtol=1e-6,
-                            atol=1e-9,
-                            hint=layer.hint_forward,
+                            value, expected_value, what=output_of(layer), rtol=1e-6, atol=1e-9, hint=layer.hint_forward
                         )
                 else:
 
