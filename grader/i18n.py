@@ -96,7 +96,12 @@ def set_language(lang: str | None = None) -> str:
                 f"unknown language {lang!r}; deepgrade speaks {', '.join(LANGUAGES)} (e.g. --lang zh)"
             )
         code = found
-    _catalog(code)  # a missing catalog fails here, not in the middle of a report
+    try:
+        _catalog(code)  # a missing catalog fails here, not in the middle of a report
+    except OSError:
+        if lang is not None:
+            raise UnknownLanguage(f"this installation of deepgrade has no {code} catalog ({LOCALEDIR})") from None
+        code = DEFAULT  # the locale asks for it: English, as gettext does without a catalog
     _current = code
     return code
 

@@ -161,6 +161,21 @@ def test_a_language_is_chosen_by_lang_or_by_the_locale_as_gettext_reads_it():
         i18n.set_language("xx")
 
 
+def test_a_missing_catalog_is_a_clear_error_for_lang_and_english_for_the_locale(monkeypatch, tmp_path):
+    monkeypatch.setattr(i18n, "_current", None)
+    monkeypatch.setattr(i18n, "LOCALEDIR", tmp_path)  # an installation without grader/locale
+    i18n._catalog.cache_clear()
+    try:
+        with pytest.raises(i18n.UnknownLanguage, match="no zh_CN catalog"):
+            i18n.set_language("zh")
+        monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+        for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+            monkeypatch.delenv(var, raising=False)
+        assert i18n.set_language(None) == "en" and i18n._("ReLU activation") == "ReLU activation"
+    finally:
+        i18n._catalog.cache_clear()
+
+
 def test_strings_marked_at_import_time_are_translated_where_they_are_shown(monkeypatch):
     """The exercises were imported (in English) before the language is chosen; their titles, hints and check
     names still show in Chinese, with what they hold (functions, labels, the hidden suffix) unchanged."""
