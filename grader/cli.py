@@ -10,7 +10,7 @@ import signal
 import sys
 
 import grader.commands as commands
-from grader import registry, stopping
+from grader import i18n, registry, stopping
 from grader.commands import UsageError
 
 
@@ -57,6 +57,11 @@ def _main(argv: list[str] | None) -> int:
         args = parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on one line
         return int(exc.code or 0)
+    try:
+        i18n.set_language(getattr(args, "lang", None))  # --lang, else the locale's; before anything is shown
+    except i18n.UnknownLanguage as exc:
+        print(f"deepgrade: error: {exc}", file=sys.stderr)
+        return 2
     try:
         return int(args._run(args) or 0)
     except UsageError as exc:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from grader.i18n import N_
+
 #: A check function, ``fn(ctx)``; registering one returns it unchanged.
 CheckFn = TypeVar("CheckFn", bound=Callable[..., None])
 Oracle = Literal["reference", "torch", "numerical", "invariant", "known", "training"]
@@ -43,6 +45,22 @@ PARTS: tuple[str, ...] = (
     "pytorch",
     "keras_model",
 )
+
+#: The seed tutorial's sections an exercise's ``seed`` names, by number, with their titles (marked for
+#: translation: a hint shows them in the student's language, in the tutorial's own words in Chinese).
+SECTIONS: dict[str, str] = {
+    "2.1": N_("artificial neural networks"),
+    "2.2": N_("deep learning models"),
+    "2.3": N_("the training process"),
+    "3.1": N_("gradient descent"),
+    "3.2": N_("the backpropagation algorithm"),
+    "3.3": N_("optimizers"),
+    "4.1": N_("the neuron model"),
+    "4.2": N_("loss functions"),
+    "4.3": N_("the gradient descent formula"),
+    "5.1": N_("building a neural network with TensorFlow"),
+    "5.2": N_("building a neural network with PyTorch"),
+}
 
 #: Libraries that would compute a numpy-only part's answer for the student (see ``grader.isolation.policy``).
 _NUMPY_ONLY: tuple[str, ...] = ("torch", "scipy", "sklearn", "tensorflow", "jax", "keras")

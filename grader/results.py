@@ -6,13 +6,14 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from grader import __version__
+from grader.i18n import N_
 
 Status = Literal["passed", "failed", "error", "timeout", "not_implemented", "skipped", "grader_error"]
 #: ``grader_error``: the check failed inside the grader (not the student's fault): it scores nothing *and*
 #: costs nothing, the submission is not recorded as graded, and ``grade`` retries it on the next run.
 STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "not_implemented", "skipped", "grader_error")
 #: What a student sees instead of a hidden check's message.
-WITHHELD = "details of hidden checks are not shown"
+WITHHELD = N_("details of hidden checks are not shown")  # a msgid: reporters translate it (grader.reporters.view)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from grader.checks import plans
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
 from grader.checks.standard import torch_oracle
+from grader.i18n import N_, _
 from grader.isolation import policy
 from grader.isolation.sandbox import process_launcher
 from grader.isolation.worker.client import IMPORT_SECONDS, Launcher, StudentError, Worker
@@ -143,10 +144,10 @@ def run_check(
     try:
         check.run(ctx)
     except CheckFailed as exc:
-        return result("failed", 0.0, exc.with_hint(ex.hint.splitlines()[0] if ex.hint else "").report())
+        return result("failed", 0.0, exc.with_hint(_(ex.hint).splitlines()[0] if ex.hint else "").report())
     except StudentError as exc:
         if exc.kind == "not_implemented":
-            return result("not_implemented", 0.0, f"not implemented yet: {exc.message}")
+            return result("not_implemented", 0.0, _("not implemented yet: {message}").format(message=exc.message))
         return result("timeout" if exc.kind == "timeout" else "error", 0.0, exc.message)
     except NoReference as exc:
         return result("skipped", 0.0, str(exc))
@@ -157,8 +158,9 @@ def run_check(
         return result(
             "grader_error",
             0.0,
-            f"the grader failed in this check ({type(exc).__name__}: {exc} at "
-            f"{Path(where.filename).name}:{where.lineno}); it is not counted",
+            _("the grader failed in this check ({error} at {where}); it is not counted").format(
+                error=f"{type(exc).__name__}: {exc}", where=f"{Path(where.filename).name}:{where.lineno}"
+            ),
         )
     return result("passed", points)
 
@@ -191,11 +193,17 @@ def gate(ex: Exercise, results: list[CheckResult]) -> None:
         if unmet:
             missed, every = unmet
             names = ", ".join(repr(n) for n in missed[:3]) + (", …" if len(missed) > 3 else "")
-            waits = names if len(missed) == 1 else f"{'each' if every else 'one'} of {names}"
+            if len(missed) == 1:
+                waits = names
+            else:
+                waits = (_("each of {names}") if every else _("one of {names}")).format(names=names)
             r.score = 0.0
             r.message = CheckFailed(
-                f"no points yet: this check scores once {waits} passes, since code that computes nothing passes it too",
-                hint="get the values right first; these points then follow",
+                _(
+                    "no points yet: this check scores once {waits} passes, since code that computes nothing "
+                    "passes it too"
+                ).format(waits=waits),
+                hint=N_("get the values right first; these points then follow"),
             ).report()
 
 
@@ -263,10 +271,12 @@ def _unrun(ex: Exercise, c: Check, status: str, message: str, *, hidden: bool, u
 def _import_failure(ex: Exercise, exc: StudentError) -> str:
     """Why ``ex``'s module could not be imported; a forbidden package that is absent says why it is absent
     (a numpy-only part's worker can import numpy alone), or "No module named 'torch'" reads as a broken setup."""
-    message = f"{ex.part}.py could not be imported: {exc.message}"
+    message = _("{file} could not be imported: {error}").format(file=f"{ex.part}.py", error=exc.message)
     absent = [p for p in ex.forbidden[0] if f"No module named '{p}" in exc.message]
     if absent:
-        message += f"\n{ex.part}.py must use numpy only: {absent[0]} is not available to it; remove the import"
+        message += "\n" + _("{file} must use numpy only: {package} is not available to it; remove the import").format(
+            file=f"{ex.part}.py", package=absent[0]
+        )
     return message
 
 
@@ -293,10 +303,18 @@ def _grade_checks(
     missing = _missing_requirements(ex)
     if missing:
         return [
-            unrun(c, "skipped", f"skipped: needs {', '.join(missing)} (pip install -e '.[{missing[0]}]')")
+            unrun(
+                c,
+                "skipped",
+                _("skipped: needs {packages} ({install})").format(
+                    packages=", ".join(missing), install=f"pip install -e '.[{missing[0]}]'"
+                ),
+            )
             for c in checks
         ]
-    out_of_time = f"not run: the submission used up its {budget.seconds or 0:g} s time budget"
+    out_of_time = _("not run: the submission used up its {seconds} s time budget").format(
+        seconds=f"{budget.seconds or 0:g}"
+    )
     left = budget.left(workers.worker)  # the same whichever worker comes next (a replaced one is charged)
     if left is not None and left <= 0:  # checked first: a failed import may have used the budget up
         return [unrun(c, "timeout", out_of_time) for c in checks]
@@ -328,7 +346,10 @@ def _grade_checks(
             results.append(unrun(c, "timeout", out_of_time))
             continue
         if timed_out is not None:  # the same code would hang again: do not wait out every check
-            results.append(unrun(c, "timeout", f"not run: {timed_out.name!r} timed out first ({timed_out.message})"))
+            first = _("not run: {check} timed out first ({message})").format(
+                check=repr(timed_out.name), message=timed_out.message
+            )
+            results.append(unrun(c, "timeout", first))
             continue
         timeout = c.timeout if left is None else max(0.1, min(c.timeout, left))
         results.append(

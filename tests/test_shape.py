@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "grader"
 CORE = (
+    "grader.i18n",
     "grader.registry",
     "grader.reference",
     "grader.runner",

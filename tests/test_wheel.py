@@ -68,6 +68,8 @@ def test_neither_archive_holds_reference_code(dists, tmp_path):
     assert not {"solutions", "tests", "examples"} & {p.name for p in top.iterdir()}
     stubs = sorted(p.name for p in (wheel / "grader" / "assignments").glob("*.py"))
     assert stubs == sorted(p.name for p in (ROOT / "assignments").glob("*.py"))  # deepgrade init's source
+    catalogs = sorted(str(p.relative_to(wheel)) for p in (wheel / "grader" / "locale").rglob("*.mo"))
+    assert catalogs == [f"grader/locale/{lang}/LC_MESSAGES/deepgrade.mo" for lang in ("en", "zh_CN")]
     for folder in (wheel, sdist):
         assert release.leaks(folder, ROOT / "solutions", ROOT / "assignments") == [], folder.name
     # the same test finds a reference line where one is
@@ -125,6 +127,8 @@ def test_the_installed_wheel_inits_and_checks_a_students_folder(dists, tmp_path)
     assert progress.returncode == 0 and "neuron" in progress.stdout, progress.stdout + progress.stderr
     hint = deepgrade("hint", "neuron.relu", cwd=work)
     assert hint.returncode == 0 and "relu_forward" in hint.stdout, hint.stdout + hint.stderr
+    zh = deepgrade("hint", "neuron.relu", "--lang", "zh", cwd=work)  # the compiled catalogs came with the wheel
+    assert zh.returncode == 0 and "ReLU 激活函数" in zh.stdout, zh.stdout + zh.stderr
 
     again = deepgrade("init")  # a second init keeps the student's work
     assert again.returncode == 2 and "nothing was written" in again.stderr

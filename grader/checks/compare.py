@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.failure import CheckFailed, Details
+from grader.i18n import N_, _
 
 
 def short(value: Any) -> str:
@@ -27,7 +28,10 @@ def as_array(value: Any, what: str) -> np.ndarray:
     if isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, bool):
         return np.asarray(value)
     if not isinstance(value, np.ndarray):
-        raise CheckFailed(f"{what} should be a numpy array, got {type(value).__name__}", got=short(value))
+        raise CheckFailed(
+            _("{what} should be a numpy array, got {kind}").format(what=what, kind=type(value).__name__),
+            got=short(value),
+        )
     return value
 
 
@@ -37,11 +41,15 @@ def real_array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> n
     got = as_array(value, what)
     if got.dtype.names is not None or got.dtype.kind not in "biuf":
         raise CheckFailed(
-            f"{what} should hold real numbers, got an array of dtype {got.dtype}",
-            hint="return float arrays (no complex numbers, strings or objects)",
+            _("{what} should hold real numbers, got an array of dtype {got_dtype}").format(
+                what=what, got_dtype=got.dtype
+            ),
+            hint=N_("return float arrays (no complex numbers, strings or objects)"),
         )
     if shape is not None and got.shape != tuple(shape):
-        raise CheckFailed(f"{what} has the wrong shape", expected=str(tuple(shape)), got=str(got.shape))
+        raise CheckFailed(
+            _("{what} has the wrong shape").format(what=what), expected=str(tuple(shape)), got=str(got.shape)
+        )
     return got.astype(np.float64)
 
 
@@ -59,18 +67,20 @@ def same_array(before: np.ndarray, now: Any) -> bool:
 def check_shape_dtype(got: np.ndarray, expected: np.ndarray, what: str) -> None:
     if got.shape != expected.shape:
         raise CheckFailed(
-            f"{what} has the wrong shape",
+            _("{what} has the wrong shape").format(what=what),
             expected=str(expected.shape),
             got=str(got.shape),
-            hint="check which axis you reduce over and that you do not drop or add a dimension",
+            hint=N_("check which axis you reduce over and that you do not drop or add a dimension"),
         )
     if (
         got.dtype.kind not in ("fc" if expected.dtype.kind == "c" else "f")
         or got.dtype.itemsize < expected.dtype.itemsize
     ):
         raise CheckFailed(
-            f"{what} has dtype {got.dtype}, expected {expected.dtype}",
-            hint="keep float64 throughout: do not cast to float32 or int",
+            _("{what} has dtype {got_dtype}, expected {expected_dtype}").format(
+                what=what, got_dtype=got.dtype, expected_dtype=expected.dtype
+            ),
+            hint=N_("keep float64 throughout: do not cast to float32 or int"),
         )
 
 
@@ -100,7 +110,7 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
         bad = np.argwhere(~np.isfinite(got))[0] if got.ndim else ()
         idx = tuple(int(i) for i in bad)
         raise CheckFailed(
-            f"{what} contains {got[idx]} where a finite value was expected",
+            _("{what} contains {got_idx} where a finite value was expected").format(what=what, got_idx=got[idx]),
             worst_index=str(idx),
             expected=repr(float(expected[idx])),
             got=repr(float(got[idx])),
@@ -115,7 +125,7 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
     if float32_precision(got, expected, diff, scale):
         hint = FLOAT32_HINT  # the formula is right: an exercise's hint about the formula would mislead
     raise CheckFailed(
-        f"{what} does not match",
+        _("{what} does not match").format(what=what),
         Details(
             worst_index=str(idx),
             expected=repr(float(expected[idx])),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from grader.checks import drivers, plans, properties, replies
 from grader.checks.failure import CheckFailed
+from grader.i18n import _
 from grader.isolation.worker.client import StudentError, Worker
 from grader.registry import Check, Exercise
 
@@ -160,7 +161,9 @@ class Context:
         try:
             curve = np.asarray(values, dtype=np.float64).ravel()
         except (TypeError, ValueError, OverflowError):
-            raise CheckFailed(f"the {name} should be a list of numbers", got=replies.describe(values)) from None
+            raise CheckFailed(
+                _("the {name} should be a list of numbers").format(name=name), got=replies.describe(values)
+            ) from None
         self.curves[name] = [float(v) for v in curve]
 
     def fail(self, summary: str, **fields: Any) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from grader.i18n import _
 
 #: Arrays with more elements than this are written by their first :data:`PREFIX` values (see python_literal).
 MAX_ELEMENTS, PREFIX = 64, 8
@@ -55,6 +58,11 @@ class Details:
     hint: str = ""
 
 
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 class CheckFailed(AssertionError):
     """A check found the student's code wrong.  ``str()`` is the full report."""
 
@@ -64,24 +72,34 @@ class CheckFailed(AssertionError):
         super().__init__(self.report())
 
     def report(self) -> str:
+        """The summary, then one labelled line per fact, in the chosen language (``grader.i18n``): the labels and
+        a hint that is a catalog's msgid are translated; inputs, numbers and code stay as they are."""
         d = self.details
         lines = [self.summary]
+        facts = []
         if d.input:
-            lines.append(f"input:       {d.input}")
+            facts.append((_("input:"), d.input))
             if "np.resize(np.array(" in d.input:
-                lines.append(
-                    f"             (a large array is shown by its first {PREFIX} values, repeated to its shape)"
+                facts.append(
+                    ("", _("(a large array is shown by its first {n} values, repeated to its shape)").format(n=PREFIX))
                 )
         if d.worst_index:
-            lines.append(f"worst index: {d.worst_index}")
+            facts.append((_("worst index:"), d.worst_index))
         if d.expected:
-            lines.append(f"expected:    {d.expected}")
+            facts.append((_("expected:"), d.expected))
         if d.got:
-            lines.append(f"got:         {d.got}")
+            facts.append((_("got:"), d.got))
         if d.rel_error is not None:
-            lines.append(f"rel. error:  {d.rel_error:.3g}  (tolerance {d.tolerance})")
+            facts.append(
+                (
+                    _("rel. error:"),
+                    _("{error}  (tolerance {tolerance})").format(error=f"{d.rel_error:.3g}", tolerance=d.tolerance),
+                )
+            )
         if d.hint:
-            lines.append(f"hint:        {d.hint}")
+            facts.append((_("hint:"), _(d.hint)))
+        width = max([_width(label) for label, _text in facts] + [12])
+        lines += [label + " " * (width + 1 - _width(label)) + text for label, text in facts]
         return "\n".join(lines)
 
     def with_input(self, literal: str) -> CheckFailed:

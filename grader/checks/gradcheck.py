@@ -19,6 +19,7 @@ import numpy as np
 from grader.checks.compare import as_array, check_shape_dtype, real_array
 from grader.checks.failure import CheckFailed, Details
 from grader.checks.replies import describe, malformed
+from grader.i18n import N_, _
 
 #: Evaluates the forward on several input lists at once (one worker round trip), returns the outputs (as the
 #: student's code returned them: anything; they are checked here).
@@ -30,13 +31,13 @@ _ROUNDOFF = 1e-8
 
 def _loss(out: Any, dout: np.ndarray) -> float:
     """sum(dout * out) for one output of the forward, which must be a real array of dout's shape."""
-    got = real_array(out, "the output of the forward on a slightly moved input")
+    got = real_array(out, _("the output of the forward on a slightly moved input"))
     if got.shape != dout.shape and not (got.size == dout.size == 1):
         raise CheckFailed(
-            "the output of the forward on a slightly moved input has another shape",
+            _("the output of the forward on a slightly moved input has another shape"),
             expected=str(dout.shape),
             got=str(got.shape),
-            hint="the output's shape must depend only on the inputs' shapes",
+            hint=N_("the output's shape must depend only on the inputs' shapes"),
         )
     return float(np.sum(got.reshape(dout.shape) * dout))
 
@@ -74,15 +75,21 @@ def check_vjp(
     rng = np.random.default_rng(seed)
     tolerance = f"rtol={rtol:g}, atol={atol:g}, eps={eps:g}"
     if len(analytic) != len(inputs):
-        raise CheckFailed(f"expected {len(inputs)} gradient(s) ({', '.join(names)}), got {len(analytic)}")
+        raise CheckFailed(
+            _("expected {n_inputs} gradient(s) ({names}), got {n_analytic}").format(
+                n_inputs=len(inputs), names=', '.join(names), n_analytic=len(analytic)
+            )
+        )
     grads, directions_of, states = [], [], []
     for i, (x, name) in enumerate(zip(inputs, names)):
         x = np.asarray(x, dtype=np.float64)
-        g = as_array(analytic[i], f"the gradient {name}")
+        g = as_array(analytic[i], _("the gradient {name}").format(name=name))
         check_shape_dtype(g, x, f"the gradient {name}")
         if not np.all(np.isfinite(g)):
-            raise CheckFailed(f"the gradient {name} is not finite", got=repr(g.ravel()[:5]), hint=hint)
-        vs = [rng.standard_normal(x.shape) for _ in range(directions)]
+            raise CheckFailed(
+                _("the gradient {name} is not finite").format(name=name), got=repr(g.ravel()[:5]), hint=hint
+            )
+        vs = [rng.standard_normal(x.shape) for _unused in range(directions)]
         grads.append(g)
         directions_of.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
         states.append(rng.bit_generator.state)  # where a failure of input i samples its entries from
@@ -142,7 +149,7 @@ def _agrees_jointly(
     """Every input moved at once along its own random unit direction: does the sum of the directional
     derivatives match the central difference, along each of ``directions`` directions?"""
     moves = []
-    for _ in range(directions):
+    for _unused in range(directions):
         vs = [rng.standard_normal(np.shape(x)) for x in inputs]
         moves.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
     batch = [
@@ -209,24 +216,31 @@ def _localize(
     if excess[worst] <= 0:
         num_dd, ana_dd = directional
         raise CheckFailed(
-            f"the gradient {name} does not match central differences along a random direction "
-            f"(the {max_entries} sampled entries agree; the error is elsewhere)",
+            _(
+                "the gradient {name} does not match central differences along a random "
+                "direction (the {max_entries} sampled entries agree; the error is "
+                "elsewhere)"
+            ).format(name=name, max_entries=max_entries),
             Details(
-                expected=f"{num_dd!r} (numerical)",
-                got=f"{ana_dd!r} (your backward)",
+                expected=_("{value} (numerical)").format(value=repr(num_dd)),
+                got=_("{value} (your backward)").format(value=repr(ana_dd)),
                 rel_error=abs(num_dd - ana_dd) / max(abs(num_dd), 1e-12),
                 tolerance=tolerance,
                 hint=hint,
             ),
         )
     where = tuple(int(v) for v in np.unravel_index(int(idx[worst]), x.shape))
-    sampled = "" if x.size <= max_entries else f" (checked {max_entries} of {x.size} entries)"
+    sampled = (
+        ""
+        if x.size <= max_entries
+        else _(" (checked {checked} of {size} entries)").format(checked=max_entries, size=x.size)
+    )
     raise CheckFailed(
-        f"the gradient {name} does not match central differences{sampled}",
+        _("the gradient {name} does not match central differences{sampled}").format(name=name, sampled=sampled),
         Details(
-            worst_index=f"{name}{list(where)}" if where else f"{name} (a scalar)",
-            expected=f"{float(numeric[worst])!r} (numerical)",
-            got=f"{float(analytic[worst])!r} (your backward)",
+            worst_index=f"{name}{list(where)}" if where else _("{name} (a scalar)").format(name=name),
+            expected=_("{value} (numerical)").format(value=repr(float(numeric[worst]))),
+            got=_("{value} (your backward)").format(value=repr(float(analytic[worst]))),
             rel_error=float(diff[worst] / max(abs(numeric[worst]), 1e-12)),
             tolerance=tolerance,
             hint=hint,

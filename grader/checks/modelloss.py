@@ -19,6 +19,7 @@ from grader.checks.context import Context
 from grader.checks.failure import CheckFailed
 from grader.checks.gradcheck import check_vjp
 from grader.checks.replies import ANY, dict_of, fields, list_of, returns
+from grader.i18n import _
 from grader.isolation.worker.client import StudentError
 from grader.registry import Exercise
 
@@ -77,7 +78,10 @@ def _grads(reply: dict, keys: tuple[str, ...], name: str) -> dict[str, Any]:
     grads = reply["grads"]
     missing = [k for k in keys if k not in grads]
     if missing:
-        raise CheckFailed(f"the grads returned by {name} lack {', '.join(missing)}", got=", ".join(map(str, grads)))
+        raise CheckFailed(
+            _("the grads returned by {name} lack {missing}").format(name=name, missing=', '.join(missing)),
+            got=", ".join(map(str, grads)),
+        )
     return grads
 
 
@@ -99,10 +103,12 @@ def model_loss_checks(
             params, X, y = case(seed)
             got = ctx.drive(model_loss_and_grads, ex.part, name, params, X, y)
             loss, grads = getattr(ctx.reference(), name)(params, X, y)
-            assert_close(got["loss"], loss, what=f"the loss of {name}", rtol=1e-7, atol=1e-10, hint=hint)
+            assert_close(
+                got["loss"], loss, what=_("the loss of {name}").format(name=name), rtol=1e-7, atol=1e-10, hint=hint
+            )
             mine = _grads(got, keys, name)
             for k in keys:
-                assert_close(mine[k], grads[k], what=f"the gradient {k}", rtol=1e-6, atol=1e-9, hint=hint)
+                assert_close(mine[k], grads[k], what=_("the gradient {k}").format(k=k), rtol=1e-6, atol=1e-9, hint=hint)
 
         ctx.for_all(S.seeds(), _on_case(case, name, prop), examples=examples)
 

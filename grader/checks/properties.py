@@ -14,6 +14,7 @@ from hypothesis.errors import HypothesisException
 from grader.checks import plans
 from grader.checks.failure import CheckFailed, python_literal
 from grader.checks.strategies import scaled
+from grader.i18n import _
 from grader.isolation.worker.client import StudentError
 
 
@@ -181,5 +182,7 @@ def for_all(
         if found is not exc:
             raise found from None
         if isinstance(exc, HypothesisException):
-            raise CheckFailed(f"the check could not draw or replay examples: {type(exc).__name__}: {exc}") from None
+            raise CheckFailed(
+                _("the check could not draw or replay examples: {kind}: {exc}").format(kind=type(exc).__name__, exc=exc)
+            ) from None
         raise

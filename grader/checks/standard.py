@@ -36,7 +36,18 @@ from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.gradcheck import check_vjp
 from grader.checks.layer import Layer
+from grader.i18n import N_, _, template
 from grader.registry import Exercise, Oracle
+
+
+def named(message: str, function: str) -> str:
+    """A check's name from a template (translated where it is shown: ``grader.i18n.name``)."""
+    return template(message).format(function=function)
+
+
+def output_of(layer: Layer) -> str:
+    """'the output of relu_forward', in the chosen language: what a failure of the forward's value is about."""
+    return _("the output of {forward}").format(forward=layer.forward)
 
 
 def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
@@ -47,9 +58,9 @@ def _ref_forward(ctx: Context, layer: Layer, args: Sequence[Any]) -> Any:
 def forward_values(layer: Layer) -> tuple[str, ...]:
     """The names of the checks of ``layer``'s forward against the truth on drawn inputs: what the checks a
     do-nothing forward also passes (gradient check, invariants, recorded answers) require to score."""
-    names = [layer.name(f"{layer.forward} matches the reference")]
+    names = [layer.name(named("{function} matches the reference", layer.forward))]
     if layer.torch is not None:
-        names.append(layer.name(f"{layer.forward} matches torch"))
+        names.append(layer.name(named("{function} matches torch", layer.forward)))
     return tuple(names)
 
 
@@ -87,14 +98,19 @@ def torch_forward(fn: Callable[..., Any], args: Sequence[Any], diff: Sequence[in
 def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     """Forward against the reference and, where torch has the function, against torch."""
 
-    @ex.check(layer.name(f"{layer.forward} matches the reference"), oracle="reference", points=points, twin=True)
+    @ex.check(
+        layer.name(named("{function} matches the reference", layer.forward)),
+        oracle="reference",
+        points=points,
+        twin=True,
+    )
     def matches_the_reference(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
             with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                 assert_close(
                     _student_forward(ctx, layer, args),
                     _ref_forward(ctx, layer, args),
-                    what=f"the output of {layer.forward}",
+                    what=output_of(layer),
                     rtol=layer.rtol,
                     atol=layer.atol,
                     hint=layer.hint_forward,
@@ -105,7 +121,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
     known.register(ex, layer)
 
     @ex.check(
-        layer.name(f"{layer.forward} matches recorded answers"),
+        layer.name(named("{function} matches recorded answers", layer.forward)),
         oracle="known",
         points=points,
         requires=forward_values(layer),
@@ -120,7 +136,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
                 assert_close(
                     _student_forward(ctx, layer, args),
                     expected,
-                    what=f"the output of {layer.forward}",
+                    what=output_of(layer),
                     rtol=layer.rtol,
                     atol=layer.atol,
                     hint=layer.hint_forward,
@@ -128,7 +144,9 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
 
     if layer.torch is not None:
 
-        @ex.check(layer.name(f"{layer.forward} matches torch"), oracle="torch", points=points, twin=True)
+        @ex.check(
+            layer.name(named("{function} matches torch", layer.forward)), oracle="torch", points=points, twin=True
+        )
         @plans.answered
         def matches_torch(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
@@ -137,7 +155,7 @@ def forward_checks(ex: Exercise, layer: Layer, *, points: float = 1.0) -> None:
                     assert_close(
                         _student_forward(ctx, layer, args),
                         expected,
-                        what=f"the output of {layer.forward}",
+                        what=output_of(layer),
                         rtol=layer.rtol,
                         atol=layer.atol,
                         hint=layer.hint_forward,
@@ -171,17 +189,21 @@ def student_vjp(
         reply = ctx.drive(
             drivers.forward_backward_seeded, ctx.exercise.part, layer.forward, layer.backward, list(args), seed
         )
-        dout = S.upstream(real_array(reply["out"], f"the output of {layer.forward}").shape, seed)
+        dout = S.upstream(real_array(reply["out"], output_of(layer)).shape, seed)
         grads = reply["grads"]
         if grads is None:
             raise replies.malformed("reply['grads']: None for an output of real numbers")
     else:
         dout = S.upstream(shape, seed)
-        _, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
+        _unused, grads = ctx.forward_backward(layer.forward, layer.backward, list(args), dout)  # type: ignore[arg-type]
     if len(grads) != len(layer.grads):
         raise CheckFailed(
-            f"{layer.backward} should return {len(layer.grads)} gradient(s) "
-            f"({', '.join(layer.grads)}), got {len(grads)}"
+            _("{backward} should return {n_expected} gradient(s) ({names}), got {n_grads}").format(
+                backward=layer.backward,
+                n_expected=len(layer.grads),
+                names=', '.join(layer.grads),
+                n_grads=len(grads),
+            )
         )
     return dout, grads
 
@@ -197,11 +219,16 @@ def matches_torch_autograd(ctx: Context, layer: Layer, case: tuple[tuple[Any, ..
     """The property: the student's backward gives torch autograd's gradients for a random dout."""
     args, seed = case
     shape, expected = ctx.answer(torch_vjp, layer, args, seed)
-    _, grads = student_vjp(ctx, layer, args, seed, tuple(shape))
+    _unused, grads = student_vjp(ctx, layer, args, seed, tuple(shape))
     for name, g, e in zip(layer.grads, grads, expected):
         with failing_input(lambda: f"{call_literal(layer.forward, args)} with a random dout"):
             assert_close(
-                g, e, what=f"the gradient {name}", rtol=layer.grad_rtol, atol=layer.grad_atol, hint=layer.hint_backward
+                g,
+                e,
+                what=_("the gradient {name}").format(name=name),
+                rtol=layer.grad_rtol,
+                atol=layer.grad_atol,
+                hint=layer.hint_backward,
             )
 
 
@@ -209,7 +236,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     """Backward by central differences (fast mode, element-wise on failure), optionally against autograd."""
     assert layer.backward is not None
 
-    gradient_check = layer.name(f"{layer.backward} passes the gradient check")
+    gradient_check = layer.name(named("{function} passes the gradient check", layer.backward))
 
     @ex.check(gradient_check, oracle="numerical", points=points, twin=True, requires=forward_values(layer))
     def passes_the_gradient_check(ctx: Context) -> None:
@@ -236,7 +263,12 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
 
     if torch_grad and layer.torch is not None:
 
-        @ex.check(layer.name(f"{layer.backward} matches torch autograd"), oracle="torch", points=points / 2, twin=True)
+        @ex.check(
+            layer.name(named("{function} matches torch autograd", layer.backward)),
+            oracle="torch",
+            points=points / 2,
+            twin=True,
+        )
         @plans.answered
         def backward_matches_torch_autograd(ctx: Context) -> None:
             ctx.for_all(st.tuples(layer.args, S.seeds()), lambda case: matches_torch_autograd(ctx, layer, case))
@@ -271,7 +303,7 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
     bwd = layer.backward
 
     @ex.check(
-        layer.name(f"{bwd} leaves dout and the cache unchanged"),
+        layer.name(named("{function} leaves dout and the cache unchanged", bwd)),
         oracle="invariant",
         points=points,
         twin=True,
@@ -280,12 +312,12 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
     def leaves_dout_and_the_cache_unchanged(ctx: Context) -> None:
         def prop(case: tuple[tuple[Any, ...], int]) -> None:
             args, seed = case
-            shape = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}").shape
+            shape = real_array(_student_forward(ctx, layer, args), output_of(layer)).shape
             dout = S.upstream(shape, seed)
             where = changed_by_backward(ctx, layer.forward, bwd, args, {"dout": dout})
             if where is not None:
                 raise CheckFailed(
-                    f"{bwd} changed {where} in place",
+                    _("{bwd} changed {where} in place").format(bwd=bwd, where=where),
                     input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
                     f"with dout = {python_literal(dout)}",
                     hint=IN_PLACE_HINT,
@@ -298,7 +330,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
     """The inputs are left alone, and extreme inputs give finite outputs."""
 
     @ex.check(
-        layer.name(f"{layer.forward} leaves its inputs unchanged"),
+        layer.name(named("{function} leaves its inputs unchanged", layer.forward)),
         oracle="invariant",
         points=points,
         twin=True,
@@ -306,13 +338,15 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
     )
     def leaves_its_inputs_unchanged(ctx: Context) -> None:
         def prop(args: tuple[Any, ...]) -> None:
-            _, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
+            _unused, after = ctx.call_checking_inputs(layer.forward, *args, pick=0)
             for i, (before, now) in enumerate(zip(args, after)):
                 if isinstance(before, np.ndarray) and not same_array(before, now):
                     raise CheckFailed(
-                        f"{layer.forward} changed its argument #{i + 1} in place",
+                        _("{forward} changed its argument #{position} in place").format(
+                            forward=layer.forward, position=i + 1
+                        ),
                         input=call_literal(layer.forward, args),
-                        hint="work on a copy (x.copy(), or x = x - m rather than x -= m)",
+                        hint=N_("work on a copy (x.copy(), or x = x - m rather than x -= m)"),
                     )
 
         ctx.for_all(layer.args, prop, examples=ctx.few_examples)
@@ -323,7 +357,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
             points = others * layer.stable_share / (1.0 - layer.stable_share)
 
         @ex.check(
-            layer.name(f"{layer.forward} is finite on extreme inputs"),
+            layer.name(named("{function} is finite on extreme inputs", layer.forward)),
             oracle="invariant",
             points=points,
             twin=True,
@@ -331,10 +365,10 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
         )
         def is_finite_on_extreme_inputs(ctx: Context) -> None:
             def prop(args: tuple[Any, ...]) -> None:
-                got = real_array(_student_forward(ctx, layer, args), f"the output of {layer.forward}")
+                got = real_array(_student_forward(ctx, layer, args), output_of(layer))
                 if not np.all(np.isfinite(got)):
                     raise CheckFailed(
-                        f"{layer.forward} returned inf or nan for large inputs",
+                        _("{forward} returned inf or nan for large inputs").format(forward=layer.forward),
                         input=call_literal(layer.forward, args),
                         got=np.array2string(got, threshold=8),
                         hint=layer.hint_forward or "use a numerically stable formula",
@@ -343,9 +377,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                     expected = _ref_forward(ctx, layer, args)
                 except NoReference:
                     return  # a student release: finiteness is all this check can say
-                assert_close(
-                    got, expected, what=f"the output of {layer.forward}", rtol=1e-6, atol=1e-9, hint=layer.hint_forward
-                )
+                assert_close(got, expected, what=output_of(layer), rtol=1e-6, atol=1e-9, hint=layer.hint_forward)
 
             ctx.for_all(extreme, prop, examples=ctx.few_examples)
 
@@ -355,7 +387,9 @@ def _returned(ctx: Context, layer: Layer, args: Sequence[Any]) -> tuple[Any, tup
     result = ctx.call(layer.forward, *args, **layer.kwargs)
     if not (isinstance(result, tuple) and len(result) == 1 + len(layer.grads)):
         raise CheckFailed(
-            f"{layer.forward} should return a tuple (loss, {', '.join(layer.grads)})",
+            _("{forward} should return a tuple (loss, {names})").format(
+                forward=layer.forward, names=', '.join(layer.grads)
+            ),
             input=call_literal(layer.forward, args, layer.kwargs),
             got=short(result),
         )
@@ -381,10 +415,17 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
     ) -> None:
         for name, g, e in zip(layer.grads, grads, expected):
             with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
-                assert_close(g, e, what=f"the gradient {name}", rtol=rtol, atol=atol, hint=layer.hint_backward)
+                assert_close(
+                    g,
+                    e,
+                    what=_("the gradient {name}").format(name=name),
+                    rtol=rtol,
+                    atol=atol,
+                    hint=layer.hint_backward,
+                )
 
     @ex.check(
-        layer.name(f"{layer.forward} gradient passes the gradient check"),
+        layer.name(named("{function} gradient passes the gradient check", layer.forward)),
         oracle="numerical",
         points=points,
         twin=True,
@@ -395,7 +436,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
 
         def prop(args: tuple[Any, ...]) -> None:
             value, grads = _returned(ctx, layer, args)
-            value = as_array(value, f"the value of {layer.forward}")
+            value = as_array(value, _("the value of {forward}").format(forward=layer.forward))
             with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                 check_vjp(
                     _differentiated(batched, args, layer.diff),
@@ -414,7 +455,10 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
     if layer.torch is not None:
 
         @ex.check(
-            layer.name(f"{layer.forward} gradient matches torch autograd"), oracle="torch", points=points / 2, twin=True
+            layer.name(named("{function} gradient matches torch autograd", layer.forward)),
+            oracle="torch",
+            points=points / 2,
+            twin=True,
         )
         @plans.answered
         def gradient_matches_torch_autograd(ctx: Context) -> None:
@@ -433,7 +477,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
         oracle: Oracle = "torch" if layer.torch is not None else "reference"
 
         @ex.check(
-            layer.name(f"{layer.forward} gradient is finite and correct on extreme inputs"),
+            layer.name(named("{function} gradient is finite and correct on extreme inputs", layer.forward)),
             oracle=oracle,
             points=points / 4,
             twin=True,
@@ -443,9 +487,9 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
             def prop(args: tuple[Any, ...]) -> None:
                 value, grads = _returned(ctx, layer, args)
                 for name, g in zip(layer.grads, grads):
-                    if not np.all(np.isfinite(real_array(g, f"the gradient {name}"))):
+                    if not np.all(np.isfinite(real_array(g, _("the gradient {name}").format(name=name)))):
                         raise CheckFailed(
-                            f"the gradient {name} contains inf or nan for large inputs",
+                            _("the gradient {name} contains inf or nan for large inputs").format(name=name),
                             input=call_literal(layer.forward, args, layer.kwargs),
                             got=np.array2string(np.asarray(g), threshold=8),
                             hint=layer.hint_forward or "use a numerically stable formula",
@@ -455,12 +499,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                     # the value's finiteness and agreement with the reference are invariant_checks'
                     with failing_input(lambda: call_literal(layer.forward, args, layer.kwargs)):
                         assert_close(
-                            value,
-                            expected_value,
-                            what=f"the output of {layer.forward}",
-                            rtol=1e-6,
-                            atol=1e-9,
-                            hint=layer.hint_forward,
+                            value, expected_value, what=output_of(layer), rtol=1e-6, atol=1e-9, hint=layer.hint_forward
                         )
                 else:
 

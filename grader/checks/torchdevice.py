@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.checks.failure import CheckFailed
+from grader.i18n import N_, _
 from grader.isolation.worker.client import StudentError
 
 if TYPE_CHECKING:
@@ -35,9 +36,13 @@ def as_device_failure(exc: StudentError, what: str) -> Exception:
         return exc
     detail = exc.message.split("DeviceMixError:", 1)[1].strip()
     return CheckFailed(
-        f"{what} is not device-safe (run on torch's meta device, no GPU needed): {detail}",
-        hint="create tensors with device=x.device (or torch.zeros_like), move every batch "
-        "with .to(device), and only call .item()/.cpu()/.numpy() outside the forward pass",
+        _("{what} is not device-safe (run on torch's meta device, no GPU needed): {detail}").format(
+            what=what, detail=detail
+        ),
+        hint=N_(
+            "create tensors with device=x.device (or torch.zeros_like), move every batch "
+            "with .to(device), and only call .item()/.cpu()/.numpy() outside the forward pass"
+        ),
     )
 
 
@@ -47,11 +52,11 @@ def devices_agree(accuracies: dict[str, float], what: str) -> None:
     for device, acc in accuracies.items():
         if cpu is not None and abs(acc - cpu) > ACCURACY_AGREEMENT:
             raise CheckFailed(
-                f"{what}: {device} and cpu disagree",
+                _("{what}: {device} and cpu disagree").format(what=what, device=device),
                 expected=f"{cpu:.3f} (cpu)",
                 got=f"{acc:.3f} ({device})",
                 tolerance=f"±{ACCURACY_AGREEMENT}",
-                hint="the same code should learn the same thing on every device",
+                hint=N_("the same code should learn the same thing on every device"),
             )
 
 

@@ -19,6 +19,7 @@ from grader.checks.compare import short
 from grader.checks.context import Context, NoReference
 from grader.checks.failure import CheckFailed
 from grader.checks.replies import ANY, ARRAY, FLOAT_ARRAY, NUMBER, dict_of, fields, list_of, returns
+from grader.i18n import N_, _
 
 
 @cache
@@ -81,7 +82,8 @@ def mnist(
         path = next((p for p in (Path(folder) / name, Path(folder) / (name + ".gz")) if p.is_file()), None)
         if path is None:
             raise CheckFailed(
-                f"{MNIST_ENV}={folder}: {name}[.gz] is missing", hint=f"unset {MNIST_ENV} to use the bundled digits"
+                _("{variable}={folder}: {name}[.gz] is missing").format(variable=MNIST_ENV, folder=folder, name=name),
+                hint=_("unset {variable} to use the bundled digits").format(variable=MNIST_ENV),
             )
         arrays[key] = load_idx(str(path))
     flat = {k: arrays[k].reshape(len(arrays[k]), -1).astype(np.float64) / 255.0 for k in ("X_train", "X_test")}
@@ -104,18 +106,22 @@ def classification_data(ctx: Context) -> tuple[tuple[np.ndarray, np.ndarray, np.
 def expect_pair(returned: Any, what: str) -> tuple[Any, Any]:
     """A training function's ``(params, losses)``."""
     if not (isinstance(returned, tuple) and len(returned) == 2):
-        raise CheckFailed(f"{what} should return (params, losses)", got=type(returned).__name__)
+        raise CheckFailed(_("{what} should return (params, losses)").format(what=what), got=type(returned).__name__)
     return returned
 
 
 def expect_params(params: Any, shapes: Mapping[str, tuple[int, ...]], what: str) -> dict[str, np.ndarray]:
     """The trained weights as a dict of finite float arrays with the expected keys and shapes."""
     if not isinstance(params, dict):
-        raise CheckFailed(f"{what} should return a dict of arrays as its parameters, got {type(params).__name__}")
+        raise CheckFailed(
+            _("{what} should return a dict of arrays as its parameters, got {kind}").format(
+                what=what, kind=type(params).__name__
+            )
+        )
     missing = [k for k in shapes if k not in params]
     if missing:
         raise CheckFailed(
-            f"the parameters returned by {what} lack {', '.join(missing)}",
+            _("the parameters returned by {what} lack {missing}").format(what=what, missing=', '.join(missing)),
             expected=", ".join(shapes),
             got=short(list(params)),
         )
@@ -123,17 +129,20 @@ def expect_params(params: Any, shapes: Mapping[str, tuple[int, ...]], what: str)
     for key, shape in shapes.items():
         value = params[key]
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            raise CheckFailed(f"parameter {key} returned by {what} should be a float array", got=type(value).__name__)
+            raise CheckFailed(
+                _("parameter {key} returned by {what} should be a float array").format(key=key, what=what),
+                got=type(value).__name__,
+            )
         if value.shape != tuple(shape):
             raise CheckFailed(
-                f"parameter {key} returned by {what} has the wrong shape",
+                _("parameter {key} returned by {what} has the wrong shape").format(key=key, what=what),
                 got=str(value.shape),
                 expected=str(tuple(shape)),
             )
         if not np.all(np.isfinite(value)):
             raise CheckFailed(
-                f"parameter {key} returned by {what} is not finite (training diverged?)",
-                hint="lower the learning rate or check the gradients",
+                _("parameter {key} returned by {what} is not finite (training diverged?)").format(key=key, what=what),
+                hint=N_("lower the learning rate or check the gradients"),
             )
         out[key] = value
     return out
@@ -144,9 +153,11 @@ def expect_losses(losses: Any, what: str) -> np.ndarray:
     try:
         curve = np.asarray(losses, dtype=np.float64).ravel()
     except (TypeError, ValueError, OverflowError):
-        raise CheckFailed(f"{what} should return its losses as a list of numbers") from None
+        raise CheckFailed(_("{what} should return its losses as a list of numbers").format(what=what)) from None
     if curve.size < 2 or not np.all(np.isfinite(curve)):
-        raise CheckFailed(f"{what} should return a finite loss for every step", got=f"{curve.size} values")
+        raise CheckFailed(
+            _("{what} should return a finite loss for every step").format(what=what), got=f"{curve.size} values"
+        )
     return curve
 
 
@@ -156,10 +167,10 @@ def assert_loss_goes_down(curve: np.ndarray, what: str, *, factor: float = 0.7) 
     first, last = float(curve[:k].mean()), float(curve[-k:].mean())
     if not last < factor * first:
         raise CheckFailed(
-            f"the training loss of {what} does not go down enough",
+            _("the training loss of {what} does not go down enough").format(what=what),
             expected=f"last steps < {factor:g} × first steps ({factor * first:.4g})",
             got=f"{first:.4g} → {last:.4g}",
-            hint="check the sign of the update and that every parameter is updated in place",
+            hint=N_("check the sign of the update and that every parameter is updated in place"),
         )
 
 
@@ -170,10 +181,10 @@ def assert_accuracy(
     acc = float(np.mean(np.asarray(predict(X)) == y))
     if acc < threshold:
         raise CheckFailed(
-            f"{what} reaches only {acc:.1%} accuracy on held-out data",
+            _("{what} reaches only {acc:.1%} accuracy on held-out data").format(what=what, acc=acc),
             expected=f">= {threshold:.0%}",
             got=f"{acc:.1%}",
-            hint="check the gradients first (the gradient check), then the learning rate and epochs",
+            hint=N_("check the gradients first (the gradient check), then the learning rate and epochs"),
         )
     return acc
 
@@ -287,7 +298,7 @@ def check_training_process(
             else "one loss (and one update) per minibatch, for every epoch"
         )
         raise CheckFailed(
-            f"{fit} computed the loss {len(steps)} times",
+            _("{fit} computed the loss {n_steps} times").format(fit=fit, n_steps=len(steps)),
             input=call,
             expected=f"{epochs * per_epoch} ({epochs} epochs × {per_epoch} minibatches of {n} examples by {batch})",
             got=str(len(steps)),
@@ -302,7 +313,7 @@ def check_training_process(
         got_sizes = [len(s["X"]) for s in epoch]
         if got_sizes != sizes:
             raise CheckFailed(
-                f"the minibatches of epoch {e + 1} have the wrong sizes",
+                _("the minibatches of epoch {epoch} have the wrong sizes").format(epoch=e + 1),
                 input=call,
                 expected=str(sizes),
                 got=short(got_sizes),
@@ -319,34 +330,36 @@ def check_training_process(
             )
             if -1 in idx or s["y"].shape != (len(idx),) or not np.array_equal(s["y"], y[idx]):
                 raise CheckFailed(
-                    f"{fit} gave {loss} a minibatch that is not rows of X with their labels",
+                    _("{fit} gave {loss} a minibatch that is not rows of X with their labels").format(
+                        fit=fit, loss=loss
+                    ),
                     input=call,
-                    hint="index X and y with the same minibatch indices: X[idx], y[idx]",
+                    hint=N_("index X and y with the same minibatch indices: X[idx], y[idx]"),
                 )
             order += idx
         if sorted(order) != list(range(n)):
             raise CheckFailed(
-                f"epoch {e + 1} does not use every training example exactly once",
+                _("epoch {epoch} does not use every training example exactly once").format(epoch=e + 1),
                 input=call,
                 got=f"{len(set(order))} distinct examples of {n}",
-                hint="cut one permutation of the indices into minibatches",
+                hint=N_("cut one permutation of the indices into minibatches"),
             )
         orders.append(order)
     if epochs > 1 and all(o == orders[0] for o in orders):
         raise CheckFailed(
-            "the minibatches come in the same order every epoch",
+            _("the minibatches come in the same order every epoch"),
             input=call,
-            hint="shuffle the indices anew at the start of each epoch",
+            hint=N_("shuffle the indices anew at the start of each epoch"),
         )
     curve = expect_losses(losses, fit)
     computed = np.array([s["loss"] for s in steps])
     if curve.shape != computed.shape or not np.allclose(curve, computed, rtol=1e-9, atol=0):
         raise CheckFailed(
-            f"{fit} should return one loss per optimizer step: the loss of each minibatch, in order",
+            _("{fit} should return one loss per optimizer step: the loss of each minibatch, in order").format(fit=fit),
             input=call,
             expected=f"{computed.size} losses, from {computed[0]:.6g}",
             got=f"{curve.size} losses, from {curve[0]:.6g}",
-            hint="append each minibatch's loss (not an epoch mean) to the list you return",
+            hint=N_("append each minibatch's loss (not an epoch mean) to the list you return"),
         )
     final = expect_params(params, {k: steps[0]["params"][k].shape for k in keys if k in steps[0]["params"]}, fit)
     _check_updates(steps, final, keys, optimizer, call, fit, optimizer_hint)
@@ -365,22 +378,29 @@ def _check_updates(
     built once makes them, given the step's gradients."""
     missing = [k for k in keys if k not in steps[0]["params"] or k not in steps[0]["grads"]]
     if missing:
-        raise CheckFailed(f"the parameters or gradients of {fit}'s loss lack {', '.join(missing)}", input=call)
+        raise CheckFailed(
+            _("the parameters or gradients of {fit}'s loss lack {missing}").format(fit=fit, missing=', '.join(missing)),
+            input=call,
+        )
     mirror = [np.array(steps[0]["params"][k], copy=True) for k in keys]
     opt = optimizer(mirror) if optimizer is not None else None
     for i, s in enumerate(steps):
         after = steps[i + 1]["params"] if i + 1 < len(steps) else final
         for k, m in zip(keys, mirror):
             if k not in after or after[k].shape != m.shape or s["grads"].get(k, m).shape != m.shape:
-                raise CheckFailed(f"parameter {k} changed shape during training", input=call)
+                raise CheckFailed(_("parameter {k} changed shape during training").format(k=k), input=call)
             m[...] = s["params"][k]
         unchanged = [k for k in keys if np.array_equal(after[k], s["params"][k])]
         if unchanged:
             raise CheckFailed(
-                f"step {i + 1} of {fit} did not update {', '.join(unchanged)}",
+                _("step {step} of {fit} did not update {unchanged}").format(
+                    step=i + 1, fit=fit, unchanged=', '.join(unchanged)
+                ),
                 input=call,
-                hint="hand every parameter (the biases too) to the update, and update the arrays "
-                "that the next loss computation uses",
+                hint=N_(
+                    "hand every parameter (the biases too) to the update, and update the arrays "
+                    "that the next loss computation uses"
+                ),
             )
         if opt is None:
             continue
@@ -388,8 +408,10 @@ def _check_updates(
         for k, m in zip(keys, mirror):
             if not np.allclose(after[k], m, rtol=1e-8, atol=1e-11):
                 raise CheckFailed(
-                    f"after step {i + 1} of {fit}, {k} is not what one optimizer step with that "
-                    "minibatch's gradients makes of it",
+                    _(
+                        "after step {step} of {fit}, {k} is not what one optimizer step with "
+                        "that minibatch's gradients makes of it"
+                    ).format(step=i + 1, fit=fit, k=k),
                     input=call,
                     got=f"largest difference {np.max(np.abs(after[k] - m)):.3g}",
                     hint=hint

@@ -13,9 +13,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader import registry
 from grader.commands import UsageError
+from grader.i18n import _
 from grader.notebooks.extract import Extracted, extract_notebooks
 from grader.registry import Exercise
 from grader.results import SubmissionResult
+
+
+def add_lang(p: argparse.ArgumentParser) -> None:
+    """``--lang``: the language of what the command shows (``grader.i18n``; the locale's by default)."""
+    from grader.i18n import LANGUAGES
+
+    p.add_argument(
+        "--lang",
+        default=None,
+        metavar="LANG",
+        help=f"language of the feedback: {', '.join(LANGUAGES)} (zh for short); default: the locale's "
+        "(LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else en",
+    )
 
 
 def add_selection(p: argparse.ArgumentParser) -> None:
@@ -63,9 +77,9 @@ def submission_dir(path: str) -> Path:
     """``path`` if it names a folder (a one-line error otherwise); read it only through a safe copy."""
     p = Path(path)
     if not p.exists():
-        raise UsageError(f"submission folder {path} does not exist")
+        raise UsageError(_("submission folder {path} does not exist").format(path=path))
     if not p.is_dir():
-        raise UsageError(f"submission {path} is not a folder")
+        raise UsageError(_("submission {path} is not a folder").format(path=path))
     return p
 
 
@@ -135,6 +149,7 @@ def isolation_options(args: argparse.Namespace) -> dict:
 
 def grade_with_progress(submission: Path, exercises: list[Exercise], *, quiet: bool, **kw) -> SubmissionResult:
     """Run the grader with a progress bar on stderr (stdout stays clean for --json)."""
+    from grader.reporters.view import status
     from grader.runner import grade
 
     console = Console(stderr=True)
@@ -142,9 +157,9 @@ def grade_with_progress(submission: Path, exercises: list[Exercise], *, quiet: b
         return grade(submission, exercises, **kw)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("grading", total=len(exercises))
+        task = bar.add_task(_("grading"), total=len(exercises))
 
         def step(er) -> None:
-            bar.update(task, advance=1, description=f"{er.id}: {er.status}")
+            bar.update(task, advance=1, description=f"{er.id}: {status(er.status)}")
 
         return grade(submission, exercises, progress=step, **kw)

@@ -9,6 +9,7 @@ from grader.commands import UsageError
 from grader.commands._common import (
     add_examples,
     add_isolation,
+    add_lang,
     add_selection,
     check_environment,
     grade_with_progress,
@@ -16,6 +17,7 @@ from grader.commands._common import (
     selected,
     submission_folder,
 )
+from grader.i18n import _
 from grader.notebooks.extract import mark_missing
 from grader.reporters import report, report_json
 
@@ -40,15 +42,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fraction of an exercise's points a forbidden import costs (default 0: warn only)",
     )
     add_isolation(p, default="process")
+    add_lang(p)
 
 
 def _user() -> str:
     import getpass
 
     try:
-        return f"you ({getpass.getuser()})"
+        return _("you ({user})").format(user=getpass.getuser())
     except (KeyError, OSError):
-        return "you"
+        return _("you")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     with submission_folder(args.submission) as (sub, notebooks):
         if explicit and args.isolation == "process":
             name = "".join(c if c.isprintable() else "?" for c in args.submission)
-            print(
-                f"deepgrade: warning: --isolation process runs {name} as {_user()}, with your files, "
-                "environment and network; use --isolation sandbox for code you did not write",
-                file=sys.stderr,
-            )
+            warning = _(
+                "--isolation process runs {folder} as {user}, with your files, environment and network; "
+                "use --isolation sandbox for code you did not write"
+            ).format(folder=name, user=_user())
+            print(f"deepgrade: warning: {warning}", file=sys.stderr)
         for message in notebooks.messages:
             print(f"deepgrade: {message}", file=sys.stderr)
         result = grade_with_progress(

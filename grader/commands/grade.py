@@ -15,7 +15,7 @@ from rich.text import Text
 from grader import registry
 from grader import secret as course_secret
 from grader.commands import UsageError
-from grader.commands._common import add_examples, add_isolation, check_environment, isolation_options
+from grader.commands._common import add_examples, add_isolation, add_lang, check_environment, isolation_options
 from grader.instructor import batch, report, similarity
 from grader.instructor.submissions import Submission, discover
 from grader.isolation.policy import GRADE_PENALTY
@@ -69,6 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    add_lang(p)
     p.add_argument(
         "--similarity-threshold",
         type=float,

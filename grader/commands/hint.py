@@ -9,6 +9,8 @@ from rich.panel import Panel
 from rich.text import Text
 
 from grader import registry
+from grader.commands._common import add_lang
+from grader.i18n import _
 from grader.registry import Exercise
 
 NAME, HELP, ORDER = "hint", "show the hint for an exercise, or for each exercise of a part", 30
@@ -16,16 +18,27 @@ NAME, HELP, ORDER = "hint", "show the hint for an exercise, or for each exercise
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("exercise", metavar="EXERCISE|PART", help="exercise id or part, e.g. neuron.sigmoid or neuron")
+    add_lang(p)
+
+
+def sections(seed: str) -> str:
+    """'2.1, 4.1' as '2.1 artificial neural networks, 4.1 the neuron model' (the titles translated)."""
+    named = [f"{n} {_(registry.SECTIONS[n])}" if n in registry.SECTIONS else n for n in seed.split(", ")]
+    return _(", ").join(named)
 
 
 def panel(e: Exercise) -> Panel:
     """One exercise's hint; plain text, not rich markup (a hint may hold brackets, e.g. ``x[i]``)."""
-    body = f"{e.hint}\n\nWrite: {', '.join(e.functions)} in {e.part}.py"
+    body = (
+        _(e.hint)
+        + "\n\n"
+        + _("Write: {functions} in {file}").format(functions=", ".join(e.functions), file=f"{e.part}.py")
+    )
     if e.seed:
-        body += f"  (tutorial § {e.seed})"
+        body += "  " + _("(tutorial § {section})").format(section=sections(e.seed))
     if e.prerequisites:
-        body += f"\nBuilds on: {', '.join(e.prerequisites)}"
-    return Panel(Text(body), title=Text(f"{e.id} — {e.title}"), title_align="left")
+        body += "\n" + _("Builds on: {exercises}").format(exercises=", ".join(e.prerequisites))
+    return Panel(Text(body), title=Text(f"{e.id} — {_(e.title)}"), title_align="left")
 
 
 def run(args: argparse.Namespace) -> int:

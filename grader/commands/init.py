@@ -8,11 +8,13 @@ from pathlib import Path
 
 from grader import registry
 from grader.commands import UsageError
+from grader.commands._common import add_lang
+from grader.i18n import N_, _
 from grader.reference import stubs
 
 NAME, HELP, ORDER = "init", "write the exercises (stubs to fill in) into a new folder", 5
 
-README = """\
+README = N_("""\
 # Deep-learning exercises
 
 Write the functions in `assignments/`: each stub raises `NotImplementedError`, and its docstring gives the
@@ -27,7 +29,7 @@ formula. In this folder:
 Your code runs in a separate process; a failure shows the check, a small input you can paste into Python,
 what was expected and what your code gave. Numpy-only parts (neuron, losses, backprop, autograd, optim, cnn,
 rnn, train) must not import torch, scipy, sklearn, keras, tensorflow or jax.
-"""
+""")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where to write them (default ./deepgrade-exercises); it must not hold exercises yet",
     )
+    add_lang(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,8 +59,12 @@ def run(args: argparse.Namespace) -> int:
     (folder / "assignments").mkdir(parents=True, exist_ok=True)
     for part in parts:
         shutil.copyfile(source / f"{part}.py", folder / "assignments" / f"{part}.py")
-    (folder / "README.md").write_text(README)
+    (folder / "README.md").write_text(_(README), encoding="utf-8")
     if not (folder / ".gitignore").exists():
         (folder / ".gitignore").write_text("__pycache__/\n*.pyc\n")
-    print(f"wrote {len(parts)} exercise files to {folder / 'assignments'}/; next: cd {folder} && deepgrade list")
+    print(
+        _("wrote {n} exercise files to {folder}; next: {command}").format(
+            n=len(parts), folder=f"{folder / 'assignments'}/", command=f"cd {folder} && deepgrade list"
+        )
+    )
     return 0

@@ -7,7 +7,8 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from grader.commands._common import add_examples, check_environment, grade_with_progress, submission_dir
+from grader.commands._common import add_examples, add_lang, check_environment, grade_with_progress, submission_dir
+from grader.i18n import N_, _
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import next_up
 
@@ -17,14 +18,15 @@ NAME, HELP, ORDER = "progress", "summarise what is done and what comes next", 40
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--submission", default="assignments", metavar="DIR")
     add_examples(p, 10)
+    add_lang(p)
 
 
 def run(args: argparse.Namespace) -> int:
     check_environment(all_exercises())
     result = grade_with_progress(submission_dir(args.submission), all_exercises(), quiet=False, examples=args.examples)
-    t = Table(title="your progress", title_justify="left")
-    for col in ("part", "done", "points", "exercises"):
-        t.add_column(col)
+    t = Table(title=_("your progress"), title_justify="left")
+    for col in (N_("part"), N_("done"), N_("points"), N_("exercises")):
+        t.add_column(_(col))
     for part in PARTS:
         mine = [e for e in result.exercises if e.part == part]
         if not mine:

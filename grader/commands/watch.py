@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from grader.commands._common import add_examples, check_environment, submission_dir
+from grader.commands._common import add_examples, add_lang, check_environment, submission_dir
+from grader.i18n import _
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import print_report
 from grader.runner import grade
@@ -20,6 +21,7 @@ NAME, HELP, ORDER = "watch", "re-check an exercise each time its file is saved",
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--submission", default="assignments", metavar="DIR")
     add_examples(p, 10)
+    add_lang(p)
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # for tests: stop after one change
 
 
@@ -35,13 +37,15 @@ def run(args: argparse.Namespace) -> int:
     sub = submission_dir(args.submission)
     check_environment(all_exercises())
     console = Console()
-    console.print(escape(f"watching {sub}/ — save a file to re-check its exercises (Ctrl-C to stop)"))
+    console.print(
+        escape(_("watching {folder} — save a file to re-check its exercises (Ctrl-C to stop)").format(folder=f"{sub}/"))
+    )
     for changes in watch(sub, debounce=300):
         parts = parts_changed(changes)
         if not parts:
             continue
         exercises = [e for e in all_exercises() if e.part in parts]
-        console.rule(f"{', '.join(parts)} changed")
+        console.rule(escape(_("{parts} changed").format(parts=", ".join(parts))))
         print_report(grade(sub, exercises, examples=args.examples), console, failures=1)
         if args.once:
             return 0

@@ -26,6 +26,7 @@ from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, failing_input
 from grader.checks.replies import NUMBER, fields, list_of, malformed, returns
+from grader.i18n import N_
 from grader.registry import exercise
 
 Program = list[tuple[Any, ...]]
@@ -39,7 +40,7 @@ _RTOL, _ATOL = 1e-7, 1e-9
 
 OPS = exercise(
     "autograd.ops",
-    "Value: operations, their values and local derivatives",
+    N_("Value: operations, their values and local derivatives"),
     points=6,
     seed="3.2",
     functions=[
@@ -58,21 +59,25 @@ OPS = exercise(
         "Value.__rsub__",
         "Value.__rtruediv__",
     ],
-    hint="Each operation returns out = Value(result, (inputs...), op) and sets out._backward to a function "
-    "that ADDS out.grad × ∂out/∂input to each input's grad (+=, so a reused input gets both parts). "
-    "Wrap plain numbers in Value first; derive −, ÷ and the r-versions from +, ×, ** so that only "
-    "seven local derivatives are written by hand.",
+    hint=N_(
+        "Each operation returns out = Value(result, (inputs...), op) and sets out._backward to a function "
+        "that ADDS out.grad × ∂out/∂input to each input's grad (+=, so a reused input gets both parts). "
+        "Wrap plain numbers in Value first; derive −, ÷ and the r-versions from +, ×, ** so that only "
+        "seven local derivatives are written by hand."
+    ),
 )
 
 BACKWARD = exercise(
     "autograd.backward",
-    "Value.backward: reverse topological order and accumulation",
+    N_("Value.backward: reverse topological order and accumulation"),
     points=4,
     seed="3.2",
     functions=["Value.backward"],
-    hint="Build a topological order (depth-first: visit the inputs in _prev, then append the node; a set of "
-    "visited nodes so a shared node appears once), set self.grad = 1, then call _backward() on the "
-    "nodes in reversed order. Never reset grads: they accumulate.",
+    hint=N_(
+        "Build a topological order (depth-first: visit the inputs in _prev, then append the node; a set of "
+        "visited nodes so a shared node appears once), set self.grad = 1, then call _backward() on the "
+        "nodes in reversed order. Never reset grads: they accumulate."
+    ),
 )
 
 
@@ -359,13 +364,13 @@ def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
     ctx.for_all(programs(), prop)
 
 
-@OPS.check("forward values match torch on random graphs", oracle="torch", twin=True)
+@OPS.check(N_("forward values match torch on random graphs"), oracle="torch", twin=True)
 @plans.answered
 def forward_values_match_torch_on_random_graphs(ctx: Context) -> None:
     _graph_check(ctx, "ops", None)
 
 
-@OPS.check("gradients match torch autograd on random graphs", oracle="torch", points=2, twin=True)
+@OPS.check(N_("gradients match torch autograd on random graphs"), oracle="torch", points=2, twin=True)
 @plans.answered
 def gradients_match_torch_autograd_on_random_graphs(ctx: Context) -> None:
     _graph_check(ctx, "ops", "a wrong local derivative, or grad set with = instead of += (a reused node loses a part)")
@@ -400,7 +405,7 @@ _SINGLE: list[tuple[Program, float, dict[int, float]]] = [
 ]
 
 
-@OPS.check("each operation alone gives the right value and derivative", oracle="known")
+@OPS.check(N_("each operation alone gives the right value and derivative"), oracle="known")
 def each_operation_alone_gives_the_right_value_and_derivative(ctx: Context) -> None:
     for program, value, grads in _SINGLE:
         got = _run(ctx, program, "ops", 1)
@@ -422,13 +427,13 @@ def each_operation_alone_gives_the_right_value_and_derivative(ctx: Context) -> N
                 )
 
 
-@BACKWARD.check("backward matches torch autograd on random graphs", oracle="torch", points=2, twin=True)
+@BACKWARD.check(N_("backward matches torch autograd on random graphs"), oracle="torch", points=2, twin=True)
 @plans.answered
 def backward_matches_torch_autograd_on_random_graphs(ctx: Context) -> None:
     _graph_check(ctx, "engine", "call _backward in reverse topological order, each node once, after all its users")
 
 
-@BACKWARD.check("the output's grad is 1 after backward", oracle="invariant", points=0.5)
+@BACKWARD.check(N_("the output's grad is 1 after backward"), oracle="invariant", points=0.5)
 def the_output_s_grad_is_1_after_backward(ctx: Context) -> None:
     def prop(program: Program) -> None:
         got = _run(ctx, program, "engine", 1)["out_grads"][0]
@@ -443,7 +448,7 @@ def the_output_s_grad_is_1_after_backward(ctx: Context) -> None:
     ctx.for_all(programs(max_steps=6), prop, examples=ctx.few_examples)
 
 
-@BACKWARD.check("leaf gradients accumulate over backward passes", oracle="invariant", points=0.5)
+@BACKWARD.check(N_("leaf gradients accumulate over backward passes"), oracle="invariant", points=0.5)
 def leaf_gradients_accumulate_over_backward_passes(ctx: Context) -> None:
     def prop(program: Program) -> None:
         got = _run(ctx, program, "engine", 2)

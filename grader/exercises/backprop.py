@@ -20,6 +20,7 @@ from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal, failing_input
 from grader.checks.gradcheck import check_vjp
 from grader.checks.standard import Layer, backward_checks, forward_checks, layer_checks
+from grader.i18n import N_, _
 from grader.registry import exercise
 
 
@@ -57,12 +58,14 @@ def _torch_affine_sigmoid(x, w, b):
 
 LINEAR = exercise(
     "backprop.linear",
-    "Affine (fully connected) layer",
+    N_("Affine (fully connected) layer"),
     points=3,
     seed="3.2",
     functions=["affine_forward", "affine_backward"],
-    hint="Reshape x to (N, D) with x.reshape(x.shape[0], -1). Backward: dx = dout @ w.T reshaped to x.shape, "
-    "dw = x̃.T @ dout, db = dout.sum(axis=0).",
+    hint=N_(
+        "Reshape x to (N, D) with x.reshape(x.shape[0], -1). Backward: dx = dout @ w.T reshaped to x.shape, "
+        "dw = x̃.T @ dout, db = dout.sum(axis=0)."
+    ),
 )
 layer_checks(
     LINEAR,
@@ -73,21 +76,23 @@ layer_checks(
         grads=("dx", "dw", "db"),
         diff=(0, 1, 2),
         torch=_torch_affine,
-        hint_forward="flatten every axis but the first: x.reshape(x.shape[0], -1) @ w + b",
-        hint_backward="db sums dout over the batch (axis=0); dx must have x's original shape",
+        hint_forward=N_("flatten every axis but the first: x.reshape(x.shape[0], -1) @ w + b"),
+        hint_backward=N_("db sums dout over the batch (axis=0); dx must have x's original shape"),
     ),
 )
 
 ACTIVATION_LAYERS = exercise(
     "backprop.activation_layers",
-    "Affine + activation layers by the chain rule",
+    N_("Affine + activation layers by the chain rule"),
     points=3,
     seed="3.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["affine_relu_forward", "affine_relu_backward", "affine_sigmoid_forward", "affine_sigmoid_backward"],
     prerequisites=["backprop.linear", "neuron.relu", "neuron.sigmoid"],
-    hint="Forward: a, fc = affine_forward(x, w, b); out, act = relu_forward(a). Backward in reverse order: "
-    "da = relu_backward(dout, act); return affine_backward(da, fc).",
+    hint=N_(
+        "Forward: a, fc = affine_forward(x, w, b); out, act = relu_forward(a). Backward in reverse order: "
+        "da = relu_backward(dout, act); return affine_backward(da, fc)."
+    ),
 )
 layer_checks(
     ACTIVATION_LAYERS,
@@ -99,8 +104,8 @@ layer_checks(
         diff=(0, 1, 2),
         torch=_torch_affine_relu,
         label="relu",
-        hint_forward="apply the ReLU after the affine layer",
-        hint_backward="go backwards: relu_backward first (with the ReLU's cache), then affine_backward",
+        hint_forward=N_("apply the ReLU after the affine layer"),
+        hint_backward=N_("go backwards: relu_backward first (with the ReLU's cache), then affine_backward"),
     ),
 )
 _sigmoid_layer = Layer(
@@ -111,8 +116,8 @@ _sigmoid_layer = Layer(
     diff=(0, 1, 2),
     torch=_torch_affine_sigmoid,
     label="sigmoid",
-    hint_forward="apply the sigmoid after the affine layer",
-    hint_backward="sigmoid_backward needs the sigmoid's cache (σ(a)), then affine_backward",
+    hint_forward=N_("apply the sigmoid after the affine layer"),
+    hint_backward=N_("sigmoid_backward needs the sigmoid's cache (σ(a)), then affine_backward"),
 )
 forward_checks(ACTIVATION_LAYERS, _sigmoid_layer)
 backward_checks(ACTIVATION_LAYERS, _sigmoid_layer, torch_grad=False)
@@ -163,48 +168,52 @@ _HINT = (
 def _student_grads(ctx: Context, args: tuple[Any, ...]) -> tuple[Any, dict[str, Any]]:
     result = ctx.call(_CALL, *args)
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
-        raise CheckFailed(f"{_CALL} should return (loss, grads) with grads a dict", got=short(result))
+        raise CheckFailed(
+            _("{call} should return (loss, grads) with grads a dict").format(call=_CALL), got=short(result)
+        )
     missing = [k for k in PARAMS if k not in result[1]]
     if missing:
         raise CheckFailed(
-            f"grads lacks {', '.join(missing)}",
+            _("grads lacks {missing}").format(missing=', '.join(missing)),
             expected=str(list(PARAMS)),
             got=short(sorted(result[1])),
-            hint="return a gradient for every parameter",
+            hint=N_("return a gradient for every parameter"),
         )
     return result[0], result[1]
 
 
 MLP = exercise(
     "backprop.mlp",
-    "Two-layer network: loss and gradients",
+    N_("Two-layer network: loss and gradients"),
     points=5,
     seed="3.2, 2.3",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=[_CALL],
     prerequisites=["backprop.linear", "backprop.activation_layers", "neuron.relu", "losses.softmax_cross_entropy"],
-    hint="Forward: the hidden layer is affine then ReLU, the scores are a second affine layer, and the loss is "
-    "softmax cross-entropy of the scores. Backward in reverse, one layer at a time, reusing each cache.",
+    hint=N_(
+        "Forward: the hidden layer is affine then ReLU, the scores are a second affine layer, and the loss is "
+        "softmax cross-entropy of the scores. Backward in reverse, one layer at a time, reusing each cache."
+    ),
 )
 
 
-@MLP.check("two_layer_loss: the loss matches the reference", oracle="reference", twin=True)
+@MLP.check(N_("two_layer_loss: the loss matches the reference"), oracle="reference", twin=True)
 def two_layer_loss_the_loss_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
         with failing_input(lambda: call_literal(_CALL, args)):
             assert_close(
                 ctx.call(_CALL, *args, pick=0),
                 ctx.reference().two_layer_loss(*args)[0],
-                what="the loss",
+                what=_("the loss"),
                 rtol=1e-7,
                 atol=1e-9,
-                hint="affine → ReLU → affine → softmax cross-entropy",
+                hint=N_("affine → ReLU → affine → softmax cross-entropy"),
             )
 
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss: the loss matches torch", oracle="torch", twin=True)
+@MLP.check(N_("two_layer_loss: the loss matches torch"), oracle="torch", twin=True)
 @plans.answered
 def two_layer_loss_the_loss_matches_torch(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
@@ -212,22 +221,22 @@ def two_layer_loss_the_loss_matches_torch(ctx: Context) -> None:
             assert_close(
                 ctx.call(_CALL, *args, pick=0),
                 ctx.answer(_torch_mlp, *args)[0],
-                what="the loss",
+                what=_("the loss"),
                 rtol=1e-7,
                 atol=1e-9,
-                hint="affine → ReLU → affine → softmax cross-entropy",
+                hint=N_("affine → ReLU → affine → softmax cross-entropy"),
             )
 
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss: the gradients pass the gradient check", oracle="numerical", points=2, twin=True)
+@MLP.check(N_("two_layer_loss: the gradients pass the gradient check"), oracle="numerical", points=2, twin=True)
 def two_layer_loss_the_gradients_pass_the_gradient_check(ctx: Context) -> None:
     batched = ctx.batched(_CALL, pick=0)
 
     def prop(args: tuple[Any, ...]) -> None:
         params, X, y = args
-        _, grads = _student_grads(ctx, args)
+        _unused, grads = _student_grads(ctx, args)
 
         def forward(param_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
             return batched([[dict(zip(PARAMS, p)), X, y] for p in param_lists])
@@ -248,12 +257,12 @@ def two_layer_loss_the_gradients_pass_the_gradient_check(ctx: Context) -> None:
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss: the gradients match torch autograd", oracle="torch", points=2, twin=True)
+@MLP.check(N_("two_layer_loss: the gradients match torch autograd"), oracle="torch", points=2, twin=True)
 @plans.answered
 def two_layer_loss_the_gradients_match_torch_autograd(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
-        _, grads = _student_grads(ctx, args)
-        _, expected = ctx.answer(_torch_mlp, *args)
+        _unused, grads = _student_grads(ctx, args)
+        _unused, expected = ctx.answer(_torch_mlp, *args)
         for k in PARAMS:
             with failing_input(lambda: call_literal(_CALL, args)):
                 assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)
@@ -261,25 +270,25 @@ def two_layer_loss_the_gradients_match_torch_autograd(ctx: Context) -> None:
     ctx.for_all(_mlp_args(), prop)
 
 
-@MLP.check("two_layer_loss leaves its inputs unchanged", oracle="invariant", points=0.5)
+@MLP.check(N_("two_layer_loss leaves its inputs unchanged"), oracle="invariant", points=0.5)
 def two_layer_loss_leaves_its_inputs_unchanged(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
-        _, after = ctx.call_checking_inputs(_CALL, *args, pick=0)
+        _unused, after = ctx.call_checking_inputs(_CALL, *args, pick=0)
         params, X, y = args
         params_after = after[0] if isinstance(after[0], dict) else {}
         changed = [f"params[{k!r}]" for k in PARAMS if not same_array(params[k], params_after.get(k))]
         changed += [n for n, a, b in (("X", X, after[1]), ("y", y, after[2])) if not same_array(a, b)]
         if changed:
             raise CheckFailed(
-                f"{_CALL} changed {', '.join(changed)} in place",
+                _("{call} changed {changed} in place").format(call=_CALL, changed=', '.join(changed)),
                 input=call_literal(_CALL, args),
-                hint="compute new arrays (W - x, not W -= x); never update params here",
+                hint=N_("compute new arrays (W - x, not W -= x); never update params here"),
             )
 
     ctx.for_all(_mlp_args(), prop, examples=ctx.few_examples)
 
 
-@MLP.check("two_layer_loss is finite and correct on extreme inputs", oracle="torch", points=0.5)
+@MLP.check(N_("two_layer_loss is finite and correct on extreme inputs"), oracle="torch", points=0.5)
 @plans.answered
 def two_layer_loss_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None:
     def prop(args: tuple[Any, ...]) -> None:
@@ -290,10 +299,10 @@ def two_layer_loss_is_finite_and_correct_on_extreme_inputs(ctx: Context) -> None
             assert_close(
                 loss,
                 expected_loss,
-                what="the loss",
+                what=_("the loss"),
                 rtol=1e-6,
                 atol=1e-9,
-                hint="use softmax_cross_entropy (stable) rather than your own exp of the scores",
+                hint=N_("use softmax_cross_entropy (stable) rather than your own exp of the scores"),
             )
             for k in PARAMS:
                 assert_close(grads[k], expected[k], what=f"grads[{k!r}]", rtol=1e-6, atol=1e-9, hint=_HINT)

@@ -13,6 +13,7 @@ from grader.checks.context import Context
 from grader.checks.kinks import kink_check, with_ties
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.standard import Layer, layer_checks
+from grader.i18n import N_
 from grader.registry import exercise
 
 
@@ -68,13 +69,15 @@ def _torch_pool(x, pool, stride):
 
 CONV = exercise(
     "cnn.conv",
-    "2-D convolution with stride and zero padding",
+    N_("2-D convolution with stride and zero padding"),
     points=6,
     seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["conv_forward", "conv_backward"],
-    hint="out[n,f,i,j] = b[f] + Σ x_pad[n,:,i·s:i·s+HH, j·s:j·s+WW]·w[f]: a cross-correlation, the kernel is "
-    "not flipped. Backward: scatter dout·w back into the padded input (same stride), then crop the padding.",
+    hint=N_(
+        "out[n,f,i,j] = b[f] + Σ x_pad[n,:,i·s:i·s+HH, j·s:j·s+WW]·w[f]: a cross-correlation, the kernel is "
+        "not flipped. Backward: scatter dout·w back into the padded input (same stride), then crop the padding."
+    ),
 )
 layer_checks(
     CONV,
@@ -92,13 +95,15 @@ layer_checks(
 
 POOL = exercise(
     "cnn.maxpool",
-    "Max pooling",
+    N_("Max pooling"),
     points=4,
     seed="2.2",
     functions=["maxpool_forward", "maxpool_backward"],
-    hint="out[n,c,i,j] = max of the pool×pool window at (i·stride, j·stride). Backward: only the position of "
-    "each window's maximum receives that window's dout (summed where windows overlap); on a tie, only the "
-    "first maximum in row-major order.",
+    hint=N_(
+        "out[n,c,i,j] = max of the pool×pool window at (i·stride, j·stride). Backward: only the position of "
+        "each window's maximum receives that window's dout (summed where windows overlap); on a tie, only the "
+        "first maximum in row-major order."
+    ),
 )
 layer_checks(
     POOL,
@@ -119,17 +124,17 @@ kink_check(
         torch=_torch_pool,
         hint_backward="on a tie only the first maximum of the window (row-major order) gets dout, as in torch",
     ),
-    "maxpool_backward gives a tie's gradient to the first maximum",
+    N_("maxpool_backward gives a tie's gradient to the first maximum"),
     points=1,
 )
 
 FLATTEN = exercise(
     "cnn.flatten",
-    "Flatten",
+    N_("Flatten"),
     points=1,
     seed="2.2",
     functions=["flatten_forward", "flatten_backward"],
-    hint="x.reshape(N, -1) keeps one row per example; backward reshapes dout back to x's shape.",
+    hint=N_("x.reshape(N, -1) keeps one row per example; backward reshapes dout back to x's shape."),
 )
 layer_checks(
     FLATTEN,
@@ -145,13 +150,15 @@ layer_checks(
 
 MODEL = exercise(
     "cnn.model",
-    "A small CNN that learns the 8×8 digits",
+    N_("A small CNN that learns the 8×8 digits"),
     points=6,
     seed="2.2",
     functions=["cnn_loss", "train_cnn"],
     prerequisites=["cnn.conv", "cnn.maxpool", "cnn.flatten", "neuron.relu", "neuron.softmax", "optim.sgd_momentum"],
-    hint="Forward with cnn_scores, softmax cross-entropy, then back through affine → flatten → pool → ReLU → conv. "
-    "Train with optim.SGD (momentum) built once over the parameter arrays themselves.",
+    hint=N_(
+        "Forward with cnn_scores, softmax cross-entropy, then back through affine → flatten → pool → ReLU → conv. "
+        "Train with optim.SGD (momentum) built once over the parameter arrays themselves."
+    ),
 )
 _KEYS = ("W1", "b1", "W2", "b2")
 
@@ -178,7 +185,7 @@ model_loss_checks(
 
 
 @MODEL.check(
-    "train_cnn records one loss per minibatch step, stepping one optimizer over every parameter",
+    N_("train_cnn records one loss per minibatch step, stepping one optimizer over every parameter"),
     oracle="invariant",
     points=1.5,
 )
@@ -195,7 +202,7 @@ def train_cnn_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> 
 CNN_TRAINING: dict[str, Any] = {"epochs": 8, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "filters": 8, "seed": 0}
 
 
-@MODEL.check("the trained CNN classifies held-out digits (>= 90%)", oracle="training", points=2, timeout=60)
+@MODEL.check(N_("the trained CNN classifies held-out digits (>= 90%)"), oracle="training", points=2, timeout=60)
 def the_trained_cnn_classifies_held_out_digits_90(ctx: Context) -> None:
     Xtr, ytr, Xte, yte = T.digits()
     images = lambda X: X.reshape(-1, 1, 8, 8)  # noqa: E731

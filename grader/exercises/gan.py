@@ -17,7 +17,9 @@ from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal, failing_input
 from grader.checks.gradcheck import check_vjp
 from grader.checks.replies import ARRAY, INT, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
+from grader.checks.standard import named
 from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
+from grader.i18n import N_
 from grader.isolation.worker.client import StudentError
 from grader.registry import Exercise, exercise
 
@@ -34,12 +36,14 @@ STEPS = 600
 # ------------------------------------------------------------------ part 1: the losses (numpy)
 LOSSES = exercise(
     "gan.losses",
-    "Discriminator and (non-saturating) generator losses",
+    N_("Discriminator and (non-saturating) generator losses"),
     points=4,
     seed="2.2",
     functions=["discriminator_loss", "generator_loss"],
-    hint="−log σ(x) = np.logaddexp(0, −x) and −log(1 − σ(x)) = np.logaddexp(0, x). "
-    "Gradients: ∂/∂r = (σ(r) − 1)/N, ∂/∂f = σ(f)/M for L_D; ∂L_G/∂f = (σ(f) − 1)/M.",
+    hint=N_(
+        "−log σ(x) = np.logaddexp(0, −x) and −log(1 − σ(x)) = np.logaddexp(0, x). "
+        "Gradients: ∂/∂r = (σ(r) − 1)/N, ∂/∂f = σ(f)/M for L_D; ∂L_G/∂f = (σ(f) − 1)/M."
+    ),
 )
 
 _logits = S.arrays(st.tuples(S.batch_sizes()), lo=-8.0, hi=8.0)
@@ -136,7 +140,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
 
         ctx.for_all(strategy, prop)
 
-    @ex.check(f"{name} is finite on extreme logits", oracle="invariant", points=0.5)
+    @ex.check(named("{function} is finite on extreme logits", name), oracle="invariant", points=0.5)
     def is_finite_on_extreme_logits(ctx: Context) -> None:
         def prop(args: tuple[np.ndarray, ...]) -> None:
             got = ctx.call(name, *args)
@@ -150,7 +154,7 @@ _loss_checks(LOSSES, "discriminator_loss")
 _loss_checks(LOSSES, "generator_loss")
 
 
-@LOSSES.check("generator_loss is non-saturating", oracle="known")
+@LOSSES.check(N_("generator_loss is non-saturating"), oracle="known")
 def generator_loss_is_non_saturating(ctx: Context) -> None:
     """When D confidently rejects the fakes (logit −10), L_G ≈ 10 and its gradient stays ≈ −1/M."""
     f = np.full(4, -10.0)
@@ -300,12 +304,14 @@ def _train_gan_process(
 # ------------------------------------------------------------------ part 2: one adversarial step
 STEP = exercise(
     "gan.step",
-    "One adversarial training step (torch)",
+    N_("One adversarial training step (torch)"),
     points=4,
     seed="2.2",
     functions=["train_step"],
-    hint="D first: zero_grad, BCE(D(real), 1) + BCE(D(G(z).detach()), 0), backward, step. Then G: zero_grad, "
-    "BCE(D(G(z)), 1) through the *updated* D, backward, step. Labels with torch.ones_like(logits).",
+    hint=N_(
+        "D first: zero_grad, BCE(D(real), 1) + BCE(D(G(z).detach()), 0), backward, step. Then G: zero_grad, "
+        "BCE(D(G(z)), 1) through the *updated* D, backward, step. Labels with torch.ones_like(logits)."
+    ),
 )
 
 
@@ -341,7 +347,7 @@ def _steps_input(ctx: Context, lr: float) -> str:
     )
 
 
-@STEP.check("train_step matches the reference from the same weights", oracle="reference", points=3)
+@STEP.check(N_("train_step matches the reference from the same weights"), oracle="reference", points=3)
 def train_step_matches_the_reference_from_the_same_weights(ctx: Context) -> None:
     try:
         _same_steps(ctx)
@@ -385,7 +391,7 @@ def _same_steps(ctx: Context) -> None:
         )
 
 
-@STEP.check("train_step stays on the given device", oracle="invariant", points=1)
+@STEP.check(N_("train_step stays on the given device"), oracle="invariant", points=1)
 def train_step_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta(ctx, "step", "train_step")
 
@@ -393,12 +399,14 @@ def train_step_stays_on_the_given_device(ctx: Context) -> None:
 # ------------------------------------------------------------------ part 3: a GAN that learns a mixture
 TRAIN = exercise(
     "gan.train",
-    "A GAN that learns a 1-D mixture of Gaussians",
+    N_("A GAN that learns a 1-D mixture of Gaussians"),
     points=4,
     seed="2.2",
     functions=["train_gan"],
-    hint="torch.manual_seed(seed); build G and D on device; Adam(lr, betas=(0.5, 0.999)) each; every step a "
-    "random real batch and z = torch.randn(batch, LATENT_DIM, device=device), then train_step.",
+    hint=N_(
+        "torch.manual_seed(seed); build G and D on device; Adam(lr, betas=(0.5, 0.999)) each; every step a "
+        "random real batch and z = torch.randn(batch, LATENT_DIM, device=device), then train_step."
+    ),
 )
 
 
@@ -465,7 +473,7 @@ def run_seeds(base: int = 0) -> list[int]:
     return [base + RUN_SEEDS * k for k in range(RUNS)]
 
 
-@TRAIN.check("generated samples match the target's two modes", oracle="training", points=3, timeout=60)
+@TRAIN.check(N_("generated samples match the target's two modes"), oracle="training", points=3, timeout=60)
 def generated_samples_match_the_target_s_two_modes(ctx: Context) -> None:
     data = target_samples(2000, np.random.default_rng(0))
     failure = None
@@ -508,7 +516,7 @@ def _call_count(got: dict) -> None:
         )
 
 
-@TRAIN.check("train_gan draws fresh noise and real samples every step", oracle="invariant", points=0.75)
+@TRAIN.check(N_("train_gan draws fresh noise and real samples every step"), oracle="invariant", points=0.75)
 def train_gan_draws_fresh_noise_and_real_samples_every_step(ctx: Context) -> None:
     got, data = _gan_process(ctx)
     _call_count(got)
@@ -559,7 +567,7 @@ def train_gan_draws_fresh_noise_and_real_samples_every_step(ctx: Context) -> Non
         )
 
 
-@TRAIN.check("train_gan keeps one Adam per network over all its parameters", oracle="invariant", points=0.75)
+@TRAIN.check(N_("train_gan keeps one Adam per network over all its parameters"), oracle="invariant", points=0.75)
 def train_gan_keeps_one_adam_per_network_over_all_its_parameters(ctx: Context) -> None:
     got, _ = _gan_process(ctx)
     _call_count(got)
@@ -603,6 +611,6 @@ def train_gan_keeps_one_adam_per_network_over_all_its_parameters(ctx: Context) -
             )
 
 
-@TRAIN.check("train_gan stays on the given device", oracle="invariant", points=1)
+@TRAIN.check(N_("train_gan stays on the given device"), oracle="invariant", points=1)
 def train_gan_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta(ctx, "train", "train_gan", target_samples(64, ctx.rng))

@@ -17,6 +17,7 @@ from grader.checks.context import Context
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
 from grader.checks.replies import BOOL, FLOAT_ARRAY, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns
+from grader.i18n import N_
 from grader.registry import exercise
 
 #: the seed's model as its weights: Dense(128) then Dense(10); the activations are judged by what the model computes
@@ -195,14 +196,16 @@ def _probabilities(weights: list[np.ndarray], X: np.ndarray) -> np.ndarray:
 
 MODEL = exercise(
     "keras_model.model",
-    "The seed's Sequential model (Keras 3)",
+    N_("The seed's Sequential model (Keras 3)"),
     points=3,
     seed="5.1",
     functions=["build_model"],
     requires=["keras"],
-    hint="keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation='relu'), "
-    "keras.layers.Dense(10, activation='softmax')]); model.compile(optimizer='adam', "
-    "loss='sparse_categorical_crossentropy', metrics=['accuracy']).",
+    hint=N_(
+        "keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation='relu'), "
+        "keras.layers.Dense(10, activation='softmax')]); model.compile(optimizer='adam', "
+        "loss='sparse_categorical_crossentropy', metrics=['accuracy'])."
+    ),
 )
 
 
@@ -212,7 +215,7 @@ _COMPILE_HINT = (
 )
 
 
-@MODEL.check("build_model has the seed's weights, input and optimizer", oracle="known")
+@MODEL.check(N_("build_model has the seed's weights, input and optimizer"), oracle="known")
 def build_model_has_the_seed_s_weights_input_and_optimizer(ctx: Context) -> None:
     got = ctx.drive(_describe_model, timeout=60)
     if got["weights"] != WEIGHT_SHAPES:
@@ -250,7 +253,7 @@ def _seed_weights(rng: np.random.Generator) -> list[np.ndarray]:
     ]
 
 
-@MODEL.check("compiled loss and accuracy metric compute the seed's values", oracle="known")
+@MODEL.check(N_("compiled loss and accuracy metric compute the seed's values"), oracle="known")
 def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) -> None:
     rng = ctx.rng
     weights, X = _seed_weights(rng), rng.random((24, 784), dtype=np.float32)
@@ -304,7 +307,7 @@ def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) ->
     )
 
 
-@MODEL.check("model output is softmax(relu(x W1 + b1) W2 + b2)", oracle="known", points=2)
+@MODEL.check(N_("model output is softmax(relu(x W1 + b1) W2 + b2)"), oracle="known", points=2)
 def model_output_is_softmax_relu_x_w1_b1_w2_b2(ctx: Context) -> None:
     rng = ctx.rng
     weights, X = _seed_weights(rng), rng.random((9, 784), dtype=np.float32)
@@ -319,7 +322,7 @@ def model_output_is_softmax_relu_x_w1_b1_w2_b2(ctx: Context) -> None:
 
 
 @MODEL.check(
-    "the model build_model returns learns: 80% on held-out digits after 1 epoch", oracle="training", timeout=60
+    N_("the model build_model returns learns: 80% on held-out digits after 1 epoch"), oracle="training", timeout=60
 )
 def the_model_build_model_returns_learns_80_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
@@ -347,17 +350,19 @@ def the_model_build_model_returns_learns_80_on_held_out_digits(ctx: Context) -> 
 
 FIT = exercise(
     "keras_model.fit",
-    "model.fit as in the seed",
+    N_("model.fit as in the seed"),
     points=3,
     seed="5.1",
     functions=["train_model"],
     requires=["keras"],
-    hint="Call fit on the model you are given, with the training arrays, the requested number of epochs and "
-    "batch size (verbose=0), then return the list of per-epoch losses that the History object keeps.",
+    hint=N_(
+        "Call fit on the model you are given, with the training arrays, the requested number of epochs and "
+        "batch size (verbose=0), then return the list of per-epoch losses that the History object keeps."
+    ),
 )
 
 
-@FIT.check("train_model trains the given model for the given epochs", oracle="invariant")
+@FIT.check(N_("train_model trains the given model for the given epochs"), oracle="invariant")
 def train_model_trains_the_given_model_for_the_given_epochs(ctx: Context) -> None:
     rng = ctx.rng
     X, y = rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)
@@ -375,7 +380,7 @@ def train_model_trains_the_given_model_for_the_given_epochs(ctx: Context) -> Non
         )
 
 
-@FIT.check("trained model reaches 90% on held-out digits", oracle="training", points=2, timeout=120)
+@FIT.check(N_("trained model reaches 90% on held-out digits"), oracle="training", points=2, timeout=120)
 def trained_model_reaches_90_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
     got = ctx.drive(_fit, X_train, y_train, EPOCHS, 0)
@@ -411,7 +416,7 @@ def _watched(ctx: Context) -> dict:
 _CALL = f"train_model(model, X, y, epochs={WATCH_EPOCHS}, batch_size={WATCH_BATCH}) with {WATCH_N} samples"
 
 
-@FIT.check("train_model returns the History's per-epoch loss", oracle="invariant", points=0.5)
+@FIT.check(N_("train_model returns the History's per-epoch loss"), oracle="invariant", points=0.5)
 def train_model_returns_the_history_s_per_epoch_loss(ctx: Context) -> None:
     got = _watched(ctx)
     history = [v for fit in got["fits"] for v in fit["loss"]]
@@ -426,7 +431,7 @@ def train_model_returns_the_history_s_per_epoch_loss(ctx: Context) -> None:
     )
 
 
-@FIT.check("train_model keeps the Adam optimizer build_model compiled", oracle="invariant", points=0.5)
+@FIT.check(N_("train_model keeps the Adam optimizer build_model compiled"), oracle="invariant", points=0.5)
 def train_model_keeps_the_adam_optimizer_build_model_compiled(ctx: Context) -> None:
     got = _watched(ctx)
     if got["same_optimizer"] or got["same_settings"]:
@@ -442,7 +447,7 @@ def train_model_keeps_the_adam_optimizer_build_model_compiled(ctx: Context) -> N
 
 
 @FIT.check(
-    "train_model uses the given batch_size: epochs × ceil(N / batch_size) optimizer steps",
+    N_("train_model uses the given batch_size: epochs × ceil(N / batch_size) optimizer steps"),
     oracle="invariant",
     points=0.5,
 )

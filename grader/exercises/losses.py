@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from grader.checks import strategies as S
 from grader.checks.standard import Layer, loss_checks
+from grader.i18n import N_
 from grader.registry import exercise
 
 
@@ -46,11 +47,11 @@ def _torch_bce(logits, targets):
 
 MSE = exercise(
     "losses.mse",
-    "Mean squared error and its gradient",
+    N_("Mean squared error and its gradient"),
     points=2,
     seed="4.2",
     functions=["mse_loss"],
-    hint="L = mean((pred − target)²) over ALL elements; dL/dpred = 2·(pred − target) / pred.size.",
+    hint=N_("L = mean((pred − target)²) over ALL elements; dL/dpred = 2·(pred − target) / pred.size."),
 )
 loss_checks(
     MSE,
@@ -60,19 +61,21 @@ loss_checks(
         _same_shape_pair(),
         grads=("dpred",),
         torch=_torch_mse,
-        hint_forward="average over every element (pred.size), not only over the batch axis",
-        hint_backward="d/dpred mean((pred − target)²) = 2·(pred − target)/n, with n = pred.size",
+        hint_forward=N_("average over every element (pred.size), not only over the batch axis"),
+        hint_backward=N_("d/dpred mean((pred − target)²) = 2·(pred − target)/n, with n = pred.size"),
     ),
 )
 
 CROSS_ENTROPY = exercise(
     "losses.softmax_cross_entropy",
-    "Softmax cross-entropy (numerically stable)",
+    N_("Softmax cross-entropy (numerically stable)"),
     points=3,
     seed="4.2",
     functions=["softmax_cross_entropy"],
-    hint="log softmax(z) = z − m − log Σ e^(z − m) with m the row max; L = −mean over the batch of "
-    "log softmax(z)[label]; dL/dz = (softmax(z) − onehot(label)) / N.",
+    hint=N_(
+        "log softmax(z) = z − m − log Σ e^(z − m) with m the row max; L = −mean over the batch of "
+        "log softmax(z)[label]; dL/dz = (softmax(z) − onehot(label)) / N."
+    ),
 )
 loss_checks(
     CROSS_ENTROPY,
@@ -83,19 +86,21 @@ loss_checks(
         grads=("dlogits",),
         torch=_torch_ce,
         extreme=_logits_and_labels(-1000.0, 1000.0),
-        hint_forward="subtract each row's max before exp and take the log of the sum (log-sum-exp); "
-        "never take log of a clipped probability",
-        hint_backward="dlogits = (softmax(logits) − onehot(labels)) / N, N the batch size",
+        hint_forward=N_(
+            "subtract each row's max before exp and take the log of the sum (log-sum-exp); "
+            "never take log of a clipped probability"
+        ),
+        hint_backward=N_("dlogits = (softmax(logits) − onehot(labels)) / N, N the batch size"),
     ),
 )
 
 BCE = exercise(
     "losses.bce_with_logits",
-    "Binary cross-entropy on logits (numerically stable)",
+    N_("Binary cross-entropy on logits (numerically stable)"),
     points=3,
     seed="4.2",
     functions=["bce_with_logits"],
-    hint="L = mean(max(z, 0) − z·t + log(1 + e^(−|z|))) over all elements; dL/dz = (σ(z) − t) / z.size.",
+    hint=N_("L = mean(max(z, 0) − z·t + log(1 + e^(−|z|))) over all elements; dL/dz = (σ(z) − t) / z.size."),
 )
 loss_checks(
     BCE,
@@ -106,7 +111,7 @@ loss_checks(
         grads=("dlogits",),
         torch=_torch_bce,
         extreme=_same_shape_pair(-1000.0, 1000.0, 0.0, 1.0),
-        hint_forward="−log σ(z) overflows for large |z|: use max(z, 0) − z·t + log1p(exp(−|z|))",
-        hint_backward="dL/dz = (σ(z) − t) / n with n = z.size; compute σ without overflow",
+        hint_forward=N_("−log σ(z) overflows for large |z|: use max(z, 0) − z·t + log1p(exp(−|z|))"),
+        hint_backward=N_("dL/dz = (σ(z) − t) / n with n = z.size; compute σ without overflow"),
     ),
 )

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from grader.checks import strategies as S
 from grader.checks.kinks import kink_check, with_zeros
 from grader.checks.standard import Layer, backward_checks, forward_checks, layer_checks
+from grader.i18n import N_
 from grader.registry import exercise
 
 _x = S.arrays(S.shapes(1, 3)).map(lambda x: (x,))
@@ -14,12 +15,14 @@ _big = S.arrays(S.shapes(1, 2), lo=-1000.0, hi=1000.0).map(lambda x: (x,))
 
 SIGMOID = exercise(
     "neuron.sigmoid",
-    "Sigmoid activation",
+    N_("Sigmoid activation"),
     points=2,
     seed="2.1, 4.1",
     functions=["sigmoid_forward", "sigmoid_backward"],
-    hint="σ(x) = 1/(1+e^(−x)); for x < 0 use e^x/(1+e^x) so that e^(−x) never overflows. "
-    "Backward: dout·σ·(1−σ), reusing σ from the cache.",
+    hint=N_(
+        "σ(x) = 1/(1+e^(−x)); for x < 0 use e^x/(1+e^x) so that e^(−x) never overflows. "
+        "Backward: dout·σ·(1−σ), reusing σ from the cache."
+    ),
 )
 layer_checks(
     SIGMOID,
@@ -29,18 +32,18 @@ layer_checks(
         _x,
         torch=lambda x: x.sigmoid(),
         extreme=_big,
-        hint_forward="1/(1+np.exp(-x)) overflows for x << 0: split on the sign of x",
-        hint_backward="dσ/dx = σ(x)(1 − σ(x)); multiply by dout",
+        hint_forward=N_("1/(1+np.exp(-x)) overflows for x << 0: split on the sign of x"),
+        hint_backward=N_("dσ/dx = σ(x)(1 − σ(x)); multiply by dout"),
     ),
 )
 
 RELU = exercise(
     "neuron.relu",
-    "ReLU activation",
+    N_("ReLU activation"),
     points=2,
     seed="4.1",
     functions=["relu_forward", "relu_backward"],
-    hint="ReLU(x) = max(0, x). Backward passes dout through where x > 0 and blocks it elsewhere (x = 0 too).",
+    hint=N_("ReLU(x) = max(0, x). Backward passes dout through where x > 0 and blocks it elsewhere (x = 0 too)."),
 )
 layer_checks(
     RELU,
@@ -49,7 +52,7 @@ layer_checks(
         "relu_backward",
         S.arrays(S.shapes(1, 3), away_from=(0.0,)).map(lambda x: (x,)),
         torch=lambda x: x.relu(),
-        hint_backward="the mask is x > 0 on the *input*, not on dout",
+        hint_backward=N_("the mask is x > 0 on the *input*, not on dout"),
     ),
 )
 kink_check(
@@ -59,18 +62,18 @@ kink_check(
         "relu_backward",
         with_zeros(S.shapes(1, 3)).map(lambda x: (x,)),
         torch=lambda x: x.relu(),
-        hint_backward="relu'(0) = 0: the mask is x > 0 (strictly), as in torch",
+        hint_backward=N_("relu'(0) = 0: the mask is x > 0 (strictly), as in torch"),
     ),
-    "relu_backward blocks the gradient where x is exactly 0",
+    N_("relu_backward blocks the gradient where x is exactly 0"),
 )
 
 TANH = exercise(
     "neuron.tanh",
-    "tanh activation",
+    N_("tanh activation"),
     points=2,
     seed="4.1",
     functions=["tanh_forward", "tanh_backward"],
-    hint="tanh'(x) = 1 − tanh(x)²; keep tanh(x) in the cache.",
+    hint=N_("tanh'(x) = 1 − tanh(x)²; keep tanh(x) in the cache."),
 )
 layer_checks(
     TANH,
@@ -80,18 +83,20 @@ layer_checks(
         _x,
         torch=lambda x: x.tanh(),
         extreme=_big,
-        hint_backward="d tanh/dx = 1 − tanh(x)², not 1 − x²",
+        hint_backward=N_("d tanh/dx = 1 − tanh(x)², not 1 − x²"),
     ),
 )
 
 SOFTMAX = exercise(
     "neuron.softmax",
-    "Softmax (numerically stable)",
+    N_("Softmax (numerically stable)"),
     points=3,
     seed="4.2",
     functions=["softmax_forward", "softmax_backward"],
-    hint="Subtract the maximum of each row before exp: softmax(x) = softmax(x − max(x)). "
-    "Backward: s·(dout − Σ dout·s) along the last axis.",
+    hint=N_(
+        "Subtract the maximum of each row before exp: softmax(x) = softmax(x − max(x)). "
+        "Backward: s·(dout − Σ dout·s) along the last axis."
+    ),
 )
 _logits = S.matrix(S.batch_sizes(), st.integers(2, 6)).map(lambda x: (x,))
 layer_checks(
@@ -103,8 +108,8 @@ layer_checks(
         torch=lambda x: x.softmax(-1),
         extreme=S.matrix(S.batch_sizes(), st.integers(2, 6), lo=-1000.0, hi=1000.0).map(lambda x: (x,)),
         stable_share=0.5,  # the exercise is "numerically stable": an overflowing softmax earns at most half
-        hint_forward="normalise along the last axis (axis=-1, keepdims=True) after subtracting the row max",
-        hint_backward="the Jacobian of softmax is diag(s) − s sᵀ; apply it row by row",
+        hint_forward=N_("normalise along the last axis (axis=-1, keepdims=True) after subtracting the row max"),
+        hint_backward=N_("the Jacobian of softmax is diag(s) − s sᵀ; apply it row by row"),
     ),
 )
 
@@ -126,13 +131,13 @@ def _neuron_args(activation: str):
 
 NEURON = exercise(
     "neuron.neuron",
-    "The neuron y = f(x·w + b) on a batch",
+    N_("The neuron y = f(x·w + b) on a batch"),
     points=4,
     seed="4.1",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["neuron_forward", "neuron_backward"],
     prerequisites=["neuron.sigmoid", "neuron.relu", "neuron.tanh"],
-    hint="z = x @ w + b, then y = f(z). Backward: dz = f'(z)·dout, dx = outer(dz, w), dw = xᵀ dz, db = Σ dz.",
+    hint=N_("z = x @ w + b, then y = f(z). Backward: dz = f'(z)·dout, dx = outer(dz, w), dw = xᵀ dz, db = Σ dz."),
 )
 
 
@@ -151,7 +156,7 @@ for _act in ("sigmoid", "relu", "tanh"):
         diff=(0, 1, 2),
         torch=_torch_neuron,
         label=_act,
-        hint_backward="db sums dz over the batch; dw = x.T @ dz",
+        hint_backward=N_("db sums dz over the batch; dw = x.T @ dz"),
     )
     if _act == "sigmoid":
         layer_checks(NEURON, _layer)

@@ -28,6 +28,8 @@ from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import failing_input, python_literal
 from grader.checks.replies import ARRAY, INT, fields, list_of, malformed, returns
+from grader.checks.standard import named
+from grader.i18n import N_
 from grader.registry import Exercise, exercise
 
 _RTOL, _ATOL = 1e-9, 1e-12
@@ -128,7 +130,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
         grads = gradients(case)
         return _run(ctx, cls, case, grads), grads
 
-    @ex.check(f"{cls} matches torch.optim over several steps", oracle="torch", points=2, twin=True)
+    @ex.check(named("{function} matches torch.optim over several steps", cls), oracle="torch", points=2, twin=True)
     @plans.answered
     def matches_torch_optim_over_several_steps(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
@@ -141,7 +143,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
 
         ctx.for_all(cases, prop)
 
-    @ex.check(f"{cls}.step leaves the gradients unchanged", oracle="invariant", points=0.5, twin=True)
+    @ex.check(named("{function}.step leaves the gradients unchanged", cls), oracle="invariant", points=0.5, twin=True)
     def step_leaves_the_gradients_unchanged(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             at = run(ctx, case)[0]["grads_changed_at"]
@@ -154,7 +156,7 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
 
         ctx.for_all(cases, prop, examples=ctx.few_examples)
 
-    @ex.check(f"{cls}.step updates the parameters in place", oracle="invariant", points=0.5)
+    @ex.check(named("{function}.step updates the parameters in place", cls), oracle="invariant", points=0.5)
     def step_updates_the_parameters_in_place(ctx: Context) -> None:
         def prop(case: dict[str, Any]) -> None:
             last = run(ctx, case)[0]["trajectory"][-1]
@@ -173,22 +175,23 @@ _lr = st.floats(1e-4, 0.5)
 
 GD = exercise(
     "optim.gd",
-    "Gradient descent",
+    N_("Gradient descent"),
     points=2,
     seed="3.1, 4.3",
     functions=["GD"],
-    hint="for p, g in zip(self.params, grads): p -= self.lr * g  — in place, and never touch g.",
+    hint=N_("for p, g in zip(self.params, grads): p -= self.lr * g  — in place, and never touch g."),
 )
 optimizer_checks(GD, "GD", st.fixed_dictionaries({"lr": _lr}), "w ← w − lr · g: subtract, and scale by lr once")
 
 SGD = exercise(
     "optim.sgd_momentum",
-    "Gradient descent with momentum",
+    N_("Gradient descent with momentum"),
     points=3,
     seed="3.3",
     functions=["SGD"],
-    hint="Keep one velocity array per parameter (zeros at first). Each step: v = μ·v + g, then w −= lr·v, "
-    "all in place.",
+    hint=N_(
+        "Keep one velocity array per parameter (zeros at first). Each step: v = μ·v + g, then w −= lr·v, all in place."
+    ),
 )
 _momentum = st.one_of(st.just(0.0), st.floats(0.0, 0.99))
 optimizer_checks(
@@ -200,12 +203,14 @@ optimizer_checks(
 
 ADAM = exercise(
     "optim.adam",
-    "Adam",
+    N_("Adam"),
     points=4,
     seed="3.3",
     functions=["Adam"],
-    hint="Keep m, v (zeros) and a step count t. Each step: t += 1 first; m = β₁m + (1−β₁)g; "
-    "v = β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); w −= lr·m̂/(√v̂ + ε).",
+    hint=N_(
+        "Keep m, v (zeros) and a step count t. Each step: t += 1 first; m = β₁m + (1−β₁)g; "
+        "v = β₂v + (1−β₂)g²; m̂ = m/(1−β₁ᵗ); v̂ = v/(1−β₂ᵗ); w −= lr·m̂/(√v̂ + ε)."
+    ),
 )
 _adam_hyper = st.fixed_dictionaries(
     {
@@ -225,7 +230,7 @@ def _first_step(ctx: Context, case: dict[str, Any]) -> tuple[list[np.ndarray], l
     return _run(ctx, "Adam", case, grads)["trajectory"][0], grads[0]
 
 
-@ADAM.check("the first Adam step moves each weight by lr·g/(|g| + ε)", oracle="known")
+@ADAM.check(N_("the first Adam step moves each weight by lr·g/(|g| + ε)"), oracle="known")
 def the_first_adam_step_moves_each_weight_by_lr_g_g(ctx: Context) -> None:
     """After one step m̂ = g and √v̂ = |g| exactly: a check of the bias correction that needs no torch."""
 

@@ -37,6 +37,7 @@ from grader.checks.replies import (
     tuple_of,
 )
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
+from grader.i18n import N_
 from grader.isolation.worker.client import StudentError
 from grader.registry import exercise
 
@@ -350,16 +351,18 @@ def _accuracy(net: Any, X: np.ndarray, y: np.ndarray) -> float:
 # ------------------------------------------------------------------ exercises
 NET = exercise(
     "pytorch.net",
-    "The seed's Net (784 → 128 ReLU → 10)",
+    N_("The seed's Net (784 → 128 ReLU → 10)"),
     points=3,
     seed="5.2",
     functions=["Net"],
-    hint="fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 10); forward returns fc2(relu(fc1(x))) — logits, "
-    "no softmax: nn.CrossEntropyLoss applies log-softmax itself.",
+    hint=N_(
+        "fc1 = nn.Linear(784, 128), fc2 = nn.Linear(128, 10); forward returns fc2(relu(fc1(x))) — logits, "
+        "no softmax: nn.CrossEntropyLoss applies log-softmax itself."
+    ),
 )
 
 
-@NET.check("Net has the seed's layers", oracle="known", points=0.5)
+@NET.check(N_("Net has the seed's layers"), oracle="known", points=0.5)
 def net_has_the_seed_s_layers(ctx: Context) -> None:
     got = {k: tuple(v) for k, v in ctx.drive(_param_shapes).items()}
     if got != SHAPES:
@@ -371,7 +374,7 @@ def net_has_the_seed_s_layers(ctx: Context) -> None:
         )
 
 
-@NET.check("Net.forward matches the reference", oracle="reference", points=1.5)
+@NET.check(N_("Net.forward matches the reference"), oracle="reference", points=1.5)
 def net_forward_matches_the_reference(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
@@ -399,7 +402,7 @@ def _seed_grads(weights: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) ->
     return {k: p.grad.numpy().astype(np.float64) for k, p in net.named_parameters()}
 
 
-@NET.check("Net's parameter gradients after one backward match the seed's Net", oracle="torch", points=1)
+@NET.check(N_("Net's parameter gradients after one backward match the seed's Net"), oracle="torch", points=1)
 def net_s_parameter_gradients_after_one_backward_match_the_seed(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
@@ -429,19 +432,21 @@ def net_s_parameter_gradients_after_one_backward_match_the_seed(ctx: Context) ->
         )
 
 
-@NET.check("Net.forward stays on the input's device", oracle="invariant", points=1)
+@NET.check(N_("Net.forward stays on the input's device"), oracle="invariant", points=1)
 def net_forward_stays_on_the_input_s_device(ctx: Context) -> None:
     _on_meta_check(ctx, "forward", "Net.forward")
 
 
 TRAIN = exercise(
     "pytorch.train",
-    "The training loop the seed leaves out",
+    N_("The training loop the seed leaves out"),
     points=5,
     seed="5.2",
     functions=["make_loader", "train"],
-    hint="model.to(device); model.train(); per batch: xb, yb = xb.to(device), yb.to(device); "
-    "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step().",
+    hint=N_(
+        "model.to(device); model.train(); per batch: xb, yb = xb.to(device), yb.to(device); "
+        "optimizer.zero_grad(); loss = criterion(model(xb), yb); loss.backward(); optimizer.step()."
+    ),
 )
 
 
@@ -452,7 +457,7 @@ _LOADER_HINT = (
 )
 
 
-@TRAIN.check("make_loader batches every sample once", oracle="known", points=0.5)
+@TRAIN.check(N_("make_loader batches every sample once"), oracle="known", points=0.5)
 def make_loader_batches_every_sample_once(ctx: Context) -> None:
     rng = ctx.rng
     X, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
@@ -482,7 +487,7 @@ def make_loader_batches_every_sample_once(ctx: Context) -> None:
         )
 
 
-@TRAIN.check("train matches the reference from the same weights", oracle="reference", points=1.5)
+@TRAIN.check(N_("train matches the reference from the same weights"), oracle="reference", points=1.5)
 def train_matches_the_reference_from_the_same_weights(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
@@ -522,7 +527,7 @@ def _process(ctx: Context) -> tuple[dict, int, int, float]:
 
 
 @TRAIN.check(
-    "train builds one optimizer over all the model's parameters with the given lr", oracle="invariant", points=0.75
+    N_("train builds one optimizer over all the model's parameters with the given lr"), oracle="invariant", points=0.75
 )
 def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> None:
     got, epochs, batches, lr = _process(ctx)
@@ -565,7 +570,7 @@ def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> 
         )
 
 
-@TRAIN.check("train takes one optimizer step per minibatch in every epoch", oracle="invariant", points=0.75)
+@TRAIN.check(N_("train takes one optimizer step per minibatch in every epoch"), oracle="invariant", points=0.75)
 def train_takes_one_optimizer_step_per_minibatch_in_every_epoch(ctx: Context) -> None:
     got, epochs, batches, _ = _process(ctx)
     steps, largest = got["steps"], max(got["forwards"], default=0)
@@ -603,7 +608,7 @@ def train_takes_one_optimizer_step_per_minibatch_in_every_epoch(ctx: Context) ->
         )
 
 
-@TRAIN.check("train puts the model in training mode", oracle="invariant", points=0.5)
+@TRAIN.check(N_("train puts the model in training mode"), oracle="invariant", points=0.5)
 def train_puts_the_model_in_training_mode(ctx: Context) -> None:
     rng = ctx.rng
     seen = ctx.drive(_modes, seed_source(), "train", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
@@ -623,12 +628,12 @@ def train_puts_the_model_in_training_mode(ctx: Context) -> None:
         )
 
 
-@TRAIN.check("train stays on the given device", oracle="invariant", points=1)
+@TRAIN.check(N_("train stays on the given device"), oracle="invariant", points=1)
 def train_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta_check(ctx, "train", "train")
 
 
-@TRAIN.check("trained Net reaches 90% on held-out digits", oracle="training", points=1.5, timeout=60)
+@TRAIN.check(N_("trained Net reaches 90% on held-out digits"), oracle="training", points=1.5, timeout=60)
 def trained_net_reaches_90_on_held_out_digits(ctx: Context) -> None:
     X_train, y_train, X_test, y_test = digits_784()
     runs = ctx.drive(_train_digits, seed_source(), X_train, y_train, EPOCHS, 0)
@@ -653,12 +658,14 @@ def trained_net_reaches_90_on_held_out_digits(ctx: Context) -> None:
 
 EVALUATE = exercise(
     "pytorch.evaluate",
-    "evaluate: accuracy in eval mode",
+    N_("evaluate: accuracy in eval mode"),
     points=2,
     seed="5.2",
     functions=["evaluate"],
-    hint="model.eval(); with torch.no_grad(): count (model(xb).argmax(dim=1) == yb) over all batches, "
-    "divide by the number of samples.",
+    hint=N_(
+        "model.eval(); with torch.no_grad(): count (model(xb).argmax(dim=1) == yb) over all batches, "
+        "divide by the number of samples."
+    ),
 )
 
 
@@ -674,7 +681,7 @@ def _evaluate_with(student: Callable[[str], Any], spec: str, weights: dict, X: n
     return float(student("pytorch").evaluate(net, public["loader"](X, y, batch_size=16), device="cpu"))
 
 
-@EVALUATE.check("evaluate matches the reference", oracle="reference", points=1)
+@EVALUATE.check(N_("evaluate matches the reference"), oracle="reference", points=1)
 def evaluate_matches_the_reference(ctx: Context) -> None:
     rng = ctx.rng
     weights = _random_weights(rng)
@@ -698,7 +705,7 @@ def _evaluate_hint(got: float, expected: float, n: int) -> str:
     return "the prediction is model(xb).argmax(dim=1), one per sample, compared with yb"
 
 
-@EVALUATE.check("evaluate runs in eval mode without autograd", oracle="invariant", points=0.5)
+@EVALUATE.check(N_("evaluate runs in eval mode without autograd"), oracle="invariant", points=0.5)
 def evaluate_runs_in_eval_mode_without_autograd(ctx: Context) -> None:
     rng = ctx.rng
     seen = ctx.drive(
@@ -712,6 +719,6 @@ def evaluate_runs_in_eval_mode_without_autograd(ctx: Context) -> None:
         raise CheckFailed("evaluate ran the model with autograd on", hint="wrap the loop in torch.no_grad()")
 
 
-@EVALUATE.check("evaluate stays on the given device", oracle="invariant", points=0.5)
+@EVALUATE.check(N_("evaluate stays on the given device"), oracle="invariant", points=0.5)
 def evaluate_stays_on_the_given_device(ctx: Context) -> None:
     _on_meta_check(ctx, "evaluate", "evaluate")

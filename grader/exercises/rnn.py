@@ -21,6 +21,7 @@ from grader.checks.gradcheck import check_vjp
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.replies import ANY, ARRAY, fields, list_of, returns, tuple_of
 from grader.checks.standard import IN_PLACE_HINT, Layer, changed_by_backward, layer_checks, torch_forward
+from grader.i18n import N_
 from grader.registry import exercise
 
 _dims = st.tuples(S.batch_sizes(1, 4), st.integers(1, 4), st.integers(1, 4))  # N, D, H
@@ -87,13 +88,15 @@ def _torch_lstm(x, h, c, Wx, Wh, b):
 
 STEP = exercise(
     "rnn.step",
-    "One step of a vanilla RNN",
+    N_("One step of a vanilla RNN"),
     points=4,
     seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["rnn_step_forward", "rnn_step_backward"],
-    hint="h = tanh(x·Wx + h_prev·Wh + b). Backward: da = dh·(1 − h²) with h the *output*; dx = da·Wxᵀ, "
-    "dh_prev = da·Whᵀ, dWx = xᵀ·da, dWh = h_prevᵀ·da, db = Σ da.",
+    hint=N_(
+        "h = tanh(x·Wx + h_prev·Wh + b). Backward: da = dh·(1 − h²) with h the *output*; dx = da·Wxᵀ, "
+        "dh_prev = da·Whᵀ, dWx = xᵀ·da, dWh = h_prevᵀ·da, db = Σ da."
+    ),
 )
 layer_checks(
     STEP,
@@ -110,14 +113,16 @@ layer_checks(
 
 SEQUENCE = exercise(
     "rnn.sequence",
-    "A whole sequence: forward and backpropagation through time",
+    N_("A whole sequence: forward and backpropagation through time"),
     points=6,
     seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["rnn_forward", "rnn_backward"],
     prerequisites=["rnn.step"],
-    hint="Loop rnn_step_forward over t. BPTT walks t = T−1 … 0 and feeds each step dh[:, t] + dh_prev from "
-    "step t+1; weight gradients are summed over the steps.",
+    hint=N_(
+        "Loop rnn_step_forward over t. BPTT walks t = T−1 … 0 and feeds each step dh[:, t] + dh_prev from "
+        "step t+1; weight gradients are summed over the steps."
+    ),
 )
 layer_checks(
     SEQUENCE,
@@ -134,13 +139,15 @@ layer_checks(
 
 LSTM = exercise(
     "rnn.lstm",
-    "One LSTM step (gates i, f, o, g)",
+    N_("One LSTM step (gates i, f, o, g)"),
     points=6,
     seed="2.2",
     hidden_examples=1,  # its hidden checks cost > 1 s at 3x (benchmarks/bench_hidden.py)
     functions=["lstm_step_forward", "lstm_step_backward"],
-    hint="a = x·Wx + h_prev·Wh + b split into i, f, o, g (in that order); c = f⊙c_prev + i⊙g; h = o⊙tanh(c). "
-    "Backward: dc_total = dc + dh⊙o⊙(1 − tanh²(c)), then through each gate's nonlinearity.",
+    hint=N_(
+        "a = x·Wx + h_prev·Wh + b split into i, f, o, g (in that order); c = f⊙c_prev + i⊙g; h = o⊙tanh(c). "
+        "Backward: dc_total = dc + dh⊙o⊙(1 − tanh²(c)), then through each gate's nonlinearity."
+    ),
 )
 _LSTM_GRADS = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")
 
@@ -198,7 +205,7 @@ def _compare_hc(got: tuple[Any, Any], expected: tuple[Any, Any], args: tuple) ->
             )
 
 
-@LSTM.check("lstm_step_forward matches the reference", oracle="reference", twin=True)
+@LSTM.check(N_("lstm_step_forward matches the reference"), oracle="reference", twin=True)
 def lstm_step_forward_matches_the_reference(ctx: Context) -> None:
     ctx.for_all(
         _step_args(4, True),
@@ -219,7 +226,7 @@ def _torch_lstm_grads(args: tuple, dh: np.ndarray, dc: np.ndarray) -> list[np.nd
     return [leaf.grad.numpy() for leaf in leaves]
 
 
-@LSTM.check("lstm_step_forward matches torch LSTMCell", oracle="torch", twin=True)
+@LSTM.check(N_("lstm_step_forward matches torch LSTMCell"), oracle="torch", twin=True)
 @plans.answered
 def lstm_step_forward_matches_torch_lstmcell(ctx: Context) -> None:
     def prop(args: tuple) -> None:
@@ -240,7 +247,7 @@ def _lstm_grads(ctx: Context, args: tuple, seed: int) -> tuple[np.ndarray, np.nd
     return dh, dc, grads
 
 
-@LSTM.check("lstm_step_backward passes the gradient check", oracle="numerical", points=2, twin=True)
+@LSTM.check(N_("lstm_step_backward passes the gradient check"), oracle="numerical", points=2, twin=True)
 def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
     def prop(case: tuple[tuple, int]) -> None:
         args, seed = case
@@ -260,7 +267,7 @@ def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
 
-@LSTM.check("lstm_step_backward matches torch autograd", oracle="torch", twin=True)
+@LSTM.check(N_("lstm_step_backward matches torch autograd"), oracle="torch", twin=True)
 @plans.answered
 def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
     def prop(case: tuple[tuple, int]) -> None:
@@ -275,7 +282,7 @@ def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
 
 
 @LSTM.check(
-    "lstm_step_backward leaves dh, dc and the cache unchanged",
+    N_("lstm_step_backward leaves dh, dc and the cache unchanged"),
     oracle="invariant",
     points=0.5,
     twin=True,
@@ -302,13 +309,15 @@ def lstm_step_backward_leaves_dh_dc_and_the_cache_unchanged(ctx: Context) -> Non
 
 MODEL = exercise(
     "rnn.model",
-    "An RNN that learns a toy sequence task (majority vote)",
+    N_("An RNN that learns a toy sequence task (majority vote)"),
     points=6,
     seed="2.2",
     functions=["rnn_classifier_loss", "train_rnn"],
     prerequisites=["rnn.step", "rnn.sequence", "neuron.softmax"],
-    hint="Scores come from the last hidden state only: the gradient enters BPTT at step T−1 and flows back "
-    "through every earlier step.",
+    hint=N_(
+        "Scores come from the last hidden state only: the gradient enters BPTT at step T−1 and flows back "
+        "through every earlier step."
+    ),
 )
 _KEYS = ("Wx", "Wh", "b", "Wy", "by")
 
@@ -343,7 +352,7 @@ def majority_task(n: int, seed: int, steps: int = 7) -> tuple[np.ndarray, np.nda
 
 
 @MODEL.check(
-    "train_rnn records one loss per minibatch step and updates every parameter", oracle="invariant", points=1.5
+    N_("train_rnn records one loss per minibatch step and updates every parameter"), oracle="invariant", points=1.5
 )
 def train_rnn_records_one_loss_per_minibatch_step_and_updates(ctx: Context) -> None:
     X, y = majority_task(20, seed=ctx.seed)
@@ -359,7 +368,7 @@ def train_rnn_records_one_loss_per_minibatch_step_and_updates(ctx: Context) -> N
 RNN_TRAINING: dict[str, Any] = {"classes": 2, "hidden": 16, "epochs": 10, "lr": 0.5, "batch_size": 32, "seed": 0}
 
 
-@MODEL.check("the trained RNN solves held-out sequences (>= 90%)", oracle="training", points=2, timeout=60)
+@MODEL.check(N_("the trained RNN solves held-out sequences (>= 90%)"), oracle="training", points=2, timeout=60)
 def the_trained_rnn_solves_held_out_sequences_90(ctx: Context) -> None:
     X, y = majority_task(600, seed=ctx.seed)
     X_test, y_test = majority_task(400, seed=ctx.seed + 1)

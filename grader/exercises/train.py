@@ -16,17 +16,20 @@ from grader.checks.compare import assert_close, real_array, same_array, short
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.replies import ANY, returns
+from grader.i18n import N_
 from grader.registry import exercise
 
 # ----------------------------------------------------------------------------- 1a. scaling
 SCALE = exercise(
     "train.scale",
-    "Standardize the features with the training statistics",
+    N_("Standardize the features with the training statistics"),
     points=2,
     seed="2.3",
     functions=["standardize"],
-    hint="μ and σ come from X_train only (axis 0); σ = 1 for a constant feature (max = min: its computed σ "
-    "may be 1e-17, not 0); apply the same μ, σ to X_test.",
+    hint=N_(
+        "μ and σ come from X_train only (axis 0); σ = 1 for a constant feature (max = min: its computed σ "
+        "may be 1e-17, not 0); apply the same μ, σ to X_test."
+    ),
 )
 
 #: constants whose column's computed σ is not exactly 0 for some numbers of rows (0.1 × 3 rows: σ ≈ 1.4e-17)
@@ -56,7 +59,7 @@ def _standardized(ctx: Context, X_train: np.ndarray, X_test: np.ndarray) -> tupl
     return out
 
 
-@SCALE.check("standardize matches the reference", oracle="reference", twin=True)
+@SCALE.check(N_("standardize matches the reference"), oracle="reference", twin=True)
 def standardize_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         got, expected = _standardized(ctx, *args), ctx.reference().standardize(*args)
@@ -74,7 +77,7 @@ def standardize_matches_the_reference(ctx: Context) -> None:
     ctx.for_all(_scale_args(), prop)
 
 
-@SCALE.check("scaled training features have mean 0 and std 1 (0 if constant)", oracle="invariant", twin=True)
+@SCALE.check(N_("scaled training features have mean 0 and std 1 (0 if constant)"), oracle="invariant", twin=True)
 def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
@@ -97,7 +100,7 @@ def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -
     ctx.for_all(_scale_args(), prop)
 
 
-@SCALE.check("the test set is scaled with the training statistics", oracle="invariant", twin=True)
+@SCALE.check(N_("the test set is scaled with the training statistics"), oracle="invariant", twin=True)
 def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         X, _ = args
@@ -116,7 +119,7 @@ def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
     ctx.for_all(_scale_args(), prop)
 
 
-@SCALE.check("standardize leaves its inputs unchanged", oracle="invariant", points=0.5, twin=True)
+@SCALE.check(N_("standardize leaves its inputs unchanged"), oracle="invariant", points=0.5, twin=True)
 def standardize_leaves_its_inputs_unchanged(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         _, after = ctx.call_checking_inputs("standardize", *args)
@@ -134,11 +137,11 @@ def standardize_leaves_its_inputs_unchanged(ctx: Context) -> None:
 # ----------------------------------------------------------------------------- 1b. stratified split
 SPLIT = exercise(
     "train.split",
-    "Stratified train/test split",
+    N_("Stratified train/test split"),
     points=3,
     seed="2.3",
     functions=["stratified_split"],
-    hint="For each class, shuffle its indices with the seeded generator and send round(f·n_c) of them to test.",
+    hint=N_("For each class, shuffle its indices with the seeded generator and send round(f·n_c) of them to test."),
 )
 
 _FRACTIONS = st.sampled_from([0.2, 0.25, 0.3, 0.5])
@@ -176,7 +179,7 @@ def _indices(value: Any, name: str, n: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
-@SPLIT.check("the split holds every index exactly once", oracle="invariant", twin=True)
+@SPLIT.check(N_("the split holds every index exactly once"), oracle="invariant", twin=True)
 def the_split_holds_every_index_exactly_once(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         train, test = _split(ctx, *args)
@@ -194,7 +197,7 @@ def the_split_holds_every_index_exactly_once(ctx: Context) -> None:
     ctx.for_all(_split_args(), prop)
 
 
-@SPLIT.check("every class keeps its proportion in the test set", oracle="invariant", twin=True)
+@SPLIT.check(N_("every class keeps its proportion in the test set"), oracle="invariant", twin=True)
 def every_class_keeps_its_proportion_in_the_test_set(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         y, fraction, _ = args
@@ -213,7 +216,7 @@ def every_class_keeps_its_proportion_in_the_test_set(ctx: Context) -> None:
     ctx.for_all(_split_args(), prop)
 
 
-@SPLIT.check("the split is random and reproducible", oracle="invariant", twin=True)
+@SPLIT.check(N_("the split is random and reproducible"), oracle="invariant", twin=True)
 def the_split_is_random_and_reproducible(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
         y, fraction, seed = args
@@ -238,11 +241,11 @@ def the_split_is_random_and_reproducible(ctx: Context) -> None:
 # ----------------------------------------------------------------------------- 1c. one-hot
 ONE_HOT = exercise(
     "train.one_hot",
-    "One-hot labels",
+    N_("One-hot labels"),
     points=1,
     seed="2.3",
     functions=["one_hot"],
-    hint="np.zeros((N, num_classes)), then a 1.0 at [n, y[n]] for every n.",
+    hint=N_("np.zeros((N, num_classes)), then a 1.0 at [n, y[n]] for every n."),
 )
 
 
@@ -252,7 +255,7 @@ def _one_hot_args(draw: st.DrawFn) -> tuple[np.ndarray, int]:
     return draw(S.labels(draw(S.batch_sizes(1, 8)), classes)), classes
 
 
-@ONE_HOT.check("one_hot matches the reference", oracle="reference", twin=True)
+@ONE_HOT.check(N_("one_hot matches the reference"), oracle="reference", twin=True)
 def one_hot_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, int]) -> None:
         with failing_input(lambda: call_literal("one_hot", args)):
@@ -280,7 +283,7 @@ def _torch_accuracy(scores: np.ndarray, y: np.ndarray) -> float:
     return (torch.tensor(scores).argmax(dim=1) == torch.tensor(y)).double().mean().item()
 
 
-@ONE_HOT.check("one_hot matches torch", oracle="torch", twin=True)
+@ONE_HOT.check(N_("one_hot matches torch"), oracle="torch", twin=True)
 @plans.answered
 def one_hot_matches_torch(ctx: Context) -> None:
 
@@ -303,12 +306,14 @@ def one_hot_matches_torch(ctx: Context) -> None:
 # ----------------------------------------------------------------------------- 1d. minibatches
 BATCHES = exercise(
     "train.batches",
-    "Shuffled minibatches",
+    N_("Shuffled minibatches"),
     points=2,
     seed="2.3",
     functions=["minibatches"],
-    hint="Draw one permutation of the n row indices from np.random.default_rng(seed), then take consecutive "
-    "slices of batch_size from it — the last batch keeps the remainder.",
+    hint=N_(
+        "Draw one permutation of the n row indices from np.random.default_rng(seed), then take consecutive "
+        "slices of batch_size from it — the last batch keeps the remainder."
+    ),
 )
 _batch_args = st.tuples(st.integers(1, 60), st.integers(1, 16), st.integers(0, 1000))
 
@@ -331,7 +336,7 @@ def _order(batches: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(batches).astype(np.int64) if batches else np.zeros(0, dtype=np.int64)
 
 
-@BATCHES.check("each epoch visits every index once, in batches of batch_size", oracle="invariant", twin=True)
+@BATCHES.check(N_("each epoch visits every index once, in batches of batch_size"), oracle="invariant", twin=True)
 def each_epoch_visits_every_index_once_in_batches_of_batch_size(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, _ = args
@@ -358,7 +363,7 @@ def each_epoch_visits_every_index_once_in_batches_of_batch_size(ctx: Context) ->
     ctx.for_all(_batch_args, prop)
 
 
-@BATCHES.check("the order is shuffled and reproducible", oracle="invariant", twin=True)
+@BATCHES.check(N_("the order is shuffled and reproducible"), oracle="invariant", twin=True)
 def the_order_is_shuffled_and_reproducible(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
         n, batch_size, seed = args
@@ -385,13 +390,15 @@ def the_order_is_shuffled_and_reproducible(ctx: Context) -> None:
 # ----------------------------------------------------------------------------- 2–5. the training loop
 LOOP = exercise(
     "train.loop",
-    "The training loop of a two-layer network",
+    N_("The training loop of a two-layer network"),
     points=6,
     seed="2.3",
     functions=["fit"],
     prerequisites=["backprop.mlp", "optim.sgd_momentum", "train.batches"],
-    hint="Create the optimizer once over the parameter arrays themselves (it updates them in place); for each "
-    "epoch and minibatch: loss, grads = two_layer_loss(...); optimizer.step(grads in the same order).",
+    hint=N_(
+        "Create the optimizer once over the parameter arrays themselves (it updates them in place); for each "
+        "epoch and minibatch: loss, grads = two_layer_loss(...); optimizer.step(grads in the same order)."
+    ),
 )
 #: budget of the training smoke test (the reference reaches 96% in ~0.1 s)
 MLP_TRAINING: dict[str, Any] = {
@@ -406,7 +413,7 @@ MLP_TRAINING: dict[str, Any] = {
 
 
 @LOOP.check(
-    "fit records one loss per minibatch step, stepping one optimizer over every parameter",
+    N_("fit records one loss per minibatch step, stepping one optimizer over every parameter"),
     oracle="invariant",
     points=2,
     twin=True,
@@ -427,7 +434,7 @@ def fit_records_one_loss_per_minibatch_step_stepping_one(ctx: Context) -> None:
     )
 
 
-@LOOP.check("the trained network classifies held-out digits (>= 90%)", oracle="training", points=3, timeout=60)
+@LOOP.check(N_("the trained network classifies held-out digits (>= 90%)"), oracle="training", points=3, timeout=60)
 def the_trained_network_classifies_held_out_digits_90(ctx: Context) -> None:
     (Xtr, ytr, Xte, yte), data = T.classification_data(ctx)  # the digits, or MNIST if DEEPGRADE_MNIST is set
     params, losses = T.expect_pair(ctx.call("fit", Xtr, ytr, **MLP_TRAINING), "fit")
@@ -443,11 +450,11 @@ def the_trained_network_classifies_held_out_digits_90(ctx: Context) -> None:
 # ----------------------------------------------------------------------------- 6. evaluation
 EVALUATE = exercise(
     "train.evaluate",
-    "Accuracy",
+    N_("Accuracy"),
     points=1,
     seed="2.3",
     functions=["accuracy"],
-    hint="np.mean(np.argmax(scores, axis=1) == y): the fraction of rows whose largest score is the label.",
+    hint=N_("np.mean(np.argmax(scores, axis=1) == y): the fraction of rows whose largest score is the label."),
 )
 
 
@@ -460,7 +467,7 @@ def _accuracy_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return scores, y
 
 
-@EVALUATE.check("accuracy matches the reference", oracle="reference", twin=True)
+@EVALUATE.check(N_("accuracy matches the reference"), oracle="reference", twin=True)
 def accuracy_matches_the_reference(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
         with failing_input(lambda: call_literal("accuracy", args)):
@@ -476,7 +483,7 @@ def accuracy_matches_the_reference(ctx: Context) -> None:
     ctx.for_all(_accuracy_args(), prop)
 
 
-@EVALUATE.check("accuracy matches torch", oracle="torch", twin=True)
+@EVALUATE.check(N_("accuracy matches torch"), oracle="torch", twin=True)
 @plans.answered
 def accuracy_matches_torch(ctx: Context) -> None:
 
@@ -499,12 +506,14 @@ def accuracy_matches_torch(ctx: Context) -> None:
 # ----------------------------------------------------------------------------- IDX files (MNIST)
 IDX = exercise(
     "train.idx",
-    "Read IDX files (MNIST's format), gzip or not",
+    N_("Read IDX files (MNIST's format), gzip or not"),
     points=2,
     seed="2.3",
     functions=["load_idx"],
-    hint="Header: 0, 0, type byte, ndim byte, then ndim big-endian uint32 sizes; data big-endian. "
-    "Decompress first when the file starts with 1f 8b.",
+    hint=N_(
+        "Header: 0, 0, type byte, ndim byte, then ndim big-endian uint32 sizes; data big-endian. "
+        "Decompress first when the file starts with 1f 8b."
+    ),
 )
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -580,12 +589,12 @@ def _idx_check(ctx: Context, compress: bool, name: str) -> None:
     ctx.for_all(_idx_case(), prop, examples=max(6, ctx.examples // 2))
 
 
-@IDX.check("load_idx reads IDX files of every type and rank", oracle="known", twin=True)
+@IDX.check(N_("load_idx reads IDX files of every type and rank"), oracle="known", twin=True)
 def load_idx_reads_idx_files_of_every_type_and_rank(ctx: Context) -> None:
     _idx_check(ctx, compress=False, name="data-idx")
 
 
-@IDX.check("load_idx reads gzip-compressed IDX files", oracle="known", twin=True)
+@IDX.check(N_("load_idx reads gzip-compressed IDX files"), oracle="known", twin=True)
 def load_idx_reads_gzip_compressed_idx_files(ctx: Context) -> None:
     _idx_check(ctx, compress=True, name="data-idx.gz")
 
@@ -599,11 +608,15 @@ def _by_content(ctx: Context, compress: bool, name: str) -> None:
         raise CheckFailed(exc.summary, exc.details) from None
 
 
-@IDX.check("load_idx detects gzip by its first bytes, not the name (gzip named without .gz)", oracle="known", twin=True)
+@IDX.check(
+    N_("load_idx detects gzip by its first bytes, not the name (gzip named without .gz)"), oracle="known", twin=True
+)
 def load_idx_detects_gzip_by_its_first_bytes_not_the_name_gzip(ctx: Context) -> None:
     _by_content(ctx, compress=True, name="train-images-idx3-ubyte")
 
 
-@IDX.check("load_idx detects gzip by its first bytes, not the name (plain file named .gz)", oracle="known", twin=True)
+@IDX.check(
+    N_("load_idx detects gzip by its first bytes, not the name (plain file named .gz)"), oracle="known", twin=True
+)
 def load_idx_detects_gzip_by_its_first_bytes_not_the_name_plain(ctx: Context) -> None:
     _by_content(ctx, compress=False, name="train-images-idx3-ubyte.gz")

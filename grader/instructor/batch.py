@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader import reference, registry, stopping
+from grader import i18n, reference, registry, stopping
 from grader import secret as course_secret
 from grader.instructor.submissions import Submission, SubmissionError, content_hash, materialize, pack, safe_name
 from grader.isolation import sandbox
@@ -97,6 +97,7 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
     from grader.runner import grade
 
     started = time.perf_counter()
+    i18n.set_language(job.get("lang") or i18n.DEFAULT)
     source = job["source"]
     result = SubmissionResult(job["student"])
     work: Path | None = None
@@ -455,6 +456,8 @@ def run_batch(
         "submission_timeout": submission_timeout,
         "secret": course_secret.fingerprint(secret),
     }  # another secret, other hidden inputs: re-grade
+    if i18n.language() != i18n.DEFAULT:  # feedback in another language: re-grade (English keeps its keys)
+        options["lang"] = i18n.language()
     done: dict[str, Outcome] = {}
     todo: list[dict[str, Any]] = []
     for stale in [*out.glob(".*.tmp"), *out.glob(f"{RECORDS}/.*.tmp"), *out.glob(f"{STUDENTS}/*/.*.tmp")]:
@@ -478,6 +481,7 @@ def run_batch(
                     "forbidden_penalty": forbidden_penalty,
                     "submission_timeout": submission_timeout,
                     "secret": secret,
+                    "lang": i18n.language(),  # the messages are written grader-side, in the job's process
                 }
             )
     if on_plan:

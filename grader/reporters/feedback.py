@@ -9,23 +9,28 @@ from __future__ import annotations
 
 from html import escape
 
+from grader.i18n import _, language, name
 from grader.reporters.text import clean, fence
 from grader.reporters.view import MARK, check_label, details, exercise_heading, hidden_summary, status_note
 from grader.reporters.view import points as _pts
 from grader.results import CheckResult, SubmissionResult
 
 
+def _score(result: SubmissionResult) -> str:
+    return _("Score: {score} / {max_score}").format(score=_pts(result.score), max_score=_pts(result.max_score))
+
+
 def markdown(result: SubmissionResult, student: str) -> str:
     """Every fenced block sits at the top level (no list or quote around it could end it early)."""
-    out = [f"# Feedback for {student}", ""]
+    out = ["# " + _("Feedback for {student}").format(student=student), ""]
     if result.error:
-        out += ["**This submission could not be graded:**", "", *fence(result.error), ""]
+        out += ["**" + _("This submission could not be graded:") + "**", "", *fence(result.error), ""]
         return "\n".join(out)
-    out += [f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
+    out += ["**" + _score(result) + "**", ""]
     for e in result.exercises:
         out += [f"## {exercise_heading(e)}", ""]
         for note in e.notes:
-            out += ["Note:", "", *fence(note), ""]
+            out += [_("Note:"), "", *fence(note), ""]
         for c in e.checks:
             out.append(f"- {check_label(c)}")
             for heading, text in details(c):
@@ -36,7 +41,7 @@ def markdown(result: SubmissionResult, student: str) -> str:
         out.append("")
     summary = hidden_summary(result)
     if summary:
-        out += [f"Overall, {summary}.", ""]
+        out += [_("Overall, {summary}.").format(summary=summary), ""]
     return "\n".join(out)
 
 
@@ -49,7 +54,7 @@ ul{list-style:none;padding-left:.5rem}li{margin:.3rem 0}img{max-width:100%;borde
 
 
 def _check_html(c: CheckResult) -> str:
-    body = f'<li class="{escape(c.status)}">{MARK[c.status]} {escape(c.name)}'
+    body = f'<li class="{escape(c.status)}">{MARK[c.status]} {escape(name(c.name))}'
     if c.status != "passed":
         body += f' <span class="meta">{escape(status_note(c))}</span>'
     for heading, text in details(c):
@@ -57,26 +62,23 @@ def _check_html(c: CheckResult) -> str:
     if c.curves:
         from grader.reporters.plots import curves_data_uri
 
-        body += (
-            f'<div><img alt="{escape(", ".join(c.curves))} curves of {escape(c.name)}" '
-            f'src="{curves_data_uri(c.curves, c.name)}"></div>'
-        )
+        alt = _("{curves} curves of {check}").format(curves=", ".join(c.curves), check=name(c.name))
+        body += f'<div><img alt="{escape(alt)}" src="{curves_data_uri(c.curves, c.name)}"></div>'
     return body + "</li>"
 
 
 def html(result: SubmissionResult, student: str) -> str:
+    heading = _("Feedback for {student}").format(student=student)
     parts = [
-        f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback for "
-        f"{escape(student)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Feedback for {escape(student)}</h1>",
+        f'<!doctype html><html lang="{language().replace("_", "-")}"><head><meta charset="utf-8"><title>'
+        f"{escape(heading)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(heading)}</h1>",
     ]
     if result.error:
-        parts.append(
-            f'<div class="error"><b>This submission could not be graded:</b>'
-            f"<pre>{escape(clean(result.error))}</pre></div>"
-        )
+        not_graded = _("This submission could not be graded:")
+        parts.append(f'<div class="error"><b>{escape(not_graded)}</b><pre>{escape(clean(result.error))}</pre></div>')
     else:
-        parts.append(f"<p><b>Score: {_pts(result.score)} / {_pts(result.max_score)}</b></p>")
+        parts.append(f"<p><b>{escape(_score(result))}</b></p>")
     for e in result.exercises:
         parts.append(f'<h2 class="{escape(e.status)}">{escape(exercise_heading(e))}</h2>')
         parts += [f'<pre class="note">{escape(clean(note))}</pre>' for note in e.notes]
@@ -88,6 +90,7 @@ def html(result: SubmissionResult, student: str) -> str:
         parts.append("</ul>")
     summary = hidden_summary(result)
     if summary:
-        parts.append(f"<p>Overall, {escape(summary)}.</p>")
+        overall = _("Overall, {summary}.").format(summary=summary)
+        parts.append(f"<p>{escape(overall)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)

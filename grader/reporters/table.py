@@ -11,8 +11,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from grader.i18n import _, name
 from grader.reporters.text import clean
-from grader.reporters.view import MARK, details, hidden_summary, points, status_note
+from grader.reporters.view import MARK, details, hidden_summary, points, status, status_note, title
 from grader.results import ExerciseResult, SubmissionResult
 
 STYLE = {
@@ -29,11 +30,11 @@ STYLE = {
 def table(result: SubmissionResult) -> Table:
     t = Table(title=Text(f"deepgrade — {result.submission}"), title_justify="left", expand=False)
     # an exercise id is what the student types next (`deepgrade hint <id>`): never cut it
-    t.add_column("exercise", no_wrap=True, min_width=max((len(e.id) for e in result.exercises), default=8))
-    t.add_column("title", overflow="fold")
-    t.add_column("status", no_wrap=True)
-    t.add_column("checks", justify="right", no_wrap=True)
-    t.add_column("points", justify="right", no_wrap=True)
+    t.add_column(_("exercise"), no_wrap=True, min_width=max((len(e.id) for e in result.exercises), default=8))
+    t.add_column(_("title"), overflow="fold")
+    t.add_column(_("status"), no_wrap=True)
+    t.add_column(_("checks"), justify="right", no_wrap=True)
+    t.add_column(_("points"), justify="right", no_wrap=True)
     for e in result.exercises:
         passed = sum(c.status == "passed" for c in e.checks)
         # a skipped exercise's points are not at stake here, but they are in the official grade: not "0/0"
@@ -44,18 +45,18 @@ def table(result: SubmissionResult) -> Table:
         )
         t.add_row(
             Text(e.id),
-            Text(e.title),
-            Text(f"{MARK[e.status]} {e.status}", style=STYLE[e.status]),
+            Text(title(e)),
+            Text(f"{MARK[e.status]} {status(e.status)}", style=STYLE[e.status]),
             f"{passed}/{len(e.checks)}",
             shown,
         )
     done = sum(e.status == "passed" for e in result.exercises)
-    t.caption = (
-        f"{done}/{len(result.exercises)} exercises passed · {points(result.score)}/{points(result.max_score)} points"
+    t.caption = _("{done}/{total} exercises passed · {score}/{max_score} points").format(
+        done=done, total=len(result.exercises), score=points(result.score), max_score=points(result.max_score)
     )
     not_checked = sum(c.max_score for e in unchecked(result) for c in e.checks)
     if not_checked:
-        t.caption += f" · {points(not_checked)} points not checked here"
+        t.caption += " · " + _("{points} points not checked here").format(points=points(not_checked))
     if hidden_summary(result):
         t.caption += f" · {hidden_summary(result)}"
     return t
@@ -65,12 +66,12 @@ def failure_panel(e: ExerciseResult) -> Panel | None:
     first = e.first_failure()
     if first is None:
         return None
-    body = Text(f"{first.name}  {status_note(first)}\n", style="bold")
+    body = Text(f"{name(first.name)}  {status_note(first)}\n", style="bold")
     for heading, text in details(first):
         if heading:
             body.append(f"\n--- {heading} ---\n", style="dim")
         body.append(text)
-    return Panel(body, title=Text(f"{e.id} — {e.title}"), title_align="left", border_style=STYLE[e.status])
+    return Panel(body, title=Text(f"{e.id} — {title(e)}"), title_align="left", border_style=STYLE[e.status])
 
 
 def unchecked(result: SubmissionResult) -> list[ExerciseResult]:
@@ -88,7 +89,9 @@ def official_penalty() -> str:
     """What ``deepgrade grade`` does to an exercise with a forbidden import, in words."""
     from grader.isolation.policy import GRADE_PENALTY
 
-    return "scores 0" if GRADE_PENALTY >= 1 else f"loses {GRADE_PENALTY:.0%} of its points"
+    return (
+        _("scores 0") if GRADE_PENALTY >= 1 else _("loses {share} of its points").format(share=f"{GRADE_PENALTY:.0%}")
+    )
 
 
 def warnings(result: SubmissionResult) -> list[str]:
@@ -96,16 +99,19 @@ def warnings(result: SubmissionResult) -> list[str]:
     lines = []
     for e in unchecked(result):
         first = next((c for c in e.checks if c.message), None)
-        why = first.message.removeprefix("skipped: ") if first else "skipped"
+        why = first.message.removeprefix(_("skipped: ")).removeprefix("skipped: ") if first else status("skipped")
         lines.append(
-            f"{e.id} was not checked ({why}); the official grade counts its "
-            f"{points(sum(c.max_score for c in e.checks))} points."
+            _("{id} was not checked ({why}); the official grade counts its {points} points.").format(
+                id=e.id, why=why, points=points(sum(c.max_score for c in e.checks))
+            )
         )
     for e in flagged(result):
         if not e.penalty:
             lines.append(
-                f"{e.id}: with this import the official grade (`deepgrade grade`) {official_penalty()} "
-                "for this exercise; remove it."
+                _(
+                    "{id}: with this import the official grade (`deepgrade grade`) {penalty} for this exercise; "
+                    "remove it."
+                ).format(id=e.id, penalty=official_penalty())
             )
     return lines
 
@@ -116,17 +122,18 @@ def next_up(result: SubmissionResult) -> str:
     todo = [e for e in result.exercises if e.status not in ("passed", "skipped")]
     if todo:
         e = todo[0]
-        return escape(f"Next: {e.id} ({e.title}) — `deepgrade hint {e.id}` for a hint.")
+        return escape(_("Next: {id} ({title}) — `deepgrade hint {id}` for a hint.").format(id=e.id, title=title(e)))
     waiting = unchecked(result) + [e for e in flagged(result) if e not in unchecked(result)]
     if waiting:
-        return escape(f"Not done yet: {', '.join(e.id for e in waiting)} (see above).")
-    return "All selected exercises pass. Well done!"
+        return escape(_("Not done yet: {ids} (see above).").format(ids=", ".join(e.id for e in waiting)))
+    return escape(_("All selected exercises pass. Well done!"))
 
 
 def print_report(result: SubmissionResult, console: Console | None = None, *, failures: int = 99) -> None:
     console = console or Console()
     if result.error:
-        console.print(f"[red]error:[/red] {escape(clean(result.error))}")
+        label = _("error:")
+        console.print(f"[red]{escape(label)}[/red] {escape(clean(result.error))}")
     console.print(table(result))
     for e in result.exercises:
         for note in e.notes:

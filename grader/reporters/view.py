@@ -13,8 +13,9 @@ fences it for its format.
 
 from __future__ import annotations
 
+from grader.i18n import N_, _, name
 from grader.reporters.text import clean
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult
 
 MARK = {
     "passed": "✓",
@@ -25,7 +26,27 @@ MARK = {
     "skipped": "-",
     "grader_error": "⚠",
 }
-PRINTED = "what your code printed"
+PRINTED = N_("what your code printed")
+#: Each status in words (a status itself stays English in JSON and files: it is data).
+STATUS = {
+    "passed": N_("passed"),
+    "failed": N_("failed"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "not_implemented": N_("not_implemented"),
+    "skipped": N_("skipped"),
+    "grader_error": N_("grader_error"),
+}
+
+
+def status(s: str) -> str:
+    """A status in the chosen language."""
+    return _(STATUS.get(s, s))
+
+
+def title(e: ExerciseResult) -> str:
+    """An exercise's title in the chosen language (the registry's is the msgid, translated where shown)."""
+    return _(e.title)
 
 
 def points(x: float) -> str:
@@ -36,23 +57,27 @@ def points(x: float) -> str:
 def hidden_summary(result: SubmissionResult | ExerciseResult) -> str:
     """'hidden checks: 3/4 passed', or '' when there are none."""
     passed, total = result.hidden_passed
-    return f"hidden checks: {passed}/{total} passed" if total else ""
+    return _("hidden checks: {passed}/{total} passed").format(passed=passed, total=total) if total else ""
 
 
 def exercise_heading(e: ExerciseResult) -> str:
     """'✗ neuron.relu — ReLU activation: 1.5/2'."""
-    return f"{MARK[e.status]} {e.id} — {e.title}: {points(e.score)}/{points(e.max_score)}"
+    return f"{MARK[e.status]} {e.id} — {title(e)}: {points(e.score)}/{points(e.max_score)}"
 
 
 def status_note(c: CheckResult) -> str:
     """'[failed, oracle: torch]' for a check that did not pass; '' for one that did."""
-    return "" if c.status == "passed" else f"[{c.status}, oracle: {c.oracle}]"
+    return (
+        ""
+        if c.status == "passed"
+        else "[" + _("{status}, oracle: {oracle}").format(status=status(c.status), oracle=c.oracle) + "]"
+    )
 
 
 def check_label(c: CheckResult) -> str:
     """'✓ name', or '✗ name [failed, oracle: torch]'."""
     note = status_note(c)
-    return f"{MARK[c.status]} {c.name}" + (f" {note}" if note else "")
+    return f"{MARK[c.status]} {name(c.name)}" + (f" {note}" if note else "")
 
 
 def details(c: CheckResult) -> list[tuple[str, str]]:
@@ -60,4 +85,5 @@ def details(c: CheckResult) -> list[tuple[str, str]]:
     (heading ''), then what the code printed (empty for a hidden check: ``SubmissionResult.redacted``)."""
     if c.status == "passed":
         return []
-    return [(heading, clean(text)) for heading, text in (("", c.message), (PRINTED, c.stdout)) if text]
+    message = _(WITHHELD) if c.message == WITHHELD else c.message  # the one message made of a msgid alone
+    return [(heading, clean(text)) for heading, text in (("", message), (_(PRINTED), c.stdout)) if text]
