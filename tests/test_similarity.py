@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader import cli
@@ -228,3 +229,20 @@ def test_grade_compares_every_submission_even_those_already_graded(tmp_path, mon
     assert not (out / similarity.FILE_NAME).exists()  # no stale flags of another run
     assert "Not run" in parse((out / "index.html").read_text()).by_id("similarity").text
     assert discover([str(tmp_path / "class")])  # the class itself is untouched
+
+
+def test_a_file_of_thousands_of_fragments_is_written_with_at_most_max_spans_regions():
+    # red-team finding: one submission with 5,000+ matching fragments made the class page refuse the whole
+    # similarity.json; the writer joins regions across their smallest gaps instead
+    code = "x = 1\n" * 4000
+    doc = similarity.Document.__new__(similarity.Document)
+    doc.code, doc.lo, doc.hi = code, np.arange(len(code)), np.arange(1, len(code) + 1)
+    covered = np.zeros(len(code), dtype=bool)
+    covered[::3] = True  # a region every third character
+    spans = doc.spans(covered)
+    assert len(spans) == similarity.MAX_SPANS
+    assert spans[0][0] == 0 and spans[-1][1] == doc.hi[np.flatnonzero(covered)[-1]]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # ordered, disjoint
+    few = np.zeros(len(code), dtype=bool)
+    few[10:20] = few[40:45] = True
+    assert doc.spans(few) == [[10, 20], [40, 45]]

@@ -42,7 +42,9 @@ DEFAULT_THRESHOLD = 0.5
 #: Length of the k-grams (normalized characters): copydetect's default noise threshold.
 K = 25
 #: A file bigger than this is left out of the comparison (the grader reads it, this does not).
-MAX_FILE_BYTES = 512 * 1024
+MAX_FILE_BYTES = 64 * 1024  # an exercise file is a few KiB; a fingerprinted file costs ~300x its size in memory
+#: The matching regions written for one file (the class page refuses a file of over 5,000).
+MAX_SPANS = 1_000
 #: A pair is flagged only if it shares at least this many normalized characters: two students who each
 #: wrote one short function the same way are not a copy.
 MIN_SHARED_CHARS = 200
@@ -146,10 +148,24 @@ class Document:
         return _coverage(self.starts[np.isin(self.hashes, other.unique, assume_unique=False)], len(self.lo))
 
     def spans(self, covered: np.ndarray) -> list[list[int]]:
-        """The covered characters as ``[start, end]`` character offsets in :attr:`code`."""
+        """The covered characters as ``[start, end]`` character offsets in :attr:`code`; at most
+        :data:`MAX_SPANS` of them (more are joined across their smallest gaps: a file made of thousands of
+        pasted fragments must not make the class page refuse the whole document)."""
         padded = np.concatenate([[False], covered, [False]]).astype(np.int8)
         change = np.flatnonzero(np.diff(padded))
-        return [[int(self.lo[s]), int(self.hi[e - 1])] for s, e in zip(change[::2], change[1::2])]
+        spans = [[int(self.lo[s]), int(self.hi[e - 1])] for s, e in zip(change[::2], change[1::2])]
+        if len(spans) <= MAX_SPANS:
+            return spans
+        gaps = np.array([b[0] - a[1] for a, b in zip(spans, spans[1:])])
+        breaks = set(np.argsort(gaps, kind="stable")[len(gaps) - (MAX_SPANS - 1) :].tolist())  # the widest gaps
+        joined, current = [], spans[0]
+        for i, nxt in enumerate(spans[1:]):
+            if i in breaks:
+                joined.append(current)
+                current = nxt
+            else:
+                current = [current[0], nxt[1]]
+        return [*joined, current]
 
 
 def boilerplate(folder: Path | None = None) -> frozenset[int]:
