@@ -189,6 +189,11 @@ def test_a_remembered_array_header_is_held_to_its_frame_and_the_memory_of_header
     for n in range(3 * wire._HEADERS_KEPT):  # a worker sending ever new shapes
         wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [_npy_header((n,)) + bytes(8 * n)]))
     assert wire._parsed_header.cache_info().currsize <= wire._HEADERS_KEPT
+    wire._parsed_header.cache_clear()
+    padded = _npy_header((1,))[:-1] + b" " * 2_000 + b"\n"  # a legal header, 2 kB of spaces long
+    padded = padded[:8] + struct.pack("<H", len(padded) - 10) + padded[10:]
+    assert wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [padded + bytes(8)])).shape == (1,)
+    assert wire._parsed_header.cache_info().currsize == 0  # read by numpy's parser, not remembered
 
 
 # --------------------------------------------------------------------------- given functions (guarantee 1)

@@ -100,6 +100,8 @@ def _npy(array: Any) -> bytes:
 #: Headers written and read, remembered (a grade sends the same few shapes thousands of times); bounded, so
 #: that a worker sending ever new shapes costs the grader no memory.
 _HEADERS_KEPT = 1024
+#: Only headers shorter than this are remembered (this side writes 64 to 192 bytes): 1,024 of them stay small.
+_HEADER_KEPT_BELOW = 512
 
 
 @functools.lru_cache(maxsize=_HEADERS_KEPT)
@@ -116,8 +118,8 @@ def _npy_header(frame: bytes | bytearray) -> tuple[tuple[int, ...], bool, Any, i
     if frame[:8] != _NPY_MAGIC or len(frame) < 10:
         return None
     (size,) = struct.unpack("<H", bytes(frame[8:10]))
-    if len(frame) < 10 + size:
-        return None
+    if len(frame) < 10 + size or size > _HEADER_KEPT_BELOW:
+        return None  # numpy's parser (not remembered: a long header is no one's cache entry)
     return _parsed_header(bytes(frame[10 : 10 + size]))
 
 
