@@ -466,12 +466,13 @@ def grade(
 
     with _Workers(submission, launcher, python, budget) as workers:
         import_failed: dict[str, StudentError] = {}
-        for ex in exercises:
-            results[ex.id].checks = _grade_checks(
+
+        def run(ex: Exercise, *, hidden_ones: bool) -> list[CheckResult]:
+            return _grade_checks(
                 workers,
                 ex,
-                chosen(ex, False),
-                hidden=hidden,
+                chosen(ex, hidden_ones),
+                hidden=hidden,  # True whenever hidden ones run
                 examples=examples,
                 use_reference=use_reference,
                 salt=0,
@@ -479,6 +480,9 @@ def grade(
                 budget=budget,
                 import_failed=import_failed,
             )
+
+        for ex in exercises:
+            results[ex.id].checks = run(ex, hidden_ones=False)
             gate(ex, results[ex.id].checks)
             if progress and not hidden:
                 progress(results[ex.id])
@@ -487,18 +491,7 @@ def grade(
             for ex in exercises:
                 order = {c.name: i for i, c in enumerate(ex.checks)}
                 er = results[ex.id]
-                er.checks += _grade_checks(
-                    workers,
-                    ex,
-                    chosen(ex, True),
-                    hidden=True,
-                    examples=examples,
-                    use_reference=use_reference,
-                    salt=0,
-                    secret=secret,
-                    budget=budget,
-                    import_failed=import_failed,
-                )
+                er.checks += run(ex, hidden_ones=True)
                 er.checks.sort(key=lambda c: order.get(c.name, len(order)))
                 gate(ex, er.checks)
                 if progress:
