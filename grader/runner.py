@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from grader import reference
@@ -232,14 +232,26 @@ class _Workers:
         self.submission, self.launcher, self.python, self.budget = submission, launcher, python, budget
         self.worker: Worker | None = None
         self.imports: list[tuple[str, str, str]] = []
+        self._ready: dict[tuple[str, ...] | None, Worker] = {}  # started early, importing their libraries
 
     def get(self, packages: tuple[str, ...] | None) -> Worker:
         if self.worker is not None and self.worker.packages != packages:
             self.fresh()
         if self.worker is None:
-            self.worker = Worker(self.submission, launcher=self.launcher, python=self.python, packages=packages)
-            self.worker.start()
+            self.worker = self._ready.pop(packages, None) or self._new(packages)
+            if self.worker.proc is None:
+                self.worker.start()
         return self.worker
+
+    def _new(self, packages: tuple[str, ...] | None) -> Worker:
+        return Worker(self.submission, launcher=self.launcher, python=self.python, packages=packages)
+
+    def prepare(self, packages: tuple[str, ...] | None, modules: Sequence[str]) -> None:
+        """Start the next worker for ``packages`` now and let it import ``modules`` while the current one works
+        (torch and Keras take seconds to import; a grader and its worker use about one core between them)."""
+        if packages not in self._ready and modules:
+            self._ready[packages] = worker = self._new(packages)
+            worker.preload(modules)
 
     def fresh(self) -> None:
         if self.worker is not None:
@@ -253,6 +265,16 @@ class _Workers:
 
     def __exit__(self, *exc: object) -> None:
         self.fresh()
+        for worker in self._ready.values():
+            worker.stop()
+        self._ready.clear()
+
+
+def preloads(exercises: Sequence[Exercise]) -> list[str]:
+    """The libraries a torch part's worker will import for ``exercises``: torch, and Keras where one needs it."""
+    if all(packages_for(e) is not None for e in exercises):
+        return []
+    return ["torch"] + (["keras"] if any("keras" in e.requires for e in exercises) else [])
 
 
 def _unrun(ex: Exercise, c: Check, status: str, message: str, *, hidden: bool, use_reference: bool) -> CheckResult:
@@ -481,6 +503,9 @@ def grade(
                 import_failed=import_failed,
             )
 
+        graded = [ex for ex in exercises if chosen(ex, False)]
+        if graded and packages_for(graded[0]) is not None:  # numpy parts first: torch loads meanwhile
+            workers.prepare(None, preloads(graded))
         for ex in exercises:
             results[ex.id].checks = run(ex, hidden_ones=False)
             gate(ex, results[ex.id].checks)

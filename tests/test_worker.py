@@ -219,3 +219,68 @@ def test_a_header_of_a_non_numeric_dtype_is_refused(descr):
     frame = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(8)
     with pytest.raises(wire.ProtocolError):
         wire.parse_npy(frame)
+
+
+def _where_is(student, name):
+    import sys
+
+    return getattr(sys.modules.get(name), "__file__", None)
+
+
+def test_a_preload_runs_no_file_of_the_submission(tmp_path):
+    # a student's module named like the library: the preload imports the real one, and runs nothing of theirs
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    marker = tmp_path / "ran"
+    (sub / "colorsys.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (sub / "part.py").write_text("import colorsys\n")
+    with Worker(sub) as w:
+        w.preload(["colorsys", "no_such_module_at_all"])  # one fails: the worker goes on
+        w.setup(["part"])
+        assert not marker.exists()
+        assert not str(w.drive(_where_is, "colorsys")).startswith(str(sub))
+        assert w.restarts == 0
+
+
+def test_a_preloads_seconds_are_charged_to_no_call(tmp_path):
+    # what the worker spends importing torch before any student file is not the submission's time
+    (tmp_path / "part.py").write_text("x = 1\n")
+    with Worker(tmp_path) as w:
+        w.preload(["torch"])
+        w.setup(["part"])
+        assert "torch" in w.drive(_modules)
+        preloaded = w.used_seconds
+    with Worker(tmp_path) as w:  # the control: the same import, asked for by a call, is charged
+        w.setup(["part"])
+        w.drive(_imports_torch)
+        asked = w.used_seconds
+    assert preloaded * 4 < asked, (preloaded, asked)
+
+
+def _imports_torch(student):
+    import torch  # noqa: F401
+
+
+def test_grade_preloads_torch_only_where_a_torch_part_follows_numpy_parts():
+    from grader.runner import preloads
+
+    numpy_parts = [registry.get("neuron.relu"), registry.get("cnn.conv")]
+    assert preloads(numpy_parts) == []
+    assert preloads([*numpy_parts, registry.get("pytorch.net")]) == ["torch"]
+    assert preloads([*numpy_parts, registry.get("keras_model.fit")]) == ["torch", "keras"]
+
+
+def test_grade_starts_the_torch_worker_while_the_numpy_parts_are_graded(monkeypatch):
+    from grader import reference
+    from grader.isolation.worker import client
+
+    asked = []
+    preload = client.Worker.preload
+    monkeypatch.setattr(client.Worker, "preload", lambda w, modules: (asked.append(list(modules)), preload(w, modules)))
+    exercises = [registry.get("neuron.relu"), registry.get("pytorch.net")]
+    result = grade(reference.SOLUTIONS, exercises, examples=3)
+    assert asked == [["torch"]]
+    assert result.score == result.max_score, [(c.name, c.message) for e in result.exercises for c in e.checks]
+    asked.clear()
+    grade(reference.SOLUTIONS, exercises[1:], examples=3)  # nothing to overlap with: no preload
+    assert asked == []

@@ -223,6 +223,7 @@ class Worker:
         self.printed = ""
         #: (part, module, "file:line") of forbidden modules the worker saw imported
         self.imports: list[tuple[str, str, str]] = []
+        self._preloading = False  # a preload request was sent and its reply is not read yet
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -240,6 +241,7 @@ class Worker:
         self._reader = io.FileIO(self.proc.stdout.fileno(), "rb", closefd=False)  # type: ignore[union-attr]
         self._defined = set()
         self._set_up = False
+        self._preloading = False
         self._stderr.clear()
         self._stderr_size = 0
         _LIVE.add(self)
@@ -293,10 +295,39 @@ class Worker:
         self.stop()
 
     # ------------------------------------------------------------------ one exchange
+    def preload(self, modules: Sequence[str]) -> None:
+        """Start the worker and have it import ``modules`` (torch, keras), returning at once: the caller goes on
+        with other work while the worker imports.  No student file runs meanwhile (the submission is off
+        ``sys.path`` during the import) and the seconds are charged to no call; the next call first waits for
+        the import (see :meth:`_settle`).  A module that fails to import is imported, or fails, when the
+        student's code asks for it, as without a preload."""
+        if self.proc is None:
+            self.start()
+        try:
+            self._send({"op": "preload", "modules": list(modules)}, _Meter(self, Budget.of(IMPORT_SECONDS)))
+        except StudentError:  # died at once: the next call starts a fresh worker
+            return
+        self._preloading = True
+
+    def _settle(self) -> None:
+        """Read the reply to a preload (waiting at most its budget); a worker that fails it is restarted."""
+        if not self._preloading or self.proc is None:
+            return
+        self._preloading = False
+        meter = _Meter(self, Budget.of(IMPORT_SECONDS, self.wall_slack))
+        try:
+            reply = self._receive(meter, REPLY_FLOOR)
+        except StudentError:  # died, timed out or broke the protocol: already stopped or restarted
+            self._restart_quietly()
+            return
+        if not isinstance(reply, dict) or "ok" not in reply:
+            self._restart_quietly()
+
     def _exchange(self, message: dict[str, Any], budget: Budget) -> Any:
         """Send ``message`` and return the worker's final reply, serving its calls meanwhile."""
         if _STOPPING.is_set():
             raise KeyboardInterrupt
+        self._settle()
         if self.proc is None:
             self.start()
         meter = _Meter(self, budget)
