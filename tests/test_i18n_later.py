@@ -266,10 +266,17 @@ def test_watch_in_chinese(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert proc.stdout is not None
     try:
-        time.sleep(3)  # let the watcher start
-        (sub / "neuron.py").write_text((sub / "neuron.py").read_text() + "\n")
-        out, _unused = proc.communicate(timeout=120)
+        first = proc.stdout.readline()  # the watcher has started (and watches a moment later)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:  # a save it missed while starting is saved again
+            (sub / "neuron.py").write_text((sub / "neuron.py").read_text() + "\n")
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        out = first + proc.stdout.read()
     finally:
         proc.kill()
     assert proc.returncode == 0, out
