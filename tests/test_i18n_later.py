@@ -334,3 +334,16 @@ def test_the_module_level_messages_are_marked_for_the_catalog():
         pytorch._LOADER_HINT,
     ):
         assert CJK.search(zh.get(message, "")), message
+
+
+def test_a_forbidden_import_note_is_in_the_chosen_language(monkeypatch):
+    from grader.isolation import policy
+
+    monkeypatch.setattr(i18n, "_current", None)
+    relu = registry.get("neuron.relu")
+    i18n.set_language("zh")
+    (note,) = policy.violations(relu, [("torch", "neuron.py:1")], i18n.N_("static"))
+    assert note == "禁止的导入（静态扫描）：neuron.py:1 导入了 torch；neuron.py 只能使用 numpy", note
+    i18n.set_language("en")
+    (note,) = policy.violations(relu, [("torch", "neuron.py:1")], "static")
+    assert note == "forbidden import (static): neuron.py:1 imports torch; neuron.py must use numpy only"
