@@ -12,26 +12,34 @@ import sys
 import grader.commands as commands
 from grader import i18n, registry, stopping
 from grader.commands import UsageError
+from grader.i18n import N_, _
+
+DESCRIPTION = N_("Grade deep-learning exercises safely.")
+
+
+def error_line(message: str) -> str:
+    """A user's mistake, as deepgrade prints it: ``deepgrade: error: <message>`` in the chosen language."""
+    return _("deepgrade: error: {message}").format(message=message)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (``deepgrade: error: ...``) and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"deepgrade: error: {self.prog.removeprefix('deepgrade ')}: {message}\n")
+        self.exit(2, error_line(f"{self.prog.removeprefix('deepgrade ')}: {message}") + "\n")
 
 
 def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every sub-command; of the one ``argv`` names only, when it names one (each sub-command
     imports what it needs, and ``check`` should not wait for what ``grade`` or ``watch`` import)."""
-    p = _Parser(prog="deepgrade", description="Grade deep-learning exercises safely.")
+    p = _Parser(prog="deepgrade", description=_(DESCRIPTION))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
     if argv and argv[0] in names:
         names = [argv[0]]
     mods = [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
     for mod in sorted(mods, key=lambda m: getattr(m, "ORDER", 50)):
-        sp = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        sp = sub.add_parser(mod.NAME, help=_(mod.HELP), description=_(mod.HELP))
         mod.add_arguments(sp)
         sp.set_defaults(_run=mod.run)
     return p
@@ -53,22 +61,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    line = sys.argv[1:] if argv is None else argv
+    try:  # the language of --help and of the parser's own errors: --lang as written, else the locale's
+        i18n.set_language(i18n.language_in(line))
+    except i18n.UnknownLanguage:
+        i18n.set_language(None)  # said below, once the command line is parsed
     try:
-        args = parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
+        with i18n.argparse_messages():
+            args = parser(line).parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed on one line
         return int(exc.code or 0)
     try:
         i18n.set_language(getattr(args, "lang", None))  # --lang, else the locale's; before anything is shown
     except i18n.UnknownLanguage as exc:
-        print(f"deepgrade: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return 2
     try:
         return int(args._run(args) or 0)
     except UsageError as exc:
-        print(f"deepgrade: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return 2
     except registry.UnknownExercise as exc:  # a user's mistake; any other KeyError is a bug and shows as one
-        print(f"deepgrade: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return 2
 
 

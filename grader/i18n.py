@@ -19,6 +19,8 @@ from __future__ import annotations
 import gettext
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -93,14 +95,18 @@ def set_language(lang: str | None = None) -> str:
         found = normalise(lang)
         if found is None:
             raise UnknownLanguage(
-                f"unknown language {lang!r}; deepgrade speaks {', '.join(LANGUAGES)} (e.g. --lang zh)"
+                _("unknown language {lang}; deepgrade speaks {languages} (e.g. --lang zh)").format(
+                    lang=repr(lang), languages=", ".join(LANGUAGES)
+                )
             )
         code = found
     try:
         _catalog(code)  # a missing catalog fails here, not in the middle of a report
     except OSError:
         if lang is not None:
-            raise UnknownLanguage(f"this installation of deepgrade has no {code} catalog ({LOCALEDIR})") from None
+            raise UnknownLanguage(
+                _("this installation of deepgrade has no {code} catalog ({folder})").format(code=code, folder=LOCALEDIR)
+            ) from None
         code = DEFAULT  # the locale asks for it: English, as gettext does without a catalog
     _current = code
     return code
@@ -111,14 +117,23 @@ def language() -> str:
     return _current or from_environment()
 
 
+def _translations() -> gettext.NullTranslations:
+    """The chosen language's catalog; none (English) where it is missing (the error that says so is itself
+    built with :func:`_`)."""
+    try:
+        return _catalog(language())
+    except OSError:
+        return gettext.NullTranslations()
+
+
 def _(message: str) -> str:
     """``message`` in the chosen language (unchanged when the catalog has no translation)."""
-    return _catalog(language()).gettext(message) if message else message
+    return _translations().gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a message for the count ``n`` in the chosen language."""
-    return _catalog(language()).ngettext(singular, plural, n)
+    return _translations().ngettext(singular, plural, n)
 
 
 # ----------------------------------------------------------------------------- names built from templates
@@ -179,3 +194,58 @@ def name(text: str) -> str:
                 shown = _(msg).format(**fields) + m.group("_rest")
                 break
     return shown + (_(" [hidden]") if hidden else "")
+
+
+# ----------------------------------------------------------------------------- argparse's own messages
+#: The messages of the standard library's argparse that a user of deepgrade can see (its headings, its
+#: ``-h`` help and its usage errors).  argparse translates them with gettext's default domain, for which no
+#: Chinese catalog is installed, so deepgrade's catalog holds them and :func:`argparse_messages` hands them to
+#: argparse while deepgrade's parser is built and run.  They are argparse's msgids, %-placeholders included
+#: (argparse fills them in itself); one that a newer Python words differently simply stays in English.
+ARGPARSE: tuple[str, ...] = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("expected at most one argument"),
+    N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"),
+    N_("ignored explicit argument %r"),
+    N_("unexpected option string: %s"),
+)
+
+
+@contextmanager
+def argparse_messages() -> Iterator[None]:
+    """argparse's messages in the chosen language while the block runs (argparse looks its ``_`` and
+    ``ngettext`` up when it shows a message: they are pointed at deepgrade's catalog, then restored)."""
+    import argparse
+
+    saved = {name: getattr(argparse, name) for name in ("_", "ngettext")}
+    setattr(argparse, "_", _)  # noqa: B010 - a module attribute typeshed does not declare
+    setattr(argparse, "ngettext", ngettext)  # noqa: B010
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(argparse, name, value)
+
+
+def language_in(argv: list[str]) -> str | None:
+    """The value of ``--lang`` in a command line, before it is parsed (so that ``--help`` and the parser's
+    own errors are in that language too), or None."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from grader.i18n import N_
+from grader.i18n import N_, _
 
 #: A check function, ``fn(ctx)``; registering one returns it unchanged.
 CheckFn = TypeVar("CheckFn", bound=Callable[..., None])
@@ -247,7 +247,7 @@ def get(id: str) -> Exercise:
     try:
         return _EXERCISES[id]
     except KeyError:
-        raise UnknownExercise(f"unknown exercise {id!r}; `deepgrade list` shows them all") from None
+        raise UnknownExercise(_("unknown exercise {id}; `deepgrade list` shows them all").format(id=repr(id))) from None
 
 
 def select(names: Iterable[str]) -> list[Exercise]:
@@ -261,7 +261,9 @@ def select(names: Iterable[str]) -> list[Exercise]:
     for name in names:
         hits = [e.id for e in exercises if e.id == name or e.part == name]
         if not hits:
-            raise UnknownExercise(f"unknown exercise or part {name!r}; `deepgrade list` shows them all")
+            raise UnknownExercise(
+                _("unknown exercise or part {name}; `deepgrade list` shows them all").format(name=repr(name))
+            )
         chosen += [h for h in hits if h not in chosen]
     return [e for e in exercises if e.id in chosen]
 

@@ -93,7 +93,7 @@ def _printed(worker: Worker, check: Check) -> str:
     """What the student's code printed during the check: never a hidden check's (its inputs could be printed);
     the last :data:`STDOUT_CHARS` characters, since the failing (shrunk) example runs last."""
     out = "" if check.hidden else getattr(worker, "printed", "") or ""
-    return out if len(out) <= STDOUT_CHARS else "(earlier output cut) …" + out[-STDOUT_CHARS:]
+    return out if len(out) <= STDOUT_CHARS else _("(earlier output cut) …") + out[-STDOUT_CHARS:]
 
 
 def run_check(

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 
+from grader.i18n import _
+
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 #: The stop signal this process received (None: none yet).  Kept here because some libraries (watchfiles)
@@ -37,7 +39,8 @@ class Stopped(KeyboardInterrupt):
         return 128 + self.signum
 
     def __str__(self) -> str:
-        return f"stopped by {signal.Signals(self.signum).name}" + (f"; {self.note}" if self.note else "")
+        stopped = _("stopped by {signal}").format(signal=signal.Signals(self.signum).name)
+        return stopped + (f"; {self.note}" if self.note else "")
 
 
 def _ignore(signum: int, frame: object) -> None:

@@ -84,7 +84,9 @@ def check_shape_dtype(got: np.ndarray, expected: np.ndarray, what: str) -> None:
         )
 
 
-FLOAT32_HINT = "your result has float32 precision: keep every array float64 (no astype(np.float32) or float32 inputs)"
+FLOAT32_HINT = N_(
+    "your result has float32 precision: keep every array float64 (no astype(np.float32) or float32 inputs)"
+)
 
 
 def float32_precision(got: np.ndarray, expected: np.ndarray, diff: np.ndarray, scale: float) -> bool:
@@ -114,7 +116,7 @@ def assert_close(got: Any, expected: Any, *, what: str, rtol: float, atol: float
             worst_index=str(idx),
             expected=repr(float(expected[idx])),
             got=repr(float(got[idx])),
-            hint=hint or "an overflow: subtract the max before exp, or use a stable formula",
+            hint=hint or N_("an overflow: subtract the max before exp, or use a stable formula"),
         )
     diff = np.abs(got.astype(np.float64) - expected)
     excess = diff - (atol + rtol * np.abs(expected))

@@ -51,7 +51,7 @@ class Context:
     def reference(self, part: str | None = None) -> ModuleType:
         """The reference module of ``part`` (default: this exercise's), imported in the grader."""
         if self._reference is None:
-            raise NoReference("this check needs the reference solutions")
+            raise NoReference(_("this check needs the reference solutions"))
         return self._reference(part or self.exercise.part)
 
     @property

@@ -84,7 +84,7 @@ def check_vjp(
     for i, (x, name) in enumerate(zip(inputs, names)):
         x = np.asarray(x, dtype=np.float64)
         g = as_array(analytic[i], _("the gradient {name}").format(name=name))
-        check_shape_dtype(g, x, f"the gradient {name}")
+        check_shape_dtype(g, x, _("the gradient {name}").format(name=name))
         if not np.all(np.isfinite(g)):
             raise CheckFailed(
                 _("the gradient {name} is not finite").format(name=name), got=repr(g.ravel()[:5]), hint=hint

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from grader.checks.layer import Layer
+from grader.i18n import _
 
 if TYPE_CHECKING:
     from grader.registry import Exercise
@@ -167,7 +168,9 @@ def cases(ex_id: str, layer: Layer, reference: Callable[[], Any] | None) -> list
     if f"{key}:0:out@a" not in data:
         if reference is None:
             raise NoKnownAnswers(
-                f"no recorded answers for {layer.forward} in {path(ex_id).name}; run `deepgrade build`"
+                _("no recorded answers for {function} in {file}; run `deepgrade build`").format(
+                    function=layer.forward, file=path(ex_id).name
+                )
             )
         data = record(ex_id, layer, getattr(reference(), layer.forward))
     return [(args, unflatten(data, f"{key}:{c}:out")) for c, args in enumerate(stored_inputs(data, layer))]

@@ -44,9 +44,10 @@ def _on_case(case: Case, name: str, prop: Callable[[int], None]) -> Callable[[in
         except CheckFailed as exc:
             raise exc.with_input(case_input(case, name, seed)) from None
         except StudentError as exc:
-            if exc.fatal or "\ninput:" in exc.message:
+            label = "\n" + _("input:")
+            if exc.fatal or label in exc.message:
                 raise
-            raise StudentError(exc.kind, f"{exc.message}\ninput: {case_input(case, name, seed)}") from None
+            raise StudentError(exc.kind, f"{exc.message}{label} {case_input(case, name, seed)}") from None
 
     return run
 

@@ -157,9 +157,10 @@ def for_all(
         except StudentError as exc:
             if exc.fatal:
                 raise _Stop(exc) from None
-            if "\ninput:" in exc.message:
+            label = "\n" + _("input:")
+            if label in exc.message:
                 raise
-            raise StudentError(exc.kind, f"{exc.message}\ninput: example = {python_literal(example)}") from None
+            raise StudentError(exc.kind, f"{exc.message}{label} example = {python_literal(example)}") from None
         except HypothesisException:
             raise  # assume(), reject(): hypothesis' own
         except Exception as exc:  # noqa: BLE001 - NoReference, or a bug of the check

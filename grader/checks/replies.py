@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from grader.i18n import _
 from grader.isolation.worker.client import StudentError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,7 +33,7 @@ class MalformedReply(ValueError):
 
 def malformed(detail: str) -> StudentError:
     """The student's error for a reply that cannot be used (fatal: the worker is not to be trusted further)."""
-    return StudentError("error", f"the worker's reply was malformed: {detail}", fatal=True)
+    return StudentError("error", _("the worker's reply was malformed: {detail}").format(detail=detail), fatal=True)
 
 
 def describe(value: Any) -> str:

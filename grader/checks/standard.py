@@ -221,7 +221,7 @@ def matches_torch_autograd(ctx: Context, layer: Layer, case: tuple[tuple[Any, ..
     shape, expected = ctx.answer(torch_vjp, layer, args, seed)
     _unused, grads = student_vjp(ctx, layer, args, seed, tuple(shape))
     for name, g, e in zip(layer.grads, grads, expected):
-        with failing_input(lambda: f"{call_literal(layer.forward, args)} with a random dout"):
+        with failing_input(lambda: _("{call} with a random dout").format(call=call_literal(layer.forward, args))):
             assert_close(
                 g,
                 e,
@@ -276,7 +276,7 @@ def backward_checks(ex: Exercise, layer: Layer, *, points: float = 2.0, torch_gr
     backward_invariant_check(ex, layer, requires=(gradient_check,))
 
 
-IN_PLACE_HINT = (
+IN_PLACE_HINT = N_(
     "build new arrays (dx = dout * mask, not dout[mask] = 0; a = a * s, not a *= s): "
     "dout and the cache may be used again"
 )
@@ -318,8 +318,9 @@ def backward_invariant_check(ex: Exercise, layer: Layer, *, points: float = 0.5,
             if where is not None:
                 raise CheckFailed(
                     _("{bwd} changed {where} in place").format(bwd=bwd, where=where),
-                    input=f"{call_literal(layer.forward, args)}; then {bwd}(dout, cache) "
-                    f"with dout = {python_literal(dout)}",
+                    input=_("{call}; then {bwd}(dout, cache) with dout = {dout}").format(
+                        call=call_literal(layer.forward, args), bwd=bwd, dout=python_literal(dout)
+                    ),
                     hint=IN_PLACE_HINT,
                 )
 
@@ -371,7 +372,7 @@ def invariant_checks(ex: Exercise, layer: Layer, *, points: float = 0.5) -> None
                         _("{forward} returned inf or nan for large inputs").format(forward=layer.forward),
                         input=call_literal(layer.forward, args),
                         got=np.array2string(got, threshold=8),
-                        hint=layer.hint_forward or "use a numerically stable formula",
+                        hint=layer.hint_forward or N_("use a numerically stable formula"),
                     )
                 try:
                     expected = _ref_forward(ctx, layer, args)
@@ -492,7 +493,7 @@ def returned_gradient_checks(ex: Exercise, layer: Layer, *, points: float = 2.0)
                             _("the gradient {name} contains inf or nan for large inputs").format(name=name),
                             input=call_literal(layer.forward, args, layer.kwargs),
                             got=np.array2string(np.asarray(g), threshold=8),
-                            hint=layer.hint_forward or "use a numerically stable formula",
+                            hint=layer.hint_forward or N_("use a numerically stable formula"),
                         )
                 if layer.torch is not None:
                     expected_value, expected = ctx.answer(torch_grads, args)

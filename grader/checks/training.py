@@ -59,13 +59,15 @@ def mnist_problem(folder: str | None = None) -> str:
     if not folder:
         return ""
     if not Path(folder).is_dir():
-        return f"{MNIST_ENV}={folder} is not a folder; point it at MNIST's four IDX files or unset it"
+        return _("{variable}={folder} is not a folder; point it at MNIST's four IDX files or unset it").format(
+            variable=MNIST_ENV, folder=folder
+        )
     missing = [
         name for name in MNIST_FILES.values() if not any((Path(folder) / n).is_file() for n in (name, name + ".gz"))
     ]
     if missing:
-        return (
-            f"{MNIST_ENV}={folder} lacks {', '.join(missing)} (or .gz); point it at MNIST's four IDX files or unset it"
+        return _("{variable}={folder} lacks {missing} (or .gz); point it at MNIST's four IDX files or unset it").format(
+            variable=MNIST_ENV, folder=folder, missing=", ".join(missing)
         )
     return ""
 
@@ -156,7 +158,8 @@ def expect_losses(losses: Any, what: str) -> np.ndarray:
         raise CheckFailed(_("{what} should return its losses as a list of numbers").format(what=what)) from None
     if curve.size < 2 or not np.all(np.isfinite(curve)):
         raise CheckFailed(
-            _("{what} should return a finite loss for every step").format(what=what), got=f"{curve.size} values"
+            _("{what} should return a finite loss for every step").format(what=what),
+            got=_("{count} values").format(count=curve.size),
         )
     return curve
 
@@ -168,7 +171,9 @@ def assert_loss_goes_down(curve: np.ndarray, what: str, *, factor: float = 0.7) 
     if not last < factor * first:
         raise CheckFailed(
             _("the training loss of {what} does not go down enough").format(what=what),
-            expected=f"last steps < {factor:g} × first steps ({factor * first:.4g})",
+            expected=_("last steps < {factor} × first steps ({value})").format(
+                factor=f"{factor:g}", value=f"{factor * first:.4g}"
+            ),
             got=f"{first:.4g} → {last:.4g}",
             hint=N_("check the sign of the update and that every parameter is updated in place"),
         )
@@ -291,16 +296,18 @@ def check_training_process(
     call = f"{fit}(X {X.shape}, y, **{kwargs})"
     if len(steps) != epochs * per_epoch:
         hint = (
-            "the loop runs over the epochs, then over the minibatches"
+            N_("the loop runs over the epochs, then over the minibatches")
             if len(steps) == per_epoch
-            else "compute the loss on each minibatch X[idx], y[idx], not on the whole training set"
+            else N_("compute the loss on each minibatch X[idx], y[idx], not on the whole training set")
             if len(steps) == epochs
-            else "one loss (and one update) per minibatch, for every epoch"
+            else N_("one loss (and one update) per minibatch, for every epoch")
         )
         raise CheckFailed(
             _("{fit} computed the loss {n_steps} times").format(fit=fit, n_steps=len(steps)),
             input=call,
-            expected=f"{epochs * per_epoch} ({epochs} epochs × {per_epoch} minibatches of {n} examples by {batch})",
+            expected=_("{total} ({epochs} epochs × {per_epoch} minibatches of {n} examples by {batch})").format(
+                total=epochs * per_epoch, epochs=epochs, per_epoch=per_epoch, n=n, batch=batch
+            ),
             got=str(len(steps)),
             hint=hint,
         )
@@ -317,9 +324,9 @@ def check_training_process(
                 input=call,
                 expected=str(sizes),
                 got=short(got_sizes),
-                hint="compute the loss on each minibatch X[idx], y[idx], not on the whole training set"
+                hint=N_("compute the loss on each minibatch X[idx], y[idx], not on the whole training set")
                 if set(got_sizes) == {n}
-                else "batches of batch_size rows, the last one with what is left",
+                else N_("batches of batch_size rows, the last one with what is left"),
             )
         for s in epoch:
             Xb = np.asarray(s["X"])
@@ -341,7 +348,7 @@ def check_training_process(
             raise CheckFailed(
                 _("epoch {epoch} does not use every training example exactly once").format(epoch=e + 1),
                 input=call,
-                got=f"{len(set(order))} distinct examples of {n}",
+                got=_("{distinct} distinct examples of {n}").format(distinct=len(set(order)), n=n),
                 hint=N_("cut one permutation of the indices into minibatches"),
             )
         orders.append(order)
@@ -357,8 +364,8 @@ def check_training_process(
         raise CheckFailed(
             _("{fit} should return one loss per optimizer step: the loss of each minibatch, in order").format(fit=fit),
             input=call,
-            expected=f"{computed.size} losses, from {computed[0]:.6g}",
-            got=f"{curve.size} losses, from {curve[0]:.6g}",
+            expected=_("{count} losses, from {first}").format(count=computed.size, first=f"{computed[0]:.6g}"),
+            got=_("{count} losses, from {first}").format(count=curve.size, first=f"{curve[0]:.6g}"),
             hint=N_("append each minibatch's loss (not an epoch mean) to the list you return"),
         )
     final = expect_params(params, {k: steps[0]["params"][k].shape for k in keys if k in steps[0]["params"]}, fit)
@@ -413,8 +420,10 @@ def _check_updates(
                         "that minibatch's gradients makes of it"
                     ).format(step=i + 1, fit=fit, k=k),
                     input=call,
-                    got=f"largest difference {np.max(np.abs(after[k] - m)):.3g}",
+                    got=_("largest difference {difference}").format(difference=f"{np.max(np.abs(after[k] - m)):.3g}"),
                     hint=hint
-                    or "build the optimizer once, before the loop, over the parameter "
-                    "arrays themselves, with the lr and momentum given",
+                    or N_(
+                        "build the optimizer once, before the loop, over the parameter "
+                        "arrays themselves, with the lr and momentum given"
+                    ),
                 )

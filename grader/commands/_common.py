@@ -27,13 +27,15 @@ def add_lang(p: argparse.ArgumentParser) -> None:
         "--lang",
         default=None,
         metavar="LANG",
-        help=f"language of the feedback: {', '.join(LANGUAGES)} (zh for short); default: the locale's "
-        "(LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else en",
+        help=_(
+            "language of the feedback: {languages} (zh for short); default: the locale's "
+            "(LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else en"
+        ).format(languages=", ".join(LANGUAGES)),
     )
 
 
 def add_selection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("exercises", nargs="*", metavar="EXERCISE|PART", help="exercise ids or parts (default: all)")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE|PART", help=_("exercise ids or parts (default: all)"))
 
 
 def selected(args: argparse.Namespace) -> list[Exercise]:
@@ -45,9 +47,9 @@ def _examples(value: str) -> int:
     try:
         n = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(value))) from None
     if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(_("must be at least 1"))
     return n
 
 
@@ -58,7 +60,7 @@ def add_examples(p: argparse.ArgumentParser, default: int) -> None:
         type=_examples,
         default=default,
         metavar="N",
-        help=f"hypothesis examples per property (default {default})",
+        help=_("hypothesis examples per property (default {default})").format(default=default),
     )
 
 
@@ -97,21 +99,21 @@ def submission_folder(path: str) -> Iterator[tuple[Path, Extracted]]:
         try:
             if p.suffix == ".ipynb" and not p.is_dir():
                 if not p.exists():
-                    raise UsageError(f"submission {path} does not exist")
+                    raise UsageError(_("submission {path} does not exist").format(path=path))
                 (work / p.name).write_bytes(read_file(p))
                 notebooks = [work / p.name]
             else:
                 copy(submission_dir(path), work)
                 notebooks = sorted(work.glob("*.ipynb"))
         except SubmissionError as exc:
-            raise UsageError(f"submission {path}: {exc}") from None
+            raise UsageError(_("submission {path}: {error}").format(path=path, error=exc)) from None
         if not notebooks:
             yield work, Extracted()
             return
         import importlib.util
 
         if importlib.util.find_spec("nbformat") is None:
-            raise UsageError("grading notebooks needs nbformat: pip install 'deepgrade[notebook]'")
+            raise UsageError(_("grading notebooks needs nbformat: pip install 'deepgrade[notebook]'"))
         yield work, extract_notebooks(notebooks, work)
 
 
@@ -123,14 +125,16 @@ def add_isolation(p: argparse.ArgumentParser, default: str) -> None:
         "--isolation",
         choices=LEVELS,
         default=default,
-        help=f"how to isolate the student's code (default {default}; auto = the best available here)",
+        help=_("how to isolate the student's code (default {default}; auto = the best available here)").format(
+            default=default
+        ),
     )
     p.add_argument(
         "--submission-timeout",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="time budget of the whole submission; checks after it are marked timeout",
+        help=_("time budget of the whole submission; checks after it are marked timeout"),
     )
 
 
@@ -139,7 +143,7 @@ def isolation_options(args: argparse.Namespace) -> dict:
     from grader.isolation.sandbox import launcher_for
 
     if args.submission_timeout is not None and args.submission_timeout <= 0:
-        raise UsageError("--submission-timeout must be positive")
+        raise UsageError(_("--submission-timeout must be positive"))
     try:
         launcher = launcher_for(args.isolation)
     except ValueError as exc:

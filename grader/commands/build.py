@@ -10,13 +10,14 @@ from pathlib import Path
 from grader import reference, registry
 from grader.checks import known
 from grader.commands import UsageError
+from grader.i18n import N_, _
 from grader.instructor.build import build
 
-NAME, HELP, ORDER = "build", "generate assignments/ from the marked reference solutions", 60
+NAME, HELP, ORDER = "build", N_("generate assignments/ from the marked reference solutions"), 60
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--check", action="store_true", help="exit 1 if assignments/ is out of date; write nothing")
+    p.add_argument("--check", action="store_true", help=_("exit 1 if assignments/ is out of date; write nothing"))
     p.add_argument("--solutions", default=str(reference.SOLUTIONS), help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(reference.ASSIGNMENTS), help=argparse.SUPPRESS)
     p.add_argument("--known", default=str(known.KNOWN), help=argparse.SUPPRESS)

@@ -17,11 +17,11 @@ from grader.commands._common import (
     selected,
     submission_folder,
 )
-from grader.i18n import _
+from grader.i18n import N_, _
 from grader.notebooks.extract import mark_missing
 from grader.reporters import report, report_json
 
-NAME, HELP, ORDER = "check", "check a submission (default ./assignments) and report", 20
+NAME, HELP, ORDER = "check", N_("check a submission (default ./assignments) and report"), 20
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,16 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--submission",
         default=None,
         metavar="DIR",
-        help="folder to grade (default ./assignments), or a .ipynb notebook (its solution cells are graded)",
+        help=_("folder to grade (default ./assignments), or a .ipynb notebook (its solution cells are graded)"),
     )
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument("--json", action="store_true", help=_("print one JSON document instead of the table"))
     add_examples(p, 25)
     p.add_argument(
         "--forbidden-penalty",
         type=float,
         default=0.0,
         metavar="F",
-        help="fraction of an exercise's points a forbidden import costs (default 0: warn only)",
+        help=_("fraction of an exercise's points a forbidden import costs (default 0: warn only)"),
     )
     add_isolation(p, default="process")
     add_lang(p)
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     exercises = selected(args)
     check_environment(exercises)
     if not 0.0 <= args.forbidden_penalty <= 1.0:
-        raise UsageError("--forbidden-penalty must be between 0 and 1")
+        raise UsageError(_("--forbidden-penalty must be between 0 and 1"))
     options = isolation_options(args)
     explicit, args.submission = args.submission is not None, args.submission or "assignments"
     with submission_folder(args.submission) as (sub, notebooks):
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 "--isolation process runs {folder} as {user}, with your files, environment and network; "
                 "use --isolation sandbox for code you did not write"
             ).format(folder=name, user=_user())
-            print(f"deepgrade: warning: {warning}", file=sys.stderr)
+            print(_("deepgrade: warning: {message}").format(message=warning), file=sys.stderr)
         for message in notebooks.messages:
             print(f"deepgrade: {message}", file=sys.stderr)
         result = grade_with_progress(

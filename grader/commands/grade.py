@@ -16,6 +16,7 @@ from grader import registry
 from grader import secret as course_secret
 from grader.commands import UsageError
 from grader.commands._common import add_examples, add_isolation, add_lang, check_environment, isolation_options
+from grader.i18n import N_, _
 from grader.instructor import batch, report, similarity
 from grader.instructor.submissions import Submission, discover
 from grader.isolation.policy import GRADE_PENALTY
@@ -23,69 +24,79 @@ from grader.reporters import gradebook
 from grader.reporters.text import one_line
 from grader.stopping import Stopped
 
-NAME, HELP, ORDER = "grade", "grade many submissions (folders or zips) into a gradebook", 25
+NAME, HELP, ORDER = "grade", N_("grade many submissions (folders or zips) into a gradebook"), 25
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "submissions", nargs="+", metavar="SUBMISSION", help="a student's folder or .zip, or a folder of them"
+        "submissions", nargs="+", metavar="SUBMISSION", help=_("a student's folder or .zip, or a folder of them")
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="where the gradebook and feedback go")
+    p.add_argument("--out", required=True, metavar="DIR", help=_("where the gradebook and feedback go"))
     p.add_argument(
         "--jobs",
         type=int,
         default=None,
         metavar="N",
-        help=f"submissions graded at once (default: the cores available, here {batch.default_jobs()})",
+        help=_("submissions graded at once (default: the cores available, here {jobs})").format(
+            jobs=batch.default_jobs()
+        ),
     )
-    p.add_argument("--force", action="store_true", help="re-grade everything, even what is up to date")
+    p.add_argument("--force", action="store_true", help=_("re-grade everything, even what is up to date"))
     add_isolation(p, "auto")
     p.add_argument(
         "--publish-hidden",
         action="store_true",
-        help="show hidden checks by name in the feedback (default: only a count)",
+        help=_("show hidden checks by name in the feedback (default: only a count)"),
     )
     p.add_argument(
         "--forbidden-penalty",
         type=float,
         default=GRADE_PENALTY,
         metavar="F",
-        help=f"fraction of an exercise's points a forbidden import costs (default {GRADE_PENALTY:g})",
+        help=_("fraction of an exercise's points a forbidden import costs (default {penalty})").format(
+            penalty=f"{GRADE_PENALTY:g}"
+        ),
     )
     p.add_argument(
         "--only",
         action="append",
         default=[],
         metavar="EXERCISE|PART",
-        help="grade only these exercises or parts (repeatable; default: all)",
+        help=_("grade only these exercises or parts (repeatable; default: all)"),
     )
     add_examples(p, 25)
     p.add_argument(
         "--executor",
         choices=batch.EXECUTORS,
         default="processes",
-        help="processes on this machine (default), or a Dask cluster (with --scheduler)",
+        help=_("processes on this machine (default), or a Dask cluster (with --scheduler)"),
     )
-    p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--student", metavar="NAME", help="the one SUBMISSION is this student's (Gradescope)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--scheduler", metavar="ADDRESS", help=_("the Dask scheduler, e.g. tcp://10.0.0.5:8786"))
+    p.add_argument("--student", metavar="NAME", help=_("the one SUBMISSION is this student's (Gradescope)"))
+    p.add_argument("--quiet", action="store_true", help=_("no progress bar and no summary"))
     add_lang(p)
     p.add_argument(
         "--similarity-threshold",
         type=float,
         default=similarity.DEFAULT_THRESHOLD,
         metavar="F",
-        help="flag pairs of students when either one's code is at least this fraction shared with the other's, "
-        f"in DIR/{similarity.FILE_NAME} (default {similarity.DEFAULT_THRESHOLD:g})",
+        help=_(
+            "flag pairs of students when either one's code is at least this fraction shared with the other's, "
+            "in DIR/{file} (default {threshold})"
+        ).format(file=similarity.FILE_NAME, threshold=f"{similarity.DEFAULT_THRESHOLD:g}"),
     )
     p.add_argument(
-        "--no-similarity", action="store_true", help=f"compare no submissions (and remove DIR/{similarity.FILE_NAME})"
+        "--no-similarity",
+        action="store_true",
+        help=_("compare no submissions (and remove DIR/{file})").format(file=similarity.FILE_NAME),
     )
     p.add_argument(
         "--secret-file",
         metavar="PATH",
-        help="the course secret that seeds the hidden checks (default: $DEEPGRADE_SECRET, "
-        "$DEEPGRADE_SECRET_FILE, else ~/.config/deepgrade/secret, made on first use)",
+        help=_(
+            "the course secret that seeds the hidden checks (default: $DEEPGRADE_SECRET, "
+            "$DEEPGRADE_SECRET_FILE, else ~/.config/deepgrade/secret, made on first use)"
+        ),
     )
 
 

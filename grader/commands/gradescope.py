@@ -9,26 +9,33 @@ from grader import registry
 from grader import secret as course_secret
 from grader.commands import UsageError
 from grader.commands._common import add_examples
+from grader.i18n import N_, _
 from grader.instructor import autograder
 
-NAME, HELP, ORDER = "gradescope", "build a Gradescope autograder zip for some or all exercises", 27
+NAME, HELP, ORDER = "gradescope", N_("build a Gradescope autograder zip for some or all exercises"), 27
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("exercises", nargs="*", metavar="EXERCISE|PART", help="what this assignment grades (default: all)")
-    p.add_argument("--out", default="autograder.zip", metavar="ZIP", help="the zip to write (default autograder.zip)")
+    p.add_argument(
+        "exercises", nargs="*", metavar="EXERCISE|PART", help=_("what this assignment grades (default: all)")
+    )
+    p.add_argument(
+        "--out", default="autograder.zip", metavar="ZIP", help=_("the zip to write (default autograder.zip)")
+    )
     add_examples(p, 25)
-    p.add_argument("--publish-hidden", action="store_true", help="show hidden checks to students by name")
+    p.add_argument("--publish-hidden", action="store_true", help=_("show hidden checks to students by name"))
     p.add_argument(
         "--secret-file",
         metavar="PATH",
-        help="the course secret baked into the zip for the hidden checks (default: as `grade` finds it)",
+        help=_("the course secret baked into the zip for the hidden checks (default: as `grade` finds it)"),
     )
     p.add_argument(
         "--no-plans",
         action="store_true",
-        help="do not grade the reference here to ship the check plans (each submission then draws "
-        "its examples again: slower)",
+        help=_(
+            "do not grade the reference here to ship the check plans (each submission then draws "
+            "its examples again: slower)"
+        ),
     )
 
 

@@ -10,14 +10,14 @@ from rich.text import Text
 
 from grader import registry
 from grader.commands._common import add_lang
-from grader.i18n import _
+from grader.i18n import N_, _
 from grader.registry import Exercise
 
-NAME, HELP, ORDER = "hint", "show the hint for an exercise, or for each exercise of a part", 30
+NAME, HELP, ORDER = "hint", N_("show the hint for an exercise, or for each exercise of a part"), 30
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("exercise", metavar="EXERCISE|PART", help="exercise id or part, e.g. neuron.sigmoid or neuron")
+    p.add_argument("exercise", metavar="EXERCISE|PART", help=_("exercise id or part, e.g. neuron.sigmoid or neuron"))
     add_lang(p)
 
 

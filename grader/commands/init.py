@@ -12,7 +12,7 @@ from grader.commands._common import add_lang
 from grader.i18n import N_, _
 from grader.reference import stubs
 
-NAME, HELP, ORDER = "init", "write the exercises (stubs to fill in) into a new folder", 5
+NAME, HELP, ORDER = "init", N_("write the exercises (stubs to fill in) into a new folder"), 5
 
 README = N_("""\
 # Deep-learning exercises
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         nargs="?",
         default="deepgrade-exercises",
         metavar="DIR",
-        help="where to write them (default ./deepgrade-exercises); it must not hold exercises yet",
+        help=_("where to write them (default ./deepgrade-exercises); it must not hold exercises yet"),
     )
     add_lang(p)
 
@@ -48,13 +48,17 @@ def run(args: argparse.Namespace) -> int:
     source = stubs()
     parts = [p for p in registry.PARTS if (source / f"{p}.py").is_file()]
     if not parts:
-        raise UsageError(f"no exercise stubs in {source}: this installation of deepgrade is incomplete")
+        raise UsageError(
+            _("no exercise stubs in {folder}: this installation of deepgrade is incomplete").format(folder=source)
+        )
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder")
+        raise UsageError(_("{path} exists and is not a folder").format(path=folder))
     taken = [n for n in (*(f"assignments/{p}.py" for p in parts), "README.md") if (folder / n).exists()]
     if taken:
         raise UsageError(
-            f"{folder} already holds {taken[0]}: nothing was written (your work is kept); choose another folder"
+            _("{folder} already holds {file}: nothing was written (your work is kept); choose another folder").format(
+                folder=folder, file=taken[0]
+            )
         )
     (folder / "assignments").mkdir(parents=True, exist_ok=True)
     for part in parts:

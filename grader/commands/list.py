@@ -13,11 +13,11 @@ from grader import registry
 from grader.commands._common import add_lang
 from grader.i18n import N_, _
 
-NAME, HELP, ORDER = "list", "list the exercises in curriculum order, with points", 10
+NAME, HELP, ORDER = "list", N_("list the exercises in curriculum order, with points"), 10
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
     add_lang(p)
 
 

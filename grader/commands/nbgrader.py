@@ -8,16 +8,19 @@ from pathlib import Path
 
 from grader import reference
 from grader.commands import UsageError
+from grader.commands._common import add_lang
+from grader.i18n import N_, _
 from grader.registry import PARTS
 
-NAME, HELP, ORDER = "nbgrader", "write an nbgrader course (source notebooks with autograder cells)", 70
+NAME, HELP, ORDER = "nbgrader", N_("write an nbgrader course (source notebooks with autograder cells)"), 70
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", metavar="DIR", help="course folder to write (nbgrader_config.py, source/<part>/)")
-    p.add_argument("--part", action="append", choices=PARTS, dest="parts", help="only this part (repeatable)")
-    p.add_argument("--course", default="deepgrade", help="nbgrader course id (default deepgrade)")
+    p.add_argument("dir", metavar="DIR", help=_("course folder to write (nbgrader_config.py, source/<part>/)"))
+    p.add_argument("--part", action="append", choices=PARTS, dest="parts", help=_("only this part (repeatable)"))
+    p.add_argument("--course", default="deepgrade", help=_("nbgrader course id (default deepgrade)"))
     p.add_argument("--solutions", default=str(reference.SOLUTIONS), help=argparse.SUPPRESS)
+    add_lang(p)  # the language of the notebooks' text (titles, hints, check names)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,11 +12,13 @@ from grader.i18n import N_, _
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import next_up
 
-NAME, HELP, ORDER = "progress", "summarise what is done and what comes next", 40
+NAME, HELP, ORDER = "progress", N_("summarise what is done and what comes next"), 40
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--submission", default="assignments", metavar="DIR")
+    p.add_argument(
+        "--submission", default="assignments", metavar="DIR", help=_("folder to check (default ./assignments)")
+    )
     add_examples(p, 10)
     add_lang(p)
 

@@ -9,19 +9,22 @@ from pathlib import Path
 from grader import reference, registry
 from grader.checks import known
 from grader.commands import UsageError
+from grader.i18n import N_, _
 from grader.instructor.build import build
 from grader.instructor.release import ROOT, leaks, ship_plans, write
 
-NAME, HELP, ORDER = "release", "write a student repository without the reference solutions", 65
+NAME, HELP, ORDER = "release", N_("write a student repository without the reference solutions"), 65
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, metavar="DIR", help="new (or empty) folder to write the release into")
+    p.add_argument("--out", required=True, metavar="DIR", help=_("new (or empty) folder to write the release into"))
     p.add_argument(
         "--no-plans",
         action="store_true",
-        help="do not ship the public checks' plans (students' first `check` of each exercise then draws "
-        "its examples itself: slower)",
+        help=_(
+            "do not ship the public checks' plans (students' first `check` of each exercise then draws "
+            "its examples itself: slower)"
+        ),
     )
 
 

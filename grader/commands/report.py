@@ -7,13 +7,17 @@ import time
 from pathlib import Path
 
 from grader.commands import UsageError
-from grader.i18n import _
+from grader.i18n import N_, _
 
-NAME, HELP, ORDER = "report", "rebuild DIR/index.html and the gradebook files from the saved grades (no grading)", 26
+NAME, HELP, ORDER = (
+    "report",
+    N_("rebuild DIR/index.html and the gradebook files from the saved grades (no grading)"),
+    26,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", metavar="DIR", help="a folder `deepgrade grade --out DIR` wrote")
+    p.add_argument("dir", metavar="DIR", help=_("a folder `deepgrade grade --out DIR` wrote"))
 
 
 def run(args: argparse.Namespace) -> int:

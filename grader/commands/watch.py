@@ -10,16 +10,18 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.commands._common import add_examples, add_lang, check_environment, submission_dir
-from grader.i18n import _
+from grader.i18n import N_, _
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import print_report
 from grader.runner import grade
 
-NAME, HELP, ORDER = "watch", "re-check an exercise each time its file is saved", 50
+NAME, HELP, ORDER = "watch", N_("re-check an exercise each time its file is saved"), 50
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--submission", default="assignments", metavar="DIR")
+    p.add_argument(
+        "--submission", default="assignments", metavar="DIR", help=_("folder to watch (default ./assignments)")
+    )
     add_examples(p, 10)
     add_lang(p)
     p.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # for tests: stop after one change

@@ -26,7 +26,7 @@ from grader.checks.compare import assert_close
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, failing_input
 from grader.checks.replies import NUMBER, fields, list_of, malformed, returns
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.registry import exercise
 
 Program = list[tuple[Any, ...]]
@@ -156,7 +156,7 @@ def programs(draw: st.DrawFn, max_steps: int = 14) -> Program:
     values = [draw(S.floats(-2.0, 2.0, away_from=(0.0,), margin=0.1)) for _ in range(draw(st.integers(1, 4)))]
     program: Program = [("leaf", x) for x in values]
     const = S.floats(-3.0, 3.0, away_from=(0.0,), margin=0.1)
-    for _ in range(draw(st.integers(1, max_steps))):
+    for _step in range(draw(st.integers(1, max_steps))):
         last = len(program) - 1
         node = st.one_of(st.just(last), st.integers(0, last))  # the last node makes chains, any node reuse
         i, j = draw(node), draw(node)
@@ -309,7 +309,7 @@ def run_program(student, program: list, mode: str, passes: int) -> dict:
 
     first: dict = {}
     leaf_grads, out_grads = [], []
-    for _ in range(passes):
+    for _pass in range(passes):
         nodes = list(leaves)
         for k, s in enumerate(program[n_leaves:], start=n_leaves):
             out = (step_ops if mode == "ops" else step_engine)(s, nodes)
@@ -357,9 +357,9 @@ def _graph_check(ctx: Context, mode: str, grads_hint: str | None) -> None:
     def prop(program: Program) -> None:
         got = _run(ctx, program, mode, 1)
         data, grads = ctx.answer(torch_program, program)
-        _compare(got["data"], data, "the values of the nodes (v0, v1, ...)", program)
+        _compare(got["data"], data, _("the values of the nodes (v0, v1, ...)"), program)
         if grads_hint is not None:
-            _compare(got["grads"], grads, "the gradients of the nodes (v0.grad, v1.grad, ...)", program, grads_hint)
+            _compare(got["grads"], grads, _("the gradients of the nodes (v0.grad, v1.grad, ...)"), program, grads_hint)
 
     ctx.for_all(programs(), prop)
 
@@ -373,7 +373,9 @@ def forward_values_match_torch_on_random_graphs(ctx: Context) -> None:
 @OPS.check(N_("gradients match torch autograd on random graphs"), oracle="torch", points=2, twin=True)
 @plans.answered
 def gradients_match_torch_autograd_on_random_graphs(ctx: Context) -> None:
-    _graph_check(ctx, "ops", "a wrong local derivative, or grad set with = instead of += (a reused node loses a part)")
+    _graph_check(
+        ctx, "ops", N_("a wrong local derivative, or grad set with = instead of += (a reused node loses a part)")
+    )
 
 
 #: One operation at a time, with values and derivatives worked out by hand: (program, value, {leaf: grad}).
@@ -412,16 +414,19 @@ def each_operation_alone_gives_the_right_value_and_derivative(ctx: Context) -> N
         expr = render(program).split("; ")[-2].split(" = ", 1)[1]
         if not math.isclose(got["data"][-1], value, rel_tol=1e-12, abs_tol=1e-15):
             ctx.fail(
-                f"{expr} has the wrong value", input=render(program), expected=repr(value), got=repr(got["data"][-1])
+                _("{expr} has the wrong value").format(expr=expr),
+                input=render(program),
+                expected=repr(value),
+                got=repr(got["data"][-1]),
             )
         for leaf, grad in grads.items():
             if not math.isclose(got["grads"][leaf], grad, rel_tol=1e-12, abs_tol=1e-15):
                 ctx.fail(
-                    f"{expr}: v{leaf}.grad is wrong",
+                    _("{expr}: v{leaf}.grad is wrong").format(expr=expr, leaf=leaf),
                     input=render(program),
                     expected=repr(grad),
                     got=repr(got["grads"][leaf]),
-                    hint="grad += out.grad × ∂out/∂input for each input, even when both inputs are the same Value"
+                    hint=N_("grad += out.grad × ∂out/∂input for each input, even when both inputs are the same Value")
                     if len(program) == 2 and program[1][0] == "bin"
                     else "",
                 )
@@ -430,7 +435,7 @@ def each_operation_alone_gives_the_right_value_and_derivative(ctx: Context) -> N
 @BACKWARD.check(N_("backward matches torch autograd on random graphs"), oracle="torch", points=2, twin=True)
 @plans.answered
 def backward_matches_torch_autograd_on_random_graphs(ctx: Context) -> None:
-    _graph_check(ctx, "engine", "call _backward in reverse topological order, each node once, after all its users")
+    _graph_check(ctx, "engine", N_("call _backward in reverse topological order, each node once, after all its users"))
 
 
 @BACKWARD.check(N_("the output's grad is 1 after backward"), oracle="invariant", points=0.5)
@@ -439,7 +444,7 @@ def the_output_s_grad_is_1_after_backward(ctx: Context) -> None:
         got = _run(ctx, program, "engine", 1)["out_grads"][0]
         if got != 1.0:
             ctx.fail(
-                "after out.backward(), out.grad should be 1 (∂out/∂out)",
+                _("after out.backward(), out.grad should be 1 (∂out/∂out)"),
                 input=render(program),
                 expected="1.0",
                 got=repr(got),
@@ -457,15 +462,19 @@ def leaf_gradients_accumulate_over_backward_passes(ctx: Context) -> None:
             assert_close(
                 twice,
                 2 * once,
-                what="the leaves' grads after two passes",
+                what=_("the leaves' grads after two passes"),
                 rtol=1e-12,
                 atol=1e-12 * max(1.0, float(np.max(np.abs(once)))),
-                hint="backward() must not reset grads: build the graph twice on the same leaves "
-                "and each leaf's grad doubles (reset it to 0 yourself between steps)",
+                hint=N_(
+                    "backward() must not reset grads: build the graph twice on the same leaves "
+                    "and each leaf's grad doubles (reset it to 0 yourself between steps)"
+                ),
             )
         except CheckFailed as exc:
             raise exc.with_input(
-                f"{render(program)} — then the same graph rebuilt on the same leaves and backward() again"
+                _("{program} — then the same graph rebuilt on the same leaves and backward() again").format(
+                    program=render(program)
+                )
             ) from None
 
     ctx.for_all(programs(max_steps=8), prop, examples=ctx.few_examples)

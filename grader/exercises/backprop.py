@@ -159,7 +159,7 @@ def _torch_mlp(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> t
 
 
 _CALL = "two_layer_loss"
-_HINT = (
+_HINT = N_(
     "backward in reverse order: dscores from softmax_cross_entropy, affine_backward for layer 2, "
     "then affine_relu_backward for layer 1"
 )

@@ -13,7 +13,7 @@ from grader.checks.context import Context
 from grader.checks.kinks import kink_check, with_ties
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.standard import Layer, layer_checks
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.registry import exercise
 
 
@@ -88,8 +88,8 @@ layer_checks(
         grads=("dx", "dw", "db"),
         diff=(0, 1, 2),
         torch=_torch_conv,
-        hint_forward="H' = 1 + (H + 2·pad − HH) // stride; pad once with np.pad, do not flip the kernel",
-        hint_backward="db sums dout over N, H', W'; dx and dw use the same strided windows as the forward",
+        hint_forward=N_("H' = 1 + (H + 2·pad − HH) // stride; pad once with np.pad, do not flip the kernel"),
+        hint_backward=N_("db sums dout over N, H', W'; dx and dw use the same strided windows as the forward"),
     ),
 )
 
@@ -112,7 +112,7 @@ layer_checks(
         "maxpool_backward",
         _pool_args(),
         torch=_torch_pool,
-        hint_backward="route dout to the argmax of each window only, at the strided position of that window",
+        hint_backward=N_("route dout to the argmax of each window only, at the strided position of that window"),
     ),
 )
 kink_check(
@@ -122,7 +122,7 @@ kink_check(
         "maxpool_backward",
         _tied_pool_args(),
         torch=_torch_pool,
-        hint_backward="on a tie only the first maximum of the window (row-major order) gets dout, as in torch",
+        hint_backward=N_("on a tie only the first maximum of the window (row-major order) gets dout, as in torch"),
     ),
     N_("maxpool_backward gives a tie's gradient to the first maximum"),
     points=1,
@@ -144,7 +144,7 @@ layer_checks(
         "flatten_backward",
         S.arrays(S.shapes(4, 4, max_side=4)).map(lambda x: (x,)),
         torch=lambda x: x.reshape(x.shape[0], -1),
-        hint_forward="keep the batch axis: x.reshape(x.shape[0], -1)",
+        hint_forward=N_("keep the batch axis: x.reshape(x.shape[0], -1)"),
     ),
 )
 
@@ -180,7 +180,7 @@ model_loss_checks(
     "cnn_loss",
     _cnn_case,
     _KEYS,
-    hint="dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; then flatten → pool → ReLU → conv backward",
+    hint=N_("dscores = (softmax − onehot)/N; dW2 = flatᵀ·dscores; then flatten → pool → ReLU → conv backward"),
 )
 
 
@@ -214,4 +214,4 @@ def the_trained_cnn_classifies_held_out_digits_90(ctx: Context) -> None:
     params = T.expect_params(params, {"W1": (f, 1, 3, 3), "b1": (f,), "W2": (f * 16, 10), "b2": (10,)}, "train_cnn")
     T.record(ctx, curve, lambda: ref.train_cnn(images(Xtr), ytr, **CNN_TRAINING)[1])  # after the checks of form
     T.assert_loss_goes_down(curve, "train_cnn")
-    T.assert_accuracy(ctx, lambda X: ref.cnn_predict(params, images(X)), Xte, yte, 0.9, "the trained CNN")
+    T.assert_accuracy(ctx, lambda X: ref.cnn_predict(params, images(X)), Xte, yte, 0.9, _("the trained CNN"))

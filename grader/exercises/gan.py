@@ -19,7 +19,7 @@ from grader.checks.gradcheck import check_vjp
 from grader.checks.replies import ARRAY, INT, NUMBER, STR, dict_of, fields, list_of, returns, tuple_of
 from grader.checks.standard import named
 from grader.checks.torchdevice import as_device_failure, guard_source, run_reference
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.isolation.worker.client import StudentError
 from grader.registry import Exercise, exercise
 
@@ -73,7 +73,9 @@ def _torch_loss(name: str, args: tuple[np.ndarray, ...]) -> tuple[float, list[np
 def _returned(got: Any, name: str, names: tuple[str, ...]) -> Any:
     """The student's ``(loss, *grads)``, or a failure saying what came back."""
     if not (isinstance(got, (tuple, list)) and len(got) == 1 + len(names)):
-        raise CheckFailed(f"{name} should return (loss, {', '.join(names)})", got=short(got))
+        raise CheckFailed(
+            _("{name} should return (loss, {grads})").format(name=name, grads=", ".join(names)), got=short(got)
+        )
     return got
 
 
@@ -89,15 +91,15 @@ def _compare(
 ) -> None:
     _returned(got, name, names)
     with failing_input(lambda: call_literal(name, args)):
-        assert_close(got[0], loss, what=f"the loss of {name}", rtol=rtol, atol=atol)
+        assert_close(got[0], loss, what=_("the loss of {name}").format(name=name), rtol=rtol, atol=atol)
         for g, e, n in zip(got[1:], grads, names):
             assert_close(
                 g,
                 e,
-                what=f"the gradient {n}",
+                what=_("the gradient {name}").format(name=n),
                 rtol=rtol,
                 atol=atol,
-                hint="the loss is a mean: divide each gradient by its batch size",
+                hint=N_("the loss is a mean: divide each gradient by its batch size"),
             )
 
 
@@ -135,7 +137,7 @@ def _loss_checks(ex: Exercise, name: str) -> None:
                     names,
                     rtol=1e-5,
                     atol=1e-8,
-                    hint="differentiate the *mean*: each entry's gradient carries a 1/N",
+                    hint=N_("differentiate the *mean*: each entry's gradient carries a 1/N"),
                 )
 
         ctx.for_all(strategy, prop)
@@ -160,12 +162,12 @@ def generator_loss_is_non_saturating(ctx: Context) -> None:
     f = np.full(4, -10.0)
     got = _returned(ctx.call("generator_loss", f), "generator_loss", ("d_fake",))
     expected_loss, expected_grad = float(np.logaddexp(0, 10.0)), np.full(4, -1.0 / (1.0 + np.exp(-10.0)) / 4)
-    hint = (
+    hint = N_(
         "the minimax form mean log(1 − σ(f)) saturates: its gradient vanishes exactly when D wins. "
         "Minimise −mean log σ(f) instead"
     )
-    assert_close(got[0], expected_loss, what="generator_loss at logits −10", rtol=1e-6, atol=0, hint=hint)
-    assert_close(got[1], expected_grad, what="its gradient at logits −10", rtol=1e-6, atol=0, hint=hint)
+    assert_close(got[0], expected_loss, what=_("generator_loss at logits −10"), rtol=1e-6, atol=0, hint=hint)
+    assert_close(got[1], expected_grad, what=_("its gradient at logits −10"), rtol=1e-6, atol=0, hint=hint)
 
 
 # ------------------------------------------------------------------ worker-side drivers (sent as source)
@@ -354,9 +356,10 @@ def train_step_matches_the_reference_from_the_same_weights(ctx: Context) -> None
     except CheckFailed as exc:
         raise exc.with_input(_steps_input(ctx, 1e-2)) from None
     except StudentError as exc:
-        if "\ninput:" in exc.message:
+        label = "\n" + _("input:")
+        if label in exc.message:
             raise
-        raise StudentError(exc.kind, f"{exc.message}\ninput: {_steps_input(ctx, 1e-2)}", fatal=exc.fatal) from None
+        raise StudentError(exc.kind, f"{exc.message}{label} {_steps_input(ctx, 1e-2)}", fatal=exc.fatal) from None
 
 
 def _same_steps(ctx: Context) -> None:
@@ -366,25 +369,25 @@ def _same_steps(ctx: Context) -> None:
     zs = [rng.standard_normal((16, 4)).astype(np.float32) for _ in range(3)]
     expected = run_reference(ctx, "gan", _adversarial_steps, weights, reals, zs, 1e-2)
     got = ctx.drive(_adversarial_steps, weights, reals, zs, 1e-2)
-    hint = (
+    hint = N_(
         "three steps in a row: zero both optimizers' gradients, detach G(z) for D's loss, "
         "and use the non-saturating BCE(D(G(z)), 1) for G"
     )
     assert_close(
         np.asarray(got["losses"], dtype=np.float64).reshape(-1, 2),
         np.asarray(expected["losses"]),
-        what="(d_loss, g_loss) of each step",
+        what=_("(d_loss, g_loss) of each step"),
         rtol=1e-4,
         atol=1e-6,
         hint=hint,
     )
     for k, v in expected["state"].items():
         if k not in got["state"]:
-            raise CheckFailed(f"the weight {k} is missing after train_step")
+            raise CheckFailed(_("the weight {k} is missing after train_step").format(k=k))
         assert_close(
             real_array(got["state"][k], k),
             v.astype(np.float64),
-            what=f"{k} after three steps",
+            what=_("{k} after three steps").format(k=k),
             rtol=1e-3,
             atol=1e-5,
             hint=hint,
@@ -422,12 +425,12 @@ def sample_generator(ctx: Context, state: dict[str, np.ndarray], n: int = 4000) 
 
     ref = ctx.reference("gan")
     G = ref.make_generator()
-    arrays = {k: real_array(v, f"the trained {k}").astype(np.float32) for k, v in state.items()}
+    arrays = {k: real_array(v, _("the trained {k}").format(k=k)).astype(np.float32) for k, v in state.items()}
     try:
         G.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
     except (RuntimeError, TypeError, ValueError) as exc:
         raise CheckFailed(
-            "train_gan did not return the generator of make_generator()", got=str(exc).splitlines()[0]
+            _("train_gan did not return the generator of make_generator()"), got=str(exc).splitlines()[0]
         ) from None
     z = np.random.default_rng(12345).standard_normal((n, ref.LATENT_DIM)).astype(np.float32)
     with torch.no_grad():
@@ -452,13 +455,23 @@ def _modes_check(samples: np.ndarray, device: str) -> None:
         return
     near = got["mass near the modes - 0.6"] + MIN_NEAR
     raise CheckFailed(
-        f"after {STEPS} steps on {device} the generator's samples miss the target's two modes",
-        expected=f"at least {MIN_MODE_MASS:.0%} of the samples on each side of 0, at least "
-        f"{MIN_NEAR:.0%} within {NEAR:g} of −2 or +2",
-        got=f"{1 - positive:.0%} below 0, {positive:.0%} above; {near:.0%} near a mode "
-        f"(mean {samples.mean():+.2f}, std {samples.std():.2f})",
-        hint="one mode only is mode collapse, nothing near the modes an untrained G: check that "
-        "G's optimizer holds G's parameters and that L_G is the non-saturating loss",
+        _("after {steps} steps on {device} the generator's samples miss the target's two modes").format(
+            steps=STEPS, device=device
+        ),
+        expected=_(
+            "at least {mass} of the samples on each side of 0, at least {near} within {distance} of −2 or +2"
+        ).format(mass=f"{MIN_MODE_MASS:.0%}", near=f"{MIN_NEAR:.0%}", distance=f"{NEAR:g}"),
+        got=_("{below} below 0, {above} above; {near} near a mode (mean {mean}, std {std})").format(
+            below=f"{1 - positive:.0%}",
+            above=f"{positive:.0%}",
+            near=f"{near:.0%}",
+            mean=f"{samples.mean():+.2f}",
+            std=f"{samples.std():.2f}",
+        ),
+        hint=N_(
+            "one mode only is mode collapse, nothing near the modes an untrained G: check that "
+            "G's optimizer holds G's parameters and that L_G is the non-saturating loss"
+        ),
     )
 
 
@@ -491,7 +504,9 @@ def generated_samples_match_the_target_s_two_modes(ctx: Context) -> None:
         except CheckFailed as exc:
             failure = exc
     assert failure is not None
-    failure.summary = f"{failure.summary} (in each of {RUNS} runs, seeds {', '.join(map(str, run_seeds()))})"
+    failure.summary = _("{summary} (in each of {runs} runs, seeds {seeds})").format(
+        summary=failure.summary, runs=RUNS, seeds=", ".join(map(str, run_seeds()))
+    )
     raise CheckFailed(failure.summary, failure.details)
 
 
@@ -508,11 +523,13 @@ def _call_count(got: dict) -> None:
     n = len(got["calls"])
     if n != _PROCESS_STEPS:
         raise CheckFailed(
-            f"train_gan(data, steps={_PROCESS_STEPS}) called train_step {n} times",
-            expected=f"{_PROCESS_STEPS} calls, one per step",
-            got=f"{n} calls",
-            hint="for each of the `steps` steps call train_step(G, D, opt_g, opt_d, real, z) "
-            "(the module's train_step, not a copy of its code)",
+            _("train_gan(data, steps={steps}) called train_step {n} times").format(steps=_PROCESS_STEPS, n=n),
+            expected=_("{steps} calls, one per step").format(steps=_PROCESS_STEPS),
+            got=_("{n} calls").format(n=n),
+            hint=N_(
+                "for each of the `steps` steps call train_step(G, D, opt_g, opt_d, real, z) "
+                "(the module's train_step, not a copy of its code)"
+            ),
         )
 
 
@@ -525,89 +542,104 @@ def train_gan_draws_fresh_noise_and_real_samples_every_step(ctx: Context) -> Non
         z, real = real_array(call["z"], "z"), real_array(call["real"], "real")
         if z.shape != (n, latent):
             raise CheckFailed(
-                f"step {i} got noise z of shape {z.shape}",
+                _("step {i} got noise z of shape {shape}").format(i=i, shape=z.shape),
                 expected=f"({n}, {latent})",
-                hint="noise of shape (batch_size, LATENT_DIM) from the standard normal, on the device",
+                hint=N_("noise of shape (batch_size, LATENT_DIM) from the standard normal, on the device"),
             )
         if real.shape != (n, 1):
             raise CheckFailed(
-                f"step {i} got a real batch of shape {real.shape}",
+                _("step {i} got a real batch of shape {shape}").format(i=i, shape=real.shape),
                 expected=f"({n}, 1)",
-                hint="batch_size rows of data, shape (batch_size, 1)",
+                hint=N_("batch_size rows of data, shape (batch_size, 1)"),
             )
         if not np.isin(real.astype(np.float32).ravel(), np.asarray(data, dtype=np.float32).ravel()).all():
             raise CheckFailed(
-                f"step {i}'s real batch holds values that are not samples of data",
-                hint="index the given data (real_all[idx]); do not transform or generate it",
+                _("step {i}'s real batch holds values that are not samples of data").format(i=i),
+                hint=N_("index the given data (real_all[idx]); do not transform or generate it"),
             )
     for what, key, hint in (
         (
-            "noise z",
+            _("noise z"),
             "z",
-            "draw new standard-normal noise z inside the loop, every step: one fixed z lets G learn only a few points",
+            N_(
+                "draw new standard-normal noise z inside the loop, every step: "
+                "one fixed z lets G learn only a few points"
+            ),
         ),
         (
-            "real batch",
+            _("real batch"),
             "real",
-            "draw new random indices into data every step (torch.randint inside the "
-            "loop): D sees only one fixed batch otherwise",
+            N_(
+                "draw new random indices into data every step (torch.randint inside the "
+                "loop): D sees only one fixed batch otherwise"
+            ),
         ),
     ):
         for i in range(1, len(calls)):
             for j in range(i):
                 if np.array_equal(calls[i][key], calls[j][key]):
-                    raise CheckFailed(f"train_gan gave train_step the same {what} at steps {j} and {i}", hint=hint)
+                    raise CheckFailed(
+                        _("train_gan gave train_step the same {what} at steps {j} and {i}").format(what=what, j=j, i=i),
+                        hint=hint,
+                    )
     zs = np.concatenate([real_array(c["z"], "z").ravel() for c in calls])
     if not (abs(zs.mean()) < 0.4 and 0.7 < zs.std() < 1.3):
         raise CheckFailed(
-            "the noise z does not look like N(0, I)",
-            expected="mean 0, std 1",
-            got=f"mean {zs.mean():+.2f}, std {zs.std():.2f} over {zs.size} values",
-            hint="z = torch.randn(...), the standard normal (not torch.rand, the uniform)",
+            _("the noise z does not look like N(0, I)"),
+            expected=_("mean 0, std 1"),
+            got=_("mean {mean}, std {std} over {count} values").format(
+                mean=f"{zs.mean():+.2f}", std=f"{zs.std():.2f}", count=zs.size
+            ),
+            hint=N_("z = torch.randn(...), the standard normal (not torch.rand, the uniform)"),
         )
 
 
 @TRAIN.check(N_("train_gan keeps one Adam per network over all its parameters"), oracle="invariant", points=0.75)
 def train_gan_keeps_one_adam_per_network_over_all_its_parameters(ctx: Context) -> None:
-    got, _ = _gan_process(ctx)
+    got, _unused = _gan_process(ctx)
     _call_count(got)
     calls = got["calls"]
-    adam = "torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999)), and the same for D"
+    adam = _("torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999)), and the same for D")
     for net, key in (("G", "opt_g"), ("D", "opt_d")):
         objects = sorted({c[key]["index"] for c in calls})
         if len(objects) > 1:
             raise CheckFailed(
-                f"train_gan gave train_step {len(objects)} different optimizers for {net} in "
-                f"{len(calls)} steps: a new Adam starts its moments from zero",
-                expected="the same optimizer every step",
-                got=f"{len(objects)} optimizers",
-                hint="build both optimizers once, before the loop: " + adam,
+                _(
+                    "train_gan gave train_step {count} different optimizers for {net} in {steps} steps: "
+                    "a new Adam starts its moments from zero"
+                ).format(count=len(objects), net=net, steps=len(calls)),
+                expected=_("the same optimizer every step"),
+                got=_("{count} optimizers").format(count=len(objects)),
+                hint=_("build both optimizers once, before the loop: {adam}").format(adam=adam),
             )
         first = calls[0][key]
         held, params = first["params"], got["g_params" if net == "G" else "d_params"]
         if sorted(held) != sorted(params):
             missing = [k for k in params if k not in held]
             raise CheckFailed(
-                f"{net}'s optimizer (opt_{net.lower()}) does not hold exactly {net}'s parameters",
+                _("{net}'s optimizer (opt_{lower}) does not hold exactly {net}'s parameters").format(
+                    net=net, lower=net.lower()
+                ),
                 expected=", ".join(params),
-                got=", ".join(held)[:300] or "no parameters",
-                hint=(f"{', '.join(missing)} never get updated: " if missing else "")
-                + f"pass {net}.parameters() (all of them, and only them): "
-                + adam,
+                got=", ".join(held)[:300] or _("no parameters"),
+                hint=(_("{missing} never get updated: ").format(missing=", ".join(missing)) if missing else "")
+                + _("pass {net}.parameters() (all of them, and only them): {adam}").format(net=net, adam=adam),
             )
         if any(abs(v - _PROCESS_LR) > 1e-9 for v in first["lrs"]):
             raise CheckFailed(
-                f"train_gan(..., lr={_PROCESS_LR:g}) built {net}'s optimizer with another lr",
+                _("train_gan(..., lr={lr}) built {net}'s optimizer with another lr").format(
+                    lr=f"{_PROCESS_LR:g}", net=net
+                ),
                 expected=f"lr={_PROCESS_LR:g}",
                 got=", ".join(f"lr={v:g}" for v in first["lrs"]),
-                hint="use the lr argument: " + adam,
+                hint=_("use the lr argument: {adam}").format(adam=adam),
             )
         if any(len(b) != 2 or abs(b[0] - 0.5) > 1e-9 or abs(b[1] - 0.999) > 1e-9 for b in first["betas"]):
             raise CheckFailed(
-                f"{net}'s optimizer does not have betas=(0.5, 0.999)",
+                _("{net}'s optimizer does not have betas=(0.5, 0.999)").format(net=net),
                 expected="betas=(0.5, 0.999)",
                 got=short(first["betas"]),
-                hint="Adam's default β1 = 0.9 makes GAN training oscillate; " + adam,
+                hint=_("Adam's default β1 = 0.9 makes GAN training oscillate; {adam}").format(adam=adam),
             )
 
 

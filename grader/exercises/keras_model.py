@@ -17,7 +17,7 @@ from grader.checks.context import Context
 from grader.checks.digits import digits_784
 from grader.checks.failure import CheckFailed
 from grader.checks.replies import BOOL, FLOAT_ARRAY, INT, NONE, NUMBER, STR, dict_of, fields, list_of, one_of, returns
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.registry import exercise
 
 #: the seed's model as its weights: Dense(128) then Dense(10); the activations are judged by what the model computes
@@ -209,7 +209,7 @@ MODEL = exercise(
 )
 
 
-_COMPILE_HINT = (
+_COMPILE_HINT = N_(
     "call model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
     "metrics=['accuracy']) before returning the model"
 )
@@ -220,26 +220,26 @@ def build_model_has_the_seed_s_weights_input_and_optimizer(ctx: Context) -> None
     got = ctx.drive(_describe_model, timeout=60)
     if got["weights"] != WEIGHT_SHAPES:
         raise CheckFailed(
-            "the model's weights are not those of the seed's two Dense layers",
+            _("the model's weights are not those of the seed's two Dense layers"),
             expected=repr(WEIGHT_SHAPES),
             got=repr(got["weights"])[:200],
-            hint="Dense(128, activation='relu') then Dense(10, activation='softmax')",
+            hint=N_("Dense(128, activation='relu') then Dense(10, activation='softmax')"),
         )
     if got["input"] != [None, 784]:
         raise CheckFailed(
-            "the model does not take 784 inputs",
+            _("the model does not take 784 inputs"),
             expected="(None, 784)",
             got=repr(got["input"]),
-            hint="start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))",
+            hint=N_("start with keras.Input(shape=(784,)) (the seed's input_shape=(784,))"),
         )
     if not got["optimizer"]:
-        raise CheckFailed("build_model returns a model that was never compiled", hint=_COMPILE_HINT)
+        raise CheckFailed(_("build_model returns a model that was never compiled"), hint=_COMPILE_HINT)
     if got["optimizer"] != OPTIMIZER:
         raise CheckFailed(
-            "the model is compiled with the wrong optimizer",
+            _("the model is compiled with the wrong optimizer"),
             expected=OPTIMIZER,
-            got=got["optimizer"] or "(not compiled)",
-            hint="model.compile(optimizer='adam', ...)",
+            got=got["optimizer"] or _("(not compiled)"),
+            hint=N_("model.compile(optimizer='adam', ...)"),
         )
 
 
@@ -262,29 +262,31 @@ def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) ->
     got = ctx.drive(_evaluate, weights, X, y, timeout=60)
     if got["error"]:
         raise CheckFailed(
-            "the compiled loss cannot be computed on integer labels 0–9",
+            _("the compiled loss cannot be computed on integer labels 0–9"),
             got=got["error"],
-            hint="the labels are integers: loss='sparse_categorical_crossentropy'",
+            hint=N_("the labels are integers: loss='sparse_categorical_crossentropy'"),
         )
     results = got["results"]
     expected_loss = float(np.mean(-np.log(p[np.arange(len(y)), y])))
     if "loss" not in results:
-        raise CheckFailed("model.evaluate reports no loss", got=repr(sorted(results))[:200])
+        raise CheckFailed(_("model.evaluate reports no loss"), got=repr(sorted(results))[:200])
     assert_close(
         results["loss"],
         expected_loss,
-        what="the compiled loss on a batch",
+        what=_("the compiled loss on a batch"),
         rtol=1e-3,
         atol=1e-4,
-        hint="sparse categorical cross-entropy of the softmax output (not from_logits: the model ends in a softmax)",
+        hint=N_(
+            "sparse categorical cross-entropy of the softmax output (not from_logits: the model ends in a softmax)"
+        ),
     )
     accuracy = float(np.mean(p.argmax(axis=1) == y))
     if not any(abs(v - accuracy) <= 1e-6 for k, v in results.items() if k != "loss"):
         raise CheckFailed(
-            "no compiled metric reports the accuracy",
-            expected=f"a metric equal to {accuracy:.4f}",
+            _("no compiled metric reports the accuracy"),
+            expected=_("a metric equal to {accuracy}").format(accuracy=f"{accuracy:.4f}"),
             got=repr({k: round(v, 4) for k, v in results.items() if k != "loss"})[:200],
-            hint="model.compile(..., metrics=['accuracy'])",
+            hint=N_("model.compile(..., metrics=['accuracy'])"),
         )
     # On near-uniform probabilities (above) the cross-entropy of softmax(p), what from_logits=True computes on a
     # softmax output, is ~log(10) like the right loss: a batch where the model is confident tells them apart
@@ -299,11 +301,13 @@ def compiled_loss_and_accuracy_metric_compute_the_seed_s_values(ctx: Context) ->
     assert_close(
         loss,
         expected_loss,
-        what="the compiled loss on a batch the model gets right with confidence",
+        what=_("the compiled loss on a batch the model gets right with confidence"),
         rtol=1e-3,
         atol=1e-4,
-        hint="the model ends in a softmax, so its outputs are probabilities: keep the default "
-        "from_logits=False (from_logits=True applies a second softmax to them)",
+        hint=N_(
+            "the model ends in a softmax, so its outputs are probabilities: keep the default "
+            "from_logits=False (from_logits=True applies a second softmax to them)"
+        ),
     )
 
 
@@ -314,10 +318,10 @@ def model_output_is_softmax_relu_x_w1_b1_w2_b2(ctx: Context) -> None:
     assert_close(
         ctx.drive(_predict, weights, X, timeout=60),
         _probabilities(weights, X),
-        what="the model's output",
+        what=_("the model's output"),
         rtol=1e-4,
         atol=1e-5,
-        hint="the last layer is Dense(10, activation='softmax'): probabilities that sum to 1",
+        hint=N_("the last layer is Dense(10, activation='softmax'): probabilities that sum to 1"),
     )
 
 
@@ -329,22 +333,25 @@ def the_model_build_model_returns_learns_80_on_held_out_digits(ctx: Context) -> 
     weights = ctx.drive(_train_own_model, X_train, y_train, OWN_EPOCHS, OWN_BATCH, 0)
     if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
         raise CheckFailed(
-            "the trained weights are not those of the seed's two Dense layers",
+            _("the trained weights are not those of the seed's two Dense layers"),
             expected=repr(WEIGHT_SHAPES),
             got=repr([list(np.shape(w)) for w in weights])[:200],
-            hint="Dense(128, activation='relu') then Dense(10, activation='softmax')",
+            hint=N_("Dense(128, activation='relu') then Dense(10, activation='softmax')"),
         )
     acc = float(np.mean(_probabilities(weights, X_test).argmax(axis=1) == y_test))
     if not acc >= OWN_MIN_ACCURACY:
         raise CheckFailed(
-            f"the model build_model returns does not learn: trained for {OWN_EPOCHS} epoch on "
-            f"{len(y_train)} digits with its own initializers and compile settings, it is right on {acc:.1%} "
-            "of held-out digits",
-            expected=f">= {OWN_MIN_ACCURACY:.0%} (the seed's model: about 90%)",
+            _(
+                "the model build_model returns does not learn: trained for {epochs} epoch on {n} digits with its "
+                "own initializers and compile settings, it is right on {acc} of held-out digits"
+            ).format(epochs=OWN_EPOCHS, n=len(y_train), acc=f"{acc:.1%}"),
+            expected=_(">= {accuracy} (the seed's model: about 90%)").format(accuracy=f"{OWN_MIN_ACCURACY:.0%}"),
             got=f"{acc:.1%}",
-            hint="keep the Dense layers' default initializers (kernel_initializer='zeros' gives every hidden "
-            "unit the same weights and the gradient never separates them) and the seed's compile: "
-            "optimizer='adam' with its default learning rate, loss='sparse_categorical_crossentropy'",
+            hint=N_(
+                "keep the Dense layers' default initializers (kernel_initializer='zeros' gives every hidden "
+                "unit the same weights and the gradient never separates them) and the seed's compile: "
+                "optimizer='adam' with its default learning rate, loss='sparse_categorical_crossentropy'"
+            ),
         )
 
 
@@ -369,14 +376,14 @@ def train_model_trains_the_given_model_for_the_given_epochs(ctx: Context) -> Non
     got = ctx.drive(_fit, X, y, 2, 0, timeout=60)
     if len(got["losses"]) != 2:
         raise CheckFailed(
-            "train_model(..., epochs=2) should return 2 losses",
+            _("train_model(..., epochs=2) should return 2 losses"),
             got=short(got["losses"]),
-            hint="return history.history['loss'] of model.fit(..., epochs=epochs)",
+            hint=N_("return history.history['loss'] of model.fit(..., epochs=epochs)"),
         )
     if all(np.array_equal(a, b) for a, b in zip(got["before"], got["after"])):
         raise CheckFailed(
-            "train_model did not change the weights of the model it was given",
-            hint="call fit on the model passed in; do not build a new one",
+            _("train_model did not change the weights of the model it was given"),
+            hint=N_("call fit on the model passed in; do not build a new one"),
         )
 
 
@@ -388,12 +395,14 @@ def trained_model_reaches_90_on_held_out_digits(ctx: Context) -> None:
     weights = got["after"]
     if [np.shape(w) for w in weights] != [(784, 128), (128,), (128, 10), (10,)]:
         raise CheckFailed(
-            "the trained weights are not the seed's model", got=repr([np.shape(w) for w in weights])[:200]
+            _("the trained weights are not the seed's model"), got=repr([np.shape(w) for w in weights])[:200]
         )
     acc = float(np.mean(_probabilities(weights, X_test).argmax(axis=1) == y_test))
     if not acc >= MIN_ACCURACY:
         raise CheckFailed(
-            f"after {EPOCHS} epochs the model is right on {acc:.1%} of held-out digits",
+            _("after {epochs} epochs the model is right on {acc} of held-out digits").format(
+                epochs=EPOCHS, acc=f"{acc:.1%}"
+            ),
             expected=f">= {MIN_ACCURACY:.0%}",
             got=f"{acc:.1%}",
         )
@@ -406,14 +415,20 @@ def _watched(ctx: Context) -> dict:
     got = ctx.drive(_watch_fit, X, y, WATCH_EPOCHS, WATCH_BATCH, 0, timeout=60)
     if not got["fits"]:
         raise CheckFailed(
-            "train_model never called fit on the model it was given",
-            hint="history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, "
-            "verbose=0) on the model passed in",
+            _("train_model never called fit on the model it was given"),
+            hint=N_(
+                "history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, "
+                "verbose=0) on the model passed in"
+            ),
         )
     return got
 
 
-_CALL = f"train_model(model, X, y, epochs={WATCH_EPOCHS}, batch_size={WATCH_BATCH}) with {WATCH_N} samples"
+def _call() -> str:
+    """The watched call, in the chosen language."""
+    return _("train_model(model, X, y, epochs={epochs}, batch_size={batch_size}) with {n} samples").format(
+        epochs=WATCH_EPOCHS, batch_size=WATCH_BATCH, n=WATCH_N
+    )
 
 
 @FIT.check(N_("train_model returns the History's per-epoch loss"), oracle="invariant", points=0.5)
@@ -423,11 +438,13 @@ def train_model_returns_the_history_s_per_epoch_loss(ctx: Context) -> None:
     if len(got["returned"]) == len(history) and np.allclose(got["returned"], history, rtol=1e-6, atol=1e-7):
         return
     raise CheckFailed(
-        f"{_CALL} returned a list that is not the loss model.fit recorded",
+        _("{call} returned a list that is not the loss model.fit recorded").format(call=_call()),
         expected=f"history.history['loss'] = {short(history)}",
         got=short(got["returned"]),
-        hint="return history.history['loss'] (the per-epoch training loss), not the accuracy or "
-        "another metric, and not values computed otherwise",
+        hint=N_(
+            "return history.history['loss'] (the per-epoch training loss), not the accuracy or "
+            "another metric, and not values computed otherwise"
+        ),
     )
 
 
@@ -437,12 +454,16 @@ def train_model_keeps_the_adam_optimizer_build_model_compiled(ctx: Context) -> N
     if got["same_optimizer"] or got["same_settings"]:
         return
     raise CheckFailed(
-        "train_model replaced the model's optimizer: after it the model trains with "
-        f"{got['optimizer']}, not the Adam the model was compiled with",
-        expected="the Adam of build_model's compile (default settings)",
+        _(
+            "train_model replaced the model's optimizer: after it the model trains with {optimizer}, "
+            "not the Adam the model was compiled with"
+        ).format(optimizer=got["optimizer"]),
+        expected=_("the Adam of build_model's compile (default settings)"),
         got=got["optimizer"],
-        hint="do not call model.compile in train_model: the model you are given is compiled "
-        "already; call model.fit on it",
+        hint=N_(
+            "do not call model.compile in train_model: the model you are given is compiled "
+            "already; call model.fit on it"
+        ),
     )
 
 
@@ -458,9 +479,10 @@ def train_model_uses_the_given_batch_size_epochs_ceil_n_batch(ctx: Context) -> N
         return
     called = ", ".join(f"fit(epochs={f['epochs']}, batch_size={f['batch_size']})" for f in got["fits"])[:300]
     raise CheckFailed(
-        f"{_CALL} made {got['iterations']} optimizer steps, not {WATCH_EPOCHS} × "
-        f"ceil({WATCH_N} / {WATCH_BATCH}) = {steps}",
-        expected=f"{steps} steps",
-        got=f"{got['iterations']} steps; calls: {called}",
-        hint="pass batch_size=batch_size (and epochs=epochs) to model.fit: without it fit uses batches of 32",
+        _("{call} made {count} optimizer steps, not {epochs} × ceil({n} / {batch_size}) = {steps}").format(
+            call=_call(), count=got["iterations"], epochs=WATCH_EPOCHS, n=WATCH_N, batch_size=WATCH_BATCH, steps=steps
+        ),
+        expected=_("{count} steps").format(count=steps),
+        got=_("{count} steps; calls: {calls}").format(count=got["iterations"], calls=called),
+        hint=N_("pass batch_size=batch_size (and epochs=epochs) to model.fit: without it fit uses batches of 32"),
     )

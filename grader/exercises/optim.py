@@ -29,7 +29,7 @@ from grader.checks.context import Context
 from grader.checks.failure import failing_input, python_literal
 from grader.checks.replies import ARRAY, INT, fields, list_of, malformed, returns
 from grader.checks.standard import named
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.registry import Exercise, exercise
 
 _RTOL, _ATOL = 1e-9, 1e-12
@@ -139,7 +139,14 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
             for t, (mine, theirs) in enumerate(zip(got["trajectory"], expected)):
                 for i, (a, b) in enumerate(zip(mine, theirs)):
                     with failing_input(lambda: _literal(cls, case)):
-                        assert_close(a, b, what=f"params[{i}] after step {t + 1}", rtol=_RTOL, atol=_ATOL, hint=hint)
+                        assert_close(
+                            a,
+                            b,
+                            what=_("params[{i}] after step {step}").format(i=i, step=t + 1),
+                            rtol=_RTOL,
+                            atol=_ATOL,
+                            hint=hint,
+                        )
 
         ctx.for_all(cases, prop)
 
@@ -149,9 +156,11 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
             at = run(ctx, case)[0]["grads_changed_at"]
             if at >= 0:
                 ctx.fail(
-                    f"{cls}.step changed the gradient arrays passed to it (at step {at + 1})",
+                    _("{cls}.step changed the gradient arrays passed to it (at step {step})").format(
+                        cls=cls, step=at + 1
+                    ),
                     input=_literal(cls, case),
-                    hint="grads belong to the caller: compute lr * g into a new array instead of g *= lr",
+                    hint=N_("grads belong to the caller: compute lr * g into a new array instead of g *= lr"),
                 )
 
         ctx.for_all(cases, prop, examples=ctx.few_examples)
@@ -162,10 +171,14 @@ def optimizer_checks(ex: Exercise, cls: str, hyper: st.SearchStrategy[dict[str, 
             last = run(ctx, case)[0]["trajectory"][-1]
             if all(np.array_equal(a, b) for a, b in zip(last, case["params"])):
                 ctx.fail(
-                    f"after {case['steps']} steps of {cls}, the caller's parameter arrays are unchanged",
+                    _("after {steps} steps of {cls}, the caller's parameter arrays are unchanged").format(
+                        steps=case["steps"], cls=cls
+                    ),
                     input=_literal(cls, case),
-                    hint="update the arrays themselves (p -= lr * g, or p[...] = ...); "
-                    "self.params[i] = p - lr * g makes a new array the caller never sees",
+                    hint=N_(
+                        "update the arrays themselves (p -= lr * g, or p[...] = ...); "
+                        "self.params[i] = p - lr * g makes a new array the caller never sees"
+                    ),
                 )
 
         ctx.for_all(cases, prop, examples=ctx.few_examples)
@@ -181,7 +194,7 @@ GD = exercise(
     functions=["GD"],
     hint=N_("for p, g in zip(self.params, grads): p -= self.lr * g  — in place, and never touch g."),
 )
-optimizer_checks(GD, "GD", st.fixed_dictionaries({"lr": _lr}), "w ← w − lr · g: subtract, and scale by lr once")
+optimizer_checks(GD, "GD", st.fixed_dictionaries({"lr": _lr}), N_("w ← w − lr · g: subtract, and scale by lr once"))
 
 SGD = exercise(
     "optim.sgd_momentum",
@@ -198,7 +211,7 @@ optimizer_checks(
     SGD,
     "SGD",
     st.fixed_dictionaries({"lr": _lr, "momentum": _momentum}),
-    "torch's convention: v ← μ·v + g (no (1 − μ) factor), w ← w − lr·v, velocity kept between steps",
+    N_("torch's convention: v ← μ·v + g (no (1 − μ) factor), w ← w − lr·v, velocity kept between steps"),
 )
 
 ADAM = exercise(
@@ -220,7 +233,7 @@ _adam_hyper = st.fixed_dictionaries(
     }
 )
 optimizer_checks(
-    ADAM, "Adam", _adam_hyper, "bias-correct both moments with t counted from 1, and add ε after the square root"
+    ADAM, "Adam", _adam_hyper, N_("bias-correct both moments with t counted from 1, and add ε after the square root")
 )
 
 
@@ -243,10 +256,10 @@ def the_first_adam_step_moves_each_weight_by_lr_g_g(ctx: Context) -> None:
                 assert_close(
                     after,
                     p - lr * g / (np.abs(g) + eps),
-                    what=f"params[{i}] after the first step",
+                    what=_("params[{i}] after the first step").format(i=i),
                     rtol=_RTOL,
                     atol=_ATOL,
-                    hint="with bias correction m̂ = g and v̂ = g² after step 1, whatever β₁ and β₂",
+                    hint=N_("with bias correction m̂ = g and v̂ = g² after step 1, whatever β₁ and β₂"),
                 )
 
     ctx.for_all(_case(_adam_hyper), prop, examples=ctx.few_examples)

@@ -37,7 +37,7 @@ from grader.checks.replies import (
     tuple_of,
 )
 from grader.checks.torchdevice import as_device_failure, devices_agree, guard_source, run_reference
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.isolation.worker.client import StudentError
 from grader.registry import exercise
 
@@ -299,12 +299,15 @@ def _on_meta_check(ctx: Context, what: str, label: str) -> None:
         raise as_device_failure(exc, label) from None
     if what == "forward" and got != ([32, 10], "meta"):
         raise CheckFailed(
-            f"{label} on the meta device returned the wrong shape or device",
+            _("{label} on the meta device returned the wrong shape or device").format(label=label),
             expected="([32, 10], 'meta')",
             got=repr(got)[:200],
         )
     if what == "train" and got[0] != "meta":
-        raise CheckFailed(f"{label} left the model on {str(got[0])[:40]}", hint="call model.to(device) in train")
+        raise CheckFailed(
+            _("{label} left the model on {device}").format(label=label, device=str(got[0])[:40]),
+            hint=N_("call model.to(device) in train"),
+        )
 
 
 _REFERENCE_LOSSES: list[float] = []
@@ -314,7 +317,7 @@ def _reference_losses(ctx: Context) -> list[float]:
     """The reference's loss curve on the training split (computed once per grader process; empty without
     the reference)."""
     if not _REFERENCE_LOSSES:
-        X_train, y_train, _, _ = digits_784()
+        X_train, y_train, _x_test, _y_test = digits_784()
         try:
             run = run_reference(ctx, "pytorch", _train_digits, seed_source(), X_train, y_train, EPOCHS, 0, False)
         except NoReference:
@@ -327,13 +330,14 @@ def _seed_net(state: dict[str, Any], device: str) -> Any:
     """The seed's Net, in the grader, with the weights trained on ``device``; a failure if they do not fit."""
     import torch
 
-    arrays = {k: real_array(v, f"the trained {k} ({device})") for k, v in state.items()}
+    arrays = {k: real_array(v, _("the trained {k} ({device})").format(k=k, device=device)) for k, v in state.items()}
     net = seed_module().Net()
     try:
         net.load_state_dict({k: torch.as_tensor(v.astype(np.float32)) for k, v in arrays.items()})
     except (RuntimeError, TypeError, ValueError) as exc:
         raise CheckFailed(
-            f"the weights trained on {device} do not fit the seed's Net", got=str(exc).splitlines()[0][:300]
+            _("the weights trained on {device} do not fit the seed's Net").format(device=device),
+            got=str(exc).splitlines()[0][:300],
         ) from None
     return net
 
@@ -367,10 +371,10 @@ def net_has_the_seed_s_layers(ctx: Context) -> None:
     got = {k: tuple(v) for k, v in ctx.drive(_param_shapes).items()}
     if got != SHAPES:
         raise CheckFailed(
-            "Net's parameters are not the seed's",
+            _("Net's parameters are not the seed's"),
             expected=repr(SHAPES),
             got=repr(got),
-            hint="two layers named fc1 and fc2: nn.Linear(784, 128) and nn.Linear(128, 10)",
+            hint=N_("two layers named fc1 and fc2: nn.Linear(784, 128) and nn.Linear(128, 10)"),
         )
 
 
@@ -383,12 +387,12 @@ def net_forward_matches_the_reference(ctx: Context) -> None:
         expected = run_reference(ctx, "pytorch", _net_forward, weights, X)["cpu"]
         for device, got in ctx.drive(_net_forward, weights, X).items():
             assert_close(
-                real_array(got, f"Net(x) on {device}"),
+                real_array(got, _("Net(x) on {device}").format(device=device)),
                 expected.astype(np.float64),
-                what=f"Net(x) on {device} for a batch of {n}",
+                what=_("Net(x) on {device} for a batch of {n}").format(device=device, n=n),
                 rtol=1e-4,
                 atol=1e-4,
-                hint="return the logits fc2(relu(fc1(x))); a softmax here is applied twice by nn.CrossEntropyLoss",
+                hint=N_("return the logits fc2(relu(fc1(x))); a softmax here is applied twice by nn.CrossEntropyLoss"),
             )
 
 
@@ -408,24 +412,26 @@ def net_s_parameter_gradients_after_one_backward_match_the_seed(ctx: Context) ->
     weights = _random_weights(rng)
     X, y = rng.random((16, 784), dtype=np.float32), rng.integers(0, 10, 16)
     got = ctx.drive(_net_grads, weights, X, y)
-    cut = (
+    cut = N_(
         "a .data, .detach(), .item() or a round trip through numpy inside forward cuts the autograd graph: "
         "keep every step of fc2(relu(fc1(x))) a torch operation on the tensors themselves"
     )
     for k, expected in _seed_grads(weights, X, y).items():
         if k not in got:
-            raise CheckFailed(f"Net has no parameter {k}", hint="two layers named fc1 and fc2")
+            raise CheckFailed(_("Net has no parameter {k}").format(k=k), hint=N_("two layers named fc1 and fc2"))
         if got[k] is None:
             raise CheckFailed(
-                f"after loss.backward() the parameter {k} of Net has no gradient: forward cuts the graph before it",
-                expected=f"a gradient of shape {expected.shape}",
+                _(
+                    "after loss.backward() the parameter {k} of Net has no gradient: forward cuts the graph before it"
+                ).format(k=k),
+                expected=_("a gradient of shape {shape}").format(shape=expected.shape),
                 got="None",
                 hint=cut,
             )
         assert_close(
             real_array(got[k], f"{k}.grad"),
             expected,
-            what=f"{k}.grad after one backward of the cross-entropy of 16 samples",
+            what=_("{k}.grad after one backward of the cross-entropy of 16 samples").format(k=k),
             rtol=1e-4,
             atol=1e-6,
             hint=cut,
@@ -451,7 +457,7 @@ TRAIN = exercise(
 
 
 #: make_loader's own hint: the exercise's hint is about the training loop, which is not what failed
-_LOADER_HINT = (
+_LOADER_HINT = N_(
     "a DataLoader over TensorDataset(torch.as_tensor(X, dtype=torch.float32), "
     "torch.as_tensor(y, dtype=torch.int64)) with batch_size=batch_size"
 )
@@ -465,25 +471,25 @@ def make_loader_batches_every_sample_once(ctx: Context) -> None:
     plain, shuffled, again = got["plain"], got["shuffled"], got["again"]
     if plain["sizes"] != [16, 16, 8] or plain["dtypes"] != ["torch.float32", "torch.int64"]:
         raise CheckFailed(
-            "make_loader(X, y, batch_size=16) gives the wrong batches",
-            expected="sizes [16, 16, 8] of float32 images and int64 labels",
-            got=f"sizes {plain['sizes']}, dtypes {plain['dtypes']}",
+            _("make_loader(X, y, batch_size=16) gives the wrong batches"),
+            expected=_("sizes [16, 16, 8] of float32 images and int64 labels"),
+            got=_("sizes {sizes}, dtypes {dtypes}").format(sizes=plain["sizes"], dtypes=plain["dtypes"]),
             hint=_LOADER_HINT,
         )
     if not (np.array_equal(plain["x"], X) and np.array_equal(plain["y"], y)):
         raise CheckFailed(
-            "make_loader(..., shuffle=False) changed the order or the values of the samples",
-            hint="pass shuffle=shuffle to the DataLoader and keep X and y as given (float32, int64)",
+            _("make_loader(..., shuffle=False) changed the order or the values of the samples"),
+            hint=N_("pass shuffle=shuffle to the DataLoader and keep X and y as given (float32, int64)"),
         )
     if not np.array_equal(np.sort(shuffled["y"], axis=None), np.sort(y)) or np.array_equal(shuffled["y"], y):
         raise CheckFailed(
-            "make_loader(..., shuffle=True) must yield every sample once, in a shuffled order",
-            hint="let DataLoader(..., shuffle=True) reorder the samples; do not sample them yourself",
+            _("make_loader(..., shuffle=True) must yield every sample once, in a shuffled order"),
+            hint=N_("let DataLoader(..., shuffle=True) reorder the samples; do not sample them yourself"),
         )
     if not np.array_equal(shuffled["y"], again["y"]):
         raise CheckFailed(
-            "make_loader(..., shuffle=True, seed=3) gives a different order each time",
-            hint="pass generator=torch.Generator().manual_seed(seed) to the DataLoader",
+            _("make_loader(..., shuffle=True, seed=3) gives a different order each time"),
+            hint=N_("pass generator=torch.Generator().manual_seed(seed) to the DataLoader"),
         )
 
 
@@ -494,22 +500,24 @@ def train_matches_the_reference_from_the_same_weights(ctx: Context) -> None:
     X, y = rng.random((48, 784), dtype=np.float32), rng.integers(0, 10, 48)
     expected = run_reference(ctx, "pytorch", _train_steps, seed_source(), weights, X, y, 2)
     got = ctx.drive(_train_steps, seed_source(), weights, X, y, 2)
-    hint = "CrossEntropyLoss on the logits (no softmax), Adam(lr=1e-3), zero_grad before every backward"
+    hint = N_("CrossEntropyLoss on the logits (no softmax), Adam(lr=1e-3), zero_grad before every backward")
     assert_close(
         np.asarray(got["losses"], dtype=np.float64),
         np.asarray(expected["losses"]),
-        what="the mean loss of each epoch",
+        what=_("the mean loss of each epoch"),
         rtol=1e-4,
         atol=1e-5,
         hint=hint,
     )
     for k, v in expected["state"].items():
         if k not in got["state"]:
-            raise CheckFailed(f"the weight {k} is missing after train", hint="train the model you are given")
+            raise CheckFailed(
+                _("the weight {k} is missing after train").format(k=k), hint=N_("train the model you are given")
+            )
         assert_close(
             real_array(got["state"][k], k),
             v.astype(np.float64),
-            what=f"{k} after two epochs",
+            what=_("{k} after two epochs").format(k=k),
             rtol=1e-3,
             atol=1e-5,
             hint=hint,
@@ -532,21 +540,23 @@ def _process(ctx: Context) -> tuple[dict, int, int, float]:
 def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> None:
     got, epochs, batches, lr = _process(ctx)
     optimizers, steps = got["optimizers"], len(got["steps"])
-    once = "build the optimizer once, before the epoch loop: torch.optim.Adam(model.parameters(), lr=lr)"
+    once = N_("build the optimizer once, before the epoch loop: torch.optim.Adam(model.parameters(), lr=lr)")
     if not optimizers:
-        raise CheckFailed("train built no torch.optim optimizer", hint=once)
+        raise CheckFailed(_("train built no torch.optim optimizer"), hint=once)
     if len(optimizers) > 1:
         # one built before the loop may precede those built in it
         when = {
-            epochs: " (one per epoch)",
-            epochs + 1: " (one per epoch)",
-            steps: " (one per step)",
-            steps + 1: " (one per step)",
+            epochs: _(" (one per epoch)"),
+            epochs + 1: _(" (one per epoch)"),
+            steps: _(" (one per step)"),
+            steps + 1: _(" (one per step)"),
         }.get(len(optimizers), "")
         raise CheckFailed(
-            f"train built {len(optimizers)} optimizers for {epochs} epochs of {batches} batches"
-            f"{when}: each new Adam starts its moment estimates again from zero",
-            expected="1 optimizer",
+            _(
+                "train built {count} optimizers for {epochs} epochs of {batches} batches{when}: "
+                "each new Adam starts its moment estimates again from zero"
+            ).format(count=len(optimizers), epochs=epochs, batches=batches, when=when),
+            expected=_("1 optimizer"),
             got=f"{len(optimizers)} ({optimizers[0]['kind']})",
             hint=once,
         )
@@ -555,56 +565,65 @@ def train_builds_one_optimizer_over_all_the_model_s_parameters(ctx: Context) -> 
     if sorted(held) != sorted(params):
         missing = [k for k in params if k not in held]
         raise CheckFailed(
-            "the optimizer does not hold exactly the model's parameters",
+            _("the optimizer does not hold exactly the model's parameters"),
             expected=", ".join(params),
-            got=", ".join(held)[:300] or "no parameters",
-            hint=(f"{', '.join(missing)} never get updated: " if missing else "")
-            + "pass model.parameters() (all of them, once) to the optimizer",
+            got=", ".join(held)[:300] or _("no parameters"),
+            hint=(_("{missing} never get updated: ").format(missing=", ".join(missing)) if missing else "")
+            + _("pass model.parameters() (all of them, once) to the optimizer"),
         )
     if any(abs(v - lr) > 1e-9 * lr for v in optimizer["lrs"]):
         raise CheckFailed(
-            f"train(..., lr={lr:g}) built its optimizer with another learning rate",
+            _("train(..., lr={lr}) built its optimizer with another learning rate").format(lr=f"{lr:g}"),
             expected=f"lr={lr:g}",
             got=", ".join(f"lr={v:g}" for v in optimizer["lrs"]),
-            hint="use the lr argument: torch.optim.Adam(model.parameters(), lr=lr)",
+            hint=N_("use the lr argument: torch.optim.Adam(model.parameters(), lr=lr)"),
         )
 
 
 @TRAIN.check(N_("train takes one optimizer step per minibatch in every epoch"), oracle="invariant", points=0.75)
 def train_takes_one_optimizer_step_per_minibatch_in_every_epoch(ctx: Context) -> None:
-    got, epochs, batches, _ = _process(ctx)
+    got, epochs, batches, _unused = _process(ctx)
     steps, largest = got["steps"], max(got["forwards"], default=0)
     expected = [16] * (batches - 1) + [_PROCESS_N - 16 * (batches - 1)]
-    what = f"{epochs} epochs over a loader of {batches} batches ({_PROCESS_N} samples, batch_size=16)"
+    what = _("{epochs} epochs over a loader of {batches} batches ({n} samples, batch_size=16)").format(
+        epochs=epochs, batches=batches, n=_PROCESS_N
+    )
     if largest > 16:
         raise CheckFailed(
-            f"train ran the model with autograd on {largest} samples at once, for {what}",
-            expected="forward passes on the loader's minibatches of at most 16",
-            got=f"a forward pass on {largest} samples",
-            hint="loop over the loader and take a step on each minibatch, not on the whole dataset",
+            _("train ran the model with autograd on {largest} samples at once, for {what}").format(
+                largest=largest, what=what
+            ),
+            expected=_("forward passes on the loader's minibatches of at most 16"),
+            got=_("a forward pass on {largest} samples").format(largest=largest),
+            hint=N_("loop over the loader and take a step on each minibatch, not on the whole dataset"),
         )
     if steps != expected * epochs:
         if len(steps) == batches:
-            hint = "run the loop over the loader once per epoch: for epoch in range(epochs): for xb, yb in loader"
+            hint = N_("run the loop over the loader once per epoch: for epoch in range(epochs): for xb, yb in loader")
         elif len(steps) == epochs:
-            hint = "call optimizer.step() inside the loop over the batches, once per batch, not once per epoch"
+            hint = N_("call optimizer.step() inside the loop over the batches, once per batch, not once per epoch")
         else:
-            hint = (
+            hint = N_(
                 "for epoch in range(epochs), for every batch of the loader: zero_grad, forward, loss, "
                 "backward, one optimizer.step()"
             )
         raise CheckFailed(
-            f"train took {len(steps)} optimizer steps for {what}",
-            expected=f"{epochs * batches} steps, on batches of {expected * epochs}",
-            got=f"{len(steps)} steps" + (f", after forwards on batches of {steps}"[:300] if steps else ""),
+            _("train took {count} optimizer steps for {what}").format(count=len(steps), what=what),
+            expected=_("{count} steps, on batches of {sizes}").format(count=epochs * batches, sizes=expected * epochs),
+            got=_("{count} steps").format(count=len(steps))
+            + (_(", after forwards on batches of {sizes}").format(sizes=steps)[:300] if steps else ""),
             hint=hint,
         )
     unchanged = [k for k in got["params"] if k not in got["changed"]]
     if unchanged:
         raise CheckFailed(
-            f"{', '.join(unchanged)} did not change in {epochs * batches} optimizer steps",
-            hint="backward the loss of the model's output and step an optimizer over "
-            "model.parameters(); do not reload or reset the weights",
+            _("{names} did not change in {count} optimizer steps").format(
+                names=", ".join(unchanged), count=epochs * batches
+            ),
+            hint=N_(
+                "backward the loss of the model's output and step an optimizer over "
+                "model.parameters(); do not reload or reset the weights"
+            ),
         )
 
 
@@ -617,14 +636,16 @@ def train_puts_the_model_in_training_mode(ctx: Context) -> None:
     learning = [training for training, grad in seen if grad]
     if not learning:
         raise CheckFailed(
-            "train never ran the model with autograd enabled",
-            hint="compute the training loss outside torch.no_grad(), then loss.backward()",
+            _("train never ran the model with autograd enabled"),
+            hint=N_("compute the training loss outside torch.no_grad(), then loss.backward()"),
         )
     if not all(learning):
         raise CheckFailed(
-            "train ran the model in evaluation mode for a training step",
-            hint="call model.train() before each epoch's training batches: evaluate() or a "
-            "monitoring pass may have left the model in eval mode",
+            _("train ran the model in evaluation mode for a training step"),
+            hint=N_(
+                "call model.train() before each epoch's training batches: evaluate() or a "
+                "monitoring pass may have left the model in eval mode"
+            ),
         )
 
 
@@ -648,12 +669,14 @@ def trained_net_reaches_90_on_held_out_digits(ctx: Context) -> None:
         accuracies[device] = acc = _accuracy(net, X_test, y_test)
         if not acc >= MIN_ACCURACY:
             raise CheckFailed(
-                f"after {EPOCHS} epochs on {device} the Net is right on {acc:.1%} of held-out digits",
+                _("after {epochs} epochs on {device} the Net is right on {acc} of held-out digits").format(
+                    epochs=EPOCHS, device=device, acc=f"{acc:.1%}"
+                ),
                 expected=f">= {MIN_ACCURACY:.0%}",
                 got=f"{acc:.1%}",
-                hint="check the loss goes down: zero_grad, backward, step for every batch",
+                hint=N_("check the loss goes down: zero_grad, backward, step for every batch"),
             )
-    devices_agree(accuracies, "held-out accuracy")
+    devices_agree(accuracies, _("held-out accuracy"))
 
 
 EVALUATE = exercise(
@@ -692,7 +715,12 @@ def evaluate_matches_the_reference(ctx: Context) -> None:
         expected = run_reference(ctx, "pytorch", _evaluate_with, seed_source(), weights, X, y)
         got = ctx.drive(_evaluate_with, seed_source(), weights, X, y)
         assert_close(
-            got, expected, what=f"the accuracy on {n} samples", rtol=0, atol=1e-6, hint=_evaluate_hint(got, expected, n)
+            got,
+            expected,
+            what=_("the accuracy on {n} samples").format(n=n),
+            rtol=0,
+            atol=1e-6,
+            hint=_evaluate_hint(got, expected, n),
         )
 
 
@@ -701,8 +729,8 @@ def _evaluate_hint(got: float, expected: float, n: int) -> str:
     the number of samples is told to divide by the number of samples."""
     correct, batches = round(expected * n), -(-n // 16)
     if any(abs(got - correct / d) < 1e-6 for d in (batches, batches * 16, 16)) or got > 1:
-        return "divide the number of correct predictions by the number of samples, not of batches"
-    return "the prediction is model(xb).argmax(dim=1), one per sample, compared with yb"
+        return N_("divide the number of correct predictions by the number of samples, not of batches")
+    return N_("the prediction is model(xb).argmax(dim=1), one per sample, compared with yb")
 
 
 @EVALUATE.check(N_("evaluate runs in eval mode without autograd"), oracle="invariant", points=0.5)
@@ -712,11 +740,11 @@ def evaluate_runs_in_eval_mode_without_autograd(ctx: Context) -> None:
         _modes, seed_source(), "evaluate", rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32)
     )
     if not seen:
-        raise CheckFailed("evaluate never called the model")
+        raise CheckFailed(_("evaluate never called the model"))
     if any(training for training, _ in seen):
-        raise CheckFailed("evaluate ran the model in training mode", hint="call model.eval() first")
+        raise CheckFailed(_("evaluate ran the model in training mode"), hint=N_("call model.eval() first"))
     if any(grad for _, grad in seen):
-        raise CheckFailed("evaluate ran the model with autograd on", hint="wrap the loop in torch.no_grad()")
+        raise CheckFailed(_("evaluate ran the model with autograd on"), hint=N_("wrap the loop in torch.no_grad()"))
 
 
 @EVALUATE.check(N_("evaluate stays on the given device"), oracle="invariant", points=0.5)

@@ -21,7 +21,7 @@ from grader.checks.gradcheck import check_vjp
 from grader.checks.modelloss import model_loss_checks
 from grader.checks.replies import ANY, ARRAY, fields, list_of, returns, tuple_of
 from grader.checks.standard import IN_PLACE_HINT, Layer, changed_by_backward, layer_checks, torch_forward
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.registry import exercise
 
 _dims = st.tuples(S.batch_sizes(1, 4), st.integers(1, 4), st.integers(1, 4))  # N, D, H
@@ -107,7 +107,7 @@ layer_checks(
         grads=("dx", "dh_prev", "dWx", "dWh", "db"),
         diff=(0, 1, 2, 3, 4),
         torch=_torch_rnn_step,
-        hint_backward="tanh'(a) = 1 − tanh(a)² = 1 − h², taken at the output h, not at a",
+        hint_backward=N_("tanh'(a) = 1 − tanh(a)² = 1 − h², taken at the output h, not at a"),
     ),
 )
 
@@ -133,7 +133,7 @@ layer_checks(
         grads=("dx", "dh0", "dWx", "dWh", "db"),
         diff=(0, 1, 2, 3, 4),
         torch=_torch_rnn,
-        hint_backward="the gradient reaching hₜ is dh[:, t] plus what flows back from step t+1; sum dWx, dWh, db",
+        hint_backward=N_("the gradient reaching hₜ is dh[:, t] plus what flows back from step t+1; sum dWx, dWh, db"),
     ),
 )
 
@@ -198,10 +198,10 @@ def _compare_hc(got: tuple[Any, Any], expected: tuple[Any, Any], args: tuple) ->
             assert_close(
                 g,
                 e,
-                what=f"the {name} returned by lstm_step_forward",
+                what=_("the {name} returned by lstm_step_forward").format(name=name),
                 rtol=1e-7,
                 atol=1e-9,
-                hint="gates in the order i, f, o, g: σ on the first three blocks, tanh on the last",
+                hint=N_("gates in the order i, f, o, g: σ on the first three blocks, tanh on the last"),
             )
 
 
@@ -214,7 +214,7 @@ def lstm_step_forward_matches_the_reference(ctx: Context) -> None:
 
 
 def _torch_lstm_hc(args: tuple) -> tuple[np.ndarray, np.ndarray]:
-    (h, c), _ = torch_forward(_torch_lstm, args)
+    (h, c), _unused = torch_forward(_torch_lstm, args)
     return h.detach().numpy(), c.detach().numpy()
 
 
@@ -241,8 +241,9 @@ def _lstm_grads(ctx: Context, args: tuple, seed: int) -> tuple[np.ndarray, np.nd
     grads = ctx.drive(rnn_lstm_forward_backward, list(args), dh, dc)["grads"]
     if len(grads) != len(_LSTM_GRADS):
         raise CheckFailed(
-            f"lstm_step_backward should return {len(_LSTM_GRADS)} gradients "
-            f"({', '.join(_LSTM_GRADS)}), got {len(grads)}"
+            _("lstm_step_backward should return {count} gradients ({names}), got {got}").format(
+                count=len(_LSTM_GRADS), names=", ".join(_LSTM_GRADS), got=len(grads)
+            )
         )
     return dh, dc, grads
 
@@ -253,7 +254,7 @@ def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
         args, seed = case
         dh, dc, grads = _lstm_grads(ctx, args, seed)
         forward = lambda lists: ctx.drive(rnn_lstm_outputs, lists)  # noqa: E731
-        with failing_input(lambda: f"{call_literal('lstm_step_forward', args)} with random dh, dc"):
+        with failing_input(lambda: _("{call} with random dh, dc").format(call=call_literal("lstm_step_forward", args))):
             check_vjp(
                 forward,
                 list(args),
@@ -261,7 +262,7 @@ def lstm_step_backward_passes_the_gradient_check(ctx: Context) -> None:
                 grads,
                 _LSTM_GRADS,
                 seed=seed,
-                hint="dc_total = dc + dh⊙o⊙(1 − tanh²(c)); σ' = σ(1 − σ) at each gate's output",
+                hint=N_("dc_total = dc + dh⊙o⊙(1 − tanh²(c)); σ' = σ(1 − σ) at each gate's output"),
             )
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
@@ -274,9 +275,9 @@ def lstm_step_backward_matches_torch_autograd(ctx: Context) -> None:
         args, seed = case
         dh, dc, grads = _lstm_grads(ctx, args, seed)
         expected = ctx.answer(_torch_lstm_grads, args, dh, dc)
-        with failing_input(lambda: f"{call_literal('lstm_step_forward', args)} with random dh, dc"):
+        with failing_input(lambda: _("{call} with random dh, dc").format(call=call_literal("lstm_step_forward", args))):
             for name, g, e in zip(_LSTM_GRADS, grads, expected):
-                assert_close(g, e, what=f"the gradient {name}", rtol=1e-5, atol=1e-7)
+                assert_close(g, e, what=_("the gradient {name}").format(name=name), rtol=1e-5, atol=1e-7)
 
     ctx.for_all(st.tuples(_step_args(4, True), S.seeds()), prop)
 
@@ -298,9 +299,10 @@ def lstm_step_backward_leaves_dh_dc_and_the_cache_unchanged(ctx: Context) -> Non
         where = changed_by_backward(ctx, "lstm_step_forward", "lstm_step_backward", args, {"dh": dh, "dc": dc})
         if where is not None:
             raise CheckFailed(
-                f"lstm_step_backward changed {where} in place",
-                input=f"{call_literal('lstm_step_forward', args)}; then lstm_step_backward(dh, dc, "
-                f"cache) with dh = {python_literal(dh)}, dc = {python_literal(dc)}",
+                _("{bwd} changed {where} in place").format(bwd="lstm_step_backward", where=where),
+                input=_("{call}; then lstm_step_backward(dh, dc, cache) with dh = {dh}, dc = {dc}").format(
+                    call=call_literal("lstm_step_forward", args), dh=python_literal(dh), dc=python_literal(dc)
+                ),
                 hint=IN_PLACE_HINT,
             )
 
@@ -340,7 +342,7 @@ model_loss_checks(
     "rnn_classifier_loss",
     _rnn_case,
     _KEYS,
-    hint="dh is zero except at the last step, where it is dscores·Wyᵀ; then rnn_backward",
+    hint=N_("dh is zero except at the last step, where it is dscores·Wyᵀ; then rnn_backward"),
 )
 
 
@@ -379,4 +381,4 @@ def the_trained_rnn_solves_held_out_sequences_90(ctx: Context) -> None:
     params = T.expect_params(params, {"Wx": (2, h), "Wh": (h, h), "b": (h,), "Wy": (h, 2), "by": (2,)}, "train_rnn")
     T.record(ctx, curve, lambda: ref.train_rnn(X, y, **RNN_TRAINING)[1])  # after the checks of form: it trains
     T.assert_loss_goes_down(curve, "train_rnn")
-    T.assert_accuracy(ctx, lambda Xs: ref.rnn_predict(params, Xs), X_test, y_test, 0.9, "the trained RNN")
+    T.assert_accuracy(ctx, lambda Xs: ref.rnn_predict(params, Xs), X_test, y_test, 0.9, _("the trained RNN"))

@@ -16,7 +16,7 @@ from grader.checks.compare import assert_close, real_array, same_array, short
 from grader.checks.context import Context
 from grader.checks.failure import CheckFailed, call_literal, failing_input, python_literal
 from grader.checks.replies import ANY, returns
-from grader.i18n import N_
+from grader.i18n import N_, _
 from grader.registry import exercise
 
 # ----------------------------------------------------------------------------- 1a. scaling
@@ -55,7 +55,7 @@ def _scale_args(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 def _standardized(ctx: Context, X_train: np.ndarray, X_test: np.ndarray) -> tuple[Any, Any]:
     out = ctx.call("standardize", X_train, X_test)
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise CheckFailed("standardize should return (X_train_scaled, X_test_scaled)", got=type(out).__name__)
+        raise CheckFailed(_("standardize should return (X_train_scaled, X_test_scaled)"), got=type(out).__name__)
     return out
 
 
@@ -68,10 +68,10 @@ def standardize_matches_the_reference(ctx: Context) -> None:
                 assert_close(
                     g,
                     e,
-                    what=f"the scaled {name}",
+                    what=_("the scaled {name}").format(name=name),
                     rtol=1e-7,
                     atol=1e-9,
-                    hint="(X − μ_train) / σ_train, with σ = 1 for constant features",
+                    hint=N_("(X − μ_train) / σ_train, with σ = 1 for constant features"),
                 )
 
     ctx.for_all(_scale_args(), prop)
@@ -80,21 +80,21 @@ def standardize_matches_the_reference(ctx: Context) -> None:
 @SCALE.check(N_("scaled training features have mean 0 and std 1 (0 if constant)"), oracle="invariant", twin=True)
 def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
-        X, _ = args
-        scaled = real_array(_standardized(ctx, *args)[0], "the scaled X_train", X.shape)
+        X, _unused = args
+        scaled = real_array(_standardized(ctx, *args)[0], _("the scaled {name}").format(name="X_train"), X.shape)
         constant = np.ptp(X, axis=0) == 0
         expected_std = np.where(constant, 0.0, 1.0)
         with failing_input(lambda: call_literal("standardize", args)):
             assert_close(
-                scaled.mean(axis=0), np.zeros(X.shape[1]), what="the mean of each scaled feature", rtol=0, atol=1e-9
+                scaled.mean(axis=0), np.zeros(X.shape[1]), what=_("the mean of each scaled feature"), rtol=0, atol=1e-9
             )
             assert_close(
                 scaled.std(axis=0),
                 expected_std,
-                what="the std of each scaled feature",
+                what=_("the std of each scaled feature"),
                 rtol=1e-7,
                 atol=1e-9,
-                hint="divide by the standard deviation (not the variance); σ = 1 when it is 0",
+                hint=N_("divide by the standard deviation (not the variance); σ = 1 when it is 0"),
             )
 
     ctx.for_all(_scale_args(), prop)
@@ -103,17 +103,17 @@ def scaled_training_features_have_mean_0_and_std_1_0_if_constant(ctx: Context) -
 @SCALE.check(N_("the test set is scaled with the training statistics"), oracle="invariant", twin=True)
 def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
-        X, _ = args
+        X, _unused = args
         train, test = _standardized(ctx, X, X[:1])  # the first training row, as a test set of one
         with failing_input(lambda: call_literal("standardize", (X, X[:1]))):
-            train = real_array(train, "the scaled X_train", X.shape)
+            train = real_array(train, _("the scaled {name}").format(name="X_train"), X.shape)
             assert_close(
                 test,
                 train[:1],
-                what="the scaled test row",
+                what=_("the scaled test row"),
                 rtol=1e-9,
                 atol=1e-12,
-                hint="compute μ and σ on X_train only and reuse them for X_test",
+                hint=N_("compute μ and σ on X_train only and reuse them for X_test"),
             )
 
     ctx.for_all(_scale_args(), prop)
@@ -122,13 +122,13 @@ def the_test_set_is_scaled_with_the_training_statistics(ctx: Context) -> None:
 @SCALE.check(N_("standardize leaves its inputs unchanged"), oracle="invariant", points=0.5, twin=True)
 def standardize_leaves_its_inputs_unchanged(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, np.ndarray]) -> None:
-        _, after = ctx.call_checking_inputs("standardize", *args)
+        _unused, after = ctx.call_checking_inputs("standardize", *args)
         for before, now in zip(args, after):
             if not same_array(before, now):
                 raise CheckFailed(
-                    "standardize changed its input in place",
+                    _("standardize changed its input in place"),
                     input=call_literal("standardize", args),
-                    hint="X = X - mu makes a new array; X -= mu overwrites the caller's data",
+                    hint=N_("X = X - mu makes a new array; X -= mu overwrites the caller's data"),
                 )
 
     ctx.for_all(_scale_args(), prop, examples=ctx.few_examples)
@@ -159,7 +159,7 @@ def _split_args(draw: st.DrawFn) -> tuple[np.ndarray, float, int]:
 def _split(ctx: Context, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     out = ctx.call("stratified_split", y, fraction, seed)
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise CheckFailed("stratified_split should return (train_idx, test_idx)", got=type(out).__name__)
+        raise CheckFailed(_("stratified_split should return (train_idx, test_idx)"), got=type(out).__name__)
     return tuple(_indices(a, name, len(y)) for name, a in zip(("train_idx", "test_idx"), out))  # type: ignore
 
 
@@ -171,11 +171,14 @@ def _indices(value: Any, name: str, n: int) -> np.ndarray:
         a = None
     if a is None or a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
         raise CheckFailed(
-            f"{name} should be a 1-D array of integer indices",
+            _("{name} should be a 1-D array of integer indices").format(name=name),
             got=f"{a.dtype} {a.shape}" if a is not None else type(value).__name__,
         )
     if a.size and (a.min() < 0 or a.max() >= n):
-        raise CheckFailed(f"{name} holds indices outside 0 … {n - 1}", got=f"from {a.min()} to {a.max()}")
+        raise CheckFailed(
+            _("{name} holds indices outside 0 … {last}").format(name=name, last=n - 1),
+            got=_("from {low} to {high}").format(low=a.min(), high=a.max()),
+        )
     return a.astype(np.int64)
 
 
@@ -187,11 +190,11 @@ def the_split_holds_every_index_exactly_once(ctx: Context) -> None:
         if not np.array_equal(np.sort(both), np.arange(len(args[0]))):
             dup = np.intersect1d(train, test)
             raise CheckFailed(
-                "train_idx and test_idx should together hold every index exactly once",
+                _("train_idx and test_idx should together hold every index exactly once"),
                 input=call_literal("stratified_split", args),
-                got=f"{len(both)} indices for {len(args[0])} examples"
-                + (f"; in both sets: {dup[:5].tolist()}" if dup.size else ""),
-                hint="draw without replacement: a permutation, not random integers",
+                got=_("{count} indices for {n} examples").format(count=len(both), n=len(args[0]))
+                + (_("; in both sets: {indices}").format(indices=dup[:5].tolist()) if dup.size else ""),
+                hint=N_("draw without replacement: a permutation, not random integers"),
             )
 
     ctx.for_all(_split_args(), prop)
@@ -200,17 +203,17 @@ def the_split_holds_every_index_exactly_once(ctx: Context) -> None:
 @SPLIT.check(N_("every class keeps its proportion in the test set"), oracle="invariant", twin=True)
 def every_class_keeps_its_proportion_in_the_test_set(ctx: Context) -> None:
     def prop(args: tuple[np.ndarray, float, int]) -> None:
-        y, fraction, _ = args
-        _, test = _split(ctx, *args)
+        y, fraction, _seed = args
+        _unused, test = _split(ctx, *args)
         for c in np.unique(y):
             n_c, got = int(np.sum(y == c)), int(np.sum(y[test] == c))
             if abs(got - fraction * n_c) > 1:
                 raise CheckFailed(
-                    f"class {c} has {got} of its {n_c} examples in the test set",
+                    _("class {c} has {got} of its {n_c} examples in the test set").format(c=c, got=got, n_c=n_c),
                     input=call_literal("stratified_split", args),
                     expected=f"round({fraction} · {n_c}) = {round(fraction * n_c)}",
                     got=str(got),
-                    hint="split each class separately, then concatenate",
+                    hint=N_("split each class separately, then concatenate"),
                 )
 
     ctx.for_all(_split_args(), prop)
@@ -223,16 +226,16 @@ def the_split_is_random_and_reproducible(ctx: Context) -> None:
         first = _split(ctx, y, fraction, seed)[1]
         if not np.array_equal(np.sort(first), np.sort(_split(ctx, y, fraction, seed)[1])):
             raise CheckFailed(
-                "the same seed gave two different splits",
+                _("the same seed gave two different splits"),
                 input=call_literal("stratified_split", args),
-                hint="use np.random.default_rng(seed), not the global np.random state",
+                hint=N_("use np.random.default_rng(seed), not the global np.random state"),
             )
         others = [np.sort(_split(ctx, y, fraction, s)[1]) for s in range(seed + 1, seed + 4)]
         if all(np.array_equal(np.sort(first), o) for o in others):
             raise CheckFailed(
-                "four different seeds gave the same test set: the split is not random",
+                _("four different seeds gave the same test set: the split is not random"),
                 input=call_literal("stratified_split", args),
-                hint="shuffle each class's indices before taking the test examples",
+                hint=N_("shuffle each class's indices before taking the test examples"),
             )
 
     ctx.for_all(_split_args(), prop, examples=ctx.few_examples)
@@ -262,10 +265,10 @@ def one_hot_matches_the_reference(ctx: Context) -> None:
             assert_close(
                 ctx.call("one_hot", *args),
                 ctx.reference().one_hot(*args),
-                what="the one-hot matrix",
+                what=_("the one-hot matrix"),
                 rtol=0,
                 atol=0,
-                hint="shape (N, num_classes) even when some classes do not occur",
+                hint=N_("shape (N, num_classes) even when some classes do not occur"),
             )
 
     ctx.for_all(_one_hot_args(), prop)
@@ -294,10 +297,10 @@ def one_hot_matches_torch(ctx: Context) -> None:
             assert_close(
                 ctx.call("one_hot", *args),
                 expected,
-                what="the one-hot matrix",
+                what=_("the one-hot matrix"),
                 rtol=0,
                 atol=0,
-                hint="a float matrix with one row per label",
+                hint=N_("a float matrix with one row per label"),
             )
 
     ctx.for_all(_one_hot_args(), prop)
@@ -324,7 +327,7 @@ def _batches(ctx: Context, n: int, batch_size: int, seed: int) -> list[np.ndarra
         isinstance(b, np.ndarray) and b.ndim == 1 and (b.dtype.kind in "iu" or b.size == 0) for b in out
     ):
         raise CheckFailed(
-            "minibatches should return a list of 1-D integer index arrays",
+            _("minibatches should return a list of 1-D integer index arrays"),
             input=call_literal("minibatches", (n, batch_size, seed)),
             got=short(out),
         )
@@ -339,25 +342,25 @@ def _order(batches: list[np.ndarray]) -> np.ndarray:
 @BATCHES.check(N_("each epoch visits every index once, in batches of batch_size"), oracle="invariant", twin=True)
 def each_epoch_visits_every_index_once_in_batches_of_batch_size(ctx: Context) -> None:
     def prop(args: tuple[int, int, int]) -> None:
-        n, batch_size, _ = args
+        n, batch_size, _unused = args
         batches = _batches(ctx, *args)
         sizes = [len(b) for b in batches]
         expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
         if sizes != expected:
             raise CheckFailed(
-                "the minibatches have the wrong sizes",
+                _("the minibatches have the wrong sizes"),
                 input=call_literal("minibatches", args),
                 expected=str(expected),
                 got=str(sizes),
-                hint="full batches of batch_size, then one smaller batch with the rest (never dropped)",
+                hint=N_("full batches of batch_size, then one smaller batch with the rest (never dropped)"),
             )
         everything = _order(batches)
         if not np.array_equal(np.sort(everything), np.arange(n)):
             raise CheckFailed(
-                "the minibatches should hold every index 0 … n−1 exactly once",
+                _("the minibatches should hold every index 0 … n−1 exactly once"),
                 input=call_literal("minibatches", args),
                 got=python_literal(everything[:20]),
-                hint="cut one permutation into pieces; do not sample with replacement",
+                hint=N_("cut one permutation into pieces; do not sample with replacement"),
             )
 
     ctx.for_all(_batch_args, prop)
@@ -371,17 +374,17 @@ def the_order_is_shuffled_and_reproducible(ctx: Context) -> None:
         again = _order(_batches(ctx, *args))
         if not np.array_equal(first, again):
             raise CheckFailed(
-                "the same seed gave two different orders",
+                _("the same seed gave two different orders"),
                 input=call_literal("minibatches", args),
-                hint="use np.random.default_rng(seed), not the global np.random state",
+                hint=N_("use np.random.default_rng(seed), not the global np.random state"),
             )
         other = _order(_batches(ctx, n, batch_size, seed + 1))
         if np.array_equal(first, np.arange(n)) or np.array_equal(first, other):
             raise CheckFailed(
-                "the indices are not shuffled (or the seed is ignored)",
+                _("the indices are not shuffled (or the seed is ignored)"),
                 input=call_literal("minibatches", args),
                 got=python_literal(first[:20]),
-                hint="shuffle with np.random.default_rng(seed).permutation(n) every call",
+                hint=N_("shuffle with np.random.default_rng(seed).permutation(n) every call"),
             )
 
     ctx.for_all(st.tuples(st.integers(8, 60), st.integers(1, 16), st.integers(0, 1000)), prop)
@@ -444,7 +447,9 @@ def the_trained_network_classifies_held_out_digits_90(ctx: Context) -> None:
     params = T.expect_params(params, {"W1": (d, h), "b1": (h,), "W2": (h, c), "b2": (c,)}, "fit")
     T.record(ctx, curve, lambda: ref.fit(Xtr, ytr, **MLP_TRAINING)[1])  # after the checks of form: it trains
     T.assert_loss_goes_down(curve, "fit")
-    T.assert_accuracy(ctx, lambda X: ref.mlp_predict(params, X), Xte, yte, 0.9, f"the network trained on {data}")
+    T.assert_accuracy(
+        ctx, lambda X: ref.mlp_predict(params, X), Xte, yte, 0.9, _("the network trained on {data}").format(data=data)
+    )
 
 
 # ----------------------------------------------------------------------------- 6. evaluation
@@ -474,10 +479,10 @@ def accuracy_matches_the_reference(ctx: Context) -> None:
             assert_close(
                 ctx.call("accuracy", *args),
                 ctx.reference().accuracy(*args),
-                what="the accuracy",
+                what=_("the accuracy"),
                 rtol=1e-12,
                 atol=0,
-                hint="a fraction in [0, 1], the argmax taken along each row",
+                hint=N_("a fraction in [0, 1], the argmax taken along each row"),
             )
 
     ctx.for_all(_accuracy_args(), prop)
@@ -494,10 +499,10 @@ def accuracy_matches_torch(ctx: Context) -> None:
             assert_close(
                 ctx.call("accuracy", *args),
                 expected,
-                what="the accuracy",
+                what=_("the accuracy"),
                 rtol=1e-12,
                 atol=0,
-                hint="a fraction in [0, 1], the argmax taken along each row",
+                hint=N_("a fraction in [0, 1], the argmax taken along each row"),
             )
 
     ctx.for_all(_accuracy_args(), prop)
@@ -561,9 +566,10 @@ def _idx_check(ctx: Context, compress: bool, name: str) -> None:
         blob = np.frombuffer(idx_bytes(expected, code, compress), dtype=np.uint8)
         got = ctx.drive(train_read_idx, blob, name)
         what = (
-            f"load_idx on a {'gzip-compressed ' if compress else ''}IDX file of {expected.dtype} "
-            f"{expected.shape} named {name!r}"
-        )
+            _("load_idx on a gzip-compressed IDX file of {dtype} {shape} named {name}")
+            if compress
+            else _("load_idx on an IDX file of {dtype} {shape} named {name}")
+        ).format(dtype=expected.dtype, shape=expected.shape, name=repr(name))
         if (
             not isinstance(got, np.ndarray)
             or got.shape != expected.shape
@@ -571,19 +577,19 @@ def _idx_check(ctx: Context, compress: bool, name: str) -> None:
             or got.dtype.itemsize != expected.dtype.itemsize
         ):
             raise CheckFailed(
-                f"{what} returned the wrong shape or dtype",
+                _("{what} returned the wrong shape or dtype").format(what=what),
                 expected=f"{expected.dtype} {expected.shape}",
                 got=f"{got.dtype} {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__,
-                hint="the type byte (raw[2]) gives the dtype, raw[3] the number of dimensions",
+                hint=N_("the type byte (raw[2]) gives the dtype, raw[3] the number of dimensions"),
             )
         if not np.array_equal(got, expected):
             bad = tuple(int(i) for i in np.argwhere(got != expected)[0])
             raise CheckFailed(
-                f"{what} returned the wrong values",
+                _("{what} returned the wrong values").format(what=what),
                 worst_index=str(bad),
                 expected=repr(expected[bad]),
                 got=repr(got[bad]),
-                hint="IDX data is big-endian: read it with a '>' dtype",
+                hint=N_("IDX data is big-endian: read it with a '>' dtype"),
             )
 
     ctx.for_all(_idx_case(), prop, examples=max(6, ctx.examples // 2))
@@ -604,7 +610,7 @@ def _by_content(ctx: Context, compress: bool, name: str) -> None:
     try:
         _idx_check(ctx, compress, name)
     except CheckFailed as exc:  # the name is what misleads here, whatever the first symptom was
-        exc.details.hint = "decide by the first two bytes (1f 8b means gzip), not by the file name"
+        exc.details.hint = N_("decide by the first two bytes (1f 8b means gzip), not by the file name")
         raise CheckFailed(exc.summary, exc.details) from None
 
 

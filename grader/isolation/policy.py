@@ -19,6 +19,7 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
+from grader.i18n import N_, _
 from grader.registry import Exercise
 
 _IMPORT_FUNCS = {"__import__", "import_module"}
@@ -92,8 +93,10 @@ def violations(ex: Exercise, imports: Iterable[tuple[str, str]], how: str) -> li
         if len(module) > len(found.get((top, where), "")):
             found[(top, where)] = module
     return [
-        f"forbidden import ({how}): {where} imports {module}; {ex.part}.py must use numpy only"
-        for (_, where), module in found.items()
+        _("forbidden import ({how}): {where} imports {module}; {file} must use numpy only").format(
+            how=_(how), where=where, module=module, file=f"{ex.part}.py"
+        )
+        for (_package, where), module in found.items()
     ]
 
 
@@ -103,7 +106,7 @@ def check_submission(ex: Exercise, submission: Path, runtime: Iterable[tuple[str
     if not ex.forbidden[0]:
         return []
     static_found = static_imports(submission, ex.part)
-    static = violations(ex, static_found, "static")
+    static = violations(ex, static_found, N_("static"))
     seen = {(m.split(".")[0], w) for m, w in static_found}
     dynamic = [(m, w) for p, m, w in runtime if p == ex.part and (m.split(".")[0], w) not in seen]
-    return static + violations(ex, dynamic, "run time")
+    return static + violations(ex, dynamic, N_("run time"))

@@ -12,6 +12,8 @@ import ast
 import re
 from pathlib import Path
 
+from grader import i18n
+from grader.i18n import N_, _
 from grader.instructor.build import BEGIN, END
 from grader.notebooks.extract import autograder_id, cell_owner, setup_id, solution_id
 from grader.registry import PARTS, Exercise, all_exercises
@@ -19,24 +21,24 @@ from grader.registry import PARTS, Exercise, all_exercises
 #: The tutorial's formulas (seed §4.1–4.3) in LaTeX, shown in the notebook of the parts that use them.
 FORMULAS: dict[str, list[tuple[str, str]]] = {
     "neuron": [
-        ("The neuron (§4.1)", r"y = f\Big(\sum_{i=1}^{n} w_i x_i + b\Big)"),
+        (N_("The neuron (§4.1)"), r"y = f\Big(\sum_{i=1}^{n} w_i x_i + b\Big)"),
         (
-            "Activations",
+            N_("Activations"),
             r"\sigma(x) = \frac{1}{1+e^{-x}},\quad \mathrm{ReLU}(x) = \max(0, x),\quad "
             r"\tanh(x) = \frac{e^{x}-e^{-x}}{e^{x}+e^{-x}},\quad "
             r"\mathrm{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}",
         ),
         (
-            "What the backward passes are for: gradient descent (§4.3)",
+            N_("What the backward passes are for: gradient descent (§4.3)"),
             r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}",
         ),
     ],
     "losses": [
-        ("Mean squared error (§4.2)", r"L = \frac{1}{N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
-        ("Cross-entropy (§4.2)", r"L = -\frac{1}{N}\sum_{n=1}^{N} \log \mathrm{softmax}(z_n)_{y_n}"),
+        (N_("Mean squared error (§4.2)"), r"L = \frac{1}{N}\sum_{i=1}^{N} (\hat y_i - y_i)^2"),
+        (N_("Cross-entropy (§4.2)"), r"L = -\frac{1}{N}\sum_{n=1}^{N} \log \mathrm{softmax}(z_n)_{y_n}"),
     ],
-    "optim": [("Gradient descent (§4.3)", r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
-    "train": [("Gradient descent (§4.3)", r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
+    "optim": [(N_("Gradient descent (§4.3)"), r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
+    "train": [(N_("Gradient descent (§4.3)"), r"w_i \leftarrow w_i - \alpha \frac{\partial L}{\partial w_i}")],
 }
 
 CONFIG = '''\
@@ -111,46 +113,58 @@ def split_solution(source: str, part: str) -> tuple[str, str, dict[str, str]]:
 
 
 def _intro(part: str, doc: str) -> str:
-    head, _, rest = doc.strip().partition("\n")
+    head, _sep, rest = doc.strip().partition("\n")
     text = [f"# {head.strip()}", "", rest.strip()]
     for title, formula in FORMULAS.get(part, []):
-        text += ["", f"**{title}**", "", f"$$\n{formula}\n$$"]
+        text += ["", f"**{_(title)}**", "", f"$$\n{formula}\n$$"]
     text += [
         "",
-        "Write each exercise in its cell, run it, then run the autograder cell below it: it grades "
-        "the *saved* notebook in a separate process (save first). Do not rename, split or delete the "
-        "cells — deepgrade finds them by their nbgrader grade_id.",
+        _(
+            "Write each exercise in its cell, run it, then run the autograder cell below it: it grades "
+            "the *saved* notebook in a separate process (save first). Do not rename, split or delete the "
+            "cells — deepgrade finds them by their nbgrader grade_id."
+        ),
     ]
     return "\n".join(text).strip() + "\n"
 
 
 def _exercise_text(ex: Exercise) -> str:
+    from grader.reporters.view import oracle
+
+    functions = ", ".join(f"`{f}`" for f in ex.functions)
     text = [
-        f"## Exercise `{ex.id}` — {ex.title}",
+        _("## Exercise `{id}` — {title}").format(id=ex.id, title=_(ex.title)),
         "",
-        f"**{ex.points:g} points**" + (f" · tutorial § {ex.seed}" if ex.seed else ""),
+        "**"
+        + _("{points} points").format(points=f"{ex.points:g}")
+        + "**"
+        + (" · " + _("tutorial § {section}").format(section=ex.seed) if ex.seed else ""),
         "",
-        "Write "
-        + ", ".join(f"`{f}`" for f in ex.functions)
-        + (
-            " in the cell below."
-            if cell_owner(ex) is ex
-            else f" in the solution cell of `{cell_owner(ex).id}` above (one class, one cell)."
+        _("Write {functions} in the cell below.").format(functions=functions)
+        if cell_owner(ex) is ex
+        else _("Write {functions} in the solution cell of `{owner}` above (one class, one cell).").format(
+            functions=functions, owner=cell_owner(ex).id
         ),
     ]
     if ex.prerequisites:
         text += [
             "",
-            "Builds on " + ", ".join(f"`{p}`" for p in ex.prerequisites) + " (graded with the reference versions).",
+            _("Builds on {exercises} (graded with the reference versions).").format(
+                exercises=", ".join(f"`{p}`" for p in ex.prerequisites)
+            ),
         ]
     public = [c for c in ex.checks if not c.hidden]
     if public:
-        text += ["", "The autograder checks:"] + [f"- {c.name} *(oracle: {c.oracle})*" for c in public]
+        text += ["", _("The autograder checks:")] + [
+            "- " + _("{check} *(oracle: {oracle})*").format(check=i18n.name(c.name), oracle=oracle(c.oracle))
+            for c in public
+        ]
         hidden = len(ex.checks) - len(public)
         if hidden:
-            text.append(f"- and {hidden} hidden check(s)")
+            text.append("- " + _("and {n} hidden check(s)").format(n=hidden))
     if ex.hint:
-        text += ["", f"<details><summary>Hint</summary>\n\n{ex.hint}\n\n</details>"]
+        label = _("Hint")
+        text += ["", f"<details><summary>{label}</summary>\n\n{_(ex.hint)}\n\n</details>"]
     return "\n".join(text) + "\n"
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.i18n import _
 from grader.registry import PARTS, Exercise, all_exercises
 from grader.results import SubmissionResult
 
@@ -59,7 +60,7 @@ def setup_id(part: str) -> str:
 
 
 def missing_message(grade_id: str) -> str:
-    return f"the cell with grade_id {grade_id} is missing"
+    return _("the cell with grade_id {grade_id} is missing").format(grade_id=grade_id)
 
 
 @dataclass
@@ -109,14 +110,22 @@ def extract_notebooks(ipynb_paths: Iterable[Path | str], dest: Path | str) -> Ex
         try:
             cells = _cells_by_id(path)
         except Exception as exc:  # noqa: BLE001 - a broken file is the student's, reported, not raised
-            out.messages.append(f"{path.name}: not a readable notebook ({type(exc).__name__}: {exc})")
+            out.messages.append(
+                _("{file}: not a readable notebook ({error})").format(
+                    file=path.name, error=f"{type(exc).__name__}: {exc}"
+                )
+            )
             continue
         part = _part_of(path, cells)
         if part is None:
-            out.messages.append(f"{path.name}: no deepgrade cells (grade_ids) and not named after a part")
+            out.messages.append(
+                _("{file}: no deepgrade cells (grade_ids) and not named after a part").format(file=path.name)
+            )
             continue
         if part in out.parts:
-            out.messages.append(f"{path.name}: a second notebook for part {part!r}, ignored")
+            out.messages.append(
+                _("{file}: a second notebook for part {part}, ignored").format(file=path.name, part=repr(part))
+            )
             continue
         source, lacking = module_source(cells, part)
         (dest / f"{part}.py").write_text(source)
@@ -148,8 +157,9 @@ def _notebook(part: str) -> Path:
         if candidate and candidate.endswith(".ipynb") and Path(candidate).is_file():
             return Path(candidate)
     raise AssertionError(
-        f"cannot find {part}.ipynb in {os.getcwd()}: save the notebook (deepgrade grades "
-        f"the saved file) or set {NOTEBOOK_ENV}"
+        _(
+            "cannot find {file} in {folder}: save the notebook (deepgrade grades the saved file) or set {variable}"
+        ).format(file=f"{part}.ipynb", folder=os.getcwd(), variable=NOTEBOOK_ENV)
     )
 
 
@@ -159,7 +169,7 @@ def _report(result: SubmissionResult) -> str:
 
     lines = []
     for er in result.exercises:
-        lines.append(f"{view.exercise_heading(er)} ({er.status})")
+        lines.append(f"{view.exercise_heading(er)} ({view.status(er.status)})")
         for c in er.checks:
             lines.append(f"  {view.check_label(c)}")
             for heading, text in view.details(c):
@@ -197,7 +207,11 @@ def assert_passes(
         warnings.simplefilter("ignore")
         found = extract_notebooks([path], tmp)
         if exercise in found.missing:
-            raise AssertionError(f"{exercise}: {found.missing[exercise]} in {path.name}")
+            raise AssertionError(
+                _("{exercise}: {message} in {file}").format(
+                    exercise=exercise, message=found.missing[exercise], file=path.name
+                )
+            )
         result = grade(Path(tmp), [ex], examples=examples, hidden=hidden, only=lambda c: c.hidden == hidden)
     report = _report(result)
     if not all(er.status == "passed" for er in result.exercises):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.i18n import _
 from grader.reporters.text import clean
-from grader.reporters.view import hidden_summary
+from grader.reporters.view import PRINTED, hidden_summary, status
 from grader.results import SubmissionResult
 
 
@@ -24,15 +25,15 @@ def document(result: SubmissionResult) -> dict[str, Any]:
                     "score": round(c.score, 6),
                     "max_score": round(c.max_score, 6),
                     "status": "passed" if c.status == "passed" else "failed",
-                    "output": (clean(c.message) or c.status.replace("_", " "))
-                    + (f"\n\nwhat your code printed:\n{clean(c.stdout)}" if c.stdout else ""),
+                    "output": (clean(c.message) or status(c.status).replace("_", " "))
+                    + (f"\n\n{_(PRINTED)}:\n{clean(c.stdout)}" if c.stdout else ""),
                     "tags": [e.part, c.oracle],
                     "visibility": "visible",
                 }
             )
-    lines = [f"{result.score:g}/{result.max_score:g} points"]
+    lines = [_("{score}/{max_score} points").format(score=f"{result.score:g}", max_score=f"{result.max_score:g}")]
     if result.error:
-        lines = [f"This submission could not be graded: {clean(result.error)}"]
+        lines = [_("This submission could not be graded: {error}").format(error=clean(result.error))]
     summary = hidden_summary(result)
     if summary:
         lines.append(summary)

@@ -44,6 +44,23 @@ def status(s: str) -> str:
     return _(STATUS.get(s, s))
 
 
+#: What a check compares the student's code with (``Check.oracle``), as the student reads it: the names stay
+#: the data of results.json and Gradescope's tags, and are translated where shown.
+ORACLES = {
+    "torch": N_("torch"),
+    "numerical": N_("numerical"),
+    "reference": N_("reference"),
+    "invariant": N_("invariant"),
+    "known": N_("known"),
+    "training": N_("training"),
+}
+
+
+def oracle(name: str) -> str:
+    """An oracle's name in the chosen language."""
+    return _(ORACLES.get(name, name))
+
+
 def title(e: ExerciseResult) -> str:
     """An exercise's title in the chosen language (the registry's is the msgid, translated where shown)."""
     return _(e.title)
@@ -70,7 +87,7 @@ def status_note(c: CheckResult) -> str:
     return (
         ""
         if c.status == "passed"
-        else "[" + _("{status}, oracle: {oracle}").format(status=status(c.status), oracle=c.oracle) + "]"
+        else "[" + _("{status}, oracle: {oracle}").format(status=status(c.status), oracle=oracle(c.oracle)) + "]"
     )
 
 

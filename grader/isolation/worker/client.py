@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.i18n import _
 from grader.isolation.worker import proctree, wire
 from grader.isolation.worker.wire import ProtocolError
 
@@ -150,8 +151,9 @@ class _Meter:
             raise KeyboardInterrupt
         if now - self.start > self.budget.wall:
             raise self.worker._timeout(
-                f"no answer within {self.budget.wall:g} s of wall-clock time "
-                "(it sleeps or waits, or the machine is overloaded)"
+                _(
+                    "no answer within {seconds} s of wall-clock time (it sleeps or waits, or the machine is overloaded)"
+                ).format(seconds=f"{self.budget.wall:g}")
             )
         if proc is None:
             return
@@ -161,7 +163,9 @@ class _Meter:
             return
         if self.used() > self.budget.cpu:
             raise self.worker._timeout(
-                f"used more than {self.budget.cpu:g} s of CPU time (an infinite loop, or far too slow)"
+                _("used more than {seconds} s of CPU time (an infinite loop, or far too slow)").format(
+                    seconds=f"{self.budget.cpu:g}"
+                )
             )
 
     def remaining_wall(self) -> float:
@@ -451,9 +455,13 @@ class Worker:
                 code = None
         tail = self.stderr_tail().strip().splitlines()
         detail = f": {tail[-1][:300]}" if tail else ""
-        reason = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        reason = (
+            _("the worker process killed by signal {signal}").format(signal=-code)
+            if code is not None and code < 0
+            else _("the worker process exited with code {code}").format(code=code)
+        )
         self._restart_quietly()
-        return StudentError("error", f"the worker process {reason}{detail}", fatal=True)
+        return StudentError("error", reason + detail, fatal=True)
 
     def _broken(self, message: str) -> StudentError:
         self._restart_quietly()
