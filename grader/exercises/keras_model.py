@@ -417,8 +417,8 @@ def _watched(ctx: Context) -> dict:
         raise CheckFailed(
             _("train_model never called fit on the model it was given"),
             hint=N_(
-                "history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, "
-                "verbose=0) on the model passed in"
+                "train the model you are given with its own fit method, passing on the epochs and batch size "
+                "you were given, and return the losses its history records"
             ),
         )
     return got
