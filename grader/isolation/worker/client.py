@@ -321,8 +321,7 @@ class Worker:
         meter = _Meter(self, Budget.of(IMPORT_SECONDS, self.wall_slack))
         try:
             reply = self._receive(meter, REPLY_FLOOR)
-        except StudentError:  # died, timed out or broke the protocol: already stopped or restarted
-            self._restart_quietly()
+        except StudentError:  # died, timed out or broke the protocol: _receive has stopped it already
             return
         if not isinstance(reply, dict) or "ok" not in reply:
             self._restart_quietly()
