@@ -26,6 +26,25 @@ def machine() -> str:
     return f"{cpu or platform.processor()}, {cores} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
+def sandbox_or_process():
+    """``(level, launcher)``: the sandbox where bubblewrap works, else ``process`` — how the graders here run."""
+    from grader.instructor import batch
+
+    try:
+        return "sandbox", batch.launcher_for("sandbox")
+    except ValueError:  # no bubblewrap here
+        return "process", batch.launcher_for("process")
+
+
+def reference_copy(folder: Path) -> Path:
+    """A complete submission: a copy of solutions/ in ``folder``/student."""
+    import shutil
+
+    sub = folder / "student"
+    shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
+    return sub
+
+
 def median_time(fn: Callable[[], object], repeat: int = 5) -> tuple[float, list[float]]:
     times = []
     for _ in range(repeat):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -19,10 +18,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine
+from _common import machine, reference_copy, sandbox_or_process
 
 from grader import registry, runner
-from grader.instructor import batch
 from grader.runner import grade
 
 #: seconds charged to the workers' calls by the meter of ``--submission-timeout`` (their CPU time, the grader's time
@@ -63,14 +61,10 @@ def main() -> None:
     ap.add_argument("--replay-only", action="store_true", help="skip the grade without plans")
     ap.add_argument("--oracle", help="grade only the checks of this oracle (numerical, training, torch, ...)")
     args = ap.parse_args()
-    try:
-        level, launcher = "sandbox", batch.launcher_for("sandbox")
-    except ValueError:  # no bubblewrap here
-        level, launcher = "process", batch.launcher_for("process")
+    level, launcher = sandbox_or_process()
     print(f"machine: {machine()}; isolation {level}; load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        sub = Path(tmp) / "student"
-        shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
+        sub = reference_copy(Path(tmp))
         os.environ["DEEPGRADE_CACHE"] = str(Path(tmp) / "cache")
         runs = {}
         if not args.replay_only:

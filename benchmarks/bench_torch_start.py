@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -20,10 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine
+from _common import machine, reference_copy, sandbox_or_process
 
 from grader import registry, runner
-from grader.instructor import batch
 
 
 def public_pass(sub: Path, launcher) -> dict[str, float]:
@@ -56,14 +54,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    try:
-        level, launcher = "sandbox", batch.launcher_for("sandbox")
-    except ValueError:  # no bubblewrap here
-        level, launcher = "process", batch.launcher_for("process")
+    level, launcher = sandbox_or_process()
     print(f"machine: {machine()}; isolation {level}; load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        sub = Path(tmp) / "student"
-        shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
+        sub = reference_copy(Path(tmp))
         os.environ.setdefault("DEEPGRADE_CACHE", str(Path(tmp) / "cache"))
         public_pass(sub, launcher)  # records the plans (or finds them)
         runs = [public_pass(sub, launcher) for _ in range(args.repeat)]
