@@ -1,0 +1,26 @@
+"""A student who tries to run code in the torch worker's preload (uncharged seconds, before any check)."""
+
+from __future__ import annotations
+
+import shutil
+
+from grader import reference, registry
+from grader.isolation.worker import client
+from grader.runner import grade
+
+
+def test_a_torch_of_the_submissions_own_never_runs_in_the_preload(tmp_path, monkeypatch):
+    # torch.py in the submission: without the submission off sys.path, the preload would import it, uncharged
+    sub = shutil.copytree(reference.SOLUTIONS, tmp_path / "sub")
+    marker = tmp_path / "ran-in-the-worker"
+    (sub / "torch.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('shadowed')\n")
+    asked = []
+    preload = client.Worker.preload
+    monkeypatch.setattr(client.Worker, "preload", lambda w, modules: (asked.append(list(modules)), preload(w, modules)))
+
+    result = grade(sub, [registry.get("neuron.relu"), registry.get("pytorch.net")], examples=3)
+
+    assert asked == [["torch"]]  # the preload did happen
+    assert not marker.exists()  # and ran nothing of the student's: the real torch was imported
+    torch_part = result.exercises[1]
+    assert torch_part.score == torch_part.max_score, [(c.name, c.message) for c in torch_part.checks]
