@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.isolation.worker.client import CHILD, CHILD_FILES, Launcher, plain_launcher
+from grader.isolation.worker.client import CHILD, CHILD_FILES, FORKABLE, Launcher, plain_launcher
 
 LEVELS = ("process", "limits", "sandbox", "auto")
 NOBODY = 65534
@@ -566,6 +566,9 @@ def process_launcher(
     python, rest = _split(argv)
     env = dict(os.environ, PYTHONPATH=package_view(python, tuple(packages)), PYTHONNOUSERSITE="1")
     return [python, "-S", *rest], env
+
+
+FORKABLE.add(process_launcher)
 
 
 def launcher_for(isolation: str, limits: Limits = DEFAULT_LIMITS) -> Launcher:

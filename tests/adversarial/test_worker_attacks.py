@@ -22,8 +22,9 @@ import pytest
 
 from grader import reference, registry
 from grader.checks import drivers
-from grader.isolation.worker import wire
-from grader.isolation.worker.client import GivenCallError, StudentError, Worker
+from grader.isolation import sandbox
+from grader.isolation.worker import forkserver, wire
+from grader.isolation.worker.client import GivenCallError, StudentError, Worker, plain_launcher
 from grader.runner import grade
 from tests.corpus import solution_lines
 
@@ -334,7 +335,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path):
+@pytest.mark.parametrize("forked", [False, True], ids=["started", "forked from a template"])
+def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path, monkeypatch, forked):
     pids = tmp_path / "pids"
     sub = submission(
         tmp_path,
@@ -357,7 +359,11 @@ def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path):
             return x
     """,
     )
-    with Worker(sub, wall_slack=SLACK) as worker:
+    # forked (grader/isolation/worker/forkserver.py): a fork without exec inherits the marker from memory
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1" if forked else "0")
+    launcher = sandbox.process_launcher if forked else plain_launcher
+    with Worker(sub, wall_slack=SLACK, launcher=launcher) as worker:
+        assert isinstance(worker.proc, forkserver.Adopted) == forked
         worker.setup(["neuron"])
         assert call(worker, "f", 1.0) == 1.0
         deadline = time.time() + 10

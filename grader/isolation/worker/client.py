@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.i18n import _
-from grader.isolation.worker import proctree, wire
+from grader.isolation.worker import forkserver, proctree, wire
 from grader.isolation.worker.wire import ProtocolError
 
 CHILD = Path(__file__).resolve().parent / "child.py"
@@ -98,6 +98,11 @@ def plain_launcher(
 ) -> tuple[list[str], dict[str, str]]:
     """Run the worker as an ordinary child process (see ``grader.isolation.sandbox`` for the isolation levels)."""
     return list(argv), dict(os.environ)
+
+
+#: Launchers whose workers may be forked from a template that imported torch already (``forkserver.py``): those
+#: that add nothing to the command line but interpreter flags (``process``), never a sandbox or ``limits``.
+FORKABLE: set[Launcher] = set()
 
 
 def worker_env(env: dict[str, str]) -> dict[str, str]:
@@ -209,7 +214,7 @@ class Worker:
         self.wall_slack = wall_slack  # a call's wall-clock ceiling is WALL_FACTOR·budget + this
         #: answers the worker's calls to given (reference) functions; see grader.reference.Given
         self.serve = serve
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | forkserver.Adopted | None = None
         self.token = ""
         self._defined: set[str] = set()
         self._stderr: deque[bytes] = deque()
@@ -236,8 +241,9 @@ class Worker:
         self.token = secrets.token_hex(8)
         argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission, self.packages)
         env = worker_env(env)
+        forked = forkserver.spawn(argv, env, CHILD, self.submission, self.token) if self.launcher in FORKABLE else None
         env[proctree.MARKER] = self.token
-        self.proc = subprocess.Popen(
+        self.proc = forked or subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
         )
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -251,7 +257,7 @@ class Worker:
         _LIVE.add(self)
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
 
-    def _drain(self, proc: subprocess.Popen[bytes]) -> None:
+    def _drain(self, proc: subprocess.Popen[bytes] | forkserver.Adopted) -> None:
         """Keep reading the worker's stderr (whatever it writes to fds 1 and 2) into a bounded buffer."""
         stderr = proc.stderr
         assert isinstance(stderr, io.BufferedReader)  # a pipe opened with the default buffering

@@ -16,15 +16,19 @@ import time
 MARKER = "DEEPGRADE_WORKER"
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PR_SET_CHILD_SUBREAPER = 36
+#: Whether this process is a child subreaper (:func:`become_subreaper` succeeded in it).
+SUBREAPER = False
 
 
 def become_subreaper() -> bool:
     """Orphans of this process's descendants are re-parented here (Linux ≥ 3.4); False where unsupported."""
+    global SUBREAPER
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        SUBREAPER = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
-        return False
+        SUBREAPER = False
+    return SUBREAPER
 
 
 def _stat(pid: int) -> tuple[int, float] | None:

@@ -1,0 +1,191 @@
+"""Workers forked from a template that has imported numpy, torch and Keras already (``--isolation process``).
+
+A torch part's worker spends seconds importing torch and Keras before it runs a line of the student's code; a
+process that grades many submissions in turn (``deepgrade watch``, the test suite, a batch at ``--isolation
+process``) pays that for every worker.  With the fork server on, :func:`spawn` asks a template process
+(``zygote.py``, one per command line and environment a worker would be started with) to fork the worker
+instead: the same interpreter, flags, environment and working directory, the libraries already imported, no
+student file run before the fork.  The worker is re-parented to this process (a child subreaper), so it is
+waited for, timed and killed like one started by ``subprocess``; the object returned has the parts of
+``subprocess.Popen`` the worker's client uses.
+
+Only for ``process``: a sandbox or the ``limits`` level starts every worker in its own namespaces, under its
+own limits, which a fork of a shared template would not have.  Off unless :func:`enable` was called or
+``DEEPGRADE_FORKSERVER=1``; ``DEEPGRADE_FORKSERVER=0`` turns it off.  Anything that goes wrong (no subreaper,
+a template that died or answers nonsense) returns ``None``, and the caller starts the worker as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from grader.isolation.worker import proctree
+
+ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
+#: The marker's value in the template's environment, overwritten by each worker with its token (zygote.py).
+PLACEHOLDER = "-" * 16
+#: What the template imports (each where it can: a numpy-only part's view has no torch).
+MODULES = ("numpy", "torch", "keras")
+#: Templates kept alive at once (each holds torch and Keras: ~400 MB, mostly shared with its workers).
+KEEP = 3
+#: Variables that change while a process runs without changing what a worker imports (pytest names the current
+#: test in one): left out of the key of a template; each worker still gets the environment as it is now.
+VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
+#: Seconds to wait for a template's answer (its first one waits for its imports: seconds on a loaded machine).
+ANSWER_SECONDS = 180.0
+
+_ENABLED: bool | None = None
+_LOCK = threading.Lock()
+_SERVERS: OrderedDict[tuple[Any, ...], _Server] = OrderedDict()
+
+
+def enable(on: bool = True) -> None:
+    """Fork workers from templates in this process (unless ``DEEPGRADE_FORKSERVER=0``)."""
+    global _ENABLED
+    _ENABLED = on
+
+
+def enabled() -> bool:
+    value = os.environ.get("DEEPGRADE_FORKSERVER", "").strip().lower()
+    if value in ("0", "off", "no", "false"):
+        return False
+    return value in ("1", "on", "yes", "true") or bool(_ENABLED)
+
+
+class Adopted:
+    """A worker forked by a template and re-parented here: the parts of ``subprocess.Popen`` the client uses."""
+
+    def __init__(self, pid: int, stdin: IO[bytes], stdout: IO[bytes], stderr: IO[bytes]) -> None:
+        self.pid, self.stdin, self.stdout, self.stderr = pid, stdin, stdout, stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: it is gone, how is unknown
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.001
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
+            time.sleep(pause)
+            pause = min(0.05, pause * 2)
+        return code
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+class _Server:
+    """One template process and the socket it is asked on."""
+
+    def __init__(self, prefix: Sequence[str], env: dict[str, str]) -> None:
+        self.owner = os.getpid()
+        self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with theirs:
+            self.proc = subprocess.Popen(
+                [*prefix, str(ZYGOTE), str(os.getpid()), proctree.MARKER, *MODULES],
+                stdin=theirs.fileno(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={**env, proctree.MARKER: PLACEHOLDER},
+                start_new_session=True,  # a Ctrl-C at the terminal is the grader's to handle
+            )
+        self.socket.settimeout(ANSWER_SECONDS)
+        self.answers = self.socket.makefile("rb")
+        self.lock = threading.Lock()
+
+    def spawn(self, submission: Path, token: str, env: dict[str, str]) -> Adopted | None:
+        (in_r, in_w), (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe(), os.pipe()
+        request = {
+            "submission": str(submission),
+            "token": token,
+            "marker": proctree.MARKER,
+            "cwd": os.getcwd(),
+            "env": env,
+        }
+        try:
+            with self.lock:
+                data = json.dumps(request).encode() + b"\n"
+                sent = socket.send_fds(self.socket, [data], [in_r, out_w, err_w])
+                self.socket.sendall(data[sent:])
+                reply = json.loads(self.answers.readline(4096) or b"null")
+            pid = int(reply["pid"]) if isinstance(reply, dict) and "pid" in reply else 0
+        except (OSError, ValueError, TypeError):
+            pid = 0
+        finally:
+            for fd in (in_r, out_w, err_w):
+                os.close(fd)
+        if pid <= 0:
+            for fd in (in_w, out_r, err_r):
+                os.close(fd)
+            return None
+        return Adopted(pid, open(in_w, "wb"), open(out_r, "rb"), open(err_r, "rb"))
+
+    def alive(self) -> bool:
+        return self.owner == os.getpid() and self.proc.poll() is None
+
+    def close(self) -> None:
+        try:
+            self.socket.close()
+            self.answers.close()
+        except OSError:
+            pass
+        if self.owner == os.getpid():
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+
+def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Path, token: str) -> Adopted | None:
+    """The worker of command line ``argv`` (``… child.py SUBMISSION``) and environment ``env``, forked from a
+    template; ``None`` where it cannot be (then start it as usual)."""
+    if not enabled() or not proctree.SUBREAPER or list(argv[-2:]) != [str(child), str(submission)]:
+        return None
+    prefix = tuple(argv[:-2])
+    key = (prefix, tuple(sorted((k, v) for k, v in env.items() if k not in VOLATILE)))
+    with _LOCK:
+        server = _SERVERS.get(key)
+        if server is not None and not server.alive():
+            server.close()
+            server = None
+            del _SERVERS[key]
+        if server is None:
+            while len(_SERVERS) >= KEEP:
+                _SERVERS.popitem(last=False)[1].close()
+            server = _SERVERS[key] = _Server(prefix, env)
+        _SERVERS.move_to_end(key)
+    return server.spawn(submission, token, env)
+
+
+@atexit.register
+def close_all() -> None:
+    """End every template of this process."""
+    with _LOCK:
+        while _SERVERS:
+            _SERVERS.popitem()[1].close()

@@ -1,0 +1,180 @@
+"""Workers forked from a template (grader/isolation/worker/forkserver.py, ``--isolation process``): they grade
+exactly as workers started afresh, they are this process's children (timed, waited for, killed), what one
+student's code does to its libraries never reaches the next worker, and whatever a forked worker leaves behind
+(daemons in new sessions, double forks) dies with it (tests/adversarial/test_worker_attacks.py, forked)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader import reference, registry
+from grader.checks import drivers
+from grader.isolation import sandbox
+from grader.isolation.worker import forkserver, proctree
+from grader.isolation.worker.client import StudentError, Worker
+from grader.runner import grade
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1")
+    yield
+    forkserver.close_all()
+
+
+def _worker(sub: Path, packages: tuple[str, ...] | None = None) -> Worker:
+    return Worker(sub, launcher=sandbox.process_launcher, packages=packages, wall_slack=3.0)
+
+
+def _submission(tmp_path: Path, source: str, part: str = "gan", name: str = "sub") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{part}.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+def _call(worker: Worker, part: str, name: str, *args):
+    return worker.drive(drivers.call_function, part, name, list(args), {}, None, timeout=5.0)["result"]
+
+
+def _outcomes(result):
+    return {(e.id, c.name): (c.status, c.score) for e in result.exercises for c in e.checks}
+
+
+def test_forked_workers_grade_exactly_as_started_ones(monkeypatch, make_submission):
+    exercises = registry.select(["neuron.relu", "gan.losses", "keras_model.model"])
+    wrong = make_submission(
+        "gan.losses", "def discriminator_loss(real_logits, fake_logits):\n    return real_logits.mean()\n"
+    )
+    grades = {}
+    for on in ("0", "1"):
+        monkeypatch.setenv("DEEPGRADE_FORKSERVER", on)
+        grades[on] = [_outcomes(grade(s, exercises, examples=5)) for s in (reference.SOLUTIONS, wrong)]
+    forkserver.close_all()
+    assert grades["0"] == grades["1"]
+    assert {s for s, _ in grades["1"][0].values()} == {"passed"}
+    assert any(s != "passed" for (ex, _), (s, _) in grades["1"][1].items() if ex == "gan.losses")
+
+
+def test_a_forked_worker_is_this_processs_child_and_has_torch_loaded(forking, tmp_path):
+    sub = _submission(tmp_path, "import sys\ndef loaded():\n    return 'torch' in sys.modules\n")
+    with _worker(sub) as worker:
+        assert isinstance(worker.proc, forkserver.Adopted)
+        with open(f"/proc/{worker.proc.pid}/stat") as fh:
+            assert int(fh.read().rsplit(")", 1)[1].split()[1]) == os.getpid()  # re-parented here
+        worker.setup(["gan"])
+        assert _call(worker, "gan", "loaded") is True  # imported before the fork, not by the student
+        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+        assert f"{proctree.MARKER}={worker.token}".encode() in environ
+
+
+def test_a_numpy_only_part_is_forked_from_a_template_without_torch(forking, tmp_path):
+    source = "import sys\ndef f():\n    return sorted(m for m in ('numpy', 'torch') if m in sys.modules)\n"
+    sub = _submission(tmp_path, source, "neuron")
+    with _worker(sub, packages=("numpy",)) as worker:
+        worker.setup(["neuron"])
+        assert isinstance(worker.proc, forkserver.Adopted)
+        assert _call(worker, "neuron", "f") == ["numpy"]
+
+
+def test_what_a_student_does_to_the_libraries_stays_in_its_own_worker(forking, tmp_path):
+    spoiler = _submission(
+        tmp_path,
+        """
+        import numpy, torch
+        numpy.mean = lambda *a, **k: 42.0
+        torch.tensor = lambda *a, **k: "patched"
+        def f():
+            return float(numpy.mean([1.0, 2.0])), str(torch.tensor([1.0]))
+        """,
+        name="spoiler",
+    )
+    honest = _submission(
+        tmp_path,
+        """
+        import numpy, torch
+        def f():
+            return float(numpy.mean([1.0, 2.0])), str(torch.tensor([1.0]))
+        """,
+        name="honest",
+    )
+    with _worker(spoiler) as worker:
+        worker.setup(["gan"])
+        assert _call(worker, "gan", "f") == (42.0, "patched")
+    with _worker(honest) as worker:
+        worker.setup(["gan"])
+        assert _call(worker, "gan", "f") == (1.5, "tensor([1.])")
+
+
+def test_no_file_of_a_submission_runs_in_the_template(forking, tmp_path, monkeypatch):
+    ran = tmp_path / "ran"
+    for module in ("torch", "numpy", "keras", "sitecustomize", "usercustomize"):
+        (tmp_path / f"{module}.py").write_text(f"open({str(ran)!r}, 'a').write('{module}')\n")
+    monkeypatch.chdir(tmp_path)  # the template starts here; the submission is the same folder
+    forkserver.close_all()
+    with _worker(tmp_path) as worker:
+        assert isinstance(worker.proc, forkserver.Adopted)
+        assert worker.ping() == "pong"
+    assert not ran.exists()
+
+
+def test_a_forked_worker_that_dies_or_loops_is_reported_and_replaced(forking, tmp_path):
+    sub = _submission(
+        tmp_path,
+        """
+        import os, signal
+        def die():
+            os.kill(os.getpid(), signal.SIGKILL)
+        def spin():
+            while True:
+                pass
+        def ok():
+            return 1
+        """,
+    )
+    with _worker(sub) as worker:
+        worker.setup(["gan"])
+        with pytest.raises(StudentError) as died:
+            _call(worker, "gan", "die")
+        assert "killed by signal 9" in died.value.message
+        with pytest.raises(StudentError) as looped:
+            worker.drive(drivers.call_function, "gan", "spin", [], {}, None, timeout=0.5)
+        assert looped.value.kind == "timeout" and "CPU time" in looped.value.message
+        worker.setup(["gan"])
+        assert isinstance(worker.proc, forkserver.Adopted) and _call(worker, "gan", "ok") == 1
+
+
+def test_off_by_the_environment_and_never_for_a_sandbox(monkeypatch, tmp_path):
+    sub = _submission(tmp_path, "def f():\n    return 1\n")
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
+    forkserver.enable(True)
+    try:
+        with _worker(sub) as worker:
+            assert not isinstance(worker.proc, forkserver.Adopted)
+        monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1")
+        with Worker(sub, launcher=sandbox.limits_launcher(warn=False)) as worker:
+            assert not isinstance(worker.proc, forkserver.Adopted)
+    finally:
+        forkserver.enable(False)
+        forkserver.close_all()
+
+
+def test_each_forked_worker_gets_the_environment_as_it_is_now(forking, tmp_path, monkeypatch):
+    sub = _submission(tmp_path, "import os\ndef f(name):\n    return os.environ.get(name)\n")
+    seen = []
+    for test in ("first", "second"):
+        monkeypatch.setenv("PYTEST_CURRENT_TEST", test)  # volatile: the same template serves both
+        with _worker(sub) as worker:
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+            seen.append(_call(worker, "gan", "f", "PYTEST_CURRENT_TEST"))
+    assert seen == ["first", "second"] and len(forkserver._SERVERS) == 1
+    monkeypatch.setenv("DEEPGRADE_PROBE", "x" * 100_000)  # a new template, and a request longer than one read
+    with _worker(sub) as worker:
+        worker.setup(["gan"])
+        assert isinstance(worker.proc, forkserver.Adopted)
+        assert _call(worker, "gan", "f", "DEEPGRADE_PROBE") == "x" * 100_000
