@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from grader.commands._common import add_examples, add_lang, check_environment, submission_dir
 from grader.i18n import N_, _
+from grader.isolation.worker import forkserver
 from grader.registry import PARTS, all_exercises
 from grader.reporters.table import print_report
 from grader.runner import grade
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         escape(_("watching {folder} — save a file to re-check its exercises (Ctrl-C to stop)").format(folder=f"{sub}/"))
     )
+    forkserver.enable()  # every save starts workers again: fork them from one that has imported torch and Keras
     for changes in watch(sub, debounce=300):
         parts = parts_changed(changes)
         if not parts:

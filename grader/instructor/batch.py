@@ -34,6 +34,7 @@ from grader import i18n, reference, registry, stopping
 from grader import secret as course_secret
 from grader.instructor.submissions import Submission, SubmissionError, content_hash, materialize, pack, safe_name
 from grader.isolation import sandbox
+from grader.isolation.worker import forkserver
 from grader.isolation.worker.client import Launcher
 from grader.results import Outcome, SubmissionResult
 
@@ -108,6 +109,8 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
         os.chmod(work, 0o711)
         folder = materialize(Path(source) if isinstance(source, str) else source, work / secrets.token_hex(16))
         exercises = [registry.get(i) for i in job["exercises"]]
+        if job.get("forkserver"):  # this process grades one submission after another: fork their torch workers
+            forkserver.enable()
         with _ONE_AT_A_TIME:
             result = grade(
                 folder,
@@ -505,6 +508,9 @@ def run_batch(
     def finished() -> list[Outcome]:
         return [done[s] for s in order if s in done]
 
+    if isolation == "process" and len(todo) > (jobs or default_jobs()):
+        for job in todo:  # each process grades several: its workers are forked from one that imported torch
+            job["forkserver"] = True
     if todo:
         by_name = {s.student: s for s in submissions}
         stream: Replies = (
