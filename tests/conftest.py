@@ -12,6 +12,10 @@ from tests.corpus import Variant
 #: Hidden checks draw their seeds from the course secret (grader/secret.py): a fixed one keeps grades
 #: reproducible here, and no test writes ~/.config/deepgrade/secret.
 os.environ.setdefault("DEEPGRADE_SECRET", "deepgrade test suite course secret")
+#: Workers at ``--isolation process`` are forked from a template that has imported torch and Keras once per test
+#: process (grader/isolation/worker/forkserver.py): the suite starts hundreds of torch workers.
+#: tests/test_forkserver.py checks both ways; DEEPGRADE_FORKSERVER=0 runs the whole suite without it.
+os.environ.setdefault("DEEPGRADE_FORKSERVER", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

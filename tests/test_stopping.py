@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from grader import stopping
+from grader.isolation.worker import forkserver
+from grader.isolation.worker.proctree import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_WITHIN = 5.0
@@ -82,8 +84,18 @@ def cmdline(pid: int) -> bytes:
 
 
 def worker_up(tmp_path: Path, tag: str) -> bool:
-    """A worker of the test's command is running (tagged, or named by its submission's path)."""
-    return any(b"child.py" in cmdline(p) for p in leftovers(tmp_path, tag))
+    """A worker of the test's command is running (tagged, or named by its submission's path): started as
+    ``child.py``, or forked from a template (grader/isolation/worker/forkserver.py) and stamped with its marker."""
+    return any(b"child.py" in cmdline(p) or _stamped(p) for p in leftovers(tmp_path, tag))
+
+
+def _stamped(pid: int) -> bool:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    marker = f"{MARKER}=".encode()
+    return any(v.startswith(marker) and v != marker + forkserver.PLACEHOLDER.encode() for v in environ)
 
 
 def leftovers(tmp_path: Path, tag: str) -> dict[int, int]:
