@@ -178,3 +178,28 @@ def test_each_forked_worker_gets_the_environment_as_it_is_now(forking, tmp_path,
         worker.setup(["gan"])
         assert isinstance(worker.proc, forkserver.Adopted)
         assert _call(worker, "gan", "f", "DEEPGRADE_PROBE") == "x" * 100_000
+
+
+def test_a_process_level_batch_forks_only_where_a_process_grades_several(tmp_path, monkeypatch):
+    from grader.instructor import batch
+    from grader.instructor.submissions import discover
+    from tests.batchkit import complete
+
+    monkeypatch.delenv("DEEPGRADE_FORKSERVER")  # the batch decides
+    cls = tmp_path / "class"
+    for name in ("ann", "ben", "cat"):
+        complete(cls / name)
+    flags: list[bool] = []
+    run_local = batch._run_local
+
+    def spy(jobs, todo):
+        flags.extend(bool(job.get("forkserver")) for job in todo)
+        return run_local(jobs, todo)
+
+    monkeypatch.setattr(batch, "_run_local", spy)
+    exercises = registry.select(["gan.losses"])
+    for jobs, isolation in ((1, "process"), (3, "process"), (1, "limits")):
+        out = tmp_path / f"out-{jobs}-{isolation}"
+        done = batch.run_batch(discover([str(cls)]), out, exercises, examples=3, jobs=jobs, isolation=isolation)
+        assert [o.result.score for o in done] == [o.result.max_score for o in done] != []
+    assert flags == [True] * 3 + [False] * 6  # three jobs each; only one process grading all three forks
