@@ -22,6 +22,7 @@ from grader.runner import grade
 @pytest.fixture
 def forking(monkeypatch):
     monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1")
+    monkeypatch.setattr(forkserver, "_GAVE_UP", False)
     yield
     forkserver.close_all()
 
@@ -203,3 +204,17 @@ def test_a_process_level_batch_forks_only_where_a_process_grades_several(tmp_pat
         done = batch.run_batch(discover([str(cls)]), out, exercises, examples=3, jobs=jobs, isolation=isolation)
         assert [o.result.score for o in done] == [o.result.max_score for o in done] != []
     assert flags == [True] * 3 + [False] * 6  # three jobs each; only one process grading all three forks
+
+
+def test_a_template_that_cannot_serve_is_given_up_and_workers_start_as_before(forking, tmp_path, monkeypatch):
+    broken = tmp_path / "zygote.py"
+    broken.write_text("import sys\nsys.exit(0)\n")  # as a template that cannot stamp a marker exits
+    monkeypatch.setattr(forkserver, "ZYGOTE", broken)
+    forkserver.close_all()
+    sub = _submission(tmp_path, "def f():\n    return 1\n")
+    for _ in range(2):
+        with _worker(sub) as worker:
+            assert not isinstance(worker.proc, forkserver.Adopted)
+            worker.setup(["gan"])
+            assert _call(worker, "gan", "f") == 1
+    assert forkserver._GAVE_UP and not forkserver._SERVERS

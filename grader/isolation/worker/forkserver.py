@@ -46,6 +46,7 @@ VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
 ANSWER_SECONDS = 180.0
 
 _ENABLED: bool | None = None
+_GAVE_UP = False  # a template failed once in this process: start workers as usual from then on
 _LOCK = threading.Lock()
 _SERVERS: OrderedDict[tuple[Any, ...], _Server] = OrderedDict()
 
@@ -165,7 +166,8 @@ class _Server:
 def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Path, token: str) -> Adopted | None:
     """The worker of command line ``argv`` (``… child.py SUBMISSION``) and environment ``env``, forked from a
     template; ``None`` where it cannot be (then start it as usual)."""
-    if not enabled() or not proctree.SUBREAPER or list(argv[-2:]) != [str(child), str(submission)]:
+    global _GAVE_UP
+    if _GAVE_UP or not enabled() or not proctree.SUBREAPER or list(argv[-2:]) != [str(child), str(submission)]:
         return None
     prefix = tuple(argv[:-2])
     key = (prefix, tuple(sorted((k, v) for k, v in env.items() if k not in VOLATILE)))
@@ -180,7 +182,14 @@ def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Pat
                 _SERVERS.popitem(last=False)[1].close()
             server = _SERVERS[key] = _Server(prefix, env)
         _SERVERS.move_to_end(key)
-    return server.spawn(submission, token, env)
+    worker = server.spawn(submission, token, env)
+    if worker is None:  # a template that cannot serve (it died, timed out, answered nonsense): not trusted again
+        with _LOCK:
+            _GAVE_UP = True
+            if _SERVERS.get(key) is server:
+                del _SERVERS[key]
+        server.close()
+    return worker
 
 
 @atexit.register
