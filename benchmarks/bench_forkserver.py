@@ -40,14 +40,14 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     for part, packages in (("keras_model", None), ("neuron", ("numpy",))):
-        times = {}
-        for on in (False, True):
-            os.environ["DEEPGRADE_FORKSERVER"] = "1" if on else "0"
-            if on:
+        times: dict[str, list[float]] = {}
+        for how in ("started", "forked"):
+            os.environ["DEEPGRADE_FORKSERVER"] = "1" if how == "forked" else "0"
+            if how == "forked":
                 times["template"] = [first_answer(part, packages)]  # starts the template: its imports
-            times[on] = [first_answer(part, packages) for _ in range(args.repeat)]
+            times[how] = [first_answer(part, packages) for _ in range(args.repeat)]
         forkserver.close_all()
-        started, forked = statistics.median(times[False]), statistics.median(times[True])
+        started, forked = statistics.median(times["started"]), statistics.median(times["forked"])
         print(
             f"{part} worker, start to first answer: started {started:.3f} s, forked {forked:.3f} s"
             f" ({started / forked:.1f}x); the template's first worker {times['template'][0]:.2f} s"
