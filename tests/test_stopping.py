@@ -223,9 +223,16 @@ def test_watch_stops_on_sigterm_while_grading(tmp_path, run):
     sub = tmp_path / "work"
     shutil.copytree(ROOT / "assignments", sub, ignore=shutil.ignore_patterns("__pycache__"))
     proc = run("watch", "--submission", str(sub), "--examples", "3")
-    time.sleep(3)  # let the watcher start
-    (sub / "neuron.py").write_text((slow_copy(tmp_path / "slow", "sigmoid_forward") / "neuron.py").read_text())
-    wait_for(lambda: worker_up(tmp_path, run.tag) or proc.poll() is not None, 60, "worker")
+    text = (slow_copy(tmp_path / "slow", "sigmoid_forward") / "neuron.py").read_text()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not worker_up(tmp_path, run.tag):
+        (sub / "neuron.py").write_text(text)  # saved again until the watcher, started or not yet, reacts
+        text += "\n"
+        for _ in range(30):
+            if worker_up(tmp_path, run.tag) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    wait_for(lambda: worker_up(tmp_path, run.tag) or proc.poll() is not None, 1, "worker")
     time.sleep(1.0)
     assert_stopped(proc, signal.SIGTERM, tmp_path, run.tag)
 
