@@ -167,7 +167,7 @@ def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Pat
     """The worker of command line ``argv`` (``… child.py SUBMISSION``) and environment ``env``, forked from a
     template; ``None`` where it cannot be (then start it as usual)."""
     global _GAVE_UP
-    if _GAVE_UP or not enabled() or not proctree.SUBREAPER or list(argv[-2:]) != [str(child), str(submission)]:
+    if _GAVE_UP or not enabled() or not proctree.is_subreaper() or list(argv[-2:]) != [str(child), str(submission)]:
         return None
     prefix = tuple(argv[:-2])
     key = (prefix, tuple(sorted((k, v) for k, v in env.items() if k not in VOLATILE)))

@@ -15,20 +15,26 @@ import time
 
 MARKER = "DEEPGRADE_WORKER"
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_PR_SET_CHILD_SUBREAPER = 36
-#: Whether this process is a child subreaper (:func:`become_subreaper` succeeded in it).
-SUBREAPER = False
+_PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
 
 
 def become_subreaper() -> bool:
     """Orphans of this process's descendants are re-parented here (Linux ≥ 3.4); False where unsupported."""
-    global SUBREAPER
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        SUBREAPER = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
-        SUBREAPER = False
-    return SUBREAPER
+        return False
+
+
+def is_subreaper() -> bool:
+    """Whether this process is a child subreaper now, as the kernel says (a fork of one is not)."""
+    try:
+        flag = ctypes.c_int(0)
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value != 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
