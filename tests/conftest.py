@@ -33,6 +33,19 @@ def plan_cache(tmp_path_factory):
 
 
 @pytest.fixture
+def forking(monkeypatch):
+    """Workers at ``--isolation process`` are forked from templates (grader/isolation/worker/forkserver.py), none
+    of this process's templates is reused by the test, and none outlives it."""
+    from grader.isolation.worker import forkserver
+
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1")
+    monkeypatch.setattr(forkserver, "_GAVE_UP", False)
+    forkserver.close_all()
+    yield
+    forkserver.close_all()
+
+
+@pytest.fixture
 def make_submission(tmp_path: Path):
     """``make_submission(exercise, source)``: the reference with ``source``'s definitions swapped in."""
     counter = iter(range(1000))

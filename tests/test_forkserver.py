@@ -1,12 +1,12 @@
 """Workers forked from a template (grader/isolation/worker/forkserver.py, ``--isolation process``): they grade
 exactly as workers started afresh, they are this process's children (timed, waited for, killed), what one
-student's code does to its libraries never reaches the next worker, and whatever a forked worker leaves behind
-(daemons in new sessions, double forks) dies with it (tests/adversarial/test_worker_attacks.py, forked)."""
+student's code does to its libraries never reaches the next worker (tests/adversarial/test_forkserver_attacks.py),
+and whatever a forked worker leaves behind (daemons in new sessions, double forks) dies with it
+(tests/adversarial/test_worker_attacks.py, forked)."""
 
 from __future__ import annotations
 
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,29 +17,9 @@ from grader.isolation import sandbox
 from grader.isolation.worker import forkserver, proctree
 from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
-
-
-@pytest.fixture
-def forking(monkeypatch):
-    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1")
-    monkeypatch.setattr(forkserver, "_GAVE_UP", False)
-    yield
-    forkserver.close_all()
-
-
-def _worker(sub: Path, packages: tuple[str, ...] | None = None) -> Worker:
-    return Worker(sub, launcher=sandbox.process_launcher, packages=packages, wall_slack=3.0)
-
-
-def _submission(tmp_path: Path, source: str, part: str = "gan", name: str = "sub") -> Path:
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / f"{part}.py").write_text(textwrap.dedent(source))
-    return folder
-
-
-def _call(worker: Worker, part: str, name: str, *args):
-    return worker.drive(drivers.call_function, part, name, list(args), {}, None, timeout=5.0)["result"]
+from tests.forkkit import call as _call
+from tests.forkkit import forked_worker as _worker
+from tests.forkkit import submission as _submission
 
 
 def _outcomes(result):
@@ -80,47 +60,6 @@ def test_a_numpy_only_part_is_forked_from_a_template_without_torch(forking, tmp_
         worker.setup(["neuron"])
         assert isinstance(worker.proc, forkserver.Adopted)
         assert _call(worker, "neuron", "f") == ["numpy"]
-
-
-def test_what_a_student_does_to_the_libraries_stays_in_its_own_worker(forking, tmp_path):
-    spoiler = _submission(
-        tmp_path,
-        """
-        import numpy, torch
-        numpy.mean = lambda *a, **k: 42.0
-        torch.tensor = lambda *a, **k: "patched"
-        def f():
-            return float(numpy.mean([1.0, 2.0])), str(torch.tensor([1.0]))
-        """,
-        name="spoiler",
-    )
-    honest = _submission(
-        tmp_path,
-        """
-        import numpy, torch
-        def f():
-            return float(numpy.mean([1.0, 2.0])), str(torch.tensor([1.0]))
-        """,
-        name="honest",
-    )
-    with _worker(spoiler) as worker:
-        worker.setup(["gan"])
-        assert _call(worker, "gan", "f") == (42.0, "patched")
-    with _worker(honest) as worker:
-        worker.setup(["gan"])
-        assert _call(worker, "gan", "f") == (1.5, "tensor([1.])")
-
-
-def test_no_file_of_a_submission_runs_in_the_template(forking, tmp_path, monkeypatch):
-    ran = tmp_path / "ran"
-    for module in ("torch", "numpy", "keras", "sitecustomize", "usercustomize"):
-        (tmp_path / f"{module}.py").write_text(f"open({str(ran)!r}, 'a').write('{module}')\n")
-    monkeypatch.chdir(tmp_path)  # the template starts here; the submission is the same folder
-    forkserver.close_all()
-    with _worker(tmp_path) as worker:
-        assert isinstance(worker.proc, forkserver.Adopted)
-        assert worker.ping() == "pong"
-    assert not ran.exists()
 
 
 def test_a_forked_worker_that_dies_or_loops_is_reported_and_replaced(forking, tmp_path):

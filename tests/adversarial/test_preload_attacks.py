@@ -11,6 +11,9 @@ from grader.runner import grade
 
 def test_a_torch_of_the_submissions_own_never_runs_in_the_preload(tmp_path, monkeypatch):
     # torch.py in the submission: without the submission off sys.path, the preload would import it, uncharged
+    # started, not forked: a forked worker has torch from its template already, and the preload would import
+    # nothing (the template's own import is attacked in tests/adversarial/test_forkserver_attacks.py)
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
     sub = shutil.copytree(reference.SOLUTIONS, tmp_path / "sub")
     marker = tmp_path / "ran-in-the-worker"
     (sub / "torch.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('shadowed')\n")
