@@ -4,6 +4,9 @@ for the next student, to reach it through an open descriptor, or to kill it.  No
 
 from __future__ import annotations
 
+import signal
+import time
+
 from grader import reference, registry
 from grader.isolation.worker import forkserver
 from grader.runner import grade
@@ -74,34 +77,51 @@ def test_a_forked_worker_holds_no_descriptor_of_its_template(forking, tmp_path):
     assert len(held) <= 8, held  # stdin, stdout, stderr, the protocol's two, /dev/null, what listing opened
 
 
-def test_killing_the_template_costs_no_later_worker_its_grade(forking, tmp_path):
-    killer = submission(
-        tmp_path,
-        """
-        import os, signal
-        def kill_templates():
-            killed = 0
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                if int(pid) == os.getpid():  # a forked worker's command line is its template's
-                    continue
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        template = b"zygote.py" in fh.read()
-                    with open(f"/proc/{pid}/stat") as fh:
-                        parent = int(fh.read().rsplit(")", 1)[1].split()[1])
-                    # only this grader's: the suite's other processes have templates, and forked workers, too
-                    if template and parent == os.getppid():
-                        os.kill(int(pid), signal.SIGKILL)
-                        killed += 1
-                except OSError:
-                    pass
-            return killed
-        """,
-        name="killer",
-    )
-    with forked_worker(killer) as worker:
+#: A student's scan for the templates of its grader (a forked worker's command line is its template's, so it
+#: skips itself; the suite's other processes have templates and forked workers too, which it must not touch).
+_SIGNAL_TEMPLATES = """
+import os
+def signal_templates(signum):
+    hit = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                template = b"zygote.py" in fh.read()
+            with open(f"/proc/{pid}/stat") as fh:
+                parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+            if template and parent == os.getppid():
+                os.kill(int(pid), signum)
+                hit += 1
+        except OSError:
+            pass
+    return hit
+"""
+
+
+def _signal_templates(tmp_path, signum: int) -> None:
+    """A student whose worker was forked sends ``signum`` to every template of its grader."""
+    with forked_worker(submission(tmp_path, _SIGNAL_TEMPLATES, name=f"signal{signum}")) as worker:
+        assert isinstance(worker.proc, forkserver.Adopted)
         worker.setup(["gan"])
-        assert call(worker, "gan", "kill_templates") >= 1
+        assert call(worker, "gan", "signal_templates", int(signum)) >= 1
+
+
+def test_killing_the_template_costs_no_later_worker_its_grade(forking, tmp_path):
+    _signal_templates(tmp_path, signal.SIGKILL)
     result = grade(reference.SOLUTIONS, registry.select(["gan.losses", "keras_model.model"]), examples=3)
     assert result.score == result.max_score, [(c.name, c.message) for e in result.exercises for c in e.checks]
     assert not forkserver._GAVE_UP  # a dead template is replaced, not given up on: the next workers fork again
+
+
+def test_a_stopped_template_costs_the_next_worker_seconds_not_its_grade(forking, tmp_path, monkeypatch):
+    """SIGSTOP: the template never answers.  After its first answer it gets FORK_SECONDS, not the minutes of its
+    first start, then the worker starts as usual and no template is asked again."""
+    monkeypatch.setattr(forkserver, "FORK_SECONDS", 1.0)
+    _signal_templates(tmp_path, signal.SIGSTOP)
+    started = time.monotonic()
+    result = grade(reference.SOLUTIONS, registry.select(["gan.losses"]), examples=3)
+    assert result.score == result.max_score, [(c.name, c.message) for e in result.exercises for c in e.checks]
+    assert time.monotonic() - started < forkserver.ANSWER_SECONDS / 3
+    assert forkserver._GAVE_UP

@@ -42,8 +42,11 @@ KEEP = 3
 #: Variables that change while a process runs without changing what a worker imports (pytest names the current
 #: test in one): left out of the key of a template; each worker still gets the environment as it is now.
 VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
-#: Seconds to wait for a template's answer (its first one waits for its imports: seconds on a loaded machine).
+#: Seconds to wait for a template's first answer (it waits for the imports: seconds on a loaded machine).
 ANSWER_SECONDS = 180.0
+#: Seconds to wait for any later answer (a fork: milliseconds).  A template that a student stopped (``SIGSTOP``)
+#: costs the next worker this long, then the worker is started as usual and no template is asked again.
+FORK_SECONDS = 10.0
 
 _ENABLED: bool | None = None
 _GAVE_UP = False  # a template failed once in this process: start workers as usual from then on
@@ -135,6 +138,7 @@ class _Server:
                 self.socket.sendall(data[sent:])
                 reply = json.loads(self.answers.readline(4096) or b"null")
             pid = int(reply["pid"]) if isinstance(reply, dict) and "pid" in reply else 0
+            self.socket.settimeout(FORK_SECONDS)  # imported: every later answer is a fork
         except (OSError, ValueError, TypeError):
             pid = 0
         finally:
