@@ -263,3 +263,41 @@ def test_a_grader_error_is_not_a_zero_in_the_summary():
     assert "1 students" in line and "1 grader errors" in line and "0 not gradable" in line
     row = gradebook.rows([broken], EXERCISES)[0]
     assert row["total"] is None and row["scores"] == {ONLY[0]: None} and row["statuses"] == {ONLY[0]: "grader_error"}
+
+
+def _reporting_class(root: Path, students: int, seen: Path) -> Path:
+    """Complete submissions whose worker writes down its parent (the pool process) and the cores it may use."""
+    seen.mkdir()
+    for i in range(students):
+        sub = complete(root / f"s{i}")
+        with (sub / "neuron.py").open("a") as fh:
+            fh.write(
+                "\nimport json as _json, os as _os\n"
+                f"with open({str(seen)!r} + f'/{{_os.getpid()}}', 'w') as _fh:\n"
+                "    _json.dump([_os.getppid(), sorted(_os.sched_getaffinity(0))], _fh)\n"
+            )
+    return root
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs two cores")
+def test_a_batch_on_every_core_gives_each_job_a_core_of_its_own(tmp_path):
+    """A grade is a ping-pong between a pool process and its worker: with as many jobs as cores, each pair
+    shares one core of its own (``batch._cores_for``); with fewer, nothing is pinned."""
+    cores = sorted(os.sched_getaffinity(0))
+    for jobs, pinned in ((len(cores), True), (1, False)):
+        seen = tmp_path / f"seen{jobs}"
+        cls = _reporting_class(tmp_path / f"class{jobs}", 2 * len(cores), seen)
+        outcomes = grade(cls, tmp_path / f"out{jobs}", jobs=jobs, isolation="process")
+        assert [o.result.score for o in outcomes] == [MAX] * 2 * len(cores)
+        reports = [json.loads(p.read_text()) for p in seen.iterdir()]
+        assert len(reports) >= 2 * len(cores)  # every student's worker reported
+        if not pinned:
+            assert all(allowed == cores for _, allowed in reports), reports
+            continue
+        by_pool: dict[int, set[int]] = {}
+        for pool_pid, allowed in reports:
+            assert len(allowed) == 1 and allowed[0] in cores, reports
+            by_pool.setdefault(pool_pid, set()).update(allowed)
+        assert all(len(c) == 1 for c in by_pool.values()), by_pool  # a pool process and its workers: one core
+        taken = [c for cs in by_pool.values() for c in cs]
+        assert len(taken) == len(set(taken)), by_pool  # and no two pool processes on the same one
