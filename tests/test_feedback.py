@@ -9,10 +9,15 @@ import inspect
 import io
 import json
 import re
+from xml.etree import ElementTree
 
-from grader.reporters import feedback, gradescope
+import pytest
+
+from grader.reporters import charts, feedback, gradescope
 from grader.reporters.text import MAX_CHARS, clean
 from grader.results import WITHHELD, CheckResult, ExerciseResult, SubmissionResult
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def synthetic() -> SubmissionResult:
@@ -79,11 +84,35 @@ def test_gradescope_document_follows_the_schema():
 
 def test_html_plots_the_loss_beside_the_reference():
     page = feedback.html(synthetic(), "alice")
-    images = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"', page)
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/svg\+xml;base64,([^"]+)"', page)
     assert len(images) == 1  # only the check with curves
     alt, data = images[0]
     assert "loss" in alt and "reference loss" in alt
-    assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
+    svg = ElementTree.fromstring(base64.b64decode(data))
+    lines = svg.findall(f"{SVG}polyline")
+    assert len(lines) == 2 and lines[1].get("stroke-dasharray")  # the reference's dashed
+    assert [t.text for t in svg.iter(f"{SVG}text")].count("reference loss") == 1  # in the legend
+
+
+def _points(svg: str) -> list[list[tuple[float, ...]]]:
+    return [
+        [tuple(map(float, p.split(","))) for p in line.get("points", "").split()]
+        for line in ElementTree.fromstring(svg).iter(f"{SVG}polyline")
+    ]
+
+
+def test_a_loss_chart_is_drawn_to_scale_and_breaks_at_values_that_are_not_finite():
+    lin = _points(charts.lines({"loss": [1.0, -1.0, 0.0]}))[0]
+    assert [x for x, _ in lin] == sorted(x for x, _ in lin) and lin[0][0] < lin[-1][0]
+    assert lin[1][1] > lin[2][1] > lin[0][1]  # SVG's y grows downwards: -1 lowest, 1 highest
+    assert lin[2][1] == pytest.approx((lin[0][1] + lin[1][1]) / 2)  # a linear scale when a value is not positive
+    log = _points(charts.lines({"loss": [100.0, 10.0, 1.0]}))[0]
+    assert log[1][1] == pytest.approx((log[0][1] + log[2][1]) / 2)  # losses on a log scale: 10 halfway
+    broken = _points(charts.lines({"loss": [3.0, 2.0, float("nan"), 1.0, float("inf"), 0.5, 0.4]}))
+    assert [len(run) for run in broken] == [2, 1, 2]
+    title = "<script>alert(1)</script> & co"
+    svg = charts.lines({title: [1.0, 2.0]}, title=title)
+    assert "<script" not in svg and [t.text for t in ElementTree.fromstring(svg).iter(f"{SVG}text")].count(title) == 2
 
 
 # --------------------------------------------------------------------------- student text cannot forge a report

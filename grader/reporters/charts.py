@@ -5,6 +5,7 @@ label, though always escaped here, could not do harm even if it held markup."""
 from __future__ import annotations
 
 import base64
+import math
 from html import escape
 
 #: Colours of the stacked bars: full marks, partial, zero (and the histogram's bars).
@@ -67,3 +68,86 @@ def stacked(
                 body.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="{row - 4}" fill="{colour}"/>')
             x += w
     return _svg(width, height, body)
+
+
+#: Colours of a line chart's series, in order (a series named like the reference is dashed as well).
+LINES = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About ``count`` round values (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``."""
+    if high <= low:
+        return [low]
+    raw = (high - low) / count
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step - 1e-9)
+    return [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
+
+
+def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, height: int = 270) -> str:
+    """One line per series of ``curves`` against its step (1, 2, …), with a legend; on a log scale when every
+    value is positive (losses span decades: the tail shows).  Values that are not finite break the line.
+
+    >>> svg = lines({"loss": [2.3, 0.4], "reference loss": [2.3, 0.3]}, title="training")
+    >>> svg.startswith("<svg") and svg.count("<polyline") == 2
+    True
+    """
+    finite = [v for vals in curves.values() for v in vals if math.isfinite(v)]
+    log = bool(finite) and min(finite) > 0
+    scale = (lambda v: math.log10(v)) if log else (lambda v: v)
+    low, high = (min(map(scale, finite)), max(map(scale, finite))) if finite else (0.0, 1.0)
+    if high - low < 1e-12:
+        low, high = low - 0.5, high + 0.5
+    steps = max((len(vals) for vals in curves.values()), default=1)
+    left, right, top, bottom = 58, 12, 26 if title else 12, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(step: float) -> float:
+        return left + plot_w * ((step - 1) / (steps - 1) if steps > 1 else 0.5)
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - (scale(value) - low) / (high - low))
+
+    body = [f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>']
+    if title:
+        body.append(f'<text x="{left + plot_w / 2:.1f}" y="16" text-anchor="middle" {_FONT}>{escape(title)}</text>')
+    if log:  # the extremes, and the powers of ten between them not too close to one
+        inside = [
+            k
+            for k in range(math.ceil(low), math.floor(high) + 1)
+            if min(k - low, high - k) * plot_h > 14 * (high - low)
+        ]
+        y_ticks = [10.0**low, *(10.0**k for k in inside), 10.0**high]
+    else:
+        y_ticks = _ticks(low, high)
+    for v in y_ticks:
+        ty = y(v)
+        body.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" stroke="#eee"/>')
+        body.append(f'<text x="{left - 4}" y="{ty + 4:.1f}" text-anchor="end" {_FONT}>{v:.3g}</text>')
+    for s in (t for t in _ticks(1, steps) if t == int(t)) if steps > 1 else [1.0]:
+        tx = x(s)
+        body.append(f'<text x="{tx:.1f}" y="{top + plot_h + 15}" text-anchor="middle" {_FONT}>{int(s)}</text>')
+    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" {_FONT}>step</text>')
+    for i, (name, values) in enumerate(curves.items()):
+        colour = LINES[i % len(LINES)]
+        dash = ' stroke-dasharray="5 3"' if "reference" in name else ""
+        for run in _finite_runs(values):
+            points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in run)
+            body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
+        ly = top + 8 + 15 * i
+        lx = left + plot_w - 150
+        body.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{colour}" stroke-width="2"{dash}/>')
+        body.append(f'<text x="{lx + 24}" y="{ly + 4}" {_FONT}>{escape(name)}</text>')
+    return _svg(width, height, body)
+
+
+def _finite_runs(values: list[float]) -> list[list[tuple[int, float]]]:
+    """The (step, value) pairs of ``values`` in runs of finite values (a NaN or an infinity ends a run)."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for step, v in enumerate(values, start=1):
+        if math.isfinite(v):
+            runs[-1].append((step, v))
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]

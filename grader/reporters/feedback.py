@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from grader.i18n import _, language, name
+from grader.reporters import charts
 from grader.reporters.text import clean, fence
 from grader.reporters.view import MARK, check_label, details, exercise_heading, hidden_summary, status_note
 from grader.reporters.view import points as _pts
@@ -60,10 +61,9 @@ def _check_html(c: CheckResult) -> str:
     for heading, text in details(c):
         body += (f'<div class="meta">{escape(heading)}:</div>' if heading else "") + f"<pre>{escape(text)}</pre>"
     if c.curves:
-        from grader.reporters.plots import curves_data_uri
-
         alt = _("{curves} curves of {check}").format(curves=", ".join(c.curves), check=name(c.name))
-        body += f'<div><img alt="{escape(alt)}" src="{curves_data_uri(c.curves, c.name)}"></div>'
+        chart = charts.data_uri(charts.lines(c.curves, title=c.name))
+        body += f'<div><img alt="{escape(alt)}" src="{chart}"></div>'
     return body + "</li>"
 
 
