@@ -1,9 +1,11 @@
 """Batch grading speed: one complete submission, then --jobs 2 against --jobs 1 on a class of copies.
 
-    python benchmarks/bench_batch.py [--students 30] [--repeat 3] [--only PART ...]
+    python benchmarks/bench_batch.py [--students 30] [--repeat 3] [--only PART ...] [--pinning]
 
 Prints the wall time of grading one complete submission (a copy of solutions/) and the median wall time
 of grading the class with 1 and with 2 jobs, and the speed-up.  Every run starts from an empty --out.
+With ``--pinning``, instead: the class at 2 jobs with each pool process pinned to a core (as ``grade`` does when
+the jobs are every core) and unpinned, the two runs alternated ``--repeat`` times.
 """
 
 from __future__ import annotations
@@ -43,12 +45,28 @@ def timed(paths: list[str], exercises, *, jobs: int, examples: int) -> float:
     return seconds
 
 
+def compare_pinning(cls: str, exercises, args: argparse.Namespace) -> None:
+    pinned = batch._cores_for
+    runs: dict[str, list[float]] = {"pinned": [], "unpinned": []}
+    for _ in range(args.repeat):
+        for mode in runs:
+            batch._cores_for = pinned if mode == "pinned" else (lambda jobs: [])
+            runs[mode].append(timed([cls], exercises, jobs=2, examples=args.examples))
+    batch._cores_for = pinned
+    for mode, walls in runs.items():
+        print(
+            f"{args.students} submissions, --jobs 2, {mode}: median {statistics.median(walls):.1f} s of "
+            f"{', '.join(f'{w:.1f}' for w in walls)}"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--students", type=int, default=30)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--examples", type=int, default=25)
     p.add_argument("--only", nargs="*", default=[])
+    p.add_argument("--pinning", action="store_true", help="2 jobs pinned against unpinned, alternated")
     args = p.parse_args()
     exercises = registry.select(args.only)
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start")
@@ -56,6 +74,9 @@ def main() -> None:
         cls = Path(tmp) / "class"
         for i in range(args.students):
             shutil.copytree(ROOT / "solutions", cls / f"student{i:03d}", ignore=shutil.ignore_patterns("__pycache__"))
+        if args.pinning:
+            compare_pinning(str(cls), exercises, args)
+            return
         one = timed([str(cls / "student000")], exercises, jobs=1, examples=args.examples)
         print(f"one complete submission ({len(exercises)} exercises, {args.examples} examples): {one:.2f} s")
         medians = {}

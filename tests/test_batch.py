@@ -283,21 +283,31 @@ def _reporting_class(root: Path, students: int, seen: Path) -> Path:
 def test_a_batch_on_every_core_gives_each_job_a_core_of_its_own(tmp_path):
     """A grade is a ping-pong between a pool process and its worker: with as many jobs as cores, each pair
     shares one core of its own (``batch._cores_for``); with fewer, nothing is pinned."""
-    cores = sorted(os.sched_getaffinity(0))
-    for jobs, pinned in ((len(cores), True), (1, False)):
-        seen = tmp_path / f"seen{jobs}"
-        cls = _reporting_class(tmp_path / f"class{jobs}", 2 * len(cores), seen)
-        outcomes = grade(cls, tmp_path / f"out{jobs}", jobs=jobs, isolation="process")
-        assert [o.result.score for o in outcomes] == [MAX] * 2 * len(cores)
-        reports = [json.loads(p.read_text()) for p in seen.iterdir()]
-        assert len(reports) >= 2 * len(cores)  # every student's worker reported
-        if not pinned:
-            assert all(allowed == cores for _, allowed in reports), reports
-            continue
-        by_pool: dict[int, set[int]] = {}
-        for pool_pid, allowed in reports:
-            assert len(allowed) == 1 and allowed[0] in cores, reports
-            by_pool.setdefault(pool_pid, set()).update(allowed)
-        assert all(len(c) == 1 for c in by_pool.values()), by_pool  # a pool process and its workers: one core
-        taken = [c for cs in by_pool.values() for c in cs]
-        assert len(taken) == len(set(taken)), by_pool  # and no two pool processes on the same one
+    everything = os.sched_getaffinity(0)
+    cores = sorted(everything)[:2]
+    os.sched_setaffinity(0, cores)  # two cores whatever the machine: "every core" is then two jobs
+    try:
+        for jobs in (2, 1):
+            seen = tmp_path / f"seen{jobs}"
+            cls = _reporting_class(tmp_path / f"class{jobs}", 4, seen)
+            outcomes = grade(cls, tmp_path / f"out{jobs}", jobs=jobs, isolation="process")
+            assert [o.result.score for o in outcomes] == [MAX] * 4
+            reports = [json.loads(p.read_text()) for p in seen.iterdir()]
+            assert len(reports) >= 4  # every student's worker reported
+            if jobs == 1:
+                assert all(allowed == cores for _, allowed in reports), reports
+            else:
+                _assert_a_core_per_pool_process(reports, cores)
+    finally:
+        os.sched_setaffinity(0, everything)
+
+
+def _assert_a_core_per_pool_process(reports: list[list], cores: list[int]) -> None:
+    """``reports``: [pool process, cores allowed] of each worker."""
+    by_pool: dict[int, set[int]] = {}
+    for pool_pid, allowed in reports:
+        assert len(allowed) == 1 and allowed[0] in cores, reports
+        by_pool.setdefault(pool_pid, set()).update(allowed)
+    assert all(len(c) == 1 for c in by_pool.values()), by_pool  # a pool process and its workers: one core
+    taken = [c for cs in by_pool.values() for c in cs]
+    assert len(taken) == len(set(taken)), by_pool  # and no two pool processes on the same one
