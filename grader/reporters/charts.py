@@ -93,9 +93,11 @@ def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, 
     >>> svg.startswith("<svg") and svg.count("<polyline") == 2
     True
     """
+    curves = {name: _thinned(values) for name, values in curves.items()}
     finite = [v for vals in curves.values() for v in vals if math.isfinite(v)]
     log = bool(finite) and min(finite) > 0
-    scale = (lambda v: math.log10(v)) if log else (lambda v: v)
+    # linear: clipped where a span would overflow (a student's loss of 1e308 is drawn as 1e150)
+    scale = (lambda v: math.log10(v)) if log else (lambda v: max(-_CLIP, min(_CLIP, v)))
     low, high = (min(map(scale, finite)), max(map(scale, finite))) if finite else (0.0, 1.0)
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
@@ -112,10 +114,11 @@ def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, 
     body = [f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>']
     if title:
         body.append(f'<text x="{left + plot_w / 2:.1f}" y="16" text-anchor="middle" {_FONT}>{escape(title)}</text>')
-    if log:  # the extremes, and the powers of ten between them not too close to one
+    if log:  # the extremes, and powers of ten between them (at most five, none too close to an extreme)
+        every = max(1, math.ceil((high - low) / 5))
         inside = [
             k
-            for k in range(math.ceil(low), math.floor(high) + 1)
+            for k in range(math.ceil(low), math.floor(high) + 1, every)
             if min(k - low, high - k) * plot_h > 14 * (high - low)
         ]
         y_ticks = [10.0**low, *(10.0**k for k in inside), 10.0**high]
@@ -140,6 +143,21 @@ def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, 
         body.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{colour}" stroke-width="2"{dash}/>')
         body.append(f'<text x="{lx + 24}" y="{ly + 4}" {_FONT}>{escape(name)}</text>')
     return _svg(width, height, body)
+
+
+#: Values beyond this are drawn at it on a linear scale (the span of two of them stays a finite float).
+_CLIP = 1e150
+#: Points drawn per series at most: the plot is a few hundred pixels wide.
+_DRAWN = 600
+
+
+def _thinned(values: list[float]) -> list[float]:
+    """At most :data:`_DRAWN` of ``values``, evenly strided, the last always kept: a chart's size does not grow with
+    the series (a student's training loop decides how many losses it reports)."""
+    if len(values) <= _DRAWN:
+        return list(values)
+    stride = math.ceil(len(values) / _DRAWN)
+    return [*values[: len(values) - 1 : stride], values[-1]]
 
 
 def _finite_runs(values: list[float]) -> list[list[tuple[int, float]]]:
