@@ -93,15 +93,15 @@ def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, 
     >>> svg.startswith("<svg") and svg.count("<polyline") == 2
     True
     """
-    curves = {name: _thinned(values) for name, values in curves.items()}
-    finite = [v for vals in curves.values() for v in vals if math.isfinite(v)]
+    steps = max((len(vals) for vals in curves.values()), default=1)
+    series = {name: _drawn(values) for name, values in curves.items()}
+    finite = [v for points in series.values() for _, v in points if math.isfinite(v)]
     log = bool(finite) and min(finite) > 0
     # linear: clipped where a span would overflow (a student's loss of 1e308 is drawn as 1e150)
     scale = (lambda v: math.log10(v)) if log else (lambda v: max(-_CLIP, min(_CLIP, v)))
     low, high = (min(map(scale, finite)), max(map(scale, finite))) if finite else (0.0, 1.0)
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
-    steps = max((len(vals) for vals in curves.values()), default=1)
     left, right, top, bottom = 58, 12, 26 if title else 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -132,12 +132,12 @@ def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, 
         tx = x(s)
         body.append(f'<text x="{tx:.1f}" y="{top + plot_h + 15}" text-anchor="middle" {_FONT}>{int(s)}</text>')
     body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" {_FONT}>step</text>')
-    for i, (name, values) in enumerate(curves.items()):
+    for i, (name, points) in enumerate(series.items()):
         colour = LINES[i % len(LINES)]
         dash = ' stroke-dasharray="5 3"' if "reference" in name else ""
-        for run in _finite_runs(values):
-            points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in run)
-            body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
+        for run in _finite_runs(points):
+            xy = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in run)
+            body.append(f'<polyline points="{xy}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
         ly = top + 8 + 15 * i
         lx = left + plot_w - 150
         body.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{colour}" stroke-width="2"{dash}/>')
@@ -151,19 +151,20 @@ _CLIP = 1e150
 _DRAWN = 600
 
 
-def _thinned(values: list[float]) -> list[float]:
-    """At most :data:`_DRAWN` of ``values``, evenly strided, the last always kept: a chart's size does not grow with
-    the series (a student's training loop decides how many losses it reports)."""
-    if len(values) <= _DRAWN:
-        return list(values)
-    stride = math.ceil(len(values) / _DRAWN)
-    return [*values[: len(values) - 1 : stride], values[-1]]
+def _drawn(values: list[float]) -> list[tuple[int, float]]:
+    """The (step, value) pairs drawn of ``values``: at most :data:`_DRAWN`, evenly strided, the last always kept, so
+    a chart's size does not grow with the series (a student's training loop decides how many losses it reports)."""
+    stride = max(1, math.ceil(len(values) / _DRAWN))
+    points = [(step, values[step - 1]) for step in range(1, len(values) + 1, stride)]
+    if values and points[-1][0] != len(values):
+        points.append((len(values), values[-1]))
+    return points
 
 
-def _finite_runs(values: list[float]) -> list[list[tuple[int, float]]]:
-    """The (step, value) pairs of ``values`` in runs of finite values (a NaN or an infinity ends a run)."""
+def _finite_runs(points: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+    """``points`` in runs of finite values (a NaN or an infinity ends a run)."""
     runs: list[list[tuple[int, float]]] = [[]]
-    for step, v in enumerate(values, start=1):
+    for step, v in points:
         if math.isfinite(v):
             runs[-1].append((step, v))
         elif runs[-1]:

@@ -62,7 +62,7 @@ def _check_html(c: CheckResult) -> str:
         body += (f'<div class="meta">{escape(heading)}:</div>' if heading else "") + f"<pre>{escape(text)}</pre>"
     if c.curves:
         alt = _("{curves} curves of {check}").format(curves=", ".join(c.curves), check=name(c.name))
-        chart = charts.data_uri(charts.lines(c.curves, title=c.name))
+        chart = charts.data_uri(charts.lines(c.curves, title=name(c.name)))
         body += f'<div><img alt="{escape(alt)}" src="{chart}"></div>'
     return body + "</li>"
 
