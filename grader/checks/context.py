@@ -15,6 +15,9 @@ from grader.i18n import _
 from grader.isolation.worker.client import StudentError, Worker
 from grader.registry import Check, Exercise
 
+#: Values of a recorded curve kept at most (a training run's curve has hundreds).
+CURVE_POINTS = 10_000
+
 
 class NoReference(Exception):
     """The reference solutions are not available (a student release)."""
@@ -157,13 +160,18 @@ class Context:
         return plans.answer(fn, *args, keep=(NoReference,))
 
     def record_curve(self, name: str, values: Any) -> None:
-        """Keep a series (a loss curve) with the check's result, for reports to plot."""
+        """Keep a series (a loss curve) with the check's result, for reports to plot: at most
+        :data:`CURVE_POINTS` of its values (evenly strided, the last kept), since a student's code may decide how
+        many there are and the result is stored in every record."""
         try:
             curve = np.asarray(values, dtype=np.float64).ravel()
         except (TypeError, ValueError, OverflowError):
             raise CheckFailed(
                 _("the {name} should be a list of numbers").format(name=name), got=replies.describe(values)
             ) from None
+        if curve.size > CURVE_POINTS:
+            stride = -(-(curve.size - 1) // (CURVE_POINTS - 1))  # the strided part leaves room for the last
+            curve = np.append(curve[: curve.size - 1 : stride], curve[-1])
         self.curves[name] = [float(v) for v in curve]
 
     def fail(self, summary: str, **fields: Any) -> None:

@@ -154,7 +154,7 @@ _DRAWN = 600
 def _drawn(values: list[float]) -> list[tuple[int, float]]:
     """The (step, value) pairs drawn of ``values``: at most :data:`_DRAWN`, evenly strided, the last always kept, so
     a chart's size does not grow with the series (a student's training loop decides how many losses it reports)."""
-    stride = max(1, math.ceil(len(values) / _DRAWN))
+    stride = max(1, math.ceil((len(values) - 1) / (_DRAWN - 1)))  # the strided part leaves room for the last
     points = [(step, values[step - 1]) for step in range(1, len(values) + 1, stride)]
     if values and points[-1][0] != len(values):
         points.append((len(values), values[-1]))

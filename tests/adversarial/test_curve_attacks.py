@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from grader import registry
+from grader.checks.context import CURVE_POINTS, Context
 from grader.reporters import feedback
 from grader.results import CheckResult, ExerciseResult, SubmissionResult
 
@@ -44,3 +46,14 @@ def test_a_students_losses_give_a_small_well_formed_chart(losses):
     root = ElementTree.fromstring(svg)  # well-formed
     numbers = [a for e in root.iter() for k, a in e.attrib.items() if k in ("x", "y", "x1", "y1", "x2", "y2", "points")]
     assert not [a for a in numbers if re.search(r"nan|inf", a, re.I)], numbers
+
+
+def test_a_students_curve_is_stored_at_a_bounded_length():
+    """What a student's training loop reports is kept in every record of the grade: at most CURVE_POINTS values."""
+    ctx = Context(None, registry.get("keras_model.model"), registry.get("keras_model.model").checks[0], reference=None)  # type: ignore[arg-type]
+    ctx.record_curve("loss", MANY)
+    kept = ctx.curves["loss"]
+    assert len(kept) <= CURVE_POINTS and kept[0] == MANY[0] and kept[-1] == MANY[-1]
+    assert kept == sorted(kept, reverse=True)  # still the curve, in order
+    ctx.record_curve("reference loss", [2.0, 1.0])
+    assert ctx.curves["reference loss"] == [2.0, 1.0]  # a real curve is kept whole
