@@ -61,12 +61,17 @@ def launcher_for(level: str) -> Launcher:
 
 
 # --------------------------------------------------------------------------- keys
-def default_jobs() -> int:
-    """The cores this process may use."""
+def usable_cores() -> list[int]:
+    """The cores this process may use (empty where the system does not say: not Linux)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+
+
+def default_jobs() -> int:
+    """As many jobs as this process may use cores."""
+    return max(1, len(usable_cores()) or os.cpu_count() or 1)
 
 
 def curriculum_hash() -> str:
@@ -336,10 +341,7 @@ def _cores_for(jobs: int) -> list[int]:
     turns on each other's cores.  With fewer jobs than cores nothing is pinned: one job's worker may import
     torch on a free core while its grader works (``runner``'s preload), and a batch sharing a bigger machine
     with others must not crowd onto its first cores."""
-    try:
-        allowed = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return []
+    allowed = usable_cores()
     return allowed if jobs >= 2 and jobs == len(allowed) else []
 
 

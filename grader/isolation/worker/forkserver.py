@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from grader.isolation.worker import proctree
+from grader.isolation.worker.zygote import PLACEHOLDER  # the marker's value in a template, stamped by each worker
 
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
-#: The marker's value in the template's environment, overwritten by each worker with its token (zygote.py).
-PLACEHOLDER = "-" * 16
 #: What the template imports (each where it can: a numpy-only part's view has no torch).
 MODULES = ("numpy", "torch", "keras")
 #: Templates kept alive at once (each holds torch and Keras: ~400 MB, mostly shared with its workers).
