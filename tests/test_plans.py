@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from grader import registry
 from grader.checks import plans, properties
 from grader.checks.failure import CheckFailed
+from grader.checks.replies import ANY, returns
 from grader.runner import grade
 from tests.corpus import Mutant
 
@@ -269,10 +270,12 @@ def test_answers_are_snapshots_and_kept_exceptions_replay():
 )
 def test_a_plan_holds_plain_values_exactly(cache, value):
     key = plans.Key("toy.exercise", "values", 2, 1, 1, "none")
-    assert plans.save(key, [((value,), [("value", value)])])
-    ((example, answers),) = plans.load(key)
-    for got in (example[0], answers[0][1]):
+    call = ("grader.checks.drivers.call_function", [value, "relu", None], 10.0)
+    assert plans.save(key, [((value,), [("value", value)], call)])
+    ((example, answers, got_call),) = plans.load(key)
+    for got in (example[0], answers[0][1], got_call[1][0]):
         assert_same(got, value)
+    assert got_call[0] == call[0] and got_call[1][1:] == call[1][1:] and got_call[2] == call[2]
 
 
 def assert_same(got, value):
@@ -293,8 +296,9 @@ def assert_same(got, value):
 
 def test_what_is_not_plain_data_goes_without_a_plan(cache):
     key = plans.Key("toy.exercise", "objects", 2, 1, 1, "none")
-    assert not plans.save(key, [((object(),), [])])
-    assert not plans.save(key, [((np.array([object()]),), [])])
+    assert not plans.save(key, [((object(),), [], None)])
+    assert not plans.save(key, [((np.array([object()]),), [], None)])
+    assert not plans.save(key, [((1.0,), [], ("grader.checks.drivers.call_function", [object()], 10.0))])
     assert plans.load(key) is None
 
 
@@ -327,3 +331,60 @@ def test_an_answer_that_is_not_plain_data_is_used_but_not_recorded(cache):
 
     properties.for_all(st.integers(0, 9), prop, examples=5, seed_value=4, plan=KEY)
     assert len(seen) >= 5 and not plans.exists(KEY)
+
+
+@returns(ANY)
+def _relu_of(student, x):
+    return student("neuron").relu_forward(x)[0]
+
+
+def _chain_check(cache, chained: bool) -> tuple[int, int, list]:
+    """A property on ``neuron.relu`` whose first call sends its example (or, ``chained``, what the worker sent
+    back for the example before): recorded, then replayed; (requests while replaying, examples, the plan)."""
+    from grader import reference
+    from grader.checks.context import Context
+    from grader.isolation.worker.client import Worker
+    from grader.registry import Check
+
+    ex = registry.get("neuron.relu")
+    check = Check("chained" if chained else "independent", lambda ctx: None, "reference")
+    strategy = st.lists(st.floats(-5, 5, allow_nan=False), min_size=3, max_size=3).map(np.array)
+    requests: list[str] = []
+
+    class Counting(Worker):
+        def _stream(self, message, budgets):
+            requests.append(message["op"])
+            return super()._stream(message, budgets)
+
+    with Counting(reference.SOLUTIONS) as worker:
+        worker.setup(["neuron"])
+        for _ in range(2):
+            requests.clear()
+            ctx = Context(worker, ex, check, reference=reference.module, examples=8)
+            replies: list[np.ndarray] = []
+
+            def prop(x):
+                sent = replies[-1] if chained and replies else x
+                replies.append(np.asarray(ctx.drive(_relu_of, sent)))
+                assert np.array_equal(replies[-1], np.maximum(sent, 0))
+
+            ctx.for_all(strategy, prop)
+        key = ctx._plan(0)
+    assert key is not None
+    cases = plans.load(key)
+    assert cases is not None
+    return len(requests), len(cases), cases
+
+
+def test_a_replay_sends_its_examples_first_calls_in_one_request(cache):
+    requests, examples, cases = _chain_check(cache, chained=False)
+    assert examples >= 6 and all(call is not None for _, _, call in cases)
+    assert requests == 1  # every example's call ran ahead, in one drive_many
+
+
+def test_a_first_call_that_sends_back_an_earlier_reply_is_never_run_ahead(cache):
+    """The worker sees a batch's calls before it answers the first: a call holding what a correct submission sent
+    back (recorded while grading one) would hand the next student its answers.  It is not recorded."""
+    requests, examples, cases = _chain_check(cache, chained=True)
+    assert cases[0][2] is not None and all(call is None for _, _, call in cases[1:])
+    assert requests == examples  # every call went to the worker as it came

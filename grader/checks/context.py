@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from grader.checks import drivers, plans, properties, replies
 from grader.checks.failure import CheckFailed
 from grader.i18n import _
+from grader.isolation.worker import wire
 from grader.isolation.worker.client import StudentError, Worker
 from grader.registry import Check, Exercise
 
@@ -48,6 +49,7 @@ class Context:
         self.timeout = timeout  # the CPU budget of each call (default: the check's), cut by the submission's
         self._abort: StudentError | None = None
         self._properties = 0  # for_all calls so far: each has its own plan
+        self._replied: set[bytes] = set()  # digests of arrays the worker sent back while recording this property
         self.curves: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ oracles
@@ -72,10 +74,16 @@ class Context:
         schema = replies.schema_of(fn)  # before anything runs: a driver without a schema is a grader bug
         if self._abort is not None:
             raise self._abort
+        own = timeout or self.check.timeout
+        ahead = plans.first_call(replies.driver_name(fn), list(args), own, recordable=not self._echoes(args))
         try:
-            reply = self.worker.drive(
-                fn, *args, timeout=min(timeout or self.check.timeout, self.timeout or float("inf"))
-            )
+            if ahead is plans.LIVE:
+                reply = self.worker.drive(fn, *args, timeout=self._budget(own))
+            elif isinstance(ahead, StudentError):
+                raise ahead
+            else:
+                reply = self.worker.result(ahead)
+            self._remember(reply)
             try:
                 return replies.conform(reply, schema)
             except replies.MalformedReply as exc:
@@ -84,6 +92,34 @@ class Context:
             if exc.fatal:
                 self._abort = exc  # no point drawing more examples
             raise
+
+    def _budget(self, timeout: float) -> float:
+        """The CPU budget of a call whose own is ``timeout``: cut by the submission's."""
+        return min(timeout, self.timeout or float("inf"))
+
+    def _prefetch(self, calls: list[Any]) -> list[Any]:
+        """Run a replayed plan's first calls (``(driver, args, timeout)`` or None) ahead, in one request; the
+        outcome of each (a reply or a :class:`StudentError`), :data:`plans.LIVE` for those not run."""
+        outcomes: list[Any] = [plans.LIVE] * len(calls)
+        ahead = [
+            (i, (replies.DRIVERS[call[0]], call[1], self._budget(call[2])))
+            for i, call in enumerate(calls)
+            if call is not None and call[0] in replies.DRIVERS
+        ]
+        if self._abort is not None or len(ahead) < 2:
+            return outcomes  # one call gains nothing by going ahead
+        for (i, _call), outcome in zip(ahead, self.worker.drive_many([call for _i, call in ahead])):
+            outcomes[i] = outcome
+        return outcomes
+
+    def _remember(self, reply: Any) -> None:
+        """While a plan is being recorded, the digests of the arrays the worker sent back: a later example's
+        first call that sends one of them back is not recorded (see :func:`plans.first_call`)."""
+        if plans.is_recording():
+            self._replied.update(_digests(reply))
+
+    def _echoes(self, args: Any) -> bool:
+        return bool(self._replied) and plans.is_recording() and not self._replied.isdisjoint(_digests(args))
 
     def call(self, name: str, *args: Any, pick: int | None = None, **kwargs: Any) -> Any:
         """``<part>.name(*args, **kwargs)`` in the worker; ``pick`` selects one item of a tuple result."""
@@ -126,6 +162,7 @@ class Context:
         """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed), replaying
         the check's plan where one is recorded (see :mod:`grader.checks.plans`)."""
         self._properties += 1
+        self._replied = set()
         properties.for_all(
             strategy,
             prop,
@@ -134,6 +171,7 @@ class Context:
             abort=lambda: self._abort,
             scale=self.scale,
             plan=self._plan(self._properties - 1),
+            prefetch=self._prefetch,
         )
 
     @property
@@ -176,3 +214,14 @@ class Context:
 
     def fail(self, summary: str, **fields: Any) -> None:
         raise CheckFailed(summary, **fields)
+
+
+def _digests(value: Any) -> set[bytes]:
+    """Digests of the arrays (of two or more elements) in a plain value: its dtype, shape and bytes."""
+    import hashlib
+
+    return {
+        hashlib.blake2b(f"{a.dtype.str}{a.shape}".encode() + a.tobytes(), digest_size=16).digest()
+        for a in wire.arrays_in(value)
+        if a.size >= 2 and not a.dtype.hasobject
+    }

@@ -11,6 +11,14 @@ again — without running again those already run (the student's code sees each 
 failure as it would without a plan: a plan changes how fast a grade comes, never what it says
 (``tests/test_plans.py`` grades the reference and mutants with and without plans).
 
+Each example's first call to the worker is recorded too (:func:`first_call`), and a replay sends all of them
+ahead in one request (``drive_many``: one reply per call, each under its own budget), where live they took a
+round trip each.  An example's first call can depend only on the example and its answers, never on what the
+student's code returned for it; one that sends back an array the worker returned for an earlier example is not
+recorded.  The batch shows the worker the later examples' inputs early, which it would see anyway, in the same
+order; what changes is only *when*: code whose results depend on the calls it has seen before (a counter in a
+global) may fail a later example differently than without a plan.
+
 A plan's file name is a hash of everything its content depends on: the grader's source, hypothesis' and
 numpy's versions, the reference parts the exercise needs (or their absence), the exercise, the check, the
 seed, the check's budget, the scale and the property's place in the check.  Anything else — a stale, missing or
@@ -43,7 +51,7 @@ import numpy as np
 
 from grader.checks.known import flatten, tags_of, unflatten
 
-FORMAT = 1
+FORMAT = 2
 GRADER = Path(__file__).resolve().parent.parent
 #: Plans shipped with the grader, read-only: a student release carries its public checks' plans, a Gradescope
 #: zip all of its checks' (:func:`record`).
@@ -142,6 +150,10 @@ def key_for(
 
 
 # --------------------------------------------------------------------------- answers, recorded or replayed
+#: What :func:`first_call` returns for a call that goes to the worker as usual.
+LIVE: Any = type("Live", (), {"__repr__": lambda self: "LIVE"})()
+
+
 @dataclass
 class _Episode:
     """The answers of one example: being recorded, or being replayed (``pos`` the next one to hand out)."""
@@ -150,6 +162,10 @@ class _Episode:
     replaying: bool = False
     pos: int = 0
     plain: bool = True  # False: an answer was not plain data, so this property gets no plan
+    #: the example's first call to the worker, ``(driver, args, timeout)``: recorded, or replayed with ``outcome``
+    call: Any = None
+    outcome: Any = LIVE  # what the worker sent back for ``call`` when it was run ahead (:func:`first_call`)
+    drove: bool = False  # the example has called the worker
 
 
 _EPISODE: contextvars.ContextVar[_Episode | None] = contextvars.ContextVar("deepgrade_plan_episode", default=None)
@@ -209,14 +225,62 @@ def _episode(episode: _Episode) -> Iterator[_Episode]:
         _EPISODE.reset(token)
 
 
+def is_recording() -> bool:
+    """Whether an example's answers are being recorded."""
+    episode = _EPISODE.get()
+    return episode is not None and not episode.replaying
+
+
 def recording() -> contextlib.AbstractContextManager[_Episode]:
     """Record the answers asked for within this block (one example)."""
     return _episode(_Episode())
 
 
-def replaying(answers: list[Any]) -> contextlib.AbstractContextManager[_Episode]:
-    """Hand out ``answers`` within this block (one example); see :func:`exhausted`."""
-    return _episode(_Episode(list(answers), replaying=True))
+def replaying(answers: list[Any], call: Any = None, outcome: Any = LIVE) -> contextlib.AbstractContextManager[_Episode]:
+    """Hand out ``answers`` within this block (one example); see :func:`exhausted`.  ``outcome`` is what the
+    worker sent back for ``call`` (the example's first call in its plan), run ahead of the example."""
+    return _episode(_Episode(list(answers), replaying=True, call=call, outcome=outcome))
+
+
+def first_call(driver: str, args: list[Any], timeout: float, *, recordable: bool = True) -> Any:
+    """Called before every call of a check to the worker.  For an example's first call: while recording, note
+    it (unless not ``recordable``: its arguments hold what the worker sent back for an earlier example, which
+    no other student's worker may see ahead); while replaying, return the outcome the plan's call got when it
+    was run ahead with the other examples' (``Context.for_all``), if this call is that one bit for bit.
+    Anything else: :data:`LIVE`, the call goes to the worker.
+
+    The rule that keeps this honest is :func:`answer`'s: a property's first call on an example depends on the
+    example and the answers only; the replies of the student's code can only change its later calls (which
+    always go to the worker as they come)."""
+    episode = _EPISODE.get()
+    if episode is None or episode.drove:
+        return LIVE
+    episode.drove = True
+    if not episode.replaying:
+        try:
+            episode.call = (driver, snapshot(list(args)), float(timeout)) if recordable else None
+        except (TypeError, ValueError, OverflowError):
+            episode.call = None
+        return LIVE
+    if episode.outcome is LIVE or episode.call is None:
+        return LIVE
+    recorded_driver, recorded_args, recorded_timeout = episode.call
+    if recorded_driver == driver and recorded_timeout == float(timeout) and same(recorded_args, list(args)):
+        return episode.outcome
+    return LIVE
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two plain values are the same (arrays bit for bit, NaN equal to NaN, types too)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return bool(a == b) or (a != a and b != b)
 
 
 def exhausted(episode: _Episode) -> None:
@@ -237,8 +301,9 @@ def is_answered(check: Callable[..., None]) -> bool:
 
 
 # --------------------------------------------------------------------------- plans on disk
-#: A plan: the examples, in the order drawn, each with the answers asked for while checking it.
-Cases = list[tuple[Any, list[Any]]]
+#: A plan: the examples, in the order drawn, each with the answers asked for while checking it and its first
+#: call to the worker (``(driver, args, timeout)``, or None: see :func:`first_call`).
+Cases = list[tuple[Any, list[Any], Any]]
 
 _WRITE = threading.Lock()
 
@@ -287,11 +352,30 @@ def load_path(path: Path) -> Cases | None:
             return None
         tags = tags_of(data)
         return [
-            (unflatten(data, f"{i}:x", tags), [tuple(a) for a in unflatten(data, f"{i}:y", tags)])
+            (
+                unflatten(data, f"{i}:x", tags),
+                [tuple(a) for a in unflatten(data, f"{i}:y", tags)],
+                _call(unflatten(data, f"{i}:c", tags)),
+            )
             for i in range(int(data["cases@i"][()]))
         ]
     except Exception:  # noqa: BLE001 - missing, damaged or foreign: a missing plan, recorded by this grading
         return None
+
+
+def _call(value: Any) -> tuple[str, list[Any], float] | None:
+    """A recorded first call, checked for its form (else ValueError: the plan is unreadable)."""
+    if value is None:
+        return None
+    if not (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], list)
+        and isinstance(value[2], float)
+    ):
+        raise ValueError("a malformed call in a plan")
+    return value
 
 
 def exists(key: Key) -> bool:
@@ -307,9 +391,10 @@ def save(key: Key, cases: Cases) -> bool:
         return False
     data: dict[str, np.ndarray] = {"format@i": np.asarray(FORMAT), "cases@i": np.asarray(len(cases))}
     try:
-        for i, (example, answers) in enumerate(cases):
+        for i, (example, answers, call) in enumerate(cases):
             flatten(example, f"{i}:x", data, exact=True)
             flatten([tuple(a) for a in answers], f"{i}:y", data, exact=True)
+            flatten(call, f"{i}:c", data, exact=True)
     except (TypeError, ValueError, OverflowError):
         return False
     path = key.path(root)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
@@ -43,18 +42,30 @@ def _first(exc: BaseException) -> BaseException:
 Replayed = list[tuple[Any, BaseException | None]]
 
 
+#: Runs a plan's recorded first calls ahead, all in one request: given each example's call (None: none), the
+#: outcome of each, :data:`plans.LIVE` where it was not run (see ``Context.for_all``).
+Prefetch = Callable[[list[Any]], list[Any]]
+
+
 def _replay(
-    cases: plans.Cases, prop: Callable[[Any], None], abort: Callable[[], BaseException | None]
+    cases: plans.Cases,
+    prop: Callable[[Any], None],
+    abort: Callable[[], BaseException | None],
+    prefetch: Prefetch | None = None,
 ) -> Replayed | None:
     """Run ``prop`` on a plan's examples with its recorded answers.  None when it holds on all of them; else
     the examples run, the last with the failure it gave, for hypothesis to take over from (empty when the
-    plan does not fit the check: hypothesis starts afresh).  What ends a check ends it here too."""
+    plan does not fit the check: hypothesis starts afresh).  What ends a check ends it here too.
+
+    With ``prefetch``, every example's first call to the worker is run ahead, all in one request, and the
+    example gets its outcome when it makes that call (:func:`plans.first_call`)."""
     seen: Replayed = []
-    for example, answers in cases:
+    outcomes = prefetch([call for _, _, call in cases]) if prefetch is not None else [plans.LIVE] * len(cases)
+    for (example, answers, call), outcome in zip(cases, outcomes):
         stop = abort()
         if stop is not None:
             raise stop
-        with plans.replaying(answers) as episode:
+        with plans.replaying(answers, call, outcome) as episode:
             try:
                 prop(example)
                 plans.exhausted(episode)
@@ -70,19 +81,6 @@ def _replay(
     return None
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Whether two drawn examples are the same value (arrays bit for bit, NaN equal to NaN)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b) or (a != a and b != b)
-
-
 def for_all(
     strategy: st.SearchStrategy[Any],
     prop: Callable[[Any], None],
@@ -92,6 +90,7 @@ def for_all(
     abort: Callable[[], BaseException | None] = lambda: None,
     scale: int = 1,
     plan: plans.Key | None = None,
+    prefetch: Prefetch | None = None,
 ) -> None:
     """Check ``prop(example)`` on ``examples`` drawn examples; raise the minimal failure found.
 
@@ -100,14 +99,15 @@ def for_all(
     ``scale`` enlarges the shapes drawn by :mod:`grader.checks.strategies` (hidden checks).
     With a ``plan`` key, the examples (and the answers asked for with :func:`grader.checks.plans.answer`) are
     replayed from its plan when there is one, and recorded into it when the property holds on all of them;
-    hypothesis draws (and shrinks) only without a plan or after a replayed example failed.
+    hypothesis draws (and shrinks) only without a plan or after a replayed example failed.  ``prefetch`` runs
+    a replayed plan's first calls ahead (see :func:`_replay`).
     """
     replayed: Replayed = []
     if plan is not None:
         cases = plans.load(plan)
         if cases is not None:
             with scaled(scale):
-                outcome = _replay(cases, prop, abort)
+                outcome = _replay(cases, prop, abort, prefetch)
             if outcome is None:
                 return
             replayed = outcome
@@ -134,7 +134,7 @@ def for_all(
         if stop is not None:
             raise _Stop(stop)
         call, calls[0] = calls[0], calls[0] + 1
-        known = replayed[call] if call < len(replayed) and _same(example, replayed[call][0]) else None
+        known = replayed[call] if call < len(replayed) and plans.same(example, replayed[call][0]) else None
         if known is not None and known[1] is None:
             return  # it held when replayed
         drawn = None
@@ -149,7 +149,7 @@ def for_all(
                     raise known[1]  # type: ignore[misc]  # as it failed when replayed
                 prop(example)
             if recorded and episode is not None and episode.plain:
-                recorded[0].append((drawn, episode.answers))
+                recorded[0].append((drawn, episode.answers, episode.call))
             elif recorded:
                 recorded.clear()  # an oracle answered with something a plan cannot hold
         except CheckFailed as exc:

@@ -273,9 +273,19 @@ def returns(schema: Schema) -> Callable[[F], F]:
 
     def mark(fn: F) -> F:
         fn.__reply__ = schema  # type: ignore[attr-defined]
+        DRIVERS[driver_name(fn)] = fn
         return fn
 
     return mark
+
+
+#: Every driver declared with :func:`returns`, by :func:`driver_name`: the only ones a plan may name.
+DRIVERS: dict[str, Callable[..., Any]] = {}
+
+
+def driver_name(driver: Callable[..., Any]) -> str:
+    """``module.qualname`` of a driver: its name in a plan."""
+    return f"{driver.__module__}.{driver.__qualname__}"
 
 
 def schema_of(driver: Callable[..., Any]) -> Schema:

@@ -3,7 +3,8 @@
 The grader starts it as ``python -u child.py SUBMISSION_DIR`` (possibly inside a sandbox that can see only
 this folder, the Python runtime and the submission) and talks to it over stdin/stdout in the format of
 ``wire.py`` beside this file.  Requests: ``ping``, ``setup`` (fresh student modules for the next exercise),
-``define`` (a worker-side driver, as source), ``drive`` (run a driver).  Replies: ``{"ok": value}`` or
+``define`` (a worker-side driver, as source), ``drive`` (run a driver), ``drive_many`` (several drives, one
+reply each).  Replies: ``{"ok": value}`` or
 ``{"error": kind, "message": ...}``, with the captured ``stdout`` of the call and the forbidden ``imports``
 seen.
 
@@ -301,60 +302,79 @@ def _preload(session: _Session, modules: Any) -> list[str]:
     return failed
 
 
+def _handle(session: _Session, request: Any, capture: _Capture) -> Any:
+    """The result of one request (raises what the request, or the student's code, raised)."""
+    op = request.get("op") if isinstance(request, dict) else None
+    if op == "ping":
+        return "pong"
+    if op == "setup":
+        session.reset(request.get("part", ""), request.get("given", {}), request.get("forbidden", []))
+        sys.stdout = capture
+        for part in request.get("parts", []):
+            session.student(part)
+        return None
+    if op == "preload":
+        return _preload(session, request.get("modules", []))
+    if op == "define":
+        ns: dict[str, Any] = {"__name__": "_deepgrade_driver"}
+        exec(compile(request["source"], f"<driver {request['name']}>", "exec"), ns)
+        session.drivers[request["name"]] = ns[request.get("function", request["name"])]
+        return None
+    if op == "drive":
+        fn = session.drivers[request["name"]]
+        args = request["args"]
+        _reseed()
+        sys.stdout = capture
+        return fn(session.student, *args)
+    raise ValueError(f"unknown op {op!r}")
+
+
+def _reply(session: _Session, request: Any) -> dict[str, Any]:
+    """The reply to one request: its result or its error, with what the call printed and imported."""
+    capture = _Capture()
+    try:
+        payload: dict[str, Any] = {"ok": _handle(session, request, capture)}
+    except _MissingFile as exc:
+        payload = {"error": "missing", "message": str(exc)}
+    except BaseException as exc:  # everything the student raises is reported, never fatal
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        if isinstance(exc, SystemExit):
+            payload = {"error": "error", "message": f"the code called sys.exit({exc.code!r})"}
+        else:
+            payload = {"error": _error_kind(exc), "message": _describe(exc, session.submission)}
+    finally:
+        sys.stdout = sys.stderr
+    if capture.size:
+        payload["stdout"] = capture.text()
+    if session.imports:
+        payload["imports"], session.imports = session.imports, []
+    return payload
+
+
+def _send(session: _Session, payload: dict[str, Any]) -> None:
+    try:
+        wire.write_blocking(session.proto_out, payload)
+    except TypeError as exc:  # the result was not plain data
+        wire.write_blocking(
+            session.proto_out, {"error": "error", "message": f"returned a value that is not plain data: {exc}"}
+        )
+
+
 def _serve(session: _Session) -> None:
     while True:
         try:
             request = wire.read_blocking(session.proto_in, REQUEST_LIMIT)
         except EOFError:
             return
-        capture = _Capture()
-        try:
-            op = request.get("op") if isinstance(request, dict) else None
-            if op == "ping":
-                result: Any = "pong"
-            elif op == "setup":
-                session.reset(request.get("part", ""), request.get("given", {}), request.get("forbidden", []))
-                sys.stdout = capture
-                for part in request.get("parts", []):
-                    session.student(part)
-                result = None
-            elif op == "preload":
-                result = _preload(session, request.get("modules", []))
-            elif op == "define":
-                ns: dict[str, Any] = {"__name__": "_deepgrade_driver"}
-                exec(compile(request["source"], f"<driver {request['name']}>", "exec"), ns)
-                session.drivers[request["name"]] = ns[request.get("function", request["name"])]
-                result = None
-            elif op == "drive":
-                fn = session.drivers[request["name"]]
-                args = request["args"]
-                _reseed()
-                sys.stdout = capture
-                result = fn(session.student, *args)
-            else:
-                raise ValueError(f"unknown op {op!r}")
-            payload: dict[str, Any] = {"ok": result}
-        except _MissingFile as exc:
-            payload = {"error": "missing", "message": str(exc)}
-        except BaseException as exc:  # everything the student raises is reported, never fatal
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            if isinstance(exc, SystemExit):
-                payload = {"error": "error", "message": f"the code called sys.exit({exc.code!r})"}
-            else:
-                payload = {"error": _error_kind(exc), "message": _describe(exc, session.submission)}
-        finally:
-            sys.stdout = sys.stderr
-        if capture.size:
-            payload["stdout"] = capture.text()
-        if session.imports:
-            payload["imports"], session.imports = session.imports, []
-        try:
-            wire.write_blocking(session.proto_out, payload)
-        except TypeError as exc:  # the result was not plain data
-            wire.write_blocking(
-                session.proto_out, {"error": "error", "message": f"returned a value that is not plain data: {exc}"}
-            )
+        if isinstance(request, dict) and request.get("op") == "drive_many":
+            # several drives in one request (a replayed property's examples): one reply each, in order, each
+            # written as soon as its call returns, so the grader times every call on its own
+            calls = request.get("calls")
+            for call in calls if isinstance(calls, list) else []:
+                _send(session, _reply(session, {**call, "op": "drive"} if isinstance(call, dict) else None))
+            continue
+        _send(session, _reply(session, request))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -233,6 +233,7 @@ class Worker:
         #: (part, module, "file:line") of forbidden modules the worker saw imported
         self.imports: list[tuple[str, str, str]] = []
         self._preloading = False  # a preload request was sent and its reply is not read yet
+        self._received = 0  # the size of the last message read
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -334,23 +335,50 @@ class Worker:
 
     def _exchange(self, message: dict[str, Any], budget: Budget) -> Any:
         """Send ``message`` and return the worker's final reply, serving its calls meanwhile."""
+        replies, error = self._stream(message, [budget])
+        if error is not None:
+            raise error
+        return replies[0]
+
+    def _stream(self, message: dict[str, Any], budgets: Sequence[Budget]) -> tuple[list[Any], StudentError | None]:
+        """Send ``message`` and read one reply per budget, each under its own budget from the moment the one
+        before it came (serving the worker's calls meanwhile): the replies read, and the error that ended the
+        stream early (a timeout, a death, a malformed message: the worker has been stopped), if any.
+
+        Each reply may be as large as the request allows one (:data:`REPLY_FACTOR`); together they may not
+        be larger than :data:`REPLY_CEILING`, the most one reply may ever be."""
         if _STOPPING.is_set():
             raise KeyboardInterrupt
         self._settle()
         if self.proc is None:
             self.start()
-        meter = _Meter(self, budget)
+        replies: list[Any] = []
+        meter = _Meter(self, budgets[0])
         try:
             size = self._send(message, meter)
-            limit = min(REPLY_CEILING, max(REPLY_FLOOR, REPLY_FACTOR * size))
-            while True:
-                reply = self._receive(meter, limit)
-                if isinstance(reply, dict) and set(reply) == {"call"}:
-                    self._write(self._answer(reply["call"], meter), meter)
-                    continue
-                return reply
+            each = min(REPLY_CEILING, max(REPLY_FLOOR, REPLY_FACTOR * size // len(budgets)))
+            left = REPLY_CEILING
+            for i, budget in enumerate(budgets):
+                if i:
+                    self.used_seconds += meter.used()
+                    meter = _Meter(self, budget)
+                reply = self._reply(meter, min(each, left))
+                left -= self._received
+                replies.append(reply)
+        except StudentError as exc:
+            return replies, exc
         finally:
             self.used_seconds += meter.used() if self.proc is not None else time.perf_counter() - meter.start
+        return replies, None
+
+    def _reply(self, meter: _Meter, limit: int) -> Any:
+        """The worker's next reply (not a call: those are answered here)."""
+        while True:
+            reply = self._receive(meter, limit)
+            if isinstance(reply, dict) and set(reply) == {"call"}:
+                self._write(self._answer(reply["call"], meter), meter)
+                continue
+            return reply
 
     def _answer(self, call: Any, meter: _Meter) -> list[bytes | memoryview]:
         """The encoded answer to a call to a given function (encoded here: an answer that is not plain data
@@ -406,6 +434,7 @@ class Worker:
                     raise self._died()
                 reader.advance(n)
                 meter.tick()
+            self._received = reader.total
             return reader.message()
         except ProtocolError as exc:
             raise self._broken(f"the worker sent a malformed message: {exc}") from None
@@ -413,19 +442,32 @@ class Worker:
     # ------------------------------------------------------------------ outcomes
     def _request(self, message: dict[str, Any], budget: Budget) -> Any:
         reply = self._exchange(message, budget)
+        broken = self._absorb(reply)
+        if broken is not None:
+            raise broken
+        return self.result(reply)
+
+    def _absorb(self, reply: Any) -> StudentError | None:
+        """Take in a reply as it comes: note its imports, keep what it printed.  A reply that is neither a result
+        nor an error breaks the protocol: the worker is stopped, and the error returned."""
         if not isinstance(reply, dict):
-            raise self._broken("the worker sent a reply that is not an object")
-        self._note_imports(reply.get("imports"))
+            return self._broken("the worker sent a reply that is not an object")
+        self._note_imports(reply.pop("imports", None))
         out = reply.get("stdout")
-        self.last_stdout = out[:8192] if isinstance(out, str) else ""
-        self.printed = (self.printed + self.last_stdout)[-8192:]
+        reply["stdout"] = out[:8192] if isinstance(out, str) else ""
+        self.printed = (self.printed + reply["stdout"])[-8192:]
+        if "error" not in reply and "ok" not in reply:
+            return self._broken("the worker sent a reply with neither a result nor an error")
+        return None
+
+    def result(self, reply: dict[str, Any]) -> Any:
+        """The value of a reply that :meth:`drive_many` returned, or the :class:`StudentError` it carries."""
+        self.last_stdout = reply["stdout"]
         if "error" in reply:
             kind = reply.get("error")
             if kind not in ("not_implemented", "error", "missing"):
                 kind = "error"
             raise StudentError(str(kind), str(reply.get("message", ""))[:2000])
-        if "ok" not in reply:
-            raise self._broken("the worker sent a reply with neither a result nor an error")
         return reply["ok"]
 
     def _note_imports(self, records: Any) -> None:
@@ -518,6 +560,27 @@ class Worker:
         ``fn`` is sent as source text: it must be a self-contained module-level function (imports inside).
         ``timeout`` is its CPU budget (see :class:`Budget`).
         """
+        name = self._driver(fn)
+        return self._request({"op": "drive", "name": name, "args": list(args)}, Budget.of(timeout, self.wall_slack))
+
+    def drive_many(self, calls: Sequence[tuple[Callable[..., Any], Sequence[Any], float]]) -> list[Any]:
+        """Run several calls ``(fn, args, timeout)`` of :meth:`drive` in one request, in order, each under its
+        own budget.  Returns what came back, in order: each call's raw reply (:meth:`result` turns it into
+        the value or the error, as :meth:`drive` would), or the :class:`StudentError` that ended the run (a
+        timeout, a death: the worker is stopped, and the calls after it are not run and have no entry)."""
+        if not calls:
+            return []
+        names = [self._driver(fn) for fn, _, _ in calls]
+        message = {"op": "drive_many", "calls": [{"name": n, "args": list(a)} for n, (_, a, _) in zip(names, calls)]}
+        replies, error = self._stream(message, [Budget.of(t, self.wall_slack) for _, _, t in calls])
+        for i, reply in enumerate(replies):
+            broken = self._absorb(reply)
+            if broken is not None:
+                return replies[:i] + [broken]
+        return replies + ([error] if error is not None else [])
+
+    def _driver(self, fn: Callable[..., Any]) -> str:
+        """The worker's name for the driver ``fn``, sent to it (as source) the first time."""
         if self.proc is None:
             self.start()
         self._ensure_setup()
@@ -528,7 +591,7 @@ class Worker:
                 Budget.of(self.startup_timeout, self.wall_slack),
             )
             self._defined.add(name)
-        return self._request({"op": "drive", "name": name, "args": list(args)}, Budget.of(timeout, self.wall_slack))
+        return name
 
     def ping(self) -> str:
         return self._request({"op": "ping"}, Budget.of(self.startup_timeout, self.wall_slack))

@@ -1,0 +1,97 @@
+"""A replayed property sends its examples' first calls to the worker in one request (``drive_many``) and reads one
+reply per call.  What a student's code can do with that stream: stall one call, answer out of turn, flood, or
+die half-way.  Each call keeps its own budget and its own byte limit, and whatever breaks the stream ends it at
+that call, with the worker stopped."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import reference
+from grader.isolation.worker import client
+from grader.isolation.worker.client import StudentError, Worker
+
+
+def _stall_on(student, value, bad):
+    if value == bad:
+        while True:
+            pass
+    return value
+
+
+def _speak_out_of_turn(student, value):
+    """Writes a message of its own on the protocol's pipe before its reply: the grader reads it as this call's."""
+    import gc
+
+    session = next(o for o in gc.get_objects() if type(o).__name__ == "_Session")
+    wire = __import__("sys").modules["_deepgrade_wire"]
+    wire.write_blocking(session.proto_out, [value, "not a reply"])
+    return value
+
+
+def _flood(student, value):
+    import numpy as np
+
+    return np.zeros(value) if value > 10 else value
+
+
+def _die(student, value):
+    import os
+
+    if value == 2:
+        os._exit(3)
+    return value
+
+
+def _calls(fn, values, budget=5.0):
+    return [(fn, [v, *extra], budget) for v, *extra in values]
+
+
+@pytest.fixture
+def worker():
+    with Worker(reference.SOLUTIONS) as w:
+        w.setup(["neuron"])
+        yield w
+
+
+def test_a_stalled_call_times_out_on_its_own_budget_and_ends_the_stream(worker):
+    out = worker.drive_many([(_stall_on, [1, 2], 5.0), (_stall_on, [2, 2], 0.5), (_stall_on, [3, 2], 5.0)])
+    assert worker.result(out[0]) == 1
+    assert isinstance(out[1], StudentError) and out[1].kind == "timeout"
+    assert len(out) == 2  # the third call was never answered: it goes to the worker again if it is wanted
+    # charged: the first call and the stalled one's half second, not the five seconds of the first or the sum
+    assert worker.used_seconds < 4.0 and worker.restarts == 1
+    assert worker.ping() == "pong"
+
+
+def test_a_message_out_of_turn_breaks_the_stream_at_that_call(worker):
+    out = worker.drive_many(_calls(_speak_out_of_turn, [(1,), (2,)]))
+    assert len(out) == 1 and isinstance(out[0], StudentError) and out[0].fatal
+    assert "not an object" in out[0].message and worker.restarts == 1
+    assert worker.ping() == "pong"
+
+
+def test_each_reply_has_its_own_byte_limit(worker, monkeypatch):
+    monkeypatch.setattr(client, "REPLY_FLOOR", 64 * 1024)
+    out = worker.drive_many(_calls(_flood, [(1,), (2,), (1_000_000,), (3,)]))  # 8 MB where 64 kB are allowed
+    assert [worker.result(r) for r in out[:2]] == [1, 2]
+    assert len(out) == 3 and isinstance(out[2], StudentError) and "malformed message" in out[2].message
+    assert worker.ping() == "pong"
+
+
+def test_a_worker_that_dies_half_way_ends_the_stream_there(worker):
+    out = worker.drive_many(_calls(_die, [(1,), (2,), (3,)]))
+    assert worker.result(out[0]) == 1
+    assert len(out) == 2 and out[1].fatal and "exited with code 3" in out[1].message
+    assert worker.ping() == "pong"
+
+
+def test_each_reply_keeps_what_its_own_call_printed(worker):
+    out = worker.drive_many(_calls(_prints, [(1,), (2,)]))
+    assert [worker.result(r) for r in out] == [1, 2]  # result() of each: its own output is the last
+    assert worker.last_stdout == "call 2\n" and "call 1\ncall 2\n" in worker.printed
+
+
+def _prints(student, value):
+    print("call", value)
+    return value
