@@ -388,3 +388,18 @@ def test_a_first_call_that_sends_back_an_earlier_reply_is_never_run_ahead(cache)
     requests, examples, cases = _chain_check(cache, chained=True)
     assert cases[0][2] is not None and all(call is None for _, _, call in cases[1:])
     assert requests == examples  # every call went to the worker as it came
+
+
+def test_a_stop_during_a_property_is_never_turned_into_the_checks_outcome():
+    """A pool process's stop (SIGTERM raises KeyboardInterrupt) kills its worker first: the check has an error to
+    end with by then, but the stop must go on up, or the process keeps running after its grader died."""
+    from grader.isolation.worker.client import StudentError
+
+    ended: list[StudentError] = []
+
+    def prop(x):
+        ended.append(StudentError("error", "the worker process killed by signal 9", fatal=True))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        properties.for_all(st.integers(), prop, examples=3, seed_value=0, abort=lambda: ended[0] if ended else None)

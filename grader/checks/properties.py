@@ -175,6 +175,8 @@ def for_all(
         raise stop.error from None
     except (CheckFailed, StudentError):
         raise
+    except (KeyboardInterrupt, SystemExit):
+        raise  # a stop (a signal, Ctrl-C) is never a check's outcome, whatever ended the check meanwhile
     except BaseException as exc:
         found = _first(exc)
         aborted = abort()
