@@ -41,10 +41,17 @@ class ProtocolError(Exception):
     """The other side sent something that is not a well-formed message (or one over a limit)."""
 
 
-def _np():
-    import numpy
+_NUMPY: Any = None
 
-    return numpy
+
+def _np() -> Any:
+    """numpy, imported when first needed (this file is loaded before anything else in the worker)."""
+    global _NUMPY
+    if _NUMPY is None:
+        import numpy
+
+        _NUMPY = numpy
+    return _NUMPY
 
 
 # --------------------------------------------------------------------------- encoding
@@ -132,16 +139,32 @@ def _parsed_header(header: bytes) -> tuple[tuple[int, ...], bool, Any, int] | No
     return shape, False, _np().dtype(match.group(1)), 10 + len(header)
 
 
+_INF = (float("inf"), float("-inf"))
+
+
 def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise TypeError(f"data nested more than {MAX_DEPTH} levels deep")
-    np = _np()
-    if value is None or isinstance(value, (bool, str)):
+    kind = type(value)  # the exact types first: most of a message, without a chain of isinstance calls
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list:
+        return [_skeleton(v, frames, depth + 1) for v in value]
+    if kind is dict:
+        return {"__dict__": _dict_skeleton(value, frames, depth)}
+    if kind is tuple:
+        return {"__tuple__": [_skeleton(v, frames, depth + 1) for v in value]}
+    np = _NUMPY or _np()
+    if kind is np.ndarray:
+        frames.append(_npy(value))
+        return {"__nd__": len(frames) - 1}
+    # then subclasses, numpy scalars and floats
+    if isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if value != value or value in _INF:
             return {"__float__": repr(float(value))}
         return float(value)
     if isinstance(value, np.ndarray):
@@ -155,13 +178,17 @@ def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
     if isinstance(value, list):
         return [_skeleton(v, frames, depth + 1) for v in value]
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise TypeError(f"dict keys must be str, got {type(k).__name__}")
-            out[k] = _skeleton(v, frames, depth + 1)
-        return {"__dict__": out}
+        return {"__dict__": _dict_skeleton(value, frames, depth)}
     raise TypeError(f"cannot send an object of type {type(value).__module__}.{type(value).__qualname__}")
+
+
+def _dict_skeleton(value: dict[Any, Any], frames: list[bytes], depth: int) -> dict[str, Any]:
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str):
+            raise TypeError(f"dict keys must be str, got {type(k).__name__}")
+        out[k] = _skeleton(v, frames, depth + 1)
+    return out
 
 
 # --------------------------------------------------------------------------- decoding
@@ -269,15 +296,20 @@ class _Decoder:
             raise ProtocolError(f"a message of more than {MAX_ELEMENTS} elements")
         if depth > MAX_DEPTH:
             raise ProtocolError(f"a message nested more than {MAX_DEPTH} levels deep")
-        if node is None or isinstance(node, (bool, int, float, str)):
+        kind = type(node)  # what json.loads makes: exactly these types
+        if kind is str or kind is int or kind is float or kind is bool or node is None:
             return node
-        if isinstance(node, list):
+        if kind is list:
             return [self.walk(v, depth + 1) for v in node]
-        if not isinstance(node, dict) or len(node) != 1:
+        if kind is not dict or len(node) != 1:
             raise ProtocolError("a malformed tagged object")
         ((tag, inner),) = node.items()
         if tag == "__nd__":
             return self.array(inner)
+        if tag == "__dict__" and type(inner) is dict:
+            return {k: self.walk(v, depth + 1) for k, v in inner.items()}
+        if tag == "__tuple__" and type(inner) is list:
+            return tuple(self.walk(v, depth + 1) for v in inner)
         if tag == "__scalar__":
             array = self.array(inner)
             if array.shape != ():
@@ -287,10 +319,6 @@ class _Decoder:
             if inner not in ("nan", "inf", "-inf"):
                 raise ProtocolError(f"bad float literal {str(inner)[:20]!r}")
             return float(inner)
-        if tag == "__tuple__" and isinstance(inner, list):
-            return tuple(self.walk(v, depth + 1) for v in inner)
-        if tag == "__dict__" and isinstance(inner, dict):
-            return {k: self.walk(v, depth + 1) for k, v in inner.items()}
         raise ProtocolError(f"unknown message object {tag[:20]!r}")
 
     def array(self, index: Any) -> Any:
