@@ -334,20 +334,22 @@ def test_an_answer_that_is_not_plain_data_is_used_but_not_recorded(cache):
 
 
 @returns(ANY)
-def _relu_of(student, x):
+def _relu_of(student, x, extra=None):
     return student("neuron").relu_forward(x)[0]
 
 
-def _chain_check(cache, chained: bool) -> tuple[int, int, list]:
-    """A property on ``neuron.relu`` whose first call sends its example (or, ``chained``, what the worker sent
-    back for the example before): recorded, then replayed; (requests while replaying, examples, the plan)."""
+def _chain_check(cache, sends: str) -> tuple[int, int, list]:
+    """A property on ``neuron.relu`` whose first call sends its example (``sends="example"``), what the worker
+    sent back for the example before (``"the last reply"``), or its example with what the worker sent back to a
+    call of the check before the property (``"a reply from before"``): recorded, then replayed; (requests
+    while replaying, examples, the plan)."""
     from grader import reference
     from grader.checks.context import Context
     from grader.isolation.worker.client import Worker
     from grader.registry import Check
 
     ex = registry.get("neuron.relu")
-    check = Check("chained" if chained else "independent", lambda ctx: None, "reference")
+    check = Check(sends, lambda ctx: None, "reference")
     strategy = st.lists(st.floats(-5, 5, allow_nan=False), min_size=3, max_size=3).map(np.array)
     requests: list[str] = []
 
@@ -362,10 +364,12 @@ def _chain_check(cache, chained: bool) -> tuple[int, int, list]:
             requests.clear()
             ctx = Context(worker, ex, check, reference=reference.module, examples=8)
             replies: list[np.ndarray] = []
+            before = np.asarray(ctx.drive(_relu_of, np.array([1.0, -2.0, 3.0])))
 
             def prop(x):
-                sent = replies[-1] if chained and replies else x
-                replies.append(np.asarray(ctx.drive(_relu_of, sent)))
+                sent = replies[-1] if sends == "the last reply" and replies else x
+                extra = before if sends == "a reply from before" else None
+                replies.append(np.asarray(ctx.drive(_relu_of, sent, extra)))
                 assert np.array_equal(replies[-1], np.maximum(sent, 0))
 
             ctx.for_all(strategy, prop)
@@ -377,17 +381,20 @@ def _chain_check(cache, chained: bool) -> tuple[int, int, list]:
 
 
 def test_a_replay_sends_its_examples_first_calls_in_one_request(cache):
-    requests, examples, cases = _chain_check(cache, chained=False)
+    requests, examples, cases = _chain_check(cache, "example")
     assert examples >= 6 and all(call is not None for _, _, call in cases)
-    assert requests == 1  # every example's call ran ahead, in one drive_many
+    assert requests == 2  # the call before the property, then every example's call ahead, in one drive_many
 
 
 def test_a_first_call_that_sends_back_an_earlier_reply_is_never_run_ahead(cache):
     """The worker sees a batch's calls before it answers the first: a call holding what a correct submission sent
     back (recorded while grading one) would hand the next student its answers.  It is not recorded."""
-    requests, examples, cases = _chain_check(cache, chained=True)
+    requests, examples, cases = _chain_check(cache, "the last reply")
     assert cases[0][2] is not None and all(call is None for _, _, call in cases[1:])
-    assert requests == examples  # every call went to the worker as it came
+    assert requests == 1 + examples  # every call went to the worker as it came
+    requests, examples, cases = _chain_check(cache, "a reply from before")
+    assert all(call is None for _, _, call in cases)  # the check's reply from before the property: not either
+    assert requests == 1 + examples
 
 
 def test_a_stop_during_a_property_is_never_turned_into_the_checks_outcome():

@@ -49,7 +49,7 @@ class Context:
         self.timeout = timeout  # the CPU budget of each call (default: the check's), cut by the submission's
         self._abort: StudentError | None = None
         self._properties = 0  # for_all calls so far: each has its own plan
-        self._replied: set[bytes] = set()  # digests of arrays the worker sent back while recording this property
+        self._replied: set[bytes] = set()  # digests of the arrays the worker sent back in this check so far
         self.curves: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ oracles
@@ -113,10 +113,9 @@ class Context:
         return outcomes
 
     def _remember(self, reply: Any) -> None:
-        """While a plan is being recorded, the digests of the arrays the worker sent back: a later example's
-        first call that sends one of them back is not recorded (see :func:`plans.first_call`)."""
-        if plans.is_recording():
-            self._replied.update(_digests(reply))
+        """The digests of the arrays the worker sent back in this check, in a property or before one: a first call
+        recorded later that sends one of them back is not recorded (see :func:`plans.first_call`)."""
+        self._replied.update(_digests(reply))
 
     def _echoes(self, args: Any) -> bool:
         return bool(self._replied) and plans.is_recording() and not self._replied.isdisjoint(_digests(args))
@@ -162,7 +161,6 @@ class Context:
         """Check ``prop`` on examples drawn by ``strategy`` (deterministic for this check's seed), replaying
         the check's plan where one is recorded (see :mod:`grader.checks.plans`)."""
         self._properties += 1
-        self._replied = set()
         properties.for_all(
             strategy,
             prop,
