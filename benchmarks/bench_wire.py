@@ -54,7 +54,7 @@ def main() -> None:
 
         return counted
 
-    for method in ("_stream", "_answer"):
+    for method in ("_stream", "_answer"):  # a request (one reply, or a batch of them), a given call
         setattr(Worker, method, counting(getattr(Worker, method)))
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DEEPGRADE_CACHE"] = tmp

@@ -354,9 +354,9 @@ def _chain_check(cache, sends: str) -> tuple[int, int, list]:
     requests: list[str] = []
 
     class Counting(Worker):
-        def _stream(self, message, budgets):
+        def _stream(self, message, budgets, limits=None):
             requests.append(message["op"])
-            return super()._stream(message, budgets)
+            return super()._stream(message, budgets, limits)
 
     with Counting(reference.SOLUTIONS) as worker:
         worker.setup(["neuron"])

@@ -7,17 +7,18 @@ for through :func:`answer` — as one ``.npz`` of plain arrays (read with ``allo
 code).  Every later grading replays them: no hypothesis, and no oracle for the answers recorded.
 
 The first replayed example that fails hands the property back to hypothesis, which draws the same examples
-again — without running again those already run (the student's code sees each call once) — and shrinks the
-failure as it would without a plan: a plan changes how fast a grade comes, never what it says
+again — without running again those already run — and shrinks the failure as it would without a plan: for code
+whose results depend only on its arguments, a plan changes how fast a grade comes, never what it says
 (``tests/test_plans.py`` grades the reference and mutants with and without plans).
 
 Each example's first call to the worker is recorded too (:func:`first_call`), and a replay sends all of them
 ahead in one request (``drive_many``: one reply per call, each under its own budget), where live they took a
 round trip each.  An example's first call can depend only on the example and its answers, never on what the
 student's code returned for it; one that sends back an array the worker returned for an earlier example is not
-recorded.  The batch shows the worker the later examples' inputs early, which it would see anyway, in the same
-order; what changes is only *when*: code whose results depend on the calls it has seen before (a counter in a
-global) may fail a later example differently than without a plan.
+recorded.  The batch shows the worker the later examples' first calls before it answers the first, and runs
+them even when an earlier example fails (hypothesis then shrinks as usual, and may call the code again on the
+examples after the failing one): code whose results depend on the calls it has seen before (a counter in a
+global) may be graded differently with a plan than without.
 
 A plan's file name is a hash of everything its content depends on: the grader's source, hypothesis' and
 numpy's versions, the reference parts the exercise needs (or their absence), the exercise, the check, the

@@ -61,10 +61,11 @@ def _replay(
     example gets its outcome when it makes that call (:func:`plans.first_call`)."""
     seen: Replayed = []
     outcomes = prefetch([call for _, _, call in cases]) if prefetch is not None else [plans.LIVE] * len(cases)
-    for (example, answers, call), outcome in zip(cases, outcomes):
+    for i, (example, answers, call) in enumerate(cases):
         stop = abort()
         if stop is not None:
             raise stop
+        outcome, outcomes[i] = outcomes[i], None  # held no longer than its example
         with plans.replaying(answers, call, outcome) as episode:
             try:
                 prop(example)
@@ -111,9 +112,8 @@ def for_all(
             if outcome is None:
                 return
             replayed = outcome
-    # Hypothesis draws the plan's examples again, in the same order: those already run are not run twice (the
-    # student's code sees each call once, as without a plan), the one that failed fails the same way, and
-    # hypothesis shrinks from there.
+    # Hypothesis draws the plan's examples again, in the same order: those already run are not run twice, the one
+    # that failed fails the same way, and hypothesis shrinks from there.
     calls = [0]
     recorded: list[plans.Cases] = [[]] if plan is not None and not replayed else []
 

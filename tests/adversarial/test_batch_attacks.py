@@ -95,3 +95,30 @@ def test_each_reply_keeps_what_its_own_call_printed(worker):
 def _prints(student, value):
     print("call", value)
     return value
+
+
+def _grow(student, x):
+    import numpy as np
+
+    return np.concatenate([x] * 6)
+
+
+def test_each_reply_may_be_as_large_as_its_own_call_allows(worker, monkeypatch):
+    """A batch is never stricter than the calls on their own: a big example's reply gets the room its own request
+    gives it, not a share of the batch's."""
+    import numpy as np
+
+    monkeypatch.setattr(client, "REPLY_FLOOR", 64 * 1024)
+    big = np.zeros(90_000)  # 720 kB: its reply may be 5.8 MB; it is 4.3 MB
+    out = worker.drive_many([(_grow, [np.zeros(2)], 5.0)] * 7 + [(_grow, [big], 5.0)])
+    assert len(out) == 8 and not any(isinstance(r, StudentError) for r in out)
+    assert worker.result(out[-1]).size == 540_000
+
+
+def test_a_batch_holds_no_more_replies_than_one_call_may(worker, monkeypatch):
+    """The grader holds a batch's replies until their examples run: only as many calls go ahead as their limits
+    allow together within the ceiling of one reply; the others are left to go to the worker one by one."""
+    monkeypatch.setattr(client, "REPLY_FLOOR", 300 * 1024)
+    monkeypatch.setattr(client, "REPLY_CEILING", 1024 * 1024)
+    out = worker.drive_many(_calls(_flood, [(1,), (2,), (3,), (4,), (5,)]))
+    assert [worker.result(r) for r in out] == [1, 2, 3]

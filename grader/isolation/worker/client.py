@@ -105,6 +105,11 @@ def plain_launcher(
 FORKABLE: set[Launcher] = set()
 
 
+def reply_limit(request: int) -> int:
+    """The most bytes a reply to a request of ``request`` bytes may have."""
+    return min(REPLY_CEILING, max(REPLY_FLOOR, REPLY_FACTOR * request))
+
+
 def worker_env(env: dict[str, str]) -> dict[str, str]:
     """Environment every worker gets, whatever the isolation."""
     env = dict(env)
@@ -233,7 +238,6 @@ class Worker:
         #: (part, module, "file:line") of forbidden modules the worker saw imported
         self.imports: list[tuple[str, str, str]] = []
         self._preloading = False  # a preload request was sent and its reply is not read yet
-        self._received = 0  # the size of the last message read
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -340,13 +344,15 @@ class Worker:
             raise error
         return replies[0]
 
-    def _stream(self, message: dict[str, Any], budgets: Sequence[Budget]) -> tuple[list[Any], StudentError | None]:
+    def _stream(
+        self, message: dict[str, Any], budgets: Sequence[Budget], limits: Sequence[int] | None = None
+    ) -> tuple[list[Any], StudentError | None]:
         """Send ``message`` and read one reply per budget, each under its own budget from the moment the one
         before it came (serving the worker's calls meanwhile): the replies read, and the error that ended the
         stream early (a timeout, a death, a malformed message: the worker has been stopped), if any.
 
-        Each reply may be as large as the request allows one (:data:`REPLY_FACTOR`); together they may not
-        be larger than :data:`REPLY_CEILING`, the most one reply may ever be."""
+        Each reply is held to its own byte limit in ``limits`` (default: :func:`reply_limit` of the request's
+        size, for a request of one reply)."""
         if _STOPPING.is_set():
             raise KeyboardInterrupt
         self._settle()
@@ -356,15 +362,11 @@ class Worker:
         meter = _Meter(self, budgets[0])
         try:
             size = self._send(message, meter)
-            each = min(REPLY_CEILING, max(REPLY_FLOOR, REPLY_FACTOR * size // len(budgets)))
-            left = REPLY_CEILING
             for i, budget in enumerate(budgets):
                 if i:
                     self.used_seconds += meter.used()
                     meter = _Meter(self, budget)
-                reply = self._reply(meter, min(each, left))
-                left -= self._received
-                replies.append(reply)
+                replies.append(self._reply(meter, limits[i] if limits is not None else reply_limit(size)))
         except StudentError as exc:
             return replies, exc
         finally:
@@ -434,7 +436,6 @@ class Worker:
                     raise self._died()
                 reader.advance(n)
                 meter.tick()
-            self._received = reader.total
             return reader.message()
         except ProtocolError as exc:
             raise self._broken(f"the worker sent a malformed message: {exc}") from None
@@ -565,14 +566,24 @@ class Worker:
 
     def drive_many(self, calls: Sequence[tuple[Callable[..., Any], Sequence[Any], float]]) -> list[Any]:
         """Run several calls ``(fn, args, timeout)`` of :meth:`drive` in one request, in order, each under its
-        own budget.  Returns what came back, in order: each call's raw reply (:meth:`result` turns it into
-        the value or the error, as :meth:`drive` would), or the :class:`StudentError` that ended the run (a
-        timeout, a death: the worker is stopped, and the calls after it are not run and have no entry)."""
-        if not calls:
+        own budget and byte limit (those it would have on its own).  Returns what came back, in order: each
+        call's raw reply (:meth:`result` turns it into the value or the error, as :meth:`drive` would), or the
+        :class:`StudentError` that ended the run (a timeout, a death: the worker is stopped, and the calls after
+        it are not run and have no entry).  Only as many calls go as their limits allow together within
+        :data:`REPLY_CEILING` (the grader holds their replies at once); the rest have no entry either."""
+        requests, limits, total = [], [], 0
+        for fn, args, _timeout in calls:
+            request = {"name": self._driver(fn), "args": list(args)}
+            limit = reply_limit(sum(len(c) for c in wire.encode({"op": "drive", **request})))
+            if total + limit > REPLY_CEILING:
+                break
+            requests.append(request)
+            limits.append(limit)
+            total += limit
+        if not requests:
             return []
-        names = [self._driver(fn) for fn, _, _ in calls]
-        message = {"op": "drive_many", "calls": [{"name": n, "args": list(a)} for n, (_, a, _) in zip(names, calls)]}
-        replies, error = self._stream(message, [Budget.of(t, self.wall_slack) for _, _, t in calls])
+        budgets = [Budget.of(t, self.wall_slack) for _, _, t in calls[: len(requests)]]
+        replies, error = self._stream({"op": "drive_many", "calls": requests}, budgets, limits)
         for i, reply in enumerate(replies):
             broken = self._absorb(reply)
             if broken is not None:
