@@ -14,7 +14,7 @@ whose results depend only on its arguments, a plan changes how fast a grade come
 Each example's first call to the worker is recorded too (:func:`first_call`), and a replay sends all of them
 ahead in one request (``drive_many``: one reply per call, each under its own budget), where live they took a
 round trip each.  An example's first call can depend only on the example and its answers, never on what the
-student's code returned for it; one that sends back an array the worker returned for an earlier example is not
+student's code returned for it; one that sends back an array the worker returned earlier in the check is not
 recorded.  The batch shows the worker the later examples' first calls before it answers the first, and runs
 them even when an earlier example fails (hypothesis then shrinks as usual, and may call the code again on the
 examples after the failing one): code whose results depend on the calls it has seen before (a counter in a
@@ -245,7 +245,7 @@ def replaying(answers: list[Any], call: Any = None, outcome: Any = LIVE) -> cont
 
 def first_call(driver: str, args: list[Any], timeout: float, *, recordable: bool = True) -> Any:
     """Called before every call of a check to the worker.  For an example's first call: while recording, note
-    it (unless not ``recordable``: its arguments hold what the worker sent back for an earlier example, which
+    it (unless not ``recordable``: its arguments hold something the worker sent back earlier in the check, which
     no other student's worker may see ahead); while replaying, return the outcome the plan's call got when it
     was run ahead with the other examples' (``Context.for_all``), if this call is that one bit for bit.
     Anything else: :data:`LIVE`, the call goes to the worker.
