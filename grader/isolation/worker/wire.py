@@ -140,12 +140,25 @@ def _parsed_header(header: bytes) -> tuple[tuple[int, ...], bool, Any, int] | No
 
 
 _INF = (float("inf"), float("-inf"))
+#: Types a message is mostly made of, dispatched on as they are; anything else by the first of :func:`_base`'s.
+_EXACT = {str, int, bool, float, list, dict, tuple, type(None)}
+
+
+def _base(value: Any) -> type | None:
+    """The type a value of no :data:`_EXACT` type is sent as: the first of these it is an instance of (a subclass,
+    a numpy scalar; ``np.float64`` is a float), or None for what cannot be sent."""
+    np = _np()
+    return next(
+        (t for t in (bool, str, int, float, np.ndarray, np.generic, tuple, list, dict) if isinstance(value, t)), None
+    )
 
 
 def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise TypeError(f"data nested more than {MAX_DEPTH} levels deep")
-    kind = type(value)  # the exact types first: most of a message, without a chain of isinstance calls
+    kind: type | None = type(value)  # dispatched on by identity: no chain of isinstance calls for the usual types
+    if kind not in _EXACT and kind is not _np().ndarray:
+        kind = _base(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is list:
@@ -154,31 +167,17 @@ def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
         return {"__dict__": _dict_skeleton(value, frames, depth)}
     if kind is tuple:
         return {"__tuple__": [_skeleton(v, frames, depth + 1) for v in value]}
-    np = _NUMPY or _np()
-    if kind is np.ndarray:
-        frames.append(_npy(value))
-        return {"__nd__": len(frames) - 1}
-    # then subclasses, numpy scalars and floats
-    if isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
+    if kind is float:
         if value != value or value in _INF:
             return {"__float__": repr(float(value))}
         return float(value)
-    if isinstance(value, np.ndarray):
+    np = _np()
+    if kind is np.ndarray:
         frames.append(_npy(value))
         return {"__nd__": len(frames) - 1}
-    if isinstance(value, np.generic):
+    if kind is np.generic:
         frames.append(_npy(np.asarray(value)))
         return {"__scalar__": len(frames) - 1}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_skeleton(v, frames, depth + 1) for v in value]}
-    if isinstance(value, list):
-        return [_skeleton(v, frames, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {"__dict__": _dict_skeleton(value, frames, depth)}
     raise TypeError(f"cannot send an object of type {type(value).__module__}.{type(value).__qualname__}")
 
 
