@@ -122,3 +122,29 @@ def test_a_batch_holds_no_more_replies_than_one_call_may(worker, monkeypatch):
     monkeypatch.setattr(client, "REPLY_CEILING", 1024 * 1024)
     out = worker.drive_many(_calls(_flood, [(1,), (2,), (3,), (4,), (5,)]))
     assert [worker.result(r) for r in out] == [1, 2, 3]
+
+
+def _sly_reply(student, how):
+    """What a student's function may return for a driver to pass on: subclasses of the plain types that lie."""
+
+    class Sly(float):
+        def __repr__(self):
+            raise RuntimeError("no")
+
+        def __float__(self):
+            return 0.5  # what the student would like the grader to see
+
+    class Endless(list):
+        def __iter__(self):
+            raise RuntimeError("no")
+
+    return Sly(2.0) if how == "float" else Endless([1])
+
+
+def test_subclasses_of_plain_types_cross_as_their_base_or_not_at_all(worker):
+    """The encoder sends a subclass as its base type, through that type's own conversion; one that raises while
+    being sent ends the worker (the student's error), never the grader."""
+    out = worker.drive_many(_calls(_sly_reply, [("float",), ("list",), ("float",)]))
+    assert type(worker.result(out[0])) is float
+    assert len(out) == 2 and isinstance(out[1], StudentError) and out[1].fatal
+    assert worker.ping() == "pong"
