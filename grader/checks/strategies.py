@@ -7,6 +7,7 @@ forward, gradient and invariant checks alike.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -38,15 +39,7 @@ def scale() -> int:
 
 def floats(lo: float = -4.0, hi: float = 4.0, *, away_from: Sequence[float] = (), margin: float = 1e-2):
     """Finite float64 scalars in [lo, hi], at least ``margin`` from each point in ``away_from``."""
-    base = st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
-
-    def push(x: float) -> float:
-        for k in away_from:
-            if abs(x - k) < margin:
-                x = k + margin if x >= k else k - margin
-        return x
-
-    return base.map(push) if away_from else base
+    return _floats(lo, hi, tuple(away_from), margin)
 
 
 def arrays(
@@ -59,19 +52,19 @@ def arrays(
     unique: bool = False,
 ):
     """float64 arrays of the given shape(s) with elements from :func:`floats`."""
-    return hnp.arrays(FLOAT, shape, elements=floats(lo, hi, away_from=away_from, margin=margin), unique=unique)
+    if isinstance(shape, st.SearchStrategy):
+        return hnp.arrays(FLOAT, shape, elements=floats(lo, hi, away_from=away_from, margin=margin), unique=unique)
+    return _arrays(tuple(int(n) for n in shape), lo, hi, tuple(away_from), margin, unique)
 
 
 def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 5):
     """Array shapes; the largest side grows with :func:`scale` (read when each example is drawn)."""
-    return st.just(None).flatmap(
-        lambda _: hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side * scale())
-    )
+    return st.just(None).flatmap(lambda _: _array_shapes(min_dims, max_dims, min_side, max_side * scale()))
 
 
 def batch_sizes(lo: int = 1, hi: int = 6):
     """Batch sizes, including 1 (the case that finds squeezed axes); the largest grows with :func:`scale`."""
-    return st.just(None).flatmap(lambda _: st.integers(lo, hi * scale()))
+    return st.just(None).flatmap(lambda _: _integers(lo, hi * scale()))
 
 
 def seeds():
@@ -85,6 +78,45 @@ def matrix(rows: st.SearchStrategy[int], cols: st.SearchStrategy[int], **kw):
 
 
 def labels(n: int, classes: int):
+    return _labels(int(n), int(classes))
+
+
+# Internals.  A strategy drawn inside a ``flatmap`` (a shape first, then an array of that shape) is built once per
+# distinct argument list, not once per example: strategies are immutable, and one built afresh is validated
+# afresh on its first draw, which was most of the cost of drawing an example and of shrinking a failure.
+_once = functools.lru_cache(maxsize=4096)
+
+
+@_once
+def _floats(lo: float, hi: float, away_from: tuple[float, ...], margin: float):
+    base = st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=64)
+
+    def push(x: float) -> float:
+        for k in away_from:
+            if abs(x - k) < margin:
+                x = k + margin if x >= k else k - margin
+        return x
+
+    return base.map(push) if away_from else base
+
+
+@_once
+def _arrays(shape: tuple[int, ...], lo: float, hi: float, away_from: tuple[float, ...], margin: float, unique: bool):
+    return hnp.arrays(FLOAT, shape, elements=_floats(lo, hi, away_from, margin), unique=unique)
+
+
+@_once
+def _array_shapes(min_dims: int, max_dims: int, min_side: int, max_side: int):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+@_once
+def _integers(lo: int, hi: int):
+    return st.integers(lo, hi)
+
+
+@_once
+def _labels(n: int, classes: int):
     return hnp.arrays(np.int64, (n,), elements=st.integers(0, classes - 1))
 
 
