@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -202,6 +203,27 @@ def test_a_pool_process_killed_in_the_middle_of_a_job_leaves_no_temporary_folder
     assert "Traceback" not in err, err
     assert stopping.wait_gone(leftovers(tmp_path, run.tag), STOP_WITHIN)
     assert not list(tmp.glob("deepgrade-*")), "a temporary folder was left"
+
+
+@pytest.mark.parametrize("main_alive", [True, False], ids=["main-alive", "main-killed"])
+def test_a_stopped_pool_process_removes_a_half_removed_job_once_the_main_process_is_gone(
+    tmp_path, monkeypatch, main_alive
+):
+    """The race behind a SIGKILLed grade leaving its pool's folder: the stop can come while a job's copy is being
+    removed (grade_one's ``rmtree``), so the copy is half there when the pool process leaves.  Once the main process is
+    dead, nobody else will remove it; while it lives, it removes the folder itself after the pool is gone."""
+    from grader.instructor import batch
+    from grader.isolation import sandbox
+
+    scratch = tmp_path / "deepgrade-batch-x"
+    half = scratch / "deepgrade-job" / "copy"
+    half.mkdir(parents=True)
+    (half / "neuron.py").write_text("")
+    monkeypatch.setattr(sandbox, "_remove_temps", lambda: None)  # this process's own sandbox folders stay
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(batch, "_parent", os.getppid() if main_alive else -1)
+    batch._leave_scratch()
+    assert scratch.exists() == main_alive
 
 
 # --------------------------------------------------------------------------- check

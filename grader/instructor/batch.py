@@ -258,6 +258,7 @@ Replies = Generator[tuple[dict[str, Any], Any], None, None]
 #: How long stopped pool processes get to kill their workers and remove their temporary folders; then SIGKILL.
 STOP_GRACE = 3.0
 _busy = False  # in a pool process: a job is being graded
+_parent = 0  # in a pool process: the main process's pid
 
 
 def _pool_init(parent: int, scratch: str, cores: tuple[list[int], Any] | None = None) -> None:
@@ -267,6 +268,8 @@ def _pool_init(parent: int, scratch: str, cores: tuple[list[int], Any] | None = 
     folders (the job's copy, the sandbox's scratch and views) all go into ``scratch``, which the main process
     removes once the pool is gone, however a pool process ended.  With ``cores`` (the list, and a shared
     counter), the process takes the next core for itself and its workers (see :func:`_cores_for`)."""
+    global _parent
+    _parent = parent
     tempfile.tempdir = scratch
     if cores is not None:
         _pin(*cores)
@@ -295,11 +298,13 @@ def _pool_stopping(signum: int) -> None:
 
 def _leave_scratch() -> None:
     """A stopped pool process, about to end without ``atexit``: remove what the sandbox made in this process
-    (its scratch folders, its package view), then the pool's scratch folder if it is empty, which it is for
-    the last one out when the main process died (after a SIGKILL nobody else would)."""
+    (its scratch folders, its package view).  If the main process has died (after a SIGKILL nobody else would
+    remove anything), remove the whole of the pool's scratch folder: the batch is over, every pool process is
+    stopping, and a job's copy may be half removed (the stop can come in the middle of its ``rmtree``).  While the
+    main process lives, it removes the folder itself once the pool is gone."""
     sandbox._remove_temps()
-    with contextlib.suppress(OSError, TypeError):
-        os.rmdir(tempfile.tempdir)  # type: ignore[arg-type]
+    if os.getppid() != _parent and tempfile.tempdir is not None:
+        shutil.rmtree(tempfile.tempdir, ignore_errors=True)
 
 
 def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
