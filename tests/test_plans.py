@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from grader import reference, registry
+from grader import registry
 from grader.checks import plans, properties
 from grader.checks.failure import CheckFailed
 from grader.checks.replies import ANY, returns
@@ -271,8 +271,8 @@ def test_answers_are_snapshots_and_kept_exceptions_replay():
 def test_a_plan_holds_plain_values_exactly(cache, value):
     key = plans.Key("toy.exercise", "values", 2, 1, 1, "none")
     call = ("grader.checks.drivers.call_function", [value, "relu", None], 10.0)
-    assert plans.save(key, [((value,), [("value", value)], [call])])
-    ((example, answers, (got_call,)),) = plans.load(key)
+    assert plans.save(key, [((value,), [("value", value)], call)])
+    ((example, answers, got_call),) = plans.load(key)
     for got in (example[0], answers[0][1], got_call[1][0]):
         assert_same(got, value)
     assert got_call[0] == call[0] and got_call[1][1:] == call[1][1:] and got_call[2] == call[2]
@@ -296,8 +296,8 @@ def assert_same(got, value):
 
 def test_what_is_not_plain_data_goes_without_a_plan(cache):
     key = plans.Key("toy.exercise", "objects", 2, 1, 1, "none")
-    assert not plans.save(key, [((object(),), [], [])])
-    assert not plans.save(key, [((np.array([object()]),), [], [])])
+    assert not plans.save(key, [((object(),), [], None)])
+    assert not plans.save(key, [((np.array([object()]),), [], None)])
     assert not plans.save(key, [((1.0,), [], ("grader.checks.drivers.call_function", [object()], 10.0))])
     assert plans.load(key) is None
 
@@ -338,12 +338,11 @@ def _relu_of(student, x, extra=None):
     return student("neuron").relu_forward(x)[0]
 
 
-def _chain_check(cache, sends: str, then: bool | None = None) -> tuple[int, int, list]:
+def _chain_check(cache, sends: str) -> tuple[int, int, list]:
     """A property on ``neuron.relu`` whose first call sends its example (``sends="example"``), what the worker
     sent back for the example before (``"the last reply"``), or its example with what the worker sent back to a
     call of the check before the property (``"a reply from before"``): recorded, then replayed; (requests
-    while replaying, examples, the plan).  With ``then``, each example makes a second call on its example, marked
-    ``ahead`` (True) or not (False)."""
+    while replaying, examples, the plan)."""
     from grader import reference
     from grader.checks.context import Context
     from grader.isolation.worker.client import Worker
@@ -372,9 +371,6 @@ def _chain_check(cache, sends: str, then: bool | None = None) -> tuple[int, int,
                 extra = before if sends == "a reply from before" else None
                 replies.append(np.asarray(ctx.drive(_relu_of, sent, extra)))
                 assert np.array_equal(replies[-1], np.maximum(sent, 0))
-                if then is not None:
-                    again = np.asarray(ctx.drive(_relu_of, -x, ahead=then))
-                    assert np.array_equal(again, np.maximum(-x, 0))
 
             ctx.for_all(strategy, prop)
         key = ctx._plan(0)
@@ -386,57 +382,18 @@ def _chain_check(cache, sends: str, then: bool | None = None) -> tuple[int, int,
 
 def test_a_replay_sends_its_examples_first_calls_in_one_request(cache):
     requests, examples, cases = _chain_check(cache, "example")
-    assert examples >= 6 and all(len(calls) == 1 for _, _, calls in cases)
+    assert examples >= 6 and all(call is not None for _, _, call in cases)
     assert requests == 2  # the call before the property, then every example's call ahead, in one drive_many
-
-
-@pytest.mark.parametrize("marked", [True, False], ids=["marked-ahead", "not-marked"])
-def test_a_call_after_the_first_goes_ahead_only_where_the_check_marks_it(cache, marked):
-    """A gradient check's forwards on moved inputs depend on the example alone, and the check says so: they go
-    ahead with the example's first call.  A later call the check does not mark may depend on a reply: it always
-    goes to the worker as it comes, and so does every call after it."""
-    requests, examples, cases = _chain_check(cache, "example", then=marked)
-    assert examples >= 6
-    if marked:
-        assert all(len(calls) == 2 for _, _, calls in cases)
-        assert requests == 2  # both calls of every example in the one drive_many
-    else:
-        assert all(len(calls) == 1 for _, _, calls in cases)
-        assert requests == 2 + examples  # the second calls, one request each
-
-
-def test_a_replayed_gradient_check_makes_one_request(cache, monkeypatch):
-    """``relu_backward passes the gradient check``: each example's forward-backward and its forwards on moved
-    inputs all go in one request once the plan is recorded; the grade is the same."""
-    from grader.isolation.worker.client import Worker
-
-    ops: list[str] = []
-    stream = Worker._stream
-
-    def counting(self, message, budgets, limits=None):
-        ops.append(message["op"])
-        return stream(self, message, budgets, limits)
-
-    monkeypatch.setattr(Worker, "_stream", counting)
-    ex = registry.get("neuron.relu")
-    chosen = lambda c: c.name == "relu_backward passes the gradient check"  # noqa: E731
-    results = []
-    for _ in range(2):
-        ops.clear()
-        result = grade(reference.SOLUTIONS, [ex], examples=10, only=chosen)
-        results.append([(c.name, c.status, c.score) for c in result.exercises[0].checks])
-    assert results[0] == results[1] and results[1][0][1] == "passed"
-    assert ops.count("drive_many") == 1 and ops.count("drive") == 0, ops
 
 
 def test_a_first_call_that_sends_back_an_earlier_reply_is_never_run_ahead(cache):
     """The worker sees a batch's calls before it answers the first: a call holding what a correct submission sent
     back (recorded while grading one) would hand the next student its answers.  It is not recorded."""
     requests, examples, cases = _chain_check(cache, "the last reply")
-    assert cases[0][2] and all(calls == [] for _, _, calls in cases[1:])
+    assert cases[0][2] is not None and all(call is None for _, _, call in cases[1:])
     assert requests == 1 + examples  # every call went to the worker as it came
     requests, examples, cases = _chain_check(cache, "a reply from before")
-    assert all(calls == [] for _, _, calls in cases)  # the check's reply from before the property: not either
+    assert all(call is None for _, _, call in cases)  # the check's reply from before the property: not either
     assert requests == 1 + examples
 
 

@@ -68,25 +68,21 @@ class Context:
         return np.random.default_rng(self.seed)
 
     # ------------------------------------------------------------------ student code
-    def drive(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, ahead: bool = False) -> Any:
+    def drive(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         """Run the worker-side ``fn(student, *args)`` (see ``grader.checks.drivers``); its reply, checked against
-        the driver's schema (``grader.checks.replies``): anything else is the student's error.  ``ahead``: the
-        arguments depend on the example alone, never on a reply, so a replay may run the call ahead when the
-        example's calls before it went ahead too (:func:`plans.first_call`)."""
+        the driver's schema (``grader.checks.replies``): anything else is the student's error."""
         schema = replies.schema_of(fn)  # before anything runs: a driver without a schema is a grader bug
         if self._abort is not None:
             raise self._abort
         own = timeout or self.check.timeout
-        outcome = plans.first_call(
-            replies.driver_name(fn), list(args), own, recordable=not self._echoes(args), ahead=ahead
-        )
+        ahead = plans.first_call(replies.driver_name(fn), list(args), own, recordable=not self._echoes(args))
         try:
-            if outcome is plans.LIVE:
+            if ahead is plans.LIVE:
                 reply = self.worker.drive(fn, *args, timeout=self._budget(own))
-            elif isinstance(outcome, StudentError):
-                raise outcome
+            elif isinstance(ahead, StudentError):
+                raise ahead
             else:
-                reply = self.worker.result(outcome)
+                reply = self.worker.result(ahead)
             self._remember(reply)
             try:
                 return replies.conform(reply, schema)
@@ -101,21 +97,19 @@ class Context:
         """The CPU budget of a call whose own is ``timeout``: cut by the submission's."""
         return min(timeout, self.timeout or float("inf"))
 
-    def _prefetch(self, calls: list[list[Any]]) -> list[list[Any]]:
-        """Run a replayed plan's calls (each example's ``(driver, args, timeout)`` list) ahead, in one request; the
-        outcome of each (a reply or a :class:`StudentError`), per example, :data:`plans.LIVE` for those not run.
-        An example's calls go in order, up to the first whose driver is unknown."""
-        outcomes: list[list[Any]] = [[plans.LIVE] * len(own) for own in calls]
-        ahead = []
-        for i, own in enumerate(calls):
-            for j, (driver, args, timeout) in enumerate(own):
-                if driver not in replies.DRIVERS:
-                    break
-                ahead.append(((i, j), (replies.DRIVERS[driver], args, self._budget(timeout))))
+    def _prefetch(self, calls: list[Any]) -> list[Any]:
+        """Run a replayed plan's first calls (``(driver, args, timeout)`` or None) ahead, in one request; the
+        outcome of each (a reply or a :class:`StudentError`), :data:`plans.LIVE` for those not run."""
+        outcomes: list[Any] = [plans.LIVE] * len(calls)
+        ahead = [
+            (i, (replies.DRIVERS[call[0]], call[1], self._budget(call[2])))
+            for i, call in enumerate(calls)
+            if call is not None and call[0] in replies.DRIVERS
+        ]
         if self._abort is not None or len(ahead) < 2:
             return outcomes  # one call gains nothing by going ahead
-        for ((i, j), _call), outcome in zip(ahead, self.worker.drive_many([call for _at, call in ahead])):
-            outcomes[i][j] = outcome
+        for (i, _call), outcome in zip(ahead, self.worker.drive_many([call for _i, call in ahead])):
+            outcomes[i] = outcome
         return outcomes
 
     def _remember(self, reply: Any) -> None:
@@ -141,12 +135,10 @@ class Context:
         return reply["result"], after
 
     def batched(self, name: str, pick: int | None = None) -> Callable[[list[list[Any]]], list[Any]]:
-        """A forward that evaluates many argument lists in one round trip (for gradient checks).  The argument
-        lists must depend on the example alone (its inputs, moved by amounts drawn from a seed), never on a reply:
-        a replay runs the first of them ahead, with the example's first call (``ahead``, :meth:`drive`)."""
+        """A forward that evaluates many argument lists in one round trip (for gradient checks)."""
 
         def forward(arg_lists: list[list[Any]]) -> list[Any]:
-            outs = self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick, ahead=True)
+            outs = self.drive(drivers.call_many, self.exercise.part, name, arg_lists, pick)
             if len(outs) != len(arg_lists):
                 raise self._malformed(f"reply: {len(outs)} results for {len(arg_lists)} argument lists")
             return outs

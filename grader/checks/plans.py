@@ -11,12 +11,11 @@ again — without running again those already run — and shrinks the failure as
 whose results depend only on its arguments, a plan changes how fast a grade comes, never what it says
 (``tests/test_plans.py`` grades the reference and mutants with and without plans).
 
-Each example's first call to the worker is recorded too (:func:`first_call`), with the calls right after it
-that the check marks as depending on the example alone (a gradient check's forwards on moved inputs), and a
-replay sends all of them ahead in one request (``drive_many``: one reply per call, each under its own budget),
-where live they took a round trip each.  A call run ahead can depend only on the example and its answers, never
-on what the student's code returned for it; one that sends back an array the worker returned earlier in the check
-is not recorded.  The batch shows the worker the later examples' calls before it answers the first, and runs
+Each example's first call to the worker is recorded too (:func:`first_call`), and a replay sends all of them
+ahead in one request (``drive_many``: one reply per call, each under its own budget), where live they took a
+round trip each.  An example's first call can depend only on the example and its answers, never on what the
+student's code returned for it; one that sends back an array the worker returned earlier in the check is not
+recorded.  The batch shows the worker the later examples' first calls before it answers the first, and runs
 them even when an earlier example fails (hypothesis then shrinks as usual, and may call the code again on the
 examples after the failing one): code whose results depend on the calls it has seen before (a counter in a
 global) may be graded differently with a plan than without.
@@ -53,7 +52,7 @@ import numpy as np
 
 from grader.checks.known import flatten, tags_of, unflatten
 
-FORMAT = 3
+FORMAT = 2
 GRADER = Path(__file__).resolve().parent.parent
 #: Plans shipped with the grader, read-only: a student release carries its public checks' plans, a Gradescope
 #: zip all of its checks' (:func:`record`).
@@ -164,13 +163,10 @@ class _Episode:
     replaying: bool = False
     pos: int = 0
     plain: bool = True  # False: an answer was not plain data, so this property gets no plan
-    #: the example's calls to the worker that may go ahead, each ``(driver, args, timeout)``: its first, then those
-    #: right after it marked ``ahead`` (:func:`first_call`); recorded, or replayed with ``outcomes``
-    calls: list[Any] = field(default_factory=list)
-    #: what the worker sent back for each of ``calls`` when they were run ahead (:data:`LIVE`: not run)
-    outcomes: list[Any] = field(default_factory=list)
-    drove: int = 0  # the calls the example has made to the worker
-    open: bool = True  # False once a call went to the worker as usual: no later call of the example goes ahead
+    #: the example's first call to the worker, ``(driver, args, timeout)``: recorded, or replayed with ``outcome``
+    call: Any = None
+    outcome: Any = LIVE  # what the worker sent back for ``call`` when it was run ahead (:func:`first_call`)
+    drove: bool = False  # the example has called the worker
 
 
 _EPISODE: contextvars.ContextVar[_Episode | None] = contextvars.ContextVar("deepgrade_plan_episode", default=None)
@@ -241,50 +237,37 @@ def recording() -> contextlib.AbstractContextManager[_Episode]:
     return _episode(_Episode())
 
 
-def replaying(
-    answers: list[Any], calls: list[Any] | None = None, outcomes: list[Any] | None = None
-) -> contextlib.AbstractContextManager[_Episode]:
-    """Hand out ``answers`` within this block (one example); see :func:`exhausted`.  ``outcomes`` are what the
-    worker sent back for ``calls`` (the example's calls in its plan), run ahead of the example."""
-    return _episode(_Episode(list(answers), replaying=True, calls=list(calls or []), outcomes=list(outcomes or [])))
+def replaying(answers: list[Any], call: Any = None, outcome: Any = LIVE) -> contextlib.AbstractContextManager[_Episode]:
+    """Hand out ``answers`` within this block (one example); see :func:`exhausted`.  ``outcome`` is what the
+    worker sent back for ``call`` (the example's first call in its plan), run ahead of the example."""
+    return _episode(_Episode(list(answers), replaying=True, call=call, outcome=outcome))
 
 
-def first_call(driver: str, args: list[Any], timeout: float, *, recordable: bool = True, ahead: bool = False) -> Any:
-    """Called before every call of a check to the worker.  An example's first call, and each call right after it
-    that the check marks ``ahead`` (its arguments depend on the example alone: a gradient check's forwards on
-    inputs moved by amounts drawn from the seed), may go ahead: while recording, note it (unless not
-    ``recordable``: its arguments hold something the worker sent back earlier in the check, which no other
-    student's worker may see ahead); while replaying, return the outcome the plan's call got when it was run ahead
-    with the other examples' (``Context.for_all``), if this call is that one bit for bit and every call of the
-    example before it was too.  Anything else: :data:`LIVE`, the call goes to the worker, and so do the example's
-    later calls.
+def first_call(driver: str, args: list[Any], timeout: float, *, recordable: bool = True) -> Any:
+    """Called before every call of a check to the worker.  For an example's first call: while recording, note
+    it (unless not ``recordable``: its arguments hold something the worker sent back earlier in the check, which
+    no other student's worker may see ahead); while replaying, return the outcome the plan's call got when it
+    was run ahead with the other examples' (``Context.for_all``), if this call is that one bit for bit.
+    Anything else: :data:`LIVE`, the call goes to the worker.
 
-    The rule that keeps this honest is :func:`answer`'s: the calls that go ahead depend on the example and the
-    answers only; the replies of the student's code can only change the calls after them (which always go to the
-    worker as they come)."""
+    The rule that keeps this honest is :func:`answer`'s: a property's first call on an example depends on the
+    example and the answers only; the replies of the student's code can only change its later calls (which
+    always go to the worker as they come)."""
     episode = _EPISODE.get()
-    if episode is None:
+    if episode is None or episode.drove:
         return LIVE
-    n, episode.drove = episode.drove, episode.drove + 1
-    if not episode.open or (n and not ahead):
-        episode.open = False
-        return LIVE
+    episode.drove = True
     if not episode.replaying:
         try:
-            call = (driver, snapshot(list(args)), float(timeout)) if recordable else None
+            episode.call = (driver, snapshot(list(args)), float(timeout)) if recordable else None
         except (TypeError, ValueError, OverflowError):
-            call = None
-        if call is None:
-            episode.open = False
-        else:
-            episode.calls.append(call)
+            episode.call = None
         return LIVE
-    outcome = episode.outcomes[n] if n < len(episode.outcomes) else LIVE
-    if outcome is not LIVE and n < len(episode.calls):
-        recorded_driver, recorded_args, recorded_timeout = episode.calls[n]
-        if recorded_driver == driver and recorded_timeout == float(timeout) and same(recorded_args, list(args)):
-            return outcome
-    episode.open = False
+    if episode.outcome is LIVE or episode.call is None:
+        return LIVE
+    recorded_driver, recorded_args, recorded_timeout = episode.call
+    if recorded_driver == driver and recorded_timeout == float(timeout) and same(recorded_args, list(args)):
+        return episode.outcome
     return LIVE
 
 
@@ -319,9 +302,9 @@ def is_answered(check: Callable[..., None]) -> bool:
 
 
 # --------------------------------------------------------------------------- plans on disk
-#: A plan: the examples, in the order drawn, each with the answers asked for while checking it and the calls to
-#: the worker that may go ahead (``(driver, args, timeout)`` each, the first call first: see :func:`first_call`).
-Cases = list[tuple[Any, list[Any], list[Any]]]
+#: A plan: the examples, in the order drawn, each with the answers asked for while checking it and its first
+#: call to the worker (``(driver, args, timeout)``, or None: see :func:`first_call`).
+Cases = list[tuple[Any, list[Any], Any]]
 
 _WRITE = threading.Lock()
 
@@ -373,7 +356,7 @@ def load_path(path: Path) -> Cases | None:
             (
                 unflatten(data, f"{i}:x", tags),
                 [tuple(a) for a in unflatten(data, f"{i}:y", tags)],
-                _calls(unflatten(data, f"{i}:c", tags)),
+                _call(unflatten(data, f"{i}:c", tags)),
             )
             for i in range(int(data["cases@i"][()]))
         ]
@@ -381,19 +364,18 @@ def load_path(path: Path) -> Cases | None:
         return None
 
 
-def _calls(value: Any) -> list[tuple[str, list[Any], float]]:
-    """Recorded calls, checked for their form (else ValueError: the plan is unreadable)."""
-    if not isinstance(value, list):
-        raise ValueError("malformed calls in a plan")
-    for call in value:
-        if not (
-            isinstance(call, tuple)
-            and len(call) == 3
-            and isinstance(call[0], str)
-            and isinstance(call[1], list)
-            and isinstance(call[2], float)
-        ):
-            raise ValueError("a malformed call in a plan")
+def _call(value: Any) -> tuple[str, list[Any], float] | None:
+    """A recorded first call, checked for its form (else ValueError: the plan is unreadable)."""
+    if value is None:
+        return None
+    if not (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], list)
+        and isinstance(value[2], float)
+    ):
+        raise ValueError("a malformed call in a plan")
     return value
 
 
@@ -410,10 +392,10 @@ def save(key: Key, cases: Cases) -> bool:
         return False
     data: dict[str, np.ndarray] = {"format@i": np.asarray(FORMAT), "cases@i": np.asarray(len(cases))}
     try:
-        for i, (example, answers, calls) in enumerate(cases):
+        for i, (example, answers, call) in enumerate(cases):
             flatten(example, f"{i}:x", data, exact=True)
             flatten([tuple(a) for a in answers], f"{i}:y", data, exact=True)
-            flatten(list(calls), f"{i}:c", data, exact=True)
+            flatten(call, f"{i}:c", data, exact=True)
     except (TypeError, ValueError, OverflowError):
         return False
     path = key.path(root)

@@ -42,9 +42,9 @@ def _first(exc: BaseException) -> BaseException:
 Replayed = list[tuple[Any, BaseException | None]]
 
 
-#: Runs a plan's recorded calls ahead, all in one request: given each example's calls, the outcome of each, per
-#: example, :data:`plans.LIVE` where it was not run (see ``Context.for_all``).
-Prefetch = Callable[[list[list[Any]]], list[list[Any]]]
+#: Runs a plan's recorded first calls ahead, all in one request: given each example's call (None: none), the
+#: outcome of each, :data:`plans.LIVE` where it was not run (see ``Context.for_all``).
+Prefetch = Callable[[list[Any]], list[Any]]
 
 
 def _replay(
@@ -57,16 +57,16 @@ def _replay(
     the examples run, the last with the failure it gave, for hypothesis to take over from (empty when the
     plan does not fit the check: hypothesis starts afresh).  What ends a check ends it here too.
 
-    With ``prefetch``, every example's recorded calls to the worker are run ahead, all in one request, and the
-    example gets their outcomes when it makes those calls (:func:`plans.first_call`)."""
+    With ``prefetch``, every example's first call to the worker is run ahead, all in one request, and the
+    example gets its outcome when it makes that call (:func:`plans.first_call`)."""
     seen: Replayed = []
-    outcomes = prefetch([calls for _, _, calls in cases]) if prefetch is not None else [[] for _ in cases]
-    for i, (example, answers, calls) in enumerate(cases):
+    outcomes = prefetch([call for _, _, call in cases]) if prefetch is not None else [plans.LIVE] * len(cases)
+    for i, (example, answers, call) in enumerate(cases):
         stop = abort()
         if stop is not None:
             raise stop
-        own, outcomes[i] = outcomes[i], []  # held no longer than its example
-        with plans.replaying(answers, calls, own) as episode:
+        outcome, outcomes[i] = outcomes[i], None  # held no longer than its example
+        with plans.replaying(answers, call, outcome) as episode:
             try:
                 prop(example)
                 plans.exhausted(episode)
@@ -149,7 +149,7 @@ def for_all(
                     raise known[1]  # type: ignore[misc]  # as it failed when replayed
                 prop(example)
             if recorded and episode is not None and episode.plain:
-                recorded[0].append((drawn, episode.answers, episode.calls))
+                recorded[0].append((drawn, episode.answers, episode.call))
             elif recorded:
                 recorded.clear()  # an oracle answered with something a plan cannot hold
         except CheckFailed as exc:
