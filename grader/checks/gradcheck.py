@@ -7,10 +7,17 @@ derivative along a few random unit directions (a handful of forward calls whatev
 direction whatever the number of inputs: a wrong gradient of any input changes the sum
 ``Σᵢ <dL/dxᵢ, vᵢ>`` along almost every direction), then, only where that disagrees, one input at a time;
 where one input disagrees, an element-wise pass over (a sample of) its entries finds the worst one.
+
+The directions are drawn from the check's seed *and the gradients the student's backward returned*, once it has
+returned them: the seed alone reaches the worker (``drivers.forward_backward_seeded`` draws ``dout`` from it), and
+directions known in advance let a backward return a vector that is right along them only.  Drawn from a digest of
+the returned gradients, they are fixed only once the gradients are, and a backward cannot aim at them
+(``tests/adversarial/test_batch_attacks.py``); the same gradients still always meet the same directions.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,7 +79,6 @@ def check_vjp(
     hint: str = "",
 ) -> None:
     """Fail unless ``analytic[i]`` is the gradient of ``sum(dout * forward(inputs))`` w.r.t. ``inputs[i]``."""
-    rng = np.random.default_rng(seed)
     tolerance = f"rtol={rtol:g}, atol={atol:g}, eps={eps:g}"
     if len(analytic) != len(inputs):
         raise CheckFailed(
@@ -80,7 +86,7 @@ def check_vjp(
                 n_inputs=len(inputs), names=', '.join(names), n_analytic=len(analytic)
             )
         )
-    grads, directions_of, states = [], [], []
+    grads: list[np.ndarray] = []
     for i, (x, name) in enumerate(zip(inputs, names)):
         x = np.asarray(x, dtype=np.float64)
         g = as_array(analytic[i], _("the gradient {name}").format(name=name))
@@ -89,8 +95,11 @@ def check_vjp(
             raise CheckFailed(
                 _("the gradient {name} is not finite").format(name=name), got=repr(g.ravel()[:5]), hint=hint
             )
-        vs = [rng.standard_normal(x.shape) for _unused in range(directions)]
         grads.append(g)
+    rng = np.random.default_rng([seed, *_digest(grads)])
+    directions_of, states = [], []
+    for x in inputs:
+        vs = [rng.standard_normal(np.shape(x)) for _unused in range(directions)]
         directions_of.append([v / (np.linalg.norm(v) or 1.0) for v in vs])
         states.append(rng.bit_generator.state)  # where a failure of input i samples its entries from
     if len(inputs) > 1 and _agrees_jointly(forward, inputs, dout, grads, rng, eps, rtol, atol, directions):
@@ -126,6 +135,15 @@ def check_vjp(
             hint=hint,
             directional=worst,
         )
+
+
+def _digest(grads: Sequence[np.ndarray]) -> list[int]:
+    """Four 32-bit words of a hash of the gradients (dtype, shape and bytes of each), to seed the directions."""
+    h = hashlib.blake2b(digest_size=16)
+    for g in grads:
+        c = np.ascontiguousarray(g)
+        h.update(f"{c.dtype.str}{c.shape}".encode() + c.tobytes())
+    return [int.from_bytes(h.digest()[k : k + 4], "little") for k in range(0, 16, 4)]
 
 
 def _agrees(lp: float, lm: float, analytic: float, eps: float, rtol: float, atol: float) -> bool:

@@ -148,3 +148,77 @@ def test_subclasses_of_plain_types_cross_as_their_base_or_not_at_all(worker):
     assert type(worker.result(out[0])) is float
     assert len(out) == 2 and isinstance(out[1], StudentError) and out[1].fatal
     assert worker.ping() == "pong"
+
+
+#: Two relu_backwards that never compute the gradient.  Each tries to learn the directions the gradient check will
+#: test along before it returns; if it learns them, it returns the smallest vector with the right derivative along
+#: each (wrong everywhere else), else zeros.  One looks in the worker's memory for the replay's batch, in case the
+#: check's forwards on its own input moved along the directions are in it; the other finds the example's seed in
+#: the driver's frame (``forward_backward_seeded`` gets it, to draw ``dout``) and draws the directions from it as
+#: the check would from the seed alone.
+_PROJECT = """
+    if len(moved) < 2:
+        return np.zeros_like(x)
+    rows, derivatives = [], []
+    for plus, minus in zip(moved[::2], moved[1::2]):
+        rows.append(((plus - minus) / 2).ravel())
+        derivatives.append(float(np.sum(dout * (np.maximum(plus, 0) - np.maximum(minus, 0)))) / 2)
+    v = np.array(rows)
+    return (v.T @ np.linalg.lstsq(v @ v.T, np.array(derivatives), rcond=None)[0]).reshape(x.shape)
+"""
+PEEKING = {
+    "peeks at the batch": """
+def relu_backward(dout, cache):
+    import gc
+
+    x = cache
+    moved = []
+    for o in gc.get_objects():
+        if isinstance(o, dict) and o.get("op") == "drive_many" and isinstance(o.get("calls"), list):
+            for call in o["calls"]:
+                args = call.get("args") if isinstance(call, dict) else None
+                if not (isinstance(args, list) and len(args) == 4 and isinstance(args[2], list)):
+                    continue
+                lists = [a[0] for a in args[2] if isinstance(a, list) and a and isinstance(a[0], np.ndarray)]
+                if len(lists) == len(args[2]) and all(m.shape == x.shape for m in lists):
+                    if np.allclose(lists[0], x, atol=1e-3) and not np.array_equal(lists[0], x):
+                        moved = lists
+"""
+    + _PROJECT,
+    "draws them from the seed": """
+def relu_backward(dout, cache):
+    import sys
+
+    x, moved = cache, []
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "forward_backward_seeded":
+            rng = np.random.default_rng(frame.f_locals["seed"])
+            for v in [rng.standard_normal(x.shape) for _ in range(2)]:
+                v = v / (np.linalg.norm(v) or 1.0)
+                moved += [x + 1e-6 * v, x - 1e-6 * v]
+        frame = frame.f_back
+"""
+    + _PROJECT,
+}
+
+
+@pytest.mark.parametrize("how", list(PEEKING))
+def test_a_backward_cannot_learn_the_gradient_checks_directions_before_it_returns(tmp_path, monkeypatch, how):
+    """A gradient check along a few random directions is sound only if the gradient is fixed before the directions
+    are known.  The batch lies whole in the worker's memory before its first call runs (6a6e2fa put the check's
+    forwards on moved inputs in it; reverted), and the example's seed reaches the worker with its first call: the
+    directions are drawn from the returned gradients too (``grader.checks.gradcheck``).  Graded after the reference
+    recorded the plan (so the replay's batch is used), a backward that aims at the directions fails the check."""
+    from grader import registry
+    from grader.runner import grade
+    from tests.corpus import Variant
+
+    monkeypatch.setenv("DEEPGRADE_CACHE", str(tmp_path / "cache"))
+    ex = registry.get("neuron.relu")
+    only = lambda c: c.name == "relu_backward passes the gradient check"  # noqa: E731
+    honest = grade(reference.SOLUTIONS, [ex], examples=10, only=only)
+    assert [c.status for c in honest.exercises[0].checks] == ["passed"]  # the plan is recorded
+    peeking = Variant("neuron.relu", how, PEEKING[how]).write(tmp_path / "peeking")
+    result = grade(peeking, [ex], examples=10, only=only)
+    assert [c.status for c in result.exercises[0].checks] == ["failed"], result.exercises[0].checks[0].message
