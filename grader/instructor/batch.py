@@ -282,7 +282,7 @@ def _pool_init(parent: int, scratch: str, cores: tuple[list[int], Any] | None = 
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux
         pass
-    if os.getppid() != parent:  # the main process died before prctl
+    if _orphaned():  # the main process died before prctl
         os.kill(os.getpid(), signal.SIGTERM)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping.SIGNALS)
 
@@ -303,8 +303,13 @@ def _leave_scratch() -> None:
     stopping, and a job's copy may be half removed (the stop can come in the middle of its ``rmtree``).  While the
     main process lives, it removes the folder itself once the pool is gone."""
     sandbox._remove_temps()
-    if os.getppid() != _parent and tempfile.tempdir is not None:
+    if _orphaned() and tempfile.tempdir is not None:
         shutil.rmtree(tempfile.tempdir, ignore_errors=True)
+
+
+def _orphaned() -> bool:
+    """In a pool process: whether the main process has died (the pool process was re-parented)."""
+    return os.getppid() != _parent
 
 
 def _grade_in_pool(job: dict[str, Any]) -> dict[str, Any]:
