@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader.checks import drivers, plans, properties, replies
+from grader.checks.compare import digest
 from grader.checks.failure import CheckFailed
 from grader.i18n import _
 from grader.isolation.worker import wire
@@ -215,11 +216,5 @@ class Context:
 
 
 def _digests(value: Any) -> set[bytes]:
-    """Digests of the arrays (of two or more elements) in a plain value: its dtype, shape and bytes."""
-    import hashlib
-
-    return {
-        hashlib.blake2b(f"{a.dtype.str}{a.shape}".encode() + a.tobytes(), digest_size=16).digest()
-        for a in wire.arrays_in(value)
-        if a.size >= 2 and not a.dtype.hasobject
-    }
+    """Digests (:func:`compare.digest`) of the arrays (of two or more elements) in a plain value."""
+    return {digest(a) for a in wire.arrays_in(value) if a.size >= 2 and not a.dtype.hasobject}

@@ -17,13 +17,12 @@ the returned gradients, they are fixed only once the gradients are, and a backwa
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from grader.checks.compare import as_array, check_shape_dtype, real_array
+from grader.checks.compare import as_array, check_shape_dtype, digest, real_array
 from grader.checks.failure import CheckFailed, Details
 from grader.checks.replies import describe, malformed
 from grader.i18n import N_, _
@@ -138,12 +137,9 @@ def check_vjp(
 
 
 def _digest(grads: Sequence[np.ndarray]) -> list[int]:
-    """Four 32-bit words of a hash of the gradients (dtype, shape and bytes of each), to seed the directions."""
-    h = hashlib.blake2b(digest_size=16)
-    for g in grads:
-        c = np.ascontiguousarray(g)
-        h.update(f"{c.dtype.str}{c.shape}".encode() + c.tobytes())
-    return [int.from_bytes(h.digest()[k : k + 4], "little") for k in range(0, 16, 4)]
+    """The gradients' digests (:func:`compare.digest`) as 32-bit words, to seed the directions with."""
+    raw = b"".join(digest(g) for g in grads)
+    return [int.from_bytes(raw[k : k + 4], "little") for k in range(0, len(raw), 4)]
 
 
 def _agrees(lp: float, lm: float, analytic: float, eps: float, rtol: float, atol: float) -> bool:
