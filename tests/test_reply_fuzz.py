@@ -515,3 +515,32 @@ def test_a_bug_of_the_check_surfaces_unshrunk_as_itself():
     with pytest.raises(StudentError, match="no answer"):
         for_all(st.integers(), timed_out, examples=20, seed_value=1)
     assert len(calls) == 1  # a fatal error ends the check at once
+
+
+def test_unshrunk_reports_the_first_failing_example_and_the_same_verdict():
+    from hypothesis import strategies as st
+
+    from grader.checks.properties import for_all, unshrunk
+
+    calls: list[list[int]] = []
+
+    def prop(x: list[int]) -> None:
+        calls.append(x)
+        if sum(x) > 100:
+            raise CheckFailed("sum too large")
+
+    def run() -> str:
+        calls.clear()
+        with pytest.raises(CheckFailed, match="sum too large") as info:
+            for_all(st.lists(st.integers(0, 1000), min_size=1), prop, examples=50, seed_value=3)
+        return str(info.value)
+
+    shrunk, shrink_calls = run(), len(calls)
+    with unshrunk():
+        first, first_calls = run(), len(calls)
+    assert shrunk.endswith("example = [101]"), shrunk  # minimal
+    assert first_calls < shrink_calls
+    failing = next(x for x in calls if sum(x) > 100)
+    assert calls[-1] == failing  # stopped at the first failure, which the message shows as drawn
+    assert first.endswith(f"example = {failing}"), (first, failing)
+    assert run() == shrunk  # the block is over: shrinking again

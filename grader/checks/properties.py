@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import nullcontext
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -36,6 +37,28 @@ def _first(exc: BaseException) -> BaseException:
         if isinstance(found, (CheckFailed, StudentError)):
             return found
     return exc
+
+
+#: Whether a failure is shrunk to a minimal example: a context variable, like the size scale.
+_SHRINK: contextvars.ContextVar[bool] = contextvars.ContextVar("deepgrade_shrink", default=True)
+
+
+@contextmanager
+def unshrunk() -> Iterator[None]:
+    """Within this block a failing property reports the first failing example as drawn, not shrunk.
+
+    The verdict is the same (shrinking only looks for a smaller input that fails too); only the input the
+    message shows is larger.  For mutation testing of the checks, where the verdict is what is tested and
+    shrinking is half of the time::
+
+        with unshrunk():
+            result = grade(mutant_folder, [exercise])
+    """
+    token = _SHRINK.set(False)
+    try:
+        yield
+    finally:
+        _SHRINK.reset(token)
 
 
 #: What a replay learned: each replayed example with None (it held) or the exception it failed with (last).
@@ -126,7 +149,7 @@ def for_all(
         print_blob=False,
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink) if _SHRINK.get() else (Phase.explicit, Phase.generate),
     )
     @given(strategy)
     def run(example: Any) -> None:
