@@ -221,3 +221,31 @@ def test_autograder_cell_fails_a_stub_and_a_missing_cell(neuron_nb, tmp_path):
     nb.cells.remove(cell)
     with pytest.raises(AssertionError, match="grade_id neuron_relu is missing"):
         assert_passes("neuron.relu", notebook=str(_save(nb, path)), examples=3)
+
+
+def test_reading_a_notebook_skips_the_iri_grammars_and_still_validates(neuron_nb, tmp_path):
+    """A kernel that runs an autograder cell reads its notebook: without ``rfc3987_syntax`` (1 s of CPU to
+    import), and with nbformat's validation whole."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "neuron.ipynb"
+    nbformat.write(neuron_nb, str(path))
+    broken = json.loads(path.read_text())
+    broken["cells"][0]["cell_type"] = "no such type"
+    (tmp_path / "broken.ipynb").write_text(json.dumps(broken))
+    code = f"""
+import sys
+from grader.notebooks import nbformat
+from grader.notebooks.extract import _cells_by_id
+nb = nbformat()
+assert len(_cells_by_id({str(path)!r})) > 2
+assert "rfc3987_syntax" not in sys.modules, "the IRI grammars were imported"
+try:
+    nb.validate(nb.read({str(tmp_path / "broken.ipynb")!r}, as_version=4))
+except nb.ValidationError:
+    print("refused")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["refused"]

@@ -12,7 +12,7 @@ import ast
 import re
 from pathlib import Path
 
-from grader import i18n
+from grader import i18n, notebooks
 from grader.i18n import N_, _
 from grader.instructor.build import BEGIN, END
 from grader.notebooks.extract import autograder_id, cell_owner, setup_id, solution_id
@@ -183,7 +183,7 @@ def autograder_source(ex: Exercise) -> str:
 
 def notebook(part: str, source: str, exercises: list[Exercise] | None = None):
     """The source (instructor) notebook of ``part`` from its solutions file's text."""
-    import nbformat
+    nbformat = notebooks.nbformat()
     from nbformat import v4
 
     exercises = [e for e in (exercises or all_exercises()) if e.part == part]
@@ -217,8 +217,7 @@ def write_course(
     dest: Path, solutions: Path, parts: list[str] | None = None, *, course: str = "deepgrade", timeout: int = 600
 ) -> tuple[list[Path], list[str]]:
     """Write ``dest/nbgrader_config.py`` and ``dest/source/<part>/<part>.ipynb``; (notebooks, skip messages)."""
-    import nbformat
-
+    nbformat = notebooks.nbformat()
     written: list[Path] = []
     skipped: list[str] = []
     for part in parts or PARTS:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.i18n import _
+from grader.notebooks import nbformat
 from grader.registry import PARTS, Exercise, all_exercises
 from grader.results import SubmissionResult
 
@@ -73,9 +74,7 @@ class Extracted:
 
 
 def _cells_by_id(path: Path) -> dict[str, str]:
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
+    nb = nbformat().read(str(path), as_version=4)
     cells: dict[str, str] = {}
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
