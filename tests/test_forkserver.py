@@ -7,6 +7,7 @@ and whatever a forked worker leaves behind (daemons in new sessions, double fork
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -106,18 +107,22 @@ def test_off_by_the_environment_and_never_for_a_sandbox(monkeypatch, tmp_path):
 def test_each_forked_worker_gets_the_environment_as_it_is_now(forking, tmp_path, monkeypatch):
     sub = _submission(tmp_path, "import os\ndef f(name):\n    return os.environ.get(name)\n")
     seen = []
+    # volatile: the grader's own settings, what pytest, Keras and torch write while it runs; one template serves all
+    volatile = ("PYTEST_CURRENT_TEST", "DEEPGRADE_CACHE", "TF_FORCE_GPU_ALLOW_GROWTH", "TORCHINDUCTOR_CACHE_DIR")
     for test in ("first", "second"):
-        monkeypatch.setenv("PYTEST_CURRENT_TEST", test)  # volatile: the same template serves both
+        for name in volatile:
+            monkeypatch.setenv(name, f"{test} {name}")
         with _worker(sub) as worker:
             worker.setup(["gan"])
             assert isinstance(worker.proc, forkserver.Adopted)
-            seen.append(_call(worker, "gan", "f", "PYTEST_CURRENT_TEST"))
-    assert seen == ["first", "second"] and len(forkserver._SERVERS) == 1
-    monkeypatch.setenv("DEEPGRADE_PROBE", "x" * 100_000)  # a new template, and a request longer than one read
+            seen.append([_call(worker, "gan", "f", name) for name in volatile])
+    assert seen == [[f"{t} {n}" for n in volatile] for t in ("first", "second")] and len(forkserver._SERVERS) == 1
+    monkeypatch.setenv("PROBE_OF_THE_TEST", "x" * 100_000)  # a new template, and a request longer than one read
     with _worker(sub) as worker:
         worker.setup(["gan"])
         assert isinstance(worker.proc, forkserver.Adopted)
-        assert _call(worker, "gan", "f", "DEEPGRADE_PROBE") == "x" * 100_000
+        assert _call(worker, "gan", "f", "PROBE_OF_THE_TEST") == "x" * 100_000
+    assert len(forkserver._SERVERS) == 2
 
 
 def test_a_process_level_batch_forks_only_where_a_process_grades_several(tmp_path, monkeypatch):
@@ -143,6 +148,23 @@ def test_a_process_level_batch_forks_only_where_a_process_grades_several(tmp_pat
         done = batch.run_batch(discover([str(cls)]), out, exercises, examples=3, jobs=jobs, isolation=isolation)
         assert [o.result.score for o in done] == [o.result.max_score for o in done] != []
     assert flags == [True] * 3 + [False] * 6  # three jobs each; only one process grading all three forks
+
+
+def test_a_template_killed_before_it_is_asked_is_replaced_not_given_up(forking, tmp_path, monkeypatch):
+    """A template a student killed may not have ended yet when the next worker asks it (its socket is found closed):
+    it is replaced, and the next workers still fork."""
+    sub = _submission(tmp_path, "def f():\n    return 1\n", part="neuron")
+    with _worker(sub, packages=("numpy",)):
+        pass
+    (first,) = forkserver._SERVERS.values()
+    monkeypatch.setattr(forkserver._Server, "alive", lambda self: True)  # as if not yet seen to have died
+    os.kill(first.proc.pid, signal.SIGKILL)
+    for _ in range(2):
+        with _worker(sub, packages=("numpy",)) as worker:
+            assert isinstance(worker.proc, forkserver.Adopted)
+            worker.setup(["neuron"])
+            assert _call(worker, "neuron", "f") == 1
+    assert not forkserver._GAVE_UP and list(forkserver._SERVERS.values()) != [first]
 
 
 def test_a_template_that_cannot_serve_is_given_up_and_workers_start_as_before(forking, tmp_path, monkeypatch):

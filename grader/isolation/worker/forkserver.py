@@ -38,14 +38,21 @@ ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
 MODULES = ("numpy", "torch", "keras")
 #: Templates kept alive at once (each holds torch and Keras: ~400 MB, mostly shared with its workers).
 KEEP = 3
-#: Variables that change while a process runs without changing what a worker imports (pytest names the current
-#: test in one): left out of the key of a template; each worker still gets the environment as it is now.
-VOLATILE = frozenset({"PYTEST_CURRENT_TEST"})
+#: Variables that change while a process runs without changing what a worker imports, left out of the key of a
+#: template (each worker still gets the environment as it is now): pytest names the current test in one; Keras
+#: and torch's compiler write the other two into the grader's environment once imported (Keras always ``true``
+#: where its backend is not TensorFlow, as the template's own import does; torch reads its cache folder when it
+#: compiles, from the worker's environment); and every ``DEEPGRADE_`` variable is the grader's own setting
+#: (cache, plans, secret), which no library a template imports reads.
+VOLATILE = frozenset({"PYTEST_CURRENT_TEST", "TF_FORCE_GPU_ALLOW_GROWTH", "TORCHINDUCTOR_CACHE_DIR"})
+VOLATILE_PREFIX = "DEEPGRADE_"
 #: Seconds to wait for a template's first answer (it waits for the imports: seconds on a loaded machine).
 ANSWER_SECONDS = 180.0
 #: Seconds to wait for any later answer (a fork: milliseconds).  A template that a student stopped (``SIGSTOP``)
 #: costs the next worker this long, then the worker is started as usual and no template is asked again.
 FORK_SECONDS = 10.0
+#: Seconds a template that could not answer gets to be found dead (then it is replaced) rather than stuck.
+END_SECONDS = 2.0
 
 _ENABLED: bool | None = None
 _GAVE_UP = False  # a template failed once in this process: start workers as usual from then on
@@ -152,6 +159,17 @@ class _Server:
     def alive(self) -> bool:
         return self.owner == os.getpid() and self.proc.poll() is None
 
+    def ended(self) -> bool:
+        """Whether the template has ended, or ends within END_SECONDS (one killed while it was asked may still
+        be exiting when its socket is found closed)."""
+        if self.owner != os.getpid():
+            return False
+        try:
+            self.proc.wait(END_SECONDS)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def close(self) -> None:
         try:
             self.socket.close()
@@ -166,6 +184,11 @@ class _Server:
             self.proc.wait()
 
 
+def volatile(name: str) -> bool:
+    """Whether a template may serve a worker whose environment differs from its own in ``name``."""
+    return name in VOLATILE or name.startswith(VOLATILE_PREFIX)
+
+
 def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Path, token: str) -> Adopted | None:
     """The worker of command line ``argv`` (``… child.py SUBMISSION``) and environment ``env``, forked from a
     template; ``None`` where it cannot be (then start it as usual)."""
@@ -173,26 +196,33 @@ def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Pat
     if _GAVE_UP or not enabled() or not proctree.is_subreaper() or list(argv[-2:]) != [str(child), str(submission)]:
         return None
     prefix = tuple(argv[:-2])
-    key = (prefix, tuple(sorted((k, v) for k, v in env.items() if k not in VOLATILE)))
-    with _LOCK:
-        server = _SERVERS.get(key)
-        if server is not None and not server.alive():
-            server.close()
-            server = None
-            del _SERVERS[key]
-        if server is None:
-            while len(_SERVERS) >= KEEP:
-                _SERVERS.popitem(last=False)[1].close()
-            server = _SERVERS[key] = _Server(prefix, env)
-        _SERVERS.move_to_end(key)
-    worker = server.spawn(submission, token, env)
-    if worker is None:  # a template that cannot serve (it died, timed out, answered nonsense): not trusted again
+    key = (prefix, tuple(sorted((k, v) for k, v in env.items() if not volatile(k))))
+    for _ in range(2):  # a template that died (a student may kill it) is replaced once
         with _LOCK:
-            _GAVE_UP = True
+            server = _SERVERS.get(key)
+            if server is not None and not server.alive():
+                server.close()
+                server = None
+                del _SERVERS[key]
+            if server is None:
+                while len(_SERVERS) >= KEEP:
+                    _SERVERS.popitem(last=False)[1].close()
+                server = _SERVERS[key] = _Server(prefix, env)
+            _SERVERS.move_to_end(key)
+        worker = server.spawn(submission, token, env)
+        if worker is not None:
+            return worker
+        died = server.ended()
+        with _LOCK:
             if _SERVERS.get(key) is server:
                 del _SERVERS[key]
         server.close()
-    return worker
+        if not died:
+            break
+    # a template that cannot serve (it timed out, answered nonsense, or died twice running): not trusted again
+    with _LOCK:
+        _GAVE_UP = True
+    return None
 
 
 @atexit.register
