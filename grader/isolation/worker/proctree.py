@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import time
 
 MARKER = "DEEPGRADE_WORKER"
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
+#: Longest wait, in a round of :func:`kill`, for the processes killed to end before looking again for new ones.
+ROUND_SECONDS = 0.01
 
 
 def become_subreaper() -> bool:
@@ -120,11 +123,35 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
                 os.kill(p, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        wait_ended(found, ROUND_SECONDS)
         _reap(victims - {pid})
         if all(_zombie_or_gone(p) for p in found):
             return
-        time.sleep(0.01)
         table = _all()
+
+
+def wait_ended(pids: set[int], seconds: float) -> None:
+    """Wait until every one of ``pids`` has ended (a zombie counts), for at most ``seconds``: woken as each ends
+    (a pidfd each), where a fixed sleep would wait the whole time for processes that end in a millisecond."""
+    deadline = time.monotonic() + seconds
+    fds = []
+    try:
+        for p in pids:
+            try:
+                fds.append(os.pidfd_open(p))
+            except ProcessLookupError:
+                continue  # gone already
+            except (OSError, AttributeError):  # no pidfds here (Linux < 5.3): sleep the round out
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                return
+        while fds and (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(fds, [], [], left)
+            for fd in ready:
+                fds.remove(fd)
+                os.close(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _zombie_or_gone(pid: int) -> bool:
