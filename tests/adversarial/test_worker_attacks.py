@@ -8,9 +8,11 @@ wall-clock slack, so that an attack that only sleeps ends in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
+import select
 import signal
 import struct
 import textwrap
@@ -333,6 +335,48 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ")[-1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["started", "forked from a template"])
+def test_a_process_whose_pid_keeps_moving_dies_with_the_worker(tmp_path, monkeypatch, forked):
+    """A new session whose process forks and exits in a loop: a scan of /proc finds its pid gone, or misses the
+    new one; its process group is killed whole.  It holds a FIFO open, so the FIFO's end of file says, without a
+    scan, that no process of the loop is left."""
+    fifo = tmp_path / "alive"
+    os.mkfifo(fifo)
+    sub = submission(
+        tmp_path,
+        f"""
+        import os
+
+        def f(x):
+            if os.fork() == 0:
+                os.setsid()
+                fd = os.open({str(fifo)!r}, os.O_WRONLY)
+                os.write(fd, str(os.getpgrp()).encode() + b"\\n")
+                while True:  # the parent exits at once, the child goes on: the pid keeps moving
+                    if os.fork() != 0:
+                        os._exit(0)
+            return x
+    """,
+    )
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1" if forked else "0")
+    launcher = sandbox.process_launcher if forked else plain_launcher
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with Worker(sub, wall_slack=SLACK, launcher=launcher) as worker:
+            assert isinstance(worker.proc, forkserver.Adopted) == forked
+            worker.setup(["neuron"])
+            assert call(worker, "f", 1.0) == 1.0
+            assert select.select([reader], [], [], 10)[0], "the loop never started"
+            group = int(os.read(reader, 64).split()[0])  # the loop runs, and holds the FIFO open
+        ended = select.select([reader], [], [], 10)[0] and os.read(reader, 64) == b""  # every writer gone
+        for _ in range(20):  # end it if it did survive, before failing
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+        assert ended, "a process of the loop outlived its worker"
+    finally:
+        os.close(reader)
 
 
 @pytest.mark.parametrize("forked", [False, True], ids=["started", "forked from a template"])

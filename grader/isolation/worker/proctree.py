@@ -13,6 +13,7 @@ import os
 import select
 import signal
 import time
+from typing import NamedTuple
 
 MARKER = "DEEPGRADE_WORKER"
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -40,19 +41,25 @@ def is_subreaper() -> bool:
         return False
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds of the process and its waited-for children), or None if it is gone."""
+class _Proc(NamedTuple):
+    ppid: int  # parent
+    pgid: int  # process group
+    cpu: float  # CPU seconds of the process and its waited-for children
+
+
+def _stat(pid: int) -> _Proc | None:
+    """What ``/proc/PID/stat`` says of ``pid``, or None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             text = fh.read()
     except OSError:
         return None
     fields = text[text.rfind(b")") + 2 :].split()
-    # fields[0] is the state; ppid is fields[1]; utime, stime, cutime, cstime are fields[11:15]
-    return int(fields[1]), sum(int(x) for x in fields[11:15]) / _TICK
+    # fields[0] is the state; ppid, pgrp are fields[1:3]; utime, stime, cutime, cstime are fields[11:15]
+    return _Proc(int(fields[1]), int(fields[2]), sum(int(x) for x in fields[11:15]) / _TICK)
 
 
-def _all() -> dict[int, tuple[int, float]]:
+def _all() -> dict[int, _Proc]:
     out = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -62,12 +69,12 @@ def _all() -> dict[int, tuple[int, float]]:
     return out
 
 
-def descendants(pid: int, table: dict[int, tuple[int, float]] | None = None) -> list[int]:
+def descendants(pid: int, table: dict[int, _Proc] | None = None) -> list[int]:
     """``pid`` and every process below it."""
     table = _all() if table is None else table
     children: dict[int, list[int]] = {}
-    for p, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(p)
+    for p, st in table.items():
+        children.setdefault(st.ppid, []).append(p)
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -80,7 +87,7 @@ def descendants(pid: int, table: dict[int, tuple[int, float]] | None = None) -> 
 def cpu_seconds(pid: int) -> float:
     """CPU time used so far by ``pid`` and all its descendants (living, and those they have waited for)."""
     table = _all()
-    return sum(table[p][1] for p in descendants(pid, table))
+    return sum(table[p].cpu for p in descendants(pid, table))
 
 
 def marked(token: str) -> list[int]:
@@ -104,20 +111,24 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
     none is left (a fork loop gets ``rounds`` tries), reaping those that are this process's children.
 
     Orphans re-parented here while this runs (this process being a subreaper) are descendants too: they are
-    the children of this process that were not its children when the killing began."""
+    the children of this process that were not its children when the killing began.  The process group of each
+    process found is killed whole (never this process's own): one signal reaches the members a scan of ``/proc``
+    missed, as a process that forks and exits in a loop (a moving pid) makes it miss them.  A worker is the
+    leader of a session of its own, so these groups hold the student's processes alone."""
     me = os.getpid()
     table = _all()
-    mine_before = {p for p, (ppid, _) in table.items() if ppid == me}
+    mine_before = {p for p, st in table.items() if st.ppid == me}
     victims: set[int] = set()
     for _ in range(rounds):
         found = set(descendants(pid, table)) | set(marked(token))
-        found |= {p for p, (ppid, _) in table.items() if ppid in found or (ppid == me and p not in mine_before)}
+        found |= {p for p, st in table.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
         found.discard(me)
         victims |= found
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        for group in {pid} | {table[p].pgid for p in found if p in table} - {os.getpgrp(), 0, 1}:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         for p in found:
             try:
                 os.kill(p, signal.SIGKILL)
