@@ -49,7 +49,8 @@ VOLATILE_PREFIX = "DEEPGRADE_"
 #: Seconds to wait for a template's first answer (it waits for the imports: seconds on a loaded machine).
 ANSWER_SECONDS = 180.0
 #: Seconds to wait for any later answer (a fork: milliseconds).  A template that a student stopped (``SIGSTOP``)
-#: costs the next worker this long, then the worker is started as usual and no template is asked again.
+#: costs the next worker this long and END_SECONDS, then the worker is started as usual and no template is asked
+#: again.
 FORK_SECONDS = 10.0
 #: Seconds a template that could not answer gets to be found dead (then it is replaced) rather than stuck.
 END_SECONDS = 2.0
