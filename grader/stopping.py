@@ -195,13 +195,16 @@ def kill(procs: dict[int, int], sig: int = signal.SIGKILL) -> None:
 
 
 def wait_gone(procs: dict[int, int], timeout: float) -> bool:
-    """Wait up to ``timeout`` s until none of ``procs`` is alive; True if none is."""
+    """Wait up to ``timeout`` s until none of ``procs`` is alive (woken as they end); True if none is."""
+    from grader.isolation.worker import proctree
+
     deadline = time.monotonic() + timeout
     while True:
-        alive = {pid: s for pid, s in procs.items() if (st := _stat(pid)) is not None and st[1] == s}
-        if not alive or time.monotonic() >= deadline:
+        alive = {pid for pid, s in procs.items() if (st := _stat(pid)) is not None and st[1] == s}
+        left = deadline - time.monotonic()
+        if not alive or left <= 0:
             return not alive
-        time.sleep(0.02)
+        proctree.wait_ended(alive, left)
 
 
 def _cleaners() -> set[int]:

@@ -32,3 +32,8 @@ def test_waiting_for_a_live_process_ends_at_the_deadline():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_without_pidfds_the_wait_still_ends_when_the_processes_do(monkeypatch):
+    monkeypatch.delattr("os.pidfd_open")  # as on Linux < 5.3
+    test_waiting_for_killed_processes_wakes_as_they_end_not_at_the_deadline()

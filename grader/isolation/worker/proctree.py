@@ -152,8 +152,9 @@ def wait_ended(pids: set[int], seconds: float) -> None:
                 fds.append(os.pidfd_open(p))
             except ProcessLookupError:
                 continue  # gone already
-            except (OSError, AttributeError):  # no pidfds here (Linux < 5.3): sleep the round out
-                time.sleep(max(0.0, deadline - time.monotonic()))
+            except (OSError, AttributeError):  # no pidfds here (Linux < 5.3): look every 10 ms
+                while not all(_zombie_or_gone(q) for q in pids) and (left := deadline - time.monotonic()) > 0:
+                    time.sleep(min(0.01, left))
                 return
         while fds and (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select(fds, [], [], left)
