@@ -13,7 +13,7 @@ def test_waiting_for_killed_processes_wakes_as_they_end_not_at_the_deadline():
     for p in procs:
         p.kill()
     started = time.monotonic()
-    proctree.wait_ended({p.pid for p in procs}, 60.0)
+    assert proctree.wait_ended({p.pid for p in procs}, 60.0)
     assert time.monotonic() - started < 30  # woken by their ends (milliseconds), not by the 60 s deadline
     assert all(proctree._zombie_or_gone(p.pid) for p in procs)
     for p in procs:
@@ -24,7 +24,7 @@ def test_waiting_for_a_live_process_ends_at_the_deadline():
     proc = subprocess.Popen(["sleep", "60"])
     try:
         started = time.monotonic()
-        proctree.wait_ended({proc.pid}, 0.2)
+        assert not proctree.wait_ended({proc.pid}, 0.2)
         assert time.monotonic() - started >= 0.2 and proc.poll() is None
         proctree.kill(proc.pid, "no such marker")
         assert proc.poll() is not None  # reaped by kill: this process is its parent
@@ -37,3 +37,4 @@ def test_waiting_for_a_live_process_ends_at_the_deadline():
 def test_without_pidfds_the_wait_still_ends_when_the_processes_do(monkeypatch):
     monkeypatch.delattr("os.pidfd_open")  # as on Linux < 5.3
     test_waiting_for_killed_processes_wakes_as_they_end_not_at_the_deadline()
+    test_waiting_for_a_live_process_ends_at_the_deadline()

@@ -134,16 +134,17 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
                 os.kill(p, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        wait_ended(found, ROUND_SECONDS)
+        ended = wait_ended(found, ROUND_SECONDS)
         _reap(victims - {pid})
-        if all(_zombie_or_gone(p) for p in found):
+        if ended:
             return
         table = _all()
 
 
-def wait_ended(pids: set[int], seconds: float) -> None:
+def wait_ended(pids: set[int], seconds: float) -> bool:
     """Wait until every one of ``pids`` has ended (a zombie counts), for at most ``seconds``: woken as each ends
-    (a pidfd each), where a fixed sleep would wait the whole time for processes that end in a millisecond."""
+    (a pidfd each), where a fixed sleep would wait the whole time for processes that end in a millisecond.
+    Whether they all have."""
     deadline = time.monotonic() + seconds
     fds = []
     try:
@@ -153,14 +154,18 @@ def wait_ended(pids: set[int], seconds: float) -> None:
             except ProcessLookupError:
                 continue  # gone already
             except (OSError, AttributeError):  # no pidfds here (Linux < 5.3): look every 10 ms
-                while not all(_zombie_or_gone(q) for q in pids) and (left := deadline - time.monotonic()) > 0:
+                while not all(_zombie_or_gone(q) for q in pids):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
                     time.sleep(min(0.01, left))
-                return
+                return True
         while fds and (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select(fds, [], [], left)
             for fd in ready:
                 fds.remove(fd)
                 os.close(fd)
+        return not fds or all(_zombie_or_gone(p) for p in pids)  # the last may have ended at the deadline
     finally:
         for fd in fds:
             os.close(fd)
