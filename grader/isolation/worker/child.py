@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     submission = os.path.abspath(argv[0])
     # The protocol owns the original stdin/stdout; whatever the student prints goes to stderr.
-    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_in = wire.Inbox(os.dup(0), spin=wire.spin_seconds(), block=True)
     proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

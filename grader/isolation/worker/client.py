@@ -253,7 +253,7 @@ class Worker:
         )
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
-        self._reader = io.FileIO(self.proc.stdout.fileno(), "rb", closefd=False)  # type: ignore[union-attr]
+        self._reader = wire.Inbox(self.proc.stdout.fileno(), spin=wire.spin_seconds())  # type: ignore[union-attr]
         self._defined = set()
         self._set_up = False
         self._preloading = False

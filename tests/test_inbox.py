@@ -1,0 +1,86 @@
+"""The pipe reader both sides of the worker boundary use (``wire.Inbox``): messages arrive whole and in order
+however the writes fall, a reader looks briefly and then sleeps (never a busy loop), and never looks on one core."""
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from grader import reference
+from grader.isolation.worker import proctree, wire
+from grader.isolation.worker.client import Worker
+
+
+@pytest.fixture
+def pipe():
+    r, w = os.pipe()
+    yield r, w
+    for fd in (r, w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_messages_arrive_whole_and_in_order_however_the_writes_fall(pipe):
+    r, w = pipe
+    inbox = wire.Inbox(r, spin=wire.SPIN_SECONDS, block=True)
+    small = [{"n": i, "x": np.arange(i + 1.0)} for i in range(3)]
+    large = {"n": 3, "x": np.arange(3 * wire.Inbox.SIZE, dtype=np.float64)}  # straight into its own buffer
+    two_in_one = wire.encode_bytes(small[0]) + wire.encode_bytes(small[1])
+    dripped = wire.encode_bytes(small[2])
+
+    def writer():
+        os.write(w, two_in_one)
+        for i in range(len(dripped)):  # a byte at a time
+            os.write(w, dripped[i : i + 1])
+        time.sleep(0.05)  # the reader has given up looking and sleeps
+        wire.write_blocking(os.fdopen(os.dup(w), "wb", buffering=0), large)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    got = [wire.read_blocking(inbox) for _ in range(4)]
+    thread.join()
+    assert [m["n"] for m in got] == [0, 1, 2, 3]
+    for sent, read in zip([*small, large], got):
+        assert np.array_equal(sent["x"], read["x"])
+
+
+def test_without_blocking_an_empty_pipe_reads_none_and_a_closed_one_zero(pipe):
+    r, w = pipe
+    inbox = wire.Inbox(r, spin=1e-3)
+    view = memoryview(bytearray(16))
+    assert inbox.readinto(view) is None  # looked for a millisecond, then gave up
+    os.write(w, b"abc")
+    assert inbox.readinto(view) == 3 and bytes(view[:3]) == b"abc"
+    os.close(w)
+    assert inbox.readinto(view) == 0
+
+
+def test_no_looking_on_a_single_core(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    assert wire.spin_seconds() == 0.0
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert wire.spin_seconds() == wire.SPIN_SECONDS > 0
+
+
+def sleeps(student, seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_waiting_worker_and_grader_sleep_instead_of_looking():
+    """Both sides look for a few microseconds, then sleep: neither burns CPU while the other is slow."""
+    with Worker(reference.SOLUTIONS) as worker:
+        worker.setup(["neuron"])
+        worker.ping()
+        assert worker.proc is not None
+        theirs, mine = proctree.cpu_seconds(worker.proc.pid), time.process_time()
+        assert worker.drive(sleeps, 0.5) == 0.5  # the grader waits on the worker
+        time.sleep(0.5)  # the worker waits on the grader
+        assert proctree.cpu_seconds(worker.proc.pid) - theirs < 0.1
+        assert time.process_time() - mine < 0.1
