@@ -66,6 +66,35 @@ def test_no_looking_on_a_single_core(monkeypatch):
     assert wire.spin_seconds() == wire.SPIN_SECONDS > 0
 
 
+def test_looking_only_while_a_core_is_spare(monkeypatch):
+    """The kernel's count of runnable tasks decides: above the cores, a reader sleeps at once."""
+    loadavg = [b"0.50 0.40 0.30 5/120 4242\n"]
+    real_read = os.read
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "read", lambda fd, n: loadavg[0] if n == 256 else real_read(fd, n))
+    for line, spare in ((b"0.50 0.40 0.30 5/120 4242\n", False), (b"3.10 2.00 1.00 4/120 4242\n", True)):
+        loadavg[0] = line
+        monkeypatch.setattr(wire, "_spare", [-1.0, None])
+        assert wire.spare_core() is spare
+
+
+@pytest.mark.parametrize("spare", [False, True])
+def test_a_reader_looks_again_only_while_a_core_is_spare(pipe, monkeypatch, spare):
+    r, _ = pipe
+    inbox = wire.Inbox(r, spin=2e-3)
+    reads = [0]
+    real_readv = os.readv
+
+    def counted(fd, buffers):
+        reads[0] += 1
+        return real_readv(fd, buffers)
+
+    monkeypatch.setattr(wire, "spare_core", lambda: spare)
+    monkeypatch.setattr(os, "readv", counted)
+    assert inbox.readinto(memoryview(bytearray(8))) is None
+    assert (reads[0] > 1) is spare  # one read and no more when no core is spare; looked again for 2 ms otherwise
+
+
 def sleeps(student, seconds):
     import time
 

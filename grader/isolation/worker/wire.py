@@ -394,13 +394,13 @@ def arrays_in(value: Any, out: list[Any] | None = None) -> list[Any]:
 #: How long a reader that finds the pipe empty keeps looking before it sleeps.  Grader and worker take turns,
 #: and each turn is tens of microseconds; a process that sleeps in ``select`` or ``read`` and is woken on another
 #: core costs both sides about 20 µs of CPU and the exchange about 45 µs of wall time (a virtual machine wakes an
-#: idle core through the hypervisor), against 2–3 µs for a reader still looking.  Never on a single core, where
-#: looking would only keep the writer from running.
+#: idle core through the hypervisor), against 2–3 µs for a reader still looking.  Only while a core is spare
+#: (:func:`spare_core`): looking must never take a core from other work (a torch import under way, another job).
 SPIN_SECONDS = 50e-6
 
 
 def spin_seconds() -> float:
-    """:data:`SPIN_SECONDS` where this process may run on more than one core, else 0."""
+    """:data:`SPIN_SECONDS` where this process may run on more than one core, else 0 (a pinned batch job)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -408,10 +408,35 @@ def spin_seconds() -> float:
     return SPIN_SECONDS if cores > 1 else 0.0
 
 
+#: How often :func:`spare_core` reads the count of runnable tasks again.
+SPARE_EVERY = 0.01
+_spare = [-1.0, False]  # when last read (monotonic seconds), and what it said
+
+
+def spare_core() -> bool:
+    """Whether no task waits for a core: the kernel's count of runnable tasks (this one among them, and the other
+    side of the pipe, which is working) is no more than the machine's cores.  Read from ``/proc/loadavg`` at most
+    every :data:`SPARE_EVERY` seconds; False where it cannot be read."""
+    now = time.monotonic()
+    if now - _spare[0] < SPARE_EVERY:
+        return bool(_spare[1])
+    try:
+        fd = os.open("/proc/loadavg", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            running = int(os.read(fd, 256).split()[3].split(b"/")[0])
+        finally:
+            os.close(fd)
+        spare = running <= (os.cpu_count() or 1)
+    except (OSError, ValueError, IndexError):
+        spare = False
+    _spare[0], _spare[1] = now, spare
+    return spare
+
+
 class Inbox:
     """A pipe read through a buffer, as a raw stream (``readinto``) for :class:`Reader`: one system call takes
     whatever the other side has written (a small message in one call, not one per part), and a read that finds
-    nothing looks again for ``spin`` seconds before it gives up.
+    nothing looks again for ``spin`` seconds before it gives up, while a core is spare (:func:`spare_core`).
 
     ``fd`` is made non-blocking.  With ``block`` (the worker), ``readinto`` then waits in ``select`` for as long
     as it takes; without (the grader), it returns None and the caller waits under its own deadline.  ``0``
@@ -452,7 +477,7 @@ class Inbox:
             if self.spin:
                 now = time.perf_counter()
                 if not deadline:
-                    deadline = now + self.spin
+                    deadline = now + self.spin if spare_core() else now
                 if now < deadline:
                     continue
             if not self.block:
