@@ -294,6 +294,25 @@ def assert_same(got, value):
         assert got == value
 
 
+def test_a_plan_read_again_is_the_files_and_its_values_are_each_loads_own(cache):
+    """Plans are kept in memory once read (a batch loads each once per student): a load that changes what it got
+    changes no later load, and a plan saved anew is read anew."""
+    key = plans.Key("toy.exercise", "kept", 2, 1, 1, "none")
+    assert plans.save(key, [((np.arange(3.0), [1, 2]), [("value", {"w": np.ones(2)})], None)])
+    ((example, answers, _),) = first = plans.load(key)
+    example[0][0] = 99.0  # an example array written into
+    example[1].append(3)
+    answers[0][1]["w"][:] = 0.0
+    answers.clear()
+    first.append("junk")
+    ((again, answers_again, _),) = plans.load(key)
+    assert np.array_equal(again[0], np.arange(3.0)) and again[1] == [1, 2]
+    assert np.array_equal(answers_again[0][1]["w"], np.ones(2))
+    assert plans.save(key, [((np.zeros(1), []), [], None)])
+    ((new, _, _),) = plans.load(key)
+    assert np.array_equal(new[0], np.zeros(1)) and new[1] == []
+
+
 def test_what_is_not_plain_data_goes_without_a_plan(cache):
     key = plans.Key("toy.exercise", "objects", 2, 1, 1, "none")
     assert not plans.save(key, [((object(),), [], None)])

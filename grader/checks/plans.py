@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import hashlib
+import io
 import json
 import math
 import os
@@ -42,6 +44,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -344,24 +347,49 @@ def load(key: Key) -> Cases | None:
     return None
 
 
+#: Plans read, by the digest of their file's bytes: every student of a batch (every exercise of ``watch``) is
+#: graded against the same plans, and reading a plan's arrays and building its values is most of loading it.
+#: What is kept is never handed out: each load gets its own deep copy.  The last :data:`_READ_KEPT`.
+_READ: OrderedDict[bytes, Cases] = OrderedDict()
+_READ_KEPT = 1024
+_READ_LOCK = threading.Lock()
+
+
 def load_path(path: Path) -> Cases | None:
     """The plan in the file ``path``, or None (missing or unreadable)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = _unpack(npz["index"], npz["blob"])
-        if int(data["format@i"][()]) != FORMAT:
-            return None
-        tags = tags_of(data)
-        return [
-            (
-                unflatten(data, f"{i}:x", tags),
-                [tuple(a) for a in unflatten(data, f"{i}:y", tags)],
-                _call(unflatten(data, f"{i}:c", tags)),
-            )
-            for i in range(int(data["cases@i"][()]))
-        ]
+        raw = path.read_bytes()
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        with _READ_LOCK:
+            cases = _READ.get(digest)
+            if cases is not None:
+                _READ.move_to_end(digest)
+        if cases is None:
+            cases = _read(raw)
+            with _READ_LOCK:
+                _READ[digest] = cases
+                while len(_READ) > _READ_KEPT:
+                    _READ.popitem(last=False)
+        return copy.deepcopy(cases)
     except Exception:  # noqa: BLE001 - missing, damaged or foreign: a missing plan, recorded by this grading
         return None
+
+
+def _read(raw: bytes) -> Cases:
+    """The plan in a file's bytes (raises ValueError, KeyError... for anything but a plan of this format)."""
+    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        data = _unpack(npz["index"], npz["blob"])
+    if int(data["format@i"][()]) != FORMAT:
+        raise ValueError("a plan of another format")
+    tags = tags_of(data)
+    return [
+        (
+            unflatten(data, f"{i}:x", tags),
+            [tuple(a) for a in unflatten(data, f"{i}:y", tags)],
+            _call(unflatten(data, f"{i}:c", tags)),
+        )
+        for i in range(int(data["cases@i"][()]))
+    ]
 
 
 def _call(value: Any) -> tuple[str, list[Any], float] | None:
