@@ -7,6 +7,8 @@ agree on the score *and* on every recorded loss: a score that depends on the run
 
 from __future__ import annotations
 
+import pytest
+
 from grader import registry
 from grader.runner import grade
 from tests.corpus import Alternative
@@ -68,3 +70,22 @@ def test_reseed_also_pins_what_varies_on_a_gpu():
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved
     env = worker_env({})
     assert env["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8" and env["PYTHONHASHSEED"] == "0"
+
+
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_reseed_seeds_every_device_where_one_can_run_and_the_cpu_alone_where_none_can(monkeypatch, accelerated):
+    """Where no accelerator can start, seeding the CPU's generator is all of ``torch.manual_seed`` that can matter
+    (and skips its lazy seeds for absent devices); where one can, every device is seeded as before."""
+    import torch
+
+    from grader.isolation.worker import child
+
+    seeded = []
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: accelerated)
+    monkeypatch.setattr(torch, "manual_seed", lambda seed, real=torch.manual_seed: seeded.append(seed) or real(seed))
+    torch.random.default_generator.manual_seed(1234)
+    child._reseed()
+    after_reseed = torch.rand(3).tolist()
+    torch.random.default_generator.manual_seed(0)
+    assert after_reseed == torch.rand(3).tolist()
+    assert seeded == ([0] if accelerated else [])

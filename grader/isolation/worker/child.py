@@ -275,10 +275,23 @@ def _reseed() -> None:
         np.random.seed(0)
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "manual_seed"):
-        torch.manual_seed(0)  # the default generator of every device (CPU, CUDA, MPS)
+        if _accelerated(torch):
+            torch.manual_seed(0)  # the default generator of every device (CPU, CUDA, MPS)
+        else:
+            torch.random.default_generator.manual_seed(0)  # the CPU's: no other device can start in this process
         cudnn = getattr(getattr(torch, "backends", None), "cudnn", None)
         if cudnn is not None:  # cuDNN's autotuner picks kernels by timing, and some of them are not deterministic
             cudnn.benchmark, cudnn.deterministic = False, True
+
+
+def _accelerated(torch: Any) -> bool:
+    """Whether a device beside the CPU can run in this process (True where torch cannot say).  Where none can,
+    ``torch.manual_seed`` would still queue a lazy seed for CUDA, MTIA and XPU, formatting a stack trace for each:
+    about 90 µs before every call of a worker that imported torch."""
+    try:
+        return bool(torch.accelerator.is_available())
+    except Exception:  # noqa: BLE001 - an older torch, or a broken one: seed every device as before
+        return True
 
 
 def _preload(session: _Session, modules: Any) -> list[str]:
