@@ -72,20 +72,35 @@ def test_reseed_also_pins_what_varies_on_a_gpu():
     assert env["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8" and env["PYTHONHASHSEED"] == "0"
 
 
-@pytest.mark.parametrize("accelerated", [False, True])
-def test_reseed_seeds_every_device_where_one_can_run_and_the_cpu_alone_where_none_can(monkeypatch, accelerated):
-    """Where no accelerator can start, seeding the CPU's generator is all of ``torch.manual_seed`` that can matter
-    (and skips its lazy seeds for absent devices); where one can, every device is seeded as before."""
+@pytest.mark.parametrize("built", [None, "cuda", "mps", "custom"])
+def test_reseed_seeds_every_device_where_torch_was_built_for_one_and_the_cpu_alone_where_not(monkeypatch, built):
+    """Where torch was built for the CPU alone, seeding the CPU's generator is all of ``torch.manual_seed`` that can
+    matter (and skips its lazy seeds for absent devices); where it was built for another device, every device is
+    seeded as before.  A build fact: asking for a device would start CUDA's driver (and break CUDA after fork)."""
     import torch
 
     from grader.isolation.worker import child
 
     seeded = []
-    monkeypatch.setattr(torch.accelerator, "is_available", lambda: accelerated)
-    monkeypatch.setattr(torch, "manual_seed", lambda seed, real=torch.manual_seed: seeded.append(seed) or real(seed))
-    torch.random.default_generator.manual_seed(1234)
-    child._reseed()
-    after_reseed = torch.rand(3).tolist()
-    torch.random.default_generator.manual_seed(0)
-    assert after_reseed == torch.rand(3).tolist()
-    assert seeded == ([0] if accelerated else [])
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: built == "cuda")
+    monkeypatch.setattr(torch.backends.mps, "is_built", lambda: built == "mps")
+    monkeypatch.setattr(torch.xpu, "_is_compiled", lambda: False)
+    monkeypatch.setattr(torch.mtia, "_is_compiled", lambda: False)
+    monkeypatch.setattr(
+        torch._C, "_get_privateuse1_backend_name", lambda: "npu" if built == "custom" else "privateuseone"
+    )
+    monkeypatch.setattr(
+        torch, "manual_seed", lambda seed: seeded.append(seed) or torch.random.default_generator.manual_seed(seed)
+    )
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: pytest.fail("asked whether a device is present"))
+    state, cudnn = torch.random.get_rng_state(), (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    try:
+        torch.random.default_generator.manual_seed(1234)
+        child._reseed()
+        after_reseed = torch.rand(3).tolist()
+        torch.random.default_generator.manual_seed(0)
+        assert after_reseed == torch.rand(3).tolist()
+        assert seeded == ([] if built is None else [0])
+    finally:
+        torch.random.set_rng_state(state)
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn

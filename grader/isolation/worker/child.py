@@ -278,19 +278,27 @@ def _reseed() -> None:
         if _accelerated(torch):
             torch.manual_seed(0)  # the default generator of every device (CPU, CUDA, MPS)
         else:
-            torch.random.default_generator.manual_seed(0)  # the CPU's: no other device can start in this process
+            torch.random.default_generator.manual_seed(0)  # the CPU's: no other device can run in this process
         cudnn = getattr(getattr(torch, "backends", None), "cudnn", None)
         if cudnn is not None:  # cuDNN's autotuner picks kernels by timing, and some of them are not deterministic
             cudnn.benchmark, cudnn.deterministic = False, True
 
 
 def _accelerated(torch: Any) -> bool:
-    """Whether a device beside the CPU can run in this process (True where torch cannot say).  Where none can,
-    ``torch.manual_seed`` would still queue a lazy seed for CUDA, MTIA and XPU, formatting a stack trace for each:
-    about 90 µs before every call of a worker that imported torch."""
+    """Whether this torch was built for a device beside the CPU (CUDA, MPS, XPU, MTIA, a custom backend), so that
+    one might start in this process; True where torch cannot say.  A build fact only: asking whether a device is
+    *present* would start CUDA's driver (a fifth of a second, and a child forked after it cannot use CUDA).
+    Where none was built in, ``torch.manual_seed`` would still queue a lazy seed for CUDA, MTIA and XPU, each
+    formatting a stack trace: about 90 µs before every call of a worker that imported torch."""
     try:
-        return bool(torch.accelerator.is_available())
-    except Exception:  # noqa: BLE001 - an older torch, or a broken one: seed every device as before
+        return bool(
+            torch.backends.cuda.is_built()
+            or torch.backends.mps.is_built()
+            or torch.xpu._is_compiled()
+            or torch.mtia._is_compiled()
+            or torch._C._get_privateuse1_backend_name() != "privateuseone"
+        )
+    except Exception:  # noqa: BLE001 - an older or a broken torch: seed every device, as torch.manual_seed does
         return True
 
 
