@@ -59,11 +59,27 @@ def test_without_blocking_an_empty_pipe_reads_none_and_a_closed_one_zero(pipe):
     assert inbox.readinto(view) == 0
 
 
-def test_no_looking_on_a_single_core(monkeypatch):
+def test_no_looking_on_a_single_core_or_under_a_quota_of_less_than_two(monkeypatch):
+    monkeypatch.setattr(wire, "_quota", lambda: float("inf"))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
     assert wire.spin_seconds() == 0.0
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert wire.spin_seconds() == wire.SPIN_SECONDS > 0
+    monkeypatch.setattr(wire, "_quota", lambda: 1.5)  # a container given one and a half cores of a big machine
+    assert wire.spin_seconds() == 0.0
+
+
+def test_a_cgroup_quota_is_read_as_cores(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # cgroup v2
+    assert wire._quota(str(tmp_path)) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert wire._quota(str(tmp_path)) == float("inf")
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()  # cgroup v1
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert wire._quota(str(tmp_path)) == 0.5
+    assert wire._quota(str(tmp_path / "none")) == float("inf")
 
 
 def test_looking_only_while_a_core_is_spare(monkeypatch):

@@ -400,12 +400,30 @@ SPIN_SECONDS = 50e-6
 
 
 def spin_seconds() -> float:
-    """:data:`SPIN_SECONDS` where this process may run on more than one core, else 0 (a pinned batch job)."""
+    """:data:`SPIN_SECONDS` where this process may use two cores or more, else 0: a pinned batch job, or a
+    container whose CPU quota is under two cores (where looking would spend the quota the other side needs)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        cores = float(len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return SPIN_SECONDS if cores > 1 else 0.0
+        cores = float(os.cpu_count() or 1)
+    return SPIN_SECONDS if min(cores, _quota()) >= 2 else 0.0
+
+
+def _quota(root: str = "/sys/fs/cgroup") -> float:
+    """The cores a cgroup's CPU quota allows (cgroup v2 ``cpu.max``, else v1's CFS quota); infinity where none."""
+    for quota, period in (("cpu.max", None), ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):
+        try:
+            with open(os.path.join(root, quota)) as fh:
+                text = fh.read().split()
+            if period is not None:
+                with open(os.path.join(root, period)) as fh:
+                    text += fh.read().split()
+            if text[0] in ("max", "-1"):
+                return float("inf")
+            return int(text[0]) / int(text[1])
+        except (OSError, ValueError, IndexError, ZeroDivisionError):
+            continue
+    return float("inf")
 
 
 #: How often :func:`spare_core` reads the count of runnable tasks again.
