@@ -153,11 +153,15 @@ def test_a_flood_of_bytes_is_cut_at_the_reply_limit(taken):
 
 
 def test_a_reply_that_drips_forever_ends_at_the_wall_clock_ceiling(taken):
-    started = time.perf_counter()
+    """...and the grader sleeps between the drops: a reader that finds the pipe empty looks again for at most
+    50 µs (``wire.Inbox``), so a worker cannot keep the grader's core busy by writing a byte now and then."""
+    started, cpu = time.perf_counter(), time.thread_time()
     with pytest.raises(StudentError) as err:
         call(taken, "drip", 0.0, timeout=1.0)
+    wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
     assert err.value.kind == "timeout" and "wall-clock" in err.value.message
-    assert time.perf_counter() - started < 4 * 1.0 + SLACK + 10
+    assert wall < 4 * 1.0 + SLACK + 10
+    assert cpu < 0.25 * wall, f"the grader used {cpu:.2f} s of CPU in {wall:.2f} s of a drip every 20 ms"
     assert call(taken, "ok", 0.0) == 1.0
 
 
