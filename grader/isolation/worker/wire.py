@@ -469,9 +469,6 @@ class Inbox:
         self._view = memoryview(bytearray(self.SIZE))
         self._start = self._end = 0
 
-    def fileno(self) -> int:
-        return self.fd
-
     def readinto(self, view: memoryview) -> int | None:
         if self._start == self._end:
             if len(view) >= self.SIZE:  # a large frame: straight into its own buffer
