@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import pickle
 
 import numpy as np
@@ -26,26 +25,40 @@ def _spin(student):
         pass
 
 
-def test_arrays_cross_as_npy_and_round_trip():
+def test_arrays_and_tuples_cross_and_round_trip():
     value = {
         "a": np.arange(6.0).reshape(2, 3),
-        "t": (1, 2.5, "s", None, True),
+        "t": (1, 2.5, "s", None, True, ((),)),
         "n": float("nan"),
         "s": np.float64(3.0),
         "l": [np.int64(2)],
     }
     back = wire.decode_bytes(wire.encode_bytes(value))
     assert np.array_equal(back["a"], value["a"]) and back["a"].dtype == np.float64
-    assert back["t"] == (1, 2.5, "s", None, True)
-    assert np.isnan(back["n"]) and back["s"] == 3.0 and back["l"] == [2]
+    assert back["t"] == (1, 2.5, "s", None, True, ((),)) and type(back["t"][5][0]) is tuple
+    assert np.isnan(back["n"]) and type(back["s"]) is float and back["s"] == 3.0
+    assert back["l"] == [2] and type(back["l"][0]) is np.int64
+
+
+def _extension(code: int, data: bytes) -> bytes:
+    """A whole message whose body is one MessagePack extension (as a worker could forge it)."""
+    import msgpack
+
+    body = msgpack.packb(msgpack.ExtType(code, data))
+    return wire.MAGIC + len(body).to_bytes(8, "big") + body
+
+
+def _array_data(descr: str, shape: tuple[int, ...], data: bytes) -> bytes:
+    """An array extension's data as the wire's docstring lays it out."""
+    dims = b"".join(d.to_bytes(8, "little") for d in shape)
+    return bytes([len(descr)]) + descr.encode() + bytes([len(shape)]) + dims + data
 
 
 def test_decode_never_unpickles():
-    payload = io.BytesIO()
-    np.save(payload, np.array([object()], dtype=object), allow_pickle=True)
-    frame = payload.getvalue()
-    with pytest.raises(wire.ProtocolError):
-        wire.parse_npy(frame)  # an object array's header is refused before any pickle is read
+    with pytest.raises(wire.ProtocolError):  # an object array is refused by its dtype before its bytes are read
+        wire.decode_bytes(_extension(1, _array_data("|O8", (1,), pickle.dumps(object()))))
+    with pytest.raises(wire.ProtocolError):  # a pickle where the body was
+        wire.decode_bytes(wire.MAGIC + (8).to_bytes(8, "big") + pickle.dumps(1)[:8])
     message = bytearray(wire.encode_bytes(np.zeros(1)))
     message[-8:] = pickle.dumps(1)[-8:]  # garbage where the array was: the sizes no longer agree
     with pytest.raises(wire.ProtocolError):
@@ -207,23 +220,24 @@ def test_drivers_with_the_same_name_in_two_modules_do_not_collide():
         np.zeros(5, ">f8"),
         np.arange(12.0).reshape(3, 4)[:, ::2],
         np.asfortranarray(np.ones((3, 2))),
+        np.arange(4, dtype=np.uint8),
     ],
 )
-def test_array_frames_are_what_np_save_writes_and_read_back_exactly(array):
-    frame = wire._npy(array)
-    saved = io.BytesIO()
-    np.save(saved, np.ascontiguousarray(array) if array.ndim else array)
-    assert frame == saved.getvalue()  # any .npy reader can read the wire's frames
-    back = wire.parse_npy(frame)
+def test_arrays_read_back_exactly_as_writable_native_copies(array):
+    message = wire.encode_bytes(array)
+    back = wire.decode_bytes(message)
     assert back.shape == array.shape and back.dtype == array.dtype.newbyteorder("=") and np.array_equal(back, array)
+    assert back.flags.writeable and back.flags.owndata and back.flags.c_contiguous
+    forged = _array_data(array.dtype.str, array.shape, np.ascontiguousarray(array).tobytes())  # by the docstring
+    assert np.array_equal(wire._array(forged), array) and wire._array(forged).shape == array.shape
 
 
-@pytest.mark.parametrize("descr", ["|O8", "<U4", "|S3", "|V8", "<m8", "<M8[s]"])
-def test_a_header_of_a_non_numeric_dtype_is_refused(descr):
-    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}".ljust(117) + "\n"
-    frame = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(8)
+@pytest.mark.parametrize("descr", ["|O8", "<U4", "|S3", "|V8", "<m8", "<M8[s]", "<f0", "<f3", "f8", "<f8 "])
+def test_an_array_of_a_non_numeric_dtype_is_refused(descr):
     with pytest.raises(wire.ProtocolError):
-        wire.parse_npy(frame)
+        wire.decode_bytes(_extension(1, _array_data(descr, (1,), bytes(8))))
+    with pytest.raises(wire.ProtocolError):
+        wire.decode_bytes(_extension(2, _array_data(descr, (), bytes(8))))
 
 
 def _where_is(student, name):

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.isolation.worker import wire
 from grader.isolation.worker.client import CHILD, CHILD_FILES, FORKABLE, Launcher, plain_launcher
 
 LEVELS = ("process", "limits", "sandbox", "auto")
@@ -227,9 +228,11 @@ print(json.dumps({"entries": out}))
 @functools.cache
 def package_entries(python: str, packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """``(site folder, top-level entry)`` of every file of the distributions ``packages`` (e.g. numpy/,
-    numpy.libs/, numpy-2.4.6.dist-info/), as ``python`` finds them; ``ValueError`` if one is not installed."""
+    numpy.libs/, numpy-2.4.6.dist-info/), and of those the wire needs (:data:`wire.NEEDS`: the worker loads it
+    first), as ``python`` finds them; ``ValueError`` if one is not installed."""
     if isinstance(packages, str) or not all(isinstance(p, str) and p and not p.startswith("-") for p in packages):
         raise ValueError(f"packages must be a tuple of distribution names, not {packages!r}")
+    packages = tuple(dict.fromkeys(packages + wire.NEEDS))
     out = subprocess.run(
         [python, "-I", "-c", _ENTRIES, *packages], capture_output=True, text=True, timeout=60, check=True
     )

@@ -19,6 +19,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import msgpack
 import numpy as np
 import pytest
 
@@ -71,8 +72,8 @@ def send(raw):
 
 
 def flood(x):
-    def write(stream, value):  # announces a huge JSON skeleton, then streams it for ever
-        stream.write(struct.pack("!4sIQ", b"DGW2", 0, 15 * 1024 * 1024))
+    def write(stream, value):  # announces a 15 MiB body (over a 4 MiB reply's limit), then streams it for ever
+        stream.write(struct.pack("!4sQ", b"DGW3", 15 * 1024 * 1024))
         while True:
             stream.write(b"[" * 65536)
     WIRE.write_blocking = write
@@ -81,7 +82,7 @@ def flood(x):
 
 def drip(x):
     def write(stream, value):  # a byte every 20 ms: never idle for a poll interval, never done
-        stream.write(struct.pack("!4sIQ", b"DGW2", 0, 1 << 20))
+        stream.write(struct.pack("!4sQ", b"DGW3", 1 << 20))
         while True:
             stream.write(b" ")
             time.sleep(0.02)
@@ -96,30 +97,55 @@ def big_valid(x):
 """
 
 
-def _frame(arrays: int, skeleton: bytes, frames: tuple[bytes, ...] | list[bytes] = ()) -> bytes:
-    out = struct.pack("!4sIQ", b"DGW2", arrays, len(skeleton)) + skeleton
-    for f in frames:
-        out += struct.pack("!Q", len(f)) + f
-    return out
+def _frame(body: bytes) -> bytes:
+    return struct.pack("!4sQ", b"DGW3", len(body)) + body
 
 
-def _npy_header(shape: tuple[int, ...]) -> bytes:
-    header = repr({"descr": "<f8", "fortran_order": False, "shape": shape}).encode()
-    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+def _array(descr: str, shape: tuple[int, ...], data: bytes, code: int = 1) -> bytes:
+    """A message of one array (or numpy scalar, code 2) extension, as a worker could forge it."""
+    header = bytes([len(descr)]) + descr.encode() + bytes([len(shape)]) + struct.pack(f"<{len(shape)}Q", *shape)
+    return _frame(msgpack.packb(msgpack.ExtType(code, header + data)))
+
+
+def _tuples(depth: int) -> bytes:
+    """Tuples nested ``depth`` deep: ``((((),),),)``, each an extension holding its items packed as a list."""
+    nested = msgpack.ExtType(3, msgpack.packb([]))
+    for _ in range(depth - 1):
+        nested = msgpack.ExtType(3, msgpack.packb([nested]))
+    return msgpack.packb(nested)
 
 
 MALFORMED = {
-    "bad magic": b"XXXX" + bytes(12),
-    "a skeleton over the JSON ceiling": struct.pack("!4sIQ", b"DGW2", 0, 1 << 40),
-    "too many arrays": struct.pack("!4sIQ", b"DGW2", 1 << 31, 2) + b"{}",
-    "nesting 100 000 deep": _frame(0, b"[" * 100_000 + b"]" * 100_000),
-    "a tagged dict of nothing": _frame(0, b'{"__scalar__": {"__dict__": {}}}'),
-    "an array header claiming 2**40 floats": _frame(1, b'{"__nd__": 0}', [_npy_header((1 << 40,))]),
-    "an object array": _frame(1, b'{"__nd__": 0}', [_npy_header((1,)).replace(b"<f8", b"|O8")]),
-    "an array nothing refers to": _frame(1, b"1", [_npy_header((0,))]),
-    "not JSON": _frame(0, b"{'a': 1}"),
-    "an array header longer than its frame": _frame(1, b'{"__nd__": 0}', [_npy_header((2,))[:40]]),
+    "bad magic": b"XXXX" + bytes(8),
+    "a body over the limit": struct.pack("!4sQ", b"DGW3", 1 << 40),
+    "an empty body": _frame(b""),
+    "not MessagePack": _frame(b"\xc1"),
+    "trailing bytes": _frame(msgpack.packb(1) + msgpack.packb(2)),
+    "a truncated body": _frame(msgpack.packb([1, 2, 3])[:-1]),
+    "lists nested 100 000 deep": _frame(b"\x91" * 100_000 + b"\xc0"),
+    "lists nested 100 deep": _frame(b"\x91" * 100 + b"\xc0"),
+    "tuples nested 100 deep": _frame(_tuples(100)),
+    "a tuple extension that holds no list": _frame(msgpack.packb(msgpack.ExtType(3, msgpack.packb("abc")))),
+    "lists and tuples nested 40 + 40 deep": _frame(b"\x91" * 40 + _tuples(40)),
+    "a list of 2 million and one elements": _frame(b"\xdd" + struct.pack("!I", 2_000_001) + b"\xc0" * 2_000_001),
+    "a list announcing 2**32 - 1 elements": _frame(b"\xdd\xff\xff\xff\xff" + b"\xc0" * 1000),
+    "a list of 3 million nils": _frame(b"\xdd" + struct.pack("!I", 3_000_000) + b"\xc0" * 3_000_000),
+    "a million empty dicts": _frame(b"\xdd" + struct.pack("!I", 1_000_000) + b"\x80" * 1_000_000),
+    "bytes": _frame(msgpack.packb({"ok": b"\x00" * 8})),
+    "empty bytes": _frame(msgpack.packb([b""])),
+    "a bytes key": _frame(msgpack.packb({b"": 1})),
+    "an int key": _frame(msgpack.packb({1: 1})),
+    "a timestamp": _frame(msgpack.packb({"ok": msgpack.Timestamp(1, 2)})),
+    "an unknown extension": _frame(msgpack.packb(msgpack.ExtType(9, b""))),
+    "an array header claiming 2**40 floats": _array("<f8", (1 << 40,), bytes(8)),
+    "an array header claiming 2**64 - 1 by 2**64 - 1 floats": _array("<f8", ((1 << 64) - 1,) * 2, bytes(8)),
+    "an empty array of 2**63 by 0 floats": _array("<f8", (1 << 63, 0), b""),
+    "an array of 33 dimensions": _array("<f8", (1,) * 33, bytes(8)),
+    "an object array": _array("|O8", (1,), bytes(8)),
+    "a str array": _array("<U1", (1,), bytes(4)),
+    "an array header longer than its extension": _frame(msgpack.packb(msgpack.ExtType(1, b"\x03<f8\x02" + bytes(9)))),
+    "an array extension of nothing": _frame(msgpack.packb(msgpack.ExtType(1, b""))),
+    "a scalar that is not 0-dimensional": _array("<f8", (2,), bytes(16), code=2),
 }
 
 
@@ -187,20 +213,18 @@ def test_the_framer_refuses_each_malformed_message_before_allocating(what):
         wire.decode_bytes(MALFORMED[what], limit=4 << 20)
 
 
-def test_a_remembered_array_header_is_held_to_its_frame_and_the_memory_of_headers_is_bounded():
-    # the reader remembers the headers it parsed: a header seen with a good frame is no pass for a short one
-    good = _frame(1, b'{"__nd__": 0}', [_npy_header((2,)) + bytes(16)])
-    assert wire.decode_bytes(good).shape == (2,)
+def test_a_remembered_dtype_is_held_to_its_bytes_and_the_memory_of_dtypes_is_bounded():
+    # the reader remembers the dtypes it parsed: one seen with a good array is no pass for a short one
+    assert wire.decode_bytes(_array("<f8", (2,), bytes(16))).shape == (2,)
     with pytest.raises(wire.ProtocolError, match="claiming 2 elements"):
-        wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [_npy_header((2,)) + bytes(8)]))
-    for n in range(3 * wire._HEADERS_KEPT):  # a worker sending ever new shapes
-        wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [_npy_header((n,)) + bytes(8 * n)]))
-    assert wire._parsed_header.cache_info().currsize <= wire._HEADERS_KEPT
-    wire._parsed_header.cache_clear()
-    padded = _npy_header((1,))[:-1] + b" " * 2_000 + b"\n"  # a legal header, 2 kB of spaces long
-    padded = padded[:8] + struct.pack("<H", len(padded) - 10) + padded[10:]
-    assert wire.decode_bytes(_frame(1, b'{"__nd__": 0}', [padded + bytes(8)])).shape == (1,)
-    assert wire._parsed_header.cache_info().currsize == 0  # read by numpy's parser, not remembered
+        wire.decode_bytes(_array("<f8", (2,), bytes(8)))
+    wire._dtype.cache_clear()
+    for order in "<>|=":  # a worker sending every dtype name the reader would look at
+        for kind in "biufc":
+            for size in range(100):
+                with contextlib.suppress(wire.ProtocolError):
+                    wire.decode_bytes(_array(f"{order}{kind}{size}", (0,), b""))
+    assert 0 < wire._dtype.cache_info().currsize <= wire._HEADERS_KEPT
 
 
 # --------------------------------------------------------------------------- given functions (guarantee 1)

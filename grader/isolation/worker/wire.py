@@ -1,26 +1,32 @@
 """The wire format between the grader and the worker: one framer, used by both sides.
 
 A message is plain data (None, bool, int, float, str, lists, tuples, dicts with str keys, numpy arrays and
-scalars of numeric dtypes).  On the wire it is a header, a JSON *skeleton* in which every array is replaced
-by ``{"__nd__": i}``, then the arrays as raw ``.npy`` frames::
+scalars of numeric dtypes).  On the wire it is a header and a MessagePack body::
 
-    b"DGW2" | u32 number of arrays | u64 JSON bytes | JSON | (u64 frame bytes | .npy bytes) × number of arrays
+    b"DGW3" | u64 body bytes | MessagePack
+
+The body is MessagePack as the ``msgpack`` library writes and reads it (in C: no walk of the message in
+Python on the sending side), with three extension types for what MessagePack does not have: an array and a
+numpy scalar (``u8 dtype length | dtype, e.g. b"<f8" | u8 dimensions | u64 × dimensions | the C-ordered
+bytes``) and a tuple (its items, packed as a list).
 
 Reading is *sans-IO*: a :class:`Reader` says how many bytes it needs next and where to put them, so the
 grader can read under a deadline from a non-blocking pipe and the worker can read with plain blocking
-calls, both through this one parser.  Everything a reader is given is untrusted: every size is checked
-against a limit *before* anything is allocated, ``.npy`` headers are parsed without ``pickle`` and must
-describe exactly the bytes that follow, and nesting depth and element counts are bounded.  Anything else
-is a :class:`ProtocolError`.
+calls, both through this one parser.  Everything a reader is given is untrusted: the body's size is checked
+against a limit *before* anything is allocated; every array's dtype must be numeric and its header must
+describe exactly the bytes that follow; nothing is ever unpickled; containers and their elements are
+counted as they are built (at most :data:`MAX_ELEMENTS`), and what comes out is checked to be plain data no
+more than :data:`MAX_DEPTH` levels deep (MessagePack's own extension, a timestamp, and its bytes are not
+plain data).  Anything else is a :class:`ProtocolError`.
 
-This file is self-contained (stdlib + numpy): the worker loads it by path inside the sandbox.
+This file is self-contained (stdlib, numpy and msgpack, :data:`NEEDS`): the worker loads it by path inside the
+sandbox.
 """
 
 from __future__ import annotations
 
 import functools
-import io
-import json
+import math
 import os
 import re
 import select
@@ -28,16 +34,20 @@ import struct
 import time
 from typing import Any
 
-MAGIC = b"DGW2"
-_HEAD = struct.Struct("!4sIQ")
-_LEN = struct.Struct("!Q")
-#: Hard ceilings, whatever a caller allows: a whole message, its JSON skeleton, arrays, nesting, elements.
+import msgpack
+
+MAGIC = b"DGW3"
+_HEAD = struct.Struct("!4sQ")
+#: Distributions this file needs besides numpy: a worker that may import only some packages is given these too.
+NEEDS = ("msgpack",)
+#: Hard ceilings, whatever a caller allows: a whole message, nesting, elements, an array's dimensions.
 MAX_MESSAGE = 512 * 1024 * 1024
-MAX_JSON = 16 * 1024 * 1024
-MAX_ARRAYS = 100_000
 MAX_DEPTH = 64
 MAX_ELEMENTS = 2_000_000
+MAX_DIMS = 32
 _KINDS = "biufc"  # bool, signed, unsigned, float, complex: never object, structured, str, void or datetime
+#: MessagePack extension codes.
+_ARRAY, _SCALAR, _TUPLE = 1, 2, 3
 
 
 class ProtocolError(Exception):
@@ -60,12 +70,8 @@ def _np() -> Any:
 # --------------------------------------------------------------------------- encoding
 def encode(value: Any) -> list[bytes | memoryview]:
     """The chunks of one message holding ``value`` (raises ``TypeError`` for anything but plain data)."""
-    frames: list[bytes] = []
-    skeleton = json.dumps(_skeleton(value, frames, 0), separators=(",", ":"), allow_nan=False).encode("utf-8")
-    chunks: list[bytes | memoryview] = [_HEAD.pack(MAGIC, len(frames), len(skeleton)), skeleton]
-    for frame in frames:
-        chunks += [_LEN.pack(len(frame)), frame]
-    return chunks
+    body = _pack(value)
+    return [_HEAD.pack(MAGIC, len(body)), body]
 
 
 def encode_bytes(value: Any) -> bytes:
@@ -73,8 +79,7 @@ def encode_bytes(value: Any) -> bytes:
 
 
 #: A message up to this size is written with one system call (its chunks joined); a larger one chunk by chunk,
-#: without a copy.  Each write to a pipe wakes the reader: a small message written in its 2 + 2k chunks (k
-#: arrays) cost a grade more in ``write`` than in anything else.
+#: without a copy.  Each write to a pipe wakes the reader.
 JOIN_BELOW = 1 << 20
 
 
@@ -90,107 +95,63 @@ def joined(chunks: list[bytes | memoryview]) -> list[bytes | memoryview]:
     return chunks
 
 
-_NPY_MAGIC = b"\x93NUMPY\x01\x00"
-#: The header ``np.save`` writes for a C-ordered array, which is all this side ever writes: read without
-#: ``ast`` (numpy's own header parser compiles each header, a third of a small message's cost).
-_NPY_HEADER = re.compile(
-    r"\{'descr': '([<>|=][a-z]\d{1,2})', 'fortran_order': False, 'shape': "
-    r"\(((?:\d{1,19}, ?){0,32}(?:\d{1,19})?)\), \} *\n"
-)
+def _pack(value: Any) -> bytes:
+    """MessagePack of ``value`` (a packer each time: a tuple packs its items while its container is half packed)."""
+    packer = msgpack.Packer(default=_extension, strict_types=True, unicode_errors="surrogatepass")
+    try:
+        return packer.pack(value)
+    except (OverflowError, ValueError, RecursionError) as exc:  # an int over 64 bits, nesting over the packer's
+        raise TypeError(f"cannot send this value ({exc})") from None  # limit (or a tuple's), str the codec refuses
 
 
-def _npy(array: Any) -> bytes:
-    """``.npy`` bytes of a numeric array (version 1.0, C order, the same bytes ``np.save`` writes)."""
-    dtype = array.dtype
-    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:
-        raise TypeError(f"an array of dtype {dtype} cannot be sent (numbers only)")
-    return b"".join((_npy_prefix(dtype, array.shape), array.tobytes(order="C")))
-
-
-#: Headers written and read, remembered (a grade sends the same few shapes thousands of times); bounded, so
-#: that a worker sending ever new shapes costs the grader no memory.
-_HEADERS_KEPT = 1024
-#: Only headers shorter than this are remembered (this side writes 64 to 192 bytes): 1,024 of them stay small.
-_HEADER_KEPT_BELOW = 512
-
-
-@functools.lru_cache(maxsize=_HEADERS_KEPT)
-def _npy_prefix(dtype: Any, shape: tuple[int, ...]) -> bytes:
-    """The magic string, header length and header of a C-ordered array of ``dtype`` and ``shape``."""
-    dims = repr(tuple(int(d) for d in shape))
-    header = f"{{'descr': '{_np().lib.format.dtype_to_descr(dtype)}', 'fortran_order': False, 'shape': {dims}, }}"
-    header += " " * ((64 - (len(_NPY_MAGIC) + 2 + len(header) + 1) % 64) % 64) + "\n"
-    return b"".join((_NPY_MAGIC, struct.pack("<H", len(header)), header.encode("latin-1")))
-
-
-def _npy_header(frame: bytes | bytearray) -> tuple[tuple[int, ...], bool, Any, int] | None:
-    """(shape, fortran order, dtype, data offset) of a header in the form :func:`_npy` writes, else None."""
-    if frame[:8] != _NPY_MAGIC or len(frame) < 10:
-        return None
-    (size,) = struct.unpack("<H", bytes(frame[8:10]))
-    if len(frame) < 10 + size or size > _HEADER_KEPT_BELOW:
-        return None  # numpy's parser (not remembered: a long header is no one's cache entry)
-    return _parsed_header(bytes(frame[10 : 10 + size]))
-
-
-@functools.lru_cache(maxsize=_HEADERS_KEPT)
-def _parsed_header(header: bytes) -> tuple[tuple[int, ...], bool, Any, int] | None:
-    match = _NPY_HEADER.fullmatch(header.decode("latin-1"))
-    if match is None:
-        return None
-    shape = tuple(int(d) for d in match.group(2).replace(" ", "").split(",") if d)
-    return shape, False, _np().dtype(match.group(1)), 10 + len(header)
-
-
-_INF = (float("inf"), float("-inf"))
-#: Types a message is mostly made of, dispatched on as they are; anything else by the first of :func:`_base`'s.
-_EXACT = {str, int, bool, float, list, dict, tuple, type(None)}
-
-
-def _base(value: Any) -> type | None:
-    """The type a value of no :data:`_EXACT` type is sent as: the first of these it is an instance of (a subclass,
-    a numpy scalar; ``np.float64`` is a float), or None for what cannot be sent."""
+def _extension(value: Any) -> Any:
+    """What MessagePack cannot pack by itself (anything that is not exactly None, bool, int, float, str, list or
+    dict), as the first of these it is an instance of: a subclass of a plain type as that type (``np.float64``
+    is a float), an array, a numpy scalar, a tuple; anything else cannot be sent."""
     np = _np()
-    return next(
-        (t for t in (bool, str, int, float, np.ndarray, np.generic, tuple, list, dict) if isinstance(value, t)), None
-    )
-
-
-def _skeleton(value: Any, frames: list[bytes], depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise TypeError(f"data nested more than {MAX_DEPTH} levels deep")
-    kind: type | None = type(value)  # dispatched on by identity: no chain of isinstance calls for the usual types
-    if kind not in _EXACT and kind is not _np().ndarray:
-        kind = _base(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is list:
-        return [_skeleton(v, frames, depth + 1) for v in value]
-    if kind is dict:
-        return {"__dict__": _dict_skeleton(value, frames, depth)}
-    if kind is tuple:
-        return {"__tuple__": [_skeleton(v, frames, depth + 1) for v in value]}
-    if kind is float:
-        if value != value or value in _INF:
-            return {"__float__": repr(float(value))}
-        return float(value)
-    np = _np()
+    kind = type(value)  # the usual cases first, by identity
     if kind is np.ndarray:
-        frames.append(_npy(value))
-        return {"__nd__": len(frames) - 1}
-    if kind is np.generic:
-        frames.append(_npy(np.asarray(value)))
-        return {"__scalar__": len(frames) - 1}
+        return _array_extension(_ARRAY, value)
+    if kind is tuple:
+        return msgpack.ExtType(_TUPLE, _pack(list(value)))
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, np.ndarray):
+        return _array_extension(_ARRAY, np.asarray(value))
+    if isinstance(value, np.generic):
+        return _array_extension(_SCALAR, np.asarray(value))
+    if isinstance(value, tuple):
+        return msgpack.ExtType(_TUPLE, _pack(list(value)))
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
     raise TypeError(f"cannot send an object of type {type(value).__module__}.{type(value).__qualname__}")
 
 
-def _dict_skeleton(value: dict[Any, Any], frames: list[bytes], depth: int) -> dict[str, Any]:
-    out = {}
-    for k, v in value.items():
-        if not isinstance(k, str):
-            raise TypeError(f"dict keys must be str, got {type(k).__name__}")
-        out[k] = _skeleton(v, frames, depth + 1)
-    return out
+def _array_extension(code: int, array: Any) -> msgpack.ExtType:
+    # ExtType is a named tuple whose __new__ checks its two fields in Python: these are an int and bytes
+    return tuple.__new__(msgpack.ExtType, (code, _array_prefix(array.dtype, array.shape) + array.tobytes()))
+
+
+#: Array headers written and dtypes read, remembered (a grade sends the same few shapes thousands of times);
+#: bounded, so that a worker sending ever new shapes costs the grader no memory.
+_HEADERS_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=_HEADERS_KEPT)
+def _array_prefix(dtype: Any, shape: tuple[int, ...]) -> bytes:
+    """An array extension's header: its dtype (``dtype.str``) and shape."""
+    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise TypeError(f"an array of dtype {dtype} cannot be sent (numbers only)")
+    if len(shape) > MAX_DIMS:
+        raise TypeError(f"an array of more than {MAX_DIMS} dimensions cannot be sent")
+    descr = dtype.str.encode("ascii")
+    return struct.pack(f"<B{len(descr)}sB{len(shape)}Q", len(descr), descr, len(shape), *shape)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -206,10 +167,7 @@ class Reader:
         self.total = 0
         self._buf = bytearray(_HEAD.size)
         self._filled = 0
-        self._stage = "head"
-        self._arrays = 0
-        self._json = b""
-        self._frames: list[bytearray] = []
+        self._body = False
         self.done = False
 
     def buffer(self) -> memoryview:
@@ -221,51 +179,22 @@ class Reader:
         if self._filled == len(self._buf):
             self._next()
 
-    def _alloc(self, size: int, stage: str) -> None:
-        if self.total + size > self.limit:
-            raise ProtocolError(f"a message of over {self.total + size} bytes (the limit here is {self.limit})")
-        self._buf, self._filled, self._stage = bytearray(size), 0, stage
-        if size == 0:
-            self._next()
-
     def _next(self) -> None:
-        stage = self._stage
-        if stage == "head":
-            magic, arrays, size = _HEAD.unpack(bytes(self._buf))
-            if magic != MAGIC:
-                raise ProtocolError("not a deepgrade message (bad magic bytes)")
-            if arrays > MAX_ARRAYS or size > MAX_JSON:
-                raise ProtocolError(f"a message announcing {arrays} arrays and {size} bytes of JSON (over the limits)")
-            self._arrays = arrays
-            self._alloc(size, "json")
-        elif stage == "json":
-            self._json = bytes(self._buf)
-            self._frame_or_done()
-        elif stage == "len":
-            (size,) = _LEN.unpack(bytes(self._buf))
-            self._alloc(size, "frame")
-        else:
-            self._frames.append(self._buf)
-            self._frame_or_done()
-
-    def _frame_or_done(self) -> None:
-        if len(self._frames) < self._arrays:
-            self._alloc(_LEN.size, "len")
-        else:
-            self._buf, self._filled, self._stage, self.done = bytearray(), 0, "done", True
+        if self._body:
+            self.done = True
+            return
+        magic, size = _HEAD.unpack(self._buf)
+        if magic != MAGIC:
+            raise ProtocolError("not a deepgrade message (bad magic bytes)")
+        if _HEAD.size + size > self.limit:
+            raise ProtocolError(f"a message of over {_HEAD.size + size} bytes (the limit here is {self.limit})")
+        self._buf, self._filled, self._body = bytearray(size), 0, True
+        self.done = size == 0
 
     def message(self) -> Any:
         if not self.done:
             raise ProtocolError("the message is incomplete")
-        try:
-            tree = json.loads(self._json.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ProtocolError(f"malformed message: {type(exc).__name__}") from None
-        decoder = _Decoder(self._frames)
-        value = decoder.walk(tree, 0)
-        if decoder.used != len(self._frames):
-            raise ProtocolError("a message with arrays that nothing refers to")
-        return value
+        return decode(self._buf)
 
 
 def decode_bytes(data: bytes, limit: int = MAX_MESSAGE) -> Any:
@@ -285,94 +214,146 @@ def decode_bytes(data: bytes, limit: int = MAX_MESSAGE) -> Any:
     return reader.message()
 
 
-class _Decoder:
-    def __init__(self, frames: list[bytearray]) -> None:
-        self.frames = frames
-        self.taken = [False] * len(frames)
-        self.used = 0
-        self.elements = 0
+def decode(body: bytes | bytearray) -> Any:
+    """The plain data in a message's MessagePack ``body``, or :class:`ProtocolError`."""
+    try:
+        value = _Decoder().unpack(body)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, RecursionError, msgpack.UnpackException) as exc:
+        raise ProtocolError(f"malformed message: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return _plain(value)
 
-    def walk(self, node: Any, depth: int) -> Any:
-        self.elements += 1
+
+class _Decoder:
+    """One message's unpacking: its extensions, and its count of elements so far (tuples share it)."""
+
+    __slots__ = ("elements", "tuples")
+
+    def __init__(self) -> None:
+        self.elements = 0
+        self.tuples = 0
+
+    def unpack(self, body: bytes | bytearray) -> Any:
+        return msgpack.unpackb(
+            body,
+            ext_hook=self.extension,
+            list_hook=self.count,
+            object_hook=self.count,
+            raw=False,
+            strict_map_key=True,
+            max_bin_len=0,
+            max_array_len=MAX_ELEMENTS,  # a list or dict is allocated whole from its header: never more than this
+            max_map_len=MAX_ELEMENTS,
+            unicode_errors="replace",
+        )
+
+    def count(self, container: Any) -> Any:
+        """A list or dict just built: counted (it and its elements) before the next is built."""
+        self.elements += len(container) + 1
         if self.elements > MAX_ELEMENTS:
             raise ProtocolError(f"a message of more than {MAX_ELEMENTS} elements")
-        if depth > MAX_DEPTH:
-            raise ProtocolError(f"a message nested more than {MAX_DEPTH} levels deep")
-        kind = type(node)  # what json.loads makes: exactly these types
-        if kind is str or kind is int or kind is float or kind is bool or node is None:
-            return node
-        if kind is list:
-            return [self.walk(v, depth + 1) for v in node]
-        if kind is not dict or len(node) != 1:
-            raise ProtocolError("a malformed tagged object")
-        ((tag, inner),) = node.items()
-        if tag == "__nd__":
-            return self.array(inner)
-        if tag == "__dict__" and type(inner) is dict:
-            return {k: self.walk(v, depth + 1) for k, v in inner.items()}
-        if tag == "__tuple__" and type(inner) is list:
-            return tuple(self.walk(v, depth + 1) for v in inner)
-        if tag == "__scalar__":
-            array = self.array(inner)
+        return container
+
+    def extension(self, code: int, data: bytes) -> Any:
+        if code == _ARRAY or code == _SCALAR:
+            array = _array(data)
+            if code == _ARRAY:
+                return array
             if array.shape != ():
                 raise ProtocolError("a scalar that is not 0-dimensional")
             return array[()]
-        if tag == "__float__":
-            if inner not in ("nan", "inf", "-inf"):
-                raise ProtocolError(f"bad float literal {str(inner)[:20]!r}")
-            return float(inner)
-        raise ProtocolError(f"unknown message object {tag[:20]!r}")
-
-    def array(self, index: Any) -> Any:
-        if (
-            not isinstance(index, int)
-            or isinstance(index, bool)
-            or not 0 <= index < len(self.frames)
-            or self.taken[index]
-        ):
-            raise ProtocolError("a bad array reference")
-        self.taken[index] = True
-        self.used += 1
-        return parse_npy(self.frames[index])
+        if code == _TUPLE:
+            self.tuples += 1
+            if self.tuples > MAX_DEPTH:
+                raise ProtocolError(f"a message nested more than {MAX_DEPTH} levels deep")
+            try:
+                items = self.unpack(data)
+            finally:
+                self.tuples -= 1
+            if type(items) is not list:
+                raise ProtocolError("a tuple extension that does not hold a list")
+            return tuple(items)
+        raise ProtocolError(f"unknown message extension {code}")
 
 
-def parse_npy(frame: bytes | bytearray) -> Any:
-    """A numeric array from ``.npy`` bytes, or :class:`ProtocolError` (never unpickles, never over-allocates)."""
-    np = _np()
+_DESCR = re.compile(rb"[<>|=][biufc][0-9]{1,2}")
+
+
+@functools.lru_cache(maxsize=_HEADERS_KEPT)
+def _dtype(descr: bytes) -> Any:
+    """The numeric dtype an array extension names, or :class:`ProtocolError`."""
+    if not _DESCR.fullmatch(descr):
+        raise ProtocolError(f"an array of dtype {descr[:20]!r} (numbers only)")
     try:
-        fast = _npy_header(frame)
-    except (TypeError, ValueError) as exc:  # a dtype numpy does not know
-        raise ProtocolError(f"a bad array header ({type(exc).__name__})") from None
-    if fast is not None:
-        shape, fortran, dtype, offset = fast
-    else:  # another writer's header: numpy's parser (no pickle either)
-        fmt = np.lib.format
-        stream = io.BytesIO(frame)
-        try:
-            version = fmt.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran, dtype = fmt.read_array_header_1_0(stream)
-            elif version in ((2, 0), (3, 0)):
-                shape, fortran, dtype = fmt.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"npy version {version}")
-        except Exception as exc:  # noqa: BLE001 - numpy raises several kinds for a bad header
-            raise ProtocolError(f"a bad array header ({type(exc).__name__})") from None
-        offset = stream.tell()
-    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None or dtype.hasobject:
+        dtype = _np().dtype(descr.decode("ascii"))
+    except (TypeError, ValueError):
+        raise ProtocolError(f"an array of dtype {descr!r} (numbers only)") from None
+    if dtype.kind not in _KINDS or dtype.itemsize == 0:
         raise ProtocolError(f"an array of dtype {dtype} (numbers only)")
-    if not all(isinstance(d, int) and d >= 0 for d in shape) or len(shape) > 32:
-        raise ProtocolError("an array header with a bad shape")
-    count = 1
-    for d in shape:
-        count *= d
-    if count * dtype.itemsize != len(frame) - offset:
-        raise ProtocolError(f"an array header claiming {count} elements of {dtype} for {len(frame) - offset} bytes")
-    array = np.frombuffer(frame, dtype=dtype, count=count, offset=offset)
-    array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    return dtype
+
+
+def _array(data: bytes) -> Any:
+    """The array an extension holds: a copy of its bytes, checked to be exactly what its header says."""
+    if len(data) < 2 or len(data) < data[0] + 2:
+        raise ProtocolError("an array header longer than its extension")
+    offset = data[0] + 2 + 8 * data[data[0] + 1]
+    if len(data) < offset:
+        raise ProtocolError("an array header longer than its extension")
+    dtype, shape, size = _array_header(data[:offset])
+    if size != len(data) - offset:
+        count = size // dtype.itemsize
+        raise ProtocolError(f"an array header claiming {count} elements of {dtype} for {len(data) - offset} bytes")
     if not dtype.isnative:
-        array = array.astype(dtype.newbyteorder("="))
-    return np.array(array, copy=True)
+        return _np().ndarray(shape, dtype, data, offset).astype(dtype.newbyteorder("="))
+    return _np().ndarray(shape, dtype, data, offset).copy()
+
+
+@functools.lru_cache(maxsize=_HEADERS_KEPT)
+def _array_header(header: bytes) -> tuple[Any, tuple[int, ...], int]:
+    """(dtype, shape, bytes of data) of an array extension's header (remembered: a worker sends the same few)."""
+    size = header[0]
+    dtype = _dtype(header[1 : 1 + size])
+    ndim = header[1 + size]
+    if ndim > MAX_DIMS:
+        raise ProtocolError("an array header with a bad shape")
+    shape = struct.unpack_from(f"<{ndim}Q", header, size + 2)
+    return dtype, shape, math.prod(shape) * dtype.itemsize
+
+
+#: What a message's leaves may be, besides arrays and numpy scalars.
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
+def _plain(value: Any) -> Any:
+    """``value``, checked to be plain data (dicts with str keys, lists, tuples; no bytes, no timestamp) nested no
+    more than :data:`MAX_DEPTH` levels deep."""
+    np = _np()
+    todo = [(value, 0)]
+    while todo:
+        node, depth = todo.pop()
+        kind = type(node)
+        if kind is dict:
+            for key in node:
+                if type(key) is not str:
+                    raise ProtocolError(f"a dict key of type {type(key).__name__} (str only)")
+            children: Any = node.values()
+        elif kind is list or kind is tuple:
+            children = node
+        elif kind in _LEAVES or kind is np.ndarray or issubclass(kind, np.generic):
+            continue
+        else:
+            raise ProtocolError(f"a value of type {kind.__name__} (plain data only)")
+        if depth >= MAX_DEPTH:
+            raise ProtocolError(f"a message nested more than {MAX_DEPTH} levels deep")
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list or kind is tuple:
+                todo.append((child, depth + 1))
+            elif kind not in _LEAVES and kind is not np.ndarray and not issubclass(kind, np.generic):
+                raise ProtocolError(f"a value of type {kind.__name__} (plain data only)")
+    return value
 
 
 def arrays_in(value: Any, out: list[Any] | None = None) -> list[Any]:
