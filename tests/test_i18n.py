@@ -211,6 +211,31 @@ def test_the_feedback_page_is_written_in_the_chosen_language(monkeypatch):
     assert 'lang="zh-CN"' in page
 
 
+def test_a_training_chart_is_labelled_in_the_chosen_language(monkeypatch):
+    import base64
+
+    from grader.reporters import feedback
+
+    monkeypatch.setattr(i18n, "_current", None)
+    curves = {"loss": [2.0, 1.0], "reference loss": [2.0, 0.9], "loss (cuda)": [2.0, 1.1], "custom": [1.0, 1.0]}
+    check = CheckResult("train_model trains", 0.0, 1.0, "failed", "the loss did not fall", "training", False)
+    check.curves = curves
+    result = SubmissionResult("alice", [ExerciseResult("train.loop", "A training loop", "train", [check])])
+
+    def chart_text(page: str) -> list[str]:
+        found = re.search(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", page)
+        assert found is not None, "no chart on the page"
+        svg = base64.b64decode(found.group(1)).decode()
+        return re.findall(r">([^<>]+)</text>", svg)
+
+    i18n.set_language("en")
+    assert {"step", "loss", "reference loss", "loss (cuda)", "custom"} <= set(chart_text(feedback.html(result, "a")))
+    i18n.set_language("zh_CN")
+    text = chart_text(feedback.html(result, "a"))
+    assert {"步数", "损失", "参考实现的损失", "损失 (cuda)", "custom"} <= set(text)
+    assert not {"step", "loss", "reference loss"} & set(text)
+
+
 # ----------------------------------------------------------------------------- the command line
 
 

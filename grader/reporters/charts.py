@@ -85,9 +85,12 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
 
 
-def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, height: int = 270) -> str:
-    """One line per series of ``curves`` against its step (1, 2, …), with a legend; on a log scale when every
-    value is positive (losses span decades: the tail shows).  Values that are not finite break the line.
+def lines(
+    curves: dict[str, list[float]], *, title: str = "", xlabel: str = "step", width: int = 450, height: int = 270
+) -> str:
+    """One line per series of ``curves`` against its step (1, 2, …; the axis labelled ``xlabel``), with a legend;
+    on a log scale when every value is positive (losses span decades: the tail shows).  Values that are not finite
+    break the line.
 
     >>> svg = lines({"loss": [2.3, 0.4], "reference loss": [2.3, 0.3]}, title="training")
     >>> svg.startswith("<svg") and svg.count("<polyline") == 2
@@ -131,7 +134,8 @@ def lines(curves: dict[str, list[float]], *, title: str = "", width: int = 450, 
     for s in (t for t in _ticks(1, steps) if t == int(t)) if steps > 1 else [1.0]:
         tx = x(s)
         body.append(f'<text x="{tx:.1f}" y="{top + plot_h + 15}" text-anchor="middle" {_FONT}>{int(s)}</text>')
-    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" {_FONT}>step</text>')
+    label = escape(xlabel)
+    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" {_FONT}>{label}</text>')
     for i, (name, points) in enumerate(series.items()):
         colour = LINES[i % len(LINES)]
         dash = ' stroke-dasharray="5 3"' if "reference" in name else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.i18n import _, language, name
+from grader.i18n import N_, _, language, name
 from grader.reporters import charts
 from grader.reporters.text import clean, fence
 from grader.reporters.view import MARK, check_label, details, exercise_heading, hidden_summary, status_note
@@ -54,6 +54,16 @@ ul{list-style:none;padding-left:.5rem}li{margin:.3rem 0}img{max-width:100%;borde
 .meta{color:#666;font-size:.85rem}.note{background:#fff4e5;padding:.4rem .6rem}"""
 
 
+#: The curves checks record (``Context.record_curve``), translated where they are drawn; a run on another device
+#: keeps its suffix (``loss (cuda)``).  Any other name is drawn as it is.
+CURVES = (N_("loss"), N_("reference loss"), N_("discriminator loss"))
+
+
+def curve_label(curve: str) -> str:
+    base, bracket, rest = curve.partition(" (")
+    return _(base) + bracket + rest if base in CURVES else curve
+
+
 def _check_html(c: CheckResult) -> str:
     body = f'<li class="{escape(c.status)}">{MARK[c.status]} {escape(name(c.name))}'
     if c.status != "passed":
@@ -61,8 +71,9 @@ def _check_html(c: CheckResult) -> str:
     for heading, text in details(c):
         body += (f'<div class="meta">{escape(heading)}:</div>' if heading else "") + f"<pre>{escape(text)}</pre>"
     if c.curves:
-        alt = _("{curves} curves of {check}").format(curves=", ".join(c.curves), check=name(c.name))
-        chart = charts.data_uri(charts.lines(c.curves, title=name(c.name)))
+        curves = {curve_label(k): v for k, v in c.curves.items()}
+        alt = _("{curves} curves of {check}").format(curves=", ".join(curves), check=name(c.name))
+        chart = charts.data_uri(charts.lines(curves, title=name(c.name), xlabel=_("step")))
         body += f'<div><img alt="{escape(alt)}" src="{chart}"></div>'
     return body + "</li>"
 
