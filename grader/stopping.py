@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 
 from grader.i18n import _
+from grader.isolation.worker import proctree
 
 SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -147,60 +148,36 @@ def signals_blocked() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- process trees
-def _stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, start time) of a live process, from /proc; None if it is gone (or a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] in (b"Z", b"X"):  # already dead: nothing to kill
-        return None
-    return int(fields[1]), int(fields[19])
+def _same(pid: int, start: int) -> bool:
+    """Whether ``pid`` is still the live process that started at ``start`` (not a zombie, not a later one)."""
+    st = proctree.stat(pid)
+    return st is not None and not st.ended and st.start == start
 
 
 def descendants(roots: Iterable[int] | None = None, spare: Iterable[int] = ()) -> dict[int, int]:
     """Every live process below ``roots`` (default: this process) but outside the subtrees of ``spare``, as
     pid -> start time.  The start time lets :func:`kill` tell a process from a later one reusing its pid."""
     roots = [os.getpid()] if roots is None else list(roots)
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
-    try:
-        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:  # not Linux
-        return {}
-    for pid in pids:
-        st = _stat(pid)
-        if st is not None:
-            children.setdefault(st[0], []).append(pid)
-            starts[pid] = st[1]
+    live = {pid: st for pid, st in proctree.table().items() if not st.ended}
     found: dict[int, int] = {}
-    spared = set(spare)
-    todo = [c for r in roots for c in children.get(r, [])]
-    while todo:
-        pid = todo.pop()
-        if pid not in found and pid not in spared and pid in starts:
-            found[pid] = starts[pid]
-            todo.extend(children.get(pid, []))
+    for root in roots:
+        found.update((pid, live[pid].start) for pid in proctree.descendants(root, live, spare) if pid != root)
     return found
 
 
 def kill(procs: dict[int, int], sig: int = signal.SIGKILL) -> None:
     """Send ``sig`` to each process of ``procs`` (pid -> start time) that is still the same process."""
     for pid, start in procs.items():
-        st = _stat(pid)
-        if st is not None and st[1] == start:
+        if _same(pid, start):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
 
 
 def wait_gone(procs: dict[int, int], timeout: float) -> bool:
     """Wait up to ``timeout`` s until none of ``procs`` is alive (woken as they end); True if none is."""
-    from grader.isolation.worker import proctree
-
     deadline = time.monotonic() + timeout
     while True:
-        alive = {pid for pid, s in procs.items() if (st := _stat(pid)) is not None and st[1] == s}
+        alive = {pid for pid, start in procs.items() if _same(pid, start)}
         left = deadline - time.monotonic()
         if not alive or left <= 0:
             return not alive

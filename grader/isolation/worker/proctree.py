@@ -13,6 +13,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Iterable
 from typing import NamedTuple
 
 MARKER = "DEEPGRADE_WORKER"
@@ -41,13 +42,21 @@ def is_subreaper() -> bool:
         return False
 
 
-class _Proc(NamedTuple):
+class Proc(NamedTuple):
+    """What ``/proc/PID/stat`` says of one process."""
+
     ppid: int  # parent
     pgid: int  # process group
     cpu: float  # CPU seconds of the process and its waited-for children
+    state: bytes  # b"R", b"S", ... b"Z" (a zombie), b"X" (dead)
+    start: int  # clock ticks after boot: tells a process from a later one that reuses its pid
+
+    @property
+    def ended(self) -> bool:
+        return self.state in (b"Z", b"X")
 
 
-def _stat(pid: int) -> _Proc | None:
+def stat(pid: int) -> Proc | None:
     """What ``/proc/PID/stat`` says of ``pid``, or None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
@@ -55,39 +64,53 @@ def _stat(pid: int) -> _Proc | None:
     except OSError:
         return None
     fields = text[text.rfind(b")") + 2 :].split()
-    # fields[0] is the state; ppid, pgrp are fields[1:3]; utime, stime, cutime, cstime are fields[11:15]
-    return _Proc(int(fields[1]), int(fields[2]), sum(int(x) for x in fields[11:15]) / _TICK)
+    # fields[0] is the state; ppid, pgrp are fields[1:3]; utime, stime, cutime, cstime are fields[11:15]; the
+    # start time is fields[19]
+    try:
+        cpu = sum(int(x) for x in fields[11:15]) / _TICK
+        return Proc(int(fields[1]), int(fields[2]), cpu, fields[0], int(fields[19]))
+    except (IndexError, ValueError):
+        return None
 
 
-def _all() -> dict[int, _Proc]:
-    out = {}
-    for name in os.listdir("/proc"):
+def table() -> dict[int, Proc]:
+    """Every process this one can see, by pid ({} where there is no ``/proc``)."""
+    out: dict[int, Proc] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
         if name.isdigit():
-            st = _stat(int(name))
+            st = stat(int(name))
             if st is not None:
                 out[int(name)] = st
     return out
 
 
-def descendants(pid: int, table: dict[int, _Proc] | None = None) -> list[int]:
-    """``pid`` and every process below it."""
-    table = _all() if table is None else table
+def descendants(pid: int, procs: dict[int, Proc] | None = None, spare: Iterable[int] = ()) -> list[int]:
+    """``pid`` (where ``procs``, default :func:`table`, has it) and every process below it there, except the
+    subtrees of ``spare``."""
+    procs = table() if procs is None else procs
     children: dict[int, list[int]] = {}
-    for p, st in table.items():
+    for p, st in procs.items():
         children.setdefault(st.ppid, []).append(p)
-    out, todo = [], [pid]
+    out: dict[int, None] = {}
+    seen, todo = set(spare), [pid]
     while todo:
         p = todo.pop()
-        if p in table and p not in out:
-            out.append(p)
+        if p not in seen:
+            seen.add(p)
+            if p in procs:
+                out[p] = None
             todo.extend(children.get(p, []))
-    return out
+    return list(out)
 
 
 def cpu_seconds(pid: int) -> float:
     """CPU time used so far by ``pid`` and all its descendants (living, and those they have waited for)."""
-    table = _all()
-    return sum(table[p].cpu for p in descendants(pid, table))
+    procs = table()
+    return sum(procs[p].cpu for p in descendants(pid, procs))
 
 
 def marked(token: str) -> list[int]:
@@ -116,15 +139,15 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
     missed, as a process that forks and exits in a loop (a moving pid) makes it miss them.  A worker is the
     leader of a session of its own, so these groups hold the student's processes alone."""
     me = os.getpid()
-    table = _all()
-    mine_before = {p for p, st in table.items() if st.ppid == me}
+    procs = table()
+    mine_before = {p for p, st in procs.items() if st.ppid == me}
     victims: set[int] = set()
     for _ in range(rounds):
-        found = set(descendants(pid, table)) | set(marked(token))
-        found |= {p for p, st in table.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
+        found = set(descendants(pid, procs)) | set(marked(token))
+        found |= {p for p, st in procs.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
         found.discard(me)
         victims |= found
-        for group in {pid} | {table[p].pgid for p in found if p in table} - {os.getpgrp(), 0, 1}:
+        for group in {pid} | {procs[p].pgid for p in found if p in procs} - {os.getpgrp(), 0, 1}:
             try:
                 os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -138,7 +161,7 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
         _reap(victims - {pid})
         if ended:
             return
-        table = _all()
+        procs = table()
 
 
 def wait_ended(pids: set[int], seconds: float) -> bool:
@@ -172,12 +195,8 @@ def wait_ended(pids: set[int], seconds: float) -> bool:
 
 
 def _zombie_or_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            text = fh.read()
-    except OSError:
-        return True
-    return text[text.rfind(b")") + 2 :][:1] in (b"Z", b"X")
+    st = stat(pid)
+    return st is None or st.ended
 
 
 def _reap(pids: set[int]) -> None:
