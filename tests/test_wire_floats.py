@@ -1,4 +1,4 @@
-"""Non-finite numpy scalars cross the worker boundary (a loss of inf must be reported, not garbled)."""
+"""Non-finite floats and invalid Unicode cross the worker boundary (a loss of inf must be reported, not garbled)."""
 
 import math
 
@@ -42,3 +42,12 @@ def test_a_small_message_is_written_whole_and_a_large_one_in_chunks_without_a_co
         wire.write_blocking(stream, value)
         got = wire.read_blocking(io.BytesIO(stream.getvalue()))
         assert got["name"] == "f" and all(np.array_equal(a, b) for a, b in zip(got["args"], value["args"]))
+
+
+def test_a_lone_surrogate_crosses_as_replacement_characters_never_as_an_error():
+    """A student may print or return a str that is not valid Unicode (a lone surrogate): it is sent as it is and
+    arrives as U+FFFD, a str that can be written anywhere (a feedback page, a JSON file)."""
+    back = decode(encode({"stdout": "a\ud800b", "t": ("\udcff",)}))
+    assert back["stdout"].startswith("a\ufffd") and back["stdout"].endswith("\ufffdb")
+    assert set(back["t"][0]) == {"\ufffd"}
+    back["stdout"].encode("utf-8")  # no surrogate is left
