@@ -100,6 +100,26 @@ def _returns_the_students_object(student):
     return {"value": Sneaky()}
 
 
+def _returns_a_list_that_raises(student, which):
+    class Trap(list):  # a list whose items cannot be read: packing it raises the student's own exception
+        def __iter__(self):
+            raise RuntimeError("a trap")
+
+    class Loud(Exception):
+        def __str__(self):
+            raise ValueError("cannot even say why")
+
+    class Louder(list):
+        def __iter__(self):
+            raise Loud()
+
+    return {"trap": Trap([1])} if which == "trap" else {"loud": Louder([1])}
+
+
+def _returns_what_the_decoder_refuses(student, which):
+    return {"bytes": b"\x00"} if which == "bytes" else {1: "an int key"}
+
+
 def test_a_result_that_is_not_plain_data_is_the_students_error_and_the_worker_goes_on():
     from grader import reference
 
@@ -107,6 +127,15 @@ def test_a_result_that_is_not_plain_data_is_the_students_error_and_the_worker_go
         with pytest.raises(StudentError, match="returned a value that is not plain data") as info:
             w.drive(_returns_the_students_object)
         assert info.value.kind == "error" and w.restarts == 0
+        for which in ("trap", "loud"):  # an exception of the student's own while its value is packed
+            with pytest.raises(StudentError, match="returned a value that is not plain data") as info:
+                w.drive(_returns_a_list_that_raises, which)
+            assert info.value.kind == "error" and w.restarts == 0, which
+        assert w.ping() == "pong"
+        for which in ("bytes", "int key"):  # packed, but not plain data: refused by the grader, a fatal error
+            with pytest.raises(StudentError, match="malformed") as info:
+                w.drive(_returns_what_the_decoder_refuses, which)
+            assert info.value.fatal, which
         assert w.ping() == "pong"
 
 
@@ -232,7 +261,9 @@ def test_arrays_read_back_exactly_as_writable_native_copies(array):
     assert np.array_equal(wire._array(forged), array) and wire._array(forged).shape == array.shape
 
 
-@pytest.mark.parametrize("descr", ["|O8", "<U4", "|S3", "|V8", "<m8", "<M8[s]", "<f0", "<f3", "f8", "<f8 "])
+@pytest.mark.parametrize(
+    "descr", ["|O8", "<U4", "|S3", "|V8", "<m8", "<M8[s]", "<f0", "<f3", "f8", "<f8 ", "<f16", "<c32"]
+)
 def test_an_array_of_a_non_numeric_dtype_is_refused(descr):
     with pytest.raises(wire.ProtocolError):
         wire.decode_bytes(_extension(1, _array_data(descr, (1,), bytes(8))))

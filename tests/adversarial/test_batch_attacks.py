@@ -142,11 +142,14 @@ def _sly_reply(student, how):
 
 
 def test_subclasses_of_plain_types_cross_as_their_base_or_not_at_all(worker):
-    """The encoder sends a subclass as its base type, through that type's own conversion; one that raises while
-    being sent ends the worker (the student's error), never the grader."""
+    """The encoder sends a subclass as its base type, through that type's own conversion (never the student's
+    ``__float__``); one that raises while being sent is the student's error for that call, never the grader's."""
     out = worker.drive_many(_calls(_sly_reply, [("float",), ("list",), ("float",)]))
-    assert type(worker.result(out[0])) is float
-    assert len(out) == 2 and isinstance(out[1], StudentError) and out[1].fatal
+    assert [type(worker.result(r)) for r in (out[0], out[2])] == [float, float] and worker.result(out[0]) == 2.0
+    assert isinstance(out[1], dict) and "not plain data" in out[1]["message"]
+    with pytest.raises(StudentError) as err:
+        worker.result(out[1])
+    assert not err.value.fatal
     assert worker.ping() == "pong"
 
 

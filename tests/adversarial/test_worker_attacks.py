@@ -71,6 +71,16 @@ def send(raw):
     return 1.0
 
 
+def send_once(raw):  # the reply to this call is raw; the next ones are the worker's own
+    raw, real = raw.encode("latin-1"), WIRE.write_blocking
+
+    def write(stream, value):
+        WIRE.write_blocking = real
+        stream.write(raw)
+    WIRE.write_blocking = write
+    return 1.0
+
+
 def flood(x):
     def write(stream, value):  # announces a 15 MiB body (over a 4 MiB reply's limit), then streams it for ever
         stream.write(struct.pack("!4sQ", b"DGW3", 15 * 1024 * 1024))
@@ -107,11 +117,14 @@ def _array(descr: str, shape: tuple[int, ...], data: bytes, code: int = 1) -> by
     return _frame(msgpack.packb(msgpack.ExtType(code, header + data)))
 
 
-def _tuples(depth: int) -> bytes:
-    """Tuples nested ``depth`` deep: ``((((),),),)``, each an extension holding its items packed as a list."""
-    nested = msgpack.ExtType(3, msgpack.packb([]))
+TUPLE = msgpack.ExtType(3, b"")  # first in a list, the list is a tuple
+
+
+def _tuples(depth: int, inner: object = None) -> bytes:
+    """Tuples nested ``depth`` deep around ``inner``: ``((((inner,),),),)``."""
+    nested: object = [TUPLE, inner]
     for _ in range(depth - 1):
-        nested = msgpack.ExtType(3, msgpack.packb([nested]))
+        nested = [TUPLE, nested]
     return msgpack.packb(nested)
 
 
@@ -125,7 +138,10 @@ MALFORMED = {
     "lists nested 100 000 deep": _frame(b"\x91" * 100_000 + b"\xc0"),
     "lists nested 100 deep": _frame(b"\x91" * 100 + b"\xc0"),
     "tuples nested 100 deep": _frame(_tuples(100)),
-    "a tuple extension that holds no list": _frame(msgpack.packb(msgpack.ExtType(3, msgpack.packb("abc")))),
+    "a tuple marker that holds data": _frame(msgpack.packb([msgpack.ExtType(3, msgpack.packb([1]))])),
+    "a tuple marker that is not first": _frame(msgpack.packb([1, TUPLE])),
+    "a tuple marker as a value": _frame(msgpack.packb({"ok": TUPLE})),
+    "a tuple of a tuple marker": _frame(msgpack.packb([TUPLE, TUPLE])),
     "lists and tuples nested 40 + 40 deep": _frame(b"\x91" * 40 + _tuples(40)),
     "a list of 2 million and one elements": _frame(b"\xdd" + struct.pack("!I", 2_000_001) + b"\xc0" * 2_000_001),
     "a list announcing 2**32 - 1 elements": _frame(b"\xdd\xff\xff\xff\xff" + b"\xc0" * 1000),
@@ -143,6 +159,8 @@ MALFORMED = {
     "an array of 33 dimensions": _array("<f8", (1,) * 33, bytes(8)),
     "an object array": _array("|O8", (1,), bytes(8)),
     "a str array": _array("<U1", (1,), bytes(4)),
+    "a long double array": _array("<f16", (1,), bytes(16)),
+    "a long double complex scalar": _array("<c32", (), bytes(32), code=2),
     "an array header longer than its extension": _frame(msgpack.packb(msgpack.ExtType(1, b"\x03<f8\x02" + bytes(9)))),
     "an array extension of nothing": _frame(msgpack.packb(msgpack.ExtType(1, b""))),
     "a scalar that is not 0-dimensional": _array("<f8", (2,), bytes(16), code=2),
@@ -205,6 +223,52 @@ def test_a_malformed_reply_is_the_students_error_never_the_graders(taken, what):
         taken.drive(drivers.call_function, "neuron", "send", [raw.decode("latin-1")], {}, None, timeout=2.0)
     assert err.value.fatal, what
     assert call(taken, "ok", 0.0) == 1.0
+
+
+#: Well-formed replies whose fields are not what the protocol says: each is the student's error (or, for the fields
+#: the grader only notes, ignored), never an exception of the grader's.
+ODD_REPLIES = {
+    "an error kind that is an array of 2": {"error": np.zeros(2)},
+    "an error kind that is an empty array": {"error": np.zeros(0)},
+    "an error kind that is a list": {"error": ["error"]},
+    "an error kind that is a dict": {"error": {"error": 1}},
+    "an error kind that is None": {"error": None},
+    "an error kind that is a tuple": {"error": ("error",)},
+    "a message that is an array": {"error": "error", "message": np.zeros(3)},
+    "a message that is a long list": {"error": "error", "message": ["x"] * 100_000},
+    "stdout that is an array": {"ok": 1.0, "stdout": np.zeros(2)},
+    "imports that are an array": {"ok": 1.0, "imports": np.zeros(2)},
+    "an import record of arrays": {"ok": 1.0, "imports": [[np.zeros(2), "a", "b"]]},
+    "neither ok nor error": {"stdout": "x"},
+    "a result of odd types": {"ok": {"result": (np.zeros(2), [None], {"": ()}), "args": np.bool_(True)}},
+}
+
+
+@pytest.mark.parametrize("what", sorted(ODD_REPLIES))
+def test_a_well_formed_reply_of_odd_fields_is_never_the_graders_error(taken, what):
+    raw = wire.encode_bytes(ODD_REPLIES[what]).decode("latin-1")
+    try:
+        taken.drive(drivers.call_function, "neuron", "send_once", [raw], {}, None, timeout=2.0)
+    except StudentError:
+        pass
+    assert call(taken, "ok", 0.0) == 1.0
+
+
+def test_nested_tuples_cost_no_copy_of_what_they_hold():
+    """A tuple's items are unpacked where they lie: 64 tuples around 4 MB cost about 4 MB to decode, not 64 × 4."""
+    import tracemalloc
+
+    message = _frame(_tuples(63, "x" * (4 << 20)))
+    tracemalloc.start()
+    try:
+        value = wire.decode_bytes(message, limit=8 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    for _ in range(63):
+        (value,) = value
+    assert value == "x" * (4 << 20)
+    assert peak < 3 * len(message), f"{peak / len(message):.1f}x the message to decode it"
 
 
 @pytest.mark.parametrize("what", sorted(MALFORMED))

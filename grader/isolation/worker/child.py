@@ -375,11 +375,16 @@ def _reply(session: _Session, request: Any) -> dict[str, Any]:
 
 def _send(session: _Session, payload: dict[str, Any]) -> None:
     try:
-        wire.write_blocking(session.proto_out, payload)
-    except TypeError as exc:  # the result was not plain data
-        wire.write_blocking(
-            session.proto_out, {"error": "error", "message": f"returned a value that is not plain data: {exc}"}
-        )
+        wire.write_blocking(session.proto_out, payload)  # packed whole before the first byte is written
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - not plain data (TypeError), or a student's subclass raised on the way
+        try:
+            detail = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception:  # noqa: BLE001 - its __str__ raised too
+            detail = type(exc).__name__
+        message = f"returned a value that is not plain data: {detail}"
+        wire.write_blocking(session.proto_out, {"error": "error", "message": message})
 
 
 def _serve(session: _Session) -> None:

@@ -465,10 +465,11 @@ class Worker:
         """The value of a reply that :meth:`drive_many` returned, or the :class:`StudentError` it carries."""
         self.last_stdout = reply["stdout"]
         if "error" in reply:
-            kind = reply.get("error")
-            if kind not in ("not_implemented", "error", "missing"):
+            kind, message = reply.get("error"), reply.get("message", "")
+            # untrusted: compared only as a str (an array's `in` would compare element by element, then raise)
+            if not isinstance(kind, str) or kind not in ("not_implemented", "error", "missing"):
                 kind = "error"
-            raise StudentError(str(kind), str(reply.get("message", ""))[:2000])
+            raise StudentError(kind, message[:2000] if isinstance(message, str) else "")
         return reply["ok"]
 
     def _note_imports(self, records: Any) -> None:

@@ -8,7 +8,8 @@ scalars of numeric dtypes).  On the wire it is a header and a MessagePack body::
 The body is MessagePack as the ``msgpack`` library writes and reads it (in C: no walk of the message in
 Python on the sending side), with three extension types for what MessagePack does not have: an array and a
 numpy scalar (``u8 dtype length | dtype, e.g. b"<f8" | u8 dimensions | u64 × dimensions | the C-ordered
-bytes``) and a tuple (its items, packed as a list).
+bytes``), and a tuple's marker: a tuple is a list whose first item is the marker (an extension of no data), so
+its items are unpacked where they lie, never copied out of an extension and unpacked again.
 
 Reading is *sans-IO*: a :class:`Reader` says how many bytes it needs next and where to put them, so the
 grader can read under a deadline from a non-blocking pipe and the worker can read with plain blocking
@@ -16,8 +17,8 @@ calls, both through this one parser.  Everything a reader is given is untrusted:
 against a limit *before* anything is allocated; every array's dtype must be numeric and its header must
 describe exactly the bytes that follow; nothing is ever unpickled; containers and their elements are
 counted as they are built (at most :data:`MAX_ELEMENTS`), and what comes out is checked to be plain data no
-more than :data:`MAX_DEPTH` levels deep (MessagePack's own extension, a timestamp, and its bytes are not
-plain data).  Anything else is a :class:`ProtocolError`.
+more than :data:`MAX_DEPTH` levels deep (MessagePack's own extension, a timestamp, its bytes, and a tuple's
+marker anywhere but first in a list are not plain data).  Anything else is a :class:`ProtocolError`.
 
 This file is self-contained (stdlib, numpy and msgpack, :data:`NEEDS`): the worker loads it by path inside the
 sandbox.
@@ -45,7 +46,9 @@ MAX_MESSAGE = 512 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ELEMENTS = 2_000_000
 MAX_DIMS = 32
-_KINDS = "biufc"  # bool, signed, unsigned, float, complex: never object, structured, str, void or datetime
+#: The dtypes an array may have, as kind and item size: bool, signed, unsigned, float, complex of the usual sizes;
+#: never object, structured, str, void, datetime, nor ``np.longdouble`` (its size and layout are the machine's).
+_NUMERIC = frozenset({"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16"})
 #: MessagePack extension codes.
 _ARRAY, _SCALAR, _TUPLE = 1, 2, 3
 
@@ -96,12 +99,12 @@ def joined(chunks: list[bytes | memoryview]) -> list[bytes | memoryview]:
 
 
 def _pack(value: Any) -> bytes:
-    """MessagePack of ``value`` (a packer each time: a tuple packs its items while its container is half packed)."""
+    """MessagePack of ``value`` (a packer each time: one may be packing in another thread)."""
     packer = msgpack.Packer(default=_extension, strict_types=True, unicode_errors="surrogatepass")
     try:
         return packer.pack(value)
     except (OverflowError, ValueError, RecursionError) as exc:  # an int over 64 bits, nesting over the packer's
-        raise TypeError(f"cannot send this value ({exc})") from None  # limit (or a tuple's), str the codec refuses
+        raise TypeError(f"cannot send this value ({exc})") from None  # limit
 
 
 def _extension(value: Any) -> Any:
@@ -113,7 +116,7 @@ def _extension(value: Any) -> Any:
     if kind is np.ndarray:
         return _array_extension(_ARRAY, value)
     if kind is tuple:
-        return msgpack.ExtType(_TUPLE, _pack(list(value)))
+        return [_TUPLE_MARK, *value]
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
@@ -125,12 +128,20 @@ def _extension(value: Any) -> Any:
     if isinstance(value, np.generic):
         return _array_extension(_SCALAR, np.asarray(value))
     if isinstance(value, tuple):
-        return msgpack.ExtType(_TUPLE, _pack(list(value)))
+        return [_TUPLE_MARK, *value]
     if isinstance(value, list):
         return list(value)
     if isinstance(value, dict):
         return dict(value)
     raise TypeError(f"cannot send an object of type {type(value).__module__}.{type(value).__qualname__}")
+
+
+#: What a tuple's items follow: ``(1, 2)`` is packed as ``[_TUPLE_MARK, 1, 2]``.
+_TUPLE_MARK = msgpack.ExtType(_TUPLE, b"")
+
+
+def _sendable(dtype: Any) -> bool:
+    return dtype.fields is None and dtype.subdtype is None and f"{dtype.kind}{dtype.itemsize}" in _NUMERIC
 
 
 def _array_extension(code: int, array: Any) -> msgpack.ExtType:
@@ -146,7 +157,7 @@ _HEADERS_KEPT = 1024
 @functools.lru_cache(maxsize=_HEADERS_KEPT)
 def _array_prefix(dtype: Any, shape: tuple[int, ...]) -> bytes:
     """An array extension's header: its dtype (``dtype.str``) and shape."""
-    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:
+    if not _sendable(dtype):
         raise TypeError(f"an array of dtype {dtype} cannot be sent (numbers only)")
     if len(shape) > MAX_DIMS:
         raise TypeError(f"an array of more than {MAX_DIMS} dimensions cannot be sent")
@@ -220,25 +231,24 @@ def decode(body: bytes | bytearray) -> Any:
         value = _Decoder().unpack(body)
     except ProtocolError:
         raise
-    except (ValueError, TypeError, ArithmeticError, RecursionError, msgpack.UnpackException) as exc:
+    except (ValueError, TypeError, ArithmeticError, RecursionError, MemoryError, msgpack.UnpackException) as exc:
         raise ProtocolError(f"malformed message: {type(exc).__name__}: {str(exc)[:200]}") from None
     return _plain(value)
 
 
 class _Decoder:
-    """One message's unpacking: its extensions, and its count of elements so far (tuples share it)."""
+    """One message's unpacking: its extensions and tuples, and its count of elements so far."""
 
-    __slots__ = ("elements", "tuples")
+    __slots__ = ("elements",)
 
     def __init__(self) -> None:
         self.elements = 0
-        self.tuples = 0
 
     def unpack(self, body: bytes | bytearray) -> Any:
         return msgpack.unpackb(
             body,
             ext_hook=self.extension,
-            list_hook=self.count,
+            list_hook=self.list,
             object_hook=self.count,
             raw=False,
             strict_map_key=True,
@@ -255,6 +265,11 @@ class _Decoder:
             raise ProtocolError(f"a message of more than {MAX_ELEMENTS} elements")
         return container
 
+    def list(self, items: list[Any]) -> Any:
+        """A list just built: counted, and a tuple if its first item is a tuple's marker."""
+        self.count(items)
+        return tuple(items[1:]) if items and items[0] is _MARK else items
+
     def extension(self, code: int, data: bytes) -> Any:
         if code == _ARRAY or code == _SCALAR:
             array = _array(data)
@@ -263,20 +278,16 @@ class _Decoder:
             if array.shape != ():
                 raise ProtocolError("a scalar that is not 0-dimensional")
             return array[()]
-        if code == _TUPLE:
-            self.tuples += 1
-            if self.tuples > MAX_DEPTH:
-                raise ProtocolError(f"a message nested more than {MAX_DEPTH} levels deep")
-            try:
-                items = self.unpack(data)
-            finally:
-                self.tuples -= 1
-            if type(items) is not list:
-                raise ProtocolError("a tuple extension that does not hold a list")
-            return tuple(items)
+        if code == _TUPLE and not data:
+            return _MARK
         raise ProtocolError(f"unknown message extension {code}")
 
 
+class _Mark:
+    """A tuple's marker as unpacked: first in a list, it makes the list a tuple; anywhere else it is no plain data."""
+
+
+_MARK = _Mark()
 _DESCR = re.compile(rb"[<>|=][biufc][0-9]{1,2}")
 
 
@@ -289,7 +300,7 @@ def _dtype(descr: bytes) -> Any:
         dtype = _np().dtype(descr.decode("ascii"))
     except (TypeError, ValueError):
         raise ProtocolError(f"an array of dtype {descr!r} (numbers only)") from None
-    if dtype.kind not in _KINDS or dtype.itemsize == 0:
+    if not _sendable(dtype):
         raise ProtocolError(f"an array of dtype {dtype} (numbers only)")
     return dtype
 
