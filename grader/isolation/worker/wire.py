@@ -268,7 +268,10 @@ class _Decoder:
     def list(self, items: list[Any]) -> Any:
         """A list just built: counted, and a tuple if its first item is a tuple's marker."""
         self.count(items)
-        return tuple(items[1:]) if items and items[0] is _MARK else items
+        if items and items[0] is _MARK:
+            del items[0]  # not items[1:]: one copy of a long tuple's items, not two
+            return tuple(items)
+        return items
 
     def extension(self, code: int, data: bytes) -> Any:
         if code == _ARRAY or code == _SCALAR:
