@@ -253,7 +253,7 @@ class _Decoder:
             raw=False,
             strict_map_key=True,
             max_bin_len=0,
-            max_array_len=MAX_ELEMENTS,  # a list or dict is allocated whole from its header: never more than this
+            max_array_len=MAX_ELEMENTS,  # no list or dict of more entries than this, refused at its header
             max_map_len=MAX_ELEMENTS,
             unicode_errors="replace",
         )
