@@ -94,6 +94,10 @@ class Given:
     """
 
     MAX_INSTANCES = 100_000
+    #: The most bytes the arrays given to the constructors of an exercise's given objects may hold together: they
+    #: live here for the whole exercise (with state of their size: an optimizer's velocity), and the student's
+    #: code chooses them.  An honest exercise's optimizers hold a few MB.
+    MAX_HELD_BYTES = 256 * 1024 * 1024
 
     def __init__(self, ex: Exercise, solutions: Path = SOLUTIONS) -> None:
         self.solutions = solutions
@@ -113,6 +117,7 @@ class Given:
                 else:
                     entry["functions"].append(name)
         self._instances: list[tuple[Any, list[Any], str]] = []
+        self._held = 0  # bytes of the arrays the instances' constructors were given
         self.calls: Counter[str] = Counter()
 
     def __bool__(self) -> bool:
@@ -134,7 +139,14 @@ class Given:
                 return obj(*args, **kwargs)
             if len(self._instances) >= self.MAX_INSTANCES:
                 raise GivenCallError(f"more than {self.MAX_INSTANCES} objects of given classes")
-            self._instances.append((obj(*args, **kwargs), wire.arrays_in([args, kwargs], []), ".".join(key)))
+            arrays = wire.arrays_in([args, kwargs], [])
+            held = self._held + sum(a.nbytes for a in arrays)
+            if held > self.MAX_HELD_BYTES:
+                raise GivenCallError(
+                    f"the objects of given classes would hold more than {self.MAX_HELD_BYTES >> 20} MB of arrays"
+                )
+            self._instances.append((obj(*args, **kwargs), arrays, ".".join(key)))
+            self._held = held
             return len(self._instances) - 1
         if kind == "method":
             handle, name, state = call.get("handle"), str(call.get("name")), call.get("state")

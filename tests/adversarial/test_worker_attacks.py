@@ -517,6 +517,21 @@ def test_setsid_daemons_and_double_forks_die_with_the_worker(tmp_path, monkeypat
     gc.collect()
 
 
+def test_the_arrays_held_by_given_objects_are_bounded():
+    """Objects of given classes (an optimizer) live in the grader for the whole exercise, built from arrays the
+    student's code chooses: past MAX_HELD_BYTES of them, a new one is refused (the student's error)."""
+    given = reference.Given(registry.get("cnn.model"))
+    assert "SGD" in given.spec["optim"]["classes"]
+    made = 0
+    with pytest.raises(GivenCallError, match="MB of arrays"):
+        for _ in range(100):  # 24 MB of parameters each
+            given({"kind": "new", "part": "optim", "name": "SGD", "args": [[np.zeros(3 << 20)], 0.1], "kwargs": {}})
+            made += 1
+    assert made == given.MAX_HELD_BYTES // (24 << 20)
+    small = given({"kind": "new", "part": "optim", "name": "SGD", "args": [[np.zeros(10)], 0.1], "kwargs": {}})
+    assert small == made  # what still fits is served
+
+
 def test_a_huge_call_to_a_given_function_is_refused_by_size(tmp_path):
     """The worker's calls to given functions are replies too: capped like them, the grader never parses 8 MB
     it did not ask for, and a fresh worker answers afterwards."""
