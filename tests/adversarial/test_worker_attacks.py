@@ -521,13 +521,14 @@ def test_the_arrays_held_by_given_objects_are_bounded():
     """Objects of given classes (an optimizer) live in the grader for the whole exercise, built from arrays the
     student's code chooses: past MAX_HELD_BYTES of them, a new one is refused (the student's error)."""
     given = reference.Given(registry.get("cnn.model"))
-    assert "SGD" in given.spec["optim"]["classes"]
+    assert "SGD" in given.spec["optim"]["classes"] and given.MAX_HELD_BYTES == 256 << 20
+    given.MAX_HELD_BYTES = 8 << 20  # the same rule at a smaller scale: the test holds 16 MB, not 512
     made = 0
     with pytest.raises(GivenCallError, match="MB of arrays"):
-        for _ in range(100):  # 24 MB of parameters each
-            given({"kind": "new", "part": "optim", "name": "SGD", "args": [[np.zeros(3 << 20)], 0.1], "kwargs": {}})
+        for _ in range(100):  # 3 MB of parameters each
+            given({"kind": "new", "part": "optim", "name": "SGD", "args": [[np.zeros(3 << 17)], 0.1], "kwargs": {}})
             made += 1
-    assert made == given.MAX_HELD_BYTES // (24 << 20)
+    assert made == given.MAX_HELD_BYTES // (3 << 20)
     small = given({"kind": "new", "part": "optim", "name": "SGD", "args": [[np.zeros(10)], 0.1], "kwargs": {}})
     assert small == made  # what still fits is served
 
