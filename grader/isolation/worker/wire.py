@@ -112,10 +112,10 @@ def _extension(value: Any) -> Any:
     dict), as the first of these it is an instance of: a subclass of a plain type as that type (``np.float64``
     is a float), an array, a numpy scalar, a tuple; anything else cannot be sent."""
     np = _np()
-    kind = type(value)  # the usual cases first, by identity
-    if kind is np.ndarray:
-        return _array_extension(_ARRAY, value)
-    if kind is tuple:
+    # the usual cases first: no class is both an array or a tuple and a str, int or float (their layouts conflict)
+    if isinstance(value, np.ndarray):
+        return _array_extension(_ARRAY, value if type(value) is np.ndarray else np.asarray(value))
+    if isinstance(value, tuple):
         return [_TUPLE_MARK, *value]
     if isinstance(value, str):
         return str.__str__(value)
@@ -123,12 +123,8 @@ def _extension(value: Any) -> Any:
         return int.__int__(value)
     if isinstance(value, float):
         return float.__float__(value)
-    if isinstance(value, np.ndarray):
-        return _array_extension(_ARRAY, np.asarray(value))
     if isinstance(value, np.generic):
         return _array_extension(_SCALAR, np.asarray(value))
-    if isinstance(value, tuple):
-        return [_TUPLE_MARK, *value]
     if isinstance(value, list):
         return list(value)
     if isinstance(value, dict):
