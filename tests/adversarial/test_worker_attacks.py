@@ -71,6 +71,14 @@ def send(raw):
     return 1.0
 
 
+def marked_list(x):  # a list led by the wire's tuple marker
+    return [WIRE._TUPLE_MARK, 1.0]
+
+
+def bare_marker(x):  # the marker where no list leads with it
+    return {"k": WIRE._TUPLE_MARK}
+
+
 def send_once(raw):  # the reply to this call is raw; the next ones are the worker's own
     raw, real = raw.encode("latin-1"), WIRE.write_blocking
 
@@ -222,6 +230,16 @@ def test_a_malformed_reply_is_the_students_error_never_the_graders(taken, what):
     with pytest.raises(StudentError) as err:  # the reply to this call is the forged frame
         taken.drive(drivers.call_function, "neuron", "send", [raw.decode("latin-1")], {}, None, timeout=2.0)
     assert err.value.fatal, what
+    assert call(taken, "ok", 0.0) == 1.0
+
+
+def test_the_tuple_marker_sent_by_a_student_makes_a_tuple_or_a_fatal_error(taken):
+    """The student can reach the wire's tuple marker: leading a list, it makes the tuple a student could return
+    anyway; anywhere else it is no plain data, the student's fatal error."""
+    assert call(taken, "marked_list", 0.0) == (1.0,)
+    with pytest.raises(StudentError) as err:
+        call(taken, "bare_marker", 0.0)
+    assert err.value.fatal and "plain data" in err.value.message
     assert call(taken, "ok", 0.0) == 1.0
 
 
