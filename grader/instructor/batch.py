@@ -549,7 +549,7 @@ def run_batch(
     def finished() -> list[Outcome]:
         return [done[s] for s in order if s in done]
 
-    if isolation == "process" and len(todo) > (jobs or default_jobs()):
+    if sandbox.resolve(isolation) in ("process", "sandbox") and len(todo) > (jobs or default_jobs()):
         for job in todo:  # each process grades several: its workers are forked from one that imported torch
             job["forkserver"] = True
     if todo:

@@ -29,12 +29,15 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.isolation.worker import wire
-from grader.isolation.worker.client import CHILD, CHILD_FILES, FORKABLE, Launcher, plain_launcher
+from grader.isolation.worker import forkserver, proctree, wire
+from grader.isolation.worker.client import CHILD, CHILD_FILES, FORKABLE, Launcher, plain_launcher, worker_env
+from grader.isolation.worker.forkserver import MODULES, ZYGOTE, Adopted
+from grader.isolation.worker.zygote import PLACEHOLDER
 
 LEVELS = ("process", "limits", "sandbox", "auto")
 NOBODY = 65534
@@ -56,16 +59,20 @@ class Limits:
     scratch_size: int = 128 << 20  # tmpfs size of the scratch folder and of /tmp (sandbox only)
     open_files: int = 1024  # RLIMIT_NOFILE
 
+    def rlimits(self) -> list[tuple[str, str, int]]:
+        """``(prlimit option, resource name, value)`` of each limit (soft = hard; no core dumps)."""
+        return [
+            ("cpu", "RLIMIT_CPU", self.cpu_seconds),
+            ("as", "RLIMIT_AS", self.address_space),
+            ("nproc", "RLIMIT_NPROC", self.processes),
+            ("fsize", "RLIMIT_FSIZE", self.file_size),
+            ("nofile", "RLIMIT_NOFILE", self.open_files),
+            ("core", "RLIMIT_CORE", 0),
+        ]
+
     def prlimit(self) -> list[str]:
         """``prlimit`` options setting soft = hard limits (no core dumps)."""
-        return [
-            f"--cpu={self.cpu_seconds}",
-            f"--as={self.address_space}",
-            f"--nproc={self.processes}",
-            f"--fsize={self.file_size}",
-            f"--nofile={self.open_files}",
-            "--core=0",
-        ]
+        return [f"--{option}={value}" for option, _, value in self.rlimits()]
 
 
 DEFAULT_LIMITS = Limits()
@@ -419,32 +426,18 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str]]:
 
 
 # --------------------------------------------------------------------------- levels
-def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
-    """``--isolation sandbox``: bubblewrap with a private root; see the module docstring.  With ``packages``,
-    every site-/dist-packages folder in the sandbox is an empty read-only tmpfs into which only those
-    distributions' entries are bound: nothing else installed exists there, at any path."""
+class _Root:
+    """The bubblewrap command line of a sandbox's private root, built option by option: namespaces, the runtime's
+    read-only binds, ``/proc``, ``/dev``, ``/tmp``, and (with ``packages``) every package folder masked but for
+    those distributions' entries.  ``bind`` adds a read-only bind, making its parents first."""
 
-    def launch(
-        argv: Sequence[str], submission: Path, packages: tuple[str, ...] | None = None
-    ) -> tuple[list[str], dict[str, str]]:
-        python, rest = _split(argv)
+    def __init__(self, python: str, limits: Limits, packages: tuple[str, ...] | None, *, own_pids: bool) -> None:
         rt = runtime(python)
-        entries = package_entries(python, tuple(packages)) if packages is not None else ()
-        sub = readable_submission(Path(submission).resolve(), reachable=False)
-        cmd = [
-            "bwrap",
-            "--die-with-parent",
-            "--new-session",
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--hostname",
-            "sandbox",
-        ]
-        uid = _worker_uid()
-        if uid is None:
+        self.rt = rt
+        cmd = ["bwrap", "--die-with-parent", "--new-session"] + (["--unshare-pid"] if own_pids else [])
+        cmd += ["--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+        self.uid = _worker_uid()
+        if self.uid is None:
             cmd += ["--unshare-user", "--disable-userns"]
         cmd += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
         for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -453,69 +446,178 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
                 cmd += ["--symlink", os.readlink(target), f"/{top}"]
             elif target.is_dir():
                 cmd += ["--ro-bind", str(target), f"/{top}"]
-        cmd += [
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--perms",
-            "1777",
-            "--size",
-            str(limits.scratch_size),
-            "--tmpfs",
-            "/tmp",
-        ]
-        made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev"}
-        trees = ["/etc", *_bound_trees(rt)]
-
-        def parents(dest: str) -> None:
-            for parent in reversed(Path(dest).parents):  # bwrap would make missing parents mode 0700
-                if str(parent) not in made and not any(str(parent).startswith(t + "/") for t in trees):
-                    cmd.extend(["--perms", "0755", "--dir", str(parent)])
-                    made.add(str(parent))
-
-        def bind(src: str, dest: str) -> None:
-            parents(dest)
-            cmd.extend(["--ro-bind", src, dest])
-            made.add(dest)
-
-        if trees[-1] == rt.prefix and rt.prefix != "/usr":
-            bind(rt.prefix, rt.prefix)
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.scratch_size)]
+        cmd += ["--tmpfs", "/tmp"]
+        self.cmd = cmd
+        self.made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev"}
+        self.trees = ["/etc", *_bound_trees(rt)]
+        if self.trees[-1] == rt.prefix and rt.prefix != "/usr":
+            self.bind(rt.prefix, rt.prefix)
         if packages is None:
             for path in rt.site:
-                if not any(path == t or path.startswith(t + "/") for t in trees):
-                    bind(path, path)
-            site: Sequence[str] = rt.site
-        else:
-            site = list(dict.fromkeys(s for s, _ in entries))
-            masks = sorted(set(package_folders(tuple(trees[1:]))) | set(site), key=lambda m: (m.count("/"), m))
-            for mask in masks:  # parents first; empty, then read-only once the allowed entries are bound
-                parents(mask)
-                cmd += ["--perms", "0755", "--size", str(1 << 20), "--tmpfs", mask]
-                made.add(mask)
-            for s, top in entries:
-                bind(os.path.join(s, top), os.path.join(s, top))
-            for mask in masks:
-                cmd += ["--remount-ro", mask]
-        inner = [rt.executable] + (["-S"] if packages is not None else [])
+                if not any(path == t or path.startswith(t + "/") for t in self.trees):
+                    self.bind(path, path)
+            self.site: Sequence[str] = rt.site
+            return
+        entries = package_entries(python, tuple(packages))
+        self.site = list(dict.fromkeys(s for s, _ in entries))
+        masks = sorted(set(package_folders(tuple(self.trees[1:]))) | set(self.site), key=lambda m: (m.count("/"), m))
+        for mask in masks:  # parents first; empty, then read-only once the allowed entries are bound
+            self.parents(mask)
+            cmd += ["--perms", "0755", "--size", str(1 << 20), "--tmpfs", mask]
+            self.made.add(mask)
+        for site, top in entries:
+            self.bind(os.path.join(site, top), os.path.join(site, top))
+        for mask in masks:
+            cmd += ["--remount-ro", mask]
+
+    def parents(self, dest: str) -> None:
+        for parent in reversed(Path(dest).parents):  # bwrap would make missing parents mode 0700
+            if str(parent) not in self.made and not any(str(parent).startswith(t + "/") for t in self.trees):
+                self.cmd.extend(["--perms", "0755", "--dir", str(parent)])
+                self.made.add(str(parent))
+
+    def bind(self, src: str, dest: str) -> None:
+        self.parents(dest)
+        self.cmd.extend(["--ro-bind", src, dest])
+        self.made.add(dest)
+
+    def scratch(self, limits: Limits) -> None:
+        self.cmd += ["--perms", "1777", "--size", str(limits.scratch_size), "--tmpfs", SCRATCH, "--chdir", SCRATCH]
+
+
+def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
+    """``--isolation sandbox``: bubblewrap with a private root; see the module docstring.  With ``packages``,
+    every site-/dist-packages folder in the sandbox is an empty read-only tmpfs into which only those
+    distributions' entries are bound: nothing else installed exists there, at any path.  Its ``fork`` gives a
+    worker of the whole environment forked from a sandboxed template instead, where one can be
+    (:func:`fork_worker`)."""
+
+    def launch(
+        argv: Sequence[str], submission: Path, packages: tuple[str, ...] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        python, rest = _split(argv)
+        root = _Root(python, limits, packages, own_pids=True)
+        sub = readable_submission(Path(submission).resolve(), reachable=False)
+        inner = [root.rt.executable] + (["-S"] if packages is not None else [])
         for arg in rest:
             if arg == str(submission) or Path(arg).resolve() == Path(submission).resolve():
-                bind(str(sub), INSIDE_SUBMISSION)
+                root.bind(str(sub), INSIDE_SUBMISSION)
                 inner.append(INSIDE_SUBMISSION)
             elif os.path.isfile(arg):
                 dest = f"{INSIDE_GRADER}/{Path(arg).name}"
                 for f in CHILD_FILES if Path(arg).resolve() == CHILD.resolve() else (Path(arg),):
-                    bind(str(f.resolve()), f"{INSIDE_GRADER}/{f.name}")
+                    root.bind(str(f.resolve()), f"{INSIDE_GRADER}/{f.name}")
                 inner.append(dest)
             else:
                 inner.append(arg)
-        cmd += ["--perms", "1777", "--size", str(limits.scratch_size), "--tmpfs", SCRATCH, "--chdir", SCRATCH]
-        cmd += ["--", "prlimit", *limits.prlimit(), "--"]
-        if uid is not None:
-            cmd += _drop_to(uid)
-        return cmd + inner, _clean_env(site, SCRATCH, "/tmp")
+        root.scratch(limits)
+        cmd = root.cmd + ["--", "prlimit", *limits.prlimit(), "--"]
+        if root.uid is not None:
+            cmd += _drop_to(root.uid)
+        return cmd + inner, _clean_env(root.site, SCRATCH, "/tmp")
 
+    def fork(python: str, submission: Path, packages: tuple[str, ...] | None, token: str) -> Adopted | None:
+        return fork_worker(python, submission, packages, token, limits)
+
+    launch.fork = fork  # type: ignore[attr-defined]
     return launch
+
+
+# --------------------------------------------------------------------------- workers forked in the sandbox
+@dataclass
+class _Slot:
+    """The folder a sandboxed template sees at ``/submission`` (its only bind of a submission), the submission its
+    copies are of, and the workers forked from it: one copy per worker, each bound by its worker over
+    ``/submission``; copies of one submission only, the old ones removed once all their workers are gone."""
+
+    folder: str
+    submission: Path | None = None
+    workers: list[tuple[Adopted, str]] = field(default_factory=list)
+    copies: Iterator[int] = field(default_factory=itertools.count)
+
+
+_SLOTS: dict[tuple[str, Limits, tuple[str, ...] | None], _Slot] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _template(
+    python: str, limits: Limits, packages: tuple[str, ...] | None, slot: str
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a sandboxed template (see ``zygote.py``, ``--isolate``): the root a
+    worker for ``packages`` gets, with no pid namespace of its own (each worker gets one), the slot bound where
+    the submission would be, root kept (to give each worker its namespaces and uid), no limits."""
+    root = _Root(python, limits, packages, own_pids=False)
+    root.bind(slot, INSIDE_SUBMISSION)
+    for f in (*CHILD_FILES, ZYGOTE):
+        root.bind(str(f.resolve()), f"{INSIDE_GRADER}/{f.name}")
+    root.scratch(limits)
+    probe = _isolation(limits, FIRST_UID + UID_RANGE, INSIDE_SUBMISSION)  # all a worker does, at a uid of its own
+    command = root.cmd + ["--cap-drop", "ALL"] + [a for c in _TEMPLATE_CAPS for a in ("--cap-add", c)] + ["--"]
+    command += [root.rt.executable] + (["-S"] if packages is not None else [])
+    command += ["-u", f"{INSIDE_GRADER}/{ZYGOTE.name}", "0", proctree.MARKER, "--isolate", json.dumps(probe)]
+    env = worker_env(_clean_env(root.site, SCRATCH, "/tmp"))
+    return command + list(MODULES), {**env, proctree.MARKER: PLACEHOLDER}
+
+
+#: What the sandboxed template keeps, to make each worker's namespaces and mounts, drop its bounding set and
+#: give it its uid (the worker itself keeps none).
+_TEMPLATE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+
+
+def _isolation(limits: Limits, uid: int, copy: str) -> dict[str, object]:
+    """What a forked worker makes of itself (``zygote._isolate``): its uid, its tmpfs folders, its rlimits, and the
+    copy of the submission (under the slot) it binds over ``/submission``."""
+    return {
+        "uid": uid,
+        "tmpfs": [["/tmp", limits.scratch_size], [SCRATCH, limits.scratch_size], ["/dev/shm", 1 << 20]],
+        "rlimits": [[name, value] for _, name, value in limits.rlimits()],
+        "copy": copy,
+        "submission": INSIDE_SUBMISSION,
+    }
+
+
+def fork_worker(
+    python: str, submission: Path, packages: tuple[str, ...] | None, token: str, limits: Limits = DEFAULT_LIMITS
+) -> Adopted | None:
+    """A sandboxed worker forked from a template that imported numpy, torch and Keras where its view has them
+    (``zygote.py --isolate``; one template per view: a numpy-only part's has numpy alone), or ``None`` (start it
+    with bubblewrap): only where the grader is root and workers are forked at all (``forkserver.enabled()``: a
+    batch that grades several submissions per process, ``watch``), and never while a worker of another
+    submission forked from the same template lives."""
+    if not _is_root() or not forkserver.usable():
+        return None
+    key = (python, limits, packages)
+    with _SLOTS_LOCK:
+        slot = _SLOTS.get(key)
+        if slot is None:
+            slot = _SLOTS[key] = _Slot(_temp_dir("deepgrade-slot-"))
+            os.chmod(slot.folder, 0o755)
+        alive = [(w, copy) for w, copy in slot.workers if w.poll() is None]
+        for _, copy in set(slot.workers) - set(alive):
+            shutil.rmtree(copy, ignore_errors=True)
+        slot.workers = alive
+        if slot.submission != submission:
+            if alive:
+                return None
+            slot.submission = submission
+        copy = os.path.join(slot.folder, str(next(slot.copies)))
+        try:
+            _copy_plain(Path(submission), Path(copy))
+        except OSError:
+            shutil.rmtree(copy, ignore_errors=True)
+            return None
+        command, env = _template(python, limits, packages, slot.folder)
+        inside = f"{INSIDE_SUBMISSION}/{os.path.basename(copy)}"
+        isolate = _isolation(limits, _worker_uid() or 0, inside)
+        request: dict[str, object] = {"submission": INSIDE_SUBMISSION, "token": token, "marker": proctree.MARKER}
+        request.update(cwd=SCRATCH, env={**env, proctree.MARKER: token}, sandbox=isolate)
+        worker = forkserver.spawn_from(("sandbox", *key), command, env, request)
+        if worker is None:
+            shutil.rmtree(copy, ignore_errors=True)
+            return None
+        slot.workers.append((worker, copy))
+        return worker
 
 
 def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> Launcher:
@@ -642,7 +744,12 @@ def properties(isolation: str) -> list[tuple[str, bool, str]]:
             ),
             ("resource limits", True, "prlimit: CPU time, address space, processes, file size, open files"),
             ("cannot signal the grader", True, "private pid namespace, new session"),
-            ("no process left behind", True, "--die-with-parent; killing bwrap ends the pid namespace"),
+            (
+                "no process left behind",
+                True,
+                "--die-with-parent; killing bwrap, or a worker forked in the sandbox (process 1 of its own), ends "
+                "the pid namespace",
+            ),
             ("clean environment", True, "only PATH, HOME, TMPDIR, locale and PYTHONPATH"),
             (
                 ABSENT,

@@ -244,13 +244,7 @@ class Worker:
         if _STOPPING.is_set():
             raise KeyboardInterrupt
         self.token = secrets.token_hex(8)
-        argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission, self.packages)
-        env = worker_env(env)
-        forked = forkserver.spawn(argv, env, CHILD, self.submission, self.token) if self.launcher in FORKABLE else None
-        env[proctree.MARKER] = self.token
-        self.proc = forked or subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
-        )
+        self.proc = self._launch()
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
         self._reader = wire.Inbox(self.proc.stdout.fileno(), spin=wire.spin_seconds())  # type: ignore[union-attr]
@@ -261,6 +255,23 @@ class Worker:
         self._stderr_size = 0
         _LIVE.add(self)
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+
+    def _launch(self) -> subprocess.Popen[bytes] | forkserver.Adopted:
+        """The worker's process: forked from the sandbox's template (``sandbox.fork_worker``) or from a template at
+        ``process`` (``forkserver.spawn``) where one can be, else started from its command line."""
+        fork = getattr(self.launcher, "fork", None)
+        forked = fork(self.python, self.submission, self.packages, self.token) if fork is not None else None
+        if forked is not None:
+            return forked
+        argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission, self.packages)
+        env = worker_env(env)
+        if self.launcher in FORKABLE:
+            forked = forkserver.spawn(argv, env, CHILD, self.submission, self.token)
+            if forked is not None:
+                return forked
+        env[proctree.MARKER] = self.token
+        pipe = subprocess.PIPE
+        return subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=pipe, env=env, start_new_session=True)
 
     def _drain(self, proc: subprocess.Popen[bytes] | forkserver.Adopted) -> None:
         """Keep reading the worker's stderr (whatever it writes to fds 1 and 2) into a bounded buffer."""

@@ -113,31 +113,24 @@ class Adopted:
 class _Server:
     """One template process and the socket it is asked on."""
 
-    def __init__(self, prefix: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(self, command: Sequence[str], env: dict[str, str]) -> None:
         self.owner = os.getpid()
         self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with theirs:
             self.proc = subprocess.Popen(
-                [*prefix, str(ZYGOTE), str(os.getpid()), proctree.MARKER, *MODULES],
+                list(command),
                 stdin=theirs.fileno(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                env={**env, proctree.MARKER: PLACEHOLDER},
+                env=env,
                 start_new_session=True,  # a Ctrl-C at the terminal is the grader's to handle
             )
         self.socket.settimeout(ANSWER_SECONDS)
         self.answers = self.socket.makefile("rb")
         self.lock = threading.Lock()
 
-    def spawn(self, submission: Path, token: str, env: dict[str, str]) -> Adopted | None:
+    def spawn(self, request: dict[str, Any]) -> Adopted | None:
         (in_r, in_w), (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe(), os.pipe()
-        request = {
-            "submission": str(submission),
-            "token": token,
-            "marker": proctree.MARKER,
-            "cwd": os.getcwd(),
-            "env": env,
-        }
         try:
             with self.lock:
                 data = json.dumps(request).encode() + b"\n"
@@ -193,11 +186,26 @@ def volatile(name: str) -> bool:
 def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Path, token: str) -> Adopted | None:
     """The worker of command line ``argv`` (``… child.py SUBMISSION``) and environment ``env``, forked from a
     template; ``None`` where it cannot be (then start it as usual)."""
-    global _GAVE_UP
-    if _GAVE_UP or not enabled() or not proctree.is_subreaper() or list(argv[-2:]) != [str(child), str(submission)]:
+    if not usable() or list(argv[-2:]) != [str(child), str(submission)]:
         return None
     prefix = tuple(argv[:-2])
     key = (prefix, tuple(sorted((k, v) for k, v in env.items() if not volatile(k))))
+    command = [*prefix, str(ZYGOTE), str(os.getpid()), proctree.MARKER, *MODULES]
+    request = {"submission": str(submission), "token": token, "marker": proctree.MARKER, "cwd": os.getcwd()}
+    return spawn_from(key, command, {**env, proctree.MARKER: PLACEHOLDER}, {**request, "env": env})
+
+
+def usable() -> bool:
+    """Whether workers may be forked from templates in this process now."""
+    return not _GAVE_UP and enabled() and proctree.is_subreaper()
+
+
+def spawn_from(key: Any, command: Sequence[str], env: dict[str, str], request: dict[str, Any]) -> Adopted | None:
+    """A worker forked by the template ``key`` (started with ``command`` and ``env``, ending in ``zygote.py``'s
+    arguments, where there is none alive), as ``request`` asks (see ``zygote.py``); ``None`` where it cannot be."""
+    global _GAVE_UP
+    if not usable():
+        return None
     for _ in range(2):  # a template that died (a student may kill it) is replaced once
         with _LOCK:
             server = _SERVERS.get(key)
@@ -208,9 +216,9 @@ def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Pat
             if server is None:
                 while len(_SERVERS) >= KEEP:
                     _SERVERS.popitem(last=False)[1].close()
-                server = _SERVERS[key] = _Server(prefix, env)
+                server = _SERVERS[key] = _Server(command, env)
             _SERVERS.move_to_end(key)
-        worker = server.spawn(submission, token, env)
+        worker = server.spawn(request)
         if worker is not None:
             return worker
         died = server.ended()

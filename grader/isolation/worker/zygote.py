@@ -12,6 +12,16 @@ session, the marker and the directory, then runs ``child.main`` as ``python chil
 
 Nothing a worker does reaches the template or another worker: each is a copy-on-write fork taken before any
 student code ran.  This file is self-contained (stdlib only; ``child.py`` is loaded by path).
+
+**In the sandbox** (``--isolate``, see ``grader.isolation.sandbox.fork_worker``) the template runs as root inside
+a bubblewrap root of its own (no network, read-only binds, no submission but an empty slot), and each worker is
+made what a worker started by bubblewrap is before it runs: the middle process enters new pid, mount, IPC,
+network and UTS namespaces, so the worker is process 1 of its own pid namespace (everything it starts dies with
+it, and it sees no other process); the worker mounts its own ``/proc``, a fresh tmpfs on ``/tmp``, its scratch
+folder and ``/dev/shm``, binds its own copy of the submission over ``/submission``, lowers its rlimits, drops
+every capability (bounding set included) and its groups, takes its own unprivileged uid, sets
+``no_new_privs`` and checks that all of it holds (:func:`_isolate`).  A template whose probe worker cannot do
+all of that exits before it imports anything, and the grader starts its workers with bubblewrap as before.
 """
 
 from __future__ import annotations
@@ -28,6 +38,11 @@ from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 4, 24, 38
+_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+_CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 #: The template is started with ``DEEPGRADE_WORKER=`` this (as long as a worker's token): each worker writes its
 #: own token over it (:func:`_stamp`).
 PLACEHOLDER = "-" * 16
@@ -35,15 +50,97 @@ _REQUEST_LIMIT = 16 << 20
 
 
 def _die_with(parent: int) -> None:
-    """Exit when the grader does (the kernel's parent-death signal, and a check it was not already gone)."""
+    """Exit when the grader does (the kernel's parent-death signal, and a check it was not already gone; in the
+    sandbox, ``0``: the parent is bubblewrap, which dies with the grader)."""
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent:
+    if parent and os.getppid() != parent:
         os._exit(0)
+
+
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _ok(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    import ctypes
+
+    encode = lambda s: None if s is None else s.encode()  # noqa: E731
+    _ok(_libc().mount(encode(source), target.encode(), encode(fstype), ctypes.c_ulong(flags), encode(data)), target)
+
+
+def _unshare() -> None:
+    """In the middle process: the namespaces of the next worker (it will be process 1 of the new pid namespace)."""
+    flags = _CLONE_NEWPID | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWNET | _CLONE_NEWUTS
+    _ok(_libc().unshare(flags), "unshare")
+
+
+def _clear_capabilities() -> None:
+    """``capset`` with every set empty (version 3: two 32-bit words per set)."""
+    import ctypes
+
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _ok(_libc().capset(header, data), "capset")
+
+
+def _status() -> dict[str, str]:
+    with open("/proc/self/status") as fh:
+        return {k: v.strip() for k, _, v in (line.partition(":") for line in fh)}
+
+
+def _isolate(spec: dict[str, Any]) -> None:
+    """In the worker, as root in its own namespaces: the sandbox a worker started by bubblewrap has (see the
+    module docstring).  Raises unless every part of it holds."""
+    import resource
+
+    libc = _libc()
+    uid = int(spec["uid"])
+    if uid <= 0 or os.getpid() != 1:
+        raise ValueError("a worker needs its own pid namespace and an unprivileged uid")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here reaches the template
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    for path, size in spec["tmpfs"]:
+        _mount("tmpfs", str(path), "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={int(size)},mode=1777")
+    copy, inside = str(spec["copy"]), str(spec["submission"])
+    _mount(copy, inside, None, _MS_BIND | _MS_REC)
+    _mount(None, inside, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    for name, value in spec["rlimits"]:
+        resource.setrlimit(getattr(resource, str(name)), (int(value), int(value)))
+    with open("/proc/sys/kernel/cap_last_cap") as fh:
+        last = int(fh.read())
+    for cap in range(last + 1):
+        _ok(libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0), "dropping the bounding set")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # from root to another uid: the permitted and effective capabilities are cleared
+    _clear_capabilities()  # and the inheritable ones (bubblewrap gave the template's to its inheritable set)
+    _ok(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _ok(libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")  # its own /proc files, as after an exec
+    status = _status()
+    held = (
+        os.getresuid() == (uid, uid, uid)
+        and os.getresgid() == (uid, uid, uid)
+        and not os.getgroups()
+        and all(int(status[k], 16) == 0 for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"))
+        and status["NoNewPrivs"] == "1"
+    )
+    if not held:
+        raise PermissionError("the worker's sandbox did not hold")
 
 
 def _load_child() -> Any:
@@ -99,7 +196,8 @@ def _probe(marker: str) -> None:
 
 
 def _become_worker(child: Any, request: dict[str, Any], fds: list[int]) -> None:
-    """In the forked worker: its streams, session, marker and directory, then the worker's own main loop."""
+    """In the forked worker: its streams, session, marker (and in the sandbox, its namespaces' mounts, limits and
+    uid) and directory, then the worker's own main loop."""
     code = 1
     try:
         os.setsid()
@@ -107,6 +205,8 @@ def _become_worker(child: Any, request: dict[str, Any], fds: list[int]) -> None:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)  # the template's socket and the descriptors as received
+        if "sandbox" in request:
+            _isolate(request["sandbox"])
         _stamp(str(request["marker"]), str(request["token"]))  # what /proc shows, for forks too
         os.environ.clear()  # the environment as the grader has it now (the template's may differ in a volatile one)
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
@@ -129,12 +229,15 @@ def _become_worker(child: Any, request: dict[str, Any], fds: list[int]) -> None:
 
 
 def _spawn(child: Any, request: dict[str, Any], fds: list[int]) -> int:
-    """Fork the worker through a short-lived middle process; the worker's pid."""
+    """Fork the worker through a short-lived middle process (in the sandbox, the one that enters the worker's
+    namespaces); the worker's pid."""
     r, w = os.pipe()
     middle = os.fork()
     if middle == 0:
         try:
             os.close(r)
+            if "sandbox" in request:
+                _unshare()
             worker = os.fork()
             if worker == 0:
                 os.close(w)
@@ -151,6 +254,31 @@ def _spawn(child: Any, request: dict[str, Any], fds: list[int]) -> int:
     return int(data)
 
 
+def _probe_isolation(spec: dict[str, Any]) -> None:
+    """Exit (the grader then starts its workers with bubblewrap) unless a worker forked here can be isolated:
+    a middle process enters the namespaces and waits for its child, which isolates itself and exits."""
+    middle = os.fork()
+    if middle == 0:
+        code = 1
+        try:
+            _unshare()
+            worker = os.fork()
+            if worker == 0:
+                ok = 1
+                try:
+                    _isolate(spec)
+                    ok = 0
+                except BaseException:  # noqa: BLE001 - why it failed, for whoever runs the template by hand
+                    traceback.print_exc()
+                finally:
+                    os._exit(ok)
+            code = os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1])
+        finally:
+            os._exit(code)
+    if os.waitstatus_to_exitcode(os.waitpid(middle, 0)[1]) != 0:
+        sys.exit(0)
+
+
 def main() -> None:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
     _die_with(int(sys.argv[1]))
@@ -159,7 +287,11 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     _probe(sys.argv[2])  # a worker that could not stamp its marker is never forked from here
-    for name in sys.argv[3:]:
+    modules = sys.argv[3:]
+    if modules[:1] == ["--isolate"]:
+        _probe_isolation(json.loads(modules[1]))
+        modules = modules[2:]
+    for name in modules:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - absent here (a numpy-only view) or broken: the worker imports it itself

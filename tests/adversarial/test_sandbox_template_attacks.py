@@ -1,0 +1,288 @@
+"""A student whose sandboxed worker is forked from a template that imported torch and Keras (``--isolation
+sandbox`` with the fork server on, as a batch grades several submissions per process: grader/isolation/
+sandbox.py ``fork_worker``, zygote.py ``--isolate``) goes after what a fork shares with the next student's: the
+template, the files and memory it left, the processes and IPC of the namespaces, the slot that holds the
+submissions.  A forked worker must be exactly as isolated as one bubblewrap started, and nothing one student's
+worker does may reach another's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import registry
+from grader.isolation import sandbox
+from grader.isolation.worker import forkserver
+from grader.isolation.worker.client import Worker
+from grader.runner import grade
+from tests.corpus import SOLUTIONS
+from tests.forkkit import call, submission
+
+pytestmark = pytest.mark.skipif(
+    not sandbox.bwrap_works() or os.geteuid() != 0,
+    reason="workers are forked in the sandbox only where bubblewrap works and the grader is root",
+)
+
+
+def sandboxed(sub: Path) -> Worker:
+    return Worker(sub, launcher=sandbox.launcher_for("sandbox"), wall_slack=3.0)
+
+
+LOOK = """
+import os, resource, socket
+
+RLIMITS = ("AS", "NPROC", "CPU", "FSIZE", "NOFILE", "CORE")
+
+def _link(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # the listing's own descriptor, closed by now
+        return ""
+
+def look():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    found = {}
+    for path in ("/tmp", "/scratch", "/dev/shm"):
+        try:
+            found[path] = sorted(os.listdir(path))
+        except OSError as exc:
+            found[path] = type(exc).__name__
+    tried = {}
+    targets = ("/submission/planted.py", "/usr/planted", "/tmp/t", "/scratch/s", "/dev/shm/d")
+    for path in targets + ("/proc/sys/kernel/hostname",):
+        try:
+            with open(path, "w") as fh:
+                fh.write("x")
+            tried[path] = "wrote"
+        except OSError as exc:
+            tried[path] = type(exc).__name__
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=2).close()
+        net = "connected"
+    except OSError as exc:
+        net = type(exc).__name__
+    with socket.socket(socket.AF_UNIX) as abstract:
+        try:
+            abstract.connect("\\0deepgrade-planted")
+            reached = "connected"
+        except OSError as exc:
+            reached = type(exc).__name__
+    import ctypes
+
+    shm = ctypes.CDLL(None).shmget(0x5EED, 0, 0)  # a System V segment the last student may have left: -1 if none
+    try:
+        open("/etc/shadow").read(1)
+        shadow = "read"
+    except OSError as exc:
+        shadow = type(exc).__name__
+    return {
+        "pid": os.getpid(),
+        "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "uid": list(os.getresuid()),
+        "gid": list(os.getresgid()),
+        "groups": os.getgroups(),
+        "caps": [status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")],
+        "no_new_privs": status["NoNewPrivs"].strip(),
+        "rlimits": [resource.getrlimit(getattr(resource, "RLIMIT_" + r)) for r in RLIMITS],
+        "found": found,
+        "tried": tried,
+        "net": net,
+        "abstract": reached,
+        "shadow": shadow,
+        "shm": shm,
+        "submission": sorted(os.listdir("/submission")),
+        "cwd": os.getcwd(),
+        "sockets": [fd for fd in os.listdir("/proc/self/fd") if _link(fd).startswith("socket:")],
+    }
+"""
+
+PLANT = """
+import os, socket, subprocess, time
+
+KEEP = []
+
+def plant():
+    for path in ("/tmp/planted", "/scratch/planted", "/dev/shm/planted"):
+        try:
+            with open(path, "w") as fh:
+                fh.write("the answers")
+        except OSError:
+            pass
+    server = socket.socket(socket.AF_UNIX)
+    server.bind("\\0deepgrade-planted")
+    server.listen(1)
+    KEEP.append(server)
+    import ctypes
+
+    segment = ctypes.CDLL(None).shmget(0x5EED, 4096, 0o1000 | 0o666)  # IPC_CREAT: it outlives every process
+    assert segment >= 0
+    subprocess.Popen(["sleep", "8765.4"], start_new_session=True)
+    if os.fork() == 0:  # a double fork away from the worker
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(8765.3)
+        os._exit(0)
+    return "planted"
+"""
+
+
+def _left(needle: bytes) -> list[str]:
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if needle in Path(f"/proc/{pid}/cmdline").read_bytes():
+                out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+@pytest.fixture
+def template(forking):
+    """Sandboxed workers are forked (the fork server is on; no template of this process is reused)."""
+    sandbox._SLOTS.clear()
+    yield
+    sandbox._SLOTS.clear()
+
+
+def test_a_forked_worker_is_as_isolated_as_one_bubblewrap_starts(template, tmp_path):
+    sub = submission(tmp_path, LOOK)
+    looks = []
+    for _ in range(2):
+        with sandboxed(sub) as worker:
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+            looks.append(call(worker, "gan", "look"))
+    limits = sandbox.DEFAULT_LIMITS
+    for got in looks:
+        assert got["pid"] == 1 and got["processes"] == [1], got  # its own pid namespace: no template, no grader
+        uid = got["uid"][0]
+        assert uid >= sandbox.FIRST_UID and got["uid"] == [uid] * 3 and got["gid"] == [uid] * 3, got
+        assert got["groups"] == [] and got["caps"] == ["0000000000000000"] * 5 and got["no_new_privs"] == "1", got
+        assert got["rlimits"] == [
+            (limits.address_space,) * 2,
+            (limits.processes,) * 2,
+            (limits.cpu_seconds,) * 2,
+            (limits.file_size,) * 2,
+            (limits.open_files,) * 2,
+            (0, 0),
+        ], got
+        assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []}, got  # fresh, though the last one wrote
+        assert got["tried"]["/tmp/t"] == got["tried"]["/scratch/s"] == got["tried"]["/dev/shm/d"] == "wrote", got
+        for path in ("/submission/planted.py", "/usr/planted", "/proc/sys/kernel/hostname"):
+            assert got["tried"][path] in ("PermissionError", "OSError"), got
+        assert got["net"] == "OSError" and got["shadow"] == "PermissionError", got
+        assert got["submission"] == ["gan.py"] and got["cwd"] == sandbox.SCRATCH, got
+        assert got["sockets"] == [], got  # not the template's: it would fork workers of the student's choosing
+    assert looks[0]["uid"] != looks[1]["uid"]  # each worker its own uid (RLIMIT_NPROC counts per uid)
+
+
+def test_nothing_one_student_leaves_reaches_the_next(template, tmp_path):
+    planter = submission(tmp_path, PLANT, name="planter")
+    looker = submission(tmp_path, LOOK, name="looker")
+    with sandboxed(planter) as worker:
+        worker.setup(["gan"])
+        assert isinstance(worker.proc, forkserver.Adopted)
+        assert call(worker, "gan", "plant") == "planted"
+        assert _left(b"8765.4")
+    for _ in range(50):  # the namespace's processes are killed with its first; give the kernel a moment
+        if not _left(b"8765.4") and not _left(b"8765.3"):
+            break
+        time.sleep(0.1)
+    assert not _left(b"8765.4") and not _left(b"8765.3")
+    with sandboxed(looker) as worker:
+        worker.setup(["gan"])
+        assert isinstance(worker.proc, forkserver.Adopted)
+        got = call(worker, "gan", "look")
+    assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []}, got
+    assert got["abstract"] in ("ConnectionRefusedError", "FileNotFoundError") and got["shm"] == -1, got
+    assert got["submission"] == ["gan.py"] and got["processes"] == [1], got
+
+
+def test_two_workers_of_one_submission_share_no_namespace(template, tmp_path):
+    sub = submission(tmp_path, PLANT + LOOK.replace("import os, resource, socket", "import resource"))
+    with sandboxed(sub) as planter, sandboxed(sub) as looker:
+        for worker in (planter, looker):
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+        assert call(planter, "gan", "plant") == "planted"  # its socket listens while the other looks
+        got = call(looker, "gan", "look")
+    assert got["abstract"] in ("ConnectionRefusedError", "FileNotFoundError") and got["shm"] == -1, got
+    assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []} and got["processes"] == [1], got
+
+
+def test_a_worker_sees_its_own_submission_and_never_another_s(template, tmp_path):
+    first = submission(tmp_path, LOOK, name="first")
+    second = submission(tmp_path, LOOK + "\nSECOND = 2\n", name="second")
+    (second / "notes.py").write_text("NOTES = 1\n")
+    with sandboxed(first) as one:
+        one.setup(["gan"])
+        assert isinstance(one.proc, forkserver.Adopted)
+        with sandboxed(second) as two:  # the first student's worker lives: this one is not forked beside it
+            two.setup(["gan"])
+            assert not isinstance(two.proc, forkserver.Adopted)
+            assert call(two, "gan", "look")["submission"] == ["gan.py", "notes.py"]
+        assert call(one, "gan", "look")["submission"] == ["gan.py"]
+    with sandboxed(second) as two:  # now it is, and sees its own files alone
+        two.setup(["gan"])
+        assert isinstance(two.proc, forkserver.Adopted)
+        assert call(two, "gan", "look")["submission"] == ["gan.py", "notes.py"]
+    (slot,) = sandbox._SLOTS.values()
+    assert os.listdir(slot.folder) in ([], [os.path.basename(c) for _, c in slot.workers])  # the first's copies went
+
+
+def test_a_submission_edited_between_workers_is_seen_as_it_is_now(template, tmp_path):
+    sub = submission(tmp_path, "def f():\n    return 1\n")
+    for value in (1, 2):
+        (sub / "gan.py").write_text(f"def f():\n    return {value}\n")
+        with sandboxed(sub) as worker:
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+            assert call(worker, "gan", "f") == value
+
+
+def test_forked_in_the_sandbox_or_started_by_it_the_grades_are_the_same(template, tmp_path, monkeypatch):
+    sub = shutil.copytree(SOLUTIONS, tmp_path / "sub", ignore=shutil.ignore_patterns("__pycache__"))
+    exercises = [registry.get(i) for i in ("gan.losses", "pytorch.net", "keras_model.model")]
+    launcher = sandbox.launcher_for("sandbox")
+    forked = grade(sub, exercises, launcher=launcher, examples=5)
+    (slot,) = sandbox._SLOTS.values()
+    assert slot.submission == sub.resolve()  # its torch workers were forked
+    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
+    started = grade(sub, exercises, launcher=launcher, examples=5)
+    assert forked.score == started.score == sum(e.points for e in exercises)
+    assert [(c.name, c.status, c.score) for e in forked.exercises for c in e.checks] == [
+        (c.name, c.status, c.score) for e in started.exercises for c in e.checks
+    ]
+
+
+def test_a_numpy_only_part_s_forked_worker_has_numpy_alone(template, tmp_path):
+    sub = submission(
+        tmp_path,
+        """
+        import sys
+
+        def tried():
+            found = {}
+            for name in ("torch", "scipy", "keras"):
+                try:
+                    __import__(name)
+                    found[name] = "imported"
+                except ImportError as exc:
+                    found[name] = type(exc).__name__
+            import os
+            return found, sorted(m for m in ("torch", "keras") if m in sys.modules), os.getpid(), os.getuid()
+        """,
+        part="neuron",
+    )
+    worker = Worker(sub, launcher=sandbox.launcher_for("sandbox"), packages=("numpy",), wall_slack=3.0)
+    with worker:
+        worker.setup(["neuron"])
+        assert isinstance(worker.proc, forkserver.Adopted)
+        found, loaded, pid, uid = call(worker, "neuron", "tried")
+    assert found == {"torch": "ModuleNotFoundError", "scipy": "ModuleNotFoundError", "keras": "ModuleNotFoundError"}
+    assert loaded == [] and pid == 1 and uid >= sandbox.FIRST_UID
