@@ -97,6 +97,7 @@ def look():
         "submission": sorted(os.listdir("/submission")),
         "cwd": os.getcwd(),
         "sockets": [fd for fd in os.listdir("/proc/self/fd") if _link(fd).startswith("socket:")],
+        "shared": [m for m in open("/proc/self/maps").read().splitlines() if m.split()[1][1::2] == "ws"],
     }
 """
 
@@ -178,6 +179,7 @@ def test_a_forked_worker_is_as_isolated_as_one_bubblewrap_starts(template, tmp_p
         assert got["net"] == "OSError" and got["shadow"] == "PermissionError", got
         assert got["submission"] == ["gan.py"] and got["cwd"] == sandbox.SCRATCH, got
         assert got["sockets"] == [], got  # not the template's: it would fork workers of the student's choosing
+        assert got["shared"] == [], got  # no memory written by one fork of the template is read by the next
     assert looks[0]["uid"] != looks[1]["uid"]  # each worker its own uid (RLIMIT_NPROC counts per uid)
 
 
