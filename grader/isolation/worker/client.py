@@ -10,6 +10,7 @@ dies costs that check its points, never the grader its memory or its time.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import io
 import os
@@ -124,8 +125,9 @@ def worker_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@functools.cache
 def _function_source(fn: Callable[..., Any]) -> str:
-    """Source of a module-level function without its decorators."""
+    """Source of a module-level function without its decorators (the same for every worker that is sent it)."""
     src = textwrap.dedent(inspect.getsource(fn))
     tree = ast.parse(src)
     node = tree.body[0]
