@@ -69,6 +69,7 @@ def test_zip_layouts(tmp_path):
         (zip_bytes({"/etc/evil.py": "x"}), "unsafe path"),
         (zip_bytes({"neuron.py": "x"}, symlink="link.py"), "symbolic link"),
         (zip_bytes({"neuron.py": b"\0" * 200_000}), "limit"),
+        (zip_bytes({"neuron.py": "x", "d/" * 33 + "x.py": "x"}), "more than 32 folders deep"),
     ],
 )
 def test_unsafe_zips_are_refused(tmp_path, data, message):
@@ -116,6 +117,7 @@ def _socket(folder: Path) -> None:
         (_hardlink, "hard link 'copy.txt'"),
         (lambda f: os.mkfifo(f / "pipe"), "FIFO (named pipe) 'pipe'"),
         (_socket, "socket 's'"),
+        (lambda f: (f / ("d/" * 33)).mkdir(parents=True), "more than 32 folders deep"),
     ],
 )
 def test_unsafe_folders_are_refused_by_every_reader(tmp_path, make, message):
@@ -128,6 +130,15 @@ def test_unsafe_folders_are_refused_by_every_reader(tmp_path, make, message):
             read()
     fixed = content_hash(sub)  # a refused folder still hashes (its reason), and does not hang on the FIFO
     assert fixed == content_hash(sub) and len(fixed) == 64
+
+
+def test_a_submission_32_folders_deep_is_read(tmp_path):
+    folder = _student(tmp_path)
+    (folder / ("d/" * 32)).mkdir(parents=True)
+    (folder / ("d/" * 32) / "notes.py").write_text("x = 1\n")
+    assert ("d/" * 32 + "notes.py", b"x = 1\n") in list(walk(folder))
+    unzip(zip_bytes({"neuron.py": "x", "d/" * 32 + "notes.py": "x = 1\n"}), tmp_path / "out")
+    assert (tmp_path / "out" / ("d/" * 32) / "notes.py").exists()
 
 
 def test_a_submission_that_is_a_link_is_refused(tmp_path):

@@ -131,7 +131,7 @@ def grade_one(job: dict[str, Any]) -> dict[str, Any]:
         result.error = str(exc)
     finally:
         if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+            sandbox.remove_tree(str(work))
     return {"student": job["student"], "result": result.to_json(), "seconds": round(time.perf_counter() - started, 3)}
 
 

@@ -25,6 +25,9 @@ from grader.registry import PARTS
 #: Caps on what one zip may unpack to (a zip bomb is refused before anything is written).
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 2000
+#: The most folders one path of a submission may lie in (a course's layout needs a few; thousands would make every
+#: tool that walks the copy recurse past Python's limit).
+MAX_DEPTH = 32
 _IGNORED = {"__MACOSX", "__pycache__", ".DS_Store", ".git", ".ipynb_checkpoints"}
 
 
@@ -214,6 +217,8 @@ def walk(
                 folder = stat.S_ISDIR(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
             except OSError as exc:
                 raise SubmissionError(f"cannot read {rel!r}: {exc.strerror or exc}") from None
+            if folder and len(stack) > MAX_DEPTH:
+                raise SubmissionError(_too_deep(rel[:200]))
             child = _open(name, rel, dir_fd=dfd, folder=folder)
             if folder:
                 enter(child, rel + "/")
@@ -298,7 +303,13 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
         raise SubmissionError(f"the zip holds an unsafe path {info.filename!r} (absolute or with '..')")
     if stat.S_ISLNK(info.external_attr >> 16):
         raise SubmissionError(f"the zip holds a symbolic link {info.filename!r}; upload plain files")
+    if len(parts) > MAX_DEPTH + 1:
+        raise SubmissionError(_too_deep(info.filename[:200]))
     return PurePosixPath(*parts) if parts else PurePosixPath(".")
+
+
+def _too_deep(path: str) -> str:
+    return f"{path!r} lies more than {MAX_DEPTH} folders deep; upload a flatter folder"
 
 
 def unzip(data: bytes | Path | BinaryIO, dest: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) -> None:

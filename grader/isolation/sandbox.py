@@ -354,7 +354,41 @@ _TEMPS: list[str] = []
 @atexit.register
 def _remove_temps() -> None:
     for path in _TEMPS:
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path)
+
+
+def remove_tree(path: str) -> None:
+    """``rm -rf path``, never following a link and without recursion (a copy of a submission may nest deeper than
+    ``shutil.rmtree``, which recurses once per folder, can go); what cannot be removed is left."""
+    todo = [(path, False)]  # (folder, whether its entries were dealt with)
+    while todo:
+        folder, emptied = todo.pop()
+        if emptied:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+            continue
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except NotADirectoryError:
+            try:
+                os.unlink(folder)
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue
+        todo.append((folder, True))
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                todo.append((entry.path, False))
+            else:
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass
 
 
 def _temp_dir(prefix: str) -> str:
@@ -372,16 +406,25 @@ def readable_submission(submission: Path, *, reachable: bool) -> Path:
     """``submission`` if it holds only folders and regular files, all world-readable (and, with ``reachable``,
     the folders above it are world-traversable); otherwise a world-readable copy of only those (uploads often
     come with mode 600).  Symlinks, hard-linked files, devices, FIFOs and ``__pycache__`` are never followed
-    or copied."""
+    or copied.  Folders are walked without recursion: a submission may nest thousands deep."""
     submission = Path(submission)
     ok = not reachable or _world_reachable(str(submission))
-    for root, dirs, files in os.walk(submission):
-        if not ok:
-            break
-        for names, folder, need in ((["."] + dirs, True, stat.S_IROTH | stat.S_IXOTH), (files, False, stat.S_IROTH)):
-            for n in names:
-                st = os.lstat(os.path.join(root, n))
-                ok = ok and _plain(st, folder=folder) and st.st_mode & need == need and n != "__pycache__"
+    folders = [str(submission)]
+    while ok and folders:
+        folder = folders.pop()
+        st = os.lstat(folder)
+        ok = _plain(st, folder=True) and st.st_mode & (stat.S_IROTH | stat.S_IXOTH) == stat.S_IROTH | stat.S_IXOTH
+        with os.scandir(folder) as it:
+            for entry in it:
+                if not ok:
+                    break
+                st = entry.stat(follow_symlinks=False)
+                if entry.name == "__pycache__" or not (_plain(st, folder=True) or _plain(st, folder=False)):
+                    ok = False
+                elif stat.S_ISDIR(st.st_mode):
+                    folders.append(entry.path)
+                else:
+                    ok = st.st_mode & stat.S_IROTH == stat.S_IROTH
     if ok:
         return submission
     copy = Path(_temp_dir("deepgrade-sub-")) / "submission"
@@ -391,31 +434,37 @@ def readable_submission(submission: Path, *, reachable: bool) -> Path:
 
 
 def _copy_plain(src: Path, dest: Path) -> None:
-    """Copy the folders and regular single-link files of ``src`` (mode 755/644), never following a link."""
-    os.mkdir(dest, 0o755)
-    os.chmod(dest, 0o755)
-    with os.scandir(src) as it:
-        entries = list(it)
-    for entry in entries:
-        path, target = os.path.join(src, entry.name), os.path.join(dest, entry.name)
-        if entry.name == "__pycache__":
-            continue
-        st = entry.stat(follow_symlinks=False)
-        if _plain(st, folder=True):
-            _copy_plain(Path(path), Path(target))
-            continue
-        if not _plain(st, folder=False):
-            continue
-        try:  # O_NOFOLLOW | O_NONBLOCK: a file swapped for a link or a FIFO since the scan is not opened
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        with os.fdopen(fd, "rb") as f:
-            if not _plain(os.fstat(f.fileno()), folder=False):
+    """Copy the folders and regular single-link files of ``src`` (mode 755/644), never following a link, and
+    without recursion."""
+    todo = [(str(src), str(dest))]
+    while todo:
+        source, target = todo.pop()
+        os.mkdir(target, 0o755)
+        os.chmod(target, 0o755)
+        with os.scandir(source) as it:
+            entries = list(it)
+        for entry in entries:
+            path, into = os.path.join(source, entry.name), os.path.join(target, entry.name)
+            if entry.name == "__pycache__":
                 continue
-            with open(target, "xb") as out:
-                shutil.copyfileobj(f, out)
-        os.chmod(target, 0o644)
+            st = entry.stat(follow_symlinks=False)
+            if _plain(st, folder=True):
+                todo.append((path, into))
+            elif _plain(st, folder=False):
+                _copy_file(path, into)
+
+
+def _copy_file(path: str, target: str) -> None:
+    try:  # O_NOFOLLOW | O_NONBLOCK: a file swapped for a link or a FIFO since the scan is not opened
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    with os.fdopen(fd, "rb") as f:
+        if not _plain(os.fstat(f.fileno()), folder=False):
+            return
+        with open(target, "xb") as out:
+            shutil.copyfileobj(f, out)
+    os.chmod(target, 0o644)
 
 
 def _split(argv: Sequence[str]) -> tuple[str, list[str]]:
@@ -570,7 +619,7 @@ def _isolation(limits: Limits, uid: int, copy: str) -> dict[str, object]:
     copy of the submission (under the slot) it binds over ``/submission``."""
     return {
         "uid": uid,
-        "tmpfs": [["/tmp", limits.scratch_size], [SCRATCH, limits.scratch_size], ["/dev/shm", 1 << 20]],
+        "tmpfs": [["/tmp", limits.scratch_size], [SCRATCH, limits.scratch_size]],  # /dev/shm stays root's, as in bwrap
         "rlimits": [[name, value] for _, name, value in limits.rlimits()],
         "copy": copy,
         "submission": INSIDE_SUBMISSION,
@@ -592,10 +641,10 @@ def fork_worker(
         slot = _SLOTS.get(key)
         if slot is None:
             slot = _SLOTS[key] = _Slot(_temp_dir("deepgrade-slot-"))
-            os.chmod(slot.folder, 0o755)
+            os.chmod(slot.folder, 0o700)  # no one else on the host lists or enters it; a worker binds its own copy
         alive = [(w, copy) for w, copy in slot.workers if w.poll() is None]
         for _, copy in set(slot.workers) - set(alive):
-            shutil.rmtree(copy, ignore_errors=True)
+            remove_tree(copy)
         slot.workers = alive
         if slot.submission != submission:
             if alive:
@@ -605,7 +654,7 @@ def fork_worker(
         try:
             _copy_plain(Path(submission), Path(copy))
         except OSError:
-            shutil.rmtree(copy, ignore_errors=True)
+            remove_tree(copy)
             return None
         command, env = _template(python, limits, packages, slot.folder)
         inside = f"{INSIDE_SUBMISSION}/{os.path.basename(copy)}"
@@ -614,7 +663,7 @@ def fork_worker(
         request.update(cwd=SCRATCH, env={**env, proctree.MARKER: token}, sandbox=isolate)
         worker = forkserver.spawn_from(("sandbox", *key), command, env, request)
         if worker is None:
-            shutil.rmtree(copy, ignore_errors=True)
+            remove_tree(copy)
             return None
         slot.workers.append((worker, copy))
         return worker

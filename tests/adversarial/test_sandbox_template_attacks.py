@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from grader import registry
 from grader.isolation import sandbox
 from grader.isolation.worker import forkserver
-from grader.isolation.worker.client import Worker
+from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
 from tests.corpus import SOLUTIONS
 from tests.forkkit import call, submission
@@ -98,6 +99,7 @@ def look():
         "cwd": os.getcwd(),
         "sockets": [fd for fd in os.listdir("/proc/self/fd") if _link(fd).startswith("socket:")],
         "shared": [m for m in open("/proc/self/maps").read().splitlines() if m.split()[1][1::2] == "ws"],
+        "proc_sys_read_only": bool(os.statvfs("/proc/sys").f_flag & os.ST_RDONLY),
     }
 """
 
@@ -160,7 +162,7 @@ def test_a_forked_worker_is_as_isolated_as_one_bubblewrap_starts(template, tmp_p
             looks.append(call(worker, "gan", "look"))
     limits = sandbox.DEFAULT_LIMITS
     for got in looks:
-        assert got["pid"] == 1 and got["processes"] == [1], got  # its own pid namespace: no template, no grader
+        assert got["pid"] == 2 and got["processes"] == [1, 2], got  # its own pid namespace: no template, no grader
         uid = got["uid"][0]
         assert uid >= sandbox.FIRST_UID and got["uid"] == [uid] * 3 and got["gid"] == [uid] * 3, got
         assert got["groups"] == [] and got["caps"] == ["0000000000000000"] * 5 and got["no_new_privs"] == "1", got
@@ -173,13 +175,14 @@ def test_a_forked_worker_is_as_isolated_as_one_bubblewrap_starts(template, tmp_p
             (0, 0),
         ], got
         assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []}, got  # fresh, though the last one wrote
-        assert got["tried"]["/tmp/t"] == got["tried"]["/scratch/s"] == got["tried"]["/dev/shm/d"] == "wrote", got
-        for path in ("/submission/planted.py", "/usr/planted", "/proc/sys/kernel/hostname"):
+        assert got["tried"]["/tmp/t"] == got["tried"]["/scratch/s"] == "wrote", got
+        for path in ("/submission/planted.py", "/usr/planted", "/dev/shm/d", "/proc/sys/kernel/hostname"):
             assert got["tried"][path] in ("PermissionError", "OSError"), got
         assert got["net"] == "OSError" and got["shadow"] == "PermissionError", got
         assert got["submission"] == ["gan.py"] and got["cwd"] == sandbox.SCRATCH, got
         assert got["sockets"] == [], got  # not the template's: it would fork workers of the student's choosing
         assert got["shared"] == [], got  # no memory written by one fork of the template is read by the next
+        assert got["proc_sys_read_only"], got  # as bubblewrap's --proc leaves it
     assert looks[0]["uid"] != looks[1]["uid"]  # each worker its own uid (RLIMIT_NPROC counts per uid)
 
 
@@ -202,7 +205,7 @@ def test_nothing_one_student_leaves_reaches_the_next(template, tmp_path):
         got = call(worker, "gan", "look")
     assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []}, got
     assert got["abstract"] in ("ConnectionRefusedError", "FileNotFoundError") and got["shm"] == -1, got
-    assert got["submission"] == ["gan.py"] and got["processes"] == [1], got
+    assert got["submission"] == ["gan.py"] and got["processes"] == [1, 2], got
 
 
 def test_two_workers_of_one_submission_share_no_namespace(template, tmp_path):
@@ -214,7 +217,7 @@ def test_two_workers_of_one_submission_share_no_namespace(template, tmp_path):
         assert call(planter, "gan", "plant") == "planted"  # its socket listens while the other looks
         got = call(looker, "gan", "look")
     assert got["abstract"] in ("ConnectionRefusedError", "FileNotFoundError") and got["shm"] == -1, got
-    assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []} and got["processes"] == [1], got
+    assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []} and got["processes"] == [1, 2], got
 
 
 def test_a_worker_sees_its_own_submission_and_never_another_s(template, tmp_path):
@@ -287,4 +290,68 @@ def test_a_numpy_only_part_s_forked_worker_has_numpy_alone(template, tmp_path):
         assert isinstance(worker.proc, forkserver.Adopted)
         found, loaded, pid, uid = call(worker, "neuron", "tried")
     assert found == {"torch": "ModuleNotFoundError", "scipy": "ModuleNotFoundError", "keras": "ModuleNotFoundError"}
-    assert loaded == [] and pid == 1 and uid >= sandbox.FIRST_UID
+    assert loaded == [] and pid == 2 and uid >= sandbox.FIRST_UID
+
+
+def test_a_forked_worker_that_signals_itself_dies_as_a_started_one_does(template, tmp_path):
+    # it is not process 1 of its namespace (which ignores the signals it sends itself)
+    sub = submission(tmp_path, "import os\n\ndef die(sig):\n    os.kill(os.getpid(), sig)\n    return 'alive'\n")
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with sandboxed(sub) as worker:
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+            with pytest.raises(StudentError, match=f"exited with code {128 + sig}"):
+                call(worker, "gan", "die", int(sig))
+
+
+def _nest(root: Path, depth: int) -> Path:
+    """``depth`` folders, one inside the next, below ``root`` (without recursion); the deepest."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    return root
+
+
+def _unnest(root: Path) -> None:
+    """Remove what :func:`_nest` made, deepest first (``shutil.rmtree`` recurses once per folder)."""
+    fds = [os.open(root, os.O_RDONLY)]
+    while "d" in os.listdir(fds[-1]):
+        fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+    while len(fds) > 1:
+        os.close(fds.pop())
+        os.rmdir("d", dir_fd=fds[-1])
+    os.close(fds[0])
+
+
+def test_a_submission_nested_past_the_recursion_limit_is_copied_and_forked(template, tmp_path):
+    sub = submission(tmp_path, "def f():\n    return 7\n")
+    os.chmod(sub / "gan.py", 0o600)  # not world-readable: the bubblewrap path copies it too
+    _nest(sub, 1200)
+    try:
+        assert sandbox.readable_submission(sub, reachable=False) != sub
+        with sandboxed(sub) as worker:
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+            assert call(worker, "gan", "f") == 7
+        (slot,) = sandbox._SLOTS.values()
+        assert os.stat(slot.folder).st_mode & 0o077 == 0  # no one else on the host lists or enters the copies
+    finally:
+        _unnest(sub)
+
+
+def test_the_grader_removes_a_tree_deeper_than_rmtree_can_go_and_follows_no_link(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept").write_text("not the grader's to remove")
+    deep = tmp_path / "copy"
+    deep.mkdir()
+    (deep / "link").symlink_to(outside)
+    _nest(deep, 1200)
+    sandbox.remove_tree(str(deep))
+    assert not deep.exists() and (outside / "kept").exists()

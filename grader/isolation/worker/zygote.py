@@ -16,12 +16,13 @@ student code ran.  This file is self-contained (stdlib only; ``child.py`` is loa
 **In the sandbox** (``--isolate``, see ``grader.isolation.sandbox.fork_worker``) the template runs as root inside
 a bubblewrap root of its own (no network, read-only binds, no submission but an empty slot), and each worker is
 made what a worker started by bubblewrap is before it runs: the middle process enters new pid, mount, IPC,
-network and UTS namespaces, so the worker is process 1 of its own pid namespace (everything it starts dies with
-it, and it sees no other process); the worker mounts its own ``/proc``, a fresh tmpfs on ``/tmp``, its scratch
-folder and ``/dev/shm``, binds its own copy of the submission over ``/submission``, lowers its rlimits, drops
-every capability (bounding set included) and its groups, takes its own unprivileged uid, sets
-``no_new_privs`` and checks that all of it holds (:func:`_isolate`).  A template whose probe worker cannot do
-all of that exits before it imports anything, and the grader starts its workers with bubblewrap as before.
+network and UTS namespaces; its child, process 1 of the new pid namespace (everything in it dies with it, and it
+sees no other process), mounts its own ``/proc`` (with bubblewrap's read-only covers), a fresh tmpfs on ``/tmp``
+and its scratch folder, binds its own copy of the submission over ``/submission``, lowers its rlimits, drops
+every capability (bounding set included) and its groups, takes its own unprivileged uid, sets ``no_new_privs``
+and checks that all of it holds (:func:`_isolate`); then it forks the worker and reaps (:func:`_init`).  A
+template whose probe worker cannot do all of that exits before it imports anything, and the grader starts its
+workers with bubblewrap as before.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 _CLONE_NEWPID, _CLONE_NEWNET = 0x20000000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+#: What bubblewrap's ``--proc`` binds read-only over itself (its ``cover_proc_dirs``).
+_PROC_COVERS = ("sys", "sysrq-trigger", "irq", "bus")
 #: The template is started with ``DEEPGRADE_WORKER=`` this (as long as a worker's token): each worker writes its
 #: own token over it (:func:`_stamp`).
 PLACEHOLDER = "-" * 16
@@ -114,6 +117,11 @@ def _isolate(spec: dict[str, Any]) -> None:
         raise ValueError("a worker needs its own pid namespace and an unprivileged uid")
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here reaches the template
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    for cover in _PROC_COVERS:  # read-only, as bubblewrap's --proc leaves them
+        path = f"/proc/{cover}"
+        if os.path.exists(path):
+            _mount(path, path, None, _MS_BIND | _MS_REC)
+            _mount(None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
     for path, size in spec["tmpfs"]:
         _mount("tmpfs", str(path), "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={int(size)},mode=1777")
     copy, inside = str(spec["copy"]), str(spec["submission"])
@@ -141,6 +149,29 @@ def _isolate(spec: dict[str, Any]) -> None:
     )
     if not held:
         raise PermissionError("the worker's sandbox did not hold")
+
+
+def _init() -> None:
+    """As process 1 of the worker's pid namespace, isolated already: fork the worker (which returns from here),
+    then reap every orphan of the namespace until the worker ends, and exit with its status (128 + the signal that
+    killed it), as bubblewrap's own process 1 does.  The worker is then an ordinary process: the signals it sends
+    itself are delivered, and its orphans do not pile up as zombies."""
+    worker = os.fork()
+    if worker == 0:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # no signal its namespace may send it ends it
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # the worker's pipes are the worker's alone: their ends close when it dies
+        os.dup2(devnull, fd)
+    os.closerange(3, 65536)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        if pid == worker:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)
 
 
 def _load_child() -> Any:
@@ -207,6 +238,7 @@ def _become_worker(child: Any, request: dict[str, Any], fds: list[int]) -> None:
         os.closerange(3, 65536)  # the template's socket and the descriptors as received
         if "sandbox" in request:
             _isolate(request["sandbox"])
+            _init()  # returns in the worker, process 2 of the namespace
         _stamp(str(request["marker"]), str(request["token"]))  # what /proc shows, for forks too
         os.environ.clear()  # the environment as the grader has it now (the template's may differ in a volatile one)
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
