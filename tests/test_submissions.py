@@ -70,6 +70,7 @@ def test_zip_layouts(tmp_path):
         (zip_bytes({"neuron.py": "x"}, symlink="link.py"), "symbolic link"),
         (zip_bytes({"neuron.py": b"\0" * 200_000}), "limit"),
         (zip_bytes({"neuron.py": "x", "d/" * 33 + "x.py": "x"}), "more than 32 folders deep"),
+        (zip_bytes({"neuron.py": "x", ("n" * 250 + "/") * 5 + "x.py": "x"}), "longer than 1024 bytes"),
     ],
 )
 def test_unsafe_zips_are_refused(tmp_path, data, message):
@@ -118,6 +119,7 @@ def _socket(folder: Path) -> None:
         (lambda f: os.mkfifo(f / "pipe"), "FIFO (named pipe) 'pipe'"),
         (_socket, "socket 's'"),
         (lambda f: (f / ("d/" * 33)).mkdir(parents=True), "more than 32 folders deep"),
+        (lambda f: (f / (("n" * 250 + "/") * 5)).mkdir(parents=True), "longer than 1024 bytes"),
     ],
 )
 def test_unsafe_folders_are_refused_by_every_reader(tmp_path, make, message):

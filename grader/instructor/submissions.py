@@ -28,6 +28,9 @@ MAX_MEMBERS = 2000
 #: The most folders one path of a submission may lie in (a course's layout needs a few; thousands would make every
 #: tool that walks the copy recurse past Python's limit).
 MAX_DEPTH = 32
+#: The longest path (in bytes) a file or folder of a submission may have within it: a copy's absolute path must
+#: stay under the system's limit (4096 bytes on Linux).
+MAX_PATH = 1024
 _IGNORED = {"__MACOSX", "__pycache__", ".DS_Store", ".git", ".ipynb_checkpoints"}
 
 
@@ -210,6 +213,8 @@ def walk(
             if _dropped(name):
                 continue
             rel = prefix + name
+            if len(rel.encode("utf-8", "surrogateescape")) > MAX_PATH:
+                raise SubmissionError(_too_long(rel[:200]))
             entries += 1
             if entries > max_entries:
                 raise SubmissionError(f"the submission holds over {max_entries} files and folders")
@@ -305,11 +310,17 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
         raise SubmissionError(f"the zip holds a symbolic link {info.filename!r}; upload plain files")
     if len(parts) > MAX_DEPTH + 1:
         raise SubmissionError(_too_deep(info.filename[:200]))
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_PATH:
+        raise SubmissionError(_too_long(info.filename[:200]))
     return PurePosixPath(*parts) if parts else PurePosixPath(".")
 
 
 def _too_deep(path: str) -> str:
     return f"{path!r} lies more than {MAX_DEPTH} folders deep; upload a flatter folder"
+
+
+def _too_long(path: str) -> str:
+    return f"a path is longer than {MAX_PATH} bytes ({path[:60]!r}...); upload shorter names"
 
 
 def unzip(data: bytes | Path | BinaryIO, dest: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) -> None:

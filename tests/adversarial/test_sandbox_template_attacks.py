@@ -74,7 +74,13 @@ def look():
             reached = type(exc).__name__
     import ctypes
 
-    shm = ctypes.CDLL(None).shmget(0x5EED, 0, 0)  # a System V segment the last student may have left: -1 if none
+    libc = ctypes.CDLL(None, use_errno=True)
+    shm = libc.shmget(0x5EED, 0, 0)  # a System V segment the last student may have left: -1 if none
+    try:
+        init_cwd = sorted(os.listdir("/proc/1/cwd"))  # process 1's folder: the template's, if it kept it
+    except OSError as exc:
+        init_cwd = type(exc).__name__
+    traced = libc.ptrace(16, 1, None, None)  # PTRACE_ATTACH to process 1: -1 unless it may be traced
     try:
         open("/etc/shadow").read(1)
         shadow = "read"
@@ -95,6 +101,8 @@ def look():
         "abstract": reached,
         "shadow": shadow,
         "shm": shm,
+        "init_cwd": init_cwd,
+        "traced": traced,
         "submission": sorted(os.listdir("/submission")),
         "cwd": os.getcwd(),
         "sockets": [fd for fd in os.listdir("/proc/self/fd") if _link(fd).startswith("socket:")],
@@ -109,7 +117,7 @@ import os, socket, subprocess, time
 KEEP = []
 
 def plant():
-    for path in ("/tmp/planted", "/scratch/planted", "/dev/shm/planted"):
+    for path in ("/tmp/planted", "/scratch/planted", "/dev/shm/planted", "/proc/1/cwd/planted"):
         try:
             with open(path, "w") as fh:
                 fh.write("the answers")
@@ -183,6 +191,7 @@ def test_a_forked_worker_is_as_isolated_as_one_bubblewrap_starts(template, tmp_p
         assert got["sockets"] == [], got  # not the template's: it would fork workers of the student's choosing
         assert got["shared"] == [], got  # no memory written by one fork of the template is read by the next
         assert got["proc_sys_read_only"], got  # as bubblewrap's --proc leaves it
+        assert got["init_cwd"] == "PermissionError" and got["traced"] == -1, got  # process 1 is not the worker's
     assert looks[0]["uid"] != looks[1]["uid"]  # each worker its own uid (RLIMIT_NPROC counts per uid)
 
 
@@ -206,6 +215,7 @@ def test_nothing_one_student_leaves_reaches_the_next(template, tmp_path):
     assert got["found"] == {"/tmp": [], "/scratch": [], "/dev/shm": []}, got
     assert got["abstract"] in ("ConnectionRefusedError", "FileNotFoundError") and got["shm"] == -1, got
     assert got["submission"] == ["gan.py"] and got["processes"] == [1, 2], got
+    assert got["init_cwd"] == "PermissionError", got  # nor through process 1's folder
 
 
 def test_two_workers_of_one_submission_share_no_namespace(template, tmp_path):

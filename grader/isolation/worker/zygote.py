@@ -127,6 +127,7 @@ def _isolate(spec: dict[str, Any]) -> None:
     copy, inside = str(spec["copy"]), str(spec["submission"])
     _mount(copy, inside, None, _MS_BIND | _MS_REC)
     _mount(None, inside, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    os.chdir("/")  # off the template's own scratch folder, which these mounts cover but a cwd would keep open
     for name, value in spec["rlimits"]:
         resource.setrlimit(getattr(resource, str(name)), (int(value), int(value)))
     with open("/proc/sys/kernel/cap_last_cap") as fh:
@@ -160,6 +161,7 @@ def _init() -> None:
     if worker == 0:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # no signal its namespace may send it ends it
+    _ok(_libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")  # nor may the worker trace it or open its /proc
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # the worker's pipes are the worker's alone: their ends close when it dies
         os.dup2(devnull, fd)
