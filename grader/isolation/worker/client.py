@@ -39,6 +39,8 @@ CHILD_FILES = (CHILD, CHILD.with_name("wire.py"))
 #: Builds the command line that starts a worker: ``launcher(argv, submission, packages)`` returns the command
 #: line and its environment.  ``packages`` names the distributions the worker may import (``("numpy",)`` for a
 #: numpy-only part: torch, scipy, sklearn must be absent), or is ``None`` for all.  See ``grader.isolation.sandbox``.
+#: A launcher may also carry ``fork(python, submission, packages, token)``, which returns a worker forked from a
+#: template of its own, or ``None`` to have it started (the sandbox's: ``sandbox.fork_worker``).
 Launcher = Callable[[Sequence[str], Path, "tuple[str, ...] | None"], tuple[list[str], dict[str, str]]]
 
 #: A reply may be this many times the request's size, and at least REPLY_FLOOR, never over REPLY_CEILING.
@@ -101,8 +103,9 @@ def plain_launcher(
     return list(argv), dict(os.environ)
 
 
-#: Launchers whose workers may be forked from a template that imported torch already (``forkserver.py``): those
-#: that add nothing to the command line but interpreter flags (``process``), never a sandbox or ``limits``.
+#: Launchers whose workers may be forked from a template that imported torch already (``forkserver.spawn``): those
+#: that add nothing to the command line but interpreter flags (``process``).  The sandbox forks through its own
+#: ``fork``; ``limits`` never forks.
 FORKABLE: set[Launcher] = set()
 
 

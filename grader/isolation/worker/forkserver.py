@@ -9,9 +9,11 @@ student file run before the fork.  The worker is re-parented to this process (a 
 waited for, timed and killed like one started by ``subprocess``; the object returned has the parts of
 ``subprocess.Popen`` the worker's client uses.
 
-Only for ``process``: a sandbox or the ``limits`` level starts every worker in its own namespaces, under its
-own limits, which a fork of a shared template would not have.  Off unless :func:`enable` was called or
-``DEEPGRADE_FORKSERVER=1``; ``DEEPGRADE_FORKSERVER=0`` turns it off.  Anything that goes wrong (no subreaper,
+:func:`spawn` is for ``process``, whose workers add nothing to the command line but interpreter flags.  The sandbox
+forks its workers through :func:`spawn_from` with a template of its own, and each of them makes its own namespaces,
+mounts, limits and uid before it runs (``grader.isolation.sandbox.fork_worker``, ``zygote.py --isolate``); the
+``limits`` level starts every worker afresh.  Off unless :func:`enable` was called or ``DEEPGRADE_FORKSERVER=1``;
+``DEEPGRADE_FORKSERVER=0`` turns it off.  Anything that goes wrong (no subreaper,
 a template that died or answers nonsense) returns ``None``, and the caller starts the worker as before.
 """
 
