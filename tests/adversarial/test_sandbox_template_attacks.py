@@ -365,3 +365,19 @@ def test_the_grader_removes_a_tree_deeper_than_rmtree_can_go_and_follows_no_link
     _nest(deep, 1200)
     sandbox.remove_tree(str(deep))
     assert not deep.exists() and (outside / "kept").exists()
+
+
+def test_a_template_that_died_is_replaced_and_costs_no_grade(template, tmp_path):
+    # no worker can see or signal its template (test above), but the kernel's OOM killer or an operator can
+    sub = submission(tmp_path, "def f():\n    return 3\n")
+    for attempt in range(2):
+        with sandboxed(sub) as worker:
+            worker.setup(["gan"])
+            assert isinstance(worker.proc, forkserver.Adopted)
+            assert call(worker, "gan", "f") == 3
+        if attempt == 0:
+            (server,) = [s for key, s in forkserver._SERVERS.items() if key[0] == "sandbox"]
+            server.proc.kill()
+            server.proc.wait()
+    assert not forkserver._GAVE_UP
+    assert [s for key, s in forkserver._SERVERS.items() if key[0] == "sandbox"] != [server]
