@@ -590,12 +590,14 @@ _SLOTS: dict[tuple[str, Limits, tuple[str, ...] | None], _Slot] = {}
 _SLOTS_LOCK = threading.Lock()
 
 
+@functools.cache
 def _template(
     python: str, limits: Limits, packages: tuple[str, ...] | None, slot: str
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of a sandboxed template (see ``zygote.py``, ``--isolate``): the root a
     worker for ``packages`` gets, with no pid namespace of its own (each worker gets one), the slot bound where
-    the submission would be, root kept (to give each worker its namespaces and uid), no limits."""
+    the submission would be, root kept (to give each worker its namespaces and uid), no limits.  Built once per
+    slot (read, never changed, by every fork that may have to start the template)."""
     root = _Root(python, limits, packages, own_pids=False)
     root.bind(slot, INSIDE_SUBMISSION)
     for f in (*CHILD_FILES, ZYGOTE):

@@ -56,9 +56,7 @@ def _die_with(parent: int) -> None:
     """Exit when the grader does (the kernel's parent-death signal, and a check it was not already gone; in the
     sandbox, ``0``: the parent is bubblewrap, which dies with the grader)."""
     try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
     if parent and os.getppid() != parent:
