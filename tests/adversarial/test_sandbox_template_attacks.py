@@ -381,3 +381,41 @@ def test_a_template_that_died_is_replaced_and_costs_no_grade(template, tmp_path)
             server.proc.wait()
     assert not forkserver._GAVE_UP
     assert [s for key, s in forkserver._SERVERS.items() if key[0] == "sandbox"] != [server]
+
+
+FORK_BOMB = """
+import os, time
+
+def bomb():
+    made = 0
+    while made < 1000:  # RLIMIT_NPROC (256 for this uid) ends it first
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(8765.2)
+            os._exit(0)
+        made += 1
+    return made
+"""
+
+
+def test_a_fork_bomb_in_one_forked_worker_costs_the_next_student_nothing(template, tmp_path):
+    bomber = submission(tmp_path, FORK_BOMB, part="neuron", name="bomber")
+    honest = submission(tmp_path, "def f():\n    return 5\n", part="neuron", name="honest")
+    launcher = sandbox.launcher_for("sandbox")
+    with Worker(bomber, launcher=launcher, packages=("numpy",), wall_slack=3.0) as worker:
+        worker.setup(["neuron"])
+        assert isinstance(worker.proc, forkserver.Adopted)
+        made = call(worker, "neuron", "bomb")
+        assert 0 < made < sandbox.DEFAULT_LIMITS.processes  # stopped by its own uid's limit, not the grader's
+    for _ in range(50):
+        if not _left(b"8765.2"):
+            break
+        time.sleep(0.1)
+    assert not _left(b"8765.2")
+    with Worker(honest, launcher=launcher, packages=("numpy",), wall_slack=3.0) as worker:
+        worker.setup(["neuron"])  # another uid, a fresh namespace: the template still forks
+        assert isinstance(worker.proc, forkserver.Adopted)
+        assert call(worker, "neuron", "f") == 5
