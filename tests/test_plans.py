@@ -429,3 +429,64 @@ def test_a_stop_during_a_property_is_never_turned_into_the_checks_outcome():
 
     with pytest.raises(KeyboardInterrupt):
         properties.for_all(st.integers(), prop, examples=3, seed_value=0, abort=lambda: ended[0] if ended else None)
+
+
+# --------------------------------------------------------------------------- fixed answers outside any property
+def test_a_fixed_answer_is_computed_once_per_course_and_each_read_is_its_own(cache):
+    """``plans.fixed``: an oracle on a check's own data (the reference's loss curve, its steps from given
+    weights) runs once; every later grade, in any process, reads it back, and a caller that changes what it got
+    changes nothing for the next."""
+    key = plans.Key("toy.exercise", "fixed", 2, 1, 1, "none")
+    calls = []
+
+    def curve(X, settings):
+        calls.append(settings)
+        return {"losses": [1.0, 0.5], "state": {"W": X * settings["lr"]}}
+
+    X = np.arange(6.0).reshape(2, 3)
+    first = plans.fixed(key, curve, X, {"lr": 0.5})
+    first["state"]["W"][:] = -1.0
+    for _ in range(2):
+        again = plans.fixed(key, curve, X, {"lr": 0.5})
+        assert again["losses"] == [1.0, 0.5] and np.array_equal(again["state"]["W"], X * 0.5)
+    assert len(calls) == 1
+    # other arguments (another data set, another setting) are another answer
+    plans.fixed(key, curve, X + 1, {"lr": 0.5})
+    plans.fixed(key, curve, X, {"lr": 0.25})
+    plans.fixed(key, curve, X.astype(np.float32), {"lr": 0.5})
+    assert len(calls) == 4
+    # without a key (a check the registry does not hold), or for what a plan cannot hold: just the call
+    assert plans.fixed(None, curve, X, {"lr": 0.5})["losses"] == [1.0, 0.5]
+    assert plans.fixed(key, lambda: object()) is not plans.fixed(key, lambda: object())
+    assert len(calls) == 5
+
+
+def test_the_references_own_runs_are_read_back_and_grade_a_mutant_as_they_do(cache, monkeypatch, tmp_path):
+    """Checks that run the reference on fixed data (``run_reference``: Net.forward from given weights) run it
+    once per course: a second grade never calls it and grades a mutant exactly as a grade that runs it does."""
+    from grader.checks import torchdevice
+    from tests.corpus import mutants
+
+    ran = []
+    real = torchdevice._on_reference
+    monkeypatch.setattr(torchdevice, "_on_reference", lambda *a: ran.append(a[1]) or real(*a))
+    check = "Net.forward matches the reference"
+    sub = next(m for m in mutants() if m.exercise == "pytorch.net" and m.catches == check).write(tmp_path / "sub")
+    only = lambda c: c.name == check  # noqa: E731
+    monkeypatch.setenv("DEEPGRADE_PLANS", "0")
+    without = outcome(_grade(sub, ["pytorch.net"], hidden=False, only=only))
+    assert ran and [status for _, status, _, _ in without] == ["failed"]
+    monkeypatch.delenv("DEEPGRADE_PLANS")
+    reference = outcome(_grade(Path("solutions"), ["pytorch.net"], hidden=False, only=only))  # runs, and keeps
+    assert [status for _, status, _, _ in reference] == ["passed"]
+    ran.clear()
+    assert outcome(_grade(sub, ["pytorch.net"], hidden=False, only=only)) == without
+    assert outcome(_grade(Path("solutions"), ["pytorch.net"], hidden=False, only=only)) == reference
+    assert ran == []
+
+
+def test_plans_are_keyed_by_the_version_of_torch_that_answered(monkeypatch):
+    before = plans.grader_key.__wrapped__()
+    real = plans.importlib.metadata.version
+    monkeypatch.setattr(plans.importlib.metadata, "version", lambda name: "0.0.1" if name == "torch" else real(name))
+    assert plans.grader_key.__wrapped__() != before

@@ -196,6 +196,12 @@ class Context:
         example alone, never on the student's replies: the plan is replayed for every other student."""
         return plans.answer(fn, *args, keep=(NoReference,))
 
+    def fixed(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``, an oracle's answer outside any property, on data of the check's own (its seed, fixed
+        settings): computed once per course and kept with the check's plans (see :func:`plans.fixed`).  Like
+        :meth:`answer`, its arguments never hold anything the student's code returned."""
+        return plans.fixed(self._plan(0), fn, *args)
+
     def record_curve(self, name: str, values: Any) -> None:
         """Keep a series (a loss curve) with the check's result, for reports to plot: at most
         :data:`CURVE_POINTS` of its values (evenly strided, the last kept), since a student's code may decide how

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.checks import replies
 from grader.checks.failure import CheckFailed
 from grader.i18n import N_, _
 from grader.isolation.worker.client import StudentError
@@ -62,7 +63,13 @@ def devices_agree(accuracies: dict[str, float], what: str) -> None:
 
 def run_reference(ctx: Context, part: str, driver: Callable[..., Any], *args: Any) -> Any:
     """Run a worker-side driver on the *reference* module, here in the grader (trusted code), keeping the
-    grader's torch thread count as it was (drivers may pin it for the worker)."""
+    grader's torch thread count as it was (drivers may pin it for the worker).  Its arguments are the check's own
+    data (its seed, fixed settings), never what the student's code returned, so the answer is computed once per
+    course and kept with the check's plans (:meth:`Context.fixed`)."""
+    return ctx.fixed(lambda *a: _on_reference(ctx, driver, *a), part, replies.driver_name(driver), *args)
+
+
+def _on_reference(ctx: Context, driver: Callable[..., Any], part: str, _name: str, *args: Any) -> Any:
     import torch
 
     ref = ctx.reference(part)

@@ -194,14 +194,20 @@ def assert_accuracy(
     return acc
 
 
-def record(ctx: Context, curve: Sequence[float] | np.ndarray, reference: Callable[[], Sequence[float]] | None) -> None:
-    """Keep the student's loss curve and, when the reference is available, the reference's."""
+def record(ctx: Context, curve: Sequence[float] | np.ndarray, fit: str, *args: Any, **settings: Any) -> None:
+    """Keep the student's loss curve and, when the reference is available, the loss curve of the reference's
+    ``fit(*args, **settings)`` (which returns ``(params, losses)``).  That one depends on the check's data and
+    settings alone, so it is trained once per course and kept with the check's plans (:meth:`Context.fixed`)."""
     ctx.record_curve("loss", curve)
-    if reference is not None:
-        try:
-            ctx.record_curve("reference loss", reference())
-        except NoReference:  # a student release: the reference curve is optional
-            pass
+    try:
+        ref = ctx.reference()
+    except NoReference:  # a student release: the reference curve is optional
+        return
+    ctx.record_curve("reference loss", ctx.fixed(lambda *a: _losses(getattr(ref, fit)(*a[0], **a[1])), args, settings))
+
+
+def _losses(trained: Any) -> list[float]:
+    return [float(v) for v in np.asarray(trained[1], dtype=np.float64).ravel()]
 
 
 # ------------------------------------------------------------------ the training process

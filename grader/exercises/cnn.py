@@ -212,6 +212,6 @@ def the_trained_cnn_classifies_held_out_digits_90(ctx: Context) -> None:
     W1 = params.get("W1") if isinstance(params, dict) else None
     f = W1.shape[0] if isinstance(W1, np.ndarray) and W1.ndim == 4 else 0
     params = T.expect_params(params, {"W1": (f, 1, 3, 3), "b1": (f,), "W2": (f * 16, 10), "b2": (10,)}, "train_cnn")
-    T.record(ctx, curve, lambda: ref.train_cnn(images(Xtr), ytr, **CNN_TRAINING)[1])  # after the checks of form
+    T.record(ctx, curve, "train_cnn", images(Xtr), ytr, **CNN_TRAINING)  # after the checks of form
     T.assert_loss_goes_down(curve, "train_cnn")
     T.assert_accuracy(ctx, lambda X: ref.cnn_predict(params, images(X)), Xte, yte, 0.9, _("the trained CNN"))

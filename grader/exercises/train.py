@@ -445,7 +445,7 @@ def the_trained_network_classifies_held_out_digits_90(ctx: Context) -> None:
     curve = T.expect_losses(losses, "fit")
     d, h, c = Xtr.shape[1], MLP_TRAINING["hidden"], MLP_TRAINING["classes"]
     params = T.expect_params(params, {"W1": (d, h), "b1": (h,), "W2": (h, c), "b2": (c,)}, "fit")
-    T.record(ctx, curve, lambda: ref.fit(Xtr, ytr, **MLP_TRAINING)[1])  # after the checks of form: it trains
+    T.record(ctx, curve, "fit", Xtr, ytr, **MLP_TRAINING)  # after the checks of form: it trains
     T.assert_loss_goes_down(curve, "fit")
     T.assert_accuracy(
         ctx, lambda X: ref.mlp_predict(params, X), Xte, yte, 0.9, _("the network trained on {data}").format(data=data)
