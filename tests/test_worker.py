@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -334,3 +336,31 @@ def test_grade_starts_the_torch_worker_while_the_numpy_parts_are_graded(monkeypa
     asked.clear()
     grade(reference.SOLUTIONS, exercises[1:], examples=3)  # nothing to overlap with: no preload
     assert asked == []
+
+
+def _echo_size(student, x):
+    return x
+
+
+def test_a_message_up_to_a_mebibyte_is_one_write_into_a_pipe_that_holds_it():
+    """The protocol's pipes hold a whole joined message (``wire.widen_pipe``): a 130 KiB gradient was three writes
+    into Linux's 64 KiB pipe, each waiting for the reader to drain it and waking it again."""
+    import fcntl
+
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("no F_GETPIPE_SZ here")
+    if os.geteuid() != 0 and int(Path("/proc/sys/fs/pipe-max-size").read_text()) < wire.JOIN_BELOW:
+        pytest.skip("this system caps pipes below JOIN_BELOW")
+    from grader import reference
+
+    with Worker(reference.SOLUTIONS) as w:
+        assert w.ping() == "pong"
+        for stream in (w.proc.stdin, w.proc.stdout):
+            assert fcntl.fcntl(stream.fileno(), fcntl.F_GETPIPE_SZ) >= wire.JOIN_BELOW
+        big = np.arange(100_000, dtype=np.float64)  # 800 KB each way: one write each
+        writes = []
+        real = os.write
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(os, "write", lambda fd, data: writes.append(len(data)) or real(fd, data))
+            assert np.array_equal(w.drive(_echo_size, big), big)
+        assert [n for n in writes if n > 1000] == [max(writes)] and max(writes) > big.nbytes  # and a small set-up

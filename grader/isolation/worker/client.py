@@ -252,6 +252,7 @@ class Worker:
         self.proc = self._launch()
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
+            wire.widen_pipe(stream.fileno())  # type: ignore[union-attr]
         self._reader = wire.Inbox(self.proc.stdout.fileno(), spin=wire.spin_seconds())  # type: ignore[union-attr]
         self._defined = set()
         self._set_up = False
