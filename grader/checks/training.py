@@ -203,11 +203,12 @@ def record(ctx: Context, curve: Sequence[float] | np.ndarray, fit: str, *args: A
         ref = ctx.reference()
     except NoReference:  # a student release: the reference curve is optional
         return
-    ctx.record_curve("reference loss", ctx.fixed(lambda *a: _losses(getattr(ref, fit)(*a[0], **a[1])), args, settings))
+    ctx.record_curve("reference loss", ctx.fixed(lambda *a: _losses(ref, *a), fit, args, settings))
 
 
-def _losses(trained: Any) -> list[float]:
-    return [float(v) for v in np.asarray(trained[1], dtype=np.float64).ravel()]
+def _losses(ref: Any, fit: str, args: tuple[Any, ...], settings: dict[str, Any]) -> list[float]:
+    """The loss curve of the reference's ``fit(*args, **settings)``, which returns ``(params, losses)``."""
+    return [float(v) for v in np.asarray(getattr(ref, fit)(*args, **settings)[1], dtype=np.float64).ravel()]
 
 
 # ------------------------------------------------------------------ the training process

@@ -314,8 +314,8 @@ _REFERENCE_LOSSES: list[float] = []
 
 
 def _reference_losses(ctx: Context) -> list[float]:
-    """The reference's loss curve on the training split (computed once per grader process; empty without
-    the reference)."""
+    """The reference's loss curve on the training split (trained once per course and kept with the check's plans
+    by ``run_reference``, and kept here once read; empty without the reference)."""
     if not _REFERENCE_LOSSES:
         X_train, y_train, _x_test, _y_test = digits_784()
         try:
