@@ -108,6 +108,21 @@ def drip(x):
     return 1.0
 
 
+def two(x):
+    return 2.0
+
+
+def ahead(x):
+    real = WIRE.write_blocking
+
+    def write(stream, value):  # this reply, then 800 kB of copies of it: answers written before any request
+        WIRE.write_blocking = real
+        burst = b"".join(WIRE.packets(value))
+        stream.write(burst * (800_000 // len(burst)))
+    WIRE.write_blocking = write
+    return 1.0
+
+
 def big_valid(x):
     real = WIRE.write_blocking
     WIRE.write_blocking = lambda stream, value: real(stream, {"result": np.zeros(1_000_000), "args": None})
@@ -184,8 +199,9 @@ def taken(tmp_path):
 
 @pytest.mark.parametrize("size", [4_000_000, 100_000], ids=["32 MB in chunks", "800 kB in one write"])
 def test_a_worker_that_stops_reading_cannot_block_the_grader(taken, size):
-    """Neither a message written chunk by chunk nor one joined into a single write (wire.packets, under
-    JOIN_BELOW but far over a pipe's 64 KiB) can hang the grader on a worker that stopped reading."""
+    """Neither a message written chunk by chunk (far over the pipe's 1 MiB) nor one joined into a single write
+    (wire.packets, under JOIN_BELOW: it fits the widened pipe, and the grader waits for a reply that never comes)
+    can hang the grader on a worker that stopped reading."""
     from grader.isolation.worker import wire
 
     assert (len(wire.packets([np.zeros(size)])) == 1) == (size * 8 < wire.JOIN_BELOW)
@@ -195,6 +211,16 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader(taken, size):
         call(taken, "ok", np.zeros(size), timeout=1.0)
     assert err.value.kind == "timeout" and time.perf_counter() - started < 4 * 1.0 + SLACK + 10
     assert call(taken, "ok", 0.0) == 1.0  # a fresh worker answers again
+
+
+def test_replies_written_ahead_into_the_wide_pipe_are_only_the_students_answers(taken):
+    """The protocol's pipes hold 1 MiB (``wire.widen_pipe``), so a worker can queue hundreds of replies before
+    the grader asks anything.  Each is read as the reply to the next request, one each, like any reply the
+    student's code sends: it cannot know the request's inputs, and a check compares what it says."""
+    assert call(taken, "ahead", 0.0) == 1.0
+    for _ in range(3):
+        assert call(taken, "two", 0.0) == 1.0  # the copy queued ahead, not two()'s 2.0
+    assert taken.restarts == 0  # nothing broke the protocol: the student's own answers, wrong ones
 
 
 def test_a_flood_of_bytes_is_cut_at_the_reply_limit(taken):
