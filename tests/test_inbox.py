@@ -48,6 +48,18 @@ def test_messages_arrive_whole_and_in_order_however_the_writes_fall(pipe):
         assert np.array_equal(sent["x"], read["x"])
 
 
+def test_a_message_that_came_whole_is_decoded_where_it_lies_and_its_limit_still_holds(pipe, monkeypatch):
+    r, w = pipe
+    inbox = wire.Inbox(r, block=True)
+    os.write(w, wire.encode_bytes({"x": np.arange(3.0)}) + wire.encode_bytes({"big": np.zeros(1000)}))
+    monkeypatch.setattr(wire, "Reader", None)  # no Reader for a message the buffer holds whole
+    got = wire.read_blocking(inbox, 4096)
+    assert np.array_equal(got["x"], np.arange(3.0)) and got["x"].flags.writeable and got["x"].flags.owndata
+    monkeypatch.undo()
+    with pytest.raises(wire.ProtocolError, match="the limit here is 1000"):  # 8 kB: the Reader refuses it
+        wire.read_blocking(inbox, 1000)
+
+
 def test_without_blocking_an_empty_pipe_reads_none_and_a_closed_one_zero(pipe):
     r, w = pipe
     inbox = wire.Inbox(r, spin=1e-3)

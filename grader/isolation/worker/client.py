@@ -442,8 +442,19 @@ class Worker:
         proc = self.proc
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
-        reader = wire.Reader(limit)
+        inbox = self._reader
         try:
+            while not inbox.pending():  # most messages come whole in one read: decoded where they lie
+                n = inbox.fill()
+                if n is None:
+                    meter.wait(fd)
+                elif n == 0:
+                    raise self._died()
+            whole, message = inbox.whole(limit)
+            if whole:
+                meter.tick()
+                return message
+            reader = wire.Reader(limit)  # the rest of a larger message, or a header to refuse
             while not reader.done:
                 n = self._reader.readinto(reader.buffer())  # non-blocking: None when nothing is there yet
                 if n is None:

@@ -13,7 +13,8 @@ its items are unpacked where they lie, never copied out of an extension and unpa
 
 Reading is *sans-IO*: a :class:`Reader` says how many bytes it needs next and where to put them, so the
 grader can read under a deadline from a non-blocking pipe and the worker can read with plain blocking
-calls, both through this one parser.  Everything a reader is given is untrusted: the body's size is checked
+calls, both through this one parser (a message that a pipe's :class:`Inbox` already holds whole, the usual
+case, is decoded where it lies, its header checked as the Reader checks it).  Everything a reader is given is untrusted: the body's size is checked
 against a limit *before* anything is allocated; every array's dtype must be numeric and its header must
 describe exactly the bytes that follow; nothing is ever unpickled; containers and their elements are
 counted as they are built (at most :data:`MAX_ELEMENTS`), and what comes out is checked to be plain data no
@@ -234,7 +235,7 @@ def decode_bytes(data: bytes, limit: int = MAX_MESSAGE) -> Any:
     return reader.message()
 
 
-def decode(body: bytes | bytearray) -> Any:
+def decode(body: bytes | bytearray | memoryview) -> Any:
     """The plain data in a message's MessagePack ``body``, or :class:`ProtocolError`."""
     try:
         value = _Decoder().unpack(body)
@@ -253,7 +254,7 @@ class _Decoder:
     def __init__(self) -> None:
         self.elements = 0
 
-    def unpack(self, body: bytes | bytearray) -> Any:
+    def unpack(self, body: bytes | bytearray | memoryview) -> Any:
         return msgpack.unpackb(
             body,
             ext_hook=self.extension,
@@ -473,6 +474,33 @@ class Inbox:
         self._view = memoryview(bytearray(self.SIZE))
         self._start = self._end = 0
 
+    def whole(self, limit: int = MAX_MESSAGE) -> tuple[bool, Any]:
+        """``(True, message)`` where the buffer already holds a whole message, taken from it and decoded; else
+        ``(False, None)``, nothing taken: less than a message is here, or a header that a :class:`Reader` must
+        refuse (it says why).  Most messages are small and come in one read: this skips the Reader's copies."""
+        start, end = self._start, self._end
+        if end - start < _HEAD.size:
+            return False, None
+        magic, size = _HEAD.unpack_from(self._view, start)
+        body = start + _HEAD.size
+        if magic != MAGIC or _HEAD.size + size > min(int(limit), MAX_MESSAGE) or end - body < size:
+            return False, None
+        self._start = body + size
+        return True, decode(self._view[body : body + size])
+
+    def pending(self) -> bool:
+        """Whether the buffer holds bytes not yet taken."""
+        return self._start != self._end
+
+    def fill(self) -> int | None:
+        """Read what the pipe holds into the buffer, which must be empty: as :meth:`readinto`, how many bytes,
+        None (nothing yet, without ``block``) or 0 (closed)."""
+        assert self._start == self._end
+        n = self._read(self._view)
+        if n:
+            self._start, self._end = 0, n
+        return n
+
     def readinto(self, view: memoryview) -> int | None:
         if self._start == self._end:
             if len(view) >= self.SIZE:  # a large frame: straight into its own buffer
@@ -507,6 +535,13 @@ class Inbox:
 # --------------------------------------------------------------------------- blocking IO (the worker's side)
 def read_blocking(stream: Any, limit: int = MAX_MESSAGE) -> Any:
     """Read one message from a blocking binary stream; ``EOFError`` when the other side has closed."""
+    if isinstance(stream, Inbox):
+        while not stream.pending():
+            if not stream.fill():
+                raise EOFError("the other side closed the connection")
+        whole, message = stream.whole(limit)
+        if whole:
+            return message
     reader = Reader(limit)
     while not reader.done:
         n = stream.readinto(reader.buffer())
