@@ -106,19 +106,25 @@ def test_looking_only_while_a_core_is_spare(monkeypatch):
         assert wire.spare_core() is spare
 
 
-@pytest.mark.parametrize("spare", [False, True])
-def test_a_reader_looks_again_only_while_a_core_is_spare(pipe, monkeypatch, spare):
-    r, _ = pipe
-    inbox = wire.Inbox(r, spin=2e-3)
-    reads = [0]
+@pytest.fixture
+def reads(monkeypatch):
+    """The count of ``os.readv`` calls."""
+    count = [0]
     real_readv = os.readv
 
     def counted(fd, buffers):
-        reads[0] += 1
+        count[0] += 1
         return real_readv(fd, buffers)
 
-    monkeypatch.setattr(wire, "spare_core", lambda: spare)
     monkeypatch.setattr(os, "readv", counted)
+    return count
+
+
+@pytest.mark.parametrize("spare", [False, True])
+def test_a_reader_looks_again_only_while_a_core_is_spare(pipe, monkeypatch, reads, spare):
+    r, _ = pipe
+    inbox = wire.Inbox(r, spin=2e-3)
+    monkeypatch.setattr(wire, "spare_core", lambda: spare)
     assert inbox.readinto(memoryview(bytearray(8))) is None
     assert (reads[0] > 1) is spare  # one read and no more when no core is spare; looked again for 2 ms otherwise
 
@@ -141,3 +147,38 @@ def test_a_waiting_worker_and_grader_sleep_instead_of_looking():
         time.sleep(0.5)  # the worker waits on the grader
         assert proctree.cpu_seconds(worker.proc.pid) - theirs < 0.1
         assert time.process_time() - mine < 0.1
+
+
+def test_a_look_can_be_shortened_for_one_read_never_lengthened(pipe, monkeypatch, reads):
+    r, _ = pipe
+    inbox = wire.Inbox(r, spin=2e-3)
+    monkeypatch.setattr(wire, "spare_core", lambda: True)
+    assert inbox.fill(0.0) is None and reads[0] == 1  # no look at all
+    started = time.perf_counter()
+    assert inbox.fill(10.0) is None and time.perf_counter() - started < 1.0  # at most the inbox's own 2 ms
+
+
+def slowly_given(student, n):
+    f = student("neuron").relu_forward
+    for _ in range(n):
+        f(1.0)
+    return n
+
+
+def test_a_worker_awaiting_a_given_answer_looks_only_briefly():
+    """The worker's look for the grader's answer is charged to the student: it stops after
+    ``ANSWER_SPIN_SECONDS``, not the longer look of a worker between requests."""
+
+    def serve(call):
+        time.sleep(0.002)  # a reference far slower than the look
+        return call["args"][0]
+
+    with Worker(reference.SOLUTIONS) as worker:
+        worker.setup(["neuron"], part="neuron", given={"neuron": {"functions": ["relu_forward"]}}, serve=serve)
+        worker.drive(slowly_given, 10)
+        assert worker.proc is not None
+        theirs = proctree.cpu_seconds(worker.proc.pid)
+        assert worker.drive(slowly_given, 200, timeout=60) == 200
+        used = proctree.cpu_seconds(worker.proc.pid) - theirs
+    # 200 looks of SPIN_SECONDS would be 0.1 s; of ANSWER_SPIN_SECONDS, 0.01 s, plus the calls themselves
+    assert used < 200 * wire.SPIN_SECONDS * 0.6, used

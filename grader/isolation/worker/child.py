@@ -111,7 +111,7 @@ class _Session:
     # ------------------------------------------------------------------ calls into the grader
     def call_grader(self, request: dict[str, Any]) -> Any:
         wire.write_blocking(self.proto_out, {"call": request})
-        reply = wire.read_blocking(self.proto_in, REQUEST_LIMIT)
+        reply = wire.read_blocking(self.proto_in, REQUEST_LIMIT, spin=wire.ANSWER_SPIN_SECONDS)
         if not isinstance(reply, dict) or ("ok" not in reply and "error" not in reply):
             raise GraderCallError("the grader sent a malformed answer")
         if "error" in reply:

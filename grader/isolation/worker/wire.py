@@ -11,15 +11,15 @@ numpy scalar (``u8 dtype length | dtype, e.g. b"<f8" | u8 dimensions | u64 × di
 bytes``), and a tuple's marker: a tuple is a list whose first item is the marker (an extension of no data), so
 its items are unpacked where they lie, never copied out of an extension and unpacked again.
 
-Reading is *sans-IO*: a :class:`Reader` says how many bytes it needs next and where to put them, so the
-grader can read under a deadline from a non-blocking pipe and the worker can read with plain blocking
-calls, both through this one parser (a message that a pipe's :class:`Inbox` already holds whole, the usual
-case, is decoded where it lies, its header checked as the Reader checks it).  Everything a reader is given is untrusted: the body's size is checked
-against a limit *before* anything is allocated; every array's dtype must be numeric and its header must
-describe exactly the bytes that follow; nothing is ever unpickled; containers and their elements are
-counted as they are built (at most :data:`MAX_ELEMENTS`), and what comes out is checked to be plain data no
+Reading is *sans-IO*: a :class:`Reader` says how many bytes it needs next and where to put them, so the grader
+can read under a deadline from a non-blocking pipe and the worker can read with plain blocking calls, both
+through this one parser (a message that a pipe's :class:`Inbox` already holds whole, the usual case, is decoded
+where it lies, its header checked as the Reader checks it). Everything a reader is given is untrusted: the
+body's size is checked against a limit *before* anything is allocated; every array's dtype must be numeric and
+its header must describe exactly the bytes that follow; nothing is ever unpickled; containers and their elements
+are counted as they are built (at most :data:`MAX_ELEMENTS`), and what comes out is checked to be plain data no
 more than :data:`MAX_DEPTH` levels deep (MessagePack's own extension, a timestamp, its bytes, and a tuple's
-marker anywhere but first in a list are not plain data).  Anything else is a :class:`ProtocolError`.
+marker anywhere but first in a list are not plain data). Anything else is a :class:`ProtocolError`.
 
 This file is self-contained (stdlib, numpy and msgpack, :data:`NEEDS`): the worker loads it by path inside the
 sandbox.
@@ -396,12 +396,17 @@ def arrays_in(value: Any, out: list[Any] | None = None) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- reading a pipe
-#: How long a reader that finds the pipe empty keeps looking before it sleeps.  Grader and worker take turns,
-#: and each turn is tens of microseconds; a process that sleeps in ``select`` or ``read`` and is woken on another
-#: core costs both sides about 20 µs of CPU and the exchange about 45 µs of wall time (a virtual machine wakes an
-#: idle core through the hypervisor), against 2–3 µs for a reader still looking.  Only while a core is spare
-#: (:func:`spare_core`): looking must never take a core from other work (a torch import under way, another job).
-SPIN_SECONDS = 50e-6
+#: How long a reader that finds the pipe empty keeps looking before it sleeps.  Grader and worker take turns; a
+#: process that sleeps in ``select`` or ``read`` and is woken on another core costs both sides about 20 µs of CPU
+#: and the exchange about 45 µs of wall time (a virtual machine wakes an idle core through the hypervisor), against
+#: 2–3 µs for a reader still looking.  A turn of the grader's between two requests (drawing, comparing, the next
+#: example) takes a few hundred microseconds, so the grader and a worker awaiting its next request look this long.
+#: Only while a core is spare (:func:`spare_core`): looking must never take a core from other work (a torch import
+#: under way, another job).
+SPIN_SECONDS = 500e-6
+#: How long a worker looks for the grader's answer to a call to a given function: charged to the student's budget,
+#: and the answer takes tens of microseconds (looking longer gained nothing, measured on the first half).
+ANSWER_SPIN_SECONDS = 50e-6
 
 
 def spin_seconds() -> float:
@@ -492,11 +497,12 @@ class Inbox:
         """Whether the buffer holds bytes not yet taken."""
         return self._start != self._end
 
-    def fill(self) -> int | None:
+    def fill(self, spin: float | None = None) -> int | None:
         """Read what the pipe holds into the buffer, which must be empty: as :meth:`readinto`, how many bytes,
-        None (nothing yet, without ``block``) or 0 (closed)."""
+        None (nothing yet, without ``block``) or 0 (closed).  ``spin``: how long to look this time, at most
+        :attr:`spin` (default: that)."""
         assert self._start == self._end
-        n = self._read(self._view)
+        n = self._read(self._view, self.spin if spin is None else min(spin, self.spin))
         if n:
             self._start, self._end = 0, n
         return n
@@ -514,17 +520,18 @@ class Inbox:
         self._start += n
         return n
 
-    def _read(self, into: memoryview) -> int | None:
+    def _read(self, into: memoryview, spin: float | None = None) -> int | None:
+        spin = self.spin if spin is None else spin
         deadline = 0.0
         while True:
             try:
                 return os.readv(self.fd, [into])
             except BlockingIOError:
                 pass
-            if self.spin:
+            if spin:
                 now = time.perf_counter()
                 if not deadline:
-                    deadline = now + self.spin if spare_core() else now
+                    deadline = now + spin if spare_core() else now
                 if now < deadline:
                     continue
             if not self.block:
@@ -533,11 +540,12 @@ class Inbox:
 
 
 # --------------------------------------------------------------------------- blocking IO (the worker's side)
-def read_blocking(stream: Any, limit: int = MAX_MESSAGE) -> Any:
-    """Read one message from a blocking binary stream; ``EOFError`` when the other side has closed."""
+def read_blocking(stream: Any, limit: int = MAX_MESSAGE, *, spin: float | None = None) -> Any:
+    """Read one message from a blocking binary stream; ``EOFError`` when the other side has closed.  ``spin``: how
+    long an :class:`Inbox` looks for the message before it sleeps, at most its own ``spin``."""
     if isinstance(stream, Inbox):
         while not stream.pending():
-            if not stream.fill():
+            if not stream.fill(spin):
                 raise EOFError("the other side closed the connection")
         whole, message = stream.whole(limit)
         if whole:
