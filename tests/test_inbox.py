@@ -182,3 +182,19 @@ def test_a_worker_awaiting_a_given_answer_looks_only_briefly():
         used = proctree.cpu_seconds(worker.proc.pid) - theirs
     # 200 looks of SPIN_SECONDS would be 0.1 s; of ANSWER_SPIN_SECONDS, 0.01 s, plus the calls themselves
     assert used < 200 * wire.SPIN_SECONDS * 0.6, used
+
+
+def test_the_rest_of_a_message_is_looked_for_no_longer_than_its_start(pipe, monkeypatch, reads):
+    """``read_blocking(..., spin=)`` holds for every read of the message, not only the first (a given call's
+    answer that comes in parts is still looked for only briefly, on the student's budget)."""
+    r, w = pipe
+    inbox = wire.Inbox(r, spin=0.2, block=True)  # a look far longer than the writer's pause
+    monkeypatch.setattr(wire, "spare_core", lambda: True)
+    message = wire.encode_bytes({"ok": np.zeros(100)})
+    os.write(w, message[:20])
+    writer = threading.Timer(0.05, lambda: os.write(w, message[20:]))
+    writer.start()
+    got = wire.read_blocking(inbox, spin=0.0)
+    writer.join()
+    assert np.array_equal(got["ok"], np.zeros(100))
+    assert reads[0] < 20, reads[0]  # a look of 0.2 s would have read thousands of times in the 50 ms pause

@@ -108,6 +108,26 @@ def drip(x):
     return 1.0
 
 
+def slow_ok(x):
+    real = WIRE.write_blocking
+    def write(stream, value):  # the real reply, a byte every 0.4 ms: just slower than the grader's longest look
+        WIRE.write_blocking = real
+        raw = b"".join(bytes(c) for c in WIRE.packets(value))
+        for i in range(len(raw)):
+            stream.write(raw[i : i + 1])
+            time.sleep(0.0004)
+    WIRE.write_blocking = write
+    return "x" * 3000
+
+
+def paced_given(x):
+    f = sys.modules["neuron"].relu_forward  # the given stub
+    for _ in range(3000):  # a given call every 0.4 ms, asleep in between
+        f(1.0)
+        time.sleep(0.0004)
+    return 1.0
+
+
 def two(x):
     return 2.0
 
@@ -242,6 +262,22 @@ def test_a_reply_that_drips_forever_ends_at_the_wall_clock_ceiling(taken):
     assert wall < 4 * 1.0 + SLACK + 10
     assert cpu < 0.25 * wall, f"the grader used {cpu:.2f} s of CPU in {wall:.2f} s of a drip every 20 ms"
     assert call(taken, "ok", 0.0) == 1.0
+
+
+@pytest.mark.parametrize("pace", ["slow_ok", "paced_given"])
+def test_a_worker_that_paces_its_messages_cannot_keep_the_grader_looking(tmp_path, monkeypatch, pace):
+    """A reply dripped a byte at a time, or calls to a given function, every 0.4 ms (just slower than the 500 µs
+    look for a reply asked for): the grader looks only briefly for what the worker paces (the rest of a message,
+    the message after an answer), so its CPU stays near what the student is charged, not near the wall time."""
+    monkeypatch.setattr(wire, "spare_core", lambda: True)  # an otherwise idle grading machine: every look happens
+    given = {"neuron": {"functions": ["relu_forward"]}}
+    with Worker(submission(tmp_path, TAKE_OVER), wall_slack=SLACK) as worker:
+        worker.setup(["neuron"], part="neuron", given=given, serve=lambda c: c["args"][0])
+        started, cpu = time.perf_counter(), time.thread_time()
+        assert call(worker, pace, 0.0, timeout=5.0) in ("x" * 3000, 1.0)
+        wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    assert wall > 1.0  # it did pace
+    assert cpu < 0.4 * wall, f"the grader used {cpu:.2f} s of CPU in {wall:.2f} s"
 
 
 def test_a_valid_but_enormous_reply_is_refused_by_size(taken):

@@ -391,11 +391,15 @@ class Worker:
         return replies, None
 
     def _reply(self, meter: _Meter, limit: int) -> Any:
-        """The worker's next reply (not a call: those are answered here)."""
+        """The worker's next reply (not a call: those are answered here).  The reply asked for is looked for as long
+        as the inbox looks; a message after an answer only briefly, since the worker paces those
+        (``wire.ANSWER_SPIN_SECONDS``)."""
+        look = None
         while True:
-            reply = self._receive(meter, limit)
+            reply = self._receive(meter, limit, look)
             if isinstance(reply, dict) and set(reply) == {"call"}:
                 self._write(self._answer(reply["call"], meter), meter)
+                look = wire.ANSWER_SPIN_SECONDS
                 continue
             return reply
 
@@ -438,14 +442,16 @@ class Worker:
                 meter.wait(fd, write=True)
         return total
 
-    def _receive(self, meter: _Meter, limit: int) -> Any:
+    def _receive(self, meter: _Meter, limit: int, look: float | None = None) -> Any:
+        """The worker's next message, its start looked for ``look`` seconds (default: as long as the inbox looks) and
+        the rest of a message that comes in parts only briefly."""
         proc = self.proc
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
         inbox = self._reader
         try:
             while not inbox.pending():  # most messages come whole in one read: decoded where they lie
-                n = inbox.fill()
+                n = inbox.fill(look)
                 if n is None:
                     meter.wait(fd)
                 elif n == 0:
@@ -455,8 +461,8 @@ class Worker:
                 meter.tick()
                 return message
             reader = wire.Reader(limit)  # the rest of a larger message, or a header to refuse
-            while not reader.done:
-                n = self._reader.readinto(reader.buffer())  # non-blocking: None when nothing is there yet
+            while not reader.done:  # non-blocking: None when nothing is there yet
+                n = inbox.readinto(reader.buffer(), wire.ANSWER_SPIN_SECONDS)
                 if n is None:
                     meter.wait(fd)
                     continue

@@ -400,12 +400,16 @@ def arrays_in(value: Any, out: list[Any] | None = None) -> list[Any]:
 #: process that sleeps in ``select`` or ``read`` and is woken on another core costs both sides about 20 µs of CPU
 #: and the exchange about 45 µs of wall time (a virtual machine wakes an idle core through the hypervisor), against
 #: 2–3 µs for a reader still looking.  A turn of the grader's between two requests (drawing, comparing, the next
-#: example) takes a few hundred microseconds, so the grader and a worker awaiting its next request look this long.
-#: Only while a core is spare (:func:`spare_core`): looking must never take a core from other work (a torch import
-#: under way, another job).
+#: example) takes a few hundred microseconds, and so may the student's code before its reply: a worker awaiting its
+#: next request, and the grader awaiting the start of a reply it asked for, look this long.  Only while a core is
+#: spare (:func:`spare_core`): looking must never take a core from other work (a torch import under way, another
+#: job).
 SPIN_SECONDS = 500e-6
-#: How long a worker looks for the grader's answer to a call to a given function: charged to the student's budget,
-#: and the answer takes tens of microseconds (looking longer gained nothing, measured on the first half).
+#: How long every other read looks: a worker awaiting the grader's answer to a call to a given function (charged to
+#: the student's budget; the answer takes tens of microseconds), the rest of a message that came in parts, and the
+#: grader awaiting the worker's next message after answering a call.  The worker paces those, so a look as long as
+#: :data:`SPIN_SECONDS` would let it keep the grader looking for a fraction of the time it is charged (a byte, or a
+#: call, every 450 µs); the grader's long looks are one per reply it asked for.
 ANSWER_SPIN_SECONDS = 50e-6
 
 
@@ -507,11 +511,13 @@ class Inbox:
             self._start, self._end = 0, n
         return n
 
-    def readinto(self, view: memoryview) -> int | None:
+    def readinto(self, view: memoryview, spin: float | None = None) -> int | None:
+        """Up to ``len(view)`` bytes into ``view``; ``spin`` as for :meth:`fill`."""
+        spin = self.spin if spin is None else min(spin, self.spin)
         if self._start == self._end:
             if len(view) >= self.SIZE:  # a large frame: straight into its own buffer
-                return self._read(view)
-            n = self._read(self._view)
+                return self._read(view, spin)
+            n = self._read(self._view, spin)
             if not n:
                 return n
             self._start, self._end = 0, n
@@ -552,7 +558,7 @@ def read_blocking(stream: Any, limit: int = MAX_MESSAGE, *, spin: float | None =
             return message
     reader = Reader(limit)
     while not reader.done:
-        n = stream.readinto(reader.buffer())
+        n = stream.readinto(reader.buffer(), spin) if isinstance(stream, Inbox) else stream.readinto(reader.buffer())
         if not n:
             raise EOFError("the other side closed the connection")
         reader.advance(n)
