@@ -506,14 +506,13 @@ class Inbox:
         None (nothing yet, without ``block``) or 0 (closed).  ``spin``: how long to look this time, at most
         :attr:`spin` (default: that)."""
         assert self._start == self._end
-        n = self._read(self._view, self.spin if spin is None else min(spin, self.spin))
+        n = self._read(self._view, spin)
         if n:
             self._start, self._end = 0, n
         return n
 
     def readinto(self, view: memoryview, spin: float | None = None) -> int | None:
         """Up to ``len(view)`` bytes into ``view``; ``spin`` as for :meth:`fill`."""
-        spin = self.spin if spin is None else min(spin, self.spin)
         if self._start == self._end:
             if len(view) >= self.SIZE:  # a large frame: straight into its own buffer
                 return self._read(view, spin)
@@ -526,8 +525,8 @@ class Inbox:
         self._start += n
         return n
 
-    def _read(self, into: memoryview, spin: float | None = None) -> int | None:
-        spin = self.spin if spin is None else spin
+    def _read(self, into: memoryview, spin: float | None) -> int | None:
+        spin = self.spin if spin is None else min(spin, self.spin)
         deadline = 0.0
         while True:
             try:
@@ -549,7 +548,8 @@ class Inbox:
 def read_blocking(stream: Any, limit: int = MAX_MESSAGE, *, spin: float | None = None) -> Any:
     """Read one message from a blocking binary stream; ``EOFError`` when the other side has closed.  ``spin``: how
     long an :class:`Inbox` looks for the message before it sleeps, at most its own ``spin``."""
-    if isinstance(stream, Inbox):
+    inbox = isinstance(stream, Inbox)
+    if inbox:
         while not stream.pending():
             if not stream.fill(spin):
                 raise EOFError("the other side closed the connection")
@@ -558,7 +558,7 @@ def read_blocking(stream: Any, limit: int = MAX_MESSAGE, *, spin: float | None =
             return message
     reader = Reader(limit)
     while not reader.done:
-        n = stream.readinto(reader.buffer(), spin) if isinstance(stream, Inbox) else stream.readinto(reader.buffer())
+        n = stream.readinto(reader.buffer(), spin) if inbox else stream.readinto(reader.buffer())
         if not n:
             raise EOFError("the other side closed the connection")
         reader.advance(n)
