@@ -108,6 +108,18 @@ def drip(x):
     return 1.0
 
 
+def stream(x):
+    def write(stream, value):  # a byte every ~20 µs without a pause: the grader's look always finds the next one
+        stream.write(struct.pack("!4sQ", b"DGW3", 1 << 20))
+        while True:
+            stream.write(b" ")
+            end = time.perf_counter() + 2e-5
+            while time.perf_counter() < end:
+                pass
+    WIRE.write_blocking = write
+    return 1.0
+
+
 def slow_ok(x):
     real = WIRE.write_blocking
     def write(stream, value):  # the real reply, a byte every 0.4 ms: just slower than the grader's longest look
@@ -278,6 +290,18 @@ def test_a_worker_that_paces_its_messages_cannot_keep_the_grader_looking(tmp_pat
         wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
     assert wall > 0.5  # it did pace
     assert cpu < 0.4 * wall, f"the grader used {cpu:.2f} s of CPU in {wall:.2f} s"
+
+
+def test_a_reply_streamed_without_a_pause_still_ends_within_its_budget(taken, monkeypatch):
+    """The grader never waits idle for it (each look finds the next byte): every part read is counted against the
+    call's budget, so a reply that keeps coming, just slower than it could, still ends the call in time."""
+    monkeypatch.setattr(wire, "spare_core", lambda: True)  # every look happens
+    started = time.perf_counter()
+    with pytest.raises(StudentError) as err:
+        call(taken, "stream", 0.0, timeout=1.0)
+    assert err.value.kind == "timeout"
+    assert time.perf_counter() - started < 4 * 1.0 + SLACK + 10
+    assert call(taken, "ok", 0.0) == 1.0
 
 
 def test_a_valid_but_enormous_reply_is_refused_by_size(taken):

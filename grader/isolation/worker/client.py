@@ -444,35 +444,20 @@ class Worker:
 
     def _receive(self, meter: _Meter, limit: int, look: float | None = None) -> Any:
         """The worker's next message, its start looked for ``look`` seconds (default: as long as the inbox looks) and
-        the rest of a message that comes in parts only briefly."""
+        the rest of a message that comes in parts only briefly; the wait, and each part, under ``meter``."""
         proc = self.proc
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
-        inbox = self._reader
         try:
-            while not inbox.pending():  # most messages come whole in one read: decoded where they lie
-                n = inbox.fill(look)
-                if n is None:
-                    meter.wait(fd)
-                elif n == 0:
-                    raise self._died()
-            whole, message = inbox.whole(limit)
-            if whole:
-                meter.tick()
-                return message
-            reader = wire.Reader(limit)  # the rest of a larger message, or a header to refuse
-            while not reader.done:  # non-blocking: None when nothing is there yet
-                n = inbox.readinto(reader.buffer(), wire.ANSWER_SPIN_SECONDS)
-                if n is None:
-                    meter.wait(fd)
-                    continue
-                if n == 0:
-                    raise self._died()
-                reader.advance(n)
-                meter.tick()
-            return reader.message()
+            message = self._reader.message(
+                limit, spin=look, rest=wire.ANSWER_SPIN_SECONDS, idle=lambda: meter.wait(fd), progress=meter.tick
+            )
+        except EOFError:
+            raise self._died() from None
         except ProtocolError as exc:
             raise self._broken(f"the worker sent a malformed message: {exc}") from None
+        meter.tick()
+        return message
 
     # ------------------------------------------------------------------ outcomes
     def _request(self, message: dict[str, Any], budget: Budget) -> Any:

@@ -34,6 +34,7 @@ import re
 import select
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -501,6 +502,43 @@ class Inbox:
         """Whether the buffer holds bytes not yet taken."""
         return self._start != self._end
 
+    def message(
+        self,
+        limit: int = MAX_MESSAGE,
+        *,
+        spin: float | None = None,
+        rest: float | None = None,
+        idle: Callable[[], None] | None = None,
+        progress: Callable[[], None] | None = None,
+    ) -> Any:
+        """The next message: decoded where it lies when the buffer holds it whole (:meth:`whole`), else read on
+        through a :class:`Reader`.  Its start is looked for ``spin`` seconds and the rest of a message that comes in
+        parts ``rest`` seconds (each at most :attr:`spin`, the default).  Without ``block``, ``idle()`` is called
+        whenever nothing is there yet (the caller waits there, under its own deadline), and ``progress()`` after
+        each read of a message that comes in parts.  ``EOFError`` when the other side has closed the pipe."""
+        wait = idle if idle is not None else self._sleep
+        while not self.pending():
+            n = self.fill(spin)
+            if n == 0:
+                raise EOFError("the other side closed the connection")
+            if n is None:
+                wait()
+        whole, message = self.whole(limit)
+        if whole:
+            return message
+        reader = Reader(limit)  # the rest of a larger message, or a header to refuse
+        while not reader.done:
+            n = self.readinto(reader.buffer(), rest)
+            if n == 0:
+                raise EOFError("the other side closed the connection")
+            if n is None:
+                wait()
+                continue
+            reader.advance(n)
+            if progress is not None:
+                progress()
+        return reader.message()
+
     def fill(self, spin: float | None = None) -> int | None:
         """Read what the pipe holds into the buffer, which must be empty: as :meth:`readinto`, how many bytes,
         None (nothing yet, without ``block``) or 0 (closed).  ``spin``: how long to look this time, at most
@@ -525,6 +563,10 @@ class Inbox:
         self._start += n
         return n
 
+    def _sleep(self) -> None:
+        """Wait until the pipe is readable (or closed)."""
+        select.select([self.fd], [], [])
+
     def _read(self, into: memoryview, spin: float | None) -> int | None:
         spin = self.spin if spin is None else min(spin, self.spin)
         deadline = 0.0
@@ -541,24 +583,18 @@ class Inbox:
                     continue
             if not self.block:
                 return None
-            select.select([self.fd], [], [])
+            self._sleep()
 
 
 # --------------------------------------------------------------------------- blocking IO (the worker's side)
 def read_blocking(stream: Any, limit: int = MAX_MESSAGE, *, spin: float | None = None) -> Any:
     """Read one message from a blocking binary stream; ``EOFError`` when the other side has closed.  ``spin``: how
     long an :class:`Inbox` looks for the message before it sleeps, at most its own ``spin``."""
-    inbox = isinstance(stream, Inbox)
-    if inbox:
-        while not stream.pending():
-            if not stream.fill(spin):
-                raise EOFError("the other side closed the connection")
-        whole, message = stream.whole(limit)
-        if whole:
-            return message
+    if isinstance(stream, Inbox):
+        return stream.message(limit, spin=spin, rest=spin)
     reader = Reader(limit)
     while not reader.done:
-        n = stream.readinto(reader.buffer(), spin) if inbox else stream.readinto(reader.buffer())
+        n = stream.readinto(reader.buffer())
         if not n:
             raise EOFError("the other side closed the connection")
         reader.advance(n)
