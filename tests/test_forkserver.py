@@ -111,12 +111,13 @@ def test_each_forked_worker_gets_the_environment_as_it_is_now(forking, tmp_path,
     volatile = ("PYTEST_CURRENT_TEST", "DEEPGRADE_CACHE", "TF_FORCE_GPU_ALLOW_GROWTH", "TORCHINDUCTOR_CACHE_DIR")
     for test in ("first", "second"):
         for name in volatile:
-            monkeypatch.setenv(name, f"{test} {name}")
+            monkeypatch.setenv(name, str(tmp_path / f"{test} {name}"))  # torch makes its cache folder: not in the cwd
         with _worker(sub) as worker:
             worker.setup(["gan"])
             assert isinstance(worker.proc, forkserver.Adopted)
             seen.append([_call(worker, "gan", "f", name) for name in volatile])
-    assert seen == [[f"{t} {n}" for n in volatile] for t in ("first", "second")] and len(forkserver._SERVERS) == 1
+    expected = [[str(tmp_path / f"{t} {n}") for n in volatile] for t in ("first", "second")]
+    assert seen == expected and len(forkserver._SERVERS) == 1
     monkeypatch.setenv("PROBE_OF_THE_TEST", "x" * 100_000)  # a new template, and a request longer than one read
     with _worker(sub) as worker:
         worker.setup(["gan"])
