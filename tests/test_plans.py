@@ -490,3 +490,20 @@ def test_plans_are_keyed_by_the_version_of_torch_that_answered(monkeypatch):
     real = plans.importlib.metadata.version
     monkeypatch.setattr(plans.importlib.metadata, "version", lambda name: "0.0.1" if name == "torch" else real(name))
     assert plans.grader_key.__wrapped__() != before
+
+
+def test_same_is_never_looser_than_equal_numbers_and_fresh_copies_share_nothing_mutable():
+    """The replay's comparison takes equal bytes as equal only for numbers (NaT equals nothing, whatever its bytes);
+    a plan's copy shares only what cannot change."""
+    nat = np.array(["NaT", "2020-01-01"], "M8[s]")
+    assert not plans.same([nat], [nat.copy()])
+    assert plans.same([np.array([0.0, np.nan])], [np.array([-0.0, np.nan])])  # equal as numbers, NaN as NaN
+    assert not plans.same([np.array([1, 2])], [np.array([1.0, 2.0])])
+    assert not plans.same((np.zeros(2),), [np.zeros(2)])
+    value = [np.zeros(2), (np.float64(1.0), {"k": [np.ones(1)]})]
+    got = plans.fresh(value)
+    got[0][0] = 5.0
+    got[1][1]["k"][0][0] = 7.0
+    got[1][1]["k"].append(1)
+    assert value[0][0] == 0.0 and value[1][1]["k"][0][0] == 1.0 and len(value[1][1]["k"]) == 1
+    assert type(got[1]) is tuple and got[1][0] == 1.0

@@ -148,3 +148,15 @@ def test_check_command_warns_and_rejects_a_bad_penalty(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)  # scipy is absent from a numpy-only worker: nothing scores
     assert doc["score"] == 0 and "imports scipy.special" in doc["exercises"][0]["notes"][0]
     assert "No module named 'scipy'" in doc["exercises"][0]["checks"][0]["message"]
+
+
+def test_a_scan_is_remembered_only_for_a_short_source():
+    """A batch process keeps what it scanned from one student to the next: never a long file."""
+    from grader.isolation import policy
+
+    policy._remembered.cache_clear()
+    assert imported_modules("import torch\n") == imported_modules("import torch\n") == [("torch", 1)]
+    assert policy._remembered.cache_info().hits == 1
+    long = "import torch\n" + "x = 1\n" * 100_000
+    assert imported_modules(long) == [("torch", 1)]
+    assert policy._remembered.cache_info().currsize == 1

@@ -325,8 +325,12 @@ def same(a: Any, b: Any) -> bool:
     if kind is np.ndarray:
         if a.dtype != b.dtype or a.shape != b.shape:
             return False
-        # the same bytes (the usual case: the call replayed is the call recorded), else equal as numbers
-        return a.tobytes() == b.tobytes() or bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        # numbers with the same bytes are equal (the usual case: the call replayed is the call recorded); for any
+        # other dtype (NaT, a NaN in a structured field) the bytes say nothing more than array_equal does
+        numeric = a.dtype.kind
+        if numeric in "biufc" and a.tobytes() == b.tobytes():
+            return True
+        return bool(np.array_equal(a, b, equal_nan=numeric in "fc"))
     if kind is list or kind is tuple or isinstance(a, (list, tuple)):
         if len(a) != len(b):
             return False
@@ -444,8 +448,8 @@ def fresh(value: Any) -> Any:
     kind = type(value)
     if kind is np.ndarray:
         return value.copy()
-    if kind in _IMMUTABLE or isinstance(value, np.generic):
-        return value
+    if kind in _IMMUTABLE or (isinstance(value, np.generic) and not isinstance(value, np.void)):
+        return value  # a numpy scalar cannot be changed in place (a structured one, np.void, can: it is copied)
     if kind is list:
         return [fresh(v) for v in value]
     if kind is tuple:

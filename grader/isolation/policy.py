@@ -33,15 +33,22 @@ def imported_modules(source: str) -> list[tuple[str, int]]:
 
     ``from a import b`` gives ``a.b`` (``b`` may be a sub-module); a file that does not parse gives [].
     """
-    return list(_imports(source))
+    return list(_remembered(source) if len(source) <= _SCANNED_CHARS else _imports(source))
 
 
-#: Sources whose imports are remembered: a grade scans each of a submission's files once per exercise that imports
-#: it (parsing them again was about 5% of the grader's CPU on the numpy exercises).
+#: Sources whose imports are remembered, and the longest remembered: a grade scans each of a submission's files once
+#: per exercise that imports it (parsing them again was about 5% of the grader's CPU on the numpy exercises); a
+#: batch process keeps them from one student to the next, so a long file (a submission may unpack to 64 MB) is
+#: scanned each time instead of being held.
 _SCANNED = 32
+_SCANNED_CHARS = 256 * 1024
 
 
 @functools.lru_cache(maxsize=_SCANNED)
+def _remembered(source: str) -> tuple[tuple[str, int], ...]:
+    return _imports(source)
+
+
 def _imports(source: str) -> tuple[tuple[str, int], ...]:
     try:
         tree = ast.parse(source)
