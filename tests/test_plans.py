@@ -364,6 +364,7 @@ def _chain_check(cache, sends: str) -> tuple[int, int, list]:
     while replaying, examples, the plan)."""
     from grader import reference
     from grader.checks.context import Context
+    from grader.isolation.worker import wire
     from grader.isolation.worker.client import Worker
     from grader.registry import Check
 
@@ -374,6 +375,8 @@ def _chain_check(cache, sends: str) -> tuple[int, int, list]:
 
     class Counting(Worker):
         def _stream(self, message, budgets, limits=None):
+            if isinstance(message, list):  # a batch goes already encoded
+                message = wire.decode_bytes(b"".join(message))
             requests.append(message["op"])
             return super()._stream(message, budgets, limits)
 

@@ -115,6 +115,30 @@ def test_each_reply_may_be_as_large_as_its_own_call_allows(worker, monkeypatch):
     assert worker.result(out[-1]).size == 540_000
 
 
+def test_each_call_of_a_batch_gets_the_limit_its_own_request_would(worker, monkeypatch):
+    """Each call is packed once, as the request it would be on its own: its reply's limit is that request's, and
+    the batch's bytes are what packing the whole request gives."""
+    import numpy as np
+
+    from grader.isolation.worker import wire
+
+    sizes: list[int] = []
+    monkeypatch.setattr(client, "reply_limit", lambda size: sizes.append(size) or 1 << 20)
+    calls = [(_grow, [np.zeros(n)], 5.0) for n in (2, 3000, 17)]
+    worker.drive(_grow, np.zeros(1))  # the driver's definition goes first, once
+    sizes.clear()
+    for fn, args, budget in calls:
+        worker.drive(fn, *args, timeout=budget)
+    alone, sizes[:] = list(sizes), []
+    out = worker.drive_many(calls)
+    assert [worker.result(r).size for r in out] == [12, 18000, 102] and sizes == alone
+    packed = [wire.pack({"op": "drive", "name": "m.f", "args": a}) for _f, a, _b in calls * 6]  # 18: an array16
+    whole = wire.encode(
+        {"op": "drive_many", "calls": [{"op": "drive", "name": "m.f", "args": a} for _f, a, _b in calls * 6]}
+    )
+    assert b"".join(wire.encode_with_list({"op": "drive_many"}, "calls", packed)) == b"".join(whole)
+
+
 def test_a_batch_holds_no_more_replies_than_one_call_may(worker, monkeypatch):
     """The grader holds a batch's replies until their examples run: only as many calls go ahead as their limits
     allow together within the ceiling of one reply; the others are left to go to the worker one by one."""

@@ -362,11 +362,15 @@ class Worker:
         return replies[0]
 
     def _stream(
-        self, message: dict[str, Any], budgets: Sequence[Budget], limits: Sequence[int] | None = None
+        self,
+        message: dict[str, Any] | list[bytes | memoryview],
+        budgets: Sequence[Budget],
+        limits: Sequence[int] | None = None,
     ) -> tuple[list[Any], StudentError | None]:
-        """Send ``message`` and read one reply per budget, each under its own budget from the moment the one
-        before it came (serving the worker's calls meanwhile): the replies read, and the error that ended the
-        stream early (a timeout, a death, a malformed message: the worker has been stopped), if any.
+        """Send ``message`` (a value, or the chunks of one already encoded) and read one reply per budget, each
+        under its own budget from the moment the one before it came (serving the worker's calls meanwhile): the
+        replies read, and the error that ended the stream early (a timeout, a death, a malformed message: the
+        worker has been stopped), if any.
 
         Each reply is held to its own byte limit in ``limits`` (default: :func:`reply_limit` of the request's
         size, for a request of one reply)."""
@@ -419,7 +423,8 @@ class Worker:
         return chunks
 
     def _send(self, message: Any, meter: _Meter) -> int:
-        return self._write(wire.encode(message), meter)
+        """Write ``message``: a value, or the chunks of one already encoded (a list, as :func:`wire.encode` gives)."""
+        return self._write(message if isinstance(message, list) else wire.encode(message), meter)
 
     def _write(self, chunks: list[bytes | memoryview], meter: _Meter) -> int:
         """Write one encoded message (its chunks joined where small), serving the deadline; its size."""
@@ -591,19 +596,22 @@ class Worker:
         :class:`StudentError` that ended the run (a timeout, a death: the worker is stopped, and the calls after
         it are not run and have no entry).  Only as many calls go as their limits allow together within
         :data:`REPLY_CEILING` (the grader holds their replies at once); the rest have no entry either."""
-        requests, limits, total = [], [], 0
+        packed, limits, total = [], [], 0
         for fn, args, _timeout in calls:
-            request = {"name": self._driver(fn), "args": list(args)}
-            limit = reply_limit(sum(len(c) for c in wire.encode({"op": "drive", **request})))
+            # each call goes as the request it would be on its own (the worker reads it as a drive whatever its op),
+            # packed once: its size is its reply's limit, and its bytes go into the request as they are
+            body = wire.pack({"op": "drive", "name": self._driver(fn), "args": list(args)})
+            limit = reply_limit(wire.HEADER_SIZE + len(body))
             if total + limit > REPLY_CEILING:
                 break
-            requests.append(request)
+            packed.append(body)
             limits.append(limit)
             total += limit
-        if not requests:
+        if not packed:
             return []
-        budgets = [Budget.of(t, self.wall_slack) for _, _, t in calls[: len(requests)]]
-        replies, error = self._stream({"op": "drive_many", "calls": requests}, budgets, limits)
+        budgets = [Budget.of(t, self.wall_slack) for _, _, t in calls[: len(packed)]]
+        request = wire.encode_with_list({"op": "drive_many"}, "calls", packed)
+        replies, error = self._stream(request, budgets, limits)
         for i, reply in enumerate(replies):
             broken = self._absorb(reply)
             if broken is not None:

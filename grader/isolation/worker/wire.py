@@ -41,6 +41,8 @@ import msgpack
 
 MAGIC = b"DGW3"
 _HEAD = struct.Struct("!4sQ")
+#: Bytes of a message's header (before its MessagePack body).
+HEADER_SIZE = _HEAD.size
 #: Distributions this file needs besides numpy: a worker that may import only some packages is given these too.
 NEEDS = ("msgpack",)
 #: Hard ceilings, whatever a caller allows: a whole message, nesting, elements, an array's dimensions.
@@ -81,6 +83,27 @@ def encode(value: Any) -> list[bytes | memoryview]:
 
 def encode_bytes(value: Any) -> bytes:
     return b"".join(encode(value))
+
+
+def encode_with_list(head: dict[str, Any], key: str, items: list[bytes]) -> list[bytes | memoryview]:
+    """What :func:`encode` gives for ``{**head, key: [item, ...]}``, byte for byte, where each item is given
+    already packed (:func:`pack`): a sender that has packed each item to know its size packs none twice.
+
+    >>> encode_with_list({"op": "x"}, "calls", [pack(1), pack((2, 3))]) == encode({"op": "x", "calls": [1, (2, 3)]})
+    True
+    """
+    packer = msgpack.Packer(unicode_errors="surrogatepass")
+    parts = [packer.pack_map_header(len(head) + 1)]
+    for name, value in head.items():
+        parts.append(_pack(name) + _pack(value))
+    parts += [_pack(key), packer.pack_array_header(len(items)), *items]
+    body = b"".join(parts)
+    return [_HEAD.pack(MAGIC, len(body)), body]
+
+
+def pack(value: Any) -> bytes:
+    """The MessagePack body of a message holding ``value`` (its :func:`encode` without the header)."""
+    return _pack(value)
 
 
 #: A message up to this size is written with one system call (its chunks joined); a larger one chunk by chunk,
