@@ -115,10 +115,10 @@ class Context:
     def _remember(self, reply: Any) -> None:
         """The keys of the arrays the worker sent back in this check, in a property or before one: a first call
         recorded later that sends one of them back is not recorded (see :func:`plans.first_call`)."""
-        self._replied.update(_digests(reply))
+        self._replied.update(_array_keys(reply))
 
     def _echoes(self, args: Any) -> bool:
-        return bool(self._replied) and plans.is_recording() and not self._replied.isdisjoint(_digests(args))
+        return bool(self._replied) and plans.is_recording() and not self._replied.isdisjoint(_array_keys(args))
 
     def call(self, name: str, *args: Any, pick: int | None = None, **kwargs: Any) -> Any:
         """``<part>.name(*args, **kwargs)`` in the worker; ``pick`` selects one item of a tuple result."""
@@ -220,7 +220,7 @@ class Context:
         raise CheckFailed(summary, **fields)
 
 
-def _digests(value: Any) -> set[int]:
+def _array_keys(value: Any) -> set[int]:
     """Keys of the arrays (of two or more elements) in a plain value: equal arrays of one dtype and shape have equal
     keys.  Python's hash, not a cryptographic one: the keys never leave this process, and two arrays whose keys
     collide only keep a call out of a plan (a blake2b digest of each array of each reply cost 4% of the grader's

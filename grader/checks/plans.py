@@ -331,7 +331,7 @@ def same(a: Any, b: Any) -> bool:
         if numeric in "biufc" and a.tobytes() == b.tobytes():
             return True
         return bool(np.array_equal(a, b, equal_nan=numeric in "fc"))
-    if kind is list or kind is tuple or isinstance(a, (list, tuple)):
+    if isinstance(a, (list, tuple)):
         if len(a) != len(b):
             return False
         for x, y in zip(a, b):

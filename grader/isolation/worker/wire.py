@@ -77,7 +77,11 @@ def _np() -> Any:
 # --------------------------------------------------------------------------- encoding
 def encode(value: Any) -> list[bytes | memoryview]:
     """The chunks of one message holding ``value`` (raises ``TypeError`` for anything but plain data)."""
-    body = _pack(value)
+    return _framed(_pack(value))
+
+
+def _framed(body: bytes) -> list[bytes | memoryview]:
+    """A message's chunks: its header, then its MessagePack ``body``."""
     return [_HEAD.pack(MAGIC, len(body)), body]
 
 
@@ -97,8 +101,7 @@ def encode_with_list(head: dict[str, Any], key: str, items: list[bytes]) -> list
     for name, value in head.items():
         parts.append(_pack(name) + _pack(value))
     parts += [_pack(key), packer.pack_array_header(len(items)), *items]
-    body = b"".join(parts)
-    return [_HEAD.pack(MAGIC, len(body)), body]
+    return _framed(b"".join(parts))
 
 
 def pack(value: Any) -> bytes:
