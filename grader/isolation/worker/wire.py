@@ -77,7 +77,7 @@ def _np() -> Any:
 # --------------------------------------------------------------------------- encoding
 def encode(value: Any) -> list[bytes | memoryview]:
     """The chunks of one message holding ``value`` (raises ``TypeError`` for anything but plain data)."""
-    return _framed(_pack(value))
+    return _framed(pack(value))
 
 
 def _framed(body: bytes) -> list[bytes | memoryview]:
@@ -99,14 +99,9 @@ def encode_with_list(head: dict[str, Any], key: str, items: list[bytes]) -> list
     packer = msgpack.Packer(unicode_errors="surrogatepass")
     parts = [packer.pack_map_header(len(head) + 1)]
     for name, value in head.items():
-        parts.append(_pack(name) + _pack(value))
-    parts += [_pack(key), packer.pack_array_header(len(items)), *items]
+        parts.append(pack(name) + pack(value))
+    parts += [pack(key), packer.pack_array_header(len(items)), *items]
     return _framed(b"".join(parts))
-
-
-def pack(value: Any) -> bytes:
-    """The MessagePack body of a message holding ``value`` (its :func:`encode` without the header)."""
-    return _pack(value)
 
 
 #: A message up to this size is written with one system call (its chunks joined); a larger one chunk by chunk,
@@ -139,8 +134,9 @@ def joined(chunks: list[bytes | memoryview]) -> list[bytes | memoryview]:
     return chunks
 
 
-def _pack(value: Any) -> bytes:
-    """MessagePack of ``value`` (a packer each time: one may be packing in another thread)."""
+def pack(value: Any) -> bytes:
+    """The MessagePack body of a message holding ``value`` (its :func:`encode` without the header; a packer each
+    time: one may be packing in another thread)."""
     packer = msgpack.Packer(default=_extension, strict_types=True, unicode_errors="surrogatepass")
     try:
         return packer.pack(value)
