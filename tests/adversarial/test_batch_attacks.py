@@ -249,3 +249,27 @@ def test_a_backward_cannot_learn_the_gradient_checks_directions_before_it_return
     peeking = Variant("neuron.relu", how, PEEKING[how]).write(tmp_path / "peeking")
     result = grade(peeking, [ex], examples=10, only=only)
     assert [c.status for c in result.exercises[0].checks] == ["failed"], result.exercises[0].checks[0].message
+
+
+@pytest.mark.parametrize("layout", ["C", "Fortran", "big-endian", "strided view"])
+def test_a_reply_is_known_when_sent_back_whatever_layout_or_byte_order_the_student_chose(layout):
+    """A first call that sends back what the worker returned is never recorded (a plan's calls go ahead to other
+    students' workers): the check keys every array that came back, and a student cannot pick a form of its reply
+    that the grader holds differently from the array a later call sends back."""
+    import numpy as np
+
+    from grader.checks.context import _array_keys
+    from grader.isolation.worker import wire
+
+    x = np.arange(6.0).reshape(2, 3)
+    sent = {
+        "C": x,
+        "Fortran": np.asfortranarray(x),
+        "big-endian": x.astype(">f8"),
+        "strided view": np.arange(12.0).reshape(2, 6)[:, ::2],
+    }[layout]
+    held = wire.decode_bytes(wire.encode_bytes({"ok": sent}))["ok"]  # as the grader receives the reply
+    assert held.flags.c_contiguous and held.dtype.isnative and np.array_equal(held, sent)
+    # sent back as it came, as a copy, or as a view in another layout: the same key
+    for back in (held, held.copy(), np.asfortranarray(held), held.T.T):
+        assert _array_keys([back, np.zeros(3)]) & _array_keys([held])
