@@ -302,6 +302,38 @@ def test_a_batch_on_every_core_gives_each_job_a_core_of_its_own(tmp_path):
         os.sched_setaffinity(0, everything)
 
 
+_PINNED_THREADS = """
+import json, multiprocessing, os, threading
+import numpy  # its OpenBLAS may start helper threads here, before the pin
+from grader.instructor import batch
+started, release = threading.Event(), threading.Event()
+threading.Thread(target=lambda: (started.set(), release.wait()), daemon=True).start()
+started.wait()
+core = sorted(os.sched_getaffinity(0))[-1]
+batch._pin([core], multiprocessing.Value("i", 0))
+later = []
+thread = threading.Thread(target=lambda: later.append(sorted(os.sched_getaffinity(0))))
+thread.start()
+thread.join()
+tasks = {tid: sorted(os.sched_getaffinity(int(tid))) for tid in os.listdir("/proc/self/task")}
+print(json.dumps({"core": core, "threads": tasks, "later": later[0]}))
+release.set()
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="threads are listed in /proc")
+def test_a_pinned_pool_process_pins_every_thread_it_already_has():
+    """An affinity belongs to one thread: a pool process pinned from its main thread alone left the threads
+    started before (numpy's OpenBLAS helpers, at import) free to run on the other job's core."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PINNED_THREADS], capture_output=True, text=True, timeout=120, cwd=ROOT, check=True
+    )
+    seen = json.loads(out.stdout)
+    assert len(seen["threads"]) >= 2, seen  # the main thread and the one started before the pin, at least
+    assert all(allowed == [seen["core"]] for allowed in seen["threads"].values()), seen
+    assert seen["later"] == [seen["core"]], seen  # a thread started after inherits the pin
+
+
 def _assert_a_core_per_pool_process(reports: list[list], cores: list[int]) -> None:
     """``reports``: [pool process, cores allowed] of each worker."""
     by_pool: dict[int, set[int]] = {}

@@ -356,12 +356,20 @@ def _cores_for(jobs: int) -> list[int]:
 
 
 def _pin(cores: list[int], taken: Any) -> None:
-    """Pin this process (and so every worker it starts) to the next free core of ``cores``."""
+    """Pin this process (every thread it has, and so every thread and worker it starts) to the next free core of
+    ``cores``.  Every thread: an affinity is a thread's own, and numpy's OpenBLAS starts its helper threads at
+    import, before this runs."""
     with taken.get_lock():
         index = taken.value
         taken.value += 1
-    with contextlib.suppress(OSError):  # a core taken away meanwhile (a cgroup's cpuset): stay unpinned
-        os.sched_setaffinity(0, {cores[index % len(cores)]})
+    core = {cores[index % len(cores)]}
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: this thread only
+        threads = [0]
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread gone meanwhile, a core taken away (a cgroup's cpuset)
+            os.sched_setaffinity(tid, core)
 
 
 def _local(jobs: int, scratch: str) -> cf.ProcessPoolExecutor:
