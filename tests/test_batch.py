@@ -321,7 +321,10 @@ release.set()
 """
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="threads are listed in /proc")
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self/task") or len(os.sched_getaffinity(0)) < 2,
+    reason="threads are listed in /proc, and a pin shows only where two cores are allowed",
+)
 def test_a_pinned_pool_process_pins_every_thread_it_already_has():
     """An affinity belongs to one thread: a pool process pinned from its main thread alone left the threads
     started before (numpy's OpenBLAS helpers, at import) free to run on the other job's core."""
