@@ -510,3 +510,35 @@ def test_same_is_never_looser_than_equal_numbers_and_fresh_copies_share_nothing_
     got[1][1]["k"].append(1)
     assert value[0][0] == 0.0 and value[1][1]["k"][0][0] == 1.0 and len(value[1][1]["k"]) == 1
     assert type(got[1]) is tuple and got[1][0] == 1.0
+
+
+def test_a_registered_exercise_with_other_budgets_has_plans_of_its_own_and_nothing_else_does(cache, monkeypatch):
+    """An attack's grade gives the checks short budgets (``dataclasses.replace``): the checks and what they draw are
+    the registered ones, so it records and replays plans, keyed by the budget (a plan holds each example's first
+    call with its budget).  Any other change to the exercise (a check more or less, another check function, its
+    points, the exercise's seed) is an exercise the registry does not hold: no plan."""
+    import dataclasses
+
+    ex = registry.get("neuron.relu")
+    quick = dataclasses.replace(ex, checks=[dataclasses.replace(c, timeout=2.0) for c in ex.checks])
+    name = ex.checks[0].name
+    mine, theirs = plans.key_for(ex, name, 1, 8, 1, True), plans.key_for(quick, name, 1, 8, 1, True)
+    assert mine is not None and theirs is not None and mine.timeout is None and theirs.timeout == 2.0
+    assert mine.path(cache) != theirs.path(cache)
+    first = ex.checks[0]
+    others = [
+        dataclasses.replace(quick, checks=quick.checks[:-1]),
+        dataclasses.replace(quick, checks=[dataclasses.replace(first, run=lambda ctx: None), *quick.checks[1:]]),
+        dataclasses.replace(quick, checks=[dataclasses.replace(first, points=9.0), *quick.checks[1:]]),
+        dataclasses.replace(quick, seed="another"),
+    ]
+    assert [plans.key_for(o, name, 1, 8, 1, True) for o in others] == [None] * len(others)
+
+    recorded = outcome(grade(Path("solutions"), [quick], examples=8, hidden=True))
+
+    def no_hypothesis(*a, **k):
+        raise AssertionError("hypothesis ran although a plan was recorded")
+
+    monkeypatch.setattr(properties, "given", no_hypothesis)
+    assert outcome(grade(Path("solutions"), [quick], examples=8, hidden=True)) == recorded
+

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import dataclasses
 import hashlib
 import importlib.metadata
 import io
@@ -124,23 +125,22 @@ class Key:
     scale: int
     reference: str  # :func:`reference_key`
     call: int = 0  # the property's place among the check's ``for_all`` calls
+    #: the check's time budget where it is not the registered one's (:func:`key_for`): a plan holds each example's
+    #: first call with its budget, and a call replayed ahead must have the budget it is run with
+    timeout: float | None = None
 
     def path(self, root: Path) -> Path:
-        text = "\0".join(
-            map(
-                str,
-                (
-                    grader_key(),
-                    self.exercise,
-                    self.check,
-                    self.seed,
-                    self.examples,
-                    self.scale,
-                    self.reference,
-                    self.call,
-                ),
-            )
-        )
+        fields = [
+            grader_key(),
+            self.exercise,
+            self.check,
+            self.seed,
+            self.examples,
+            self.scale,
+            self.reference,
+            self.call,
+        ]
+        text = "\0".join(map(str, fields if self.timeout is None else [*fields, self.timeout]))
         return root / grader_key()[:16] / f"{hashlib.sha256(text.encode()).hexdigest()}.npz"
 
 
@@ -148,15 +148,29 @@ def key_for(
     exercise: Any, check: str, seed: int, examples: int, scale: int, with_reference: bool, call: int = 0
 ) -> Key | None:
     """The key of a property of a registered exercise's check; None (no plan) for an exercise the registry does
-    not hold (one a test declares: its checks are not in the source the key hashes)."""
+    not hold (one a test declares: its checks are not in the source the key hashes).  The registered exercise
+    with other time budgets for its checks (``dataclasses.replace``: the quick budgets of an attack's grade) has
+    plans of its own, keyed by the check's budget: nothing drawn or answered depends on a budget."""
     from grader import registry
 
     try:
-        if registry.get(exercise.id) is not exercise:
-            return None
+        registered = registry.get(exercise.id)
     except KeyError:
         return None
-    return Key(exercise.id, check, seed, examples, scale, reference_key(exercise.id, with_reference), call)
+    timeout = None
+    if registered is not exercise:
+        if not _retimed(exercise, registered):
+            return None
+        timeout = next((c.timeout for c in exercise.checks if c.name == check), None)
+    return Key(exercise.id, check, seed, examples, scale, reference_key(exercise.id, with_reference), call, timeout)
+
+
+def _retimed(exercise: Any, registered: Any) -> bool:
+    """Whether ``exercise`` is ``registered`` with nothing changed but its checks' time budgets."""
+    if type(exercise) is not type(registered) or len(exercise.checks) != len(registered.checks):
+        return False
+    budgets = [dataclasses.replace(c, timeout=r.timeout) for c, r in zip(exercise.checks, registered.checks)]
+    return dataclasses.replace(exercise, checks=budgets) == registered
 
 
 # --------------------------------------------------------------------------- answers, recorded or replayed
