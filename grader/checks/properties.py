@@ -190,7 +190,7 @@ def for_all(
             raise _Stop(exc) from None
 
     # No example database (``database=None``), so no key for one: without this (what hypothesis's own ``find()``
-    # sets), hypothesis hashes the source of ``run``, tokenized, every time a property is drawn (5% of recording).
+    # sets), hypothesis hashes the source of ``run``, tokenized, every time a property is drawn.
     run._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
     try:
         with scaled(scale):
