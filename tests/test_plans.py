@@ -544,8 +544,8 @@ def test_a_registered_exercise_with_other_budgets_has_plans_of_its_own_and_nothi
 
 
 def test_drawing_a_property_never_hashes_its_source(monkeypatch):
-    """Without an example database hypothesis needs no key for one; computing it (``function_digest``: the test's
-    source, tokenized) was 5% of recording a plan."""
+    """Without an example database hypothesis needs no key for one; without being told so, it computed one
+    (``function_digest``: the test's source, tokenized) for every property it drew."""
     import hypothesis.core
 
     def digest(*a, **k):
