@@ -125,8 +125,8 @@ class Key:
     scale: int
     reference: str  # :func:`reference_key`
     call: int = 0  # the property's place among the check's ``for_all`` calls
-    #: the check's time budget where it is not the registered one's (:func:`key_for`): a plan holds each example's
-    #: first call with its budget, and a call replayed ahead must have the budget it is run with
+    #: the check's time budget where the exercise is a re-timed copy of the registered one (:func:`key_for`): a plan
+    #: holds each example's first call with its budget, and a call replayed ahead must have the budget it is run with
     timeout: float | None = None
 
     def path(self, root: Path) -> Path:
