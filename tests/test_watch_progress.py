@@ -28,7 +28,7 @@ def test_watch_rechecks_the_saved_file(tmp_path):
     )
     assert proc.stdout is not None
     try:
-        first = proc.stdout.readline()  # the watcher has started (and watches a moment later)
+        first = proc.stdout.readline()  # "watching": said once the folder is watched
         path = sub / "neuron.py"
         text = (reference.SOLUTIONS / "neuron.py").read_text()
         deadline = time.monotonic() + 120

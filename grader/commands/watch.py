@@ -17,6 +17,8 @@ from grader.reporters.table import print_report
 from grader.runner import grade
 
 NAME, HELP, ORDER = "watch", N_("re-check an exercise each time its file is saved"), 50
+#: How long the watcher waits for a change before it looks up (milliseconds): the delay before "watching" is said.
+WAKE_MS = 200
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,11 +42,20 @@ def run(args: argparse.Namespace) -> int:
     sub = submission_dir(args.submission)
     check_environment(all_exercises())
     console = Console()
-    console.print(
-        escape(_("watching {folder} — save a file to re-check its exercises (Ctrl-C to stop)").format(folder=f"{sub}/"))
-    )
     forkserver.enable()  # every save starts workers again: fork them from one that has imported torch and Keras
-    for changes in watch(sub, debounce=300):
+    watching = False
+    # An idle folder yields an empty set every WAKE_MS: the first yield comes once the folder is watched, and
+    # "watching" is said only then (a save before it would not be seen).
+    for changes in watch(sub, debounce=300, rust_timeout=WAKE_MS, yield_on_timeout=True):
+        if not watching:
+            watching = True
+            console.print(
+                escape(
+                    _("watching {folder} — save a file to re-check its exercises (Ctrl-C to stop)").format(
+                        folder=f"{sub}/"
+                    )
+                )
+            )
         parts = parts_changed(changes)
         if not parts:
             continue
