@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from grader import stopping
-from grader.isolation.worker import forkserver
+from grader.isolation import sandbox
+from grader.isolation.worker import forkserver, proctree
 from grader.isolation.worker.proctree import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,10 +114,13 @@ def leftovers(tmp_path: Path, tag: str) -> dict[int, int]:
     return found
 
 
-def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *, group: bool = False) -> str:
+def assert_stopped(
+    proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *, group: bool = False, may_stay: tuple[str, ...] = ()
+) -> str:
     """Send ``sig`` (to the whole process group, as a terminal's Ctrl-C or hang-up does, if ``group``); the
     command must exit within seconds with 128 + sig, one line on stderr, and no process of it left (SIGKILL: the grader
-    dies at once, and its pool processes and workers must follow it)."""
+    dies at once, and its pool processes and workers must follow it), nor any temporary folder but those named
+    ``may_stay``."""
     assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
     (os.killpg if group else os.kill)(proc.pid, sig)
     try:
@@ -134,7 +138,8 @@ def assert_stopped(proc: subprocess.Popen, sig: int, tmp_path: Path, tag: str, *
     assert stopping.wait_gone(leftovers(tmp_path, tag), STOP_WITHIN), [
         cmdline(p)[:200] for p in leftovers(tmp_path, tag)
     ]
-    assert not list((tmp_path / "tmp").glob("deepgrade-*")), "a temporary folder was left"
+    left = [p.name for p in (tmp_path / "tmp").glob("deepgrade-*") if not p.name.startswith(may_stay or ("\0",))]
+    assert not left, f"a temporary folder was left: {left}"
     return err
 
 
@@ -241,7 +246,10 @@ def test_check_stops_at_once_and_leaves_no_worker(tmp_path, run, sig, isolation)
 
 
 # --------------------------------------------------------------------------- watch
-def test_watch_stops_on_sigterm_while_grading(tmp_path, run):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_watch_stops_while_grading(tmp_path, run, sig):
+    """watch forks its workers from a template (grader/isolation/worker/forkserver.py): a worker forked there is
+    adopted by the grader, and dies with it even when the grader is given no word (SIGKILL, the OOM killer)."""
     sub = tmp_path / "work"
     shutil.copytree(ROOT / "assignments", sub, ignore=shutil.ignore_patterns("__pycache__"))
     proc = run("watch", "--submission", str(sub), "--examples", "3")
@@ -256,7 +264,9 @@ def test_watch_stops_on_sigterm_while_grading(tmp_path, run):
             time.sleep(0.1)
     wait_for(lambda: worker_up(tmp_path, run.tag) or proc.poll() is not None, 1, "worker")
     time.sleep(1.0)
-    assert_stopped(proc, signal.SIGTERM, tmp_path, run.tag)
+    # a process killed without a word removes nothing: the folder of links to the installed packages that its
+    # workers import from (sandbox.package_view) stays; it holds nothing of the student's or the instructor's
+    assert_stopped(proc, sig, tmp_path, run.tag, may_stay=("deepgrade-view-",) if sig == signal.SIGKILL else ())
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -312,3 +322,66 @@ def test_descendants_and_kill_reach_grandchildren_that_left_the_process_group():
     finally:
         proc.kill()
         proc.wait()
+
+
+# --------------------------------------------------------------------------- a forked worker's grader dies
+GRADER = """
+import sys
+from pathlib import Path
+
+from grader.isolation import sandbox
+from grader.isolation.worker import forkserver
+from grader.isolation.worker.client import Worker
+from tests.forkkit import call
+
+forkserver.enable()
+worker = Worker(Path(sys.argv[1]), launcher=sandbox.launcher_for(sys.argv[2]))
+worker.setup(["gan"])
+assert worker.proc is not None and isinstance(worker.proc, forkserver.Adopted), "the worker was not forked"
+print(worker.proc.pid, flush=True)
+call(worker, "gan", "spin")
+"""
+
+
+@pytest.mark.parametrize("isolation", ["process", "sandbox"])
+def test_a_forked_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation):
+    """A worker forked from a template is the grader's child once the template has reaped the process between them
+    (zygote.py ``_adopted``): a grader killed by SIGKILL (the OOM killer) takes it with it, mid-loop, at ``process``
+    as in the sandbox (where it is process 1 of its pid namespace, and the namespace goes with it)."""
+    if isolation == "sandbox" and not (sandbox.bwrap_works() and os.geteuid() == 0):
+        pytest.skip("workers are forked in the sandbox only where bubblewrap works and the grader is root")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "gan.py").write_text("def spin():\n    while True:\n        pass\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GRADER, str(sub), isolation],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    tree: dict[int, int] = {}
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip().isdigit(), line + (proc.stderr.read() if proc.stderr else "")
+        worker = int(line)
+        spun = time.monotonic() + 30
+        while proctree.cpu_seconds(worker) < 0.2 and time.monotonic() < spun:  # in the student's loop
+            time.sleep(0.05)
+        assert proctree.cpu_seconds(worker) >= 0.2, "the worker never ran the student's loop"
+        found = proctree.stat(worker)
+        assert found is not None, "the worker is gone"
+        tree[worker] = found.start
+        tree.update(stopping.descendants(roots=[worker]))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert stopping.wait_gone(tree, STOP_WITHIN), [cmdline(p)[:200] for p in tree if proctree.stat(p)]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        stopping.kill(tree)  # what a failure of this test left spinning

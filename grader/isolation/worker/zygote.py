@@ -50,6 +50,8 @@ _PROC_COVERS = ("sys", "sysrq-trigger", "irq", "bus")
 #: own token over it (:func:`_stamp`).
 PLACEHOLDER = "-" * 16
 _REQUEST_LIMIT = 16 << 20
+#: The grader's pid (the template's first argument): the process that adopts each worker.
+_GRADER = 0
 
 
 def _die_with(parent: int) -> None:
@@ -226,18 +228,38 @@ def _probe(marker: str) -> None:
         sys.exit(0)
 
 
-def _become_worker(child: Any, request: dict[str, Any], fds: list[int]) -> None:
+def _adopted(adoption: int, grader: int, *, in_own_pids: bool) -> None:
+    """Die with the grader, once it has adopted this process: the template tells (``adoption`` says a byte) when
+    it has reaped the middle process, and so this one is the grader's child (the grader is a child subreaper).
+    Before that the parent-death signal would come from the middle's exit; after it, a grader killed without a
+    word (SIGKILL, the OOM killer) takes this process, and in the sandbox its pid namespace, with it.  A template
+    gone before saying so (the grader died) ends this process here.  In a pid namespace of its own the parent's
+    pid reads 0: a grader that died in the moment between adopting and the signal set leaves a worker whose
+    requests pipe has closed, and which exits at its first read."""
+    said = os.read(adoption, 1)
+    os.close(adoption)
+    if not said:
+        os._exit(1)
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if not in_own_pids and os.getppid() != grader:
+        os._exit(1)
+
+
+def _become_worker(child: Any, request: dict[str, Any], fds: list[int], adoption: int) -> None:
     """In the forked worker: its streams, session, marker (and in the sandbox, its namespaces' mounts, limits and
-    uid) and directory, then the worker's own main loop."""
+    uid), its death with the grader (:func:`_adopted`) and directory, then the worker's own main loop."""
     code = 1
     try:
         os.setsid()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.closerange(3, 65536)  # the template's socket and the descriptors as received
+        adoption = os.dup2(adoption, 3)
+        os.closerange(4, 65536)  # the template's socket and the descriptors as received
         if "sandbox" in request:
-            _isolate(request["sandbox"])
+            _isolate(request["sandbox"])  # a change of uid clears the parent-death signal: it is set after
+        _adopted(adoption, _GRADER, in_own_pids="sandbox" in request)
+        if "sandbox" in request:
             _init()  # returns in the worker, process 2 of the namespace
         _stamp(str(request["marker"]), str(request["token"]))  # what /proc shows, for forks too
         os.environ.clear()  # the environment as the grader has it now (the template's may differ in a volatile one)
@@ -262,27 +284,34 @@ def _become_worker(child: Any, request: dict[str, Any], fds: list[int]) -> None:
 
 def _spawn(child: Any, request: dict[str, Any], fds: list[int]) -> int:
     """Fork the worker through a short-lived middle process (in the sandbox, the one that enters the worker's
-    namespaces); the worker's pid."""
+    namespaces); the worker's pid.  Once the middle is reaped, the worker is the grader's: it is told so."""
     r, w = os.pipe()
+    told, tell = os.pipe()
     middle = os.fork()
     if middle == 0:
         try:
             os.close(r)
+            os.close(tell)
             if "sandbox" in request:
                 _unshare()
             worker = os.fork()
             if worker == 0:
                 os.close(w)
-                _become_worker(child, request, fds)
+                _become_worker(child, request, fds, told)
             os.write(w, str(worker).encode())
         finally:
             os._exit(0)
     os.close(w)
-    data = b""
-    while chunk := os.read(r, 64):
-        data += chunk
-    os.close(r)
-    os.waitpid(middle, 0)
+    os.close(told)
+    try:
+        data = b""
+        while chunk := os.read(r, 64):
+            data += chunk
+        os.close(r)
+        os.waitpid(middle, 0)  # the middle's exit has re-parented the worker to the grader
+        os.write(tell, b"\1")
+    finally:
+        os.close(tell)
     return int(data)
 
 
@@ -312,8 +341,10 @@ def _probe_isolation(spec: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    global _GRADER
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-    _die_with(int(sys.argv[1]))
+    _GRADER = int(sys.argv[1])
+    _die_with(_GRADER)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader stops its workers itself
     control = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
