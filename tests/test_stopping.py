@@ -324,7 +324,7 @@ def test_descendants_and_kill_reach_grandchildren_that_left_the_process_group():
         proc.wait()
 
 
-# --------------------------------------------------------------------------- a forked worker's grader dies
+# --------------------------------------------------------------------------- a worker's grader dies
 GRADER = """
 import sys
 from pathlib import Path
@@ -334,28 +334,41 @@ from grader.isolation.worker import forkserver
 from grader.isolation.worker.client import Worker
 from tests.forkkit import call
 
-forkserver.enable()
+forked = sys.argv[3] == "forked"
+forkserver.enable(forked)
 worker = Worker(Path(sys.argv[1]), launcher=sandbox.launcher_for(sys.argv[2]))
 worker.setup(["gan"])
-assert worker.proc is not None and isinstance(worker.proc, forkserver.Adopted), "the worker was not forked"
+assert isinstance(worker.proc, forkserver.Adopted) == forked, type(worker.proc)
 print(worker.proc.pid, flush=True)
 call(worker, "gan", "spin")
 """
 
 
-@pytest.mark.parametrize("isolation", ["process", "sandbox"])
-def test_a_forked_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation):
-    """A worker forked from a template is the grader's child once the template has reaped the process between them
-    (zygote.py ``_adopted``): a grader killed by SIGKILL (the OOM killer) takes it with it, mid-loop, at ``process``
-    as in the sandbox (where it is process 1 of its pid namespace, and the namespace goes with it)."""
-    if isolation == "sandbox" and not (sandbox.bwrap_works() and os.geteuid() == 0):
-        pytest.skip("workers are forked in the sandbox only where bubblewrap works and the grader is root")
+@pytest.mark.parametrize(
+    "isolation, how",
+    [
+        ("process", "forked"),
+        ("sandbox", "forked"),
+        ("process", "started"),
+        ("limits", "started"),
+        ("sandbox", "started"),
+    ],
+)
+def test_a_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation, how):
+    """A grader killed by SIGKILL (the OOM killer) takes its worker with it, mid-loop, whether the worker was forked
+    from a template (zygote.py ``_adopted``: in the sandbox it is process 1 of its pid namespace, which goes with
+    it) or started: by the grader itself (child.py's parent-death signal), through ``unshare`` (``setpriv
+    --pdeathsig``, then ``--kill-child``) or through bubblewrap (``--die-with-parent``)."""
+    if isolation == "sandbox" and not sandbox.bwrap_works():
+        pytest.skip("no bubblewrap")
+    if isolation == "sandbox" and how == "forked" and os.geteuid() != 0:
+        pytest.skip("workers are forked in the sandbox only where the grader is root")
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "gan.py").write_text("def spin():\n    while True:\n        pass\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1" if how == "forked" else "0")
     proc = subprocess.Popen(
-        [sys.executable, "-c", GRADER, str(sub), isolation],
+        [sys.executable, "-c", GRADER, str(sub), isolation, how],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -135,6 +135,20 @@ def unshare_options() -> list[str]:
     return []
 
 
+def _dies_with_grader(unshare: list[str]) -> list[str]:
+    """``unshare`` (a prefix from :func:`unshare_options`) run so that it is killed when the grader dies
+    (``setpriv --pdeathsig KILL``, where setpriv has it): ``--kill-child`` then ends its namespace, and the worker
+    in it (child.py sets the signal again after the change of uid)."""
+    if unshare and _pdeathsig_works():
+        return ["setpriv", "--pdeathsig", "KILL", "--", *unshare]
+    return unshare
+
+
+@functools.cache
+def _pdeathsig_works() -> bool:
+    return shutil.which("setpriv") is not None and _works("setpriv", "--pdeathsig", "KILL", "--", "true")
+
+
 def unshare_net_works() -> bool:
     return bool(unshare_options())
 
@@ -702,7 +716,7 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
             site = [package_view(python, tuple(packages))]
             inner.append("-S")
         inner += [str(sub) if a == str(submission) else a for a in rest]
-        cmd = unshare_options() + ["env", "-C", scratch, "--"]
+        cmd = _dies_with_grader(unshare_options()) + ["env", "-C", scratch, "--"]
         cmd += ["prlimit", *limits.prlimit(), "--"]
         if uid is not None:
             cmd += _drop_to(uid)

@@ -403,7 +403,22 @@ def _serve(session: _Session) -> None:
         _send(session, _reply(session, request))
 
 
+def _die_with_parent() -> None:
+    """Be killed (SIGKILL, by the kernel) when the process that started this one ends: the grader, or what the
+    grader started and which dies with it (bubblewrap, ``setpriv --pdeathsig`` then ``unshare``; a template's
+    worker has it set already), so that a grader killed without a word (SIGKILL, the OOM killer) takes the worker
+    with it.  After the launcher's change of uid, which would clear it.  Where the parent is gone already, the
+    requests pipe is closed and the worker ends at its first read."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError, ImportError):  # not Linux
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
+    _die_with_parent()
     argv = sys.argv[1:] if argv is None else argv
     submission = os.path.abspath(argv[0])
     # The protocol owns the original stdin/stdout; whatever the student prints goes to stderr.
