@@ -309,7 +309,10 @@ def _spawn(child: Any, request: dict[str, Any], fds: list[int]) -> int:
             data += chunk
         os.close(r)
         os.waitpid(middle, 0)  # the middle's exit has re-parented the worker to the grader
-        os.write(tell, b"\1")
+        try:
+            os.write(tell, b"\1")
+        except BrokenPipeError:  # the worker is gone already: the grader finds it so, as any dead worker
+            pass
     finally:
         os.close(tell)
     return int(data)
