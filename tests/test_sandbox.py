@@ -264,3 +264,31 @@ def test_check_at_the_process_level_says_whose_code_runs_as_whom(tmp_path, capsy
     warning = [line for line in err if "--isolation process" in line]
     assert len(warning) == 1 and "as you" in warning[0] and "network" in warning[0], err
     assert "--isolation sandbox" in warning[0]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="workers get uids of their own as root"
+)
+def test_a_worker_uid_that_a_live_process_has_is_passed_over(monkeypatch):
+    """Each grader takes worker uids in turn from a start of its own; another grader's live worker may hold the
+    next one (its start was another): that uid is skipped, so RLIMIT_NPROC and the files of a uid stay one
+    worker's."""
+    import itertools
+    import subprocess
+
+    start = 1234
+    monkeypatch.setattr(sandbox, "_uids", itertools.count(start))
+    nxt = sandbox.FIRST_UID + (os.getpid() * 7919 + start) % sandbox.UID_RANGE
+    other = subprocess.Popen(["setpriv", f"--reuid={nxt}", f"--regid={nxt}", "--clear-groups", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while os.stat(f"/proc/{other.pid}").st_uid != nxt and time.monotonic() < deadline:  # setpriv has run
+            time.sleep(0.02)
+        assert os.stat(f"/proc/{other.pid}").st_uid == nxt
+        got = sandbox._worker_uid()
+        assert got == sandbox.FIRST_UID + (os.getpid() * 7919 + start + 1) % sandbox.UID_RANGE != nxt
+    finally:
+        other.kill()
+        other.wait()
+    monkeypatch.setattr(sandbox, "_uids", itertools.count(start))
+    assert sandbox._worker_uid() == nxt  # free again

@@ -326,10 +326,18 @@ _uids = itertools.count()
 
 
 def _worker_uid() -> int | None:
-    """A fresh unprivileged uid for the next worker when the grader is root; ``None`` otherwise."""
+    """A fresh unprivileged uid for the next worker when the grader is root; ``None`` otherwise.  This process's
+    workers take the uids in turn from a start of its own (its pid's), and a uid that a live process has (another
+    grader's worker, started meanwhile from another start) is passed over: two live workers never share one, and
+    RLIMIT_NPROC, which counts per uid, stays per worker."""
     if not _is_root():
         return None
-    return FIRST_UID + (os.getpid() * 7919 + next(_uids)) % UID_RANGE
+    taken = proctree.uids()
+    for _ in range(UID_RANGE):
+        uid = FIRST_UID + (os.getpid() * 7919 + next(_uids)) % UID_RANGE
+        if uid not in taken:
+            return uid
+    raise RuntimeError(f"every worker uid from {FIRST_UID} to {FIRST_UID + UID_RANGE - 1} is in use")
 
 
 def _drop_to(uid: int) -> list[str]:

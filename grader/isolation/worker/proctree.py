@@ -73,19 +73,33 @@ def stat(pid: int) -> Proc | None:
         return None
 
 
+def pids() -> list[int]:
+    """The pids of every process this one can see ([] where there is no ``/proc``)."""
+    try:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+
+
 def table() -> dict[int, Proc]:
     """Every process this one can see, by pid ({} where there is no ``/proc``)."""
     out: dict[int, Proc] = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return out
-    for name in names:
-        if name.isdigit():
-            st = stat(int(name))
-            if st is not None:
-                out[int(name)] = st
+    for pid in pids():
+        st = stat(pid)
+        if st is not None:
+            out[pid] = st
     return out
+
+
+def uids() -> set[int]:
+    """The uids of every process this one can see (the owners of their ``/proc`` folders)."""
+    found: set[int] = set()
+    for pid in pids():
+        try:
+            found.add(os.stat(f"/proc/{pid}").st_uid)
+        except OSError:
+            continue
+    return found
 
 
 def descendants(pid: int, procs: dict[int, Proc] | None = None, spare: Iterable[int] = ()) -> list[int]:
@@ -117,13 +131,11 @@ def marked(token: str) -> list[int]:
     """Processes whose environment carries this worker's marker."""
     needle = f"{MARKER}={token}".encode()
     found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in pids():
         try:
-            with open(f"/proc/{name}/environ", "rb") as fh:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
                 if needle in fh.read().split(b"\0"):
-                    found.append(int(name))
+                    found.append(pid)
         except OSError:
             continue
     return found
