@@ -43,6 +43,20 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+def launch(argv: list[str], env: dict[str, str], *, stdout: int) -> subprocess.Popen:
+    """``argv`` in the checkout, in a session of its own (so that its group can be signalled), stderr piped."""
+    return subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_default_signals,
+    )
+
+
 @pytest.fixture
 def run(tmp_path):
     """``run(*args)``: start ``python -m grader *args`` in its own session, its temporary files and a tag in
@@ -55,16 +69,7 @@ def run(tmp_path):
     procs: list[subprocess.Popen] = []
 
     def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "grader", *args],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_default_signals,
-        )
+        proc = launch([sys.executable, "-m", "grader", *args], env, stdout=subprocess.DEVNULL)
         procs.append(proc)
         return proc
 
@@ -367,15 +372,7 @@ def test_a_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation, 
     sub.mkdir()
     (sub / "gan.py").write_text("def spin():\n    while True:\n        pass\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1" if how == "forked" else "0")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", GRADER, str(sub), isolation, how],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = launch([sys.executable, "-c", GRADER, str(sub), isolation, how], env, stdout=subprocess.PIPE)
     tree: dict[int, int] = {}
     try:
         assert proc.stdout is not None
