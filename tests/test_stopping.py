@@ -364,13 +364,21 @@ def test_a_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation, 
     from a template (zygote.py ``_adopted``: in the sandbox it is process 1 of its pid namespace, which goes with
     it) or started: by the grader itself (child.py's parent-death signal), through ``unshare`` (``setpriv
     --pdeathsig``, then ``--kill-child``) or through bubblewrap (``--die-with-parent``)."""
+    assert left_after_killing_the_grader(tmp_path, "def spin():\n    while True:\n        pass\n", isolation, how) == []
+
+
+def left_after_killing_the_grader(tmp_path: Path, source: str, isolation: str, how: str) -> list[bytes]:
+    """Grade ``spin()`` of a ``gan.py`` holding ``source`` (it must spin) in a grader of its own, its worker
+    ``forked`` or ``started`` at ``isolation``; once the worker has spun 0.2 s of CPU, SIGKILL the grader: the
+    command lines of the worker's processes still alive ``STOP_WITHIN`` seconds later (skips where the level or
+    the way cannot be had)."""
     if isolation == "sandbox" and not sandbox.bwrap_works():
         pytest.skip("no bubblewrap")
     if isolation == "sandbox" and how == "forked" and os.geteuid() != 0:
         pytest.skip("workers are forked in the sandbox only where the grader is root")
     sub = tmp_path / "sub"
     sub.mkdir()
-    (sub / "gan.py").write_text("def spin():\n    while True:\n        pass\n")
+    (sub / "gan.py").write_text(source)
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1" if how == "forked" else "0")
     proc = launch([sys.executable, "-c", GRADER, str(sub), isolation, how], env, stdout=subprocess.PIPE)
     tree: dict[int, int] = {}
@@ -389,9 +397,11 @@ def test_a_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation, 
         tree.update(stopping.descendants(roots=[worker]))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        assert stopping.wait_gone(tree, STOP_WITHIN), [cmdline(p)[:200] for p in tree if proctree.stat(p)]
+        stopping.wait_gone(tree, STOP_WITHIN)
+        alive = {p: proctree.stat(p) for p in tree}
+        return [cmdline(p)[:200] for p, st in alive.items() if st and not st.ended and st.start == tree[p]]
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        stopping.kill(tree)  # what a failure of this test left spinning
+        stopping.kill(tree)  # what a failure left spinning
