@@ -26,7 +26,7 @@ import pytest
 from grader import reference, registry
 from grader.checks import drivers
 from grader.isolation import sandbox
-from grader.isolation.worker import forkserver, wire
+from grader.isolation.worker import cpugroup, forkserver, wire
 from grader.isolation.worker.client import GivenCallError, StudentError, Worker, plain_launcher
 from grader.runner import grade
 from tests.corpus import solution_lines
@@ -534,6 +534,41 @@ def test_cpu_burnt_by_the_workers_children_counts(tmp_path):
             call(worker, "f", 1.0, timeout=1.0)
         assert err.value.kind == "timeout" and "CPU time" in err.value.message
         assert time.perf_counter() - started < 20  # well before the 34 s wall-clock ceiling
+
+
+@pytest.mark.parametrize("isolation", ["process", "sandbox"])
+def test_cpu_burnt_by_children_the_kernel_reaps_unseen_counts(tmp_path, isolation):
+    """A parent that ignores SIGCHLD has its children reaped by the kernel, and their CPU time never reaches its
+    own: 6 s of work spread over 60 children of 0.1 s each was charged 0.3-0.5 s of a 1 s budget.  In a cgroup of
+    its own (cpugroup.py, where the grader can make one) every process of the worker counts."""
+    probe = cpugroup.make("probe-" + os.urandom(4).hex())
+    if probe is None:
+        pytest.skip("no cgroup can be made here: the worker's CPU is read from /proc, where reaped children are lost")
+    probe.remove()
+    if isolation == "sandbox" and not sandbox.bwrap_works():
+        pytest.skip("no bubblewrap")
+    sub = submission(
+        tmp_path,
+        """
+        import os, signal, time
+
+        def f(x):
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+            for _ in range(60):
+                if os.fork() == 0:
+                    start = time.process_time()
+                    while time.process_time() - start < 0.1:
+                        pass
+                    os._exit(0)
+                time.sleep(0.05)
+            return x
+    """,
+    )
+    with Worker(sub, wall_slack=30.0, launcher=sandbox.launcher_for(isolation)) as worker:
+        worker.setup(["neuron"])
+        with pytest.raises(StudentError) as err:
+            call(worker, "f", 1.0, timeout=1.0)
+        assert err.value.kind == "timeout" and "CPU time" in err.value.message
 
 
 # --------------------------------------------------------------------------- no process left behind (10)

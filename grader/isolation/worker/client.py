@@ -10,6 +10,7 @@ dies costs that check its points, never the grader its memory or its time.
 from __future__ import annotations
 
 import ast
+import atexit
 import functools
 import inspect
 import io
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.i18n import _
-from grader.isolation.worker import forkserver, proctree, wire
+from grader.isolation.worker import cpugroup, forkserver, proctree, wire
 from grader.isolation.worker.wire import ProtocolError
 
 CHILD = Path(__file__).resolve().parent / "child.py"
@@ -54,6 +55,13 @@ _POLL = 0.2
 proctree.become_subreaper()
 _LIVE: weakref.WeakSet[Worker] = weakref.WeakSet()
 _STOPPING = threading.Event()
+#: Cgroups of stopped workers that could not be removed at once (a process not yet gone): tried again at exit.
+_GROUPS_LEFT: list[cpugroup.CpuGroup] = []
+
+
+@atexit.register
+def _remove_groups_left() -> None:
+    _GROUPS_LEFT[:] = [g for g in _GROUPS_LEFT if not g.remove()]
 
 
 def stop_all() -> None:
@@ -156,7 +164,7 @@ class _Meter:
         proc = self.worker.proc
         if self.cpu0 is None or proc is None:
             return time.perf_counter() - self.start
-        return self.before_poll + max(0.0, proctree.cpu_seconds(proc.pid) - self.cpu0) + self.served
+        return self.before_poll + max(0.0, self.worker.cpu_seconds() - self.cpu0) + self.served
 
     def check(self) -> None:
         """Raise a timeout if the call is over its budget (reads the worker's CPU time: call every ~0.2 s)."""
@@ -173,7 +181,7 @@ class _Meter:
         if proc is None:
             return
         if self.cpu0 is None:
-            self.cpu0 = proctree.cpu_seconds(proc.pid)
+            self.cpu0 = self.worker.cpu_seconds()
             self.before_poll = now - self.start
             return
         if self.used() > self.budget.cpu:
@@ -225,6 +233,7 @@ class Worker:
         #: answers the worker's calls to given (reference) functions; see grader.reference.Given
         self.serve = serve
         self.proc: subprocess.Popen[bytes] | forkserver.Adopted | None = None
+        self._group: cpugroup.CpuGroup | None = None  # the worker's cgroup, where it has one
         self.token = ""
         self._defined: set[str] = set()
         self._stderr: deque[bytes] = deque()
@@ -250,6 +259,7 @@ class Worker:
             raise KeyboardInterrupt
         self.token = secrets.token_hex(8)
         self.proc = self._launch()
+        self._group = self._enroll(self.proc.pid)
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
             wire.widen_pipe(stream.fileno())  # type: ignore[union-attr]
@@ -295,9 +305,36 @@ class Worker:
     def stderr_tail(self, n: int = 400) -> str:
         return b"".join(self._stderr)[-n:].decode("utf-8", "replace")
 
+    def _enroll(self, pid: int) -> cpugroup.CpuGroup | None:
+        """A cgroup of the worker's own, its processes in it, where one can be had (:mod:`cpugroup`).  The worker
+        runs nothing of the student's before its first request: the first process, then every one it has started
+        (those it starts later are born in the cgroup)."""
+        group = cpugroup.make(self.token)
+        if group is None:
+            return None
+        try:
+            group.add([pid])
+            group.add(proctree.descendants(pid))
+        except OSError:  # a cgroup this process may make but not move processes into
+            group.remove()
+            return None
+        return group
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the worker's processes have used: its cgroup's count (reaped processes' included) where it
+        has one, else the living processes' (``/proc``)."""
+        group, proc = self._group, self.proc
+        if group is not None:
+            try:
+                return group.seconds()
+            except (OSError, ValueError):
+                pass
+        return proctree.cpu_seconds(proc.pid) if proc is not None else 0.0
+
     def stop(self) -> None:
         """Kill the worker and every process it started (see :func:`proctree.kill`)."""
         proc, self.proc = self.proc, None
+        group, self._group = self._group, None
         _LIVE.discard(self)
         if proc is None:
             return
@@ -307,6 +344,8 @@ class Worker:
         except ProcessLookupError:
             pass
         proc.wait()
+        if group is not None and not group.remove():
+            _GROUPS_LEFT.append(group)
         for stream in (proc.stdin, proc.stdout):
             if stream:
                 try:
