@@ -536,23 +536,40 @@ def test_cpu_burnt_by_the_workers_children_counts(tmp_path):
         assert time.perf_counter() - started < 20  # well before the 34 s wall-clock ceiling
 
 
-@pytest.mark.parametrize("isolation", ["process", "sandbox"])
-def test_cpu_burnt_by_children_the_kernel_reaps_unseen_counts(tmp_path, isolation):
+#: Tries to move the worker out of its cgroup, into the root of every hierarchy it can see, before it forks.
+LEAVE_THE_CGROUP = """
+    import glob
+    for procs in glob.glob("/sys/fs/cgroup/cgroup.procs") + glob.glob("/sys/fs/cgroup/*/cgroup.procs"):
+        try:
+            with open(procs, "w") as fh:
+                fh.write(str(os.getpid()))
+        except OSError:
+            pass
+"""
+
+
+@pytest.mark.parametrize(
+    "isolation, leave", [("process", False), ("sandbox", False), ("sandbox", True), ("limits", True)]
+)
+def test_cpu_burnt_by_children_the_kernel_reaps_unseen_counts(tmp_path, isolation, leave):
     """A parent that ignores SIGCHLD has its children reaped by the kernel, and their CPU time never reaches its
     own: 6 s of work spread over 60 children of 0.1 s each was charged 0.3-0.5 s of a 1 s budget.  In a cgroup of
-    its own (cpugroup.py, where the grader can make one) every process of the worker counts."""
+    its own (cpugroup.py, where the grader can make one) every process of the worker counts, and a worker that is
+    not root (the sandbox, ``limits``) cannot move out of it first (at ``process`` it runs as the grader, and can)."""
     probe = cpugroup.make("probe-" + os.urandom(4).hex())
     if probe is None:
         pytest.skip("no cgroup can be made here: the worker's CPU is read from /proc, where reaped children are lost")
     probe.remove()
     if isolation == "sandbox" and not sandbox.bwrap_works():
         pytest.skip("no bubblewrap")
+    body = textwrap.indent(textwrap.dedent(LEAVE_THE_CGROUP), " " * 12) if leave else ""
     sub = submission(
         tmp_path,
-        """
+        f"""
         import os, signal, time
 
         def f(x):
+{body}
             signal.signal(signal.SIGCHLD, signal.SIG_IGN)
             for _ in range(60):
                 if os.fork() == 0:
