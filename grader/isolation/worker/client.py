@@ -154,7 +154,7 @@ class _Meter:
     def __init__(self, worker: Worker, budget: Budget) -> None:
         self.worker, self.budget = worker, budget
         self.start = time.perf_counter()
-        self.cpu0: float | None = None
+        self.cpu0: tuple[float, float] | None = None  # Worker.cpu_seconds() at the first poll
         self.before_poll = 0.0
         self.served = 0.0  # grader seconds spent answering the worker's calls
         self.checked = self.start
@@ -164,7 +164,8 @@ class _Meter:
         proc = self.worker.proc
         if self.cpu0 is None or proc is None:
             return time.perf_counter() - self.start
-        return self.before_poll + max(0.0, self.worker.cpu_seconds() - self.cpu0) + self.served
+        grouped, living = self.worker.cpu_seconds()
+        return self.before_poll + max(0.0, grouped - self.cpu0[0], living - self.cpu0[1]) + self.served
 
     def check(self) -> None:
         """Raise a timeout if the call is over its budget (reads the worker's CPU time: call every ~0.2 s)."""
@@ -312,24 +313,30 @@ class Worker:
         group = cpugroup.make(self.token)
         if group is None:
             return None
+        moved: set[int] = set()
         try:
-            group.add([pid])
-            group.add(proctree.descendants(pid))
+            todo = [pid]
+            while todo:  # a process started before its parent was moved is found by the next look
+                group.add(todo)
+                moved.update(todo)
+                todo = [p for p in proctree.descendants(pid) if p not in moved]
         except OSError:  # a cgroup this process may make but not move processes into
             group.remove()
             return None
         return group
 
-    def cpu_seconds(self) -> float:
-        """CPU seconds the worker's processes have used: its cgroup's count (reaped processes' included) where it
-        has one, else the living processes' (``/proc``)."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU seconds the worker's processes have used, two ways: its cgroup's count, which includes the processes
+        the kernel reaped unseen (0.0 without a cgroup), and the living processes' (``/proc``).  The meter charges
+        the larger growth: a process that left the cgroup (a worker running as root can) is still seen alive."""
         group, proc = self._group, self.proc
+        grouped = 0.0
         if group is not None:
             try:
-                return group.seconds()
+                grouped = group.seconds()
             except (OSError, ValueError):
                 pass
-        return proctree.cpu_seconds(proc.pid) if proc is not None else 0.0
+        return grouped, proctree.cpu_seconds(proc.pid) if proc is not None else 0.0
 
     def stop(self) -> None:
         """Kill the worker and every process it started (see :func:`proctree.kill`)."""
