@@ -7,8 +7,9 @@ code could spread its work over short-lived children and be charged a fraction o
 
 Where this process may make one (cgroup v2: below its own cgroup; v1: in the ``cpuacct`` hierarchy; in practice
 as root), each worker's processes are moved into a cgroup of their own as it starts, before it runs anything of
-the student's, and the meter reads the cgroup's usage.  Elsewhere :func:`make` gives None and the meter reads
-``/proc`` as before.  A worker cannot leave its cgroup: the cgroup's files are root's.
+the student's, and the meter charges the larger growth of the cgroup's usage and the living processes' (``/proc``).
+Elsewhere :func:`make` gives None and the meter reads ``/proc`` alone, as before.  The cgroup's files are root's: a
+worker of the sandbox or of ``limits`` cannot leave it (one at ``process`` under a root grader runs as root).
 
 >>> group = make("0123456789abcdef")  # doctest: +SKIP
 >>> group.add([worker_pid]); group.seconds()  # doctest: +SKIP
@@ -74,7 +75,7 @@ class CpuGroup:
                 continue
 
     def seconds(self) -> float:
-        """CPU seconds used by every process that was ever in this cgroup, since it was added."""
+        """CPU seconds used by every process that was ever in this cgroup, while it was in it."""
         if self.v2:
             for line in (self.path / "cpu.stat").read_text().splitlines():
                 if line.startswith("usage_usec "):
