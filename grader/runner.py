@@ -226,10 +226,14 @@ class _Budget:
 
 
 class _Workers:
-    """One live worker at a time, for the kind of part being graded; ``fresh()`` ends it."""
+    """One live worker at a time, for the kind of part being graded; ``fresh()`` ends it.  A torch part's worker
+    is told the ``libraries`` the grade's exercises import (:func:`preloads`), for the template it is forked from."""
 
-    def __init__(self, submission: Path, launcher: Launcher, python: str | None, budget: _Budget) -> None:
+    def __init__(
+        self, submission: Path, launcher: Launcher, python: str | None, budget: _Budget, libraries: Sequence[str] = ()
+    ) -> None:
         self.submission, self.launcher, self.python, self.budget = submission, launcher, python, budget
+        self.libraries = tuple(libraries)
         self.worker: Worker | None = None
         self.imports: list[tuple[str, str, str]] = []
         self._ready: dict[tuple[str, ...] | None, Worker] = {}  # started early, importing their libraries
@@ -244,7 +248,10 @@ class _Workers:
         return self.worker
 
     def _new(self, packages: tuple[str, ...] | None) -> Worker:
-        return Worker(self.submission, launcher=self.launcher, python=self.python, packages=packages)
+        libraries = self.libraries if packages is None else ()
+        return Worker(
+            self.submission, launcher=self.launcher, python=self.python, packages=packages, libraries=libraries
+        )
 
     def prepare(self, packages: tuple[str, ...] | None, modules: Sequence[str]) -> None:
         """Start the next worker for ``packages`` now and let it import ``modules`` while the current one works
@@ -486,7 +493,7 @@ def grade(
     def chosen(ex: Exercise, hidden_ones: bool) -> list[Check]:
         return [c for c in ex.checks if c.hidden == hidden_ones and runs(c)]
 
-    with _Workers(submission, launcher, python, budget) as workers:
+    with _Workers(submission, launcher, python, budget, preloads(exercises)) as workers:
         import_failed: dict[str, StudentError] = {}
 
         def run(ex: Exercise, *, hidden_ones: bool) -> list[CheckResult]:

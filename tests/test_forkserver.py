@@ -7,6 +7,7 @@ and whatever a forked worker leaves behind (daemons in new sessions, double fork
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -61,6 +62,22 @@ def test_a_numpy_only_part_is_forked_from_a_template_without_torch(forking, tmp_
         worker.setup(["neuron"])
         assert isinstance(worker.proc, forkserver.Adopted)
         assert _call(worker, "neuron", "f") == ["numpy"]
+
+
+def test_keras_is_imported_before_the_fork_only_for_a_grade_that_needs_it(forking, tmp_path):
+    # Keras costs more CPU to import than torch: a template imports it only for a grade with a part that uses it
+    log = tmp_path / "keras-loaded"
+    sub = shutil.copytree(reference.SOLUTIONS, tmp_path / "sub", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(sub / "gan.py", "a") as fh:  # what the worker had imported when the student's gan.py first ran
+        fh.write(f"\nimport sys as _sys\nopen({str(log)!r}, 'a').write(str('keras' in _sys.modules) + '\\n')\n")
+    seen = []
+    for ids in (["gan.losses"], ["gan.losses", "keras_model.model"]):
+        result = grade(sub, registry.select(ids), examples=3)
+        assert result.score == result.max_score, [(c.name, c.message) for e in result.exercises for c in e.checks]
+        seen.append(log.read_text().split())
+        log.unlink()
+    assert seen == [["False"], ["True"]]  # both forked (a started worker has neither before the student's code)
+    assert [key[1] for key in forkserver._SERVERS] == [("numpy", "torch"), ("numpy", "torch", "keras")]
 
 
 def test_a_forked_worker_that_dies_or_loops_is_reported_and_replaced(forking, tmp_path):

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     sub = submission_dir(args.submission)
     check_environment(all_exercises())
     console = Console()
-    forkserver.enable()  # every save starts workers again: fork them from one that has imported torch and Keras
+    forkserver.enable()  # every save starts workers again: fork them from one that has imported torch (and Keras)
     watching = False
     # An idle folder yields an empty set every WAKE_MS: the first yield comes once the folder is watched, and
     # "watching" is said only then (a save before it would not be seen).

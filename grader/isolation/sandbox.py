@@ -36,7 +36,7 @@ from pathlib import Path
 
 from grader.isolation.worker import forkserver, proctree, wire
 from grader.isolation.worker.client import CHILD, CHILD_FILES, FORKABLE, Launcher, plain_launcher, worker_env
-from grader.isolation.worker.forkserver import MODULES, ZYGOTE, Adopted
+from grader.isolation.worker.forkserver import ZYGOTE, Adopted, modules
 from grader.isolation.worker.zygote import PLACEHOLDER
 
 LEVELS = ("process", "limits", "sandbox", "auto")
@@ -588,8 +588,10 @@ def bwrap_launcher(limits: Limits = DEFAULT_LIMITS) -> Launcher:
             cmd += _drop_to(root.uid)
         return cmd + inner, _clean_env(root.site, SCRATCH, "/tmp")
 
-    def fork(python: str, submission: Path, packages: tuple[str, ...] | None, token: str) -> Adopted | None:
-        return fork_worker(python, submission, packages, token, limits)
+    def fork(
+        python: str, submission: Path, packages: tuple[str, ...] | None, token: str, libraries: Sequence[str] = ()
+    ) -> Adopted | None:
+        return fork_worker(python, submission, packages, token, limits, libraries)
 
     launch.fork = fork  # type: ignore[attr-defined]
     return launch
@@ -614,12 +616,13 @@ _SLOTS_LOCK = threading.Lock()
 
 @functools.cache
 def _template(
-    python: str, limits: Limits, packages: tuple[str, ...] | None, slot: str
+    python: str, limits: Limits, packages: tuple[str, ...] | None, slot: str, imported: tuple[str, ...]
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of a sandboxed template (see ``zygote.py``, ``--isolate``): the root a
     worker for ``packages`` gets, with no pid namespace of its own (each worker gets one), the slot bound where
-    the submission would be, root kept (to give each worker its namespaces and uid), no limits.  Built once per
-    slot (read, never changed, by every fork that may have to start the template)."""
+    the submission would be, root kept (to give each worker its namespaces and uid), no limits, ``imported``
+    imported where the view has them.  Built once per slot and modules (read, never changed, by every fork that
+    may have to start the template)."""
     root = _Root(python, limits, packages, own_pids=False)
     root.bind(slot, INSIDE_SUBMISSION)
     for f in (*CHILD_FILES, ZYGOTE):
@@ -630,7 +633,7 @@ def _template(
     command += [root.rt.executable] + (["-S"] if packages is not None else [])
     command += ["-u", f"{INSIDE_GRADER}/{ZYGOTE.name}", "0", proctree.MARKER, "--isolate", json.dumps(probe)]
     env = worker_env(_clean_env(root.site, SCRATCH, "/tmp"))
-    return command + list(MODULES), {**env, proctree.MARKER: PLACEHOLDER}
+    return command + list(imported), {**env, proctree.MARKER: PLACEHOLDER}
 
 
 #: What the sandboxed template keeps, to make each worker's namespaces and mounts, drop its bounding set and
@@ -651,10 +654,16 @@ def _isolation(limits: Limits, uid: int, copy: str) -> dict[str, object]:
 
 
 def fork_worker(
-    python: str, submission: Path, packages: tuple[str, ...] | None, token: str, limits: Limits = DEFAULT_LIMITS
+    python: str,
+    submission: Path,
+    packages: tuple[str, ...] | None,
+    token: str,
+    limits: Limits = DEFAULT_LIMITS,
+    libraries: Sequence[str] = (),
 ) -> Adopted | None:
-    """A sandboxed worker forked from a template that imported numpy, torch and Keras where its view has them
-    (``zygote.py --isolate``; one template per view: a numpy-only part's has numpy alone), or ``None`` (start it
+    """A sandboxed worker forked from a template that imported numpy and torch, and Keras where the worker's
+    ``libraries`` name it (``forkserver.modules``), where its view has them (``zygote.py --isolate``; one template
+    per view and modules: a numpy-only part's has numpy alone), or ``None`` (start it
     with bubblewrap): only where the grader is root and workers are forked at all (``forkserver.enabled()``: a
     batch that grades several submissions per process, ``watch``), and never while a worker of another
     submission forked from the same template lives."""
@@ -680,12 +689,13 @@ def fork_worker(
         except OSError:
             remove_tree(copy)
             return None
-        command, env = _template(python, limits, packages, slot.folder)
+        imported = modules(libraries)
+        command, env = _template(python, limits, packages, slot.folder, imported)
         inside = f"{INSIDE_SUBMISSION}/{os.path.basename(copy)}"
         isolate = _isolation(limits, _worker_uid() or 0, inside)
         request: dict[str, object] = {"submission": INSIDE_SUBMISSION, "token": token, "marker": proctree.MARKER}
         request.update(cwd=SCRATCH, env={**env, proctree.MARKER: token}, sandbox=isolate)
-        worker = forkserver.spawn_from(("sandbox", *key), command, env, request)
+        worker = forkserver.spawn_from(("sandbox", *key, imported), command, env, request)
         if worker is None:
             remove_tree(copy)
             return None

@@ -1,4 +1,4 @@
-"""A student whose sandboxed worker is forked from a template that imported torch and Keras (``--isolation
+"""A student whose sandboxed worker is forked from a template that imported torch (and Keras) (``--isolation
 sandbox`` with the fork server on, as a batch grades several submissions per process: grader/isolation/
 sandbox.py ``fork_worker``, zygote.py ``--isolate``) goes after what a fork shares with the next student's: the
 template, the files and memory it left, the processes and IPC of the namespaces, the slot that holds the

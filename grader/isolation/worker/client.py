@@ -40,8 +40,8 @@ CHILD_FILES = (CHILD, CHILD.with_name("wire.py"))
 #: Builds the command line that starts a worker: ``launcher(argv, submission, packages)`` returns the command
 #: line and its environment.  ``packages`` names the distributions the worker may import (``("numpy",)`` for a
 #: numpy-only part: torch, scipy, sklearn must be absent), or is ``None`` for all.  See ``grader.isolation.sandbox``.
-#: A launcher may also carry ``fork(python, submission, packages, token)``, which returns a worker forked from a
-#: template of its own, or ``None`` to have it started (the sandbox's: ``sandbox.fork_worker``).
+#: A launcher may also carry ``fork(python, submission, packages, token, libraries)``, which returns a worker forked
+#: from a template of its own, or ``None`` to have it started (the sandbox's: ``sandbox.fork_worker``).
 Launcher = Callable[[Sequence[str], Path, "tuple[str, ...] | None"], tuple[list[str], dict[str, str]]]
 
 #: A reply may be this many times the request's size, and at least REPLY_FLOOR, never over REPLY_CEILING.
@@ -223,6 +223,7 @@ class Worker:
         packages: tuple[str, ...] | None = None,
         serve: Callable[[dict[str, Any]], Any] | None = None,
         wall_slack: float = WALL_SLACK,
+        libraries: Sequence[str] = (),
     ) -> None:
         self.submission = Path(submission).resolve()
         self.launcher = launcher
@@ -231,6 +232,9 @@ class Worker:
         self.stderr_limit = stderr_limit
         self.packages = packages
         self.wall_slack = wall_slack  # a call's wall-clock ceiling is WALL_FACTOR·budget + this
+        #: the libraries the student's code will import (torch, Keras): a forked worker's template imported them
+        #: (``forkserver.modules``); any other is imported by the worker as the code asks for it
+        self.libraries = tuple(libraries)
         #: answers the worker's calls to given (reference) functions; see grader.reference.Given
         self.serve = serve
         self.proc: subprocess.Popen[bytes] | forkserver.Adopted | None = None
@@ -277,13 +281,13 @@ class Worker:
         """The worker's process: forked from the sandbox's template (``sandbox.fork_worker``) or from a template at
         ``process`` (``forkserver.spawn``) where one can be, else started from its command line."""
         fork = getattr(self.launcher, "fork", None)
-        forked = fork(self.python, self.submission, self.packages, self.token) if fork is not None else None
+        forked = fork(self.python, self.submission, self.packages, self.token, self.libraries) if fork else None
         if forked is not None:
             return forked
         argv, env = self.launcher([self.python, "-u", str(CHILD), str(self.submission)], self.submission, self.packages)
         env = worker_env(env)
         if self.launcher in FORKABLE:
-            forked = forkserver.spawn(argv, env, CHILD, self.submission, self.token)
+            forked = forkserver.spawn(argv, env, CHILD, self.submission, self.token, self.libraries)
             if forked is not None:
                 return forked
         env[proctree.MARKER] = self.token

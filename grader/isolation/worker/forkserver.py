@@ -1,6 +1,6 @@
-"""Workers forked from a template that has imported numpy, torch and Keras already (``--isolation process``).
+"""Workers forked from a template that has imported numpy and torch already (``--isolation process``).
 
-A torch part's worker spends seconds importing torch and Keras before it runs a line of the student's code; a
+A torch part's worker spends seconds importing torch (and Keras) before it runs a line of the student's code; a
 process that grades many submissions in turn (``deepgrade watch``, the test suite, a batch at ``--isolation
 process``) pays that for every worker.  With the fork server on, :func:`spawn` asks a template process
 (``zygote.py``, one per command line and environment a worker would be started with) to fork the worker
@@ -36,9 +36,13 @@ from grader.isolation.worker import proctree
 from grader.isolation.worker.zygote import PLACEHOLDER  # the marker's value in a template, stamped by each worker
 
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
-#: What the template imports (each where it can: a numpy-only part's view has no torch).
-MODULES = ("numpy", "torch", "keras")
-#: Templates kept alive at once (each holds torch and Keras: ~400 MB, mostly shared with its workers).
+#: What every template imports (each where it can: a numpy-only part's view has no torch).
+MODULES = ("numpy", "torch")
+#: What a template imports too where its workers will (:func:`modules`): Keras takes longer to import than torch
+#: (1.8 s of CPU here against 1.1 s) and one part needs it, so a grade without that part forks from a template
+#: without Keras.
+WHEN_ASKED = ("keras",)
+#: Templates kept alive at once (each holds torch, some Keras: ~400 MB, mostly shared with its workers).
 KEEP = 3
 #: Variables that change while a process runs without changing what a worker imports, left out of the key of a
 #: template (each worker still gets the environment as it is now): pytest names the current test in one; Keras
@@ -180,19 +184,32 @@ class _Server:
             self.proc.wait()
 
 
+def modules(libraries: Sequence[str] = ()) -> tuple[str, ...]:
+    """What the template of a worker whose student code will import ``libraries`` imports: :data:`MODULES`, and
+    those of :data:`WHEN_ASKED` it names.
+
+    >>> modules(), modules(["torch", "keras"])
+    (('numpy', 'torch'), ('numpy', 'torch', 'keras'))
+    """
+    return MODULES + tuple(m for m in WHEN_ASKED if m in libraries)
+
+
 def volatile(name: str) -> bool:
     """Whether a template may serve a worker whose environment differs from its own in ``name``."""
     return name in VOLATILE or name.startswith(VOLATILE_PREFIX)
 
 
-def spawn(argv: Sequence[str], env: dict[str, str], child: Path, submission: Path, token: str) -> Adopted | None:
+def spawn(
+    argv: Sequence[str], env: dict[str, str], child: Path, submission: Path, token: str, libraries: Sequence[str] = ()
+) -> Adopted | None:
     """The worker of command line ``argv`` (``… child.py SUBMISSION``) and environment ``env``, forked from a
-    template; ``None`` where it cannot be (then start it as usual)."""
+    template that imported what :func:`modules` says for ``libraries``; ``None`` where it cannot be (then start it
+    as usual)."""
     if not usable() or list(argv[-2:]) != [str(child), str(submission)]:
         return None
-    prefix = tuple(argv[:-2])
-    key = (prefix, tuple(sorted((k, v) for k, v in env.items() if not volatile(k))))
-    command = [*prefix, str(ZYGOTE), str(os.getpid()), proctree.MARKER, *MODULES]
+    prefix, imported = tuple(argv[:-2]), modules(libraries)
+    key = (prefix, imported, tuple(sorted((k, v) for k, v in env.items() if not volatile(k))))
+    command = [*prefix, str(ZYGOTE), str(os.getpid()), proctree.MARKER, *imported]
     request = {"submission": str(submission), "token": token, "marker": proctree.MARKER, "cwd": os.getcwd()}
     return spawn_from(key, command, {**env, proctree.MARKER: PLACEHOLDER}, {**request, "env": env})
 

@@ -1,5 +1,6 @@
-"""The template a worker is forked from (``--isolation process`` only): an interpreter that has imported numpy,
-torch and Keras once, so that a worker of a torch part starts in milliseconds instead of seconds.
+"""The template a worker is forked from (``--isolation process`` only): an interpreter that has imported numpy and
+torch (and Keras, where the grade needs it: ``forkserver.modules``) once, so that a worker of a torch part starts
+in milliseconds instead of seconds.
 
 The grader starts it as ``python [-S] -u zygote.py GRADER_PID MARKER MODULE...`` with the environment a worker would
 get, its stdin a Unix socket (see ``forkserver.py``).  It imports the ``MODULE``\\ s it can (no submission is on
