@@ -356,6 +356,7 @@ call(worker, "gan", "spin")
         ("sandbox", "forked"),
         ("process", "started"),
         ("limits", "started"),
+        ("limits", "unprivileged"),
         ("sandbox", "started"),
     ],
 )
@@ -363,24 +364,72 @@ def test_a_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation, 
     """A grader killed by SIGKILL (the OOM killer) takes its worker with it, mid-loop, whether the worker was forked
     from a template (zygote.py ``_adopted``: in the sandbox it is process 1 of its pid namespace, which goes with
     it) or started: by the grader itself (child.py's parent-death signal), through ``unshare`` (``setpriv
-    --pdeathsig``, then ``--kill-child``) or through bubblewrap (``--die-with-parent``)."""
+    --pdeathsig``, then ``--kill-child``; ``unprivileged``: a grader that is not root, whose ``unshare -r`` enters a
+    user namespace, which keeps the signal) or through bubblewrap (``--die-with-parent``)."""
     assert left_after_killing_the_grader(tmp_path, "def spin():\n    while True:\n        pass\n", isolation, how) == []
 
 
 def left_after_killing_the_grader(tmp_path: Path, source: str, isolation: str, how: str) -> list[bytes]:
     """Grade ``spin()`` of a ``gan.py`` holding ``source`` (it must spin) in a grader of its own, its worker
-    ``forked`` or ``started`` at ``isolation``; once the worker has spun 0.2 s of CPU, SIGKILL the grader: the
-    command lines of the worker's processes still alive ``STOP_WITHIN`` seconds later (skips where the level or
-    the way cannot be had)."""
+    ``forked`` or ``started`` at ``isolation`` (or started by a grader that runs as an ``unprivileged`` user);
+    once the worker has spun 0.2 s of CPU, SIGKILL the grader: the command lines of the worker's processes still
+    alive ``STOP_WITHIN`` seconds later (skips where the level or the way cannot be had)."""
     if isolation == "sandbox" and not sandbox.bwrap_works():
         pytest.skip("no bubblewrap")
     if isolation == "sandbox" and how == "forked" and os.geteuid() != 0:
         pytest.skip("workers are forked in the sandbox only where the grader is root")
-    sub = tmp_path / "sub"
-    sub.mkdir()
+    python, folder = sys.executable, tmp_path
+    if how == "unprivileged":
+        folder = Path(tempfile.mkdtemp(prefix="deepgrade-unprivileged-"))
+        os.chmod(folder, 0o755)
+        python = unprivileged_python(folder)
+    sub = folder / "sub"
+    sub.mkdir(mode=0o755)
     (sub / "gan.py").write_text(source)
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1" if how == "forked" else "0")
-    proc = launch([sys.executable, "-c", GRADER, str(sub), isolation, how], env, stdout=subprocess.PIPE)
+    argv = [python, "-c", GRADER, str(sub), isolation, how]
+    if how == "unprivileged":
+        env["HOME"] = str(folder)
+        argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    try:
+        return _left_after_killing(launch(argv, env, stdout=subprocess.PIPE))
+    finally:
+        if folder != tmp_path:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The unprivileged user a grader runs as in ``left_after_killing_the_grader(..., "unprivileged")``.
+NOBODY = 65534
+
+
+def unprivileged_python(folder: Path) -> str:
+    """A Python that :data:`NOBODY` can run with this one's packages, in ``folder`` (which that user can reach): a
+    venv of the system's interpreter of this version whose site-packages links to this venv's entries.  Skips
+    where there is none: not root, no ``setpriv``, no such interpreter, a checkout or venv that user cannot read,
+    or no user namespaces for that user (what ``unshare -r`` at ``limits`` needs)."""
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or not os.access(system, os.X_OK):
+        pytest.skip("needs root, setpriv and the system's Python of this version, to run a grader as another user")
+    site = sandbox.runtime(sys.executable).site
+    if not all(sandbox._world_reachable(p) for p in (str(ROOT), *site)):
+        pytest.skip("this checkout or its venv is not readable by other users")
+    venv = folder / "venv"
+    subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    (theirs,) = venv.glob("lib/python*/site-packages")
+    for entry in (e for s in site for e in Path(s).iterdir()):
+        if not (theirs / entry.name).exists():
+            (theirs / entry.name).symlink_to(entry)
+    as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    probe = [*as_nobody, str(venv / "bin" / "python"), "-c", "import msgpack, numpy, grader"]
+    if subprocess.run(probe, cwd=folder, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60).returncode:
+        pytest.skip("the unprivileged user cannot import this venv's packages")
+    if subprocess.run([*as_nobody, "unshare", "-r", "true"], capture_output=True, timeout=60).returncode:
+        pytest.skip("no user namespaces for an unprivileged user here")
+    return str(venv / "bin" / "python")
+
+
+def _left_after_killing(proc: subprocess.Popen) -> list[bytes]:
+    """What :func:`left_after_killing_the_grader` returns, for the grader ``proc`` (which prints its worker's pid)."""
     tree: dict[int, int] = {}
     try:
         assert proc.stdout is not None
