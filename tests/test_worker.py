@@ -318,8 +318,8 @@ def test_grade_preloads_torch_only_where_a_torch_part_follows_numpy_parts():
 
     numpy_parts = [registry.get("neuron.relu"), registry.get("cnn.conv")]
     assert preloads(numpy_parts) == []
-    assert preloads([*numpy_parts, registry.get("pytorch.net")]) == ["torch"]
-    assert preloads([*numpy_parts, registry.get("keras_model.fit")]) == ["torch", "keras"]
+    assert preloads([*numpy_parts, registry.get("pytorch.net")]) == ["torch", "torch._dynamo"]
+    assert preloads([*numpy_parts, registry.get("keras_model.fit")]) == ["torch", "torch._dynamo", "keras"]
 
 
 def test_grade_starts_the_torch_worker_while_the_numpy_parts_are_graded(monkeypatch):
@@ -331,7 +331,7 @@ def test_grade_starts_the_torch_worker_while_the_numpy_parts_are_graded(monkeypa
     monkeypatch.setattr(client.Worker, "preload", lambda w, modules: (asked.append(list(modules)), preload(w, modules)))
     exercises = [registry.get("neuron.relu"), registry.get("pytorch.net")]
     result = grade(reference.SOLUTIONS, exercises, examples=3)
-    assert asked == [["torch"]]
+    assert asked == [["torch", "torch._dynamo"]]
     assert result.score == result.max_score, [(c.name, c.message) for e in result.exercises for c in e.checks]
     asked.clear()
     grade(reference.SOLUTIONS, exercises[1:], examples=3)  # nothing to overlap with: no preload

@@ -36,8 +36,9 @@ from grader.isolation.worker import proctree
 from grader.isolation.worker.zygote import PLACEHOLDER  # the marker's value in a template, stamped by each worker
 
 ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
-#: What every template imports (each where it can: a numpy-only part's view has no torch).
-MODULES = ("numpy", "torch")
+#: What every template imports (each where it can: a numpy-only part's view has no torch).  ``torch._dynamo`` (and
+#: sympy with it) is what the first ``step()`` of a torch optimizer imports: 0.9 s of CPU in each worker otherwise.
+MODULES = ("numpy", "torch", "torch._dynamo")
 #: What a template imports too where its workers will (:func:`modules`): Keras takes longer to import than torch
 #: (1.8 s of CPU here against 1.1 s) and one part needs it, so a grade without that part forks from a template
 #: without Keras.
@@ -189,7 +190,7 @@ def modules(libraries: Sequence[str] = ()) -> tuple[str, ...]:
     those of :data:`WHEN_ASKED` it names.
 
     >>> modules(), modules(["torch", "keras"])
-    (('numpy', 'torch'), ('numpy', 'torch', 'keras'))
+    (('numpy', 'torch', 'torch._dynamo'), ('numpy', 'torch', 'torch._dynamo', 'keras'))
     """
     return MODULES + tuple(m for m in WHEN_ASKED if m in libraries)
 
