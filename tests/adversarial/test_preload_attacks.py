@@ -16,7 +16,8 @@ def test_a_torch_of_the_submissions_own_never_runs_in_the_preload(tmp_path, monk
     monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
     sub = shutil.copytree(reference.SOLUTIONS, tmp_path / "sub")
     marker = tmp_path / "ran-in-the-worker"
-    (sub / "torch.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('shadowed')\n")
+    for name in ("torch", "sympy"):  # sympy: what the preload's torch._dynamo imports
+        (sub / f"{name}.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('shadowed')\n")
     asked = []
     preload = client.Worker.preload
     monkeypatch.setattr(client.Worker, "preload", lambda w, modules: (asked.append(list(modules)), preload(w, modules)))
