@@ -144,6 +144,19 @@ def _dies_with_grader(unshare: list[str]) -> list[str]:
     return unshare
 
 
+#: Process 1 of a ``limits`` worker's pid namespace: a shell that runs the rest of the command line and exits with
+#: its status (128 + N for a signal, as bubblewrap's own process 1 does).  ``--kill-child`` gives it the parent-death
+#: signal, on a process that is not the student's: the worker's uid is dropped below it (where the grader is root),
+#: so the student's code cannot clear that signal, and the namespace, the worker and anything it forked, ends
+#: with ``unshare`` (``tests/adversarial/test_orphan_attacks.py``).  ``unshare -n`` alone makes no pid namespace: none.
+_INIT = ["/bin/sh", "-c", '"$@"; exit $?', "deepgrade-init"]
+
+
+def _with_init(unshare: list[str]) -> list[str]:
+    """``unshare`` (a prefix ending in ``--``) followed by :data:`_INIT` where it makes a pid namespace."""
+    return unshare + _INIT if "-p" in unshare and os.access(_INIT[0], os.X_OK) else unshare
+
+
 @functools.cache
 def _pdeathsig_works() -> bool:
     return shutil.which("setpriv") is not None and _works("setpriv", "--pdeathsig", "KILL", "--", "true")
@@ -734,7 +747,7 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
             site = [package_view(python, tuple(packages))]
             inner.append("-S")
         inner += [str(sub) if a == str(submission) else a for a in rest]
-        cmd = _dies_with_grader(unshare_options()) + ["env", "-C", scratch, "--"]
+        cmd = _with_init(_dies_with_grader(unshare_options())) + ["env", "-C", scratch, "--"]
         cmd += ["prlimit", *limits.prlimit(), "--"]
         if uid is not None:
             cmd += _drop_to(uid)
