@@ -39,9 +39,8 @@ ZYGOTE = Path(__file__).resolve().parent / "zygote.py"
 #: What every template imports (each where it can: a numpy-only part's view has no torch).  ``torch._dynamo`` (and
 #: sympy with it) is what the first ``step()`` of a torch optimizer imports: 0.9 s of CPU in each worker otherwise.
 MODULES = ("numpy", "torch", "torch._dynamo")
-#: What a template imports too where its workers will (:func:`modules`): Keras takes longer to import than torch
-#: (1.8 s of CPU here against 1.1 s) and one part needs it, so a grade without that part forks from a template
-#: without Keras.
+#: What a template imports too where its workers will (:func:`modules`): Keras costs 0.6 s of CPU more (after the
+#: 1.9 s of :data:`MODULES`) and one part needs it, so a grade without that part forks from a template without it.
 WHEN_ASKED = ("keras",)
 #: Templates kept alive at once (each holds torch, some Keras: ~400 MB, mostly shared with its workers).
 KEEP = 3
