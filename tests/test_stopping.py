@@ -378,20 +378,24 @@ def left_after_killing_the_grader(tmp_path: Path, source: str, isolation: str, h
         pytest.skip("no bubblewrap")
     if isolation == "sandbox" and how == "forked" and os.geteuid() != 0:
         pytest.skip("workers are forked in the sandbox only where the grader is root")
-    python, folder = sys.executable, tmp_path
-    if how == "unprivileged":
-        folder = Path(tempfile.mkdtemp(prefix="deepgrade-unprivileged-"))
-        os.chmod(folder, 0o755)
-        python = unprivileged_python(folder)
-    sub = folder / "sub"
-    sub.mkdir(mode=0o755)
-    (sub / "gan.py").write_text(source)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1" if how == "forked" else "0")
-    argv = [python, "-c", GRADER, str(sub), isolation, how]
-    if how == "unprivileged":
-        env["HOME"] = str(folder)
-        argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    # another user's grader needs folders it can reach: pytest's are root's alone
+    folder = Path(tempfile.mkdtemp(prefix="deepgrade-unprivileged-")) if how == "unprivileged" else tmp_path
     try:
+        python = sys.executable
+        if how == "unprivileged":
+            os.chmod(folder, 0o755)
+            python = unprivileged_python(folder)
+        sub = folder / "sub"
+        sub.mkdir(mode=0o755)
+        (sub / "gan.py").write_text(source)
+        env = dict(os.environ, PYTHONPATH=str(ROOT), DEEPGRADE_FORKSERVER="1" if how == "forked" else "0")
+        argv = [python, "-c", GRADER, str(sub), isolation, how]
+        if how == "unprivileged":
+            own = folder / "home"  # the grader's home and temporary folder: what it leaves is removed below
+            own.mkdir()
+            os.chown(own, NOBODY, NOBODY)
+            env.update(HOME=str(own), TMPDIR=str(own))
+            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
         return _left_after_killing(launch(argv, env, stdout=subprocess.PIPE))
     finally:
         if folder != tmp_path:
