@@ -27,8 +27,9 @@ def spin():
     [("sandbox", "forked"), ("sandbox", "started"), ("limits", "started"), ("limits", "unprivileged")],
 )
 def test_a_worker_that_turns_off_its_death_signal_still_dies_with_the_grader(tmp_path, isolation, how):
-    """``unprivileged``: a grader that is not root, whose worker keeps its uid (``unshare -r``): process 1 is
-    still not the student's process, though the student could reach it with ``ptrace`` (docs/sandbox.md)."""
+    """``unprivileged``: a grader that is not root, whose worker runs as itself (root in ``unshare -r``'s user
+    namespace, as process 1 is): process 1 is still not the student's process, though the student could reach it
+    with ``ptrace`` (docs/sandbox.md)."""
     assert left_after_killing_the_grader(tmp_path, SPIN_ON, isolation, how) == []
 
 
