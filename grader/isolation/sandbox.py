@@ -144,17 +144,52 @@ def _dies_with_grader(unshare: list[str]) -> list[str]:
     return unshare
 
 
-#: Process 1 of a ``limits`` worker's pid namespace: a shell that runs the rest of the command line and exits with
-#: its status (128 + N for a signal, as bubblewrap's own process 1 does).  ``--kill-child`` gives it the parent-death
-#: signal, on a process that is not the student's: the worker's uid is dropped below it (where the grader is root),
-#: so the student's code cannot clear that signal, and the namespace, the worker and anything it forked, ends
-#: with ``unshare`` (``tests/adversarial/test_orphan_attacks.py``).  ``unshare -n`` alone makes no pid namespace: none.
-_INIT = ["/bin/sh", "-c", '"$@"; exit $?', "deepgrade-init"]
+#: Process 1 of a ``limits`` worker's pid namespace (run by the worker's interpreter, ``python -I -S -c``): it makes
+#: itself undumpable, runs the rest of the command line in a child, reaps, and exits with the worker's status (128 + N
+#: for a signal, as bubblewrap's own process 1 reports).  ``--kill-child`` gives it the parent-death signal, on a
+#: process that is not the student's, so the namespace, the worker and anything it forked, ends with ``unshare``
+#: (``tests/adversarial/test_orphan_attacks.py``).  The student's code cannot reach it: a root grader drops the
+#: worker's uid below it; a grader that is not root runs the worker as itself, as root of ``unshare -r``'s user
+#: namespace, so the worker is stripped of every capability (:func:`_without_capabilities`), and an undumpable
+#: process cannot be traced (``ptrace``, ``/proc/1/mem``) without one.  Not a shell: ``exec`` makes a process
+#: dumpable again.
+_INIT = """
+import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0):  # PR_SET_DUMPABLE: 0
+    os._exit(126)
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+for fd in (0, 1, 2):
+    os.close(fd)  # the worker's pipes are its own: their end comes when it ends
+while True:
+    try:
+        got, status = os.waitpid(-1, 0)
+    except ChildProcessError:
+        os._exit(1)
+    if got == pid:
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
+"""
 
 
-def _with_init(unshare: list[str]) -> list[str]:
-    """``unshare`` (a prefix ending in ``--``) followed by :data:`_INIT` where it makes a pid namespace."""
-    return unshare + _INIT if "-p" in unshare and os.access(_INIT[0], os.X_OK) else unshare
+def _with_init(unshare: list[str], python: str) -> list[str]:
+    """``unshare`` (a prefix ending in ``--``) followed by :data:`_INIT` run by ``python``, where it makes a pid
+    namespace (``unshare -n`` alone makes none)."""
+    return unshare + [python, "-I", "-S", "-c", _INIT] if "-p" in unshare else unshare
+
+
+@functools.cache
+def _without_capabilities() -> list[str]:
+    """A prefix that runs the worker with no capability, even as root of a user namespace (``unshare -r``): no
+    inheritable or bounding set, and uid 0 gains nothing at ``exec`` (``SECBIT_NOROOT``); [] where ``setpriv``
+    cannot (then the worker could trace process 1: docs/sandbox.md)."""
+    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--securebits=+noroot,+noroot_locked"]
+    prefix += ["--no-new-privs", "--"]
+    return prefix if shutil.which("setpriv") and _works("unshare", "-r", *prefix, "true") else []
 
 
 @functools.cache
@@ -747,10 +782,13 @@ def limits_launcher(limits: Limits = DEFAULT_LIMITS, *, warn: bool = True) -> La
             site = [package_view(python, tuple(packages))]
             inner.append("-S")
         inner += [str(sub) if a == str(submission) else a for a in rest]
-        cmd = _with_init(_dies_with_grader(unshare_options())) + ["env", "-C", scratch, "--"]
+        unshare = unshare_options()
+        cmd = _with_init(_dies_with_grader(unshare), fallback.executable) + ["env", "-C", scratch, "--"]
         cmd += ["prlimit", *limits.prlimit(), "--"]
         if uid is not None:
             cmd += _drop_to(uid)
+        elif "-r" in unshare:  # root of its own user namespace, as process 1 is: no capability to reach it with
+            cmd += _without_capabilities()
         return cmd + inner, _clean_env(site, scratch, scratch)
 
     return launch
