@@ -144,42 +144,18 @@ def _dies_with_grader(unshare: list[str]) -> list[str]:
     return unshare
 
 
-#: Process 1 of a ``limits`` worker's pid namespace (run by the worker's interpreter, ``python -I -S -c``): it makes
-#: itself undumpable, runs the rest of the command line in a child, reaps, and exits with the worker's status (128 + N
-#: for a signal, as bubblewrap's own process 1 reports).  ``--kill-child`` gives it the parent-death signal, on a
-#: process that is not the student's, so the namespace, the worker and anything it forked, ends with ``unshare``
-#: (``tests/adversarial/test_orphan_attacks.py``).  The student's code cannot reach it: a root grader drops the
-#: worker's uid below it; a grader that is not root runs the worker as itself, as root of ``unshare -r``'s user
-#: namespace, so the worker is stripped of every capability (:func:`_without_capabilities`), and an undumpable
-#: process cannot be traced (``ptrace``, ``/proc/1/mem``) without one.  Not a shell: ``exec`` makes a process
-#: dumpable again.
-_INIT = """
-import ctypes, os, sys
-if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0):  # PR_SET_DUMPABLE: 0
-    os._exit(126)
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(sys.argv[1], sys.argv[1:])
-    finally:
-        os._exit(127)
-for fd in (0, 1, 2):
-    os.close(fd)  # the worker's pipes are its own: their end comes when it ends
-while True:
-    try:
-        got, status = os.waitpid(-1, 0)
-    except ChildProcessError:
-        os._exit(1)
-    if got == pid:
-        code = os.waitstatus_to_exitcode(status)
-        os._exit(code if code >= 0 else 128 - code)
-"""
-
-
 def _with_init(unshare: list[str], python: str) -> list[str]:
-    """``unshare`` (a prefix ending in ``--``) followed by :data:`_INIT` run by ``python``, where it makes a pid
-    namespace (``unshare -n`` alone makes none)."""
-    return unshare + [python, "-I", "-S", "-c", _INIT] if "-p" in unshare else unshare
+    """``unshare`` (a prefix ending in ``--``) followed by its pid namespace's process 1, where it makes one
+    (``unshare -n`` alone makes none): ``zygote.py --init``, run by the worker's interpreter, which runs the rest of
+    the command line in a child and exits with its status (128 + N for a signal, as bubblewrap's process 1 does).
+    ``--kill-child`` gives it the parent-death signal, on a process that is not the student's, so the namespace,
+    the worker and anything it forked, ends with ``unshare`` (``tests/adversarial/test_orphan_attacks.py``).  The
+    student's code cannot reach it: it is undumpable, and ignores the signals its namespace may send it; a root
+    grader drops the worker's uid below it; a grader that is not root runs the worker as itself, root of ``unshare
+    -r``'s user namespace as process 1 is, so the worker is stripped of every capability
+    (:func:`_without_capabilities`), and an undumpable process cannot be traced (``ptrace``, ``/proc/1/mem``)
+    without one.  Not a shell: ``exec`` makes a process dumpable again."""
+    return unshare + [python, "-I", "-S", str(ZYGOTE), "--init"] if "-p" in unshare else unshare
 
 
 @functools.cache

@@ -3,7 +3,7 @@ word (SIGKILL, the OOM killer) by the kernel's parent-death signal (tests/test_s
 turns its own off (``prctl(PR_SET_PDEATHSIG, 0)``) before it spins.  In the sandbox and at ``limits`` the signal
 that counts is not its own: a forked worker's is on process 1 of its pid namespace (zygote.py ``_adopted``), a
 started one's on bubblewrap (``--die-with-parent``) or, at ``limits``, on the init that is process 1 of the
-namespace ``unshare`` made (sandbox.py ``_INIT``), and the namespace goes with it.  At ``process`` the student's own
+namespace ``unshare`` made (``zygote.py --init``), and the namespace goes with it.  At ``process`` the student's own
 process holds its signal, and the attack works: that level is for code that is trusted (docs/sandbox.md)."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def spin():
 def test_a_limits_worker_cannot_trace_process_1_to_outlive_the_grader(tmp_path, how):
     """Process 1 is undumpable, and the worker has no capability to trace it: a root grader's worker has a uid of
     its own; a user's runs as root of ``unshare -r``'s namespace, with every capability dropped (sandbox.py
-    ``_INIT``, ``_without_capabilities``).  With a shell as process 1, the user's case outlived the grader."""
+    ``_with_init``, ``_without_capabilities``).  With a shell as process 1, the user's case outlived the grader."""
     assert left_after_killing_the_grader(tmp_path, TRACE_PROCESS_1, "limits", how) == []
 
 

@@ -389,5 +389,20 @@ def main() -> None:
         control.sendall(json.dumps(reply).encode() + b"\n")
 
 
+def run_as_init(argv: list[str]) -> None:
+    """``python -I -S zygote.py --init COMMAND...``: process 1 of the pid namespace ``unshare`` makes for a worker at
+    ``limits`` (``sandbox._with_init``), as :func:`_init` is for a forked one: ``COMMAND`` (the rest of the worker's
+    command line) runs in a child, and this process, undumpable and deaf to the signals its namespace may send it,
+    holds the parent-death signal ``unshare --kill-child`` gave it, out of the student's reach."""
+    _init()  # returns in the child
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--init"]:
+        run_as_init(sys.argv[2:])
+    else:
+        main()
