@@ -1,6 +1,7 @@
-"""The template a worker is forked from (``--isolation process`` only): an interpreter that has imported numpy and
-torch (and Keras, where the grade needs it: ``forkserver.modules``) once, so that a worker of a torch part starts
-in milliseconds instead of seconds.
+"""The template a worker is forked from (at ``--isolation process``, and as root in the sandbox): an interpreter
+that has imported numpy and torch (and Keras, where the grade needs it: ``forkserver.modules``) once, so that a
+worker of a torch part starts in milliseconds instead of seconds.  (``zygote.py --init COMMAND...`` is something
+else: process 1 of a ``limits`` worker's pid namespace, :func:`run_as_init`.)
 
 The grader starts it as ``python [-S] -u zygote.py GRADER_PID MARKER MODULE...`` with the environment a worker would
 get, its stdin a Unix socket (see ``forkserver.py``).  It imports the ``MODULE``\\ s it can (no submission is on
