@@ -152,12 +152,25 @@ def _left(needle: bytes) -> list[str]:
     return out
 
 
-@pytest.fixture
-def template(forking):
-    """Sandboxed workers are forked (the fork server is on; no template of this process is reused)."""
-    sandbox._SLOTS.clear()
-    yield
-    sandbox._SLOTS.clear()
+@pytest.fixture(scope="module")
+def template():
+    """Sandboxed workers are forked (the fork server is on) from templates this module's tests share (each start
+    imports torch: about 2 s of CPU), beside the submissions' copies in its slots; none made before the module is
+    reused, and none outlives it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEPGRADE_FORKSERVER", "1")
+        mp.setattr(forkserver, "_GAVE_UP", False)
+        forkserver.close_all()
+        sandbox._SLOTS.clear()
+        yield
+        forkserver.close_all()
+        sandbox._SLOTS.clear()
+
+
+def _slot() -> sandbox._Slot:
+    """The slot of the gan workers (all parts' but numpy-only ones)."""
+    (slot,) = [s for (_, _, packages), s in sandbox._SLOTS.items() if packages is None]
+    return slot
 
 
 def test_a_forked_worker_is_as_isolated_as_one_bubblewrap_starts(template, tmp_path):
@@ -246,7 +259,7 @@ def test_a_worker_sees_its_own_submission_and_never_another_s(template, tmp_path
         two.setup(["gan"])
         assert isinstance(two.proc, forkserver.Adopted)
         assert call(two, "gan", "look")["submission"] == ["gan.py", "notes.py"]
-    (slot,) = sandbox._SLOTS.values()
+    slot = _slot()
     assert os.listdir(slot.folder) in ([], [os.path.basename(c) for _, c in slot.workers])  # the first's copies went
 
 
@@ -265,7 +278,7 @@ def test_forked_in_the_sandbox_or_started_by_it_the_grades_are_the_same(template
     exercises = [registry.get(i) for i in ("gan.losses", "pytorch.net", "keras_model.model")]
     launcher = sandbox.launcher_for("sandbox")
     forked = grade(sub, exercises, launcher=launcher, examples=5)
-    (slot,) = sandbox._SLOTS.values()
+    slot = _slot()
     assert slot.submission == sub.resolve()  # its torch workers were forked
     monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
     started = grade(sub, exercises, launcher=launcher, examples=5)
@@ -349,7 +362,7 @@ def test_a_submission_nested_past_the_recursion_limit_is_copied_and_forked(templ
             worker.setup(["gan"])
             assert isinstance(worker.proc, forkserver.Adopted)
             assert call(worker, "gan", "f") == 7
-        (slot,) = sandbox._SLOTS.values()
+        slot = _slot()
         assert os.stat(slot.folder).st_mode & 0o077 == 0  # no one else on the host lists or enters the copies
     finally:
         _unnest(sub)
@@ -369,6 +382,7 @@ def test_the_grader_removes_a_tree_deeper_than_rmtree_can_go_and_follows_no_link
 
 def test_a_template_that_died_is_replaced_and_costs_no_grade(template, tmp_path):
     # no worker can see or signal its template (test above), but the kernel's OOM killer or an operator can
+    forkserver.close_all()  # the gan worker's template alone, started here
     sub = submission(tmp_path, "def f():\n    return 3\n")
     for attempt in range(2):
         with sandboxed(sub) as worker:
