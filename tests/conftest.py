@@ -33,16 +33,13 @@ def plan_cache(tmp_path_factory):
 
 
 @pytest.fixture
-def forking(monkeypatch):
-    """Workers at ``--isolation process`` are forked from templates (grader/isolation/worker/forkserver.py), none
-    of this process's templates is reused by the test, and none outlives it."""
-    from grader.isolation.worker import forkserver
+def forking():
+    """Workers at ``--isolation process`` are forked from templates (grader/isolation/worker/forkserver.py) that the
+    test starts and that end with it (tests/forkkit.py ``own_templates``)."""
+    from tests.forkkit import own_templates
 
-    monkeypatch.setenv("DEEPGRADE_FORKSERVER", "1")
-    monkeypatch.setattr(forkserver, "_GAVE_UP", False)
-    forkserver.close_all()
-    yield
-    forkserver.close_all()
+    with own_templates():
+        yield
 
 
 @pytest.fixture

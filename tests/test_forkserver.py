@@ -38,7 +38,6 @@ def test_forked_workers_grade_exactly_as_started_ones(monkeypatch, make_submissi
     for on in ("0", "1"):
         monkeypatch.setenv("DEEPGRADE_FORKSERVER", on)
         grades[on] = [_outcomes(grade(s, exercises, examples=5)) for s in (reference.SOLUTIONS, wrong)]
-    forkserver.close_all()
     assert grades["0"] == grades["1"]
     assert {s for s, _ in grades["1"][0].values()} == {"passed"}
     assert any(s != "passed" for (ex, _), (s, _) in grades["1"][1].items() if ex == "gan.losses")
@@ -110,7 +109,7 @@ def test_a_forked_worker_that_dies_or_loops_is_reported_and_replaced(forking, tm
         assert isinstance(worker.proc, forkserver.Adopted) and _call(worker, "gan", "ok") == 1
 
 
-def test_off_by_the_environment_and_never_for_a_sandbox(monkeypatch, tmp_path):
+def test_off_by_the_environment_and_never_for_a_sandbox(forking, monkeypatch, tmp_path):
     sub = _submission(tmp_path, "def f():\n    return 1\n")
     monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
     forkserver.enable(True)
@@ -122,7 +121,6 @@ def test_off_by_the_environment_and_never_for_a_sandbox(monkeypatch, tmp_path):
             assert not isinstance(worker.proc, forkserver.Adopted)
     finally:
         forkserver.enable(False)
-        forkserver.close_all()
 
 
 def test_each_forked_worker_gets_the_environment_as_it_is_now(forking, tmp_path, monkeypatch):

@@ -21,7 +21,7 @@ from grader.isolation.worker import forkserver
 from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
 from tests.corpus import SOLUTIONS
-from tests.forkkit import call, submission
+from tests.forkkit import call, own_templates, submission
 
 pytestmark = pytest.mark.skipif(
     not sandbox.bwrap_works() or os.geteuid() != 0,
@@ -157,14 +157,8 @@ def template():
     """Sandboxed workers are forked (the fork server is on) from templates this module's tests share (each start
     imports torch: about 2 s of CPU), beside the submissions' copies in its slots; none made before the module is
     reused, and none outlives it."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DEEPGRADE_FORKSERVER", "1")
-        mp.setattr(forkserver, "_GAVE_UP", False)
-        forkserver.close_all()
-        sandbox._SLOTS.clear()
+    with own_templates():
         yield
-        forkserver.close_all()
-        sandbox._SLOTS.clear()
 
 
 def _slot() -> sandbox._Slot:
@@ -382,7 +376,7 @@ def test_the_grader_removes_a_tree_deeper_than_rmtree_can_go_and_follows_no_link
 
 def test_a_template_that_died_is_replaced_and_costs_no_grade(template, tmp_path):
     # no worker can see or signal its template (test above), but the kernel's OOM killer or an operator can
-    forkserver.close_all()  # the gan worker's template alone, started here
+    forkserver.close_all()  # the gan workers' template alone, started here
     sub = submission(tmp_path, "def f():\n    return 3\n")
     for attempt in range(2):
         with sandboxed(sub) as worker:
