@@ -128,6 +128,8 @@ def test_grade_carries_the_secret_into_each_job_and_runner_grade(tmp_path, monke
         str(tmp_path / "out"),
         "--only",
         "neuron.relu",
+        "--examples",
+        "3",  # each secret's hidden inputs are drawn and answered afresh: few of them
         "--quiet",
         "--jobs",
         "1",
