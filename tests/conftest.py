@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import Variant
+from tests.forkkit import own_templates
 
 #: Hidden checks draw their seeds from the course secret (grader/secret.py): a fixed one keeps grades
 #: reproducible here, and no test writes ~/.config/deepgrade/secret.
@@ -36,8 +37,6 @@ def plan_cache(tmp_path_factory):
 def forking():
     """Workers at ``--isolation process`` are forked from templates (grader/isolation/worker/forkserver.py) that the
     test starts and that end with it (tests/forkkit.py ``own_templates``)."""
-    from tests.forkkit import own_templates
-
     with own_templates():
         yield
 

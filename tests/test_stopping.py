@@ -370,13 +370,12 @@ def test_a_worker_dies_with_a_grader_killed_without_a_word(tmp_path, isolation, 
 
 
 def left_after_killing_the_grader(
-    tmp_path: Path, source: str, isolation: str, how: str, within: float | None = None
+    tmp_path: Path, source: str, isolation: str, how: str, within: float = STOP_WITHIN
 ) -> list[bytes]:
     """Grade ``spin()`` of a ``gan.py`` holding ``source`` (it must spin) in a grader of its own, its worker
     ``forked`` or ``started`` at ``isolation`` (or started by a grader that runs as an ``unprivileged`` user);
     once the worker has spun 0.2 s of CPU, SIGKILL the grader: the command lines of the worker's processes still
-    alive ``within`` seconds later (``STOP_WITHIN`` unless given; skips where the level or the way cannot be
-    had)."""
+    alive ``within`` seconds later (skips where the level or the way cannot be had)."""
     if isolation == "sandbox" and not sandbox.bwrap_works():
         pytest.skip("no bubblewrap")
     if isolation == "sandbox" and how == "forked" and os.geteuid() != 0:
@@ -399,7 +398,7 @@ def left_after_killing_the_grader(
             os.chown(own, NOBODY, NOBODY)
             env.update(HOME=str(own), TMPDIR=str(own))
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
-        return _left_after_killing(launch(argv, env, stdout=subprocess.PIPE), STOP_WITHIN if within is None else within)
+        return _left_after_killing(launch(argv, env, stdout=subprocess.PIPE), within)
     finally:
         if folder != tmp_path:
             shutil.rmtree(folder, ignore_errors=True)
@@ -435,7 +434,7 @@ def unprivileged_python(folder: Path) -> str:
     return str(venv / "bin" / "python")
 
 
-def _left_after_killing(proc: subprocess.Popen, within: float = STOP_WITHIN) -> list[bytes]:
+def _left_after_killing(proc: subprocess.Popen, within: float) -> list[bytes]:
     """What :func:`left_after_killing_the_grader` returns, for the grader ``proc`` (which prints its worker's pid)."""
     tree: dict[int, int] = {}
     try:
