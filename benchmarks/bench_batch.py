@@ -1,6 +1,6 @@
 """Batch grading speed: one complete submission, then --jobs 2 against --jobs 1 on a class of copies.
 
-    python benchmarks/bench_batch.py [--students 30] [--repeat 3] [--only PART ...] [--pinning]
+    python benchmarks/bench_batch.py [--students 30] [--repeat 3] [--only PART ...] [--pinning | --ceiling]
 
 Prints the wall time of grading one complete submission (a copy of solutions/), once as the first grade (which
 records the check plans missing from the user's cache) and once replaying them, then the class graded with 1 and
@@ -9,6 +9,11 @@ median wall time of each, and the speed-up, the median of the rounds' own ratios
 empty --out.
 With ``--pinning``, instead: the class at 2 jobs with each pool process pinned to a core (as ``grade`` does when
 the jobs are every core) and unpinned, the two runs alternated ``--repeat`` times.
+With ``--ceiling``, instead: what two jobs could give on this machine at best.  In each round the class is graded
+by one job on one core, alone, then by two such jobs side by side, each on a core of its own and sharing nothing
+(two processes), then with ``--jobs 1`` and ``--jobs 2``.  The pair grades the class twice in the time the slower
+of them takes, so ``2 x (--jobs 1) / pair`` is the most ``--jobs 2`` could gain here; ``pair / alone`` is what two
+busy cores cost each other (caches, memory, a virtual machine's neighbours), which no grader code can remove.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +69,48 @@ def compare_pinning(cls: str, exercises, args: argparse.Namespace) -> None:
         )
 
 
+def one_core(cls: str, core: int, args: argparse.Namespace) -> subprocess.Popen:
+    """This script in a process of its own, on ``core`` only, grading ``cls`` with one job; it prints the wall
+    time of the grade (its start-up not counted)."""
+    command = [sys.executable, __file__, "--on-core", str(core), "--class-folder", cls]
+    command += ["--examples", str(args.examples)]
+    command += ["--only", *args.only] if args.only else []
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+def seconds_of(proc: subprocess.Popen) -> float:
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"a one-core grade failed (exit {proc.returncode})")
+    return float(out.split()[-1])
+
+
+def ceiling(cls: str, exercises, args: argparse.Namespace) -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--ceiling needs two cores")
+    rows: dict[str, list[float]] = {k: [] for k in ("alone", "pair", "jobs1", "jobs2")}
+    for round_ in range(args.repeat):
+        rows["alone"].append(seconds_of(one_core(cls, cores[0], args)))
+        pair = [one_core(cls, core, args) for core in cores[:2]]
+        rows["pair"].append(max(seconds_of(p) for p in pair))
+        rows["jobs1"].append(timed([cls], exercises, jobs=1, examples=args.examples))
+        rows["jobs2"].append(timed([cls], exercises, jobs=2, examples=args.examples))
+        r = {k: v[-1] for k, v in rows.items()}
+        print(
+            f"round {round_ + 1}: one job on one core {r['alone']:.1f} s; two side by side {r['pair']:.1f} s; "
+            f"--jobs 1 {r['jobs1']:.1f} s; --jobs 2 {r['jobs2']:.1f} s",
+            flush=True,
+        )
+    m = {k: statistics.median(v) for k, v in rows.items()}
+    print(
+        f"medians of {args.repeat}: two busy cores cost each other {m['pair'] / m['alone'] - 1:.1%}; "
+        f"--jobs 1 on two cores is {m['alone'] / m['jobs1']:.2f}x one core; the most --jobs 2 could gain here "
+        f"{2 * m['jobs1'] / m['pair']:.2f}x; it gains {m['jobs1'] / m['jobs2']:.2f}x "
+        f"(load average now {os.getloadavg()[0]:.1f})"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--students", type=int, default=30)
@@ -70,8 +118,15 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=25)
     p.add_argument("--only", nargs="*", default=[])
     p.add_argument("--pinning", action="store_true", help="2 jobs pinned against unpinned, alternated")
+    p.add_argument("--ceiling", action="store_true", help="the most --jobs 2 could gain on this machine")
+    p.add_argument("--on-core", type=int, help=argparse.SUPPRESS)  # --ceiling's one-core grades
+    p.add_argument("--class-folder", help=argparse.SUPPRESS)
     args = p.parse_args()
     exercises = registry.select(args.only)
+    if args.on_core is not None:
+        os.sched_setaffinity(0, {args.on_core})
+        print(f"{timed([args.class_folder], exercises, jobs=1, examples=args.examples):.3f}")
+        return
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
         cls = Path(tmp) / "class"
@@ -79,6 +134,10 @@ def main() -> None:
             shutil.copytree(ROOT / "solutions", cls / f"student{i:03d}", ignore=shutil.ignore_patterns("__pycache__"))
         if args.pinning:
             compare_pinning(str(cls), exercises, args)
+            return
+        if args.ceiling:
+            timed([str(cls / "student000")], exercises, jobs=1, examples=args.examples)  # any plans missing
+            ceiling(str(cls), exercises, args)
             return
         # the first grade after a change to the grader records its plans (the key hashes the grader's source)
         warm = timed([str(cls / "student000")], exercises, jobs=1, examples=args.examples)
