@@ -305,7 +305,11 @@ def test_a_batch_on_every_core_gives_each_job_a_core_of_its_own(tmp_path):
 _PINNED_THREADS = """
 import json, multiprocessing, os, threading
 import numpy  # its OpenBLAS may start helper threads here, before the pin
+from threadpoolctl import threadpool_info
 from grader.instructor import batch
+def blas():
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+before = blas()
 started, release = threading.Event(), threading.Event()
 threading.Thread(target=lambda: (started.set(), release.wait()), daemon=True).start()
 started.wait()
@@ -316,25 +320,50 @@ thread = threading.Thread(target=lambda: later.append(sorted(os.sched_getaffinit
 thread.start()
 thread.join()
 tasks = {tid: sorted(os.sched_getaffinity(int(tid))) for tid in os.listdir("/proc/self/task")}
-print(json.dumps({"core": core, "threads": tasks, "later": later[0]}))
+print(json.dumps({"core": core, "threads": tasks, "later": later[0], "blas": [before, blas()]}))
 release.set()
 """
 
-
-@pytest.mark.skipif(
+_two_cores = pytest.mark.skipif(
     not os.path.isdir("/proc/self/task") or len(os.sched_getaffinity(0)) < 2,
     reason="threads are listed in /proc, and a pin shows only where two cores are allowed",
 )
-def test_a_pinned_pool_process_pins_every_thread_it_already_has():
+
+
+@pytest.fixture(scope="module")
+def pinned() -> dict:
+    """What a process pinned by ``batch._pin`` after importing numpy shows: its threads' cores, and the threads of
+    its BLAS pools before and after.  The thread-count variables are unset: numpy sizes its pool to every core."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    out = subprocess.run(
+        [sys.executable, "-c", _PINNED_THREADS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=True,
+        env=env,
+    )
+    return json.loads(out.stdout)
+
+
+@_two_cores
+def test_a_pinned_pool_process_pins_every_thread_it_already_has(pinned):
     """An affinity belongs to one thread: a pool process pinned from its main thread alone left the threads
     started before (numpy's OpenBLAS helpers, at import) free to run on the other job's core."""
-    out = subprocess.run(
-        [sys.executable, "-c", _PINNED_THREADS], capture_output=True, text=True, timeout=120, cwd=ROOT, check=True
-    )
-    seen = json.loads(out.stdout)
+    seen = pinned
     assert len(seen["threads"]) >= 2, seen  # the main thread and the one started before the pin, at least
     assert all(allowed == [seen["core"]] for allowed in seen["threads"].values()), seen
     assert seen["later"] == [seen["core"]], seen  # a thread started after inherits the pin
+
+
+@_two_cores
+def test_a_pinned_pool_process_runs_its_blas_on_one_thread(pinned):
+    """numpy sized OpenBLAS's pool to both cores at import; pinned to one, its helper thread only took turns with
+    the grader and spun waiting for work (a batch at ``--jobs 2`` took 5% longer).  The pin sizes the pool to one."""
+    before, after = pinned["blas"]
+    assert before and all(n >= 2 for n in before), pinned  # the pool the pin must shrink
+    assert after == [1] * len(before), pinned
 
 
 def _assert_a_core_per_pool_process(reports: list[list], cores: list[int]) -> None:

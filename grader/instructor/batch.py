@@ -357,8 +357,8 @@ def _cores_for(jobs: int) -> list[int]:
 
 def _pin(cores: list[int], taken: Any) -> None:
     """Pin this process (every thread it has, and so every thread and worker it starts) to the next free core of
-    ``cores``.  Every thread: an affinity is a thread's own, and numpy's OpenBLAS starts its helper threads at
-    import, before this runs."""
+    ``cores``, and size its thread pools to that one core.  Every thread: an affinity is a thread's own, and
+    numpy's OpenBLAS starts its helper threads at import, before this runs."""
     with taken.get_lock():
         index = taken.value
         taken.value += 1
@@ -370,6 +370,18 @@ def _pin(cores: list[int], taken: Any) -> None:
     for tid in threads:
         with contextlib.suppress(OSError):  # a thread gone meanwhile, a core taken away (a cgroup's cpuset)
             os.sched_setaffinity(tid, core)
+    _one_thread_pools()
+
+
+def _one_thread_pools() -> None:
+    """Have the BLAS and OpenMP libraries already loaded here use one thread.  numpy sized OpenBLAS's pool to the
+    cores it saw at import, before the pin: on one core its helper thread only takes turns with the grader and
+    spins while it waits for work.  That cost a batch at ``--jobs 2`` 5% of its time (``benchmarks/bench_batch.py
+    --ceiling``; ``docs/benchmarks.md``).  Libraries loaded later (torch's OpenMP, a worker's numpy) see the one
+    core themselves."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # called, not entered: the limit holds for the life of the process
 
 
 def _local(jobs: int, scratch: str) -> cf.ProcessPoolExecutor:
