@@ -138,12 +138,20 @@ def test_no_process_left_behind(isolation, tmp_path):
     sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
     with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
         assert w.drive(spawn_daemon) == "spawned"
+        for _ in range(500):  # the daemon may still be in execve, its command line empty: wait until it reads
+            if _daemons():
+                break
+            time.sleep(0.02)
+        assert _daemons(), "the daemon never ran: its absence below would prove nothing"
     for _ in range(50):  # SIGKILL of a namespace is asynchronous
-        left = [p for p in filter(str.isdigit, os.listdir("/proc")) if b"876.5" in _cmdline(p)]
-        if not left:
+        if not _daemons():
             break
         time.sleep(0.1)
-    assert not left
+    assert not _daemons()
+
+
+def _daemons() -> list[str]:
+    return [p for p in filter(str.isdigit, os.listdir("/proc")) if b"876.5" in _cmdline(p)]
 
 
 def _cmdline(pid: str) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import registry
+from grader import registry, stopping
 from grader.isolation import sandbox
 from grader.isolation.worker import forkserver
 from grader.isolation.worker.client import StudentError, Worker
@@ -135,7 +135,7 @@ def plant():
     if os.fork() == 0:  # a double fork away from the worker
         os.setsid()
         if os.fork() == 0:
-            time.sleep(8765.3)
+            os.execvp("sleep", ["sleep", "8765.3"])  # a command line the grader's side can look for
         os._exit(0)
     return "planted"
 """
@@ -150,6 +150,29 @@ def _left(needle: bytes) -> list[str]:
         except OSError:
             pass
     return out
+
+
+def _seen(*needles: bytes, seconds: float = 10.0) -> bool:
+    """Whether a process with each of ``needles`` on its command line runs, within ``seconds``: a process that the
+    student's code has just started may still be in ``execve``, where its command line reads empty (the parent
+    returns from ``subprocess.Popen`` before the kernel has set it), or not yet started (a double fork's)."""
+    deadline = time.monotonic() + seconds
+    while not all(_left(n) for n in needles):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _gone(*needles: bytes, seconds: float = 5.0) -> bool:
+    """Whether no process with any of ``needles`` on its command line is left, within ``seconds`` (the processes of
+    a killed namespace end asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while any(_left(n) for n in needles):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -209,12 +232,8 @@ def test_nothing_one_student_leaves_reaches_the_next(template, tmp_path):
         worker.setup(["gan"])
         assert isinstance(worker.proc, forkserver.Adopted)
         assert call(worker, "gan", "plant") == "planted"
-        assert _left(b"8765.4")
-    for _ in range(50):  # the namespace's processes are killed with its first; give the kernel a moment
-        if not _left(b"8765.4") and not _left(b"8765.3"):
-            break
-        time.sleep(0.1)
-    assert not _left(b"8765.4") and not _left(b"8765.3")
+        assert _seen(b"8765.4", b"8765.3")  # both run: the daemon and the double fork's
+    assert _gone(b"8765.4", b"8765.3")  # the namespace's processes are killed with its first
     with sandboxed(looker) as worker:
         worker.setup(["gan"])
         assert isinstance(worker.proc, forkserver.Adopted)
@@ -418,11 +437,9 @@ def test_a_fork_bomb_in_one_forked_worker_costs_the_next_student_nothing(templat
         assert isinstance(worker.proc, forkserver.Adopted)
         made = call(worker, "neuron", "bomb")
         assert 0 < made < sandbox.DEFAULT_LIMITS.processes  # stopped by its own uid's limit, not the grader's
-    for _ in range(50):
-        if not _left(b"8765.2"):
-            break
-        time.sleep(0.1)
-    assert not _left(b"8765.2")
+        bombs = stopping.descendants(roots=[worker.proc.pid])  # its namespace's: the worker and what it forked
+        assert len(bombs) > made, (len(bombs), made)  # forks keep the worker's command line: found by the tree
+    assert stopping.wait_gone(bombs, 5.0), len(bombs)  # the namespace's processes are killed with its first
     with Worker(honest, launcher=launcher, packages=("numpy",), wall_slack=3.0) as worker:
         worker.setup(["neuron"])  # another uid, a fresh namespace: the template still forks
         assert isinstance(worker.proc, forkserver.Adopted)
