@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 
@@ -38,3 +39,28 @@ def test_without_pidfds_the_wait_still_ends_when_the_processes_do(monkeypatch):
     monkeypatch.delattr("os.pidfd_open")  # as on Linux < 5.3
     test_waiting_for_killed_processes_wakes_as_they_end_not_at_the_deadline()
     test_waiting_for_a_live_process_ends_at_the_deadline()
+
+
+def test_a_marked_process_missed_by_one_look_is_killed_by_the_next(monkeypatch):
+    """A process in the middle of ``execve`` shows an empty environment for a moment: the look for the worker's
+    marker misses it.  ``kill`` looks again once what it found has ended, and ends only on a look that finds nothing
+    new.  The escaped process here is no descendant of the worker, nor a new child of the killer: only its marker
+    tells it (a double fork's orphan, adopted by the grader before the kill began)."""
+    token = "f" * 16
+    worker = subprocess.Popen(["sleep", "60"])
+    escaped = subprocess.Popen(["sleep", "60"], env={**os.environ, proctree.MARKER: token})
+    real, looks = proctree.marked, []
+
+    def blinking(tok: str) -> list[int]:
+        looks.append(tok)
+        return [] if len(looks) == 1 else real(tok)  # the first look comes while it is in execve
+
+    monkeypatch.setattr(proctree, "marked", blinking)
+    try:
+        proctree.kill(worker.pid, token)
+        assert len(looks) >= 2 and proctree.wait_ended({escaped.pid}, 5.0)  # (and reaped: it was this one's child)
+    finally:
+        for p in (worker, escaped):
+            if p.poll() is None:
+                p.kill()
+                p.wait()

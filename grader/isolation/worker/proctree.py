@@ -149,7 +149,11 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
     the children of this process that were not its children when the killing began.  The process group of each
     process found is killed whole (never this process's own): one signal reaches the members a scan of ``/proc``
     missed, as a process that forks and exits in a loop (a moving pid) makes it miss them.  A worker is the
-    leader of a session of its own, so these groups hold the student's processes alone."""
+    leader of a session of its own, so these groups hold the student's processes alone.
+
+    It returns only after a look that found nothing it had not killed already: a process in the middle of
+    ``execve`` shows an empty environment (``/proc/PID/environ``, its marker included) until the kernel has set
+    up the new program, so one look can miss a marked process that another, a round later, finds."""
     me = os.getpid()
     procs = table()
     mine_before = {p for p, st in procs.items() if st.ppid == me}
@@ -158,6 +162,7 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
         found = set(descendants(pid, procs)) | set(marked(token))
         found |= {p for p, st in procs.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
         found.discard(me)
+        confirmed = found <= victims  # a look that found nothing new: the one before missed nothing
         victims |= found
         for group in {pid} | {procs[p].pgid for p in found if p in procs} - {os.getpgrp(), 0, 1}:
             try:
@@ -171,7 +176,7 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
                 pass
         ended = wait_ended(found, ROUND_SECONDS)
         _reap(victims - {pid})
-        if ended:
+        if ended and confirmed:
             return
         procs = table()
 
