@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
+
+import pytest
 
 from grader.isolation.worker import proctree
 
@@ -64,3 +67,56 @@ def test_a_marked_process_missed_by_one_look_is_killed_by_the_next(monkeypatch):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def _number_ahead() -> int:
+    """A pid far ahead of the kernel's last one, free with the one before it: numbers not handed out for a whole
+    wrap of the pids, so that taking them reuses none that another test ended a moment ago."""
+    with open("/proc/sys/kernel/ns_last_pid") as fh:
+        last = int(fh.read())
+    with open("/proc/sys/kernel/pid_max") as fh:
+        top = int(fh.read())
+    for step in range(top // 3, top, 97):
+        pid = (last + step) % top
+        if pid > 1000 and not any(os.path.exists(f"/proc/{p}") for p in (pid - 1, pid, pid + 1)):
+            return pid
+    raise AssertionError("no free pid ahead")
+
+
+def _sleep_as(pid: int, tries: int = 20) -> subprocess.Popen | None:
+    """A ``sleep`` in a session of its own with the number ``pid`` (free now), by setting the kernel's last pid
+    just below it (``/proc/sys/kernel/ns_last_pid``, as CRIU does: root only); None where that cannot be done."""
+    for _ in range(tries):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as fh:
+                fh.write(str(pid - 1))
+        except OSError:
+            return None
+        proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        if proc.pid == pid:
+            return proc
+        proc.kill()  # another process took the number first: try again
+        proc.wait()
+    return None
+
+
+def test_a_worker_reaped_long_ago_is_not_killed_by_its_number_once_another_process_has_it():
+    """A worker waited for already has no number of its own: once pids wrap, the next process may get it.  Killing
+    the worker then must not kill that process, its group or its tree."""
+    number = _number_ahead()
+    worker = _sleep_as(number)
+    if worker is None:
+        pytest.skip("cannot choose the next pid here (needs root and /proc/sys/kernel/ns_last_pid)")
+    worker.kill()
+    worker.wait()  # reaped: its number is free
+    other = _sleep_as(number)  # as if the pids had wrapped meanwhile
+    assert other is not None
+    try:
+        proctree.kill(number, "e" * 16, reaped=True)
+        assert other.poll() is None  # alive: not the worker's
+        proctree.kill(number, "e" * 16)  # as if the worker were still unreaped: its number is taken as its own
+        assert other.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()

@@ -349,7 +349,7 @@ class Worker:
         _LIVE.discard(self)
         if proc is None:
             return
-        proctree.kill(proc.pid, self.token)
+        proctree.kill(proc.pid, self.token, reaped=proc.returncode is not None)  # waited for: its number is free
         try:
             proc.kill()
         except ProcessLookupError:

@@ -141,9 +141,14 @@ def marked(token: str) -> list[int]:
     return found
 
 
-def kill(pid: int, token: str, *, rounds: int = 20) -> None:
+def kill(pid: int, token: str, *, rounds: int = 20, reaped: bool = False) -> None:
     """SIGKILL the process group of ``pid``, its descendants and every process marked with ``token``, until
     none is left (a fork loop gets ``rounds`` tries), reaping those that are this process's children.
+
+    ``reaped``: the worker ``pid`` was waited for already, so its number is free, and a process that has it now
+    (the kernel hands out pids again once they wrap, 32,768 here) is another's: then neither it, nor its tree, nor
+    its group is touched.  Only while no process has the number is the group ``pid`` the worker's (a group keeps
+    its leader's number from being reused while it has members): its orphans that stayed in it.
 
     Orphans re-parented here while this runs (this process being a subreaper) are descendants too: they are
     the children of this process that were not its children when the killing began.  The process group of each
@@ -159,12 +164,14 @@ def kill(pid: int, token: str, *, rounds: int = 20) -> None:
     mine_before = {p for p, st in procs.items() if st.ppid == me}
     victims: set[int] = set()
     for _ in range(rounds):
-        found = set(descendants(pid, procs)) | set(marked(token))
+        foreign = {pid} if reaped and pid in procs else set()  # the worker's number, another process's now
+        found = set(descendants(pid, procs, spare=foreign)) | set(marked(token))
         found |= {p for p, st in procs.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
         found.discard(me)
         confirmed = found <= victims  # a look that found nothing new: the one before missed nothing
         victims |= found
-        for group in {pid} | {procs[p].pgid for p in found if p in procs} - {os.getpgrp(), 0, 1}:
+        groups = {pid} - foreign | {procs[p].pgid for p in found if p in procs}
+        for group in groups - foreign - {os.getpgrp(), 0, 1}:
             try:
                 os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
