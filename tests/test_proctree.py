@@ -44,13 +44,18 @@ def test_without_pidfds_the_wait_still_ends_when_the_processes_do(monkeypatch):
     test_waiting_for_a_live_process_ends_at_the_deadline()
 
 
-def test_a_marked_process_missed_by_one_look_is_killed_by_the_next(monkeypatch):
+@pytest.mark.parametrize("worker_gone", [False, True], ids=["worker-alive", "worker-gone"])
+def test_a_marked_process_missed_by_one_look_is_killed_by_the_next(monkeypatch, worker_gone):
     """A process in the middle of ``execve`` shows an empty environment for a moment: the look for the worker's
     marker misses it.  ``kill`` looks again once what it found has ended, and ends only on a look that finds nothing
-    new.  The escaped process here is no descendant of the worker, nor a new child of the killer: only its marker
-    tells it (a double fork's orphan, adopted by the grader before the kill began)."""
+    new, never on its first (a worker gone already leaves the first look nothing else to find).  The escaped process
+    here is no descendant of the worker, nor a new child of the killer: only its marker tells it (a double fork's
+    orphan, adopted by the grader before the kill began)."""
     token = "f" * 16
     worker = subprocess.Popen(["sleep", "60"])
+    if worker_gone:
+        worker.kill()
+        worker.wait()
     escaped = subprocess.Popen(["sleep", "60"], env={**os.environ, proctree.MARKER: token})
     real, looks = proctree.marked, []
 
@@ -69,54 +74,22 @@ def test_a_marked_process_missed_by_one_look_is_killed_by_the_next(monkeypatch):
                 p.wait()
 
 
-def _number_ahead() -> int:
-    """A pid far ahead of the kernel's last one, free with the one before it: numbers not handed out for a whole
-    wrap of the pids, so that taking them reuses none that another test ended a moment ago."""
-    with open("/proc/sys/kernel/ns_last_pid") as fh:
-        last = int(fh.read())
-    with open("/proc/sys/kernel/pid_max") as fh:
-        top = int(fh.read())
-    for step in range(top // 3, top, 97):
-        pid = (last + step) % top
-        if pid > 1000 and not any(os.path.exists(f"/proc/{p}") for p in (pid - 1, pid, pid + 1)):
-            return pid
-    raise AssertionError("no free pid ahead")
-
-
-def _sleep_as(pid: int, tries: int = 20) -> subprocess.Popen | None:
-    """A ``sleep`` in a session of its own with the number ``pid`` (free now), by setting the kernel's last pid
-    just below it (``/proc/sys/kernel/ns_last_pid``, as CRIU does: root only); None where that cannot be done."""
-    for _ in range(tries):
-        try:
-            with open("/proc/sys/kernel/ns_last_pid", "w") as fh:
-                fh.write(str(pid - 1))
-        except OSError:
-            return None
-        proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
-        if proc.pid == pid:
-            return proc
-        proc.kill()  # another process took the number first: try again
-        proc.wait()
-    return None
-
-
-def test_a_worker_reaped_long_ago_is_not_killed_by_its_number_once_another_process_has_it():
-    """A worker waited for already has no number of its own: once pids wrap, the next process may get it.  Killing
-    the worker then must not kill that process, its group or its tree."""
-    number = _number_ahead()
-    worker = _sleep_as(number)
-    if worker is None:
-        pytest.skip("cannot choose the next pid here (needs root and /proc/sys/kernel/ns_last_pid)")
-    worker.kill()
-    worker.wait()  # reaped: its number is free
-    other = _sleep_as(number)  # as if the pids had wrapped meanwhile
-    assert other is not None
+def test_a_number_that_another_process_has_now_is_not_the_worker_s():
+    """A worker waited for already has no number of its own: once pids wrap, a later process may have it.  Killing
+    the worker then must spare that process, its group and its tree, told apart by its start time."""
+    other = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], start_new_session=True)  # has the worker's old number
     try:
-        proctree.kill(number, "e" * 16, reaped=True)
-        assert other.poll() is None  # alive: not the worker's
-        proctree.kill(number, "e" * 16)  # as if the worker were still unreaped: its number is taken as its own
-        assert other.wait(timeout=5) == -signal.SIGKILL
+        started = proctree.stat(other.pid)
+        assert started is not None
+        deadline = time.monotonic() + 10
+        while len(tree := proctree.descendants(other.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(tree) == 2  # the shell and its sleep, in the shell's group
+        proctree.kill(other.pid, "e" * 16, start=started.start - 1)  # the worker started earlier: another process
+        assert all(not proctree._zombie_or_gone(p) for p in tree)
+        proctree.kill(other.pid, "e" * 16, start=started.start)  # the same start: the worker's own
+        assert other.wait(timeout=5) == -signal.SIGKILL and proctree.wait_ended(set(tree), 5.0)
     finally:
         if other.poll() is None:
-            other.kill()
+            os.killpg(other.pid, signal.SIGKILL)
             other.wait()

@@ -239,6 +239,7 @@ class Worker:
         self.serve = serve
         self.proc: subprocess.Popen[bytes] | forkserver.Adopted | None = None
         self._group: cpugroup.CpuGroup | None = None  # the worker's cgroup, where it has one
+        self._started: int | None = None  # the worker's start time (proctree.Proc.start): tells it from a later pid
         self.token = ""
         self._defined: set[str] = set()
         self._stderr: deque[bytes] = deque()
@@ -264,6 +265,8 @@ class Worker:
             raise KeyboardInterrupt
         self.token = secrets.token_hex(8)
         self.proc = self._launch()
+        started = proctree.stat(self.proc.pid)  # not waited for yet: the worker's own, alive or a zombie
+        self._started = started.start if started is not None else None
         self._group = self._enroll(self.proc.pid)
         for stream in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
@@ -349,7 +352,7 @@ class Worker:
         _LIVE.discard(self)
         if proc is None:
             return
-        proctree.kill(proc.pid, self.token, reaped=proc.returncode is not None)  # waited for: its number is free
+        proctree.kill(proc.pid, self.token, start=self._started)  # its number may be another's once it is waited for
         try:
             proc.kill()
         except ProcessLookupError:

@@ -141,14 +141,15 @@ def marked(token: str) -> list[int]:
     return found
 
 
-def kill(pid: int, token: str, *, rounds: int = 20, reaped: bool = False) -> None:
+def kill(pid: int, token: str, *, rounds: int = 20, start: int | None = None) -> None:
     """SIGKILL the process group of ``pid``, its descendants and every process marked with ``token``, until
     none is left (a fork loop gets ``rounds`` tries), reaping those that are this process's children.
 
-    ``reaped``: the worker ``pid`` was waited for already, so its number is free, and a process that has it now
-    (the kernel hands out pids again once they wrap, 32,768 here) is another's: then neither it, nor its tree, nor
-    its group is touched.  Only while no process has the number is the group ``pid`` the worker's (a group keeps
-    its leader's number from being reused while it has members): its orphans that stayed in it.
+    ``start``: the worker's start time (:attr:`Proc.start`), where known.  A worker waited for already has no
+    number of its own, and the kernel hands numbers out again once they wrap (32,768 here): a process with the
+    number ``pid`` and another start time is another's, and neither it, nor its tree, nor its group is touched.
+    While no process has the number, the group ``pid`` is still the worker's (a group keeps its leader's number
+    from being reused as long as it has members): its orphans that stayed in it.
 
     Orphans re-parented here while this runs (this process being a subreaper) are descendants too: they are
     the children of this process that were not its children when the killing began.  The process group of each
@@ -158,17 +159,19 @@ def kill(pid: int, token: str, *, rounds: int = 20, reaped: bool = False) -> Non
 
     It returns only after a look that found nothing it had not killed already: a process in the middle of
     ``execve`` shows an empty environment (``/proc/PID/environ``, its marker included) until the kernel has set
-    up the new program, so one look can miss a marked process that another, a round later, finds."""
+    up the new program, so one look can miss a marked process that another, a round later, finds.  (It never ends
+    on its first look, even one that found nothing: a worker gone already may have left such a process alone.)"""
     me = os.getpid()
     procs = table()
     mine_before = {p for p, st in procs.items() if st.ppid == me}
     victims: set[int] = set()
-    for _ in range(rounds):
-        foreign = {pid} if reaped and pid in procs else set()  # the worker's number, another process's now
+    for look in range(rounds):
+        other = pid in procs and start is not None and procs[pid].start != start
+        foreign = {pid} if other else set()  # the worker's number, another process's now
         found = set(descendants(pid, procs, spare=foreign)) | set(marked(token))
         found |= {p for p, st in procs.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
         found.discard(me)
-        confirmed = found <= victims  # a look that found nothing new: the one before missed nothing
+        confirmed = look > 0 and found <= victims  # a look that found nothing new: the one before missed nothing
         victims |= found
         groups = {pid} - foreign | {procs[p].pgid for p in found if p in procs}
         for group in groups - foreign - {os.getpgrp(), 0, 1}:
