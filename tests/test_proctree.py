@@ -10,6 +10,7 @@ import time
 import pytest
 
 from grader.isolation.worker import proctree
+from tests.waiting import until
 
 
 def test_waiting_for_killed_processes_wakes_as_they_end_not_at_the_deadline():
@@ -81,10 +82,8 @@ def test_a_number_that_another_process_has_now_is_not_the_worker_s():
     try:
         started = proctree.stat(other.pid)
         assert started is not None
-        deadline = time.monotonic() + 10
-        while len(tree := proctree.descendants(other.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(tree) == 2  # the shell and its sleep, in the shell's group
+        assert until(lambda: len(proctree.descendants(other.pid)) == 2, 10.0)  # the shell and its sleep, one group
+        tree = proctree.descendants(other.pid)
         proctree.kill(other.pid, "e" * 16, start=started.start - 1)  # the worker started earlier: another process
         assert all(not proctree._zombie_or_gone(p) for p in tree)
         proctree.kill(other.pid, "e" * 16, start=started.start)  # the same start: the worker's own

@@ -17,6 +17,7 @@ from grader.isolation.worker import wire
 from grader.isolation.worker.client import Worker
 from grader.runner import grade
 from tests.corpus import ROOT, SOLUTIONS
+from tests.waiting import until
 
 needs_bwrap = pytest.mark.skipif(
     not sandbox.bwrap_works(),
@@ -138,16 +139,9 @@ def test_no_process_left_behind(isolation, tmp_path):
     sub = shutil.copytree(SOLUTIONS, tmp_path / "sub")
     with Worker(sub, launcher=sandbox.launcher_for(isolation)) as w:
         assert w.drive(spawn_daemon) == "spawned"
-        for _ in range(500):  # the daemon may still be in execve, its command line empty: wait until it reads
-            if _daemons():
-                break
-            time.sleep(0.02)
-        assert _daemons(), "the daemon never ran: its absence below would prove nothing"
-    for _ in range(50):  # SIGKILL of a namespace is asynchronous
-        if not _daemons():
-            break
-        time.sleep(0.1)
-    assert not _daemons()
+        # the daemon may still be in execve, its command line empty: wait until it reads
+        assert until(_daemons, 10.0), "the daemon never ran: its absence below would prove nothing"
+    assert until(lambda: not _daemons(), 5.0, pause=0.1)  # SIGKILL of a namespace is asynchronous
 
 
 def _daemons() -> list[str]:

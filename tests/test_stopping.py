@@ -19,6 +19,7 @@ from grader import stopping
 from grader.isolation import sandbox
 from grader.isolation.worker import forkserver, proctree
 from grader.isolation.worker.proctree import MARKER
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_WITHIN = 5.0
@@ -149,11 +150,8 @@ def assert_stopped(
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {timeout:g} s")
-        time.sleep(0.05)
+    if not until(predicate, timeout, pause=0.05):
+        pytest.fail(f"no {what} within {timeout:g} s")
 
 
 def record(out: Path, student: str) -> Path | None:

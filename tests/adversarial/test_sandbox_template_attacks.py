@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
 from tests.corpus import SOLUTIONS
 from tests.forkkit import call, own_templates, submission
+from tests.waiting import until
 
 pytestmark = pytest.mark.skipif(
     not sandbox.bwrap_works() or os.geteuid() != 0,
@@ -152,27 +152,17 @@ def _left(needle: bytes) -> list[str]:
     return out
 
 
-def _seen(*needles: bytes, seconds: float = 10.0) -> bool:
-    """Whether a process with each of ``needles`` on its command line runs, within ``seconds``: a process that the
+def _seen(*needles: bytes) -> bool:
+    """Whether a process with each of ``needles`` on its command line runs, within 10 s: a process that the
     student's code has just started may still be in ``execve``, where its command line reads empty (the parent
     returns from ``subprocess.Popen`` before the kernel has set it), or not yet started (a double fork's)."""
-    deadline = time.monotonic() + seconds
-    while not all(_left(n) for n in needles):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+    return until(lambda: all(_left(n) for n in needles), 10.0)
 
 
-def _gone(*needles: bytes, seconds: float = 5.0) -> bool:
-    """Whether no process with any of ``needles`` on its command line is left, within ``seconds`` (the processes of
-    a killed namespace end asynchronously)."""
-    deadline = time.monotonic() + seconds
-    while any(_left(n) for n in needles):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+def _gone(*needles: bytes) -> bool:
+    """Whether no process with any of ``needles`` on its command line is left, within 5 s (the processes of a
+    killed namespace end asynchronously)."""
+    return until(lambda: not any(_left(n) for n in needles), 5.0, pause=0.1)
 
 
 @pytest.fixture(scope="module")
