@@ -364,3 +364,32 @@ def test_a_message_up_to_a_mebibyte_is_one_write_into_a_pipe_that_holds_it():
             mp.setattr(os, "write", lambda fd, data: writes.append(len(data)) or real(fd, data))
             assert np.array_equal(w.drive(_echo_size, big), big)
         assert [n for n in writes if n > 1000] == [max(writes)] and max(writes) > big.nbytes  # and a small set-up
+
+
+def test_a_worker_stopped_before_its_start_time_is_read_is_killed_with_its_tree():
+    """A stop can come (a signal, in the main thread) between a worker's launch and the reading of its start time:
+    the start time of the worker before it must not make this one, its tree and its group look like another's."""
+    import signal
+    import subprocess
+
+    from grader import reference
+    from grader.isolation.worker import proctree
+    from tests.waiting import until
+
+    w = Worker(reference.SOLUTIONS)
+    w.start()
+    w.stop()  # the first worker: its start time was read
+    pipe = subprocess.PIPE
+    shell = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], stdin=pipe, stdout=pipe, start_new_session=True)
+    try:
+        assert until(lambda: len(proctree.descendants(shell.pid)) == 2, 10.0)
+        tree = set(proctree.descendants(shell.pid))
+        w.proc = shell  # launched, and stopped before start() read its start time
+        w.stop()
+        assert shell.wait(timeout=5) == -signal.SIGKILL and proctree.wait_ended(tree, 5.0)
+    finally:  # the group too: its sleep outlives the shell where the kill spared it
+        try:
+            os.killpg(shell.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shell.wait()

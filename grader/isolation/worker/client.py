@@ -349,10 +349,11 @@ class Worker:
         """Kill the worker and every process it started (see :func:`proctree.kill`)."""
         proc, self.proc = self.proc, None
         group, self._group = self._group, None
+        started, self._started = self._started, None  # a stop before the next start has read its own: the old rule
         _LIVE.discard(self)
         if proc is None:
             return
-        proctree.kill(proc.pid, self.token, start=self._started)  # its number may be another's once it is waited for
+        proctree.kill(proc.pid, self.token, start=started)  # its number may be another's once it is waited for
         try:
             proc.kill()
         except ProcessLookupError:
