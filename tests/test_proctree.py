@@ -10,7 +10,7 @@ import time
 import pytest
 
 from grader.isolation.worker import proctree
-from tests.waiting import until
+from tests.prockit import shell_with_a_child
 
 
 def test_waiting_for_killed_processes_wakes_as_they_end_not_at_the_deadline():
@@ -78,19 +78,10 @@ def test_a_marked_process_missed_by_one_look_is_killed_by_the_next(monkeypatch, 
 def test_a_number_that_another_process_has_now_is_not_the_worker_s():
     """A worker waited for already has no number of its own: once pids wrap, a later process may have it.  Killing
     the worker then must spare that process, its group and its tree, told apart by its start time."""
-    other = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], start_new_session=True)  # has the worker's old number
-    try:
+    with shell_with_a_child() as (other, tree):  # the shell has the worker's old number
         started = proctree.stat(other.pid)
         assert started is not None
-        assert until(lambda: len(proctree.descendants(other.pid)) == 2, 10.0)  # the shell and its sleep, one group
-        tree = proctree.descendants(other.pid)
         proctree.kill(other.pid, "e" * 16, start=started.start - 1)  # the worker started earlier: another process
         assert all(not proctree._zombie_or_gone(p) for p in tree)
         proctree.kill(other.pid, "e" * 16, start=started.start)  # the same start: the worker's own
-        assert other.wait(timeout=5) == -signal.SIGKILL and proctree.wait_ended(set(tree), 5.0)
-    finally:  # the group too: its sleep outlives the shell where the kill spared it
-        try:
-            os.killpg(other.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        other.wait()
+        assert other.wait(timeout=5) == -signal.SIGKILL and proctree.wait_ended(tree, 5.0)

@@ -17,7 +17,7 @@ from grader.isolation.worker import wire
 from grader.isolation.worker.client import Worker
 from grader.runner import grade
 from tests.corpus import ROOT, SOLUTIONS
-from tests.waiting import until
+from tests.prockit import until
 
 needs_bwrap = pytest.mark.skipif(
     not sandbox.bwrap_works(),

@@ -19,7 +19,7 @@ from grader import stopping
 from grader.isolation import sandbox
 from grader.isolation.worker import forkserver, proctree
 from grader.isolation.worker.proctree import MARKER
-from tests.waiting import until
+from tests.prockit import until
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_WITHIN = 5.0

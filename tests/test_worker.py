@@ -374,22 +374,12 @@ def test_a_worker_stopped_before_its_start_time_is_read_is_killed_with_its_tree(
 
     from grader import reference
     from grader.isolation.worker import proctree
-    from tests.waiting import until
+    from tests.prockit import shell_with_a_child
 
     w = Worker(reference.SOLUTIONS)
     w.start()
     w.stop()  # the first worker: its start time was read
-    pipe = subprocess.PIPE
-    shell = subprocess.Popen(["sh", "-c", "sleep 60 & wait"], stdin=pipe, stdout=pipe, start_new_session=True)
-    try:
-        assert until(lambda: len(proctree.descendants(shell.pid)) == 2, 10.0)
-        tree = set(proctree.descendants(shell.pid))
+    with shell_with_a_child(stdin=subprocess.PIPE, stdout=subprocess.PIPE) as (shell, tree):
         w.proc = shell  # launched, and stopped before start() read its start time
         w.stop()
         assert shell.wait(timeout=5) == -signal.SIGKILL and proctree.wait_ended(tree, 5.0)
-    finally:  # the group too: its sleep outlives the shell where the kill spared it
-        try:
-            os.killpg(shell.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        shell.wait()

@@ -21,7 +21,7 @@ from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
 from tests.corpus import SOLUTIONS
 from tests.forkkit import call, own_templates, submission
-from tests.waiting import until
+from tests.prockit import until
 
 pytestmark = pytest.mark.skipif(
     not sandbox.bwrap_works() or os.geteuid() != 0,
