@@ -16,7 +16,7 @@ import pytest
 
 from grader import registry, stopping
 from grader.isolation import sandbox
-from grader.isolation.worker import forkserver
+from grader.isolation.worker import forkserver, proctree
 from grader.isolation.worker.client import StudentError, Worker
 from grader.runner import grade
 from tests.corpus import SOLUTIONS
@@ -416,6 +416,41 @@ def bomb():
         made += 1
     return made
 """
+
+
+EXEC_LOOP = """
+import os
+
+LOOP = ': exec-loop-8765.1; exec sh -c "$0" "$0"'  # a shell that execs itself for ever: its pid stays, and in
+# each execve its command line and environment (the worker's marker) read empty for a moment
+
+
+def escape():
+    if os.fork() == 0:  # a double fork away from the worker, in a session of its own
+        os.setsid()
+        if os.fork() == 0:
+            os.execvp("sh", ["sh", "-c", LOOP, LOOP])
+        os._exit(0)
+    return "escaping"
+"""
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "started by bubblewrap"])
+def test_an_orphan_that_execs_in_a_loop_dies_with_its_worker(template, tmp_path, monkeypatch, forked):
+    """The looks for a worker's processes by their marker can miss one that is in ``execve`` (its environment reads
+    empty then), and a double fork's orphan is no longer in the worker's tree: in the sandbox, the pid namespace
+    ends it with the worker whatever the looks see."""
+    if not forked:
+        monkeypatch.setenv("DEEPGRADE_FORKSERVER", "0")
+    sub = submission(tmp_path, EXEC_LOOP, name="looper")
+    with sandboxed(sub) as worker:
+        worker.setup(["gan"])
+        assert isinstance(worker.proc, forkserver.Adopted) == forked
+        assert call(worker, "gan", "escape") == "escaping"
+        assert _seen(b"exec-loop-8765.1")
+        loops = {p: st.start for p in map(int, _left(b"exec-loop-8765.1")) if (st := proctree.stat(p)) is not None}
+        assert loops  # its pid stays the same through every execve: found by number and start time, not by name
+    assert stopping.wait_gone(loops, 5.0), loops
 
 
 def test_a_fork_bomb_in_one_forked_worker_costs_the_next_student_nothing(template, tmp_path):
