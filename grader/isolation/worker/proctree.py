@@ -166,14 +166,14 @@ def kill(pid: int, token: str, *, rounds: int = 20, start: int | None = None) ->
     mine_before = {p for p, st in procs.items() if st.ppid == me}
     victims: set[int] = set()
     for look in range(rounds):
-        other = pid in procs and start is not None and procs[pid].start != start
-        foreign = {pid} if other else set()  # the worker's number, another process's now
+        other = pid in procs and start is not None and procs[pid].start != start  # the worker's number, another's now
+        foreign = {pid} if other else set()
         found = set(descendants(pid, procs, spare=foreign)) | set(marked(token))
         found |= {p for p, st in procs.items() if st.ppid in found or (st.ppid == me and p not in mine_before)}
         found.discard(me)
         confirmed = look > 0 and found <= victims  # a look that found nothing new: the one before missed nothing
         victims |= found
-        groups = {pid} - foreign | {procs[p].pgid for p in found if p in procs}
+        groups = {pid} | {procs[p].pgid for p in found if p in procs}
         for group in groups - foreign - {os.getpgrp(), 0, 1}:
             try:
                 os.killpg(group, signal.SIGKILL)
